@@ -1,0 +1,21 @@
+//! DHCPv4 and BOOTP: RFC 951, 2131, 2132, 3046, 3396, 3442, 4039, 4361, 4702, 6842.
+
+mod area;
+pub mod catalogue;
+mod message;
+mod raw;
+mod value;
+
+pub use area::{Area, BuildError, Entries, Entry, OptionArea, OptionRef};
+pub use catalogue::{code, MessageType};
+pub use message::{Message, OptionData, MAGIC_COOKIE};
+pub use raw::RawBuilder;
+pub use value::{
+    parse_addr, parse_addrs, parse_non_empty, parse_u16, parse_u32, parse_u8, ClasslessRoute, ClientFqdn, ClientId,
+    FqdnName, Hex, OptionValue, Overload, Seconds, SubOption, Text, VendorBlock,
+};
+
+/// UDP port of DHCPv4 servers and relays.
+pub const SERVER_PORT: u16 = 67;
+/// UDP port of DHCPv4 clients.
+pub const CLIENT_PORT: u16 = 68;

@@ -1,0 +1,22 @@
+//! DHCPv6: RFC 8415 messages and options, RFC 3646 DNS, RFC 4704 FQDN, RFC 6355 DUID-UUID.
+
+mod access;
+pub mod catalogue;
+mod message;
+mod options;
+mod raw;
+mod value;
+
+pub use catalogue::{code, MessageType};
+pub use message::{ClientMessage, Message, RelayMessage, MAX_DEPTH};
+pub use options::{Iter, OptionRef, Options, OptionsRef, TooLong};
+pub use raw::RawBuilder;
+pub use value::{
+    parse_addrs, parse_codes, parse_length_prefixed, parse_u16, parse_u32, Duid, Fqdn, Ia, IaAddress, IaPrefix, IaTa,
+    OptionValue, StatusCode,
+};
+
+/// UDP port of DHCPv6 clients.
+pub const CLIENT_PORT: u16 = 546;
+/// UDP port of DHCPv6 servers and relays.
+pub const SERVER_PORT: u16 = 547;
