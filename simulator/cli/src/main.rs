@@ -1,1 +1,86 @@
-fn main() {}
+//! `dhcplab`: the DHCP conformance and simulation lab's one binary.
+//!
+//! Exit codes: 0 success; 1 a check or scenario failed; 2 bad input (a file that cannot be
+//! read as what it should be, bad arguments); 3 the subcommand is not built yet.
+
+mod decode;
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// DHCP conformance and simulation lab.
+#[derive(Debug, Parser)]
+#[command(name = "dhcplab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print every DHCP message in pcap/pcapng captures, one block per message.
+    Decode {
+        /// Capture files (pcap or pcapng).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run scenarios (default: every scenario under scenarios/) in virtual or TAP mode.
+    Run(Pending),
+    /// Re-enact a capture against a stack and report where its answers diverge.
+    Replay(Pending),
+    /// Turn a capture into a scenario file.
+    Pcap2scenario(Pending),
+    /// Run the RFC conformance suite against a server or client.
+    Conformance(Pending),
+    /// Run the interop matrix of servers and clients.
+    Matrix(Pending),
+    /// Measure throughput and latency against perfdhcp and real stacks.
+    Bench(Pending),
+    /// Run the reference DHCP server (Kea configuration language).
+    Server(Pending),
+    /// Run the reference DHCP client agent (in the manner of dhcpagent).
+    Agent(Pending),
+    /// Query the client agent for lease values (in the manner of dhcpinfo).
+    Info(Pending),
+    /// Send a control command to a server's control socket (in the manner of kea-shell).
+    Ctl(Pending),
+    /// List the real DHCP stacks found on this machine and their versions.
+    Stacks(Pending),
+    /// Remove namespaces, devices, processes and files left by a killed run.
+    Clean(Pending),
+}
+
+/// Arguments of a subcommand that is not built yet; accepted so the name is reserved.
+#[derive(Debug, clap::Args)]
+struct Pending {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<OsString>,
+}
+
+/// Exit code for a subcommand that is not built yet.
+const NOT_BUILT: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let pending = |name: &str, issue: u32| {
+        eprintln!("dhcplab {name}: not built yet (tracked in issue {issue})");
+        ExitCode::from(NOT_BUILT)
+    };
+    match cli.command {
+        Command::Decode { files } => decode::run(&files),
+        Command::Run(_) => pending("run", 6),
+        Command::Replay(_) => pending("replay", 8),
+        Command::Pcap2scenario(_) => pending("pcap2scenario", 8),
+        Command::Conformance(_) => pending("conformance", 12),
+        Command::Matrix(_) => pending("matrix", 12),
+        Command::Bench(_) => pending("bench", 13),
+        Command::Server(_) => pending("server", 4),
+        Command::Agent(_) => pending("agent", 5),
+        Command::Info(_) => pending("info", 5),
+        Command::Ctl(_) => pending("ctl", 4),
+        Command::Stacks(_) => pending("stacks", 7),
+        Command::Clean(_) => pending("clean", 7),
+    }
+}

@@ -53,8 +53,10 @@ pub enum Format {
     RemoteId,
     /// Hardware type and link-layer address (RFC 6939).
     LinkLayerAddress,
-    /// Options nested in the data (RSOO, NTP server sub-options, client data).
+    /// DHCPv6 options nested in the data, in the global code space (RSOO, client data).
     Nested,
+    /// Sub-options in a code space of the option's own (NTP server, RFC 5908).
+    SubOptions,
 }
 
 /// Option codes this crate reads by name.
@@ -143,7 +145,7 @@ pub fn lookup(code: u16) -> Option<(&'static str, Format)> {
         47 => ("Lease Query Relay Data", Bytes),
         48 => ("Lease Query Client Link", Addrs),
         53 => ("Relay-Id", Duid),
-        56 => ("NTP Server", Nested),
+        56 => ("NTP Server", SubOptions),
         59 => ("Boot File URL", Text),
         60 => ("Boot File Parameters", UserClass),
         61 => ("Client Architecture Type", U16s),

@@ -366,6 +366,7 @@ pub enum OptionValue<'a> {
     RemoteId { enterprise: u32, id: &'a [u8] },
     LinkLayerAddress { htype: u16, addr: &'a [u8] },
     Nested(OptionsRef<'a>),
+    SubOptions(OptionsRef<'a>),
 }
 
 impl<'a> OptionValue<'a> {
@@ -439,17 +440,28 @@ impl<'a> OptionValue<'a> {
                 addr: r.rest(),
             },
             Format::Nested => V::Nested(nested(&mut r, data_offset)?),
+            Format::SubOptions => V::SubOptions(nested(&mut r, data_offset)?),
         })
     }
 
-    /// Options nested in this value, for dissectors and validators that walk them.
+    /// DHCPv6 options nested in this value, in the global code space, for dissectors and
+    /// validators that walk them.
     pub fn nested(&self) -> Option<OptionsRef<'a>> {
         match self {
             OptionValue::Ia(ia) => Some(ia.options),
             OptionValue::IaTa(ia) => Some(ia.options),
             OptionValue::IaAddress(a) => Some(a.options),
             OptionValue::IaPrefix(p) => Some(p.options),
-            OptionValue::VendorOpts { options, .. } | OptionValue::Nested(options) => Some(*options),
+            OptionValue::Nested(options) => Some(*options),
+            _ => None,
+        }
+    }
+
+    /// Sub-options in a code space of their own (a vendor's, NTP's): framed like options but
+    /// not to be read with this crate's catalogue.
+    pub fn sub_options(&self) -> Option<OptionsRef<'a>> {
+        match self {
+            OptionValue::VendorOpts { options, .. } | OptionValue::SubOptions(options) => Some(*options),
             _ => None,
         }
     }
@@ -497,6 +509,7 @@ impl fmt::Display for OptionValue<'_> {
             V::RemoteId { enterprise, id } => write!(f, "enterprise {enterprise}, id {}", Hex(id)),
             V::LinkLayerAddress { htype, addr } => write!(f, "hwtype {htype}, {}", Hex(addr)),
             V::Nested(_) => f.write_str("(options follow)"),
+            V::SubOptions(_) => f.write_str("(sub-options follow)"),
         }
     }
 }

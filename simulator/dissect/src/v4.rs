@@ -1,0 +1,194 @@
+//! DHCPv4 blocks.
+
+use crate::{Outcome, Protocol};
+use dhcplab_wire::v4::{catalogue, Area, Entry, Hex, Message, OptionRef, OptionValue, Text};
+use std::fmt::Write;
+
+pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
+    let message = match Message::decode(payload) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = writeln!(out, "DHCPv4 MALFORMED, {} bytes: {e}", payload.len());
+            return Outcome::Malformed(Protocol::V4);
+        }
+    };
+    let kind = match message.message_type() {
+        Ok(Some(t)) => t.to_string(),
+        Ok(None) => "BOOTP (no message type)".into(),
+        Err(_) => "(malformed message type)".into(),
+    };
+    let m = &message;
+    let _ = writeln!(out, "DHCPv4 {kind}, xid {:#010x}, {} bytes", m.xid, payload.len());
+    let op = match m.op {
+        Message::BOOTREQUEST => "BOOTREQUEST",
+        Message::BOOTREPLY => "BOOTREPLY",
+        _ => "unknown",
+    };
+    let _ = writeln!(
+        out,
+        "  op {} ({op})  htype {}  hlen {}  hops {}  secs {}  flags {:#06x}{}",
+        m.op,
+        m.htype,
+        m.hlen,
+        m.hops,
+        m.secs,
+        m.flags,
+        if m.broadcast() { " (broadcast)" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "  ciaddr {}  yiaddr {}  siaddr {}  giaddr {}",
+        m.ciaddr, m.yiaddr, m.siaddr, m.giaddr
+    );
+    let _ = write!(out, "  chaddr {}", Hex(m.hardware_address()));
+    if m.chaddr.get(m.hardware_address().len()..).is_some_and(|rest| rest.iter().any(|b| *b != 0)) {
+        let _ = write!(out, "  (padding not zero: {})", Hex(&m.chaddr));
+    }
+    out.push('\n');
+    let overload = m.overload();
+    fixed_field(out, "sname", &m.sname, overload.is_some_and(|o| o.sname()));
+    fixed_field(out, "file", &m.file, overload.is_some_and(|o| o.file()));
+    let _ = writeln!(out, "  @236 magic cookie 99.130.83.99");
+
+    let mut seen = [0usize; 256];
+    let mut current = Area::Options;
+    let mut pads: Option<(usize, usize)> = None;
+    for entry in m.entries() {
+        let area = match entry {
+            Entry::Pad { .. } => current,
+            Entry::Option(o) => o.area,
+        };
+        if area != current {
+            flush_pads(out, &mut pads);
+            end_line(out, m, current);
+            current = area;
+        }
+        match entry {
+            Entry::Pad { offset } => match &mut pads {
+                Some((_, n)) => *n += 1,
+                None => pads = Some((offset, 1)),
+            },
+            Entry::Option(o) => {
+                flush_pads(out, &mut pads);
+                let instance = &mut seen[usize::from(o.code)];
+                *instance += 1;
+                option_line(out, m, &o, *instance);
+            }
+        }
+    }
+    flush_pads(out, &mut pads);
+    end_line(out, m, current);
+    if current == Area::Options {
+        for later in [Area::File, Area::Sname] {
+            if m.field_tail(later).is_some() {
+                end_line(out, m, later);
+            }
+        }
+    } else if current == Area::File && m.field_tail(Area::Sname).is_some() {
+        end_line(out, m, Area::Sname);
+    }
+    let faults = m.validate().len();
+    Outcome::Message {
+        protocol: Protocol::V4,
+        faults,
+    }
+}
+
+fn fixed_field(out: &mut String, name: &str, bytes: &[u8], overloaded: bool) {
+    if overloaded {
+        let _ = writeln!(out, "  {name}: holds options (option 52), listed below");
+        return;
+    }
+    let text_len = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    let (text, rest) = bytes.split_at(text_len);
+    if text.is_empty() && rest.iter().all(|b| *b == 0) {
+        let _ = writeln!(out, "  {name}: (empty)");
+        return;
+    }
+    let _ = write!(out, "  {name}: {}", Text(text));
+    if rest.iter().skip(1).any(|b| *b != 0) {
+        let _ = write!(out, "  (bytes after the terminating NUL: {})", Hex(rest));
+    }
+    out.push('\n');
+}
+
+fn flush_pads(out: &mut String, pads: &mut Option<(usize, usize)>) {
+    if let Some((offset, n)) = pads.take() {
+        let _ = writeln!(out, "  @{offset} pad x{n}");
+    }
+}
+
+fn end_line(out: &mut String, m: &Message, area: Area) {
+    let (field_len, tail) = match area {
+        Area::Options => (None, Some(m.options.tail())),
+        Area::File => (Some(128), m.field_tail(area)),
+        Area::Sname => (Some(64), m.field_tail(area)),
+    };
+    let Some(tail) = tail else {
+        return;
+    };
+    let end = match field_len {
+        Some(len) => area.base() + len - tail.len() - 1,
+        None => area.base() + m.options.encoded_len() - tail.len() - 1,
+    };
+    let _ = write!(out, "  @{end} end of {}", area.name());
+    if !tail.is_empty() {
+        if tail.iter().all(|b| *b == 0) {
+            let _ = write!(out, ", then {} zero bytes", tail.len());
+        } else {
+            let _ = write!(out, ", then {} bytes: {}", tail.len(), Hex(tail));
+        }
+    }
+    out.push('\n');
+}
+
+fn option_line(out: &mut String, m: &Message, o: &OptionRef<'_>, instance: usize) {
+    let name = catalogue::name(o.code);
+    let _ = write!(out, "  @{} option {} {name}, {} bytes", o.offset, o.code, o.data.len());
+    if o.area != Area::Options {
+        let _ = write!(out, " (in {})", o.area.name());
+    }
+    if instance > 1 {
+        let _ = writeln!(out, ": {} (continues instance 1, RFC 3396)", Hex(o.data));
+        return;
+    }
+    let instances = m.option(o.code).map_or(1, |d| d.instances());
+    let joined = if instances > 1 {
+        format!(" [value joined from {instances} instances]")
+    } else {
+        String::new()
+    };
+    match m.value(o.code) {
+        Ok(Some(OptionValue::RelayAgent(subs))) => {
+            let _ = writeln!(out, "{joined}:");
+            for s in subs {
+                let _ = writeln!(
+                    out,
+                    "      sub-option {} {}, {} bytes: {}",
+                    s.code,
+                    catalogue::relay_sub_option_name(s.code),
+                    s.data.len(),
+                    Hex(&s.data)
+                );
+            }
+        }
+        Ok(Some(OptionValue::VendorOptions(blocks))) => {
+            let _ = writeln!(out, "{joined}:");
+            for b in blocks {
+                let _ = writeln!(out, "      enterprise {}", b.enterprise);
+                for s in b.data {
+                    let _ = writeln!(out, "        sub-option {}, {} bytes: {}", s.code, s.data.len(), Hex(&s.data));
+                }
+            }
+        }
+        Ok(Some(value)) => {
+            let _ = writeln!(out, "{joined}: {value}");
+        }
+        Ok(None) => {
+            let _ = writeln!(out, ": {}", Hex(o.data));
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{joined}: {}\n      MALFORMED: {e}", Hex(o.data));
+        }
+    }
+}
