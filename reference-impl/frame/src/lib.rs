@@ -101,6 +101,27 @@ pub struct UdpDatagram<'a> {
     pub payload_offset: usize,
 }
 
+/// Which DHCP a datagram carries, judged by its UDP ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dhcp {
+    /// DHCPv4 or BOOTP (ports 67 and 68).
+    V4,
+    /// DHCPv6 (ports 546 and 547).
+    V6,
+}
+
+impl UdpDatagram<'_> {
+    /// The DHCP protocol by the destination port, else the source port; `None` when neither
+    /// is a DHCP port.
+    pub fn dhcp(&self) -> Option<Dhcp> {
+        [self.dst.port(), self.src.port()].iter().find_map(|p| match p {
+            67 | 68 => Some(Dhcp::V4),
+            546 | 547 => Some(Dhcp::V6),
+            _ => None,
+        })
+    }
+}
+
 /// What a frame holds, when it is not a UDP datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded<'a> {

@@ -10,7 +10,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// The largest record this reader accepts (a guard against lengths that lie).
@@ -328,6 +328,51 @@ impl Iterator for CaptureReader {
     }
 }
 
+/// Writes classic pcap with nanosecond timestamps and Ethernet framing, the artifact format of
+/// every run (Wireshark opens it as is).
+pub struct CaptureWriter<W: Write> {
+    inner: pcap_file::pcap::PcapWriter<W>,
+}
+
+impl<W: Write> std::fmt::Debug for CaptureWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureWriter").finish_non_exhaustive()
+    }
+}
+
+/// Why a capture could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write capture: {0}")]
+pub struct WriteError(#[from] pcap_file::PcapError);
+
+impl<W: Write> CaptureWriter<W> {
+    /// Starts a capture: writes the file header.
+    pub fn new(sink: W) -> Result<Self, WriteError> {
+        let header = pcap_file::pcap::PcapHeader {
+            snaplen: 262_144,
+            ts_resolution: pcap_file::TsResolution::NanoSecond,
+            endianness: pcap_file::Endianness::Little,
+            ..Default::default()
+        };
+        Ok(Self {
+            inner: pcap_file::pcap::PcapWriter::with_header(sink, header)?,
+        })
+    }
+
+    /// Appends one Ethernet frame captured at `timestamp_ns` nanoseconds after the epoch.
+    pub fn write(&mut self, timestamp_ns: u64, frame: &[u8]) -> Result<(), WriteError> {
+        let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let packet = pcap_file::pcap::PcapPacket::new(std::time::Duration::from_nanos(timestamp_ns), len, frame);
+        self.inner.write_packet(&packet)?;
+        Ok(())
+    }
+
+    /// Finishes and returns the sink.
+    pub fn into_inner(self) -> W {
+        self.inner.into_writer()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +439,19 @@ mod tests {
         assert_eq!(read_all(b"hello world, not a pcap".to_vec()).1.as_deref(), Some("not a pcap or pcapng file (unknown magic number)"));
         assert!(read_all(Vec::new()).1.is_some_and(|e| e.contains("truncated")));
         assert!(read_all(pcap(&[], false)[..10].to_vec()).1.is_some_and(|e| e.contains("truncated")));
+    }
+
+    #[test]
+    fn writer_output_reads_back_with_nanoseconds() {
+        let mut writer = CaptureWriter::new(Vec::new()).expect("header");
+        writer.write(1_700_000_000_123_456_789, b"frame-one").expect("write");
+        writer.write(1_700_000_001_000_000_000, b"two").expect("write");
+        let (records, err) = read_all(writer.into_inner());
+        assert_eq!(err, None);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].timestamp_ns, 1_700_000_000_123_456_789);
+        assert_eq!(records[0].data, b"frame-one");
+        assert_eq!(records[1].link_type, Some(LinkType::Ethernet));
     }
 
     #[test]

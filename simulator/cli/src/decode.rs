@@ -1,9 +1,8 @@
 //! `dhcplab decode`: every DHCP message of a capture as a readable block.
 
-use dhcplab_capture::CaptureReader;
-use dhcplab_dissect::{dissect_record, Summary};
+use dhcplab_dissect::{dissect_capture, DissectError};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Decodes each file in turn; a file that cannot be read as a capture prints one line on
@@ -13,50 +12,19 @@ pub fn run(files: &[PathBuf]) -> ExitCode {
     let mut out = stdout.lock();
     let mut failed = false;
     for path in files {
-        match decode_file(path, &mut out) {
-            Ok(()) => {}
-            Err(Failure::Capture(e)) => {
+        if writeln!(out, "# {}", path.display()).is_err() {
+            return ExitCode::SUCCESS;
+        }
+        match dissect_capture(path, &mut out) {
+            Ok(_) => {}
+            Err(DissectError::Capture(e)) => {
                 let _ = out.flush();
                 eprintln!("dhcplab decode: {}: {e}", path.display());
                 failed = true;
             }
             // stdout closed (a pager quit, say): nothing more to print to.
-            Err(Failure::Output) => return ExitCode::SUCCESS,
+            Err(DissectError::Output(_)) => return ExitCode::SUCCESS,
         }
     }
     if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
-}
-
-enum Failure {
-    Capture(dhcplab_capture::CaptureError),
-    Output,
-}
-
-fn decode_file(path: &Path, out: &mut impl Write) -> Result<(), Failure> {
-    let reader = CaptureReader::open(path).map_err(Failure::Capture)?;
-    let mut summary = Summary::default();
-    let mut block = String::new();
-    let mut result = Ok(());
-    if writeln!(out, "# {}", path.display()).is_err() {
-        return Err(Failure::Output);
-    }
-    for item in reader {
-        match item {
-            Ok(record) => {
-                block.clear();
-                summary.add(dissect_record(&record, &mut block));
-                if out.write_all(block.as_bytes()).is_err() {
-                    return Err(Failure::Output);
-                }
-            }
-            Err(e) => {
-                result = Err(Failure::Capture(e));
-                break;
-            }
-        }
-    }
-    if writeln!(out, "# {summary}\n").is_err() {
-        return Err(Failure::Output);
-    }
-    result
 }

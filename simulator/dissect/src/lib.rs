@@ -10,28 +10,10 @@ mod v6;
 
 pub use time::format_utc;
 
-use dhcplab_capture::Record;
-use dhcplab_frame::{Checksum, Decoded, Link, UdpDatagram};
+use dhcplab_capture::{CaptureError, CaptureReader, Record};
+use dhcplab_frame::{Checksum, Decoded, Dhcp, Link, UdpDatagram};
 use std::fmt::Write;
-
-/// Which DHCP a datagram carries, judged by its UDP ports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// DHCPv4 or BOOTP (ports 67, 68).
-    V4,
-    /// DHCPv6 (ports 546, 547).
-    V6,
-}
-
-/// The DHCP protocol of a datagram, or `None` when neither port is a DHCP port.
-pub fn protocol(datagram: &UdpDatagram<'_>) -> Option<Protocol> {
-    let ports = [datagram.dst.port(), datagram.src.port()];
-    ports.iter().find_map(|p| match p {
-        67 | 68 => Some(Protocol::V4),
-        546 | 547 => Some(Protocol::V6),
-        _ => None,
-    })
-}
+use std::path::Path;
 
 /// What became of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +21,12 @@ pub enum Outcome {
     /// A DHCP message that decoded; `faults` counts content faults in its options.
     Message {
         /// The protocol.
-        protocol: Protocol,
+        protocol: Dhcp,
         /// Options whose content is malformed.
         faults: usize,
     },
     /// A DHCP payload whose framing is malformed.
-    Malformed(Protocol),
+    Malformed(Dhcp),
     /// A frame that could not be decoded down to UDP.
     BadFrame,
     /// Not DHCP, or a link type this tool does not read.
@@ -74,8 +56,8 @@ impl Summary {
         match outcome {
             Outcome::Message { protocol, faults } => {
                 match protocol {
-                    Protocol::V4 => self.v4 += 1,
-                    Protocol::V6 => self.v6 += 1,
+                    Dhcp::V4 => self.v4 += 1,
+                    Dhcp::V6 => self.v6 += 1,
                 }
                 if faults > 0 {
                     self.with_faults += 1;
@@ -99,6 +81,41 @@ impl std::fmt::Display for Summary {
     }
 }
 
+/// Why a capture could not be dissected to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum DissectError {
+    /// The capture could not be read (not a capture, truncated, I/O).
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The output could not be written (a closed pipe, say).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Writes the blocks of every record of the capture at `path`, then a summary line; a capture
+/// cut short still gets its blocks and summary before the error is returned.
+pub fn dissect_capture(path: &Path, out: &mut impl std::io::Write) -> Result<Summary, DissectError> {
+    let reader = CaptureReader::open(path)?;
+    let mut summary = Summary::default();
+    let mut block = String::new();
+    let mut failure = None;
+    for item in reader {
+        match item {
+            Ok(record) => {
+                block.clear();
+                summary.add(dissect_record(&record, &mut block));
+                out.write_all(block.as_bytes())?;
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    writeln!(out, "# {summary}\n")?;
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(summary),
+    }
+}
+
 /// Appends the block for one record to `out` when it holds DHCP or cannot be decoded, and says
 /// what it was. Frames that are plainly not DHCP add nothing.
 pub fn dissect_record(record: &Record, out: &mut String) -> Outcome {
@@ -119,14 +136,14 @@ pub fn dissect_record(record: &Record, out: &mut String) -> Outcome {
             return Outcome::BadFrame;
         }
     };
-    let Some(protocol) = protocol(&datagram) else {
+    let Some(protocol) = datagram.dhcp() else {
         return Outcome::Other;
     };
     let _ = writeln!(out, "{heading}");
     write_frame(&datagram, out);
     let outcome = match protocol {
-        Protocol::V4 => v4::dissect(datagram.payload, out),
-        Protocol::V6 => v6::dissect(datagram.payload, out),
+        Dhcp::V4 => v4::dissect(datagram.payload, out),
+        Dhcp::V6 => v6::dissect(datagram.payload, out),
     };
     out.push('\n');
     outcome

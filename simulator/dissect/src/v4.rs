@@ -1,6 +1,7 @@
 //! DHCPv4 blocks.
 
-use crate::{Outcome, Protocol};
+use crate::Outcome;
+use dhcplab_frame::Dhcp;
 use dhcplab_wire::v4::{catalogue, Area, Entry, Hex, Message, OptionRef, OptionValue, Text};
 use std::fmt::Write;
 
@@ -9,7 +10,7 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
         Ok(m) => m,
         Err(e) => {
             let _ = writeln!(out, "DHCPv4 MALFORMED, {} bytes: {e}", payload.len());
-            return Outcome::Malformed(Protocol::V4);
+            return Outcome::Malformed(Dhcp::V4);
         }
     };
     let kind = match message.message_type() {
@@ -89,7 +90,7 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
     }
     let faults = m.validate().len();
     Outcome::Message {
-        protocol: Protocol::V4,
+        protocol: Dhcp::V4,
         faults,
     }
 }

@@ -1,6 +1,7 @@
 //! DHCPv6 blocks, relay messages and encapsulated options indented under their parent.
 
-use crate::{Outcome, Protocol};
+use crate::Outcome;
+use dhcplab_frame::Dhcp;
 use dhcplab_wire::v4::Hex;
 use dhcplab_wire::v6::{catalogue, Message, OptionValue, OptionsRef, MAX_DEPTH};
 use std::fmt::Write;
@@ -10,13 +11,13 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
         Ok(m) => {
             message(out, &m, payload.len(), 0);
             Outcome::Message {
-                protocol: Protocol::V6,
+                protocol: Dhcp::V6,
                 faults: m.validate().len(),
             }
         }
         Err(e) => {
             let _ = writeln!(out, "DHCPv6 MALFORMED, {} bytes: {e}", payload.len());
-            Outcome::Malformed(Protocol::V6)
+            Outcome::Malformed(Dhcp::V6)
         }
     }
 }
