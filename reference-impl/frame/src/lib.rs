@@ -114,11 +114,13 @@ impl UdpDatagram<'_> {
     /// The DHCP protocol by the destination port, else the source port; `None` when neither
     /// is a DHCP port.
     pub fn dhcp(&self) -> Option<Dhcp> {
-        [self.dst.port(), self.src.port()].iter().find_map(|p| match p {
-            67 | 68 => Some(Dhcp::V4),
-            546 | 547 => Some(Dhcp::V6),
-            _ => None,
-        })
+        [self.dst.port(), self.src.port()]
+            .iter()
+            .find_map(|p| match p {
+                67 | 68 => Some(Dhcp::V4),
+                546 | 547 => Some(Dhcp::V6),
+                _ => None,
+            })
     }
 }
 
@@ -172,11 +174,23 @@ fn err(offset: usize, kind: FrameErrorKind) -> FrameError {
 }
 
 fn truncated(offset: usize, layer: &'static str, needed: usize, available: usize) -> FrameError {
-    err(offset, FrameErrorKind::Truncated { layer, needed, available })
+    err(
+        offset,
+        FrameErrorKind::Truncated {
+            layer,
+            needed,
+            available,
+        },
+    )
 }
 
 /// Converts an IP slicing error: length faults become `Truncated` at their layer's offset.
-fn ip_error(base: usize, layer: &'static str, len: Option<&etherparse::err::LenError>, detail: String) -> FrameError {
+fn ip_error(
+    base: usize,
+    layer: &'static str,
+    len: Option<&etherparse::err::LenError>,
+    detail: String,
+) -> FrameError {
     match len {
         Some(l) => truncated(base + l.layer_start_offset, layer, l.required_len, l.len),
         None => err(base, FrameErrorKind::Malformed { layer, detail }),
@@ -264,10 +278,12 @@ fn decode_ethernet(frame: &[u8]) -> Result<(Link, Option<u16>, usize), FrameErro
     let mut at = 12;
     let mut ethertype = be16(frame, at);
     while matches!(ethertype, Some(0x8100 | 0x88a8 | 0x9100)) {
-        let tci = be16(frame, at + 2).ok_or_else(|| truncated(at, "VLAN tag", 4, frame.len() - at))?;
+        let tci =
+            be16(frame, at + 2).ok_or_else(|| truncated(at, "VLAN tag", 4, frame.len() - at))?;
         vlans.push(tci & 0x0fff);
         at += 4;
-        ethertype = Some(be16(frame, at).ok_or_else(|| truncated(at, "VLAN tag", 2, frame.len() - at))?);
+        ethertype =
+            Some(be16(frame, at).ok_or_else(|| truncated(at, "VLAN tag", 2, frame.len() - at))?);
     }
     Ok((Link::Ethernet { src, dst, vlans }, ethertype, at + 2))
 }
@@ -288,11 +304,19 @@ fn decode_ipv4(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
     }
     let payload = ip.payload();
     if payload.ip_number != IpNumber::UDP {
-        return Ok(Decoded::Other(format!("IPv4 protocol {}", payload.ip_number.0)));
+        return Ok(Decoded::Other(format!(
+            "IPv4 protocol {}",
+            payload.ip_number.0
+        )));
     }
     let udp_base = base + offset_in(data, payload.payload);
     let udp = UdpSlice::from_slice(payload.payload).map_err(|l| {
-        truncated(udp_base + l.layer_start_offset, "UDP", l.required_len, l.len)
+        truncated(
+            udp_base + l.layer_start_offset,
+            "UDP",
+            l.required_len,
+            l.len,
+        )
     })?;
     let udp_header = udp.to_header();
     let expected = udp_header
@@ -305,7 +329,10 @@ fn decode_ipv4(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
     Ok(Decoded::Udp(UdpDatagram {
         link,
         src: SocketAddr::new(IpAddr::V4(header.source_addr()), udp.source_port()),
-        dst: SocketAddr::new(IpAddr::V4(header.destination_addr()), udp.destination_port()),
+        dst: SocketAddr::new(
+            IpAddr::V4(header.destination_addr()),
+            udp.destination_port(),
+        ),
         hop_limit: header.ttl(),
         ip_checksum: Some(ip_checksum),
         udp_checksum,
@@ -328,11 +355,19 @@ fn decode_ipv6(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
     let header = ip.header();
     let payload = ip.payload();
     if payload.ip_number != IpNumber::UDP {
-        return Ok(Decoded::Other(format!("IPv6 protocol {}", payload.ip_number.0)));
+        return Ok(Decoded::Other(format!(
+            "IPv6 protocol {}",
+            payload.ip_number.0
+        )));
     }
     let udp_base = base + offset_in(data, payload.payload);
     let udp = UdpSlice::from_slice(payload.payload).map_err(|l| {
-        truncated(udp_base + l.layer_start_offset, "UDP", l.required_len, l.len)
+        truncated(
+            udp_base + l.layer_start_offset,
+            "UDP",
+            l.required_len,
+            l.len,
+        )
     })?;
     let expected = udp
         .to_header()
@@ -341,7 +376,10 @@ fn decode_ipv6(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
     Ok(Decoded::Udp(UdpDatagram {
         link,
         src: SocketAddr::new(IpAddr::V6(header.source_addr()), udp.source_port()),
-        dst: SocketAddr::new(IpAddr::V6(header.destination_addr()), udp.destination_port()),
+        dst: SocketAddr::new(
+            IpAddr::V6(header.destination_addr()),
+            udp.destination_port(),
+        ),
         hop_limit: header.hop_limit(),
         ip_checksum: None,
         udp_checksum: checksum(udp.checksum(), expected),
@@ -416,8 +454,15 @@ mod tests {
 
     #[test]
     fn v4_round_trip_with_valid_checksums() {
-        let frame = encode_udp([2, 0, 0, 0, 0, 1], BROADCAST_MAC, sock("0.0.0.0:68"), sock("255.255.255.255:67"), 64, b"hello")
-            .expect("encode");
+        let frame = encode_udp(
+            [2, 0, 0, 0, 0, 1],
+            BROADCAST_MAC,
+            sock("0.0.0.0:68"),
+            sock("255.255.255.255:67"),
+            64,
+            b"hello",
+        )
+        .expect("encode");
         let Decoded::Udp(d) = decode(LinkType::Ethernet, &frame).expect("decode") else {
             panic!("not UDP")
         };
@@ -430,8 +475,15 @@ mod tests {
 
     #[test]
     fn v6_round_trip_and_bad_checksum_is_reported() {
-        let mut frame = encode_udp([2, 0, 0, 0, 0, 1], [0x33, 0x33, 0, 1, 0, 2], sock("[fe80::1]:546"), sock("[ff02::1:2]:547"), 1, b"x")
-            .expect("encode");
+        let mut frame = encode_udp(
+            [2, 0, 0, 0, 0, 1],
+            [0x33, 0x33, 0, 1, 0, 2],
+            sock("[fe80::1]:546"),
+            sock("[ff02::1:2]:547"),
+            1,
+            b"x",
+        )
+        .expect("encode");
         let last = frame.len() - 1;
         frame[last] ^= 0xff;
         let Decoded::Udp(d) = decode(LinkType::Ethernet, &frame).expect("decode") else {
@@ -443,17 +495,36 @@ mod tests {
 
     #[test]
     fn truncated_ip_is_an_error_with_offset() {
-        let frame = encode_udp([2; 6], BROADCAST_MAC, sock("192.0.2.1:67"), sock("192.0.2.2:68"), 64, &[0; 300]).expect("encode");
+        let frame = encode_udp(
+            [2; 6],
+            BROADCAST_MAC,
+            sock("192.0.2.1:67"),
+            sock("192.0.2.2:68"),
+            64,
+            &[0; 300],
+        )
+        .expect("encode");
         let e = decode(LinkType::Ethernet, &frame[..100]).expect_err("cut");
         assert_eq!(e.offset, 14);
-        assert!(matches!(e.kind, FrameErrorKind::Truncated { layer: "IPv4", .. }));
+        assert!(matches!(
+            e.kind,
+            FrameErrorKind::Truncated { layer: "IPv4", .. }
+        ));
         let e = decode(LinkType::Ethernet, &frame[..10]).expect_err("cut");
         assert_eq!(e.offset, 0);
     }
 
     #[test]
     fn vlan_and_raw_ip() {
-        let frame = encode_udp([2; 6], BROADCAST_MAC, sock("192.0.2.1:67"), sock("192.0.2.2:68"), 64, b"abc").expect("encode");
+        let frame = encode_udp(
+            [2; 6],
+            BROADCAST_MAC,
+            sock("192.0.2.1:67"),
+            sock("192.0.2.2:68"),
+            64,
+            b"abc",
+        )
+        .expect("encode");
         let mut tagged = frame[..12].to_vec();
         tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x2a]);
         tagged.extend_from_slice(&frame[12..]);
@@ -471,7 +542,14 @@ mod tests {
     #[test]
     fn mixed_versions_refused() {
         assert!(matches!(
-            encode_udp([0; 6], [0; 6], sock("192.0.2.1:67"), sock("[2001:db8::1]:547"), 1, b""),
+            encode_udp(
+                [0; 6],
+                [0; 6],
+                sock("192.0.2.1:67"),
+                sock("[2001:db8::1]:547"),
+                1,
+                b""
+            ),
             Err(EncodeError::MixedVersions { .. })
         ));
     }

@@ -100,7 +100,11 @@ fn bad(at: usize, why: &'static str) -> ContentError {
 /// set (pointers are offsets into `data`, as RFC 3397 defines for option 119). Returns the name
 /// and the position just past it in the original sequence. A name that runs into the end of
 /// `data` without a root label is partial (`absolute == false`).
-fn read_name(data: &[u8], start: usize, compression: bool) -> Result<(DomainName, usize), ContentError> {
+fn read_name(
+    data: &[u8],
+    start: usize,
+    compression: bool,
+) -> Result<(DomainName, usize), ContentError> {
     let mut labels = Vec::new();
     let mut pos = start;
     let mut resume: Option<usize> = None;
@@ -111,12 +115,24 @@ fn read_name(data: &[u8], start: usize, compression: bool) -> Result<(DomainName
             if resume.is_some() {
                 return Err(bad(pos, "compression pointer leads past the data"));
             }
-            return Ok((DomainName { labels, absolute: false }, pos));
+            return Ok((
+                DomainName {
+                    labels,
+                    absolute: false,
+                },
+                pos,
+            ));
         };
         match len {
             0 => {
                 let next = resume.unwrap_or(pos + 1);
-                return Ok((DomainName { labels, absolute: true }, next));
+                return Ok((
+                    DomainName {
+                        labels,
+                        absolute: true,
+                    },
+                    next,
+                ));
             }
             1..=63 => {
                 let label = data
@@ -206,6 +222,9 @@ mod tests {
         let mut out = Vec::new();
         name.encode_into(&mut out);
         assert_eq!(out, b"\x04host");
-        assert_eq!(DomainName::from_dotted("host.example.", false).map(|n| n.to_string()), Ok("host.example.".into()));
+        assert_eq!(
+            DomainName::from_dotted("host.example.", false).map(|n| n.to_string()),
+            Ok("host.example.".into())
+        );
     }
 }

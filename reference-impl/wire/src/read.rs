@@ -32,11 +32,17 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(s)
             }
-            None => Err(ContentError::new(self.pos, ContentErrorKind::Truncated { what })),
+            None => Err(ContentError::new(
+                self.pos,
+                ContentErrorKind::Truncated { what },
+            )),
         }
     }
 
-    pub(crate) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], ContentError> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], ContentError> {
         let s = self.take(N, what)?;
         let mut out = [0u8; N];
         out.copy_from_slice(s);

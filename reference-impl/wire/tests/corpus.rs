@@ -2,7 +2,7 @@
 //! count of payloads that decode and that fail is pinned per file, and DHCPv4 messages agree
 //! with dhcproto (an independent decoder) on header fields and common options.
 
-use dhcplab_testkit::{captures_under, dhcp_payloads, own_pcaps, shared_pcaps, Dhcp, Payload};
+use dhcplab_testkit::{Dhcp, Payload, captures_under, dhcp_payloads, own_pcaps, shared_pcaps};
 use dhcplab_wire::{v4, v6};
 use std::fmt::Write;
 use std::path::Path;
@@ -11,7 +11,11 @@ fn payloads(dir: &Path) -> Vec<(String, Vec<Payload>)> {
     captures_under(dir)
         .into_iter()
         .map(|file| {
-            let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
+            let name = file
+                .strip_prefix(dir)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
             let payloads = dhcp_payloads(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
             (name, payloads)
         })
@@ -36,7 +40,11 @@ fn round_trip_table(dir: &Path) -> String {
             };
             counts[ok] += 1;
             if let Some(encoded) = encoded {
-                assert_eq!(encoded, p.bytes, "{name} frame {}: encode(decode(b)) != b", p.frame);
+                assert_eq!(
+                    encoded, p.bytes,
+                    "{name} frame {}: encode(decode(b)) != b",
+                    p.frame
+                );
             }
         }
         let _ = writeln!(
@@ -88,18 +96,30 @@ fn v4_agrees_with_dhcproto() {
             let our_type = ours.message_type().ok().flatten().map(u8::from);
             assert_eq!(our_type, their_type, "{at}: message type");
             use dhcproto::v4::{DhcpOption, OptionCode};
-            if let Some(DhcpOption::ServerIdentifier(a)) = theirs.opts().get(OptionCode::ServerIdentifier) {
+            if let Some(DhcpOption::ServerIdentifier(a)) =
+                theirs.opts().get(OptionCode::ServerIdentifier)
+            {
                 assert_eq!(ours.server_id(), Ok(Some(*a)), "{at}: server id");
             }
-            if let Some(DhcpOption::AddressLeaseTime(t)) = theirs.opts().get(OptionCode::AddressLeaseTime) {
+            if let Some(DhcpOption::AddressLeaseTime(t)) =
+                theirs.opts().get(OptionCode::AddressLeaseTime)
+            {
                 assert_eq!(ours.lease_time(), Ok(Some(*t)), "{at}: lease time");
             }
-            if let Some(DhcpOption::RequestedIpAddress(a)) = theirs.opts().get(OptionCode::RequestedIpAddress) {
+            if let Some(DhcpOption::RequestedIpAddress(a)) =
+                theirs.opts().get(OptionCode::RequestedIpAddress)
+            {
                 assert_eq!(ours.requested_ip(), Ok(Some(*a)), "{at}: requested ip");
             }
-            if let Some(DhcpOption::ParameterRequestList(list)) = theirs.opts().get(OptionCode::ParameterRequestList) {
+            if let Some(DhcpOption::ParameterRequestList(list)) =
+                theirs.opts().get(OptionCode::ParameterRequestList)
+            {
                 let theirs: Vec<u8> = list.iter().map(|c| u8::from(*c)).collect();
-                assert_eq!(ours.parameter_request_list(), Ok(Some(theirs)), "{at}: parameter request list");
+                assert_eq!(
+                    ours.parameter_request_list(),
+                    Ok(Some(theirs)),
+                    "{at}: parameter request list"
+                );
             }
             compared += 1;
         }

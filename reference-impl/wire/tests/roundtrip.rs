@@ -93,17 +93,40 @@ fn options_v6(max: usize) -> impl Strategy<Value = Options> {
 }
 
 fn client_v6() -> impl Strategy<Value = v6::Message> {
-    (any::<u8>().prop_filter("not relay", |t| *t != 12 && *t != 13), 0u32..(1 << 24), options_v6(10))
-        .prop_map(|(t, xid, options)| v6::Message::Client(ClientMessage { msg_type: MessageType(t), xid, options }))
+    (
+        any::<u8>().prop_filter("not relay", |t| *t != 12 && *t != 13),
+        0u32..(1 << 24),
+        options_v6(10),
+    )
+        .prop_map(|(t, xid, options)| {
+            v6::Message::Client(ClientMessage {
+                msg_type: MessageType(t),
+                xid,
+                options,
+            })
+        })
 }
 
 fn message_v6() -> impl Strategy<Value = v6::Message> {
-    (client_v6(), 0usize..3, any::<u8>(), any::<[u8; 16]>(), any::<[u8; 16]>(), options_v6(3)).prop_map(
-        |(inner, layers, hops, link, peer, extra)| {
+    (
+        client_v6(),
+        0usize..3,
+        any::<u8>(),
+        any::<[u8; 16]>(),
+        any::<[u8; 16]>(),
+        options_v6(3),
+    )
+        .prop_map(|(inner, layers, hops, link, peer, extra)| {
             let mut m = inner;
             for layer in 0..layers {
-                let mut options = if layer == 0 { extra.clone() } else { Options::new() };
-                options.push(v6::code::RELAY_MSG, &m.encode()).expect("fits");
+                let mut options = if layer == 0 {
+                    extra.clone()
+                } else {
+                    Options::new()
+                };
+                options
+                    .push(v6::code::RELAY_MSG, &m.encode())
+                    .expect("fits");
                 m = v6::Message::Relay(RelayMessage {
                     msg_type: MessageType::RELAY_FORW,
                     hop_count: hops,
@@ -113,8 +136,7 @@ fn message_v6() -> impl Strategy<Value = v6::Message> {
                 });
             }
             m
-        },
-    )
+        })
 }
 
 proptest! {

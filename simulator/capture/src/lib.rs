@@ -131,9 +131,10 @@ impl CaptureReader {
         }
         let format = match magic {
             [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
-                Format::Pcap
-            }
+            [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0x4d, 0x3c, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0x3c, 0x4d] => Format::Pcap,
             _ if got < 4 => return Err(CaptureError::Truncated { offset: 0 }),
             _ => return Err(CaptureError::NotACapture),
         };
@@ -165,8 +166,12 @@ impl CaptureReader {
                 Err(PcapError::Eof) => return Ok(None),
                 Err(PcapError::Incomplete(_)) => Err(Step::Refill),
                 Err(PcapError::BufferTooSmall) => Err(Step::Grow),
-                Err(PcapError::UnexpectedEof) => return Err(CaptureError::Truncated { offset: at }),
-                Err(PcapError::ReadError) => return Err(CaptureError::Io(std::io::Error::other("read failed"))),
+                Err(PcapError::UnexpectedEof) => {
+                    return Err(CaptureError::Truncated { offset: at });
+                }
+                Err(PcapError::ReadError) => {
+                    return Err(CaptureError::Io(std::io::Error::other("read failed")));
+                }
                 Err(e) => {
                     return Err(CaptureError::Malformed {
                         offset: at,
@@ -206,7 +211,11 @@ impl CaptureReader {
 
 impl State {
     /// Turns a parsed block into a record, or updates state for a non-packet block.
-    fn take_block(&mut self, block: PcapBlockOwned<'_>, at: u64) -> Result<Option<Record>, CaptureError> {
+    fn take_block(
+        &mut self,
+        block: PcapBlockOwned<'_>,
+        at: u64,
+    ) -> Result<Option<Record>, CaptureError> {
         let (iface, ts_units, data, orig_len) = match block {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.legacy = Some((h.network.0 as u32, h.is_nanosecond_precision()));
@@ -234,10 +243,15 @@ impl State {
                 } else {
                     2u128.checked_pow(u32::from(resol & 0x7f))
                 };
-                let units_per_sec = units_per_sec.filter(|u| *u > 0).ok_or_else(|| CaptureError::Malformed {
-                    offset: at,
-                    detail: format!("interface timestamp resolution {resol:#04x} is out of range"),
-                })?;
+                let units_per_sec =
+                    units_per_sec
+                        .filter(|u| *u > 0)
+                        .ok_or_else(|| CaptureError::Malformed {
+                            offset: at,
+                            detail: format!(
+                                "interface timestamp resolution {resol:#04x} is out of range"
+                            ),
+                        })?;
                 self.interfaces.push(Interface {
                     linktype: idb.linktype.0 as u32,
                     units_per_sec,
@@ -262,7 +276,11 @@ impl State {
         let frac = ts_units % iface.units_per_sec;
         let nanos = (whole as i128 + i128::from(iface.offset_secs)) * 1_000_000_000
             + (frac * 1_000_000_000 / iface.units_per_sec) as i128;
-        let captured = data.len().min(usize::try_from(orig_len).unwrap_or(usize::MAX).max(data.len()));
+        let captured = data.len().min(
+            usize::try_from(orig_len)
+                .unwrap_or(usize::MAX)
+                .max(data.len()),
+        );
         Ok(Some(Record {
             number: self.number,
             timestamp_ns: nanos,
@@ -281,10 +299,11 @@ impl State {
             .copied()
             .ok_or_else(|| CaptureError::Malformed {
                 offset: at,
-                detail: format!("packet refers to interface {id}, which the section does not describe"),
+                detail: format!(
+                    "packet refers to interface {id}, which the section does not describe"
+                ),
             })
     }
-
 }
 
 /// A reader whose `read` fills the buffer unless the source ends: the pcap parser reads its
@@ -362,7 +381,11 @@ impl<W: Write> CaptureWriter<W> {
     /// Appends one Ethernet frame captured at `timestamp_ns` nanoseconds after the epoch.
     pub fn write(&mut self, timestamp_ns: u64, frame: &[u8]) -> Result<(), WriteError> {
         let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-        let packet = pcap_file::pcap::PcapPacket::new(std::time::Duration::from_nanos(timestamp_ns), len, frame);
+        let packet = pcap_file::pcap::PcapPacket::new(
+            std::time::Duration::from_nanos(timestamp_ns),
+            len,
+            frame,
+        );
         self.inner.write_packet(&packet)?;
         Ok(())
     }
@@ -431,21 +454,39 @@ mod tests {
         bytes.truncate(bytes.len() - 2);
         let (records, err) = read_all(bytes);
         assert_eq!(records.len(), 1);
-        assert_eq!(err.as_deref(), Some("capture is truncated: it ends inside the record that starts at byte 43"));
+        assert_eq!(
+            err.as_deref(),
+            Some("capture is truncated: it ends inside the record that starts at byte 43")
+        );
     }
 
     #[test]
     fn not_a_capture_and_empty() {
-        assert_eq!(read_all(b"hello world, not a pcap".to_vec()).1.as_deref(), Some("not a pcap or pcapng file (unknown magic number)"));
-        assert!(read_all(Vec::new()).1.is_some_and(|e| e.contains("truncated")));
-        assert!(read_all(pcap(&[], false)[..10].to_vec()).1.is_some_and(|e| e.contains("truncated")));
+        assert_eq!(
+            read_all(b"hello world, not a pcap".to_vec()).1.as_deref(),
+            Some("not a pcap or pcapng file (unknown magic number)")
+        );
+        assert!(
+            read_all(Vec::new())
+                .1
+                .is_some_and(|e| e.contains("truncated"))
+        );
+        assert!(
+            read_all(pcap(&[], false)[..10].to_vec())
+                .1
+                .is_some_and(|e| e.contains("truncated"))
+        );
     }
 
     #[test]
     fn writer_output_reads_back_with_nanoseconds() {
         let mut writer = CaptureWriter::new(Vec::new()).expect("header");
-        writer.write(1_700_000_000_123_456_789, b"frame-one").expect("write");
-        writer.write(1_700_000_001_000_000_000, b"two").expect("write");
+        writer
+            .write(1_700_000_000_123_456_789, b"frame-one")
+            .expect("write");
+        writer
+            .write(1_700_000_001_000_000_000, b"two")
+            .expect("write");
         let (records, err) = read_all(writer.into_inner());
         assert_eq!(err, None);
         assert_eq!(records.len(), 2);

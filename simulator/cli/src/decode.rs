@@ -1,6 +1,6 @@
 //! `dhcplab decode`: every DHCP message of a capture as a readable block.
 
-use dhcplab_dissect::{dissect_capture, DissectError};
+use dhcplab_dissect::{DissectError, dissect_capture};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,5 +26,9 @@ pub fn run(files: &[PathBuf]) -> ExitCode {
             Err(DissectError::Output(_)) => return ExitCode::SUCCESS,
         }
     }
-    if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

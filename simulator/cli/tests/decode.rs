@@ -42,7 +42,15 @@ fn every_capture_decodes_with_one_block_per_dhcp_payload() {
         assert!(stderr.is_empty(), "{}: {stderr}", file.display());
         let expected = dhcp_payloads(file).expect("readable").len();
         assert_eq!(blocks(&stdout), expected, "{}", file.display());
-        assert!(stdout.lines().rev().find(|l| !l.is_empty()).is_some_and(|l| l.starts_with("# ")), "{}: no summary", file.display());
+        assert!(
+            stdout
+                .lines()
+                .rev()
+                .find(|l| !l.is_empty())
+                .is_some_and(|l| l.starts_with("# ")),
+            "{}: no summary",
+            file.display()
+        );
     }
 }
 
@@ -61,7 +69,10 @@ fn malformed_payloads_show_typed_errors_with_offsets() {
         "      MALFORMED: option 3, at byte 20: nested options: option 5 claims 24 bytes but only 2 remain in the options",
     ];
     for line in expected {
-        assert!(stdout.lines().any(|l| l == line), "missing line: {line}\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing line: {line}\n{stdout}"
+        );
     }
     // Decoding went on after each fault: the last frame is there too.
     assert!(stdout.contains("Frame 10 "));
@@ -131,18 +142,38 @@ fn corrupted_captures_never_panic() {
             std::fs::write(&path, &bytes).expect("write");
             let out = decode(&[&path]);
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(matches!(out.status.code(), Some(0 | 2)), "{}: {stderr}", source.display());
-            assert!(!stderr.contains("panicked"), "{}: {stderr}", source.display());
+            assert!(
+                matches!(out.status.code(), Some(0 | 2)),
+                "{}: {stderr}",
+                source.display()
+            );
+            assert!(
+                !stderr.contains("panicked"),
+                "{}: {stderr}",
+                source.display()
+            );
         }
     }
 }
 
 #[test]
 fn subcommands_not_built_yet_say_so() {
-    for (name, issue) in [("run", 6), ("server", 4), ("agent", 5), ("bench", 13), ("clean", 7)] {
-        let out = Command::new(env!("CARGO_BIN_EXE_dhcplab")).arg(name).output().expect("run");
+    for (name, issue) in [
+        ("run", 6),
+        ("server", 4),
+        ("agent", 5),
+        ("bench", 13),
+        ("clean", 7),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+            .arg(name)
+            .output()
+            .expect("run");
         assert_eq!(out.status.code(), Some(3), "{name}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(&format!("issue {issue}")), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("issue {issue}")),
+            "{name}: {stderr}"
+        );
     }
 }

@@ -94,7 +94,10 @@ pub enum DissectError {
 
 /// Writes the blocks of every record of the capture at `path`, then a summary line; a capture
 /// cut short still gets its blocks and summary before the error is returned.
-pub fn dissect_capture(path: &Path, out: &mut impl std::io::Write) -> Result<Summary, DissectError> {
+pub fn dissect_capture(
+    path: &Path,
+    out: &mut impl std::io::Write,
+) -> Result<Summary, DissectError> {
     let reader = CaptureReader::open(path)?;
     let mut summary = Summary::default();
     let mut block = String::new();
@@ -164,7 +167,11 @@ fn write_frame(d: &UdpDatagram<'_>, out: &mut String) {
         Link::None => {}
     }
     let ip = if d.src.is_ipv4() { "IPv4" } else { "IPv6" };
-    let _ = write!(out, "  {ip} {} -> {}  hop limit {}", d.src, d.dst, d.hop_limit);
+    let _ = write!(
+        out,
+        "  {ip} {} -> {}  hop limit {}",
+        d.src, d.dst, d.hop_limit
+    );
     if let Some(c) = d.ip_checksum {
         let _ = write!(out, "  IP checksum {}", checksum(c));
     }
@@ -175,7 +182,9 @@ fn checksum(c: Checksum) -> String {
     match c {
         Checksum::Valid => "ok".into(),
         Checksum::Absent => "none".into(),
-        Checksum::Invalid { found, expected } => format!("BAD ({found:#06x}, expected {expected:#06x})"),
+        Checksum::Invalid { found, expected } => {
+            format!("BAD ({found:#06x}, expected {expected:#06x})")
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::Outcome;
 use dhcplab_frame::Dhcp;
-use dhcplab_wire::v4::{catalogue, Area, Entry, Hex, Message, OptionRef, OptionValue, Text};
+use dhcplab_wire::v4::{Area, Entry, Hex, Message, OptionRef, OptionValue, Text, catalogue};
 use std::fmt::Write;
 
 pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
@@ -19,7 +19,12 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
         Err(_) => "(malformed message type)".into(),
     };
     let m = &message;
-    let _ = writeln!(out, "DHCPv4 {kind}, xid {:#010x}, {} bytes", m.xid, payload.len());
+    let _ = writeln!(
+        out,
+        "DHCPv4 {kind}, xid {:#010x}, {} bytes",
+        m.xid,
+        payload.len()
+    );
     let op = match m.op {
         Message::BOOTREQUEST => "BOOTREQUEST",
         Message::BOOTREPLY => "BOOTREPLY",
@@ -42,7 +47,10 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
         m.ciaddr, m.yiaddr, m.siaddr, m.giaddr
     );
     let _ = write!(out, "  chaddr {}", Hex(m.hardware_address()));
-    if m.chaddr.get(m.hardware_address().len()..).is_some_and(|rest| rest.iter().any(|b| *b != 0)) {
+    if m.chaddr
+        .get(m.hardware_address().len()..)
+        .is_some_and(|rest| rest.iter().any(|b| *b != 0))
+    {
         let _ = write!(out, "  (padding not zero: {})", Hex(&m.chaddr));
     }
     out.push('\n');
@@ -145,7 +153,13 @@ fn end_line(out: &mut String, m: &Message, area: Area) {
 
 fn option_line(out: &mut String, m: &Message, o: &OptionRef<'_>, instance: usize) {
     let name = catalogue::name(o.code);
-    let _ = write!(out, "  @{} option {} {name}, {} bytes", o.offset, o.code, o.data.len());
+    let _ = write!(
+        out,
+        "  @{} option {} {name}, {} bytes",
+        o.offset,
+        o.code,
+        o.data.len()
+    );
     if o.area != Area::Options {
         let _ = write!(out, " (in {})", o.area.name());
     }
@@ -178,7 +192,13 @@ fn option_line(out: &mut String, m: &Message, o: &OptionRef<'_>, instance: usize
             for b in blocks {
                 let _ = writeln!(out, "      enterprise {}", b.enterprise);
                 for s in b.data {
-                    let _ = writeln!(out, "        sub-option {}, {} bytes: {}", s.code, s.data.len(), Hex(&s.data));
+                    let _ = writeln!(
+                        out,
+                        "        sub-option {}, {} bytes: {}",
+                        s.code,
+                        s.data.len(),
+                        Hex(&s.data)
+                    );
                 }
             }
         }

@@ -3,7 +3,7 @@
 use crate::Outcome;
 use dhcplab_frame::Dhcp;
 use dhcplab_wire::v4::Hex;
-use dhcplab_wire::v6::{catalogue, Message, OptionValue, OptionsRef, MAX_DEPTH};
+use dhcplab_wire::v6::{MAX_DEPTH, Message, OptionValue, OptionsRef, catalogue};
 use std::fmt::Write;
 
 pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
@@ -32,7 +32,11 @@ fn message(out: &mut String, m: &Message, len: usize, depth: usize) {
     indent(out, depth);
     match m {
         Message::Client(c) => {
-            let _ = writeln!(out, "DHCPv6 {}, xid {:#08x}, {len} bytes", c.msg_type, c.xid);
+            let _ = writeln!(
+                out,
+                "DHCPv6 {}, xid {:#08x}, {len} bytes",
+                c.msg_type, c.xid
+            );
         }
         Message::Relay(r) => {
             let _ = writeln!(
@@ -64,14 +68,24 @@ fn options(out: &mut String, list: OptionsRef<'_>, depth: usize) {
             Err(e) => {
                 let _ = writeln!(out, ": {}", Hex(o.data));
                 indent(out, depth);
-                let _ = writeln!(out, "      MALFORMED: {}", e.locate(o.code, o.data_offset()));
+                let _ = writeln!(
+                    out,
+                    "      MALFORMED: {}",
+                    e.locate(o.code, o.data_offset())
+                );
             }
             Ok(value) => {
                 let _ = writeln!(out, ": {value}");
                 if depth + 1 >= MAX_DEPTH {
-                    if value.nested().is_some() || matches!(value, OptionValue::RelayMessage(_) | OptionValue::VendorOpts { .. }) {
+                    if value.nested().is_some()
+                        || matches!(
+                            value,
+                            OptionValue::RelayMessage(_) | OptionValue::VendorOpts { .. }
+                        )
+                    {
                         indent(out, depth + 1);
-                        let _ = writeln!(out, "  (nested deeper than {MAX_DEPTH} levels, not shown)");
+                        let _ =
+                            writeln!(out, "  (nested deeper than {MAX_DEPTH} levels, not shown)");
                     }
                     continue;
                 }
@@ -82,7 +96,14 @@ fn options(out: &mut String, list: OptionsRef<'_>, depth: usize) {
                 } else if let Some(subs) = value.sub_options() {
                     for s in subs.iter() {
                         indent(out, depth + 1);
-                        let _ = writeln!(out, "  @{} sub-option {}, {} bytes: {}", s.offset, s.code, s.data.len(), Hex(s.data));
+                        let _ = writeln!(
+                            out,
+                            "  @{} sub-option {}, {} bytes: {}",
+                            s.offset,
+                            s.code,
+                            s.data.len(),
+                            Hex(s.data)
+                        );
                     }
                 }
             }

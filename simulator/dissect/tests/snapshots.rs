@@ -8,7 +8,11 @@ use dhcplab_testkit::{captures_under, own_pcaps};
 fn decode_output_of_own_captures() {
     let root = own_pcaps();
     let files = captures_under(&root);
-    assert!(files.len() >= 11, "expected the crafted and public captures, found {}", files.len());
+    assert!(
+        files.len() >= 11,
+        "expected the crafted and public captures, found {}",
+        files.len()
+    );
     for file in files {
         let name = file
             .strip_prefix(&root)
@@ -18,7 +22,10 @@ fn decode_output_of_own_captures() {
             .replace(['/', '.'], "_");
         let mut out = Vec::new();
         let summary = dissect_capture(&file, &mut out).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(summary.v4 + summary.v6 + summary.malformed > 0, "{name}: no DHCP found");
+        assert!(
+            summary.v4 + summary.v6 + summary.malformed > 0,
+            "{name}: no DHCP found"
+        );
         insta::assert_snapshot!(name, String::from_utf8_lossy(&out));
     }
 }

@@ -40,7 +40,10 @@ pub fn shared_pcaps() -> Option<PathBuf> {
         "the shared capture corpus is missing at {} (set DHCPLAB_SHARED_PCAPS)",
         dir.display()
     );
-    eprintln!("SKIPPED: shared capture corpus not found at {}", dir.display());
+    eprintln!(
+        "SKIPPED: shared capture corpus not found at {}",
+        dir.display()
+    );
     None
 }
 

@@ -301,7 +301,9 @@ impl OptionArea {
                 Entry::Option(o) => {
                     let start = o.offset - Area::Options.base();
                     out.extend_from_slice(
-                        self.entries.get(start..start + 2 + o.data.len()).unwrap_or_default(),
+                        self.entries
+                            .get(start..start + 2 + o.data.len())
+                            .unwrap_or_default(),
                     );
                 }
             }
@@ -358,14 +360,20 @@ mod tests {
     #[test]
     fn set_replaces_in_place_and_remove_counts() {
         let mut area = OptionArea::new();
-        area.push(53, &[1]).and_then(|a| a.push(61, &[1, 2])).and_then(|a| a.push(53, &[3])).expect("push");
+        area.push(53, &[1])
+            .and_then(|a| a.push(61, &[1, 2]))
+            .and_then(|a| a.push(53, &[3]))
+            .expect("push");
         area.set(53, &[5]).expect("set");
         let codes: Vec<(u8, Vec<u8>)> = area.options().map(|o| (o.code, o.data.to_vec())).collect();
         assert_eq!(codes, vec![(53, vec![5]), (61, vec![1, 2])]);
         assert_eq!(area.remove(61), 1);
         assert_eq!(area.remove(61), 0);
         assert_eq!(area.push(0, &[]).err(), Some(BuildError::ReservedCode(0)));
-        assert!(matches!(area.push(12, &[0; 256]), Err(BuildError::TooLong { .. })));
+        assert!(matches!(
+            area.push(12, &[0; 256]),
+            Err(BuildError::TooLong { .. })
+        ));
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The DHCPv4/BOOTP message (RFC 951, RFC 2131): fixed header, magic cookie and option areas.
 
-use super::area::{split_area, Area, Entries, Entry, OptionArea, OptionRef};
-use super::catalogue::{self, code, MessageType};
+use super::area::{Area, Entries, Entry, OptionArea, OptionRef, split_area};
+use super::catalogue::{self, MessageType, code};
 use super::value::{
-    parse_addr, parse_addrs, parse_non_empty, parse_u16, parse_u32, ClasslessRoute, ClientFqdn, ClientId,
-    OptionValue, Overload, SubOption,
+    ClasslessRoute, ClientFqdn, ClientId, OptionValue, Overload, SubOption, parse_addr,
+    parse_addrs, parse_non_empty, parse_u16, parse_u32,
 };
 use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind, DecodeError, DecodeErrorKind, OptionError};
@@ -157,7 +157,10 @@ impl Message {
                 DecodeErrorKind::BadCookie { found: cookie },
             ));
         }
-        let options = OptionArea::decode(bytes.get(OPTIONS_OFFSET..).unwrap_or_default(), Area::Options)?;
+        let options = OptionArea::decode(
+            bytes.get(OPTIONS_OFFSET..).unwrap_or_default(),
+            Area::Options,
+        )?;
         let message = Self {
             op: header[0],
             htype: header[1],
@@ -188,20 +191,34 @@ impl Message {
 
     /// Reads option 52 from the options field, failing as a framing fault when it is malformed.
     fn overload_checked(&self) -> Result<Option<Overload>, DecodeError> {
-        let mut instances = self.options.entries_in(Area::Options).filter_map(|e| match e {
-            Entry::Option(o) if o.code == code::OVERLOAD => Some(o),
-            _ => None,
-        });
+        let mut instances = self
+            .options
+            .entries_in(Area::Options)
+            .filter_map(|e| match e {
+                Entry::Option(o) if o.code == code::OVERLOAD => Some(o),
+                _ => None,
+            });
         let Some(first) = instances.next() else {
             return Ok(None);
         };
-        let data: Vec<u8> = std::iter::once(first)
-            .chain(instances)
-            .flat_map(|o| o.data.iter().copied())
-            .collect();
-        Overload::parse(&data)
-            .map(Some)
-            .map_err(|_| DecodeError::new(first.offset, DecodeErrorKind::BadOverload { found: data }))
+        let data: Cow<'_, [u8]> = match instances.next() {
+            None => Cow::Borrowed(first.data),
+            Some(second) => Cow::Owned(
+                [first, second]
+                    .into_iter()
+                    .chain(instances)
+                    .flat_map(|o| o.data.iter().copied())
+                    .collect(),
+            ),
+        };
+        Overload::parse(&data).map(Some).map_err(|_| {
+            DecodeError::new(
+                first.offset,
+                DecodeErrorKind::BadOverload {
+                    found: data.into_owned(),
+                },
+            )
+        })
     }
 
     /// The message's wire bytes.
@@ -250,8 +267,16 @@ impl Message {
         let overload = self.overload();
         self.options
             .entries_in(Area::Options)
-            .chain(overloaded_field(overload.is_some_and(Overload::file), &self.file, Area::File))
-            .chain(overloaded_field(overload.is_some_and(Overload::sname), &self.sname, Area::Sname))
+            .chain(overloaded_field(
+                overload.is_some_and(Overload::file),
+                &self.file,
+                Area::File,
+            ))
+            .chain(overloaded_field(
+                overload.is_some_and(Overload::sname),
+                &self.sname,
+                Area::Sname,
+            ))
     }
 
     /// Every option instance in RFC 3396 order, PAD left out.
@@ -270,7 +295,8 @@ impl Message {
             Area::File => (overload.file(), &self.file),
             Area::Sname => (overload.sname(), &self.sname),
         };
-        on.then(|| split_area(bytes, area).ok().map(|(_, tail)| tail)).flatten()
+        on.then(|| split_area(bytes, area).ok().map(|(_, tail)| tail))
+            .flatten()
     }
 
     /// The value of `code` with every instance joined (RFC 3396), or `None` when absent.
@@ -330,7 +356,9 @@ impl Message {
 
     /// Option 53.
     pub fn message_type(&self) -> Result<Option<MessageType>, OptionError> {
-        self.typed(code::MESSAGE_TYPE, |d| super::value::parse_u8(d).map(MessageType::from))
+        self.typed(code::MESSAGE_TYPE, |d| {
+            super::value::parse_u8(d).map(MessageType::from)
+        })
     }
 
     /// Option 54.
@@ -405,12 +433,16 @@ impl Message {
 
     /// Option 82's sub-options (RFC 3046).
     pub fn relay_agent_info(&self) -> Result<Option<Vec<SubOption>>, OptionError> {
-        self.typed(code::RELAY_AGENT_INFO, |d| SubOption::parse_list(&parse_non_empty(d)?))
+        self.typed(code::RELAY_AGENT_INFO, |d| {
+            SubOption::parse_list(&parse_non_empty(d)?)
+        })
     }
 
     /// Option 121 (RFC 3442).
     pub fn classless_routes(&self) -> Result<Option<Vec<ClasslessRoute>>, OptionError> {
-        self.typed(code::CLASSLESS_ROUTES, |d| ClasslessRoute::parse_list(&parse_non_empty(d)?))
+        self.typed(code::CLASSLESS_ROUTES, |d| {
+            ClasslessRoute::parse_list(&parse_non_empty(d)?)
+        })
     }
 
     /// Option 81 (RFC 4702).
@@ -489,11 +521,23 @@ mod tests {
     fn header_faults() {
         let err = Message::decode(&[1; 100]).expect_err("short");
         assert_eq!(err.offset, 100);
-        let bytes = RawBuilder::from_header(&discover()).cookie([0; 4]).end().build();
+        let bytes = RawBuilder::from_header(&discover())
+            .cookie([0; 4])
+            .end()
+            .build();
         let err = Message::decode(&bytes).expect_err("cookie");
-        assert_eq!(err, DecodeError::new(236, DecodeErrorKind::BadCookie { found: [0; 4] }));
-        let bytes = RawBuilder::from_header(&discover()).cookie(MAGIC_COOKIE).option(53, &[1]).build();
-        assert!(matches!(Message::decode(&bytes).map_err(|e| e.kind), Err(DecodeErrorKind::MissingEnd { .. })));
+        assert_eq!(
+            err,
+            DecodeError::new(236, DecodeErrorKind::BadCookie { found: [0; 4] })
+        );
+        let bytes = RawBuilder::from_header(&discover())
+            .cookie(MAGIC_COOKIE)
+            .option(53, &[1])
+            .build();
+        assert!(matches!(
+            Message::decode(&bytes).map_err(|e| e.kind),
+            Err(DecodeErrorKind::MissingEnd { .. })
+        ));
     }
 
     #[test]
@@ -532,14 +576,20 @@ mod tests {
             .and_then(|o| o.push(code::CLASSLESS_ROUTES, &[33, 1, 2, 3, 4, 5, 6, 7, 8]))
             .expect("push");
         let bytes = m.encode();
-        let second = bytes.windows(3).rposition(|w| w == [121, 9, 33]).expect("second instance");
+        let second = bytes
+            .windows(3)
+            .rposition(|w| w == [121, 9, 33])
+            .expect("second instance");
         let err = m.classless_routes().expect_err("width 33");
         assert_eq!(err.code, 121);
         assert_eq!(err.offset, second + 2);
         assert_eq!(m.validate(), vec![err]);
         // A length fault concerns the joined value and points at its first instance.
         let mut m = discover();
-        m.options.push(code::ROUTER, &[192, 0, 2, 1]).and_then(|o| o.push(code::ROUTER, &[192, 0])).expect("push");
+        m.options
+            .push(code::ROUTER, &[192, 0, 2, 1])
+            .and_then(|o| o.push(code::ROUTER, &[192, 0]))
+            .expect("push");
         let first = m.option(code::ROUTER).map(|d| d.offset());
         assert_eq!(m.routers().map_err(|e| e.offset).err(), first);
     }

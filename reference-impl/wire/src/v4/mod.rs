@@ -7,12 +7,12 @@ mod raw;
 mod value;
 
 pub use area::{Area, BuildError, Entries, Entry, OptionArea, OptionRef};
-pub use catalogue::{code, MessageType};
-pub use message::{Message, OptionData, MAGIC_COOKIE};
+pub use catalogue::{MessageType, code};
+pub use message::{MAGIC_COOKIE, Message, OptionData};
 pub use raw::RawBuilder;
 pub use value::{
-    parse_addr, parse_addrs, parse_non_empty, parse_u16, parse_u32, parse_u8, ClasslessRoute, ClientFqdn, ClientId,
-    FqdnName, Hex, OptionValue, Overload, Seconds, SubOption, Text, VendorBlock,
+    ClasslessRoute, ClientFqdn, ClientId, FqdnName, Hex, OptionValue, Overload, Seconds, SubOption,
+    Text, VendorBlock, parse_addr, parse_addrs, parse_non_empty, parse_u8, parse_u16, parse_u32,
 };
 
 /// UDP port of DHCPv4 servers and relays.

@@ -1,6 +1,6 @@
 //! Crafts DHCPv4 packets byte by byte, malformed on purpose when a robustness test needs it.
 
-use super::message::{Message, MAGIC_COOKIE};
+use super::message::{MAGIC_COOKIE, Message};
 
 /// Builds a DHCPv4 payload without any of the checks the codec makes: wrong cookies, lengths
 /// that lie, missing END and truncation are all allowed.

@@ -6,7 +6,7 @@
 use super::catalogue::{self, Format, MessageType};
 use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind};
-use crate::read::{exact_len, multiple_of, Reader};
+use crate::read::{Reader, exact_len, multiple_of};
 use crate::v6::Duid;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -90,7 +90,8 @@ impl ClientId {
             255 => {
                 let iaid = r.u32("IAID")?;
                 let start = r.pos();
-                let duid = Duid::parse(r.rest()).map_err(|e| ContentError::new(start + e.at, e.kind))?;
+                let duid =
+                    Duid::parse(r.rest()).map_err(|e| ContentError::new(start + e.at, e.kind))?;
                 Ok(ClientId::Duid { iaid, duid })
             }
             _ if r.is_empty() => Err(ContentError::new(
@@ -113,7 +114,9 @@ impl ClientId {
         match self {
             ClientId::Hardware { htype, addr } => [&[*htype][..], addr].concat(),
             ClientId::Opaque(id) => [&[0][..], id].concat(),
-            ClientId::Duid { iaid, duid } => [&[255][..], &iaid.to_be_bytes(), &duid.to_bytes()].concat(),
+            ClientId::Duid { iaid, duid } => {
+                [&[255][..], &iaid.to_be_bytes(), &duid.to_bytes()].concat()
+            }
         }
     }
 }
@@ -223,7 +226,11 @@ impl ClasslessRoute {
 
 impl fmt::Display for ClasslessRoute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{} via {}", self.destination, self.prefix_len, self.router)
+        write!(
+            f,
+            "{}/{} via {}",
+            self.destination, self.prefix_len, self.router
+        )
     }
 }
 
@@ -261,7 +268,8 @@ impl ClientFqdn {
         let rcode2 = r.u8("RCODE2")?;
         let rest = r.rest();
         let name = if flags & Self::FLAG_E != 0 {
-            let name = dns::parse_single_name(rest).map_err(|e| ContentError::new(3 + e.at, e.kind))?;
+            let name =
+                dns::parse_single_name(rest).map_err(|e| ContentError::new(3 + e.at, e.kind))?;
             FqdnName::Wire(name)
         } else {
             FqdnName::Ascii(rest.to_vec())
@@ -344,7 +352,11 @@ pub fn parse_addr(data: &[u8]) -> Result<Ipv4Addr, ContentError> {
 
 /// Reads a list of IPv4 addresses, which must not be empty unless `allow_empty`.
 pub fn parse_addrs(data: &[u8], allow_empty: bool) -> Result<Vec<Ipv4Addr>, ContentError> {
-    let expected = if allow_empty { "a multiple of 4" } else { "a non-zero multiple of 4" };
+    let expected = if allow_empty {
+        "a multiple of 4"
+    } else {
+        "a non-zero multiple of 4"
+    };
     multiple_of(data, 4, allow_empty, expected)?;
     Ok(data
         .chunks_exact(4)
@@ -442,7 +454,11 @@ impl OptionValue {
             Format::I32 => V::I32(parse_u32(data)? as i32),
             Format::U16s => {
                 multiple_of(data, 2, false, "a non-zero multiple of 2")?;
-                V::U16s(data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect())
+                V::U16s(
+                    data.chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .collect(),
+                )
             }
             Format::Text => V::Text(data.to_vec()),
             Format::Bytes => V::Bytes(data.to_vec()),
@@ -456,8 +472,12 @@ impl OptionValue {
             }
             Format::ClientFqdn => V::ClientFqdn(ClientFqdn::parse(data)?),
             Format::DomainSearch => V::DomainSearch(dns::parse_name_list(data, true)?),
-            Format::VendorClasses => V::VendorClasses(parse_vendor_blocks(data, |b| Ok(b.to_vec()))?),
-            Format::VendorOptions => V::VendorOptions(parse_vendor_blocks(data, SubOption::parse_list)?),
+            Format::VendorClasses => {
+                V::VendorClasses(parse_vendor_blocks(data, |b| Ok(b.to_vec()))?)
+            }
+            Format::VendorOptions => {
+                V::VendorOptions(parse_vendor_blocks(data, SubOption::parse_list)?)
+            }
         })
     }
 }
@@ -504,7 +524,12 @@ impl fmt::Display for Seconds {
             return f.write_str("infinite");
         }
         write!(f, "{} s", self.0)?;
-        let (d, h, m, s) = (self.0 / 86400, self.0 / 3600 % 24, self.0 / 60 % 60, self.0 % 60);
+        let (d, h, m, s) = (
+            self.0 / 86400,
+            self.0 / 3600 % 24,
+            self.0 / 60 % 60,
+            self.0 % 60,
+        );
         if self.0 >= 60 {
             f.write_str(" (")?;
             let mut parts = Vec::new();
@@ -571,7 +596,14 @@ impl fmt::Display for OptionValue {
             V::RelayAgent(subs) => {
                 let shown: Vec<String> = subs
                     .iter()
-                    .map(|s| format!("{} {} = {}", s.code, catalogue::relay_sub_option_name(s.code), Hex(&s.data)))
+                    .map(|s| {
+                        format!(
+                            "{} {} = {}",
+                            s.code,
+                            catalogue::relay_sub_option_name(s.code),
+                            Hex(&s.data)
+                        )
+                    })
                     .collect();
                 join(f, &shown)
             }
@@ -589,7 +621,11 @@ impl fmt::Display for OptionValue {
                 let shown: Vec<String> = blocks
                     .iter()
                     .map(|b| {
-                        let subs: Vec<String> = b.data.iter().map(|s| format!("{}={}", s.code, Hex(&s.data))).collect();
+                        let subs: Vec<String> = b
+                            .data
+                            .iter()
+                            .map(|s| format!("{}={}", s.code, Hex(&s.data)))
+                            .collect();
                         format!("enterprise {}: [{}]", b.enterprise, subs.join(", "))
                     })
                     .collect();
@@ -606,16 +642,30 @@ mod tests {
     #[test]
     fn classless_routes_round_trip_and_reject_bad_width() {
         let routes = vec![
-            ClasslessRoute { destination: Ipv4Addr::new(0, 0, 0, 0), prefix_len: 0, router: Ipv4Addr::new(192, 0, 2, 1) },
-            ClasslessRoute { destination: Ipv4Addr::new(198, 51, 100, 0), prefix_len: 24, router: Ipv4Addr::new(192, 0, 2, 2) },
-            ClasslessRoute { destination: Ipv4Addr::new(203, 0, 113, 128), prefix_len: 25, router: Ipv4Addr::new(192, 0, 2, 3) },
+            ClasslessRoute {
+                destination: Ipv4Addr::new(0, 0, 0, 0),
+                prefix_len: 0,
+                router: Ipv4Addr::new(192, 0, 2, 1),
+            },
+            ClasslessRoute {
+                destination: Ipv4Addr::new(198, 51, 100, 0),
+                prefix_len: 24,
+                router: Ipv4Addr::new(192, 0, 2, 2),
+            },
+            ClasslessRoute {
+                destination: Ipv4Addr::new(203, 0, 113, 128),
+                prefix_len: 25,
+                router: Ipv4Addr::new(192, 0, 2, 3),
+            },
         ];
         let bytes = ClasslessRoute::list_to_bytes(&routes);
         assert_eq!(&bytes[..5], &[0, 192, 0, 2, 1]);
         assert_eq!(ClasslessRoute::parse_list(&bytes), Ok(routes));
-        let err = ClasslessRoute::parse_list(&[33, 1, 2, 3, 4, 5, 6, 7, 8, 9]).expect_err("width 33");
+        let err =
+            ClasslessRoute::parse_list(&[33, 1, 2, 3, 4, 5, 6, 7, 8, 9]).expect_err("width 33");
         assert_eq!(err.at, 0);
-        let err = ClasslessRoute::parse_list(&[24, 198, 51, 100, 192, 0]).expect_err("short router");
+        let err =
+            ClasslessRoute::parse_list(&[24, 198, 51, 100, 192, 0]).expect_err("short router");
         assert_eq!(err.at, 4);
     }
 
@@ -623,7 +673,10 @@ mod tests {
     fn client_id_forms() {
         assert_eq!(
             ClientId::parse(&[1, 0, 0x0b, 0x82, 1, 0xfc, 0x42]),
-            Ok(ClientId::Hardware { htype: 1, addr: vec![0, 0x0b, 0x82, 1, 0xfc, 0x42] })
+            Ok(ClientId::Hardware {
+                htype: 1,
+                addr: vec![0, 0x0b, 0x82, 1, 0xfc, 0x42]
+            })
         );
         let rfc4361 = [255, 0, 0, 0, 7, 0, 3, 0, 1, 2, 4, 6, 8, 10, 12];
         let id = ClientId::parse(&rfc4361).expect("4361");
@@ -637,11 +690,17 @@ mod tests {
     fn fqdn_wire_and_ascii() {
         let wire = [0x05, 0, 0, 4, b'h', b'o', b's', b't', 0];
         let fqdn = ClientFqdn::parse(&wire).expect("wire");
-        assert_eq!(fqdn.to_string(), "flags 0x05 E S, rcode1 0, rcode2 0, name host.");
+        assert_eq!(
+            fqdn.to_string(),
+            "flags 0x05 E S, rcode1 0, rcode2 0, name host."
+        );
         assert_eq!(fqdn.to_bytes(), wire);
         let ascii = ClientFqdn::parse(&[0, 255, 255, b'h']).expect("ascii");
         assert_eq!(ascii.name, FqdnName::Ascii(b"h".to_vec()));
-        assert_eq!(ClientFqdn::parse(&[4, 0, 0, 9, b'x']).map_err(|e| e.at), Err(3));
+        assert_eq!(
+            ClientFqdn::parse(&[4, 0, 0, 9, b'x']).map_err(|e| e.at),
+            Err(3)
+        );
     }
 
     #[test]

@@ -66,8 +66,9 @@ impl<'a> OptionsRef<'a> {
     /// Relay Message (9), decoded.
     pub fn relay_message(&self) -> Result<Option<Message>, OptionError> {
         self.typed(code::RELAY_MSG, |d, at| {
-            Message::decode_at(d, at)
-                .map_err(|e| ContentError::new(e.offset - at, ContentErrorKind::Nested(Box::new(e.kind))))
+            Message::decode_at(d, at).map_err(|e| {
+                ContentError::new(e.offset - at, ContentErrorKind::Nested(Box::new(e.kind)))
+            })
         })
     }
 
@@ -86,12 +87,14 @@ impl<'a> OptionsRef<'a> {
 
     /// Rapid Commit (14): present, with no data.
     pub fn rapid_commit(&self) -> Result<bool, OptionError> {
-        self.typed(code::RAPID_COMMIT, |d, _| value::parse_empty(d)).map(|v| v.is_some())
+        self.typed(code::RAPID_COMMIT, |d, _| value::parse_empty(d))
+            .map(|v| v.is_some())
     }
 
     /// Reconfigure Accept (20): present, with no data.
     pub fn reconfigure_accept(&self) -> Result<bool, OptionError> {
-        self.typed(code::RECONF_ACCEPT, |d, _| value::parse_empty(d)).map(|v| v.is_some())
+        self.typed(code::RECONF_ACCEPT, |d, _| value::parse_empty(d))
+            .map(|v| v.is_some())
     }
 
     /// User Class (15) items.

@@ -197,14 +197,48 @@ impl MessageType {
     /// The RFC name, or `None` for an unassigned value.
     pub fn name(self) -> Option<&'static str> {
         const NAMES: [&str; 37] = [
-            "SOLICIT", "ADVERTISE", "REQUEST", "CONFIRM", "RENEW", "REBIND", "REPLY", "RELEASE", "DECLINE",
-            "RECONFIGURE", "INFORMATION-REQUEST", "RELAY-FORW", "RELAY-REPL", "LEASEQUERY", "LEASEQUERY-REPLY",
-            "LEASEQUERY-DONE", "LEASEQUERY-DATA", "RECONFIGURE-REQUEST", "RECONFIGURE-REPLY", "DHCPV4-QUERY",
-            "DHCPV4-RESPONSE", "ACTIVELEASEQUERY", "STARTTLS", "BNDUPD", "BNDREPLY", "POOLREQ", "POOLRESP",
-            "UPDREQ", "UPDREQALL", "UPDDONE", "CONNECT", "CONNECTREPLY", "DISCONNECT", "STATE", "CONTACT",
-            "ADDR-REG-INFORM", "ADDR-REG-REPLY",
+            "SOLICIT",
+            "ADVERTISE",
+            "REQUEST",
+            "CONFIRM",
+            "RENEW",
+            "REBIND",
+            "REPLY",
+            "RELEASE",
+            "DECLINE",
+            "RECONFIGURE",
+            "INFORMATION-REQUEST",
+            "RELAY-FORW",
+            "RELAY-REPL",
+            "LEASEQUERY",
+            "LEASEQUERY-REPLY",
+            "LEASEQUERY-DONE",
+            "LEASEQUERY-DATA",
+            "RECONFIGURE-REQUEST",
+            "RECONFIGURE-REPLY",
+            "DHCPV4-QUERY",
+            "DHCPV4-RESPONSE",
+            "ACTIVELEASEQUERY",
+            "STARTTLS",
+            "BNDUPD",
+            "BNDREPLY",
+            "POOLREQ",
+            "POOLRESP",
+            "UPDREQ",
+            "UPDREQALL",
+            "UPDDONE",
+            "CONNECT",
+            "CONNECTREPLY",
+            "DISCONNECT",
+            "STATE",
+            "CONTACT",
+            "ADDR-REG-INFORM",
+            "ADDR-REG-REPLY",
         ];
-        usize::from(self.0).checked_sub(1).and_then(|i| NAMES.get(i)).copied()
+        usize::from(self.0)
+            .checked_sub(1)
+            .and_then(|i| NAMES.get(i))
+            .copied()
     }
 }
 
@@ -220,10 +254,28 @@ impl std::fmt::Display for MessageType {
 /// Name of a status code (RFC 8415 21.13 and later), `None` for an unassigned one.
 pub fn status_name(code: u16) -> Option<&'static str> {
     const NAMES: [&str; 23] = [
-        "Success", "UnspecFail", "NoAddrsAvail", "NoBinding", "NotOnLink", "UseMulticast", "NoPrefixAvail",
-        "UnknownQueryType", "MalformedQuery", "NotConfigured", "NotAllowed", "QueryTerminated", "DataMissing",
-        "CatchUpComplete", "NotSupported", "TLSConnectionRefused", "AddressInUse", "ConfigurationConflict",
-        "MissingBindingInformation", "OutdatedBindingInformation", "ServerShuttingDown", "DNSUpdateNotSupported",
+        "Success",
+        "UnspecFail",
+        "NoAddrsAvail",
+        "NoBinding",
+        "NotOnLink",
+        "UseMulticast",
+        "NoPrefixAvail",
+        "UnknownQueryType",
+        "MalformedQuery",
+        "NotConfigured",
+        "NotAllowed",
+        "QueryTerminated",
+        "DataMissing",
+        "CatchUpComplete",
+        "NotSupported",
+        "TLSConnectionRefused",
+        "AddressInUse",
+        "ConfigurationConflict",
+        "MissingBindingInformation",
+        "OutdatedBindingInformation",
+        "ServerShuttingDown",
+        "DNSUpdateNotSupported",
         "ExcessiveTimeSkew",
     ];
     NAMES.get(usize::from(code)).copied()

@@ -82,7 +82,9 @@ impl Message {
         };
         let msg_type = MessageType(first);
         if msg_type.is_relay() {
-            let header: &[u8; RELAY_HEADER] = bytes.first_chunk().ok_or_else(|| truncated("relay header", RELAY_HEADER))?;
+            let header: &[u8; RELAY_HEADER] = bytes
+                .first_chunk()
+                .ok_or_else(|| truncated("relay header", RELAY_HEADER))?;
             let mut link = [0u8; 16];
             link.copy_from_slice(&header[2..18]);
             let mut peer = [0u8; 16];
@@ -92,14 +94,22 @@ impl Message {
                 hop_count: header[1],
                 link_address: Ipv6Addr::from(link),
                 peer_address: Ipv6Addr::from(peer),
-                options: Options::decode(bytes.get(RELAY_HEADER..).unwrap_or_default(), base + RELAY_HEADER)?,
+                options: Options::decode(
+                    bytes.get(RELAY_HEADER..).unwrap_or_default(),
+                    base + RELAY_HEADER,
+                )?,
             }))
         } else {
-            let header: &[u8; CLIENT_HEADER] = bytes.first_chunk().ok_or_else(|| truncated("message header", CLIENT_HEADER))?;
+            let header: &[u8; CLIENT_HEADER] = bytes
+                .first_chunk()
+                .ok_or_else(|| truncated("message header", CLIENT_HEADER))?;
             Ok(Message::Client(ClientMessage {
                 msg_type,
                 xid: u32::from_be_bytes([0, header[1], header[2], header[3]]),
-                options: Options::decode(bytes.get(CLIENT_HEADER..).unwrap_or_default(), base + CLIENT_HEADER)?,
+                options: Options::decode(
+                    bytes.get(CLIENT_HEADER..).unwrap_or_default(),
+                    base + CLIENT_HEADER,
+                )?,
             }))
         }
     }
@@ -162,7 +172,10 @@ impl Message {
                 None => return Ok(current),
             }
         }
-        let at = current.options().get(catalogue::code::RELAY_MSG).map_or(0, |o| o.offset);
+        let at = current
+            .options()
+            .get(catalogue::code::RELAY_MSG)
+            .map_or(0, |o| o.offset);
         Err(OptionError {
             code: catalogue::code::RELAY_MSG,
             offset: at,
@@ -193,7 +206,9 @@ fn validate_list(list: OptionsRef<'_>, depth: usize, faults: &mut Vec<OptionErro
         }
         match OptionValue::parse(format, option.data, option.data_offset()) {
             Err(e) => faults.push(e.locate(option.code, option.data_offset())),
-            Ok(OptionValue::RelayMessage(inner)) => validate_list(inner.options(), depth + 1, faults),
+            Ok(OptionValue::RelayMessage(inner)) => {
+                validate_list(inner.options(), depth + 1, faults)
+            }
             Ok(value) => {
                 if let Some(nested) = value.nested() {
                     validate_list(nested, depth + 1, faults);
@@ -206,7 +221,7 @@ fn validate_list(list: OptionsRef<'_>, depth: usize, faults: &mut Vec<OptionErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v6::{code, RawBuilder};
+    use crate::v6::{RawBuilder, code};
 
     fn solicit() -> Message {
         let mut m = ClientMessage::new(MessageType::SOLICIT, 0x00ab_cdef);
@@ -240,7 +255,11 @@ mod tests {
             peer_address: "fe80::1".parse().expect("addr"),
             options: Options::new(),
         };
-        relay.options.push(code::INTERFACE_ID, b"eth0").and_then(|o| o.push(code::RELAY_MSG, &inner)).expect("push");
+        relay
+            .options
+            .push(code::INTERFACE_ID, b"eth0")
+            .and_then(|o| o.push(code::RELAY_MSG, &inner))
+            .expect("push");
         let outer = Message::Relay(relay);
         let bytes = outer.encode();
         let back = Message::decode(&bytes).expect("decode");
@@ -255,7 +274,10 @@ mod tests {
     #[test]
     fn nested_faults_are_found_by_validate() {
         let bytes = RawBuilder::new(MessageType::SOLICIT, 7)
-            .option(code::IA_NA, &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 24, 0, 0])
+            .option(
+                code::IA_NA,
+                &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 24, 0, 0],
+            )
             .build();
         let m = Message::decode(&bytes).expect("framing is fine");
         let faults = m.validate();
@@ -269,8 +291,12 @@ mod tests {
         assert_eq!(Message::decode(&[]).map_err(|e| e.offset), Err(0));
         assert_eq!(Message::decode(&[1, 2]).map_err(|e| e.offset), Err(2));
         assert_eq!(Message::decode(&[12; 20]).map_err(|e| e.offset), Err(20));
-        let err = Message::decode(&RawBuilder::new(MessageType::REPLY, 1).option_with_len(13, 40, &[0, 0]).build())
-            .expect_err("overrun");
+        let err = Message::decode(
+            &RawBuilder::new(MessageType::REPLY, 1)
+                .option_with_len(13, 40, &[0, 0])
+                .build(),
+        )
+        .expect_err("overrun");
         assert_eq!(err.offset, 4);
     }
 
@@ -289,7 +315,14 @@ mod tests {
             bytes = Message::Relay(relay).encode();
         }
         let m = Message::decode(&bytes).expect("decode");
-        assert!(matches!(m.innermost().map_err(|e| e.kind), Err(ContentErrorKind::TooDeep(_))));
-        assert!(m.validate().iter().any(|e| matches!(e.kind, ContentErrorKind::TooDeep(_))));
+        assert!(matches!(
+            m.innermost().map_err(|e| e.kind),
+            Err(ContentErrorKind::TooDeep(_))
+        ));
+        assert!(
+            m.validate()
+                .iter()
+                .any(|e| matches!(e.kind, ContentErrorKind::TooDeep(_)))
+        );
     }
 }

@@ -7,13 +7,13 @@ mod options;
 mod raw;
 mod value;
 
-pub use catalogue::{code, MessageType};
-pub use message::{ClientMessage, Message, RelayMessage, MAX_DEPTH};
+pub use catalogue::{MessageType, code};
+pub use message::{ClientMessage, MAX_DEPTH, Message, RelayMessage};
 pub use options::{Iter, OptionRef, Options, OptionsRef, TooLong};
 pub use raw::RawBuilder;
 pub use value::{
-    parse_addrs, parse_codes, parse_length_prefixed, parse_u16, parse_u32, Duid, Fqdn, Ia, IaAddress, IaPrefix, IaTa,
-    OptionValue, StatusCode,
+    Duid, Fqdn, Ia, IaAddress, IaPrefix, IaTa, OptionValue, StatusCode, parse_addrs, parse_codes,
+    parse_length_prefixed, parse_u16, parse_u32,
 };
 
 /// UDP port of DHCPv6 clients.

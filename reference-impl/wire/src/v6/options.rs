@@ -34,7 +34,10 @@ pub(crate) fn check_framing(bytes: &[u8], base: usize) -> Result<(), DecodeError
             };
             return Err(DecodeError::new(
                 base + i,
-                DecodeErrorKind::OptionHeaderTruncated { code, area: "options" },
+                DecodeErrorKind::OptionHeaderTruncated {
+                    code,
+                    area: "options",
+                },
             ));
         };
         let code = u16::from_be_bytes([header[0], header[1]]);
@@ -244,13 +247,19 @@ mod tests {
         assert_eq!(err.offset, 4);
         let err = check_framing(&[0, 1, 0, 0, 0, 2], 4).expect_err("cut header");
         assert_eq!(err.offset, 8);
-        assert!(matches!(err.kind, DecodeErrorKind::OptionHeaderTruncated { code: 2, .. }));
+        assert!(matches!(
+            err.kind,
+            DecodeErrorKind::OptionHeaderTruncated { code: 2, .. }
+        ));
     }
 
     #[test]
     fn push_remove() {
         let mut o = Options::new();
-        o.push(1, &[1, 2]).and_then(|o| o.push(8, &[0, 0])).and_then(|o| o.push(1, &[3])).expect("push");
+        o.push(1, &[1, 2])
+            .and_then(|o| o.push(8, &[0, 0]))
+            .and_then(|o| o.push(1, &[3]))
+            .expect("push");
         assert_eq!(o.remove(1), 2);
         assert_eq!(o.as_bytes(), &[0, 8, 0, 2, 0, 0]);
         assert!(o.push(1, &vec![0; 70000]).is_err());

@@ -18,7 +18,12 @@ impl RawBuilder {
     }
 
     /// Starts a relay header.
-    pub fn relay(msg_type: MessageType, hop_count: u8, link: std::net::Ipv6Addr, peer: std::net::Ipv6Addr) -> Self {
+    pub fn relay(
+        msg_type: MessageType,
+        hop_count: u8,
+        link: std::net::Ipv6Addr,
+        peer: std::net::Ipv6Addr,
+    ) -> Self {
         let mut bytes = vec![msg_type.0, hop_count];
         bytes.extend_from_slice(&link.octets());
         bytes.extend_from_slice(&peer.octets());

@@ -8,7 +8,7 @@ use super::message::Message;
 use super::options::OptionsRef;
 use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind};
-use crate::read::{exact_len, multiple_of, Reader};
+use crate::read::{Reader, exact_len, multiple_of};
 use crate::v4::{Hex, Seconds, Text};
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -93,9 +93,19 @@ impl Duid {
     /// The DUID's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
-            Duid::Llt { htype, time, addr } => [&1u16.to_be_bytes()[..], &htype.to_be_bytes(), &time.to_be_bytes(), addr].concat(),
-            Duid::En { enterprise, id } => [&2u16.to_be_bytes()[..], &enterprise.to_be_bytes(), id].concat(),
-            Duid::Ll { htype, addr } => [&3u16.to_be_bytes()[..], &htype.to_be_bytes(), addr].concat(),
+            Duid::Llt { htype, time, addr } => [
+                &1u16.to_be_bytes()[..],
+                &htype.to_be_bytes(),
+                &time.to_be_bytes(),
+                addr,
+            ]
+            .concat(),
+            Duid::En { enterprise, id } => {
+                [&2u16.to_be_bytes()[..], &enterprise.to_be_bytes(), id].concat()
+            }
+            Duid::Ll { htype, addr } => {
+                [&3u16.to_be_bytes()[..], &htype.to_be_bytes(), addr].concat()
+            }
             Duid::Uuid(uuid) => [&4u16.to_be_bytes()[..], uuid].concat(),
             Duid::Other { kind, data } => [&kind.to_be_bytes()[..], data].concat(),
         }
@@ -105,8 +115,12 @@ impl Duid {
 impl fmt::Display for Duid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Duid::Llt { htype, time, addr } => write!(f, "DUID-LLT hwtype {htype} time {time} {}", Hex(addr)),
-            Duid::En { enterprise, id } => write!(f, "DUID-EN enterprise {enterprise} id {}", Hex(id)),
+            Duid::Llt { htype, time, addr } => {
+                write!(f, "DUID-LLT hwtype {htype} time {time} {}", Hex(addr))
+            }
+            Duid::En { enterprise, id } => {
+                write!(f, "DUID-EN enterprise {enterprise} id {}", Hex(id))
+            }
             Duid::Ll { htype, addr } => write!(f, "DUID-LL hwtype {htype} {}", Hex(addr)),
             Duid::Uuid(uuid) => write!(f, "DUID-UUID {}", Hex(uuid)),
             Duid::Other { kind, data } => write!(f, "DUID type {kind} {}", Hex(data)),
@@ -135,7 +149,12 @@ impl<'a> Ia<'a> {
         let t1 = r.u32("T1")?;
         let t2 = r.u32("T2")?;
         let options = nested(&mut r, data_offset)?;
-        Ok(Self { iaid, t1, t2, options })
+        Ok(Self {
+            iaid,
+            t1,
+            t2,
+            options,
+        })
     }
 }
 
@@ -235,7 +254,8 @@ impl<'a> IaPrefix<'a> {
 /// Reads the rest of `r` as nested options whose first byte is `r.pos()` into the data.
 fn nested<'a>(r: &mut Reader<'a>, data_offset: usize) -> Result<OptionsRef<'a>, ContentError> {
     let start = r.pos();
-    OptionsRef::parse_nested(r.rest(), data_offset + start).map_err(|e| ContentError::new(start + e.at, e.kind))
+    OptionsRef::parse_nested(r.rest(), data_offset + start)
+        .map_err(|e| ContentError::new(start + e.at, e.kind))
 }
 
 /// Status Code (RFC 8415 21.13).
@@ -279,7 +299,8 @@ impl Fqdn {
     pub fn parse(data: &[u8]) -> Result<Self, ContentError> {
         let mut r = Reader::new(data);
         let flags = r.u8("flags")?;
-        let name = dns::parse_single_name(r.rest()).map_err(|e| ContentError::new(1 + e.at, e.kind))?;
+        let name =
+            dns::parse_single_name(r.rest()).map_err(|e| ContentError::new(1 + e.at, e.kind))?;
         Ok(Self { flags, name })
     }
 
@@ -305,7 +326,10 @@ pub fn parse_length_prefixed(data: &[u8]) -> Result<Vec<Vec<u8>>, ContentError> 
 /// Reads a list of option codes (ORO, ERO).
 pub fn parse_codes(data: &[u8]) -> Result<Vec<u16>, ContentError> {
     multiple_of(data, 2, true, "a multiple of 2")?;
-    Ok(data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect())
+    Ok(data
+        .chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect())
 }
 
 /// Reads a list of IPv6 addresses (at least one).
@@ -358,13 +382,25 @@ pub enum OptionValue<'a> {
     StatusCode(StatusCode),
     RelayMessage(Box<Message>),
     Items(Vec<Vec<u8>>),
-    VendorClass { enterprise: u32, items: Vec<Vec<u8>> },
-    VendorOpts { enterprise: u32, options: OptionsRef<'a> },
+    VendorClass {
+        enterprise: u32,
+        items: Vec<Vec<u8>>,
+    },
+    VendorOpts {
+        enterprise: u32,
+        options: OptionsRef<'a>,
+    },
     DomainList(Vec<DomainName>),
     DomainName(DomainName),
     Fqdn(Fqdn),
-    RemoteId { enterprise: u32, id: &'a [u8] },
-    LinkLayerAddress { htype: u16, addr: &'a [u8] },
+    RemoteId {
+        enterprise: u32,
+        id: &'a [u8],
+    },
+    LinkLayerAddress {
+        htype: u16,
+        addr: &'a [u8],
+    },
     Nested(OptionsRef<'a>),
     SubOptions(OptionsRef<'a>),
 }
@@ -405,14 +441,18 @@ impl<'a> OptionValue<'a> {
             Format::StatusCode => V::StatusCode(StatusCode::parse(data)?),
             Format::RelayMessage => V::RelayMessage(Box::new(
                 Message::decode_at(data, data_offset).map_err(|e| {
-                    ContentError::new(e.offset - data_offset, ContentErrorKind::Nested(Box::new(e.kind)))
+                    ContentError::new(
+                        e.offset - data_offset,
+                        ContentErrorKind::Nested(Box::new(e.kind)),
+                    )
                 })?,
             )),
             Format::UserClass => V::Items(parse_length_prefixed(data)?),
             Format::VendorClass => {
                 let enterprise = r.u32("enterprise number")?;
                 let start = r.pos();
-                let items = parse_length_prefixed(r.rest()).map_err(|e| ContentError::new(start + e.at, e.kind))?;
+                let items = parse_length_prefixed(r.rest())
+                    .map_err(|e| ContentError::new(start + e.at, e.kind))?;
                 V::VendorClass { enterprise, items }
             }
             Format::VendorOpts => {
@@ -426,7 +466,10 @@ impl<'a> OptionValue<'a> {
             Format::DomainName => {
                 let name = dns::parse_single_name(data)?;
                 if !name.absolute {
-                    return Err(ContentError::new(data.len(), ContentErrorKind::BadName("name lacks its root label")));
+                    return Err(ContentError::new(
+                        data.len(),
+                        ContentErrorKind::BadName("name lacks its root label"),
+                    ));
                 }
                 V::DomainName(name)
             }
@@ -461,7 +504,9 @@ impl<'a> OptionValue<'a> {
     /// not to be read with this crate's catalogue.
     pub fn sub_options(&self) -> Option<OptionsRef<'a>> {
         match self {
-            OptionValue::VendorOpts { options, .. } | OptionValue::SubOptions(options) => Some(*options),
+            OptionValue::VendorOpts { options, .. } | OptionValue::SubOptions(options) => {
+                Some(*options)
+            }
             _ => None,
         }
     }
@@ -475,9 +520,21 @@ impl fmt::Display for OptionValue<'_> {
         match self {
             V::Empty => f.write_str("(no data)"),
             V::Duid(d) => write!(f, "{d}"),
-            V::Ia(ia) => write!(f, "IAID {:#010x}, T1 {}, T2 {}", ia.iaid, Seconds(ia.t1), Seconds(ia.t2)),
+            V::Ia(ia) => write!(
+                f,
+                "IAID {:#010x}, T1 {}, T2 {}",
+                ia.iaid,
+                Seconds(ia.t1),
+                Seconds(ia.t2)
+            ),
             V::IaTa(ia) => write!(f, "IAID {:#010x}", ia.iaid),
-            V::IaAddress(a) => write!(f, "{}, preferred {}, valid {}", a.addr, Seconds(a.preferred), Seconds(a.valid)),
+            V::IaAddress(a) => write!(
+                f,
+                "{}, preferred {}, valid {}",
+                a.addr,
+                Seconds(a.preferred),
+                Seconds(a.valid)
+            ),
             V::IaPrefix(p) => write!(
                 f,
                 "{}/{}, preferred {}, valid {}",
@@ -486,7 +543,13 @@ impl fmt::Display for OptionValue<'_> {
                 Seconds(p.preferred),
                 Seconds(p.valid)
             ),
-            V::Codes(codes) => list(f, codes.iter().map(|c| format!("{c} {}", catalogue::name(*c))).collect()),
+            V::Codes(codes) => list(
+                f,
+                codes
+                    .iter()
+                    .map(|c| format!("{c} {}", catalogue::name(*c)))
+                    .collect(),
+            ),
             V::U8(v) => write!(f, "{v}"),
             V::Elapsed(v) => write!(f, "{}.{:02} s", v / 100, v % 100),
             V::Seconds(v) => write!(f, "{}", Seconds(*v)),
@@ -520,7 +583,9 @@ mod tests {
 
     #[test]
     fn duid_forms_round_trip() {
-        let llt = [0, 1, 0, 1, 0x1c, 0x39, 0xcf, 0x88, 8, 0, 0x27, 0xfe, 0x8f, 0x95];
+        let llt = [
+            0, 1, 0, 1, 0x1c, 0x39, 0xcf, 0x88, 8, 0, 0x27, 0xfe, 0x8f, 0x95,
+        ];
         let duid = Duid::parse(&llt).expect("llt");
         assert!(matches!(duid, Duid::Llt { htype: 1, .. }));
         assert_eq!(duid.to_bytes(), llt);
@@ -533,7 +598,9 @@ mod tests {
     #[test]
     fn ia_with_bad_nested_option_points_into_it() {
         // IAID, T1, T2, then an IA Address header claiming 24 bytes with 4 present.
-        let data = [0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 0, 20, 0, 5, 0, 24, 1, 2, 3, 4];
+        let data = [
+            0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 0, 20, 0, 5, 0, 24, 1, 2, 3, 4,
+        ];
         let err = Ia::parse(&data, 100).expect_err("nested overrun");
         assert_eq!(err.at, 12);
         assert!(matches!(err.kind, ContentErrorKind::Nested(_)));
