@@ -298,47 +298,15 @@ fn decode_ipv4(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
     })?;
     let header = ip.header();
     let expected = header.to_header().calc_header_checksum();
-    let ip_checksum = checksum(header.header_checksum(), expected);
-    if ip.is_payload_fragmented() {
-        return Err(err(base, FrameErrorKind::Fragment));
-    }
-    let payload = ip.payload();
-    if payload.ip_number != IpNumber::UDP {
-        return Ok(Decoded::Other(format!(
-            "IPv4 protocol {}",
-            payload.ip_number.0
-        )));
-    }
-    let udp_base = base + offset_in(data, payload.payload);
-    let udp = UdpSlice::from_slice(payload.payload).map_err(|l| {
-        truncated(
-            udp_base + l.layer_start_offset,
-            "UDP",
-            l.required_len,
-            l.len,
-        )
-    })?;
-    let udp_header = udp.to_header();
-    let expected = udp_header
-        .calc_checksum_ipv4_raw(header.source(), header.destination(), udp.payload())
-        .unwrap_or_default();
-    let udp_checksum = match udp.checksum() {
-        0 => Checksum::Absent,
-        found => checksum(found, expected),
-    };
-    Ok(Decoded::Udp(UdpDatagram {
-        link,
-        src: SocketAddr::new(IpAddr::V4(header.source_addr()), udp.source_port()),
-        dst: SocketAddr::new(
-            IpAddr::V4(header.destination_addr()),
-            udp.destination_port(),
-        ),
+    let ip_layer = IpLayer {
+        name: "IPv4",
+        fragmented: ip.is_payload_fragmented(),
+        addrs: Addrs::V4(header.source(), header.destination()),
         hop_limit: header.ttl(),
-        ip_checksum: Some(ip_checksum),
-        udp_checksum,
-        payload: udp.payload(),
-        payload_offset: udp_base + 8,
-    }))
+        ip_checksum: Some(checksum(header.header_checksum(), expected)),
+        payload: ip.payload().clone(),
+    };
+    decode_udp(link, data, base, ip_layer)
 }
 
 fn decode_ipv6(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, FrameError> {
@@ -349,19 +317,51 @@ fn decode_ipv6(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
         };
         ip_error(base, "IPv6", len, e.to_string())
     })?;
-    if ip.is_payload_fragmented() {
+    let header = ip.header();
+    let ip_layer = IpLayer {
+        name: "IPv6",
+        fragmented: ip.is_payload_fragmented(),
+        addrs: Addrs::V6(header.source(), header.destination()),
+        hop_limit: header.hop_limit(),
+        ip_checksum: None,
+        payload: ip.payload().clone(),
+    };
+    decode_udp(link, data, base, ip_layer)
+}
+
+/// Source and destination, as the UDP pseudo-header needs them.
+enum Addrs {
+    V4([u8; 4], [u8; 4]),
+    V6([u8; 16], [u8; 16]),
+}
+
+/// What the UDP layer needs from either IP version.
+struct IpLayer<'a> {
+    name: &'static str,
+    fragmented: bool,
+    addrs: Addrs,
+    hop_limit: u8,
+    ip_checksum: Option<Checksum>,
+    payload: etherparse::IpPayloadSlice<'a>,
+}
+
+fn decode_udp<'a>(
+    link: Link,
+    data: &'a [u8],
+    base: usize,
+    ip: IpLayer<'a>,
+) -> Result<Decoded<'a>, FrameError> {
+    if ip.fragmented {
         return Err(err(base, FrameErrorKind::Fragment));
     }
-    let header = ip.header();
-    let payload = ip.payload();
-    if payload.ip_number != IpNumber::UDP {
+    if ip.payload.ip_number != IpNumber::UDP {
         return Ok(Decoded::Other(format!(
-            "IPv6 protocol {}",
-            payload.ip_number.0
+            "{} protocol {}",
+            ip.name, ip.payload.ip_number.0
         )));
     }
-    let udp_base = base + offset_in(data, payload.payload);
-    let udp = UdpSlice::from_slice(payload.payload).map_err(|l| {
+    let udp_base = base + offset_in(data, ip.payload.payload);
+    let udp = UdpSlice::from_slice(ip.payload.payload).map_err(|l| {
         truncated(
             udp_base + l.layer_start_offset,
             "UDP",
@@ -369,20 +369,41 @@ fn decode_ipv6(link: Link, data: &[u8], base: usize) -> Result<Decoded<'_>, Fram
             l.len,
         )
     })?;
-    let expected = udp
-        .to_header()
-        .calc_checksum_ipv6_raw(header.source(), header.destination(), udp.payload())
-        .unwrap_or_default();
+    let header = udp.to_header();
+    let (src, dst, udp_checksum) = match ip.addrs {
+        Addrs::V4(s, d) => {
+            let expected = header
+                .calc_checksum_ipv4_raw(s, d, udp.payload())
+                .unwrap_or_default();
+            let found = match udp.checksum() {
+                0 => Checksum::Absent,
+                found => checksum(found, expected),
+            };
+            (
+                IpAddr::V4(Ipv4Addr::from(s)),
+                IpAddr::V4(Ipv4Addr::from(d)),
+                found,
+            )
+        }
+        Addrs::V6(s, d) => {
+            let expected = header
+                .calc_checksum_ipv6_raw(s, d, udp.payload())
+                .unwrap_or_default();
+            let found = checksum(udp.checksum(), expected);
+            (
+                IpAddr::V6(Ipv6Addr::from(s)),
+                IpAddr::V6(Ipv6Addr::from(d)),
+                found,
+            )
+        }
+    };
     Ok(Decoded::Udp(UdpDatagram {
         link,
-        src: SocketAddr::new(IpAddr::V6(header.source_addr()), udp.source_port()),
-        dst: SocketAddr::new(
-            IpAddr::V6(header.destination_addr()),
-            udp.destination_port(),
-        ),
-        hop_limit: header.hop_limit(),
-        ip_checksum: None,
-        udp_checksum: checksum(udp.checksum(), expected),
+        src: SocketAddr::new(src, udp.source_port()),
+        dst: SocketAddr::new(dst, udp.destination_port()),
+        hop_limit: ip.hop_limit,
+        ip_checksum: ip.ip_checksum,
+        udp_checksum,
         payload: udp.payload(),
         payload_offset: udp_base + 8,
     }))

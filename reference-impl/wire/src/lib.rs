@@ -17,6 +17,7 @@
 pub mod dns;
 mod error;
 mod read;
+pub mod scalar;
 pub mod v4;
 pub mod v6;
 

@@ -3,11 +3,11 @@
 use super::area::{Area, Entries, Entry, OptionArea, OptionRef, split_area};
 use super::catalogue::{self, MessageType, code};
 use super::value::{
-    ClasslessRoute, ClientFqdn, ClientId, OptionValue, Overload, SubOption, parse_addr,
-    parse_addrs, parse_non_empty, parse_u16, parse_u32,
+    ClasslessRoute, ClientFqdn, ClientId, OptionValue, Overload, SubOption, parse_addr, parse_addrs,
 };
 use crate::dns::{self, DomainName};
-use crate::error::{ContentError, ContentErrorKind, DecodeError, DecodeErrorKind, OptionError};
+use crate::error::{ContentError, DecodeError, DecodeErrorKind, OptionError};
+use crate::scalar::{parse_empty, parse_non_empty, parse_u8, parse_u16, parse_u32};
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
@@ -356,9 +356,7 @@ impl Message {
 
     /// Option 53.
     pub fn message_type(&self) -> Result<Option<MessageType>, OptionError> {
-        self.typed(code::MESSAGE_TYPE, |d| {
-            super::value::parse_u8(d).map(MessageType::from)
-        })
+        self.typed(code::MESSAGE_TYPE, |d| parse_u8(d).map(MessageType::from))
     }
 
     /// Option 54.
@@ -457,20 +455,8 @@ impl Message {
 
     /// Option 80 (RFC 4039): present, with no data.
     pub fn rapid_commit(&self) -> Result<bool, OptionError> {
-        self.typed(code::RAPID_COMMIT, |d| {
-            if d.is_empty() {
-                Ok(())
-            } else {
-                Err(ContentError::new(
-                    0,
-                    ContentErrorKind::BadLength {
-                        len: d.len(),
-                        expected: "no data",
-                    },
-                ))
-            }
-        })
-        .map(|v| v.is_some())
+        self.typed(code::RAPID_COMMIT, parse_empty)
+            .map(|v| v.is_some())
     }
 }
 

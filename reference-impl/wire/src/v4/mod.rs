@@ -12,7 +12,7 @@ pub use message::{MAGIC_COOKIE, Message, OptionData};
 pub use raw::RawBuilder;
 pub use value::{
     ClasslessRoute, ClientFqdn, ClientId, FqdnName, Hex, OptionValue, Overload, Seconds, SubOption,
-    Text, VendorBlock, parse_addr, parse_addrs, parse_non_empty, parse_u8, parse_u16, parse_u32,
+    Text, VendorBlock, parse_addr, parse_addrs,
 };
 
 /// UDP port of DHCPv4 servers and relays.

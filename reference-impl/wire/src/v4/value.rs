@@ -7,6 +7,7 @@ use super::catalogue::{self, Format, MessageType};
 use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind};
 use crate::read::{Reader, exact_len, multiple_of};
+use crate::scalar::{parse_non_empty, parse_u8, parse_u16, parse_u32};
 use crate::v6::Duid;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -362,30 +363,6 @@ pub fn parse_addrs(data: &[u8], allow_empty: bool) -> Result<Vec<Ipv4Addr>, Cont
         .chunks_exact(4)
         .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
         .collect())
-}
-
-/// Reads a one-byte value.
-pub fn parse_u8(data: &[u8]) -> Result<u8, ContentError> {
-    exact_len(data, 1, "1 byte")?;
-    Reader::new(data).u8("value")
-}
-
-/// Reads a 16-bit value.
-pub fn parse_u16(data: &[u8]) -> Result<u16, ContentError> {
-    exact_len(data, 2, "2 bytes")?;
-    Reader::new(data).u16("value")
-}
-
-/// Reads a 32-bit value.
-pub fn parse_u32(data: &[u8]) -> Result<u32, ContentError> {
-    exact_len(data, 4, "4 bytes")?;
-    Reader::new(data).u32("value")
-}
-
-/// Checks that data is not empty and returns it (lists of codes, sub-option lists).
-pub fn parse_non_empty(data: &[u8]) -> Result<Vec<u8>, ContentError> {
-    multiple_of(data, 1, false, "at least 1 byte")?;
-    Ok(data.to_vec())
 }
 
 /// Any known option's content, read by the format [`catalogue::lookup`] gives for its code.

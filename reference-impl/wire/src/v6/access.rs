@@ -7,6 +7,7 @@ use super::options::OptionsRef;
 use super::value::{self, Duid, Fqdn, Ia, IaAddress, IaPrefix, IaTa, StatusCode};
 use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind, OptionError};
+use crate::scalar::{parse_empty, parse_u8, parse_u16, parse_u32};
 use std::net::Ipv6Addr;
 
 impl<'a> OptionsRef<'a> {
@@ -52,15 +53,12 @@ impl<'a> OptionsRef<'a> {
 
     /// Preference (7).
     pub fn preference(&self) -> Result<Option<u8>, OptionError> {
-        self.typed(code::PREFERENCE, |d, _| {
-            crate::read::exact_len(d, 1, "1 byte")?;
-            Ok(d.first().copied().unwrap_or_default())
-        })
+        self.typed(code::PREFERENCE, |d, _| parse_u8(d))
     }
 
     /// Elapsed Time (8), hundredths of a second.
     pub fn elapsed_time(&self) -> Result<Option<u16>, OptionError> {
-        self.typed(code::ELAPSED_TIME, |d, _| value::parse_u16(d))
+        self.typed(code::ELAPSED_TIME, |d, _| parse_u16(d))
     }
 
     /// Relay Message (9), decoded.
@@ -87,13 +85,13 @@ impl<'a> OptionsRef<'a> {
 
     /// Rapid Commit (14): present, with no data.
     pub fn rapid_commit(&self) -> Result<bool, OptionError> {
-        self.typed(code::RAPID_COMMIT, |d, _| value::parse_empty(d))
+        self.typed(code::RAPID_COMMIT, |d, _| parse_empty(d))
             .map(|v| v.is_some())
     }
 
     /// Reconfigure Accept (20): present, with no data.
     pub fn reconfigure_accept(&self) -> Result<bool, OptionError> {
-        self.typed(code::RECONF_ACCEPT, |d, _| value::parse_empty(d))
+        self.typed(code::RECONF_ACCEPT, |d, _| parse_empty(d))
             .map(|v| v.is_some())
     }
 
@@ -119,7 +117,7 @@ impl<'a> OptionsRef<'a> {
 
     /// Information Refresh Time (32), seconds.
     pub fn information_refresh_time(&self) -> Result<Option<u32>, OptionError> {
-        self.typed(code::INFORMATION_REFRESH_TIME, |d, _| value::parse_u32(d))
+        self.typed(code::INFORMATION_REFRESH_TIME, |d, _| parse_u32(d))
     }
 
     /// Client FQDN (39, RFC 4704).
@@ -129,11 +127,11 @@ impl<'a> OptionsRef<'a> {
 
     /// SOL_MAX_RT (82), seconds.
     pub fn sol_max_rt(&self) -> Result<Option<u32>, OptionError> {
-        self.typed(code::SOL_MAX_RT, |d, _| value::parse_u32(d))
+        self.typed(code::SOL_MAX_RT, |d, _| parse_u32(d))
     }
 
     /// INF_MAX_RT (83), seconds.
     pub fn inf_max_rt(&self) -> Result<Option<u32>, OptionError> {
-        self.typed(code::INF_MAX_RT, |d, _| value::parse_u32(d))
+        self.typed(code::INF_MAX_RT, |d, _| parse_u32(d))
     }
 }

@@ -13,7 +13,7 @@ pub use options::{Iter, OptionRef, Options, OptionsRef, TooLong};
 pub use raw::RawBuilder;
 pub use value::{
     Duid, Fqdn, Ia, IaAddress, IaPrefix, IaTa, OptionValue, StatusCode, parse_addrs, parse_codes,
-    parse_length_prefixed, parse_u16, parse_u32,
+    parse_length_prefixed,
 };
 
 /// UDP port of DHCPv6 clients.

@@ -9,6 +9,7 @@ use super::options::OptionsRef;
 use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind};
 use crate::read::{Reader, exact_len, multiple_of};
+use crate::scalar::{parse_empty, parse_u8, parse_u16, parse_u32};
 use crate::v4::{Hex, Seconds, Text};
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -343,23 +344,6 @@ pub fn parse_addrs(data: &[u8]) -> Result<Vec<Ipv6Addr>, ContentError> {
     Ok(out)
 }
 
-/// Reads a 16-bit value.
-pub fn parse_u16(data: &[u8]) -> Result<u16, ContentError> {
-    exact_len(data, 2, "2 bytes")?;
-    Reader::new(data).u16("value")
-}
-
-/// Reads a 32-bit value.
-pub fn parse_u32(data: &[u8]) -> Result<u32, ContentError> {
-    exact_len(data, 4, "4 bytes")?;
-    Reader::new(data).u32("value")
-}
-
-/// Checks that an option that carries no data has none.
-pub fn parse_empty(data: &[u8]) -> Result<(), ContentError> {
-    exact_len(data, 0, "no data")
-}
-
 /// Any known option's content, read by the format [`catalogue::lookup`] gives for its code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -421,10 +405,7 @@ impl<'a> OptionValue<'a> {
             Format::IaAddress => V::IaAddress(IaAddress::parse(data, data_offset)?),
             Format::IaPrefix => V::IaPrefix(IaPrefix::parse(data, data_offset)?),
             Format::Codes => V::Codes(parse_codes(data)?),
-            Format::U8 => {
-                exact_len(data, 1, "1 byte")?;
-                V::U8(r.u8("value")?)
-            }
+            Format::U8 => V::U8(parse_u8(data)?),
             Format::Elapsed => V::Elapsed(parse_u16(data)?),
             Format::Seconds => V::Seconds(parse_u32(data)?),
             Format::U16s => {
