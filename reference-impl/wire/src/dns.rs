@@ -4,20 +4,41 @@
 use crate::error::{ContentError, ContentErrorKind};
 use std::fmt;
 
-/// Longest encoded name RFC 1035 allows.
+/// Longest encoded name RFC 1035 allows (3.1), root octet included.
 const MAX_NAME_LEN: usize = 255;
+/// Most compression pointers one name may follow: a name has at most 127 labels.
+const MAX_JUMPS: usize = 127;
+/// Most bytes a list of names may expand to; a search list is far shorter, and the cap keeps a
+/// hostile option of chained pointers from costing quadratic time and megabytes of text.
+const MAX_LIST_EXPANSION: usize = 64 * 1024;
 
 /// A domain name as a list of raw labels, kept as bytes so odd names survive a round trip.
+/// Every label is 1 to 63 bytes and the encoded name at most 255 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DomainName {
-    /// The labels, without length bytes.
-    pub labels: Vec<Vec<u8>>,
-    /// True when the name ended with the root label (fully qualified); false for a partial
-    /// name (RFC 4702/4704 allow a client to send only its host label).
-    pub absolute: bool,
+    labels: Vec<Vec<u8>>,
+    absolute: bool,
 }
 
 impl DomainName {
+    /// Builds a name from raw labels; `absolute` ends it with the root label.
+    pub fn new(labels: Vec<Vec<u8>>, absolute: bool) -> Result<Self, NameError> {
+        let name = Self { labels, absolute };
+        name.check()?;
+        Ok(name)
+    }
+
+    /// The labels, without length bytes.
+    pub fn labels(&self) -> &[Vec<u8>] {
+        &self.labels
+    }
+
+    /// True when the name ends with the root label (fully qualified); false for a partial
+    /// name (RFC 4702 and RFC 4704 let a client send only its host label).
+    pub fn is_absolute(&self) -> bool {
+        self.absolute
+    }
+
     /// Builds a name from dotted text; a trailing dot or `absolute` makes it fully qualified.
     pub fn from_dotted(text: &str, absolute: bool) -> Result<Self, NameError> {
         let trimmed = text.strip_suffix('.');
@@ -28,16 +49,16 @@ impl DomainName {
         } else {
             body.split('.').map(|l| l.as_bytes().to_vec()).collect()
         };
-        let name = Self { labels, absolute };
-        name.check()?;
-        Ok(name)
+        Self::new(labels, absolute)
     }
 
     fn check(&self) -> Result<(), NameError> {
         if self.labels.iter().any(|l| l.is_empty() || l.len() > 63) {
             return Err(NameError::BadLabel);
         }
-        if self.encoded_len() > MAX_NAME_LEN {
+        // Counted as if fully qualified, as the parser counts: a partial name gains a root
+        // label when the server completes it.
+        if self.encoded_len() + usize::from(!self.absolute) > MAX_NAME_LEN {
             return Err(NameError::TooLong);
         }
         Ok(())
@@ -50,7 +71,7 @@ impl DomainName {
     /// Appends the uncompressed wire form to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         for label in &self.labels {
-            // `check` keeps labels at 63 bytes or fewer; names from the wire are at most 63 too.
+            // Labels are 1 to 63 bytes: `new` checks built names, the parser wire names.
             out.push(label.len() as u8);
             out.extend_from_slice(label);
         }
@@ -109,7 +130,8 @@ fn read_name(
     let mut pos = start;
     let mut resume: Option<usize> = None;
     let mut jumps = 0usize;
-    let mut total = 0usize;
+    // The root octet counts towards the 255-byte limit (RFC 1035 3.1).
+    let mut total = 1usize;
     loop {
         let Some(&len) = data.get(pos) else {
             if resume.is_some() {
@@ -151,7 +173,7 @@ fn read_name(
                     .ok_or_else(|| bad(pos, "compression pointer cut off"))?;
                 let target = (usize::from(len & 0x3f) << 8) | usize::from(low);
                 jumps += 1;
-                if target >= data.len() || jumps > data.len() {
+                if target >= data.len() || jumps > MAX_JUMPS {
                     return Err(bad(pos, "compression pointer out of range or looping"));
                 }
                 resume.get_or_insert(pos + 2);
@@ -167,10 +189,15 @@ fn read_name(
 pub fn parse_name_list(data: &[u8], compression: bool) -> Result<Vec<DomainName>, ContentError> {
     let mut names = Vec::new();
     let mut pos = 0;
+    let mut expanded = 0usize;
     while pos < data.len() {
         let (name, next) = read_name(data, pos, compression)?;
         if !name.absolute {
             return Err(bad(pos, "name in a list lacks its root label"));
+        }
+        expanded += name.encoded_len();
+        if expanded > MAX_LIST_EXPANSION {
+            return Err(bad(pos, "names expand past 64 KiB"));
         }
         names.push(name);
         pos = next;
@@ -216,9 +243,40 @@ mod tests {
     }
 
     #[test]
+    fn chained_pointers_are_bounded() {
+        // Name i is a pointer to name i-1: without a cap each name follows i pointers.
+        let mut data = vec![1, b'a', 0];
+        for i in 0..20_000u16 {
+            let target = if i == 0 { 0 } else { 3 + 2 * (i - 1) };
+            data.extend_from_slice(&(0xc000 | target).to_be_bytes());
+        }
+        let err = parse_name_list(&data, true).expect_err("bounded");
+        assert!(matches!(err.kind, ContentErrorKind::BadName(_)));
+        // 127 chained names still parse.
+        assert_eq!(
+            parse_name_list(&data[..3 + 2 * 127], true).map(|n| n.len()),
+            Ok(128)
+        );
+    }
+
+    #[test]
+    fn root_octet_counts_towards_255() {
+        // Four labels of 63 bytes and their length bytes make 256 octets with the root.
+        let mut data = Vec::new();
+        for _ in 0..4 {
+            data.push(63);
+            data.extend_from_slice(&[b'x'; 63]);
+        }
+        data.push(0);
+        assert!(parse_name_list(&data, false).is_err());
+        assert!(DomainName::new(vec![vec![b'x'; 63]; 4], true).is_err());
+        assert!(DomainName::new(vec![vec![b'x'; 63]; 3], true).is_ok());
+    }
+
+    #[test]
     fn partial_name_round_trips() {
         let name = parse_single_name(b"\x04host").expect("partial");
-        assert!(!name.absolute);
+        assert!(!name.is_absolute());
         let mut out = Vec::new();
         name.encode_into(&mut out);
         assert_eq!(out, b"\x04host");

@@ -137,6 +137,9 @@ pub enum ContentErrorKind {
     /// A domain name that does not follow RFC 1035 encoding.
     #[error("bad domain name: {0}")]
     BadName(&'static str),
+    /// An option where its RFC does not allow it, or a required one missing.
+    #[error("{0}")]
+    Placement(&'static str),
     /// Options or relay messages nested deeper than a reader follows.
     #[error("nested deeper than {0} levels")]
     TooDeep(usize),

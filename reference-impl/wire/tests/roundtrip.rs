@@ -229,7 +229,7 @@ proptest! {
     fn client_id_and_fqdn_round_trip(htype in 1u8..=254, addr in vec(any::<u8>(), 1..20), labels in vec("[a-z0-9]{1,12}", 0..4), absolute in any::<bool>(), flags in any::<u8>()) {
         let id = ClientId::Hardware { htype, addr };
         prop_assert_eq!(ClientId::parse(&id.to_bytes()), Ok(id));
-        let name = DomainName { labels: labels.into_iter().map(String::into_bytes).collect(), absolute };
+        let name = DomainName::new(labels.into_iter().map(String::into_bytes).collect(), absolute).expect("valid name");
         let fqdn = ClientFqdn { flags: flags | ClientFqdn::FLAG_E, rcode1: 0, rcode2: 255, name: FqdnName::Wire(name.clone()) };
         prop_assert_eq!(ClientFqdn::parse(&fqdn.to_bytes()), Ok(fqdn));
         let v6fqdn = v6::Fqdn { flags, name };

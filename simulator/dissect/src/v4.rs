@@ -64,7 +64,7 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
     let mut pads: Option<(usize, usize)> = None;
     for entry in m.entries() {
         let area = match entry {
-            Entry::Pad { .. } => current,
+            Entry::Pad { area, .. } => area,
             Entry::Option(o) => o.area,
         };
         if area != current {
@@ -73,7 +73,7 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
             current = area;
         }
         match entry {
-            Entry::Pad { offset } => match &mut pads {
+            Entry::Pad { offset, .. } => match &mut pads {
                 Some((_, n)) => *n += 1,
                 None => pads = Some((offset, 1)),
             },

@@ -42,6 +42,8 @@ pub enum Entry<'a> {
     Pad {
         /// Offset of the byte in the message.
         offset: usize,
+        /// The area the byte sits in.
+        area: Area,
     },
     /// A code-length-value option.
     Option(OptionRef<'a>),
@@ -138,7 +140,10 @@ impl<'a> Iterator for Entries<'a> {
         let code = *self.bytes.get(self.pos)?;
         if code == 0 {
             self.pos += 1;
-            return Some(Entry::Pad { offset });
+            return Some(Entry::Pad {
+                offset,
+                area: self.area,
+            });
         }
         let len = usize::from(*self.bytes.get(self.pos + 1)?);
         let data = self.bytes.get(self.pos + 2..self.pos + 2 + len)?;

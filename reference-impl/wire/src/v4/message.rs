@@ -6,7 +6,7 @@ use super::value::{
     ClasslessRoute, ClientFqdn, ClientId, OptionValue, Overload, SubOption, parse_addr, parse_addrs,
 };
 use crate::dns::{self, DomainName};
-use crate::error::{ContentError, DecodeError, DecodeErrorKind, OptionError};
+use crate::error::{ContentError, ContentErrorKind, DecodeError, DecodeErrorKind, OptionError};
 use crate::scalar::{parse_empty, parse_non_empty, parse_u8, parse_u16, parse_u32};
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
@@ -53,7 +53,9 @@ pub struct Message {
     pub sname: [u8; 64],
     /// Boot file name field, raw.
     pub file: [u8; 128],
-    /// The options field after the magic cookie.
+    /// The options field after the magic cookie, as it stands: methods on the area see this
+    /// field only. [`Message::options`] and [`Message::option`] see every area, `file` and
+    /// `sname` included when option 52 overloads them, joined per RFC 3396.
     pub options: OptionArea,
 }
 
@@ -300,8 +302,11 @@ impl Message {
     }
 
     /// The value of `code` with every instance joined (RFC 3396), or `None` when absent.
+    /// Option 52 counts only in the options field, where RFC 2131 4.1 puts it.
     pub fn option(&self, code: u8) -> Option<OptionData<'_>> {
-        let mut instances = self.options().filter(|o| o.code == code);
+        let mut instances = self
+            .options()
+            .filter(|o| o.code == code && (code != code::OVERLOAD || o.area == Area::Options));
         let first = instances.next()?;
         let mut data = Cow::Borrowed(first.data);
         let mut more = Vec::new();
@@ -338,11 +343,22 @@ impl Message {
         }
     }
 
-    /// Every content fault in the known options, one per option code.
+    /// Every content fault in the known options, one per option code, and option 52 found
+    /// outside the options field.
     pub fn validate(&self) -> Vec<OptionError> {
         let mut seen = [false; 256];
         let mut faults = Vec::new();
         for option in self.options() {
+            if option.code == code::OVERLOAD && option.area != Area::Options {
+                faults.push(OptionError {
+                    code: code::OVERLOAD.into(),
+                    offset: option.offset,
+                    kind: ContentErrorKind::Placement(
+                        "option 52 belongs in the options field (RFC 2131 4.1)",
+                    ),
+                });
+                continue;
+            }
             let slot = &mut seen[usize::from(option.code)];
             if !*slot {
                 *slot = true;
@@ -578,6 +594,25 @@ mod tests {
             .expect("push");
         let first = m.option(code::ROUTER).map(|d| d.offset());
         assert_eq!(m.routers().map_err(|e| e.offset).err(), first);
+    }
+
+    #[test]
+    fn option_52_outside_the_options_field_is_a_fault_not_a_value() {
+        let mut m = discover();
+        m.options.push(code::OVERLOAD, &[1]).expect("52");
+        let mut file = OptionArea::new();
+        file.push(code::OVERLOAD, &[2]).expect("52 in file");
+        m.file = file.to_field().expect("fits");
+        let m = Message::decode(&m.encode()).expect("decode");
+        assert_eq!(m.overload(), Some(Overload::File));
+        assert_eq!(
+            m.option(code::OVERLOAD).map(|d| d.data.into_owned()),
+            Some(vec![1])
+        );
+        let faults = m.validate();
+        assert_eq!(faults.len(), 1);
+        assert_eq!(faults[0].offset, 108);
+        assert!(matches!(faults[0].kind, ContentErrorKind::Placement(_)));
     }
 
     #[test]

@@ -11,8 +11,8 @@ pub use catalogue::{MessageType, code};
 pub use message::{MAGIC_COOKIE, Message, OptionData};
 pub use raw::RawBuilder;
 pub use value::{
-    ClasslessRoute, ClientFqdn, ClientId, FqdnName, Hex, OptionValue, Overload, Seconds, SubOption,
-    Text, VendorBlock, parse_addr, parse_addrs,
+    ClasslessRoute, ClientFqdn, ClientId, FqdnName, Hex, Lifetime, OptionValue, Overload, Seconds,
+    SubOption, Text, VendorBlock, parse_addr, parse_addrs,
 };
 
 /// UDP port of DHCPv4 servers and relays.

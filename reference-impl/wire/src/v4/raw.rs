@@ -66,12 +66,12 @@ impl RawBuilder {
         self
     }
 
-    /// Overwrites the byte at `offset`, growing the packet with zeros when it is shorter.
+    /// Overwrites the byte at `offset` of a packet at least that long; beyond the end it
+    /// does nothing (grow the packet first with `bytes` or `pad`).
     pub fn set_byte(mut self, offset: usize, value: u8) -> Self {
-        if self.bytes.len() <= offset {
-            self.bytes.resize(offset + 1, 0);
+        if let Some(b) = self.bytes.get_mut(offset) {
+            *b = value;
         }
-        self.bytes[offset] = value;
         self
     }
 

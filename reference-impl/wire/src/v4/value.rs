@@ -283,9 +283,14 @@ impl ClientFqdn {
         })
     }
 
-    /// The option's data bytes.
+    /// The option's data bytes; the E flag is written to match the name's form, so the bytes
+    /// always read back as this value's name.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![self.flags, self.rcode1, self.rcode2];
+        let flags = match self.name {
+            FqdnName::Wire(_) => self.flags | Self::FLAG_E,
+            FqdnName::Ascii(_) => self.flags & !Self::FLAG_E,
+        };
+        let mut out = vec![flags, self.rcode1, self.rcode2];
         match &self.name {
             FqdnName::Wire(name) => name.encode_into(&mut out),
             FqdnName::Ascii(text) => out.extend_from_slice(text),
@@ -377,6 +382,8 @@ pub enum OptionValue {
     U16(u16),
     U32(u32),
     Seconds(u32),
+    Lifetime(u32),
+    EpochTime(u32),
     I32(i32),
     U16s(Vec<u16>),
     Bool(bool),
@@ -428,6 +435,8 @@ impl OptionValue {
             Format::U16 => V::U16(parse_u16(data)?),
             Format::U32 => V::U32(parse_u32(data)?),
             Format::Seconds => V::Seconds(parse_u32(data)?),
+            Format::Lifetime => V::Lifetime(parse_u32(data)?),
+            Format::EpochTime => V::EpochTime(parse_u32(data)?),
             Format::I32 => V::I32(parse_u32(data)? as i32),
             Format::U16s => {
                 multiple_of(data, 2, false, "a non-zero multiple of 2")?;
@@ -492,14 +501,24 @@ impl fmt::Display for Text<'_> {
     }
 }
 
-/// Formats a lifetime in seconds with a human reading; 0xffffffff is infinite (RFC 2131).
-pub struct Seconds(pub u32);
+/// Formats a lease or lifetime in seconds, where 0xffffffff means infinite (RFC 2131 3.3,
+/// RFC 8415 7.7).
+pub struct Lifetime(pub u32);
 
-impl fmt::Display for Seconds {
+impl fmt::Display for Lifetime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 == u32::MAX {
             return f.write_str("infinite");
         }
+        write!(f, "{}", Seconds(self.0))
+    }
+}
+
+/// Formats a duration in seconds with a human reading.
+pub struct Seconds(pub u32);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} s", self.0)?;
         let (d, h, m, s) = (
             self.0 / 86400,
@@ -546,6 +565,8 @@ impl fmt::Display for OptionValue {
             V::U16(v) => write!(f, "{v}"),
             V::U32(v) => write!(f, "{v}"),
             V::Seconds(v) => write!(f, "{}", Seconds(*v)),
+            V::Lifetime(v) => write!(f, "{}", Lifetime(*v)),
+            V::EpochTime(v) => write!(f, "{v} (seconds since 1970-01-01 UTC)"),
             V::I32(v) => write!(f, "{v}"),
             V::U16s(list) => join(f, list),
             V::Bool(b) => write!(f, "{b}"),
@@ -672,6 +693,11 @@ mod tests {
             "flags 0x05 E S, rcode1 0, rcode2 0, name host."
         );
         assert_eq!(fqdn.to_bytes(), wire);
+        let mismatched = ClientFqdn {
+            flags: fqdn.flags & !ClientFqdn::FLAG_E,
+            ..fqdn.clone()
+        };
+        assert_eq!(ClientFqdn::parse(&mismatched.to_bytes()), Ok(fqdn));
         let ascii = ClientFqdn::parse(&[0, 255, 255, b'h']).expect("ascii");
         assert_eq!(ascii.name, FqdnName::Ascii(b"h".to_vec()));
         assert_eq!(
@@ -693,6 +719,11 @@ mod tests {
     fn seconds_reading() {
         assert_eq!(Seconds(86400).to_string(), "86400 s (1d)");
         assert_eq!(Seconds(3661).to_string(), "3661 s (1h 1m 1s)");
-        assert_eq!(Seconds(u32::MAX).to_string(), "infinite");
+        assert_eq!(Lifetime(u32::MAX).to_string(), "infinite");
+        assert_eq!(Lifetime(60).to_string(), "60 s (1m)");
+        assert_eq!(
+            Seconds(u32::MAX).to_string(),
+            "4294967295 s (49710d 6h 28m 15s)"
+        );
     }
 }

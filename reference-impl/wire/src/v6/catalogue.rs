@@ -21,8 +21,10 @@ pub enum Format {
     U8,
     /// Elapsed time in hundredths of a second.
     Elapsed,
-    /// A duration in seconds; 0xffffffff means infinite.
+    /// A duration in seconds.
     Seconds,
+    /// A time in seconds where 0xffffffff means infinity (information refresh time).
+    Lifetime,
     /// One or more 16-bit values.
     U16s,
     /// One IPv6 address.
@@ -129,7 +131,7 @@ pub fn lookup(code: u16) -> Option<(&'static str, Format)> {
         29 => ("NIS Domain Name", DomainList),
         30 => ("NIS+ Domain Name", DomainList),
         31 => ("SNTP Servers", Addrs),
-        32 => ("Information Refresh Time", Seconds),
+        32 => ("Information Refresh Time", Lifetime),
         33 => ("BCMCS Domain Names", DomainList),
         34 => ("BCMCS Addresses", Addrs),
         37 => ("Remote-Id", RemoteId),

@@ -149,8 +149,8 @@ impl Message {
     /// The top-level options.
     pub fn options(&self) -> OptionsRef<'_> {
         match self {
-            Message::Client(m) => m.options.view(),
-            Message::Relay(m) => m.options.view(),
+            Message::Client(m) => m.options.view_at(CLIENT_HEADER),
+            Message::Relay(m) => m.options.view_at(RELAY_HEADER),
         }
     }
 
@@ -163,13 +163,23 @@ impl Message {
         }
     }
 
-    /// The client's message inside any number of relay layers (at most [`MAX_DEPTH`]).
+    /// The client's message inside any number of relay layers (at most [`MAX_DEPTH`]); a
+    /// relay message without a Relay Message option is an error.
     pub fn innermost(&self) -> Result<Message, OptionError> {
         let mut current = self.clone();
         for _ in 0..MAX_DEPTH {
-            match current.relayed()? {
-                Some(inner) => current = inner,
-                None => return Ok(current),
+            match (&current, current.relayed()?) {
+                (_, Some(inner)) => current = inner,
+                (Message::Client(_), None) => return Ok(current),
+                (Message::Relay(_), None) => {
+                    return Err(OptionError {
+                        code: catalogue::code::RELAY_MSG,
+                        offset: current.options().end_offset(),
+                        kind: ContentErrorKind::Placement(
+                            "relay message without a Relay Message option",
+                        ),
+                    });
+                }
             }
         }
         let at = current
@@ -284,6 +294,58 @@ mod tests {
         assert_eq!(faults.len(), 1);
         assert_eq!(faults[0].code, code::IA_NA);
         assert_eq!(faults[0].offset, 4 + 4 + 12);
+    }
+
+    #[test]
+    fn built_messages_report_offsets_in_their_own_bytes() {
+        let mut client = ClientMessage::new(MessageType::REQUEST, 1);
+        client.options.push(code::ELAPSED_TIME, &[0]).expect("push");
+        let m = Message::Client(client);
+        let faults = m.validate();
+        assert_eq!(faults.len(), 1);
+        assert_eq!(faults[0].offset, 4 + 4);
+        assert_eq!(
+            Message::decode(&m.encode()).map(|d| d.validate()),
+            Ok(faults)
+        );
+        let relay = Message::Relay(RelayMessage {
+            msg_type: MessageType::RELAY_FORW,
+            hop_count: 0,
+            link_address: Ipv6Addr::UNSPECIFIED,
+            peer_address: Ipv6Addr::UNSPECIFIED,
+            options: Options::new(),
+        });
+        let err = relay.innermost().expect_err("no relay message option");
+        assert_eq!(err.offset, 34);
+        assert!(matches!(err.kind, ContentErrorKind::Placement(_)));
+    }
+
+    #[test]
+    fn equal_options_are_equal_wherever_they_sit() {
+        let m = solicit();
+        let relayed = Message::decode(
+            &Message::Relay(RelayMessage {
+                msg_type: MessageType::RELAY_FORW,
+                hop_count: 0,
+                link_address: Ipv6Addr::UNSPECIFIED,
+                peer_address: Ipv6Addr::UNSPECIFIED,
+                options: {
+                    let mut o = Options::new();
+                    o.push(code::RELAY_MSG, &m.encode()).expect("push");
+                    o
+                },
+            })
+            .encode(),
+        )
+        .and_then(|r| Ok(r.relayed()))
+        .expect("decode")
+        .expect("valid")
+        .expect("present");
+        assert_eq!(relayed.options().ia_na(), m.options().ia_na());
+        assert_ne!(
+            relayed.options().get(code::IA_NA).map(|o| o.offset),
+            m.options().get(code::IA_NA).map(|o| o.offset)
+        );
     }
 
     #[test]

@@ -59,12 +59,21 @@ pub(crate) fn check_framing(bytes: &[u8], base: usize) -> Result<(), DecodeError
     Ok(())
 }
 
-/// A borrowed, framing-checked option list and where it sits in the packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A borrowed, framing-checked option list and where it sits in the packet. Two views are
+/// equal when their bytes are, wherever they sit.
+#[derive(Debug, Clone, Copy)]
 pub struct OptionsRef<'a> {
     bytes: &'a [u8],
     base: usize,
 }
+
+impl PartialEq for OptionsRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for OptionsRef<'_> {}
 
 impl<'a> OptionsRef<'a> {
     /// Checks the framing of nested options held in an option's data at `data_offset`.
@@ -79,6 +88,11 @@ impl<'a> OptionsRef<'a> {
             bytes,
             base: data_offset,
         })
+    }
+
+    /// Offset just past the list's last byte in the outermost payload.
+    pub fn end_offset(&self) -> usize {
+        self.base + self.bytes.len()
     }
 
     /// The wire bytes of the list.
@@ -167,9 +181,9 @@ pub struct TooLong {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     bytes: Vec<u8>,
-    /// Where the list sat in the packet it was decoded from, for offsets in errors; not part
-    /// of the value (two lists with the same bytes are equal).
-    base: usize,
+    /// Where the list sat in the packet it was decoded from, for offsets in errors; `None` for
+    /// a list built here. Not part of the value: two lists with the same bytes are equal.
+    base: Option<usize>,
 }
 
 impl PartialEq for Options {
@@ -190,15 +204,16 @@ impl Options {
         check_framing(bytes, base)?;
         Ok(Self {
             bytes: bytes.to_vec(),
-            base,
+            base: Some(base),
         })
     }
 
-    /// A view to read the options.
-    pub fn view(&self) -> OptionsRef<'_> {
+    /// A view to read the options; offsets in it count from where the list was decoded, or
+    /// from `default_base` for a list built here (a message passes its header length).
+    pub fn view_at(&self, default_base: usize) -> OptionsRef<'_> {
         OptionsRef {
             bytes: &self.bytes,
-            base: self.base,
+            base: self.base.unwrap_or(default_base),
         }
     }
 
@@ -208,6 +223,7 @@ impl Options {
             code,
             len: data.len(),
         })?;
+        // Appending keeps the offsets of options already there valid.
         self.bytes.extend_from_slice(&code.to_be_bytes());
         self.bytes.extend_from_slice(&len.to_be_bytes());
         self.bytes.extend_from_slice(data);
@@ -218,7 +234,7 @@ impl Options {
     pub fn remove(&mut self, code: u16) -> usize {
         let mut kept = Options::new();
         let mut removed = 0;
-        for o in self.view().iter() {
+        for o in self.view_at(0).iter() {
             if o.code == code {
                 removed += 1;
             } else {
@@ -227,6 +243,7 @@ impl Options {
             }
         }
         self.bytes = kept.bytes;
+        self.base = None;
         removed
     }
 

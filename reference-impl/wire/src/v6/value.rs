@@ -10,7 +10,7 @@ use crate::dns::{self, DomainName};
 use crate::error::{ContentError, ContentErrorKind};
 use crate::read::{Reader, exact_len, multiple_of};
 use crate::scalar::{parse_empty, parse_u8, parse_u16, parse_u32};
-use crate::v4::{Hex, Seconds, Text};
+use crate::v4::{Hex, Lifetime, Seconds, Text};
 use std::fmt;
 use std::net::Ipv6Addr;
 
@@ -52,8 +52,20 @@ pub enum Duid {
 }
 
 impl Duid {
+    /// Longest DUID, type included (RFC 8415 11.1).
+    pub const MAX_LEN: usize = 130;
+
     /// Reads a DUID filling `data`.
     pub fn parse(data: &[u8]) -> Result<Self, ContentError> {
+        if data.len() > Self::MAX_LEN {
+            return Err(ContentError::new(
+                0,
+                ContentErrorKind::BadLength {
+                    len: data.len(),
+                    expected: "at most 130 bytes (RFC 8415 11.1)",
+                },
+            ));
+        }
         let mut r = Reader::new(data);
         let kind = r.u16("DUID type")?;
         let duid = match kind {
@@ -358,6 +370,7 @@ pub enum OptionValue<'a> {
     U8(u8),
     Elapsed(u16),
     Seconds(u32),
+    Lifetime(u32),
     U16s(Vec<u16>),
     Addr(Ipv6Addr),
     Addrs(Vec<Ipv6Addr>),
@@ -408,6 +421,7 @@ impl<'a> OptionValue<'a> {
             Format::U8 => V::U8(parse_u8(data)?),
             Format::Elapsed => V::Elapsed(parse_u16(data)?),
             Format::Seconds => V::Seconds(parse_u32(data)?),
+            Format::Lifetime => V::Lifetime(parse_u32(data)?),
             Format::U16s => {
                 multiple_of(data, 2, false, "a non-zero multiple of 2")?;
                 V::U16s(parse_codes(data)?)
@@ -446,7 +460,7 @@ impl<'a> OptionValue<'a> {
             Format::DomainList => V::DomainList(dns::parse_name_list(data, false)?),
             Format::DomainName => {
                 let name = dns::parse_single_name(data)?;
-                if !name.absolute {
+                if !name.is_absolute() {
                     return Err(ContentError::new(
                         data.len(),
                         ContentErrorKind::BadName("name lacks its root label"),
@@ -505,24 +519,24 @@ impl fmt::Display for OptionValue<'_> {
                 f,
                 "IAID {:#010x}, T1 {}, T2 {}",
                 ia.iaid,
-                Seconds(ia.t1),
-                Seconds(ia.t2)
+                Lifetime(ia.t1),
+                Lifetime(ia.t2)
             ),
             V::IaTa(ia) => write!(f, "IAID {:#010x}", ia.iaid),
             V::IaAddress(a) => write!(
                 f,
                 "{}, preferred {}, valid {}",
                 a.addr,
-                Seconds(a.preferred),
-                Seconds(a.valid)
+                Lifetime(a.preferred),
+                Lifetime(a.valid)
             ),
             V::IaPrefix(p) => write!(
                 f,
                 "{}/{}, preferred {}, valid {}",
                 p.prefix,
                 p.prefix_len,
-                Seconds(p.preferred),
-                Seconds(p.valid)
+                Lifetime(p.preferred),
+                Lifetime(p.valid)
             ),
             V::Codes(codes) => list(
                 f,
@@ -532,8 +546,10 @@ impl fmt::Display for OptionValue<'_> {
                     .collect(),
             ),
             V::U8(v) => write!(f, "{v}"),
+            V::Elapsed(u16::MAX) => f.write_str("more than 655.34 s"),
             V::Elapsed(v) => write!(f, "{}.{:02} s", v / 100, v % 100),
             V::Seconds(v) => write!(f, "{}", Seconds(*v)),
+            V::Lifetime(v) => write!(f, "{}", Lifetime(*v)),
             V::U16s(v) => list(f, v.iter().map(ToString::to_string).collect()),
             V::Addr(a) => write!(f, "{a}"),
             V::Addrs(v) => list(f, v.iter().map(ToString::to_string).collect()),
@@ -574,6 +590,9 @@ mod tests {
         assert_eq!(Duid::parse(&uuid).map(|d| d.to_bytes()), Ok(uuid.clone()));
         assert!(Duid::parse(&uuid[..17]).is_err());
         assert_eq!(Duid::parse(&[0]).map_err(|e| e.at), Err(0));
+        let long: Vec<u8> = [&[0, 2, 0, 0, 0, 9][..], &[1; 125]].concat();
+        assert!(Duid::parse(&long).is_err());
+        assert!(Duid::parse(&long[..130]).is_ok());
     }
 
     #[test]
