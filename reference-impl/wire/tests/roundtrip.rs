@@ -61,6 +61,7 @@ prop_compose! {
         file in array::<128>(),
         options in area(12, 20),
         overload in prop_oneof![Just(0u8), 1u8..=3],
+        rfc951 in proptest::option::weighted(0.1, array::<64>().prop_filter("no cookie", |v| v[..4] != v4::MAGIC_COOKIE)),
         file_area in area(4, 8),
         sname_area in area(2, 4),
     ) -> v4::Message {
@@ -69,7 +70,10 @@ prop_compose! {
         (m.htype, m.hlen, m.hops, m.secs, m.flags) = (htype, hlen, hops, secs, flags);
         (m.ciaddr, m.yiaddr, m.siaddr, m.giaddr) = addrs;
         (m.chaddr, m.sname, m.file, m.options) = (chaddr, sname, file, options);
-        if overload != 0 {
+        if let Some(vend) = rfc951 {
+            m.vend = Some(vend);
+            m.options = OptionArea::new();
+        } else if overload != 0 {
             m.options.push(v4::code::OVERLOAD, &[overload]).expect("52");
             if overload & 1 != 0 {
                 if let Ok(field) = file_area.to_field() { m.file = field } else { m.file = OptionArea::new().to_field().expect("empty") }

@@ -15,6 +15,7 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
     };
     let kind = match message.message_type() {
         Ok(Some(t)) => t.to_string(),
+        Ok(None) if message.vend.is_some() => "BOOTP (RFC 951)".into(),
         Ok(None) => "BOOTP (no message type)".into(),
         Err(_) => "(malformed message type)".into(),
     };
@@ -57,6 +58,18 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
     let overload = m.overload();
     fixed_field(out, "sname", &m.sname, overload.is_some_and(|o| o.sname()));
     fixed_field(out, "file", &m.file, overload.is_some_and(|o| o.file()));
+    if let Some(vend) = &m.vend {
+        let shown = if vend.iter().all(|b| *b == 0) {
+            "64 zero bytes".to_string()
+        } else {
+            Hex(vend).to_string()
+        };
+        let _ = writeln!(out, "  @236 vend (RFC 951, no magic cookie): {shown}");
+        return Outcome::Message {
+            protocol: Dhcp::V4,
+            faults: 0,
+        };
+    }
     let _ = writeln!(out, "  @236 magic cookie 99.130.83.99");
 
     let mut seen = [0usize; 256];

@@ -407,6 +407,35 @@ fn v6_relayed_rapid_commit() -> Vec<u8> {
     ])
 }
 
+/// An RFC 951 BOOTP exchange: no magic cookie, a 64-byte `vend` field, the boot file and
+/// server name given as text.
+fn v4_bootp_rfc951() -> Vec<u8> {
+    let mut request = v4::Message::new(v4::Message::BOOTREQUEST, 0x0000_0951, CLIENT_MAC);
+    request.vend = Some([0; 64]);
+    let mut reply = v4::Message::new(v4::Message::BOOTREPLY, 0x0000_0951, CLIENT_MAC);
+    reply.yiaddr = Ipv4Addr::new(192, 0, 2, 51);
+    reply.siaddr = Ipv4Addr::new(192, 0, 2, 69);
+    reply.sname[..11].copy_from_slice(b"boot-server");
+    reply.file[..10].copy_from_slice(b"pxelinux.0");
+    reply.vend = Some([0; 64]);
+    capture(&[
+        (
+            sock("0.0.0.0:68"),
+            sock("255.255.255.255:67"),
+            CLIENT_MAC,
+            BROADCAST_MAC,
+            request.encode(),
+        ),
+        (
+            sock("192.0.2.1:67"),
+            sock("192.0.2.51:68"),
+            SERVER_MAC,
+            CLIENT_MAC,
+            reply.encode(),
+        ),
+    ])
+}
+
 /// One fault per frame, each made on purpose with the raw builders.
 fn malformed() -> Vec<u8> {
     let header = v4_client(0xfa17, 1);
@@ -490,6 +519,7 @@ fn malformed() -> Vec<u8> {
 pub fn crafted() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("v4-rapid-commit.pcap", v4_rapid_commit()),
+        ("v4-bootp-rfc951.pcap", v4_bootp_rfc951()),
         ("v4-overload-long-relay.pcap", v4_overload_long_relay()),
         ("v6-relayed-rapid-commit.pcap", v6_relayed_rapid_commit()),
         ("malformed.pcap", malformed()),

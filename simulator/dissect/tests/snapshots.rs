@@ -9,7 +9,7 @@ fn decode_output_of_own_captures() {
     let root = own_pcaps();
     let files = captures_under(&root);
     assert!(
-        files.len() >= 11,
+        files.len() >= 12,
         "expected the crafted and public captures, found {}",
         files.len()
     );

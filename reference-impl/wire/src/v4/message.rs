@@ -17,6 +17,8 @@ pub(crate) const SNAME_OFFSET: usize = 44;
 pub(crate) const FILE_OFFSET: usize = 108;
 pub(crate) const COOKIE_OFFSET: usize = 236;
 pub(crate) const OPTIONS_OFFSET: usize = 240;
+/// Size of an RFC 951 BOOTP packet, whose 64-byte `vend` field need not start with the cookie.
+const RFC951_LEN: usize = 300;
 
 /// A DHCPv4 or BOOTP message, lossless: `Message::decode(b)?.encode() == b` for every `b`
 /// that decodes.
@@ -53,6 +55,10 @@ pub struct Message {
     pub sname: [u8; 64],
     /// Boot file name field, raw.
     pub file: [u8; 128],
+    /// The `vend` field of an RFC 951 BOOTP packet that carries no magic cookie (a 300-byte
+    /// packet whose bytes 236..240 are not 99.130.83.99). `None` for DHCP and RFC 1497 BOOTP,
+    /// whose vendor area is the cookie and `options`. When set, `options` is not encoded.
+    pub vend: Option<[u8; 64]>,
     /// The options field after the magic cookie, as it stands: methods on the area see this
     /// field only. [`Message::options`] and [`Message::option`] see every area, `file` and
     /// `sname` included when option 52 overloads them, joined per RFC 3396.
@@ -122,12 +128,15 @@ impl Message {
             chaddr,
             sname: [0; 64],
             file: [0; 128],
+            vend: None,
             options: OptionArea::new(),
         }
     }
 
     /// Decodes a UDP payload, checking header length, cookie and the framing of every option
-    /// area (the options field, and `file`/`sname` when option 52 overloads them).
+    /// area (the options field, and `file`/`sname` when option 52 overloads them). A packet of
+    /// exactly 300 bytes without the cookie is RFC 951 BOOTP and keeps its `vend` bytes raw;
+    /// any other packet without the cookie is refused.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let header: &[u8; OPTIONS_OFFSET] = match bytes.first_chunk() {
             Some(h) => h,
@@ -153,16 +162,26 @@ impl Message {
             }
         };
         let cookie: [u8; 4] = sub(header, COOKIE_OFFSET);
-        if cookie != MAGIC_COOKIE {
-            return Err(DecodeError::new(
-                COOKIE_OFFSET,
-                DecodeErrorKind::BadCookie { found: cookie },
-            ));
-        }
-        let options = OptionArea::decode(
-            bytes.get(OPTIONS_OFFSET..).unwrap_or_default(),
-            Area::Options,
-        )?;
+        let rfc951_vend = (bytes.len() == RFC951_LEN)
+            .then(|| {
+                bytes
+                    .get(COOKIE_OFFSET..)
+                    .and_then(|v| <[u8; 64]>::try_from(v).ok())
+            })
+            .flatten();
+        let (vend, options) = match rfc951_vend {
+            _ if cookie == MAGIC_COOKIE => {
+                let area = bytes.get(OPTIONS_OFFSET..).unwrap_or_default();
+                (None, OptionArea::decode(area, Area::Options)?)
+            }
+            Some(vend) => (Some(vend), OptionArea::new()),
+            None => {
+                return Err(DecodeError::new(
+                    COOKIE_OFFSET,
+                    DecodeErrorKind::BadCookie { found: cookie },
+                ));
+            }
+        };
         let message = Self {
             op: header[0],
             htype: header[1],
@@ -178,6 +197,7 @@ impl Message {
             chaddr: sub(header, 28),
             sname: sub(header, SNAME_OFFSET),
             file: sub(header, FILE_OFFSET),
+            vend,
             options,
         };
         if let Some(overload) = message.overload_checked()? {
@@ -227,8 +247,13 @@ impl Message {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(OPTIONS_OFFSET + self.options.encoded_len());
         self.encode_header(&mut out);
-        out.extend_from_slice(&MAGIC_COOKIE);
-        self.options.encode_into(&mut out);
+        match &self.vend {
+            Some(vend) => out.extend_from_slice(vend),
+            None => {
+                out.extend_from_slice(&MAGIC_COOKIE);
+                self.options.encode_into(&mut out);
+            }
+        }
         out
     }
 
@@ -540,6 +565,22 @@ mod tests {
             Message::decode(&bytes).map_err(|e| e.kind),
             Err(DecodeErrorKind::MissingEnd { .. })
         ));
+    }
+
+    #[test]
+    fn rfc951_bootp_without_cookie_keeps_its_vend_bytes() {
+        let mut m = Message::new(Message::BOOTREPLY, 7, [2, 0, 0, 0, 0, 1]);
+        m.yiaddr = Ipv4Addr::new(192, 0, 2, 7);
+        let mut vend = [0u8; 64];
+        vend[..4].copy_from_slice(b"VEND");
+        m.vend = Some(vend);
+        let bytes = m.encode();
+        assert_eq!(bytes.len(), 300);
+        assert_eq!(Message::decode(&bytes), Ok(m.clone()));
+        assert_eq!(m.message_type(), Ok(None));
+        // Any other length without the cookie is not RFC 951 and is refused.
+        let err = Message::decode(&bytes[..299]).expect_err("299 bytes");
+        assert!(matches!(err.kind, DecodeErrorKind::BadCookie { .. }));
     }
 
     #[test]

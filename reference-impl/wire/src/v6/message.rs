@@ -337,7 +337,7 @@ mod tests {
             })
             .encode(),
         )
-        .and_then(|r| Ok(r.relayed()))
+        .map(|r| r.relayed())
         .expect("decode")
         .expect("valid")
         .expect("present");
