@@ -64,7 +64,8 @@ impl Overload {
 /// Option 61: RFC 2132's type-and-identifier, or RFC 4361's IAID and DUID (type 255).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientId {
-    /// Type 1..=254: a hardware type (ARP numbering) and its address.
+    /// Type 1..=254: a hardware type (ARP numbering) and its address. Built with type 0 or
+    /// 255 it encodes bytes that read back as `Opaque` or `Duid`.
     Hardware {
         /// ARP hardware type.
         htype: u8,
@@ -211,7 +212,8 @@ impl ClasslessRoute {
         Ok(out)
     }
 
-    /// The wire form of a list of routes.
+    /// The wire form of a list of routes; a prefix length above 32 is written as 32, and
+    /// destination bits past the prefix are not written (they read back as zero).
     pub fn list_to_bytes(routes: &[ClasslessRoute]) -> Vec<u8> {
         let mut out = Vec::new();
         for route in routes {
