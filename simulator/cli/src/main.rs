@@ -4,6 +4,7 @@
 //! read as what it should be, bad arguments); 3 the subcommand is not built yet.
 
 mod decode;
+mod server;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -38,8 +39,8 @@ enum Command {
     Matrix(Pending),
     /// Measure throughput and latency against perfdhcp and real stacks.
     Bench(Pending),
-    /// Run the reference DHCP server (Kea configuration language).
-    Server(Pending),
+    /// Run the reference DHCP server (Kea configuration language), or check a configuration.
+    Server(server::Args),
     /// Run the reference DHCP client agent (in the manner of dhcpagent).
     Agent(Pending),
     /// Query the client agent for lease values (in the manner of dhcpinfo).
@@ -60,7 +61,7 @@ struct Pending {
 }
 
 /// Exit code for a subcommand that is not built yet.
-const NOT_BUILT: u8 = 3;
+pub(crate) const NOT_BUILT: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -76,7 +77,7 @@ fn main() -> ExitCode {
         Command::Conformance(_) => pending("conformance", 12),
         Command::Matrix(_) => pending("matrix", 12),
         Command::Bench(_) => pending("bench", 13),
-        Command::Server(_) => pending("server", 4),
+        Command::Server(args) => server::run(&args),
         Command::Agent(_) => pending("agent", 5),
         Command::Info(_) => pending("info", 5),
         Command::Ctl(_) => pending("ctl", 4),

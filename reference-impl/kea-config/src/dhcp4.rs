@@ -1,0 +1,943 @@
+//! The `Dhcp4` configuration the reference server implements, read from Kea's language.
+//!
+//! Defaults are Kea 2.2's. A key Kea knows but dhcplab does not implement is refused with its
+//! JSON path and the reason; a key Kea does not know is refused as unknown. Every fault of a
+//! file is reported at once.
+
+use crate::json::{self, Spanned};
+use crate::options4;
+use crate::reader::{ConfigError, Faults, Obj, as_string};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// A whole configuration file: its `Dhcp4` map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dhcp4 {
+    /// `interfaces-config`.
+    pub interfaces: InterfacesConfig,
+    /// Global `option-data`.
+    pub option_data: Vec<OptionData>,
+    /// Global lease times, inherited by subnets.
+    pub timers: Timers,
+    /// `match-client-id` (default true): identify clients by client identifier when sent.
+    pub match_client_id: bool,
+    /// `authoritative` (default false): NAK requests for addresses the server does not know.
+    pub authoritative: bool,
+    /// `subnet4`.
+    pub subnets: Vec<Subnet4>,
+    /// `lease-database`.
+    pub lease_database: LeaseDatabase,
+    /// `expired-leases-processing`.
+    pub expired_leases: ExpiredLeasesProcessing,
+    /// `control-socket`, when given.
+    pub control_socket: Option<ControlSocket>,
+    /// `loggers`.
+    pub loggers: Vec<Logger>,
+}
+
+/// `interfaces-config`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfacesConfig {
+    /// Interfaces to serve: `"eth0"`, `"eth0/192.0.2.1"` (one address of it) or `"*"`.
+    pub interfaces: Vec<Interface>,
+    /// `dhcp-socket-type`: raw (default) or udp.
+    pub socket_type: SocketType,
+}
+
+/// One entry of `interfaces`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Interface name, or `*` for all.
+    pub name: String,
+    /// The one address to use, when given as `name/address`.
+    pub address: Option<Ipv4Addr>,
+}
+
+/// `dhcp-socket-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SocketType {
+    /// Raw sockets: can answer clients that have no address yet (Kea's default).
+    #[default]
+    Raw,
+    /// UDP sockets: relayed traffic only, in practice.
+    Udp,
+}
+
+/// One `option-data` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionData {
+    /// Option code.
+    pub code: u8,
+    /// Option bytes, from `data` by the option's format or as hex.
+    pub data: Vec<u8>,
+    /// `always-send`: include it even when the client did not ask.
+    pub always_send: bool,
+}
+
+/// Lease times at one level (global or subnet); `None` inherits from the level above.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Timers {
+    /// `valid-lifetime`, seconds.
+    pub valid_lifetime: Option<u32>,
+    /// `renew-timer` (T1), seconds.
+    pub renew_timer: Option<u32>,
+    /// `rebind-timer` (T2), seconds.
+    pub rebind_timer: Option<u32>,
+    /// `calculate-tee-times`.
+    pub calculate_tee_times: Option<bool>,
+    /// `t1-percent`.
+    pub t1_percent: Option<f64>,
+    /// `t2-percent`.
+    pub t2_percent: Option<f64>,
+}
+
+/// Kea 2.2's defaults for the global level.
+pub const DEFAULT_VALID_LIFETIME: u32 = 7200;
+/// Default `t1-percent`.
+pub const DEFAULT_T1_PERCENT: f64 = 0.5;
+/// Default `t2-percent`.
+pub const DEFAULT_T2_PERCENT: f64 = 0.875;
+
+/// An IPv4 prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix4 {
+    /// Network address (host bits zero).
+    pub network: Ipv4Addr,
+    /// Prefix length, 0 to 32.
+    pub len: u8,
+}
+
+impl Prefix4 {
+    /// True when `addr` is in the prefix.
+    pub fn contains(&self, addr: Ipv4Addr) -> bool {
+        let mask = u32::MAX.checked_shl(32 - u32::from(self.len)).unwrap_or(0);
+        u32::from(addr) & mask == u32::from(self.network)
+    }
+}
+
+/// One `subnet4` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subnet4 {
+    /// `id`, unique, 1 or more.
+    pub id: u32,
+    /// `subnet`.
+    pub prefix: Prefix4,
+    /// `pools`.
+    pub pools: Vec<Pool4>,
+    /// `option-data`.
+    pub option_data: Vec<OptionData>,
+    /// `reservations`.
+    pub reservations: Vec<Reservation4>,
+    /// Lease times that override the global ones.
+    pub timers: Timers,
+    /// `interface`: the subnet is served on this interface.
+    pub interface: Option<String>,
+    /// `relay.ip-addresses`: relays (giaddr) whose clients belong here.
+    pub relays: Vec<Ipv4Addr>,
+    /// `match-client-id` override.
+    pub match_client_id: Option<bool>,
+    /// `authoritative` override.
+    pub authoritative: Option<bool>,
+}
+
+/// One pool: an address range, both ends included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool4 {
+    /// First address.
+    pub first: Ipv4Addr,
+    /// Last address.
+    pub last: Ipv4Addr,
+    /// The pool's `option-data`.
+    pub option_data: Vec<OptionData>,
+}
+
+/// How a reservation recognises its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identifier {
+    /// `hw-address`.
+    HwAddress(Vec<u8>),
+    /// `client-id`: option 61's data.
+    ClientId(Vec<u8>),
+}
+
+/// One host reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation4 {
+    /// The client.
+    pub identifier: Identifier,
+    /// `ip-address`.
+    pub address: Option<Ipv4Addr>,
+    /// `hostname`.
+    pub hostname: Option<String>,
+    /// `option-data`.
+    pub option_data: Vec<OptionData>,
+}
+
+/// `lease-database` (memfile only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseDatabase {
+    /// `name`: the CSV lease file; `None` leaves the choice to the daemon (never Kea's default
+    /// under /var).
+    pub name: Option<PathBuf>,
+    /// `persist` (default true).
+    pub persist: bool,
+    /// `lfc-interval` in seconds (default 3600; 0 disables lease file cleanup).
+    pub lfc_interval: u32,
+}
+
+/// `expired-leases-processing`, with Kea 2.2's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiredLeasesProcessing {
+    /// Seconds between reclamation runs (default 10).
+    pub reclaim_timer_wait_time: u32,
+    /// Seconds between removals of reclaimed leases (default 25; 0 keeps them).
+    pub flush_reclaimed_timer_wait_time: u32,
+    /// Seconds a reclaimed lease is kept (default 3600).
+    pub hold_reclaimed_time: u32,
+    /// Most leases reclaimed in one run (default 100; 0 means no limit).
+    pub max_reclaim_leases: u32,
+    /// Most milliseconds one run takes (default 250; 0 means no limit).
+    pub max_reclaim_time: u32,
+    /// Runs that may leave leases behind before a warning (default 5).
+    pub unwarned_reclaim_cycles: u32,
+}
+
+impl Default for ExpiredLeasesProcessing {
+    fn default() -> Self {
+        Self {
+            reclaim_timer_wait_time: 10,
+            flush_reclaimed_timer_wait_time: 25,
+            hold_reclaimed_time: 3600,
+            max_reclaim_leases: 100,
+            max_reclaim_time: 250,
+            unwarned_reclaim_cycles: 5,
+        }
+    }
+}
+
+/// `control-socket` (unix sockets only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlSocket {
+    /// `socket-name`: the socket's path.
+    pub path: PathBuf,
+}
+
+/// One `loggers` entry. Of `output_options`, only `output` is kept; `flush`, `maxsize`,
+/// `maxver` and `pattern` are accepted, because nearly every Kea configuration has them, and
+/// have no effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logger {
+    /// `name`, e.g. `kea-dhcp4`.
+    pub name: String,
+    /// `severity`: FATAL, ERROR, WARN, INFO or DEBUG (default INFO).
+    pub severity: String,
+    /// `debuglevel`, 0 to 99.
+    pub debug_level: u8,
+    /// `output_options[].output`: `stdout`, `stderr`, `syslog...` or a file path.
+    pub outputs: Vec<String>,
+}
+
+/// Kea 2.2 `Dhcp4` keys the reference server does not implement, and why.
+const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
+    ("hooks-libraries", "hooks libraries arrive with issue 9"),
+    (
+        "high-availability",
+        "high availability arrives with issue 10",
+    ),
+    ("shared-networks", "shared networks are not implemented"),
+    ("client-classes", "client classification is not implemented"),
+    (
+        "hosts-database",
+        "host databases are not implemented; use reservations",
+    ),
+    (
+        "hosts-databases",
+        "host databases are not implemented; use reservations",
+    ),
+    ("dhcp-ddns", "DNS updates are not implemented"),
+    (
+        "option-def",
+        "custom option definitions are not implemented",
+    ),
+    ("multi-threading", "the reference server is single-threaded"),
+    ("sanity-checks", "lease sanity checks are not implemented"),
+    (
+        "host-reservation-identifiers",
+        "reservations match hw-address and client-id only",
+    ),
+    ("reservation-mode", "reservation modes are not implemented"),
+    (
+        "reservations-global",
+        "global reservations are not implemented",
+    ),
+    ("next-server", "next-server is not implemented"),
+    ("boot-file-name", "boot-file-name is not implemented"),
+    ("server-hostname", "server-hostname is not implemented"),
+    ("echo-client-id", "echo-client-id is not implemented"),
+    (
+        "decline-probation-period",
+        "the probation period is fixed at Kea's default",
+    ),
+    ("server-tag", "configuration backends are not implemented"),
+    (
+        "config-control",
+        "configuration backends are not implemented",
+    ),
+    (
+        "statistic-default-sample-count",
+        "statistics sampling is not implemented",
+    ),
+    (
+        "statistic-default-sample-age",
+        "statistics sampling is not implemented",
+    ),
+    ("dhcp4o6-port", "DHCPv4-over-DHCPv6 is not implemented"),
+    ("min-valid-lifetime", "lifetime bounds are not implemented"),
+    ("max-valid-lifetime", "lifetime bounds are not implemented"),
+    ("cache-threshold", "lease caching is not implemented"),
+    ("cache-max-age", "lease caching is not implemented"),
+    ("ddns-send-updates", "DNS updates are not implemented"),
+    ("parked-packet-limit", "hooks arrive with issue 9"),
+];
+
+/// The whole file read, or every fault found in it.
+pub fn parse(text: &str) -> Result<Dhcp4, Vec<ConfigError>> {
+    let root = json::parse(text).map_err(|e| {
+        vec![ConfigError {
+            path: String::new(),
+            pos: e.pos,
+            message: e.message,
+        }]
+    })?;
+    let mut faults = Faults::default();
+    let config = read_root(&root, &mut faults);
+    match config {
+        Some(c) if faults.0.is_empty() => Ok(c),
+        _ => Err(faults.0),
+    }
+}
+
+fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
+    let mut top = Obj::new(root, "", faults)?;
+    let Some((dhcp4, path)) = top.take("Dhcp4", faults) else {
+        faults.add("Dhcp4", root.pos, "the file has no Dhcp4 map");
+        return None;
+    };
+    top.finish(
+        &[
+            ("Dhcp6", "this is a DHCPv4 server configuration"),
+            ("Control-agent", "run by kea-ctrl-agent, not the server"),
+        ],
+        faults,
+    );
+    let mut d = Obj::new(dhcp4, &path, faults)?;
+    let interfaces = match d.take("interfaces-config", faults) {
+        Some((v, p)) => read_interfaces(v, &p, faults),
+        None => InterfacesConfig::default(),
+    };
+    let option_data = read_option_data(&mut d, faults);
+    let timers = read_timers(&mut d, faults);
+    let match_client_id = d.bool("match-client-id", faults).unwrap_or(true);
+    let authoritative = d.bool("authoritative", faults).unwrap_or(false);
+    let subnets: Vec<(Subnet4, json::Pos)> = d
+        .array("subnet4", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_subnet(v, &p, faults).map(|s| (s, v.pos)))
+        .collect();
+    check_subnets(&subnets, &d.child("subnet4"), faults);
+    let subnets = subnets.into_iter().map(|(s, _)| s).collect();
+    let lease_database = match d.take("lease-database", faults) {
+        Some((v, p)) => read_lease_database(v, &p, faults),
+        None => LeaseDatabase {
+            name: None,
+            persist: true,
+            lfc_interval: 3600,
+        },
+    };
+    let expired_leases = match d.take("expired-leases-processing", faults) {
+        Some((v, p)) => read_expired(v, &p, faults),
+        None => ExpiredLeasesProcessing::default(),
+    };
+    let control_socket = d
+        .take("control-socket", faults)
+        .and_then(|(v, p)| read_control_socket(v, &p, faults));
+    let loggers = d
+        .array("loggers", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_logger(v, &p, faults))
+        .collect();
+    d.finish(UNSUPPORTED_DHCP4, faults);
+    Some(Dhcp4 {
+        interfaces,
+        option_data,
+        timers,
+        match_client_id,
+        authoritative,
+        subnets,
+        lease_database,
+        expired_leases,
+        control_socket,
+        loggers,
+    })
+}
+
+fn read_interfaces(v: &Spanned, path: &str, faults: &mut Faults) -> InterfacesConfig {
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return InterfacesConfig::default();
+    };
+    let mut interfaces = Vec::new();
+    for (item, p) in o.array("interfaces", faults) {
+        let Some(text) = as_string(item, &p, faults) else {
+            continue;
+        };
+        match text.split_once('/') {
+            Some((name, addr)) => match addr.parse() {
+                Ok(address) => interfaces.push(Interface {
+                    name: name.to_string(),
+                    address: Some(address),
+                }),
+                Err(_) => faults.add(&p, item.pos, format!("{addr:?} is not an IPv4 address")),
+            },
+            None => interfaces.push(Interface {
+                name: text,
+                address: None,
+            }),
+        }
+    }
+    let socket_type = match o.string("dhcp-socket-type", faults).as_deref() {
+        None | Some("raw") => SocketType::Raw,
+        Some("udp") => SocketType::Udp,
+        Some(other) => {
+            faults.add(
+                &o.child("dhcp-socket-type"),
+                o.pos_of("dhcp-socket-type"),
+                format!("{other:?} is neither \"raw\" nor \"udp\""),
+            );
+            SocketType::Raw
+        }
+    };
+    o.finish(
+        &[
+            (
+                "outbound-interface",
+                "replies leave by the interface the query came in on",
+            ),
+            ("re-detect", "interfaces are detected once at start"),
+            ("service-sockets-require-all", "not implemented"),
+            ("service-sockets-max-retries", "not implemented"),
+            ("service-sockets-retry-wait-time", "not implemented"),
+        ],
+        faults,
+    );
+    InterfacesConfig {
+        interfaces,
+        socket_type,
+    }
+}
+
+fn read_option_data(o: &mut Obj<'_>, faults: &mut Faults) -> Vec<OptionData> {
+    o.array("option-data", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_option(v, &p, faults))
+        .collect()
+}
+
+fn read_option(v: &Spanned, path: &str, faults: &mut Faults) -> Option<OptionData> {
+    let mut o = Obj::new(v, path, faults)?;
+    let name = o.take("name", faults);
+    let code = o.uint("code", 1..=254, faults);
+    let space = o.string("space", faults);
+    let csv_format = o.bool("csv-format", faults).unwrap_or(true);
+    let always_send = o.bool("always-send", faults).unwrap_or(false);
+    let data = o.take("data", faults);
+    o.finish(&[("never-send", "not implemented")], faults);
+    if let Some(space) = space.filter(|s| s != "dhcp4") {
+        faults.add(
+            &format!("{path}.space"),
+            v.pos,
+            format!("option space {space:?} is not implemented (only dhcp4)"),
+        );
+        return None;
+    }
+    let by_name = match name {
+        Some((n, p)) => {
+            let text = as_string(n, &p, faults)?;
+            match options4::code_of(&text) {
+                Some(c) => Some(c),
+                None => {
+                    faults.add(
+                        &p,
+                        n.pos,
+                        format!("{text:?} is not a standard DHCPv4 option name"),
+                    );
+                    return None;
+                }
+            }
+        }
+        None => None,
+    };
+    let code = match (by_name, code.map(|c| c as u8)) {
+        (Some(a), Some(b)) if a != b => {
+            faults.add(
+                path,
+                v.pos,
+                format!("name means option {a} but code says {b}"),
+            );
+            return None;
+        }
+        (Some(c), _) | (None, Some(c)) => c,
+        (None, None) => {
+            faults.add(path, v.pos, "option-data needs a name or a code");
+            return None;
+        }
+    };
+    let bytes = match data {
+        None => Vec::new(),
+        Some((d, p)) => {
+            let text = as_string(d, &p, faults)?;
+            let converted = if csv_format {
+                options4::csv(code, &text)
+            } else {
+                options4::hex(&text)
+            };
+            match converted {
+                Ok(b) if b.len() <= 255 => b,
+                Ok(b) => {
+                    faults.add(
+                        &p,
+                        d.pos,
+                        format!("option data is {} bytes; at most 255", b.len()),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    faults.add(&p, d.pos, e);
+                    return None;
+                }
+            }
+        }
+    };
+    Some(OptionData {
+        code,
+        data: bytes,
+        always_send,
+    })
+}
+
+fn read_timers(o: &mut Obj<'_>, faults: &mut Faults) -> Timers {
+    let secs = |o: &mut Obj<'_>, key: &str, faults: &mut Faults| {
+        o.uint(key, 0..=u64::from(u32::MAX), faults)
+            .map(|v| v as u32)
+    };
+    let timers = Timers {
+        valid_lifetime: secs(o, "valid-lifetime", faults),
+        renew_timer: secs(o, "renew-timer", faults),
+        rebind_timer: secs(o, "rebind-timer", faults),
+        calculate_tee_times: o.bool("calculate-tee-times", faults),
+        t1_percent: o.float("t1-percent", 0.0..=1.0, faults),
+        t2_percent: o.float("t2-percent", 0.0..=1.0, faults),
+    };
+    if let (Some(t1), Some(t2)) = (timers.renew_timer, timers.rebind_timer) {
+        if t1 > t2 {
+            faults.add(
+                &o.child("renew-timer"),
+                o.pos_of("renew-timer"),
+                format!("renew-timer {t1} is above rebind-timer {t2}"),
+            );
+        }
+    }
+    timers
+}
+
+fn read_prefix(text: &str) -> Result<Prefix4, String> {
+    let (addr, len) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not address/length"))?;
+    let network: Ipv4Addr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+    let len: u8 = len
+        .trim()
+        .parse()
+        .ok()
+        .filter(|l| *l <= 32)
+        .ok_or_else(|| format!("{len:?} is not a prefix length"))?;
+    let prefix = Prefix4 { network, len };
+    if !prefix.contains(network)
+        || u32::from(network) & !u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0) != 0
+    {
+        return Err(format!("{text} has host bits set"));
+    }
+    Ok(prefix)
+}
+
+fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> {
+    let mut o = Obj::new(v, path, faults)?;
+    let has_id = o.has("id");
+    let id = o.uint("id", 1..=u64::from(u32::MAX), faults);
+    if !has_id {
+        faults.add(
+            path,
+            v.pos,
+            "a subnet needs an \"id\" (dhcplab does not number subnets itself)",
+        );
+    }
+    let prefix = match o.take("subnet", faults) {
+        Some((s, p)) => as_string(s, &p, faults)
+            .and_then(|t| read_prefix(&t).map_err(|e| faults.add(&p, s.pos, e)).ok()),
+        None => {
+            faults.add(path, v.pos, "a subnet needs \"subnet\"");
+            None
+        }
+    };
+    let pools = o
+        .array("pools", faults)
+        .into_iter()
+        .filter_map(|(pv, pp)| read_pool(pv, &pp, prefix, faults))
+        .collect();
+    let option_data = read_option_data(&mut o, faults);
+    let reservations = o
+        .array("reservations", faults)
+        .into_iter()
+        .filter_map(|(rv, rp)| read_reservation(rv, &rp, faults))
+        .collect();
+    let timers = read_timers(&mut o, faults);
+    let interface = o.string("interface", faults);
+    let relays = match o.take("relay", faults) {
+        Some((r, p)) => read_relay(r, &p, faults),
+        None => Vec::new(),
+    };
+    let match_client_id = o.bool("match-client-id", faults);
+    let authoritative = o.bool("authoritative", faults);
+    o.finish(
+        &[
+            ("client-class", "client classification is not implemented"),
+            (
+                "require-client-classes",
+                "client classification is not implemented",
+            ),
+            ("next-server", "next-server is not implemented"),
+            ("boot-file-name", "boot-file-name is not implemented"),
+            ("server-hostname", "server-hostname is not implemented"),
+            ("4o6-interface", "DHCPv4-over-DHCPv6 is not implemented"),
+            ("4o6-subnet", "DHCPv4-over-DHCPv6 is not implemented"),
+            ("reservation-mode", "reservation modes are not implemented"),
+        ],
+        faults,
+    );
+    Some(Subnet4 {
+        id: id? as u32,
+        prefix: prefix?,
+        pools,
+        option_data,
+        reservations,
+        timers,
+        interface,
+        relays,
+        match_client_id,
+        authoritative,
+    })
+}
+
+fn read_pool(
+    v: &Spanned,
+    path: &str,
+    subnet: Option<Prefix4>,
+    faults: &mut Faults,
+) -> Option<Pool4> {
+    let mut o = Obj::new(v, path, faults)?;
+    let range = match o.take("pool", faults) {
+        Some((p, pp)) => {
+            let text = as_string(p, &pp, faults)?;
+            let parsed = if let Some((a, b)) = text.split_once('-') {
+                match (a.trim().parse::<Ipv4Addr>(), b.trim().parse::<Ipv4Addr>()) {
+                    (Ok(a), Ok(b)) if a <= b => Ok((a, b)),
+                    (Ok(_), Ok(_)) => Err(format!("{text:?}: the first address is above the last")),
+                    _ => Err(format!("{text:?} is not \"first - last\"")),
+                }
+            } else {
+                read_prefix(&text).map(|p| {
+                    let first = u32::from(p.network);
+                    let size = 1u64 << (32 - u32::from(p.len));
+                    (
+                        p.network,
+                        Ipv4Addr::from((u64::from(first) + size - 1) as u32),
+                    )
+                })
+            };
+            match parsed {
+                Ok((first, last))
+                    if subnet.is_none_or(|s| s.contains(first) && s.contains(last)) =>
+                {
+                    Some((first, last))
+                }
+                Ok(_) => {
+                    faults.add(
+                        &pp,
+                        p.pos,
+                        format!("pool {text:?} is not inside the subnet"),
+                    );
+                    None
+                }
+                Err(e) => {
+                    faults.add(&pp, p.pos, e);
+                    None
+                }
+            }
+        }
+        None => {
+            faults.add(path, v.pos, "a pool needs \"pool\"");
+            None
+        }
+    };
+    let option_data = read_option_data(&mut o, faults);
+    o.finish(
+        &[("client-class", "client classification is not implemented")],
+        faults,
+    );
+    let (first, last) = range?;
+    Some(Pool4 {
+        first,
+        last,
+        option_data,
+    })
+}
+
+fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Reservation4> {
+    let mut o = Obj::new(v, path, faults)?;
+    let hw = o.take("hw-address", faults);
+    let cid = o.take("client-id", faults);
+    let identifier = match (hw, cid) {
+        (Some((h, p)), None) => as_string(h, &p, faults)
+            .and_then(|t| options4::hex(&t).map_err(|e| faults.add(&p, h.pos, e)).ok())
+            .map(Identifier::HwAddress),
+        (None, Some((c, p))) => as_string(c, &p, faults)
+            .and_then(|t| options4::hex(&t).map_err(|e| faults.add(&p, c.pos, e)).ok())
+            .map(Identifier::ClientId),
+        (Some(_), Some(_)) => {
+            faults.add(
+                path,
+                v.pos,
+                "a reservation takes one identifier, not both hw-address and client-id",
+            );
+            None
+        }
+        (None, None) => {
+            faults.add(path, v.pos, "a reservation needs hw-address or client-id");
+            None
+        }
+    };
+    let address = match o.take("ip-address", faults) {
+        Some((a, p)) => as_string(a, &p, faults).and_then(|t| {
+            t.parse()
+                .map_err(|_| faults.add(&p, a.pos, format!("{t:?} is not an IPv4 address")))
+                .ok()
+        }),
+        None => None,
+    };
+    let hostname = o.string("hostname", faults);
+    let option_data = read_option_data(&mut o, faults);
+    o.finish(
+        &[
+            ("duid", "reservations match hw-address and client-id only"),
+            (
+                "circuit-id",
+                "reservations match hw-address and client-id only",
+            ),
+            (
+                "flex-id",
+                "reservations match hw-address and client-id only",
+            ),
+            ("client-classes", "client classification is not implemented"),
+            ("next-server", "next-server is not implemented"),
+            ("boot-file-name", "boot-file-name is not implemented"),
+            ("server-hostname", "server-hostname is not implemented"),
+        ],
+        faults,
+    );
+    Some(Reservation4 {
+        identifier: identifier?,
+        address,
+        hostname,
+        option_data,
+    })
+}
+
+fn read_relay(v: &Spanned, path: &str, faults: &mut Faults) -> Vec<Ipv4Addr> {
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (item, p) in o.array("ip-addresses", faults) {
+        if let Some(t) = as_string(item, &p, faults) {
+            match t.parse() {
+                Ok(a) => out.push(a),
+                Err(_) => faults.add(&p, item.pos, format!("{t:?} is not an IPv4 address")),
+            }
+        }
+    }
+    o.finish(&[], faults);
+    out
+}
+
+/// Faults between subnets: a repeated id, overlapping pools. Positions are the later subnet's.
+fn check_subnets(subnets: &[(Subnet4, json::Pos)], path: &str, faults: &mut Faults) {
+    for (i, (s, _)) in subnets.iter().enumerate() {
+        for (j, (t, at)) in subnets.iter().enumerate().skip(i + 1) {
+            if s.id == t.id {
+                faults.add(
+                    &format!("{path}[{j}].id"),
+                    *at,
+                    format!("subnet id {} is also used by subnet4[{i}]", s.id),
+                );
+            }
+            for (a, p) in s.pools.iter().enumerate() {
+                for (b, q) in t.pools.iter().enumerate() {
+                    if p.first <= q.last && q.first <= p.last {
+                        faults.add(
+                            &format!("{path}[{j}].pools[{b}]"),
+                            *at,
+                            format!("pool overlaps subnet4[{i}].pools[{a}]"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn read_lease_database(v: &Spanned, path: &str, faults: &mut Faults) -> LeaseDatabase {
+    let mut db = LeaseDatabase {
+        name: None,
+        persist: true,
+        lfc_interval: 3600,
+    };
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return db;
+    };
+    match o.string("type", faults).as_deref() {
+        Some("memfile") => {}
+        Some(other) => faults.add(
+            &o.child("type"),
+            o.pos_of("type"),
+            format!("lease database type {other:?} is not implemented (only memfile)"),
+        ),
+        None => faults.add(path, v.pos, "lease-database needs \"type\": \"memfile\""),
+    }
+    db.name = o.string("name", faults).map(PathBuf::from);
+    db.persist = o.bool("persist", faults).unwrap_or(true);
+    db.lfc_interval = o
+        .uint("lfc-interval", 0..=u64::from(u32::MAX), faults)
+        .map_or(3600, |v| v as u32);
+    o.finish(
+        &[
+            ("max-row-errors", "every bad row is skipped and reported"),
+            ("readonly", "not implemented"),
+        ],
+        faults,
+    );
+    db
+}
+
+fn read_expired(v: &Spanned, path: &str, faults: &mut Faults) -> ExpiredLeasesProcessing {
+    let mut e = ExpiredLeasesProcessing::default();
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return e;
+    };
+    let mut get = |key: &str, slot: &mut u32, faults: &mut Faults| {
+        if let Some(v) = o.uint(key, 0..=u64::from(u32::MAX), faults) {
+            *slot = v as u32;
+        }
+    };
+    get(
+        "reclaim-timer-wait-time",
+        &mut e.reclaim_timer_wait_time,
+        faults,
+    );
+    get(
+        "flush-reclaimed-timer-wait-time",
+        &mut e.flush_reclaimed_timer_wait_time,
+        faults,
+    );
+    get("hold-reclaimed-time", &mut e.hold_reclaimed_time, faults);
+    get("max-reclaim-leases", &mut e.max_reclaim_leases, faults);
+    get("max-reclaim-time", &mut e.max_reclaim_time, faults);
+    get(
+        "unwarned-reclaim-cycles",
+        &mut e.unwarned_reclaim_cycles,
+        faults,
+    );
+    o.finish(&[], faults);
+    e
+}
+
+fn read_control_socket(v: &Spanned, path: &str, faults: &mut Faults) -> Option<ControlSocket> {
+    let mut o = Obj::new(v, path, faults)?;
+    match o.string("socket-type", faults).as_deref() {
+        Some("unix") => {}
+        Some(other) => faults.add(
+            &o.child("socket-type"),
+            o.pos_of("socket-type"),
+            format!("socket type {other:?} is not implemented (only unix)"),
+        ),
+        None => faults.add(
+            path,
+            v.pos,
+            "control-socket needs \"socket-type\": \"unix\"",
+        ),
+    }
+    let name = o.string("socket-name", faults);
+    if name.is_none() {
+        faults.add(path, v.pos, "control-socket needs \"socket-name\"");
+    }
+    o.finish(&[], faults);
+    name.map(|n| ControlSocket {
+        path: PathBuf::from(n),
+    })
+}
+
+fn read_logger(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Logger> {
+    let mut o = Obj::new(v, path, faults)?;
+    let name = o
+        .string("name", faults)
+        .unwrap_or_else(|| "kea-dhcp4".into());
+    let severity = o
+        .string("severity", faults)
+        .unwrap_or_else(|| "INFO".into());
+    if !["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "NONE"].contains(&severity.as_str()) {
+        faults.add(
+            &o.child("severity"),
+            o.pos_of("severity"),
+            format!("{severity:?} is not a Kea severity"),
+        );
+    }
+    let debug_level = o.uint("debuglevel", 0..=99, faults).map_or(0, |d| d as u8);
+    let mut outputs = Vec::new();
+    for (item, p) in o
+        .array("output_options", faults)
+        .into_iter()
+        .chain(o.array("output-options", faults))
+    {
+        let Some(mut out) = Obj::new(item, &p, faults) else {
+            continue;
+        };
+        if let Some(target) = out.string("output", faults) {
+            outputs.push(target);
+        }
+        let _ = (
+            out.bool("flush", faults),
+            out.uint("maxsize", 0..=u64::MAX, faults),
+            out.uint("maxver", 0..=u64::MAX, faults),
+            out.string("pattern", faults),
+        );
+        out.finish(&[], faults);
+    }
+    o.finish(&[], faults);
+    Some(Logger {
+        name,
+        severity,
+        debug_level,
+        outputs,
+    })
+}

@@ -1,0 +1,72 @@
+//! `dhcplab server -t FILE` checks a Kea configuration like `kea-dhcp4 -t`: exit 0 and a
+//! summary when it is accepted; every fault as `FILE:line:column: path: message` and exit 2
+//! when not.
+
+use std::process::Command;
+
+fn server(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .arg("server")
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_a_kea_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("kea4.json");
+    std::fs::write(
+        &file,
+        r#"// comment
+{ "Dhcp4": { "interfaces-config": { "interfaces": [ "eth0" ] },
+  "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.100 - 192.0.2.200" } ] } ] } }"#,
+    )
+    .expect("write");
+    let (code, stdout, stderr) = server(&["-t", file.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.ends_with("configuration OK (1 subnets, 1 pools, 0 reservations)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_reports_every_fault_with_file_line_column_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad.json");
+    std::fs::write(
+        &file,
+        "{ \"Dhcp4\": {\n  \"valid-lifetime\": -1,\n  \"colour\": 1 } }",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    let (code, _, stderr) = server(&["-t", path]);
+    assert_eq!(code, Some(2));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "{path}:2:21: Dhcp4.valid-lifetime: expected an integer from 0 to 4294967295, found -1"
+            ),
+            format!("{path}:3:3: Dhcp4.colour: unknown key"),
+            format!("{path}: 2 faults; configuration not accepted"),
+        ]
+    );
+    let (code, _, stderr) = server(&["-t", "/nonexistent/kea.json"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.lines().count(), 1);
+}
+
+#[test]
+fn running_the_daemon_is_not_built_yet() {
+    let (code, _, stderr) = server(&["-c", "whatever.json"]);
+    assert_eq!(code, Some(3));
+    assert!(stderr.contains("issue 4"));
+}
