@@ -105,3 +105,5 @@ pub fn dhcp_payloads(file: &Path) -> Result<Vec<Payload>, CaptureError> {
     }
     Ok(out)
 }
+
+pub mod kea;

@@ -1,0 +1,62 @@
+//! Kea's escaping of text columns (`CSVFile::escapeCharacters`): `,` and `&` become `&#x`
+//! and two lowercase hex digits.
+
+/// Escapes a text column as Kea writes it.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            ',' => out.push_str("&#x2c"),
+            '&' => out.push_str("&#x26"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reverses [`escape`]: `&#x` and two hex digits (either case) become that byte; anything else,
+/// a malformed escape included, stays as it is.
+pub fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let decoded = (b == b'&')
+            .then(|| bytes.get(i + 1..i + 5))
+            .flatten()
+            .filter(|t| t.starts_with(b"#x"))
+            .and_then(|t| std::str::from_utf8(&t[2..]).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 5;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_kea_writes_it() {
+        assert_eq!(escape("a,b&c.example"), "a&#x2cb&#x26c.example");
+        assert_eq!(unescape("a&#x2cb&#x26c.example"), "a,b&c.example");
+        assert_eq!(unescape("A&#X2C&#x2Cz"), "A&#X2C,z");
+        assert_eq!(unescape("&#xzz &#x2"), "&#xzz &#x2");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unescape_reverses_escape(text in ".{0,40}") {
+            proptest::prop_assert_eq!(unescape(&escape(&text)), text);
+        }
+    }
+}
