@@ -72,42 +72,30 @@ pub(crate) fn dissect(payload: &[u8], out: &mut String) -> Outcome {
     }
     let _ = writeln!(out, "  @236 magic cookie 99.130.83.99");
 
+    // Areas in RFC 3396 order; `file` and `sname` only when option 52 makes them areas.
     let mut seen = [0usize; 256];
-    let mut current = Area::Options;
-    let mut pads: Option<(usize, usize)> = None;
-    for entry in m.entries() {
-        let area = match entry {
-            Entry::Pad { area, .. } => area,
-            Entry::Option(o) => o.area,
-        };
-        if area != current {
-            flush_pads(out, &mut pads);
-            end_line(out, m, current);
-            current = area;
+    for area in [Area::Options, Area::File, Area::Sname] {
+        if m.field_tail(area).is_none() {
+            continue;
         }
-        match entry {
-            Entry::Pad { offset, .. } => match &mut pads {
-                Some((_, n)) => *n += 1,
-                None => pads = Some((offset, 1)),
-            },
-            Entry::Option(o) => {
-                flush_pads(out, &mut pads);
-                let instance = &mut seen[usize::from(o.code)];
-                *instance += 1;
-                option_line(out, m, &o, *instance);
+        let mut pads: Option<(usize, usize)> = None;
+        for entry in m.entries() {
+            match entry {
+                Entry::Pad { offset, area: a } if a == area => match &mut pads {
+                    Some((_, n)) => *n += 1,
+                    None => pads = Some((offset, 1)),
+                },
+                Entry::Option(o) if o.area == area => {
+                    flush_pads(out, &mut pads);
+                    let instance = &mut seen[usize::from(o.code)];
+                    *instance += 1;
+                    option_line(out, m, &o, *instance);
+                }
+                _ => {}
             }
         }
-    }
-    flush_pads(out, &mut pads);
-    end_line(out, m, current);
-    if current == Area::Options {
-        for later in [Area::File, Area::Sname] {
-            if m.field_tail(later).is_some() {
-                end_line(out, m, later);
-            }
-        }
-    } else if current == Area::File && m.field_tail(Area::Sname).is_some() {
-        end_line(out, m, Area::Sname);
+        flush_pads(out, &mut pads);
+        end_line(out, m, area);
     }
     let faults = m.validate().len();
     Outcome::Message {
@@ -224,5 +212,43 @@ fn option_line(out: &mut String, m: &Message, o: &OptionRef<'_>, instance: usize
         Err(e) => {
             let _ = writeln!(out, "{joined}: {}\n      MALFORMED: {e}", Hex(o.data));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhcplab_wire::v4::OptionArea;
+
+    #[test]
+    fn every_overloaded_area_gets_its_end_line_in_order() {
+        let mut m = Message::new(Message::BOOTREPLY, 1, [2, 0, 0, 0, 0, 1]);
+        m.options
+            .push(53, &[2])
+            .and_then(|o| o.push(52, &[3]))
+            .expect("options");
+        let mut file = OptionArea::new();
+        file.push_pad().push_pad();
+        m.file = file.to_field().expect("file");
+        let mut sname = OptionArea::new();
+        sname.push(12, b"host").expect("sname");
+        m.sname = sname.to_field().expect("sname");
+        let mut out = String::new();
+        dissect(&m.encode(), &mut out);
+        let tail: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("  @243"))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "  @243 option 52 Option Overload, 1 bytes: 3 (file and sname hold options)",
+                "  @246 end of options",
+                "  @108 pad x2",
+                "  @110 end of file, then 125 zero bytes",
+                "  @44 option 12 Host Name, 4 bytes (in sname): \"host\"",
+                "  @50 end of sname, then 57 zero bytes",
+            ]
+        );
     }
 }

@@ -314,13 +314,13 @@ impl Message {
         })
     }
 
-    /// The bytes after END in an overloaded field, or `None` when the field is not an area.
+    /// The bytes after END in an option area: always for the options field, and for `file` or
+    /// `sname` when option 52 makes them areas (`None` otherwise).
     pub fn field_tail(&self, area: Area) -> Option<&[u8]> {
-        let overload = self.overload()?;
         let (on, bytes): (bool, &[u8]) = match area {
             Area::Options => return Some(self.options.tail()),
-            Area::File => (overload.file(), &self.file),
-            Area::Sname => (overload.sname(), &self.sname),
+            Area::File => (self.overload().is_some_and(Overload::file), &self.file),
+            Area::Sname => (self.overload().is_some_and(Overload::sname), &self.sname),
         };
         on.then(|| split_area(bytes, area).ok().map(|(_, tail)| tail))
             .flatten()
