@@ -262,12 +262,14 @@ impl State {
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                 let iface = self.interface(epb.if_id, at)?;
                 let units = (u128::from(epb.ts_high) << 32) | u128::from(epb.ts_low);
-                (iface, units, epb.data, epb.origlen)
+                // The block's data is padded to 32 bits; the frame is its first `caplen` bytes.
+                (iface, units, cut(epb.data, epb.caplen), epb.origlen)
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                 let iface = self.interface(0, at)?;
-                // Simple packet blocks carry no timestamp.
-                (iface, 0, spb.data, spb.origlen)
+                // Simple packet blocks carry no timestamp, and their padded data holds the
+                // frame's first `origlen` bytes at most.
+                (iface, 0, cut(spb.data, spb.origlen), spb.origlen)
             }
             PcapBlockOwned::NG(_) => return Ok(None),
         };
@@ -276,17 +278,12 @@ impl State {
         let frac = ts_units % iface.units_per_sec;
         let nanos = (whole as i128 + i128::from(iface.offset_secs)) * 1_000_000_000
             + (frac * 1_000_000_000 / iface.units_per_sec) as i128;
-        let captured = data.len().min(
-            usize::try_from(orig_len)
-                .unwrap_or(usize::MAX)
-                .max(data.len()),
-        );
         Ok(Some(Record {
             number: self.number,
             timestamp_ns: nanos,
             linktype: iface.linktype,
             link_type: LinkType::from_linktype(iface.linktype),
-            data: data.get(..captured).unwrap_or(data).to_vec(),
+            data: data.to_vec(),
             orig_len,
             file_offset: at,
         }))
@@ -304,6 +301,12 @@ impl State {
                 ),
             })
     }
+}
+
+/// The first `len` bytes of `data`, or all of it when shorter.
+fn cut(data: &[u8], len: u32) -> &[u8] {
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    data.get(..len).unwrap_or(data)
 }
 
 /// A reader whose `read` fills the buffer unless the source ends: the pcap parser reads its
@@ -493,6 +496,65 @@ mod tests {
         assert_eq!(records[0].timestamp_ns, 1_700_000_000_123_456_789);
         assert_eq!(records[0].data, b"frame-one");
         assert_eq!(records[1].link_type, Some(LinkType::Ethernet));
+    }
+
+    /// A pcapng block: type, total length, body padded to 32 bits, total length again.
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut padded = body.to_vec();
+        padded.resize(body.len().div_ceil(4) * 4, 0);
+        let len = (12 + padded.len()) as u32;
+        [
+            &kind.to_le_bytes()[..],
+            &len.to_le_bytes(),
+            &padded,
+            &len.to_le_bytes(),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn pcapng_frames_lose_their_padding_and_keep_resolution() {
+        let shb = block(
+            0x0a0d_0d0a,
+            &[
+                &0x1a2b_3c4du32.to_le_bytes()[..],
+                &1u16.to_le_bytes(),
+                &0u16.to_le_bytes(),
+                &(-1i64).to_le_bytes(),
+            ]
+            .concat(),
+        );
+        // Interface 0: Ethernet, snaplen 0, option if_tsresol = 9 (nanoseconds), end of options.
+        let idb = block(
+            1,
+            &[
+                &1u16.to_le_bytes()[..],
+                &[0, 0],
+                &0u32.to_le_bytes(),
+                &[9, 0, 1, 0, 9, 0, 0, 0],
+                &[0, 0, 0, 0],
+            ]
+            .concat(),
+        );
+        let ts: u64 = 1_700_000_000_123_456_789;
+        let epb = block(
+            6,
+            &[
+                &0u32.to_le_bytes()[..],
+                &((ts >> 32) as u32).to_le_bytes(),
+                &(ts as u32).to_le_bytes(),
+                &5u32.to_le_bytes(),
+                &60u32.to_le_bytes(),
+                b"abcde",
+            ]
+            .concat(),
+        );
+        let (records, err) = read_all([shb, idb, epb].concat());
+        assert_eq!(err, None);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].data, b"abcde");
+        assert_eq!(records[0].orig_len, 60);
+        assert_eq!(records[0].timestamp_ns, i128::from(ts));
     }
 
     #[test]
