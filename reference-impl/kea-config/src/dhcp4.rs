@@ -313,7 +313,11 @@ pub fn parse(text: &str) -> Result<Dhcp4, Vec<ConfigError>> {
     let config = read_root(&root, &mut faults);
     match config {
         Some(c) if faults.0.is_empty() => Ok(c),
-        _ => Err(faults.0),
+        _ => {
+            let mut list = faults.0;
+            list.sort_by_key(|f| f.pos.offset);
+            Err(list)
+        }
     }
 }
 
@@ -450,7 +454,7 @@ fn read_option(v: &Spanned, path: &str, faults: &mut Faults) -> Option<OptionDat
     let csv_format = o.bool("csv-format", faults).unwrap_or(true);
     let always_send = o.bool("always-send", faults).unwrap_or(false);
     let data = o.take("data", faults);
-    o.finish(&[("never-send", "not implemented")], faults);
+    o.finish(&[], faults);
     if let Some(space) = space.filter(|s| s != "dhcp4") {
         faults.add(
             &format!("{path}.space"),
@@ -600,7 +604,19 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> 
     let reservations = o
         .array("reservations", faults)
         .into_iter()
-        .filter_map(|(rv, rp)| read_reservation(rv, &rp, faults))
+        .filter_map(|(rv, rp)| {
+            let r = read_reservation(rv, &rp, faults)?;
+            if let (Some(addr), Some(p)) = (r.address, prefix) {
+                if !p.contains(addr) {
+                    faults.add(
+                        &format!("{rp}.ip-address"),
+                        rv.pos,
+                        format!("{addr} is not inside the subnet"),
+                    );
+                }
+            }
+            Some(r)
+        })
         .collect();
     let timers = read_timers(&mut o, faults);
     let interface = o.string("interface", faults);
@@ -737,6 +753,13 @@ fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Rese
         None => None,
     };
     let hostname = o.string("hostname", faults);
+    if hostname.as_deref() == Some("") {
+        faults.add(
+            &o.child("hostname"),
+            o.pos_of("hostname"),
+            "an empty hostname",
+        );
+    }
     let option_data = read_option_data(&mut o, faults);
     o.finish(
         &[
@@ -781,29 +804,54 @@ fn read_relay(v: &Spanned, path: &str, faults: &mut Faults) -> Vec<Ipv4Addr> {
     out
 }
 
-/// Faults between subnets: a repeated id, overlapping pools. Positions are the later subnet's.
+/// Faults between subnets and pools: a repeated id or prefix, and pools that overlap (within a
+/// subnet or across subnets), found by one sweep over the pools sorted by first address.
 fn check_subnets(subnets: &[(Subnet4, json::Pos)], path: &str, faults: &mut Faults) {
-    for (i, (s, _)) in subnets.iter().enumerate() {
-        for (j, (t, at)) in subnets.iter().enumerate().skip(i + 1) {
-            if s.id == t.id {
+    let mut seen_ids = std::collections::HashMap::new();
+    let mut seen_prefixes = std::collections::HashMap::new();
+    for (j, (s, at)) in subnets.iter().enumerate() {
+        if let Some(i) = seen_ids.insert(s.id, j) {
+            faults.add(
+                &format!("{path}[{j}].id"),
+                *at,
+                format!("subnet id {} is also used by subnet4[{i}]", s.id),
+            );
+        }
+        if let Some(i) = seen_prefixes.insert((s.prefix.network, s.prefix.len), j) {
+            faults.add(
+                &format!("{path}[{j}].subnet"),
+                *at,
+                format!("the same prefix as subnet4[{i}]"),
+            );
+        }
+    }
+    let mut pools: Vec<(u32, u32, usize, usize)> = subnets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (s, _))| {
+            s.pools
+                .iter()
+                .enumerate()
+                .map(move |(a, p)| (u32::from(p.first), u32::from(p.last), i, a))
+        })
+        .collect();
+    pools.sort_unstable();
+    let mut widest: Option<(u32, usize, usize)> = None;
+    for (first, last, i, a) in pools {
+        if let Some((end, wi, wa)) = widest {
+            if first <= end {
+                let at = subnets.get(i).map_or_else(json::Pos::default, |(_, p)| *p);
                 faults.add(
-                    &format!("{path}[{j}].id"),
-                    *at,
-                    format!("subnet id {} is also used by subnet4[{i}]", s.id),
+                    &format!("{path}[{i}].pools[{a}]"),
+                    at,
+                    format!("pool overlaps subnet4[{wi}].pools[{wa}]"),
                 );
             }
-            for (a, p) in s.pools.iter().enumerate() {
-                for (b, q) in t.pools.iter().enumerate() {
-                    if p.first <= q.last && q.first <= p.last {
-                        faults.add(
-                            &format!("{path}[{j}].pools[{b}]"),
-                            *at,
-                            format!("pool overlaps subnet4[{i}].pools[{a}]"),
-                        );
-                    }
-                }
+            if last <= end {
+                continue;
             }
         }
+        widest = Some((last, i, a));
     }
 }
 

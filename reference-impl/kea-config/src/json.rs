@@ -1,7 +1,8 @@
 //! JSON with Kea's comments, parsed into values that remember their position.
 //!
-//! Strict RFC 8259 JSON otherwise: no trailing commas, no single quotes. Duplicate keys are
-//! kept in order (Kea takes the last one; the checks built on this module can refuse them).
+//! RFC 8259 JSON otherwise, except that a comma before a closing bracket or brace is accepted,
+//! as Kea 2.2 accepts it with a warning. Duplicate keys are kept in order; the configuration
+//! reader refuses them, as Kea 2.2 does. Columns count characters (Kea counts bytes).
 //! Nesting is limited to [`MAX_DEPTH`] so a hostile file cannot exhaust the stack.
 
 use std::fmt;
@@ -118,6 +119,7 @@ pub fn parse(text: &str) -> Result<Spanned, ParseError> {
         i: 0,
         line: 1,
         line_start: 0,
+        column_cache: std::cell::Cell::new((0, 0)),
     };
     p.skip_blank()?;
     let value = p.value(0)?;
@@ -134,18 +136,22 @@ struct Parser<'a> {
     i: usize,
     line: usize,
     line_start: usize,
+    /// The last column computed, as (byte offset, characters from the line start), so a long
+    /// line is counted once rather than once per value (which would be quadratic).
+    column_cache: std::cell::Cell<(usize, usize)>,
 }
 
 impl Parser<'_> {
     fn pos(&self) -> Pos {
-        let column = self
-            .text
-            .get(self.line_start..self.i)
-            .map_or(0, |s| s.chars().count())
-            + 1;
+        let (mut at, mut chars) = self.column_cache.get();
+        if at < self.line_start || at > self.i {
+            (at, chars) = (self.line_start, 0);
+        }
+        chars += self.text.get(at..self.i).map_or(0, |s| s.chars().count());
+        self.column_cache.set((self.i, chars));
         Pos {
             line: self.line,
-            column,
+            column: chars + 1,
             offset: self.i,
         }
     }
@@ -381,7 +387,15 @@ impl Parser<'_> {
             items.push(self.value(depth)?);
             self.skip_blank()?;
             match self.peek() {
-                Some(b',') => self.i += 1,
+                Some(b',') => {
+                    self.i += 1;
+                    // Kea 2.2 accepts a comma before the closing bracket (with a warning).
+                    self.skip_blank()?;
+                    if self.peek() == Some(b']') {
+                        self.i += 1;
+                        return Ok(Value::Array(items));
+                    }
+                }
                 Some(b']') => {
                     self.i += 1;
                     return Ok(Value::Array(items));
@@ -417,7 +431,15 @@ impl Parser<'_> {
             members.push((Key { name, pos }, value));
             self.skip_blank()?;
             match self.peek() {
-                Some(b',') => self.i += 1,
+                Some(b',') => {
+                    self.i += 1;
+                    // Kea 2.2 accepts a comma before the closing brace (with a warning).
+                    self.skip_blank()?;
+                    if self.peek() == Some(b'}') {
+                        self.i += 1;
+                        return Ok(Value::Object(members));
+                    }
+                }
                 Some(b'}') => {
                     self.i += 1;
                     return Ok(Value::Object(members));
@@ -460,7 +482,11 @@ mod tests {
     fn errors_say_where() {
         let err = parse("{\n  \"a\": 1,\n  \"b\" 2\n}").expect_err("missing colon");
         assert_eq!((err.pos.line, err.pos.column), (3, 7));
-        let err = parse("{\"a\": [1, 2,]}").expect_err("trailing comma");
+        assert!(
+            parse("{\"a\": [1, 2,], }").is_ok(),
+            "Kea accepts trailing commas"
+        );
+        let err = parse("{\"a\": [1, 2,,]}").expect_err("double comma");
         assert_eq!(err.pos.column, 13);
         let err = parse("/* open").expect_err("unclosed comment");
         assert_eq!(err.pos.column, 1);
@@ -491,6 +517,17 @@ mod tests {
         assert!(err.message.contains("deeper"));
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_long_line_costs_linear_time() {
+        // 200,000 values on one line: quadratic column counting would take minutes.
+        let text = format!("[{}1]", "1,".repeat(200_000));
+        let v = parse(&text).expect("parses");
+        let Value::Array(items) = v.value else {
+            panic!("array")
+        };
+        assert_eq!(items.last().map(|i| i.pos.column), Some(400_002));
     }
 
     proptest::proptest! {

@@ -108,25 +108,43 @@ pub fn name_of(code: u8) -> Option<&'static str> {
     KEA_NAMES.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
 }
 
-/// Reads hex as Kea does for binary data: digits with optional `0x` and `:` or space
-/// separators between bytes.
+/// Reads hex as Kea does for binary data and identifiers: bytes of one or two digits between
+/// `:` or space separators (`1:2:a` is 01 02 0a), or a run of digits without separators,
+/// optionally after `0x`, where an odd count gets a leading zero.
 pub fn hex(text: &str) -> Result<Vec<u8>, String> {
+    let bad = || format!("{text:?} is not hex bytes");
     let body = text.trim();
-    let body = body
+    if body.contains([':', ' ']) {
+        return body
+            .split([':', ' '])
+            .filter(|part| !part.is_empty() || body.contains(':'))
+            .map(|part| match part.len() {
+                1 | 2 if part.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    u8::from_str_radix(part, 16).map_err(|_| bad())
+                }
+                _ => Err(bad()),
+            })
+            .collect();
+    }
+    let digits = body
         .strip_prefix("0x")
         .or_else(|| body.strip_prefix("0X"))
         .unwrap_or(body);
-    let digits: Vec<u8> = body.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
-    if digits.len() % 2 != 0 {
-        return Err(format!("hex data {text:?} has an odd number of digits"));
+    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
     }
-    digits
-        .chunks_exact(2)
-        .map(|pair| {
-            std::str::from_utf8(pair)
-                .ok()
+    let padded = if digits.len() % 2 == 1 {
+        format!("0{digits}")
+    } else {
+        digits.to_string()
+    };
+    (0..padded.len())
+        .step_by(2)
+        .map(|i| {
+            padded
+                .get(i..i + 2)
                 .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| format!("hex data {text:?} has a character that is not a hex digit"))
+                .ok_or_else(bad)
         })
         .collect()
 }
@@ -239,6 +257,12 @@ pub fn csv(code: u8, text: &str) -> Result<Vec<u8>, String> {
         Format::Text => text.as_bytes().to_vec(),
         Format::DomainSearch => names(text)?,
         Format::ClasslessRoutes if text.contains('/') => classless_routes(text)?,
+        // Kea defines vivso-suboptions as the enterprise number, sub-options encapsulated.
+        Format::VendorOptions
+            if !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            int::<u32>(text)?.to_be_bytes().to_vec()
+        }
         Format::ClasslessRoutes
         | Format::Bytes
         | Format::ClientId
@@ -275,10 +299,16 @@ mod tests {
             csv(121, "18 c6 33 64 c0 00 02 01"),
             Ok(vec![0x18, 0xc6, 0x33, 0x64, 0xc0, 0, 2, 1])
         );
-        assert_eq!(csv(43, "0x0102:03"), Ok(vec![1, 2, 3]));
+        assert_eq!(csv(43, "0x010203"), Ok(vec![1, 2, 3]));
+        assert_eq!(hex("1:2:3:4:5:6"), Ok(vec![1, 2, 3, 4, 5, 6]));
+        assert_eq!(hex("02 00 5e"), Ok(vec![2, 0, 0x5e]));
+        assert_eq!(hex("abc"), Ok(vec![0x0a, 0xbc]));
+        assert!(hex("+f").is_err());
+        assert!(hex("1::2").is_err());
+        assert_eq!(csv(125, "4491"), Ok(vec![0, 0, 0x11, 0x8b]));
         assert!(csv(3, "192.0.2").is_err());
         assert!(csv(23, "300").is_err());
-        assert!(csv(43, "abc").is_err());
+        assert!(csv(43, "xyz").is_err());
         assert_eq!(code_of("domain-name-servers"), Some(6));
         assert_eq!(name_of(121), Some("classless-static-route"));
     }

@@ -18,7 +18,12 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.pos, self.path, self.message)
+        let path = if self.path.is_empty() {
+            "(syntax)"
+        } else {
+            &self.path
+        };
+        write!(f, "{}: {path}: {}", self.pos, self.message)
     }
 }
 
@@ -90,7 +95,7 @@ impl<'a> Obj<'a> {
         self.members.iter().any(|(k, _)| k.name == key)
     }
 
-    /// Takes a member's value; a key given twice is a fault (Kea would take the last silently).
+    /// Takes a member's value; a key given twice is a fault, as in Kea 2.2.
     pub(crate) fn take(&mut self, key: &str, faults: &mut Faults) -> Option<(&'a Spanned, String)> {
         let mut found = None;
         for (i, (k, v)) in self.members.iter().enumerate() {
