@@ -1,14 +1,15 @@
-//! Kea's escaping of text columns (`CSVFile::escapeCharacters`): `,` and `&` become `&#x`
-//! and two lowercase hex digits.
+//! Kea's escaping of text columns (`CSVFile::escapeCharacters`): a byte becomes `&#x` and two
+//! lowercase hex digits. Kea 2.2 escapes only `,` and `&`; this writer also escapes control
+//! bytes and bytes above 0x7e, as later Kea versions do, so a newline in a host name cannot
+//! split a row (Kea 2.2's reader decodes any `&#xNN`).
 
-/// Escapes a text column as Kea writes it.
+/// Escapes a text column.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            ',' => out.push_str("&#x2c"),
-            '&' => out.push_str("&#x26"),
-            c => out.push(c),
+    for b in text.bytes() {
+        match b {
+            b',' | b'&' | 0..0x20 | 0x7f.. => out.push_str(&format!("&#x{b:02x}")),
+            b => out.push(char::from(b)),
         }
     }
     out
@@ -51,6 +52,8 @@ mod tests {
         assert_eq!(unescape("a&#x2cb&#x26c.example"), "a,b&c.example");
         assert_eq!(unescape("A&#X2C&#x2Cz"), "A&#X2C,z");
         assert_eq!(unescape("&#xzz &#x2"), "&#xzz &#x2");
+        assert_eq!(escape("a\nb\u{e9}"), "a&#x0ab&#xc3&#xa9");
+        assert_eq!(unescape("a&#x0ab&#xc3&#xa9"), "a\nb\u{e9}");
     }
 
     proptest::proptest! {

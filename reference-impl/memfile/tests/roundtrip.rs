@@ -16,7 +16,7 @@ fn lease() -> impl Strategy<Value = Lease4> {
             any::<bool>(),
             any::<bool>(),
         ),
-        "[ -~é,&]{0,30}",
+        "[ -~é,&\n\r\t\u{0}\u{7f}]{0,30}",
         0u32..3,
         proptest::option::of("[a-z,&]{0,10}"),
     )
