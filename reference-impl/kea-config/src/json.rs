@@ -386,21 +386,8 @@ impl Parser<'_> {
             self.skip_blank()?;
             items.push(self.value(depth)?);
             self.skip_blank()?;
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    // Kea 2.2 accepts a comma before the closing bracket (with a warning).
-                    self.skip_blank()?;
-                    if self.peek() == Some(b']') {
-                        self.i += 1;
-                        return Ok(Value::Array(items));
-                    }
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(Value::Array(items));
-                }
-                _ => return Err(self.error("expected `,` or `]` after an array item")),
+            if self.closes(b']', "expected `,` or `]` after an array item")? {
+                return Ok(Value::Array(items));
             }
         }
     }
@@ -430,22 +417,30 @@ impl Parser<'_> {
             let value = self.value(depth)?;
             members.push((Key { name, pos }, value));
             self.skip_blank()?;
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    // Kea 2.2 accepts a comma before the closing brace (with a warning).
-                    self.skip_blank()?;
-                    if self.peek() == Some(b'}') {
-                        self.i += 1;
-                        return Ok(Value::Object(members));
-                    }
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Value::Object(members));
-                }
-                _ => return Err(self.error("expected `,` or `}` after an object member")),
+            if self.closes(b'}', "expected `,` or `}` after an object member")? {
+                return Ok(Value::Object(members));
             }
+        }
+    }
+
+    /// After an item: `,` goes on (true only when `close` follows the comma, which Kea 2.2
+    /// accepts with a warning), `close` ends the container, anything else is `fault`.
+    fn closes(&mut self, close: u8, fault: &str) -> Result<bool, ParseError> {
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.skip_blank()?;
+                let trailing = self.peek() == Some(close);
+                if trailing {
+                    self.i += 1;
+                }
+                Ok(trailing)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            _ => Err(self.error(fault)),
         }
     }
 }
