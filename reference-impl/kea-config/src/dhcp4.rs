@@ -302,6 +302,12 @@ const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
 
 /// The whole file read, or every fault found in it.
 pub fn parse(text: &str) -> Result<Dhcp4, Vec<ConfigError>> {
+    parse_document(text).map(|(config, _)| config)
+}
+
+/// The whole file read, with its JSON (comments dropped) for `config-get`; or every fault
+/// found in it.
+pub fn parse_document(text: &str) -> Result<(Dhcp4, serde_json::Value), Vec<ConfigError>> {
     let root = json::parse(text).map_err(|e| {
         vec![ConfigError {
             path: String::new(),
@@ -312,7 +318,7 @@ pub fn parse(text: &str) -> Result<Dhcp4, Vec<ConfigError>> {
     let mut faults = Faults::default();
     let config = read_root(&root, &mut faults);
     match config {
-        Some(c) if faults.0.is_empty() => Ok(c),
+        Some(c) if faults.0.is_empty() => Ok((c, root.to_serde())),
         _ => {
             let mut list = faults.0;
             list.sort_by_key(|f| f.pos.offset);

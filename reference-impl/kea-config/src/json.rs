@@ -101,6 +101,29 @@ impl Value {
     }
 }
 
+impl Spanned {
+    /// The value as `serde_json` sees it, positions and comments dropped (what Kea's
+    /// `config-get` gives back). A number whose text `serde_json` cannot hold (beyond 64-bit
+    /// integers and doubles) becomes a string of its text.
+    pub fn to_serde(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Number(n) => serde_json::from_str::<serde_json::Number>(n)
+                .map_or_else(|_| J::String(n.clone()), J::Number),
+            Value::String(s) => J::String(s.clone()),
+            Value::Array(items) => J::Array(items.iter().map(Spanned::to_serde).collect()),
+            Value::Object(members) => J::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_serde()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// Why a text is not JSON, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{pos}: {message}")]

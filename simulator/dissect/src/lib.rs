@@ -4,11 +4,10 @@
 //!
 //! `dhcplab decode` prints these blocks; replay and conformance reports reuse them.
 
-mod time;
 mod v4;
 mod v6;
 
-pub use time::format_utc;
+pub use dhcplab_utc::format_utc;
 
 use dhcplab_capture::{CaptureError, CaptureReader, Record};
 use dhcplab_frame::{Checksum, Decoded, Dhcp, Link, UdpDatagram};

@@ -1,0 +1,560 @@
+//! Control commands in Kea's JSON: `{"command": NAME, "arguments": {...}}` in,
+//! `{"result": CODE, "text": ..., "arguments": ...}` out, with Kea's result codes (0 success,
+//! 1 error, 2 unsupported, 3 empty) and answer texts. Every fault in a command is answered with
+//! result 1 and a text that names the argument; nothing a client sends can stop the server,
+//! except `shutdown`.
+
+use crate::reclaim;
+use crate::{Action, Server, epoch_secs};
+use dhcplab_kea_config::dhcp4;
+use dhcplab_memfile::{Lease4, STATE_EXPIRED_RECLAIMED};
+use serde_json::{Map, Value, json};
+use std::net::Ipv4Addr;
+use std::time::SystemTime;
+
+/// Kea's result codes.
+const SUCCESS: i64 = 0;
+const ERROR: i64 = 1;
+const UNSUPPORTED: i64 = 2;
+const EMPTY: i64 = 3;
+
+/// The commands the server answers, in `list-commands` order.
+pub const COMMANDS: [&str; 16] = [
+    "config-get",
+    "config-reload",
+    "config-set",
+    "config-test",
+    "lease4-add",
+    "lease4-del",
+    "lease4-get",
+    "lease4-get-all",
+    "lease4-wipe",
+    "leases-reclaim",
+    "list-commands",
+    "shutdown",
+    "statistic-get",
+    "statistic-get-all",
+    "status-get",
+    "version-get",
+];
+
+/// What a command asks of the driver besides its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandOutcome {
+    /// Send this answer.
+    Answer(Value),
+    /// `config-reload`: read the configuration file again and call [`Server::reload`], whose
+    /// value is the answer.
+    ReloadFromFile,
+}
+
+fn answer(result: i64, text: impl Into<String>) -> Value {
+    json!({ "result": result, "text": text.into() })
+}
+
+fn answer_with(result: i64, text: impl Into<String>, arguments: Value) -> Value {
+    json!({ "result": result, "text": text.into(), "arguments": arguments })
+}
+
+/// An answer with arguments and no text, as Kea gives for `list-commands`, `status-get`,
+/// `config-get` and the statistics commands.
+fn arguments_only(arguments: Value) -> Value {
+    json!({ "result": SUCCESS, "arguments": arguments })
+}
+
+/// A fault in a command's arguments.
+struct Bad(String);
+
+type Args<'a> = &'a Map<String, Value>;
+
+fn arg<'a>(args: Args<'a>, name: &str) -> Option<&'a Value> {
+    args.get(name)
+}
+
+fn string<'a>(args: Args<'a>, name: &str) -> Result<Option<&'a str>, Bad> {
+    match arg(args, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Bad(format!("'{name}' is not a string"))),
+    }
+}
+
+fn uint(args: Args<'_>, name: &str, max: u64) -> Result<Option<u64>, Bad> {
+    match arg(args, name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n <= max)
+            .map(Some)
+            .ok_or_else(|| Bad(format!("'{name}' is not an integer from 0 to {max}"))),
+    }
+}
+
+fn boolean(args: Args<'_>, name: &str) -> Result<Option<bool>, Bad> {
+    match arg(args, name) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(Bad(format!("'{name}' is not a boolean"))),
+    }
+}
+
+fn address(args: Args<'_>, name: &str) -> Result<Option<Ipv4Addr>, Bad> {
+    string(args, name)?
+        .map(|s| match s.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(a)) => Ok(a),
+            Ok(_) => Err(Bad(format!("Invalid IPv4 address specified: {s}"))),
+            Err(_) => Err(Bad(format!(
+                "Failed to convert string to address '{s}': Invalid argument"
+            ))),
+        })
+        .transpose()
+}
+
+fn hex(text: &str, name: &str) -> Result<Vec<u8>, Bad> {
+    dhcplab_kea_config::options4::hex(text).map_err(|e| Bad(format!("'{name}': {e}")))
+}
+
+fn hex_text(bytes: &[u8]) -> String {
+    let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    parts.join(":")
+}
+
+/// A lease as Kea's lease commands show it.
+pub(crate) fn lease_json(l: &Lease4) -> Value {
+    let mut v = json!({
+        "ip-address": l.address.to_string(),
+        "hw-address": hex_text(&l.hwaddr),
+        "valid-lft": l.valid_lifetime,
+        "cltt": l.cltt(),
+        "subnet-id": l.subnet_id,
+        "fqdn-fwd": l.fqdn_fwd,
+        "fqdn-rev": l.fqdn_rev,
+        "hostname": l.hostname,
+        "state": l.state,
+    });
+    if !l.client_id.is_empty() {
+        v["client-id"] = json!(hex_text(&l.client_id));
+    }
+    if let Some(ctx) = l
+        .user_context
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+    {
+        v["user-context"] = ctx;
+    }
+    v
+}
+
+impl Server {
+    /// Tells the server its process id, for `status-get`.
+    pub fn set_process_id(&mut self, pid: u32) {
+        self.pid = Some(pid);
+    }
+
+    /// Answers one control command (the text a client sent on the control socket).
+    pub fn handle_command(&mut self, now: SystemTime, text: &str) -> CommandOutcome {
+        let request: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return CommandOutcome::Answer(answer(
+                    ERROR,
+                    format!(
+                        "invalid command: not JSON at line {}, column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                ));
+            }
+        };
+        if !request.is_object() {
+            return CommandOutcome::Answer(answer(
+                ERROR,
+                "Error during command processing: Invalid command Element specified, expected map",
+            ));
+        }
+        let Some(name) = request.get("command").and_then(Value::as_str) else {
+            return CommandOutcome::Answer(answer(
+                ERROR,
+                "Error during command processing: Invalid answer specified, does not contain mandatory 'command'",
+            ));
+        };
+        let empty = Map::new();
+        let given = request.get("arguments");
+        let args = match given {
+            None => &empty,
+            Some(Value::Object(m)) => m,
+            Some(_) => {
+                return CommandOutcome::Answer(answer(
+                    ERROR,
+                    "Error during command processing: 'arguments' is not a map",
+                ));
+            }
+        };
+        if name == "config-reload" {
+            return CommandOutcome::ReloadFromFile;
+        }
+        let result = match name {
+            "list-commands" => Ok(arguments_only(json!(COMMANDS))),
+            "version-get" => Ok(answer_with(
+                SUCCESS,
+                concat!("dhcplab ", env!("CARGO_PKG_VERSION")),
+                json!({ "extended": "dhcplab reference DHCPv4 server (Kea 2.2 behaviour)" }),
+            )),
+            "status-get" => Ok(self.status(now)),
+            "config-get" => Ok(arguments_only(self.config.json.clone())),
+            "config-test" => Ok(match parse_config(given, args) {
+                Ok(_) => answer(
+                    SUCCESS,
+                    "Configuration seems sane. Control-socket, hook-libraries, and D2 configuration were sanity checked, but not applied.",
+                ),
+                Err(e) => answer(ERROR, e),
+            }),
+            "config-set" => Ok(match parse_config(given, args) {
+                Ok((config, json)) => {
+                    self.reconfigure(now, config, json);
+                    answer(SUCCESS, "Configuration successful.")
+                }
+                Err(e) => answer(ERROR, e),
+            }),
+            "lease4-get" if given.is_none() => {
+                Err(Bad("Parameters missing or are not a map.".into()))
+            }
+            "lease4-get" => self.lease_get(args),
+            "lease4-get-all" => self.lease_get_all(given.is_some(), args),
+            "lease4-add" if args.is_empty() => {
+                Err(Bad("no parameters specified for the command".into()))
+            }
+            "lease4-add" => self.lease_add(args, now),
+            "lease4-del" => self.lease_del(args),
+            "lease4-wipe" => self.lease_wipe(args),
+            "leases-reclaim" => match arg(args, "remove") {
+                None => Err(Bad("Missing mandatory 'remove' parameter.".into())),
+                Some(Value::Bool(remove)) => {
+                    let remove = *remove;
+                    reclaim::reclaim(self, now, 0, Some(remove));
+                    Ok(answer(
+                        SUCCESS,
+                        "Reclamation of expired leases is complete.",
+                    ))
+                }
+                Some(_) => Err(Bad("'remove' parameter expected to be a boolean.".into())),
+            },
+            "statistic-get-all" => Ok(arguments_only(Value::Object(self.statistics()))),
+            "statistic-get" => string(args, "name").and_then(|n| {
+                let name = n.ok_or_else(|| Bad("Missing mandatory 'name' parameter.".into()))?;
+                let mut one = Map::new();
+                if let Some(v) = self.statistics().remove(name) {
+                    one.insert(name.to_string(), v);
+                }
+                Ok(arguments_only(Value::Object(one)))
+            }),
+            "shutdown" => {
+                self.actions.push_back(Action::Shutdown);
+                Ok(answer(SUCCESS, "Shutting down."))
+            }
+            other => Ok(answer(
+                UNSUPPORTED,
+                format!("'{other}' command not supported."),
+            )),
+        };
+        CommandOutcome::Answer(result.unwrap_or_else(|Bad(e)| answer(ERROR, e)))
+    }
+
+    /// Applies a configuration file's text read again (`config-reload`, SIGHUP); the answer to
+    /// send. A faulty file leaves the configuration in force as it was.
+    pub fn reload(&mut self, now: SystemTime, text: &str) -> Value {
+        match dhcp4::parse_document(text) {
+            Ok((config, json)) => {
+                self.reconfigure(now, config, json);
+                answer(SUCCESS, "Configuration successful.")
+            }
+            Err(faults) => {
+                let list: Vec<String> = faults.iter().map(ToString::to_string).collect();
+                answer(ERROR, format!("Config reload failed: {}", list.join("; ")))
+            }
+        }
+    }
+
+    fn status(&self, now: SystemTime) -> Value {
+        let since = |t: SystemTime| now.duration_since(t).map_or(0, |d| d.as_secs());
+        let mut args = json!({
+            "uptime": since(self.started),
+            "reload": since(self.reloaded),
+            "multi-threading-enabled": false,
+            "sockets": { "status": "ready" },
+        });
+        if let Some(pid) = self.pid {
+            args["pid"] = json!(pid);
+        }
+        arguments_only(args)
+    }
+
+    fn lease_get(&self, args: Args<'_>) -> Result<Value, Bad> {
+        let found = if let Some(a) = address(args, "ip-address")? {
+            self.leases.get(a)
+        } else {
+            let (kind, id, subnet) = identifier(args)?;
+            match kind {
+                "hw-address" => self.leases.by_hwaddr(subnet, &id).into_iter().next(),
+                _ => self.leases.by_client_id(subnet, &id).into_iter().next(),
+            }
+        };
+        Ok(match found {
+            Some(l) => answer_with(SUCCESS, "IPv4 lease found.", lease_json(&l)),
+            None => answer(EMPTY, "Lease not found."),
+        })
+    }
+
+    fn lease_get_all(&self, given: bool, args: Args<'_>) -> Result<Value, Bad> {
+        let subnets: Option<Vec<u32>> = match arg(args, "subnets") {
+            None if given => return Err(Bad("'subnets' parameter not specified".into())),
+            None => None,
+            Some(Value::Array(ids)) => Some(
+                ids.iter()
+                    .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+                    .collect::<Option<Vec<u32>>>()
+                    .ok_or_else(|| Bad("listed subnet identifiers must be numbers".into()))?,
+            ),
+            Some(_) => return Err(Bad("'subnets' parameter must be a list".into())),
+        };
+        let leases: Vec<Value> = self
+            .leases
+            .all()
+            .iter()
+            .filter(|l| {
+                subnets
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&l.subnet_id))
+            })
+            .map(lease_json)
+            .collect();
+        let n = leases.len();
+        let code = if n == 0 { EMPTY } else { SUCCESS };
+        Ok(answer_with(
+            code,
+            format!("{n} IPv4 lease(s) found."),
+            json!({ "leases": leases }),
+        ))
+    }
+
+    fn lease_add(&mut self, args: Args<'_>, now: SystemTime) -> Result<Value, Bad> {
+        let address = address(args, "ip-address")?
+            .ok_or_else(|| Bad("missing parameter 'ip-address'".into()))?;
+        let subnet_id = match uint(args, "subnet-id", u64::from(u32::MAX))? {
+            Some(0) | None => self
+                .config
+                .subnet_of(address)
+                .map(|s| s.id)
+                .ok_or_else(|| {
+                    Bad(format!(
+                        "subnet-id not specified and failed to find a subnet for address {address}"
+                    ))
+                })?,
+            Some(id) => {
+                let id = id as u32;
+                let s = self.config.subnet(id).ok_or_else(|| Bad(format!("Invalid subnet-id: No IPv4 subnet with subnet-id={id} currently configured.")))?;
+                if !s.prefix.contains(address) {
+                    return Err(Bad(format!(
+                        "The address {address} does not belong to subnet {}/{}, subnet-id={id}",
+                        s.prefix.network, s.prefix.len
+                    )));
+                }
+                id
+            }
+        };
+        let valid = match uint(args, "valid-lft", u64::from(u32::MAX))? {
+            // Kea 2.2 accepts 0 and writes a row that deletes the lease on the next load.
+            Some(0) => {
+                return Err(Bad(
+                    "'valid-lft' must not be 0 (a row of lifetime 0 deletes the lease)".into(),
+                ));
+            }
+            Some(v) => v as u32,
+            None => self
+                .config
+                .subnet(subnet_id)
+                .map_or(7200, |s| s.valid_lifetime),
+        };
+        let now_secs = epoch_secs(now);
+        let expire = match uint(args, "expire", u64::MAX)? {
+            Some(e) if e <= u64::from(valid) => {
+                return Err(Bad(format!(
+                    "expiration time must be greater than valid lifetime for address {address}"
+                )));
+            }
+            Some(e) => e,
+            None => now_secs + u64::from(valid),
+        };
+        let state = match uint(args, "state", u64::MAX)?.unwrap_or(0) {
+            s if s <= u64::from(STATE_EXPIRED_RECLAIMED) => s as u32,
+            s => {
+                return Err(Bad(format!(
+                    "Invalid state value: {s}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"
+                )));
+            }
+        };
+        let hwaddr = match string(args, "hw-address")? {
+            Some(h) => hex(h, "hw-address")?,
+            None => return Err(Bad("missing parameter 'hw-address'".into())),
+        };
+        let client_id = string(args, "client-id")?
+            .map(|c| hex(c, "client-id"))
+            .transpose()?
+            .unwrap_or_default();
+        let user_context = match arg(args, "user-context") {
+            None => None,
+            Some(v @ Value::Object(_)) => Some(v.to_string()),
+            Some(_) => return Err(Bad("'user-context' is not a map".into())),
+        };
+        let lease = Lease4 {
+            address,
+            hwaddr,
+            client_id,
+            valid_lifetime: valid,
+            expire,
+            subnet_id,
+            fqdn_fwd: boolean(args, "fqdn-fwd")?.unwrap_or(false),
+            fqdn_rev: boolean(args, "fqdn-rev")?.unwrap_or(false),
+            hostname: string(args, "hostname")?
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            state,
+            user_context,
+        };
+        if self.leases.contains(address) {
+            return Ok(answer(ERROR, "IPv4 lease already exists."));
+        }
+        self.commit(lease).map_err(|e| Bad(e.to_string()))?;
+        Ok(answer(
+            SUCCESS,
+            format!("Lease for address {address}, subnet-id {subnet_id} added."),
+        ))
+    }
+
+    fn lease_del(&mut self, args: Args<'_>) -> Result<Value, Bad> {
+        let target = if let Some(a) = address(args, "ip-address")? {
+            self.leases.get(a)
+        } else {
+            let (kind, id, subnet) = identifier(args)?;
+            match kind {
+                "hw-address" => self.leases.by_hwaddr(subnet, &id).into_iter().next(),
+                _ => self.leases.by_client_id(subnet, &id).into_iter().next(),
+            }
+        };
+        Ok(match target {
+            Some(l) => {
+                self.delete(l.address);
+                answer(SUCCESS, "IPv4 lease deleted.")
+            }
+            None => answer(EMPTY, "IPv4 lease not found."),
+        })
+    }
+
+    fn lease_wipe(&mut self, args: Args<'_>) -> Result<Value, Bad> {
+        let subnet = uint(args, "subnet-id", u64::from(u32::MAX))?.map(|s| s as u32);
+        let ids: Vec<u32> = match subnet {
+            Some(0) | None => self.config.subnets.iter().map(|s| s.id).collect(),
+            Some(id) => vec![id],
+        };
+        let doomed: Vec<Ipv4Addr> = self
+            .leases
+            .all()
+            .iter()
+            .filter(|l| ids.contains(&l.subnet_id))
+            .map(|l| l.address)
+            .collect();
+        for a in &doomed {
+            self.delete(*a);
+        }
+        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let n = doomed.len();
+        let code = if n == 0 { EMPTY } else { SUCCESS };
+        Ok(answer(
+            code,
+            format!(
+                "Deleted {n} IPv4 lease(s) from subnet(s) {}",
+                list.join(" ")
+            ),
+        ))
+    }
+
+    fn statistics(&self) -> Map<String, Value> {
+        let sample = |v: i64, at: SystemTime| {
+            let ns = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128);
+            json!([[v, dhcplab_utc::format_kea(ns)]])
+        };
+        let mut out = Map::new();
+        for (name, s) in self.stats.global() {
+            out.insert(name.to_string(), sample(s.value, s.at));
+        }
+        let mut declined_all = 0i64;
+        for subnet in &self.config.subnets {
+            let at = self.reloaded;
+            let total: u64 = subnet
+                .pools
+                .iter()
+                .map(|p| u64::from(u32::from(p.last) - u32::from(p.first)) + 1)
+                .sum();
+            let counts = self.leases.counts(subnet.id);
+            declined_all += counts.declined as i64;
+            let key = |n: &str| format!("subnet[{}].{n}", subnet.id);
+            out.insert(key("total-addresses"), sample(total as i64, at));
+            out.insert(
+                key("assigned-addresses"),
+                sample(counts.assigned as i64, at),
+            );
+            out.insert(
+                key("declined-addresses"),
+                sample(counts.declined as i64, at),
+            );
+            for (name, s) in self.stats.subnet(subnet.id) {
+                out.insert(key(name), sample(s.value, s.at));
+            }
+        }
+        out.insert(
+            "declined-addresses".into(),
+            sample(declined_all, self.reloaded),
+        );
+        out
+    }
+}
+
+/// `identifier-type`, `identifier` and `subnet-id` of a lease command that names a client.
+fn identifier(args: Args<'_>) -> Result<(&'static str, Vec<u8>, u32), Bad> {
+    let subnet = uint(args, "subnet-id", u64::from(u32::MAX))?
+        .ok_or_else(|| Bad("Mandatory 'subnet-id' parameter missing.".into()))?;
+    let kind = match string(args, "identifier-type")? {
+        Some("hw-address") => "hw-address",
+        Some("client-id") => "client-id",
+        Some(other @ ("duid" | "circuit-id" | "flex-id")) => {
+            return Err(Bad(format!("Query by {other} is not allowed in v4.")));
+        }
+        Some(other) => return Err(Bad(format!("Incorrect identifier type: {other}"))),
+        None => return Err(Bad("No 'identifier-type' parameter specified.".into())),
+    };
+    let id = string(args, "identifier")?
+        .ok_or_else(|| Bad("No 'identifier' parameter specified.".into()))?;
+    Ok((kind, hex(id, "identifier")?, subnet as u32))
+}
+
+/// The `Dhcp4` configuration of `config-set` and `config-test`, read with the same checks as
+/// a file.
+fn parse_config(given: Option<&Value>, args: Args<'_>) -> Result<(dhcp4::Dhcp4, Value), String> {
+    if given.is_none() {
+        return Err("Missing mandatory 'arguments' parameter.".into());
+    }
+    if !args.contains_key("Dhcp4") {
+        return Err("Missing mandatory 'Dhcp4' parameter.".into());
+    }
+    let text = Value::Object(args.clone()).to_string();
+    dhcp4::parse_document(&text).map_err(|faults| {
+        // Positions in a one-line rendering mean little; the JSON path says where.
+        let list: Vec<String> = faults
+            .iter()
+            .map(|f| format!("{}: {}", f.path, f.message))
+            .collect();
+        list.join("; ")
+    })
+}
