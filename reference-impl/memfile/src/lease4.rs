@@ -123,19 +123,29 @@ pub struct Load4 {
     pub header_columns: usize,
 }
 
-/// Loads a DHCPv4 lease file's text: rows in order, the last row of an address wins, a row
-/// with valid lifetime 0 deletes the lease. A bad row is skipped and listed in
-/// [`Load4::errors`]; a missing or foreign header fails the whole load. Empty text is an empty
-/// file (Kea writes the header when it creates one).
-pub fn load4(text: &str) -> Result<Load4, RowError> {
+/// Every row of a DHCPv4 lease file in file order, deleting rows included: what each change
+/// wrote, for tools and tests that follow a lease's history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rows4 {
+    /// The rows that could be read, with their line numbers.
+    pub rows: Vec<(usize, Lease4)>,
+    /// Rows skipped, with why.
+    pub errors: Vec<RowError>,
+    /// Columns the file's header names (11 for Kea 2.2's schema).
+    pub header_columns: usize,
+}
+
+/// Reads every row of a DHCPv4 lease file's text, in order. A bad row is skipped and listed in
+/// [`Rows4::errors`]; a missing or foreign header fails the whole read. Empty text has no rows.
+pub fn rows4(text: &str) -> Result<Rows4, RowError> {
     let mut lines = text
         .split('\n')
         .enumerate()
         .map(|(i, l)| (i + 1, l))
         .filter(|(_, l)| !l.is_empty());
-    let mut load = Load4::default();
+    let mut out = Rows4::default();
     let Some((header_line, header)) = lines.next() else {
-        return Ok(load);
+        return Ok(out);
     };
     let names: Vec<&str> = header.split(',').collect();
     let known = names
@@ -150,22 +160,37 @@ pub fn load4(text: &str) -> Result<Load4, RowError> {
             message: format!("not a Kea DHCPv4 lease file header: {header:?}"),
         });
     }
-    load.header_columns = names.len();
+    out.header_columns = names.len();
     for (line, row) in lines {
         match parse_row(row, names.len()) {
-            Ok(lease) => {
-                load.rows += 1;
-                if lease.valid_lifetime == 0 {
-                    load.leases.remove(&lease.address);
-                } else {
-                    load.leases.insert(lease.address, lease);
-                }
-            }
-            Err((column, message)) => load.errors.push(RowError {
+            Ok(lease) => out.rows.push((line, lease)),
+            Err((column, message)) => out.errors.push(RowError {
                 line,
                 column,
                 message,
             }),
+        }
+    }
+    Ok(out)
+}
+
+/// Loads a DHCPv4 lease file's text: rows in order, the last row of an address wins, a row
+/// with valid lifetime 0 deletes the lease. A bad row is skipped and listed in
+/// [`Load4::errors`]; a missing or foreign header fails the whole load. Empty text is an empty
+/// file (Kea writes the header when it creates one).
+pub fn load4(text: &str) -> Result<Load4, RowError> {
+    let read = rows4(text)?;
+    let mut load = Load4 {
+        rows: read.rows.len(),
+        errors: read.errors,
+        header_columns: read.header_columns,
+        ..Load4::default()
+    };
+    for (_, lease) in read.rows {
+        if lease.valid_lifetime == 0 {
+            load.leases.remove(&lease.address);
+        } else {
+            load.leases.insert(lease.address, lease);
         }
     }
     Ok(load)

@@ -14,5 +14,6 @@ mod lease4;
 
 pub use escape::{escape, unescape};
 pub use lease4::{
-    HEADER4, Lease4, Load4, RowError, STATE_DECLINED, STATE_DEFAULT, STATE_EXPIRED_RECLAIMED, load4,
+    HEADER4, Lease4, Load4, RowError, Rows4, STATE_DECLINED, STATE_DEFAULT,
+    STATE_EXPIRED_RECLAIMED, load4, rows4,
 };

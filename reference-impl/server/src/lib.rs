@@ -41,6 +41,9 @@ pub struct Interface {
     pub name: String,
     /// The address the server uses on it: source of replies and server identifier.
     pub address: Ipv4Addr,
+    /// The driver can send to a client's link address without ARP (Kea's raw sockets); when
+    /// not, replies to clients without an address are broadcast.
+    pub direct_response: bool,
 }
 
 /// A UDP datagram received on port 67.

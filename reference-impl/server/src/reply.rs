@@ -170,7 +170,7 @@ pub(crate) fn transmit(
     } else if ciaddr {
         (client(query.ciaddr), None)
     } else if reply.yiaddr != Ipv4Addr::UNSPECIFIED {
-        if query.broadcast() || query.htype != 1 || query.hlen != 6 {
+        if query.broadcast() || !on.direct_response || query.htype != 1 || query.hlen != 6 {
             broadcast
         } else {
             let mut mac = [0; 6];

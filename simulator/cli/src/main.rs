@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a check or scenario failed; 2 bad input (a file that cannot be
 //! read as what it should be, bad arguments); 3 the subcommand is not built yet.
 
+mod ctl;
 mod decode;
 mod server;
 
@@ -46,7 +47,7 @@ enum Command {
     /// Query the client agent for lease values (in the manner of dhcpinfo).
     Info(Pending),
     /// Send a control command to a server's control socket (in the manner of kea-shell).
-    Ctl(Pending),
+    Ctl(ctl::Args),
     /// List the real DHCP stacks found on this machine and their versions.
     Stacks(Pending),
     /// Remove namespaces, devices, processes and files left by a killed run.
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
         Command::Server(args) => server::run(&args),
         Command::Agent(_) => pending("agent", 5),
         Command::Info(_) => pending("info", 5),
-        Command::Ctl(_) => pending("ctl", 4),
+        Command::Ctl(args) => ctl::run(&args),
         Command::Stacks(_) => pending("stacks", 7),
         Command::Clean(_) => pending("clean", 7),
     }

@@ -1,6 +1,6 @@
 //! `dhcplab server`: `-t FILE` checks a Kea `Dhcp4` configuration as `kea-dhcp4 -t` does,
-//! printing every fault with file, line, column and JSON path; running the server (`-c FILE`)
-//! arrives with issue 4's daemon.
+//! printing every fault with file, line, column and JSON path; `-c FILE` runs the reference
+//! server with it until SIGTERM.
 
 use dhcplab_kea_config::dhcp4;
 use std::path::PathBuf;
@@ -8,14 +8,17 @@ use std::process::ExitCode;
 
 /// Arguments of `dhcplab server`.
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
+#[group(required = true, multiple = false, id = "mode")]
 pub struct Args {
     /// Check the configuration file and exit.
-    #[arg(short = 't', value_name = "FILE")]
+    #[arg(short = 't', value_name = "FILE", group = "mode")]
     test: Option<PathBuf>,
     /// Run the server with the configuration file.
-    #[arg(short = 'c', value_name = "FILE")]
+    #[arg(short = 'c', value_name = "FILE", group = "mode")]
     config: Option<PathBuf>,
+    /// Log at debug level on standard error.
+    #[arg(short = 'd')]
+    debug: bool,
 }
 
 /// Runs the subcommand.
@@ -23,10 +26,24 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(path) = &args.test {
         return check(path);
     }
-    eprintln!(
-        "dhcplab server -c: the server daemon is not built yet (tracked in issue 4); -t checks a configuration"
-    );
-    ExitCode::from(crate::NOT_BUILT)
+    let Some(config) = &args.config else {
+        return ExitCode::from(2);
+    };
+    let options = dhcplab_server_daemon::Options {
+        config: config.clone(),
+        debug: args.debug,
+    };
+    match dhcplab_server_daemon::run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dhcplab server: {e}");
+            ExitCode::from(match e {
+                dhcplab_server_daemon::DaemonError::ReadConfig { .. }
+                | dhcplab_server_daemon::DaemonError::Config { .. } => 2,
+                _ => 1,
+            })
+        }
+    }
 }
 
 fn check(path: &PathBuf) -> ExitCode {

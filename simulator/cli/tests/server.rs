@@ -65,8 +65,17 @@ fn check_reports_every_fault_with_file_line_column_and_path() {
 }
 
 #[test]
-fn running_the_daemon_is_not_built_yet() {
-    let (code, _, stderr) = server(&["-c", "whatever.json"]);
-    assert_eq!(code, Some(3));
-    assert!(stderr.contains("issue 4"));
+fn running_with_a_missing_or_faulty_configuration_exits_2() {
+    let (code, _, stderr) = server(&["-c", "/nonexistent/kea.json"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/nonexistent/kea.json"), "{stderr}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("kea4.json");
+    std::fs::write(&file, "{ \"Dhcp4\": { \"subnet4\": 7 } }").expect("write");
+    let (code, _, stderr) = server(&["-c", file.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("kea4.json:1:25: Dhcp4.subnet4: expected an array"),
+        "{stderr}"
+    );
 }

@@ -1,9 +1,13 @@
-//! Fixtures for tests: the capture corpora and the DHCP payloads inside them.
+//! Fixtures for tests: the capture corpora and the DHCP payloads inside them, kea-dhcp4 for
+//! interop checks, and network namespaces with real DHCP clients for daemon tests.
 //!
 //! Two corpora: the project's own `pcaps/` (always present) and the 60 public captures in
 //! `../shared/pcaps` beside the clone (present in CI and on developers' machines). Tests that
 //! use the shared corpus fail when it is missing under CI (`CI` set) and skip loudly elsewhere,
 //! so a clone on its own still passes its tests without hiding a missing corpus in CI.
+
+pub mod clients;
+pub mod netns;
 
 use dhcplab_capture::{CaptureError, CaptureReader};
 use dhcplab_frame::Decoded;

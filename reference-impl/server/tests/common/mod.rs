@@ -20,6 +20,7 @@ pub fn eth0() -> Interface {
         index: 1,
         name: "eth0".into(),
         address: Ipv4Addr::new(192, 0, 2, 1),
+        direct_response: true,
     }
 }
 

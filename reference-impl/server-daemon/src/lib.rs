@@ -1,0 +1,362 @@
+//! The reference DHCPv4 server as a daemon: `dhcplab server -c FILE`.
+//!
+//! A thin driver around the sans-IO core ([`dhcplab_server::Server`]): it reads the
+//! configuration and the lease file, opens the sockets of the configured interfaces, and then
+//! feeds the core what arrives (datagrams, control commands, timer expiries, signals) and
+//! carries out what the core asks (send, append a lease row, compact the lease file, stop).
+//!
+//! Replies wait for their lease rows: rows go to a writer thread that syncs once per batch
+//! (group commit), and a reply leaves only when every row queued before it is on disk.
+//! SIGTERM and SIGINT stop the daemon after the last rows are synced; SIGHUP reloads the
+//! configuration file, as `config-reload` does.
+
+mod control;
+pub mod lease_file;
+mod logging;
+pub mod net;
+
+use dhcplab_kea_config::dhcp4;
+use dhcplab_server::{Action, CommandOutcome, Datagram, Server, Transmit};
+use lease_file::{Durable, LeaseWriter};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+
+/// How the daemon was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The Kea configuration file.
+    pub config: PathBuf,
+    /// Log at debug level on standard error, whatever the configuration's loggers say.
+    pub debug: bool,
+}
+
+/// Why the daemon stopped with a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration file could not be read.
+    #[error("{path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration has faults; each names the file, line, column and JSON path.
+    #[error("configuration not accepted:\n{}", .faults.join("\n"))]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// Every fault, as `file:line:column: path: what`.
+        faults: Vec<String>,
+    },
+    /// The lease file cannot be used.
+    #[error(transparent)]
+    LeaseFile(#[from] lease_file::LeaseFileError),
+    /// The lease file stopped accepting writes; replies that need a lease were not sent.
+    #[error("lease file failed: {0}")]
+    LeaseWrite(String),
+    /// Sockets could not be opened.
+    #[error(transparent)]
+    Net(#[from] net::NetError),
+    /// The control socket could not be opened.
+    #[error("control socket {path}: {source}")]
+    ControlSocket {
+        /// The socket's path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The runtime could not start or a signal could not be watched.
+    #[error("runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// Logging could not be set up.
+    #[error("logging: {0}")]
+    Logging(String),
+}
+
+/// Reads and checks the configuration file.
+fn read_config(path: &Path) -> Result<(String, dhcp4::Dhcp4, serde_json::Value), DaemonError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (config, json) = dhcp4::parse_document(&text).map_err(|faults| DaemonError::Config {
+        path: path.to_path_buf(),
+        faults: faults
+            .iter()
+            .map(|f| format!("{}:{f}", path.display()))
+            .collect(),
+    })?;
+    Ok((text, config, json))
+}
+
+/// Where the lease file is: the configuration's `name`, else beside the configuration file
+/// (never Kea's default under /var).
+fn lease_file_path(config_path: &Path, config: &dhcp4::Dhcp4) -> PathBuf {
+    config.lease_database.name.clone().unwrap_or_else(|| {
+        config_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("dhcplab-leases4.csv")
+    })
+}
+
+/// Runs the daemon until it is stopped; `Ok` after a clean stop.
+pub fn run(options: &Options) -> Result<(), DaemonError> {
+    let (_, config, json) = read_config(&options.config)?;
+    let _log_guard = logging::init(&config.loggers, options.debug)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    runtime.block_on(serve(options, config, json))
+}
+
+/// A command from the control socket, with where its answer goes.
+pub(crate) struct Command {
+    text: String,
+    answer: oneshot::Sender<serde_json::Value>,
+}
+
+/// Replies held back until the lease rows before them are on disk.
+#[derive(Default)]
+struct Held {
+    replies: Vec<(u64, Transmit)>,
+}
+
+async fn serve(
+    options: &Options,
+    config: dhcp4::Dhcp4,
+    json: serde_json::Value,
+) -> Result<(), DaemonError> {
+    let persist = config.lease_database.persist;
+    let lease_path = lease_file_path(&options.config, &config);
+    let leases = if persist {
+        let loaded = lease_file::load(&lease_path)?;
+        for bad in &loaded.bad_rows {
+            tracing::warn!("{}: {bad}; row skipped", lease_path.display());
+        }
+        tracing::info!(
+            "{}: {} leases loaded, {} bad rows skipped",
+            lease_path.display(),
+            loaded.leases.len(),
+            loaded.bad_rows.len()
+        );
+        loaded.leases
+    } else {
+        Vec::new()
+    };
+    let mut writer = if persist {
+        Some(LeaseWriter::start(&lease_path)?)
+    } else {
+        None
+    };
+    let links = net::open(&config.interfaces)?;
+    let control_path = config.control_socket.as_ref().map(|c| c.path.clone());
+    let mut server = Server::new(config, json, leases, SystemTime::now());
+    server.set_process_id(std::process::id());
+    for l in &links {
+        tracing::info!(
+            "serving {} ({}, index {}{})",
+            l.interface.name,
+            l.interface.address,
+            l.interface.index,
+            if l.interface.direct_response {
+                ", raw"
+            } else {
+                ", udp"
+            }
+        );
+        server.attach(l.interface.clone());
+    }
+    let links: Vec<std::sync::Arc<net::Link>> =
+        links.into_iter().map(std::sync::Arc::new).collect();
+    let (rx_tx, mut received) = mpsc::channel::<net::Received>(4096);
+    for link in &links {
+        let link = link.clone();
+        let out = rx_tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = link.receive(out).await {
+                tracing::error!("receiving on {}: {e}", link.interface.name);
+            }
+        });
+    }
+    drop(rx_tx);
+    let (cmd_tx, mut commands) = mpsc::channel::<Command>(16);
+    let control = match &control_path {
+        Some(p) => {
+            Some(
+                control::listen(p, cmd_tx).map_err(|source| DaemonError::ControlSocket {
+                    path: p.clone(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Runtime)?;
+    let mut durable = writer.as_ref().map(LeaseWriter::durable);
+    let mut held = Held::default();
+    let mut stop = false;
+    tracing::info!("dhcplab server started, pid {}", std::process::id());
+    while !stop {
+        let deadline = server.poll_timeout();
+        let sleep = deadline
+            .map(|d| {
+                d.duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO)
+            })
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: stopping"); stop = true; }
+            _ = int.recv() => { tracing::info!("SIGINT: stopping"); stop = true; }
+            _ = hup.recv() => {
+                let answer = reload(&mut server, &options.config);
+                tracing::info!("SIGHUP: {answer}");
+            }
+            changed = async { match durable.as_mut() { Some(d) => d.changed().await, None => std::future::pending().await } } => {
+                if changed.is_err() {
+                    stop = true;
+                }
+            }
+            Some(first) = received.recv() => {
+                let now = SystemTime::now();
+                handle(&mut server, now, &first);
+                // Group commit: take what else is waiting before syncing once.
+                for _ in 0..255 {
+                    match received.try_recv() {
+                        Ok(r) => handle(&mut server, now, &r),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(cmd) = commands.recv() => {
+                let now = SystemTime::now();
+                let answer = match server.handle_command(now, &cmd.text) {
+                    CommandOutcome::Answer(a) => a,
+                    CommandOutcome::ReloadFromFile => reload(&mut server, &options.config),
+                };
+                let _ = cmd.answer.send(answer);
+            }
+            _ = tokio::time::sleep(sleep) => {
+                server.handle_timeout(SystemTime::now());
+            }
+        }
+        stop |= carry_out(&mut server, writer.as_mut(), &mut held);
+        release(
+            &links,
+            &mut held,
+            durable.as_ref().map(|d| d.borrow().clone()),
+        )?;
+    }
+    if let Some(w) = writer.take() {
+        let last = w.finish();
+        release(&links, &mut held, Some(last))?;
+    }
+    if let Some(c) = &control {
+        c.drain(Duration::from_secs(2)).await;
+    }
+    tracing::info!("dhcplab server stopped");
+    Ok(())
+}
+
+fn handle(server: &mut Server, now: SystemTime, r: &net::Received) {
+    server.handle_datagram(
+        now,
+        Datagram {
+            interface: r.interface,
+            source: r.source,
+            destination: r.destination,
+            payload: &r.payload,
+        },
+    );
+}
+
+fn reload(server: &mut Server, path: &Path) -> serde_json::Value {
+    match std::fs::read_to_string(path) {
+        Ok(text) => server.reload(SystemTime::now(), &text),
+        Err(e) => serde_json::json!({
+            "result": 1,
+            "text": format!("Config reload failed: {}: {e}", path.display()),
+        }),
+    }
+}
+
+/// Carries out the core's actions: rows to the writer, replies held until their rows are
+/// durable. Returns true when the core asked to stop.
+fn carry_out(server: &mut Server, mut writer: Option<&mut LeaseWriter>, held: &mut Held) -> bool {
+    let mut rows = String::new();
+    let mut stop = false;
+    // The sequence number the next batch of rows will get.
+    let next = writer.as_ref().map_or(0, |w| w.last_seq() + 1);
+    while let Some(action) = server.poll_action() {
+        match action {
+            Action::Persist(lease) => {
+                rows.push_str(&lease.to_row());
+                rows.push('\n');
+            }
+            Action::Transmit(t) => {
+                let after = if rows.is_empty() {
+                    next.saturating_sub(1)
+                } else {
+                    next
+                };
+                held.replies.push((after, t));
+            }
+            Action::CompactLeaseFile => {
+                if let Some(w) = writer.as_deref_mut() {
+                    if !rows.is_empty() {
+                        w.append(std::mem::take(&mut rows));
+                    }
+                    let seq = w.compact(&server.leases());
+                    tracing::info!("lease file cleanup queued (job {seq})");
+                }
+            }
+            Action::Shutdown => stop = true,
+        }
+    }
+    if let Some(w) = writer {
+        if !rows.is_empty() {
+            w.append(rows);
+        }
+    }
+    stop
+}
+
+/// Sends every held reply whose rows are durable.
+fn release(
+    links: &[std::sync::Arc<net::Link>],
+    held: &mut Held,
+    durable: Option<Durable>,
+) -> Result<(), DaemonError> {
+    let upto = match durable {
+        None => u64::MAX,
+        Some(Durable::UpTo(n)) => n,
+        Some(Durable::Failed(e)) => return Err(DaemonError::LeaseWrite(e)),
+    };
+    let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut held.replies)
+        .into_iter()
+        .partition(|(seq, _)| *seq <= upto);
+    held.replies = waiting;
+    for (_, t) in ready {
+        match links.iter().find(|l| l.interface.index == t.interface) {
+            Some(link) => {
+                if let Err(e) = link.send(&t) {
+                    tracing::warn!(
+                        "sending to {} on {}: {e}",
+                        t.destination,
+                        link.interface.name
+                    );
+                }
+            }
+            None => tracing::warn!("reply for an unknown interface {}", t.interface),
+        }
+    }
+    Ok(())
+}

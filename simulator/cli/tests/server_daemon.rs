@@ -1,0 +1,146 @@
+//! The server daemon without a network (no interfaces): its lease file (loaded with bad rows
+//! reported by line and skipped, a foreign file refused and kept), its control socket through
+//! `dhcplab ctl`, SIGHUP reload and SIGTERM stop.
+
+use dhcplab_memfile::{HEADER4, load4};
+use dhcplab_testkit::netns::{Process, wait_for};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn config(dir: &Path, valid: u32) -> std::path::PathBuf {
+    let text = serde_json::json!({ "Dhcp4": {
+        "interfaces-config": { "interfaces": [] },
+        "control-socket": { "socket-type": "unix", "socket-name": dir.join("ctl.sock") },
+        "lease-database": { "type": "memfile", "name": dir.join("leases4.csv"), "lfc-interval": 0 },
+        "valid-lifetime": valid,
+        "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.100 - 192.0.2.200" } ] } ],
+        "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": dir.join("server.log") } ] } ]
+    } });
+    let path = dir.join("dhcplab4.json");
+    std::fs::write(&path, text.to_string()).expect("write configuration");
+    path
+}
+
+fn start(dir: &Path) -> Process {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dhcplab"));
+    c.args(["server", "-c"]).arg(dir.join("dhcplab4.json"));
+    let mut p = Process::start(c, "dhcplab server", &dir.join("server.out"));
+    let sock = dir.join("ctl.sock");
+    assert!(
+        wait_for(Duration::from_secs(10), || sock.exists() || !p.running()) && p.running(),
+        "not started: {}",
+        std::fs::read_to_string(dir.join("server.out")).unwrap_or_default()
+    );
+    p
+}
+
+fn ctl(dir: &Path, command: &str, args: Option<&str>) -> (Option<i32>, serde_json::Value) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dhcplab"));
+    c.arg("ctl").arg(dir.join("ctl.sock")).arg(command);
+    if let Some(a) = args {
+        c.arg(a);
+    }
+    let out = c.output().expect("run dhcplab ctl");
+    let answer = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), answer)
+}
+
+#[test]
+fn lease_file_bad_rows_are_reported_by_line_and_the_rest_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    config(dir.path(), 3600);
+    let good = "192.0.2.150,02:00:00:00:00:01,,3600,4000000000,1,0,0,,0,";
+    std::fs::write(
+        dir.path().join("leases4.csv"),
+        format!("{HEADER4}\n{good}\n192.0.2.151,zz:00,,3600,4000000000,1,0,0,,0,\nnot a row at all\n192.0.2.152,02:00:00:00:00:03,,3600,4000000000,1,0,0,,0,\n"),
+    )
+    .expect("write leases");
+    let mut server = start(dir.path());
+    let (code, all) = ctl(dir.path(), "lease4-get-all", None);
+    assert_eq!(code, Some(0));
+    let addresses: Vec<&str> = all["arguments"]["leases"]
+        .as_array()
+        .expect("leases")
+        .iter()
+        .filter_map(|l| l["ip-address"].as_str())
+        .collect();
+    assert_eq!(addresses, vec!["192.0.2.150", "192.0.2.152"]);
+    let log = std::fs::read_to_string(dir.path().join("server.log")).expect("log");
+    assert!(log.contains("line 3: column hwaddr"), "{log}");
+    assert!(log.contains("line 4: "), "{log}");
+    assert!(log.contains("2 leases loaded, 2 bad rows skipped"), "{log}");
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
+}
+
+#[test]
+fn a_file_that_is_not_a_lease_file_is_refused_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), 3600);
+    std::fs::write(dir.path().join("leases4.csv"), "precious notes\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .args(["server", "-c"])
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Kea DHCPv4 lease file header"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("leases4.csv")).expect("read"),
+        "precious notes\n"
+    );
+}
+
+#[test]
+fn control_socket_leases_reload_and_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    config(dir.path(), 3600);
+    let mut server = start(dir.path());
+    let mode = std::fs::metadata(dir.path().join("ctl.sock"))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+    assert_eq!(mode.ok(), Some(0o600));
+    let (code, added) = ctl(
+        dir.path(),
+        "lease4-add",
+        Some(r#"{"ip-address": "192.0.2.120", "hw-address": "02:00:00:00:00:20"}"#),
+    );
+    assert_eq!(
+        (code, added["result"].clone()),
+        (Some(0), serde_json::json!(0)),
+        "{added}"
+    );
+    // The row is on disk when the answer comes.
+    let on_disk = load4(&std::fs::read_to_string(dir.path().join("leases4.csv")).expect("read"))
+        .expect("lease file");
+    assert_eq!(on_disk.leases.len(), 1);
+    let (code, _) = ctl(
+        dir.path(),
+        "lease4-get",
+        Some(r#"{"ip-address": "192.0.2.99"}"#),
+    );
+    assert_eq!(code, Some(0), "nothing found is not a failure");
+    let (code, answer) = ctl(
+        dir.path(),
+        "lease4-add",
+        Some(r#"{"ip-address": "bogus", "hw-address": "02"}"#),
+    );
+    assert_eq!(
+        (code, answer["result"].clone()),
+        (Some(1), serde_json::json!(1))
+    );
+    assert_eq!(ctl(dir.path(), "lease4-add", Some("{not json")).0, Some(2));
+    // SIGHUP reads the file again: the new lifetime shows in config-get.
+    config(dir.path(), 600);
+    server.signal("HUP");
+    assert!(wait_for(Duration::from_secs(5), || {
+        ctl(dir.path(), "config-get", None).1["arguments"]["Dhcp4"]["valid-lifetime"] == 600
+    }));
+    let (_, reloaded) = ctl(dir.path(), "config-reload", None);
+    assert_eq!(reloaded["text"], "Configuration successful.");
+    // shutdown stops it like SIGTERM; the socket file goes with it.
+    let (code, _) = ctl(dir.path(), "shutdown", None);
+    assert_eq!(code, Some(0));
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
+    assert!(!dir.path().join("ctl.sock").exists());
+}
