@@ -15,6 +15,19 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
+/// Receive buffer of a packet socket, in bytes.
+pub const RECV_BUFFER: usize = 8 << 20;
+
+/// Gives `socket` a receive buffer of [`RECV_BUFFER`] bytes, so it rides out bursts while its
+/// reader is busy: as root past the system's limit (`net.core.rmem_max`), else up to it.
+pub fn enlarge_receive_buffer(socket: &Socket) {
+    if nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::RcvBufForce, &RECV_BUFFER)
+        .is_err()
+    {
+        let _ = socket.set_recv_buffer_size(RECV_BUFFER);
+    }
+}
+
 /// `ETH_P_IP`: the EtherType of IPv4.
 const ETH_P_IP: u16 = 0x0800;
 /// `ETH_P_ALL`: every protocol, in network byte order as `socket(2)` wants it.
@@ -161,8 +174,7 @@ impl PacketSocket {
             .attach_filter(&filter(port))
             .map_err(PacketSocketError::Filter)?;
         bind(&socket, index).map_err(|source| PacketSocketError::Bind { index, source })?;
-        // A large buffer rides out bursts while the daemon syncs its lease file.
-        let _ = socket.set_recv_buffer_size(4 << 20);
+        enlarge_receive_buffer(&socket);
         socket
             .set_nonblocking(true)
             .map_err(PacketSocketError::Open)?;

@@ -172,7 +172,7 @@ fn udp_socket(name: &str, address: Ipv4Addr, raw: bool) -> io::Result<Socket> {
         s.attach_filter(&drop_all())?;
     } else {
         setsockopt(&s, sockopt::Ipv4PacketInfo, &true).map_err(io::Error::from)?;
-        let _ = s.set_recv_buffer_size(4 << 20);
+        dhcplab_packet_socket::enlarge_receive_buffer(&s);
     }
     s.bind(&SocketAddrV4::new(address, SERVER_PORT).into())?;
     s.set_nonblocking(true)?;

@@ -105,7 +105,7 @@ pub(crate) fn build(
             let _ = area.push_long(*c, d);
         }
         m.options = area;
-        let len = m.encode().len();
+        let len = m.encoded_len();
         if len <= limit || kind.is_none() {
             break;
         }
@@ -117,7 +117,7 @@ pub(crate) fn build(
         }
     }
     if kind.is_none() {
-        let len = m.encode().len();
+        let len = m.encoded_len();
         if len < BOOTP_MIN_LEN {
             m.options.set_tail(vec![0; BOOTP_MIN_LEN - len]);
         }

@@ -149,6 +149,7 @@ proptest! {
     #[test]
     fn v4_decode_of_encode_is_identity(m in message_v4()) {
         let bytes = m.encode();
+        prop_assert_eq!(bytes.len(), m.encoded_len());
         prop_assert_eq!(v4::Message::decode(&bytes), Ok(m));
     }
 

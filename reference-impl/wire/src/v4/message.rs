@@ -245,7 +245,7 @@ impl Message {
 
     /// The message's wire bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(OPTIONS_OFFSET + self.options.encoded_len());
+        let mut out = Vec::with_capacity(self.encoded_len());
         self.encode_header(&mut out);
         match &self.vend {
             Some(vend) => out.extend_from_slice(vend),
@@ -255,6 +255,14 @@ impl Message {
             }
         }
         out
+    }
+
+    /// The length of [`Message::encode`]'s output, without encoding.
+    pub fn encoded_len(&self) -> usize {
+        match &self.vend {
+            Some(vend) => COOKIE_OFFSET + vend.len(),
+            None => OPTIONS_OFFSET + self.options.encoded_len(),
+        }
     }
 
     /// Appends the 236-byte fixed header (everything before the cookie).
