@@ -1,9 +1,11 @@
 //! The server daemon without a network (no interfaces): its lease file (loaded with bad rows
 //! reported by line and skipped, a foreign file refused and kept), its control socket through
-//! `dhcplab ctl`, SIGHUP reload and SIGTERM stop.
+//! `dhcplab ctl`, SIGHUP reload and SIGTERM stop; the lease file it writes loads in kea-dhcp4 2.2.
 
 use dhcplab_memfile::{HEADER4, load4};
+use dhcplab_testkit::kea::{KeaDhcp4, kea_available};
 use dhcplab_testkit::netns::{Process, wait_for};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -143,4 +145,77 @@ fn control_socket_leases_reload_and_stop() {
     assert_eq!(code, Some(0));
     assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
     assert!(!dir.path().join("ctl.sock").exists());
+}
+
+/// The fields of a lease in a `lease4-get-all` answer that the lease file carries, by address.
+fn leases_by_address(answer: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+    const FIELDS: [&str; 10] = [
+        "hw-address",
+        "client-id",
+        "valid-lft",
+        "cltt",
+        "subnet-id",
+        "fqdn-fwd",
+        "fqdn-rev",
+        "hostname",
+        "state",
+        "user-context",
+    ];
+    answer["arguments"]["leases"]
+        .as_array()
+        .expect("leases")
+        .iter()
+        .map(|l| {
+            let fields = FIELDS
+                .iter()
+                .filter_map(|f| l.get(*f).map(|v| ((*f).to_string(), v.clone())))
+                .collect::<serde_json::Map<_, _>>();
+            (
+                l["ip-address"].as_str().expect("ip-address").to_string(),
+                serde_json::Value::Object(fields),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_lease_file_the_daemon_wrote_loads_in_kea() {
+    if !kea_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    config(dir.path(), 3600);
+    let mut server = start(dir.path());
+    let adds = [
+        r#"{"ip-address": "192.0.2.110", "hw-address": "02:00:5e:00:53:10", "hostname": "one"}"#,
+        r#"{"ip-address": "192.0.2.111", "hw-address": "02:00:5e:00:53:11", "client-id": "01:02:00:5e:00:53:11", "hostname": "two,with comma", "valid-lft": 7200}"#,
+        r#"{"ip-address": "192.0.2.112", "hw-address": "02:00:5e:00:53:12", "user-context": {"note": "a, \"quoted\" & more"}}"#,
+        r#"{"ip-address": "192.0.2.113", "hw-address": "02:00:5e:00:53:13", "state": 1}"#,
+        r#"{"ip-address": "192.0.2.114", "hw-address": "02:00:5e:00:53:14"}"#,
+    ];
+    for a in adds {
+        assert_eq!(ctl(dir.path(), "lease4-add", Some(a)).0, Some(0), "{a}");
+    }
+    let (code, _) = ctl(
+        dir.path(),
+        "lease4-del",
+        Some(r#"{"ip-address": "192.0.2.114"}"#),
+    );
+    assert_eq!(code, Some(0));
+    let (code, ours) = ctl(dir.path(), "lease4-get-all", None);
+    assert_eq!(code, Some(0));
+    let ours = leases_by_address(&ours);
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
+    let kea = KeaDhcp4::start(dir.path(), &dir.path().join("leases4.csv"));
+    let theirs =
+        leases_by_address(&kea.command(&serde_json::json!({ "command": "lease4-get-all" })));
+    assert_eq!(theirs, ours);
+    assert_eq!(theirs["192.0.2.111"]["hostname"], "two,with comma");
+    assert_eq!(
+        theirs["192.0.2.112"]["user-context"]["note"],
+        "a, \"quoted\" & more"
+    );
+    assert_eq!(theirs["192.0.2.113"]["state"], 1);
 }
