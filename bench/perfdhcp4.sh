@@ -9,11 +9,14 @@
 # 0.1% and perfdhcp reached 99% of the rate. The sweep of a server stops after two failures.
 # Reported per rate: achieved rate, drops, the server's CPU time (all threads, user + system)
 # per lease and as a share of one core.
+# Then memory: each server, fresh, is given MEM_LEASES leases at MEM_RATE/s (a rate both
+# sustain) and the growth of its resident memory (VmRSS) is divided by the leases it ACKed.
 #
 #   usage:  sudo bench/perfdhcp4.sh            (cargo build --release first)
 #   env:    PERIOD (s, default 10), PIN (1: server on CPU 0 and perfdhcp on CPU 1, so neither
 #           steals the other's core; 0: let the scheduler share both, as realstacks.md did),
-#           REF_RATES, KEA_RATES (space-separated lists), DHCPLAB (path of the binary).
+#           REF_RATES, KEA_RATES (space-separated lists), MEM_LEASES (default 60000, at most
+#           the pool's 65,279), MEM_RATE (default 4000), DHCPLAB (path of the binary).
 # Needs root, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), taskset, ip.
 set -u -o pipefail
 
@@ -21,6 +24,8 @@ PERIOD=${PERIOD:-10}
 PIN=${PIN:-1}
 REF_RATES=${REF_RATES:-"10000 15000 20000 25000 30000 35000 40000"}
 KEA_RATES=${KEA_RATES:-"5000 10000 15000 20000 25000 30000"}
+MEM_LEASES=${MEM_LEASES:-60000}
+MEM_RATE=${MEM_RATE:-4000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DHCPLAB=${DHCPLAB:-$ROOT/target/release/dhcplab}
 PREFIX=dlbench-$$
@@ -106,6 +111,14 @@ stop_server() {
     SPID=
 }
 
+rss_kib() {   # resident memory of the server
+    awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+acks_of() {   # REQUEST-ACK exchanges perfdhcp completed, from its report
+    awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}' "$1"
+}
+
 cpu_ticks() {   # user + system ticks of every thread of the server
     awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
@@ -130,7 +143,7 @@ for server in reference kea; do
         achieved=$(awk '/^Rate:/ {print $2; exit}' "$out")
         drops=$(awk '/drops ratio:/ {print $3}' "$out" | paste -sd' ')
         do_drop=${drops%% *}; ra_drop=${drops##* }
-        acks=$(awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}' "$out")
+        acks=$(acks_of "$out")
         [ -n "$achieved" ] && [ -n "$acks" ] && [ "$acks" -gt 0 ] || { cat "$out" >&2; die "perfdhcp failed at $rate/s against $server"; }
         cpu_pct=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v p="$PERIOD" 'BEGIN {printf "%.0f", 100 * t / hz / p}')
         us_per=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$acks" 'BEGIN {printf "%.1f", 1e6 * t / hz / n}')
@@ -152,3 +165,20 @@ if [ "${BEST[kea]}" -gt 0 ]; then
 else
     echo
 fi
+
+printf '\n## Memory: resident growth per lease, %s leases at %s/s\n\n| server | leases ACKed | VmRSS before (KiB) | VmRSS after (KiB) | bytes per lease |\n|---|---|---|---|---|\n' "$MEM_LEASES" "$MEM_RATE"
+declare -A PER_LEASE
+for server in reference kea; do
+    start_server $server
+    out=$RUN/$server-memory.txt
+    before=$(rss_kib "$SPID")
+    timeout $((MEM_LEASES / MEM_RATE + 60)) ip netns exec "$NS_C" $(pin 1) perfdhcp -4 -g single -r "$MEM_RATE" \
+        -R "$MEM_LEASES" -n "$MEM_LEASES" -l v-cli 198.18.0.1 > "$out" 2>&1
+    after=$(rss_kib "$SPID")
+    stop_server
+    acks=$(acks_of "$out")
+    [ -n "$acks" ] && [ "$acks" -gt 0 ] || { cat "$out" >&2; die "perfdhcp failed in the memory run against $server"; }
+    PER_LEASE[$server]=$(awk -v a="$after" -v b="$before" -v n="$acks" 'BEGIN {printf "%.0f", 1024 * (a - b) / n}')
+    printf '| %s | %s | %s | %s | %s |\n' "$server" "$acks" "$before" "$after" "${PER_LEASE[$server]}"
+done
+awk -v a="${PER_LEASE[reference]}" -v b="${PER_LEASE[kea]}" 'BEGIN {if (a > 0) printf "\nkea-dhcp4 uses %.1fx the reference server'"'"'s resident memory per lease\n", b / a}'
