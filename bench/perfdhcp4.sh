@@ -16,7 +16,9 @@
 #   env:    PERIOD (s, default 10), PIN (1: server on CPU 0 and perfdhcp on CPU 1, so neither
 #           steals the other's core; 0: let the scheduler share both, as realstacks.md did),
 #           REF_RATES, KEA_RATES (space-separated lists), MEM_LEASES (default 60000, at most
-#           the pool's 65,279), MEM_RATE (default 4000), DHCPLAB (path of the binary).
+#           the pool's 65,279), MEM_RATE (default 4000), PERSIST (false: no lease file, to
+#           see its cost), KEEP (1: keep the run directory, its logs and perfdhcp reports),
+#           DHCPLAB (path of the binary).
 # Needs root, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), taskset, ip.
 set -u -o pipefail
 
@@ -45,7 +47,7 @@ cleanup() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null
     done
-    rm -rf "$RUN"
+    if [ "${KEEP:-0}" = 1 ]; then log "run directory kept: $RUN"; else rm -rf "$RUN"; fi
     exit $rc
 }
 trap cleanup EXIT
@@ -73,7 +75,7 @@ write_config() {   # write_config FILE LEASES LOG
     cat > "$1" <<EOF
 { "Dhcp4": {
     "interfaces-config": { "interfaces": [ "v-srv/198.18.0.1" ], "dhcp-socket-type": "raw" },
-    "lease-database": { "type": "memfile", "persist": true, "name": "$2", "lfc-interval": 0 },
+    "lease-database": { "type": "memfile", "persist": ${PERSIST:-true}, "name": "$2", "lfc-interval": 0 },
     "valid-lifetime": 3600, "renew-timer": 900, "rebind-timer": 1800,
     "subnet4": [ { "id": 2, "subnet": "198.18.0.0/16",
                    "pools": [ { "pool": "198.18.1.0 - 198.18.255.254" } ],
@@ -119,6 +121,10 @@ acks_of() {   # REQUEST-ACK exchanges perfdhcp completed, from its report
     awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}' "$1"
 }
 
+rcvbuf_errors() {   # UDP datagrams dropped for a full receive buffer in namespace $1
+    ip netns exec "$1" awk '/^Udp:/ {n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"]}' /proc/net/snmp
+}
+
 cpu_ticks() {   # user + system ticks of every thread of the server
     awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
@@ -129,16 +135,16 @@ printf '# %s\n# %s\n\n' "$("$DHCPLAB" --version)" "$(kea-dhcp4 -v)"
 declare -A BEST
 for server in reference kea; do
     if [ $server = reference ]; then rates=$REF_RATES; else rates=$KEA_RATES; fi
-    printf '## %s\n\n| rate asked | achieved | DO drops %% | RA drops %% | server CPU %% of a core | server CPU µs per lease | pass |\n|---|---|---|---|---|---|---|\n' "$server"
+    printf '## %s\n\n| rate asked | achieved | DO drops %% | RA drops %% | server CPU %% of a core | server CPU µs per lease | perfdhcp receive-buffer drops | pass |\n|---|---|---|---|---|---|---|---|\n' "$server"
     BEST[$server]=0
     failures=0
     for rate in $rates; do
         start_server $server
         out=$RUN/$server-$rate.txt
-        t0=$(cpu_ticks "$SPID")
+        t0=$(cpu_ticks "$SPID"); e0=$(rcvbuf_errors "$NS_C")
         timeout $((PERIOD + 30)) ip netns exec "$NS_C" $(pin 1) perfdhcp -4 -g single -r "$rate" -R 50000 \
             -p "$PERIOD" -l v-cli 198.18.0.1 > "$out" 2>&1
-        t1=$(cpu_ticks "$SPID")
+        t1=$(cpu_ticks "$SPID"); e1=$(rcvbuf_errors "$NS_C")
         stop_server
         achieved=$(awk '/^Rate:/ {print $2; exit}' "$out")
         drops=$(awk '/drops ratio:/ {print $3}' "$out" | paste -sd' ')
@@ -149,7 +155,7 @@ for server in reference kea; do
         us_per=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$acks" 'BEGIN {printf "%.1f", 1e6 * t / hz / n}')
         pass=$(awk -v a="$achieved" -v r="$rate" -v d="$do_drop" -v q="$ra_drop" \
             'BEGIN {print (a >= 0.99 * r && d < 0.1 && q < 0.1) ? "yes" : "no"}')
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$rate" "$achieved" "$do_drop" "$ra_drop" "$cpu_pct" "$us_per" "$pass"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$rate" "$achieved" "$do_drop" "$ra_drop" "$cpu_pct" "$us_per" "$((e1 - e0))" "$pass"
         if [ "$pass" = yes ]; then
             BEST[$server]=$rate; failures=0
         else

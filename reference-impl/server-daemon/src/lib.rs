@@ -122,9 +122,11 @@ pub(crate) struct Command {
     answer: oneshot::Sender<serde_json::Value>,
 }
 
-/// Replies held back until the lease rows before them are on disk.
+/// Lease rows not yet handed to the writer, and replies held back until the rows of their own
+/// message are on disk.
 #[derive(Default)]
 struct Held {
+    rows: String,
     replies: Vec<(u64, Transmit)>,
 }
 
@@ -228,10 +230,14 @@ async fn serve(
             Some(first) = received.recv() => {
                 let now = SystemTime::now();
                 handle(&mut server, now, &first);
+                stop |= carry_out(&mut server, writer.as_mut(), &mut held);
                 // Group commit: take what else is waiting before syncing once.
                 for _ in 0..255 {
                     match received.try_recv() {
-                        Ok(r) => handle(&mut server, now, &r),
+                        Ok(r) => {
+                            handle(&mut server, now, &r);
+                            stop |= carry_out(&mut server, writer.as_mut(), &mut held);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -249,6 +255,11 @@ async fn serve(
             }
         }
         stop |= carry_out(&mut server, writer.as_mut(), &mut held);
+        if let Some(w) = writer.as_mut() {
+            if !held.rows.is_empty() {
+                w.append(std::mem::take(&mut held.rows));
+            }
+        }
         release(
             &links,
             &mut held,
@@ -288,42 +299,40 @@ fn reload(server: &mut Server, path: &Path) -> serde_json::Value {
     }
 }
 
-/// Carries out the core's actions: rows to the writer, replies held until their rows are
-/// durable. Returns true when the core asked to stop.
+/// Carries out the actions of one call into the core: rows gathered for the writer (appended
+/// once per loop turn, for group commit), replies held until the rows the same call returned
+/// before them are on disk, as the core's durability contract asks; a reply with no row of its
+/// own (OFFER, NAK, INFORM's ACK) leaves at once. Returns true when the core asked to stop.
 fn carry_out(server: &mut Server, mut writer: Option<&mut LeaseWriter>, held: &mut Held) -> bool {
-    let mut rows = String::new();
     let mut stop = false;
-    // The sequence number the next batch of rows will get.
-    let next = writer.as_ref().map_or(0, |w| w.last_seq() + 1);
+    let mut own_rows = false;
     while let Some(action) = server.poll_action() {
         match action {
             Action::Persist(lease) => {
-                rows.push_str(&lease.to_row());
-                rows.push('\n');
+                held.rows.push_str(&lease.to_row());
+                held.rows.push('\n');
+                own_rows = true;
             }
             Action::Transmit(t) => {
-                let after = if rows.is_empty() {
-                    next.saturating_sub(1)
-                } else {
-                    next
+                // Rows still gathered go out as the writer's next job; rows already handed
+                // over (before a compaction) are covered by its last one.
+                let after = match writer.as_deref() {
+                    Some(w) if own_rows && !held.rows.is_empty() => w.last_seq() + 1,
+                    Some(w) if own_rows => w.last_seq(),
+                    _ => 0,
                 };
                 held.replies.push((after, t));
             }
             Action::CompactLeaseFile => {
                 if let Some(w) = writer.as_deref_mut() {
-                    if !rows.is_empty() {
-                        w.append(std::mem::take(&mut rows));
+                    if !held.rows.is_empty() {
+                        w.append(std::mem::take(&mut held.rows));
                     }
                     let seq = w.compact(&server.leases());
                     tracing::info!("lease file cleanup queued (job {seq})");
                 }
             }
             Action::Shutdown => stop = true,
-        }
-    }
-    if let Some(w) = writer {
-        if !rows.is_empty() {
-            w.append(rows);
         }
     }
     stop

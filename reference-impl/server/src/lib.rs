@@ -5,11 +5,22 @@
 //! the time, and carries out the [`Action`]s it returns: send a datagram, append a lease row,
 //! compact the lease file, stop. [`Server::poll_timeout`] says when it next needs the clock.
 //!
-//! Durability contract: a [`Action::Transmit`] must not leave before every
-//! [`Action::Persist`] returned before it is on disk. A driver may batch (group commit): write
-//! the rows of many messages, sync once, then send their replies.
+//! Durability contract: a [`Action::Transmit`] must not leave before the [`Action::Persist`]s
+//! that the same call (`handle_datagram`, `handle_timeout`, `handle_command`) returned before
+//! it are on disk, and with them every row persisted earlier: rows are appended in order. A
+//! reply with no row before it (OFFER, NAK, INFORM's ACK) promises nothing durable and may
+//! leave at once. A driver may batch (group commit): write the rows of many messages, sync
+//! once, then send the replies that waited for them.
 //!
 //! Where Kea's behaviour is the model, the module that implements it names Kea's function.
+//!
+//! Deliberate differences from Kea 2.2, each documented where it is implemented:
+//! - a NAK through a relay has the broadcast flag set, and a NAK to a client with `ciaddr` is
+//!   broadcast, as RFC 2131 4.1 and 4.3.2 say (Kea copies the client's flags and unicasts);
+//! - `lease4-add` refuses `valid-lft` 0, since a row of lifetime 0 in the lease file deletes;
+//! - statistics keep their latest sample only, and times in answers are UTC;
+//! - the client FQDN option (81) is not processed, and a BOOTP request without the magic
+//!   cookie (RFC 951) is answered.
 
 mod alloc;
 mod bytes;

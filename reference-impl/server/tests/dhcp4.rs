@@ -299,6 +299,21 @@ fn bootp_client_gets_an_infinite_lease_and_a_300_byte_reply() {
 }
 
 #[test]
+fn rfc951_bootp_client_without_the_magic_cookie_is_answered() {
+    let mut s = server(&config(POOL, "", ""));
+    let mut m = Message::new(Message::BOOTREQUEST, 78, [2, 0, 0, 0, 0, 0x43]);
+    m.vend = Some([0; 64]);
+    assert_eq!(m.encode().len(), 300);
+    let out = send(&mut s, at(0), &m);
+    let (_, r) = out.reply();
+    assert_eq!(r.op, Message::BOOTREPLY);
+    assert_eq!(r.yiaddr, ip(100));
+    assert_eq!(r.xid, 78);
+    assert!(r.encode().len() >= 300);
+    assert_eq!(out.rows[0].valid_lifetime, u32::MAX);
+}
+
+#[test]
 fn reservations_by_hw_address_and_client_id() {
     let extra = r#""reservations": [
         { "hw-address": "02:00:00:00:00:05", "ip-address": "192.0.2.50", "hostname": "five" },
