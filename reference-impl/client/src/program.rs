@@ -1,0 +1,143 @@
+//! The event program's supervision, as dhcpagent does it: one run at a time per interface, in
+//! event order; SIGTERM when a run lasts 55 s, SIGKILL 3 s later.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+/// How long a run may last before it gets SIGTERM.
+pub const TERM_AFTER: Duration = Duration::from_secs(55);
+/// How long after SIGTERM a run gets SIGKILL.
+pub const KILL_AFTER: Duration = Duration::from_secs(3);
+
+/// An event the client reports to its event program, by dhcpagent's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// An address was configured from a new lease.
+    Bound,
+    /// The lease was extended (renewed, rebound or re-validated).
+    Extend,
+    /// The lease expired; its address is gone.
+    Expire,
+    /// The lease was dropped (by command, on a NAK, or on SIGTERM without release); its
+    /// address is gone.
+    Drop,
+    /// The lease was released to the server; its address is gone.
+    Release,
+    /// Configuration was obtained with DHCPINFORM.
+    Inform,
+}
+
+impl Event {
+    /// The name the event program gets as its second argument.
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Bound => "BOUND",
+            Event::Extend => "EXTEND",
+            Event::Expire => "EXPIRE",
+            Event::Drop => "DROP",
+            Event::Release => "RELEASE",
+            Event::Inform => "INFORM",
+        }
+    }
+}
+
+/// A signal for a run of the event program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM, at [`TERM_AFTER`].
+    Term,
+    /// SIGKILL, [`KILL_AFTER`] later.
+    Kill,
+}
+
+/// What the supervisor asks of the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Order {
+    Run { run: u64, event: Event },
+    Signal { run: u64, signal: Signal },
+}
+
+#[derive(Debug)]
+struct Running {
+    run: u64,
+    term_at: SystemTime,
+    kill_at: Option<SystemTime>,
+    killed: bool,
+}
+
+/// The queue of events and the run in progress.
+#[derive(Debug, Default)]
+pub(crate) struct Programs {
+    queue: VecDeque<Event>,
+    running: Option<Running>,
+    runs: u64,
+}
+
+impl Programs {
+    /// Queues `event`; starts it when nothing runs.
+    pub(crate) fn push(&mut self, now: SystemTime, event: Event, out: &mut VecDeque<Order>) {
+        self.queue.push_back(event);
+        self.start_next(now, out);
+    }
+
+    fn start_next(&mut self, now: SystemTime, out: &mut VecDeque<Order>) {
+        if self.running.is_some() {
+            return;
+        }
+        if let Some(event) = self.queue.pop_front() {
+            self.runs += 1;
+            self.running = Some(Running {
+                run: self.runs,
+                term_at: now + TERM_AFTER,
+                kill_at: None,
+                killed: false,
+            });
+            out.push_back(Order::Run {
+                run: self.runs,
+                event,
+            });
+        }
+    }
+
+    /// Run `run` ended: the next event starts.
+    pub(crate) fn exited(&mut self, now: SystemTime, run: u64, out: &mut VecDeque<Order>) {
+        if self.running.as_ref().is_some_and(|r| r.run == run) {
+            self.running = None;
+            self.start_next(now, out);
+        }
+    }
+
+    /// Signals a run that has lasted too long.
+    pub(crate) fn on_timeout(&mut self, now: SystemTime, out: &mut VecDeque<Order>) {
+        let Some(r) = self.running.as_mut() else {
+            return;
+        };
+        match r.kill_at {
+            None if now >= r.term_at => {
+                r.kill_at = Some(r.term_at + KILL_AFTER);
+                out.push_back(Order::Signal {
+                    run: r.run,
+                    signal: Signal::Term,
+                });
+            }
+            Some(at) if now >= at && !r.killed => {
+                r.killed = true;
+                out.push_back(Order::Signal {
+                    run: r.run,
+                    signal: Signal::Kill,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// When a run next needs a signal.
+    pub(crate) fn deadline(&self) -> Option<SystemTime> {
+        let r = self.running.as_ref()?;
+        match r.kill_at {
+            None => Some(r.term_at),
+            Some(_) if r.killed => None,
+            Some(at) => Some(at),
+        }
+    }
+}
