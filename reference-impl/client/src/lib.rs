@@ -104,7 +104,7 @@ pub struct Lease {
 impl Lease {
     /// When the lease ends; `None` when it is permanent.
     pub fn expires(&self) -> Option<SystemTime> {
-        self.lease_time.map(|d| self.acquired + d)
+        self.lease_time.and_then(|d| self.acquired.checked_add(d))
     }
 
     /// True when the lease has ended at `now`.
@@ -789,7 +789,11 @@ impl Client {
             self.timer = None;
             return;
         }
-        let t1 = lease.acquired + lease.t1;
+        let Some(t1) = lease.acquired.checked_add(lease.t1) else {
+            self.state = State::Bound;
+            self.timer = None;
+            return;
+        };
         if now < t1 {
             self.state = State::Bound;
             self.timer = Some(t1);
@@ -812,7 +816,7 @@ impl Client {
         let Some(l) = self.lease.clone() else {
             return self.discover(now);
         };
-        let (Some(expires), t2) = (l.expires(), l.acquired + l.t2) else {
+        let (Some(expires), Some(t2)) = (l.expires(), l.acquired.checked_add(l.t2)) else {
             return self.arm_lease_timers(now, &l);
         };
         if now >= expires {

@@ -89,9 +89,9 @@ proptest! {
         prop_assert!(discovers.len() >= 7);
         let xid = discovers[0].message.xid;
         for (i, pair) in discovers.windows(2).enumerate() {
-            let base = [4.0, 8.0, 16.0, 32.0, 64.0].get(i).copied().unwrap_or(64.0);
-            let gap = pair[1].at - pair[0].at;
-            prop_assert!((gap - base).abs() <= 1.0, "retransmission {}: {} s", i + 1, gap);
+            let base: i64 = [4000, 8000, 16000, 32000, 64000].get(i).copied().unwrap_or(64000);
+            let gap = ((pair[1].at - pair[0].at) * 1000.0).round() as i64;
+            prop_assert!((gap - base).abs() <= 1000, "retransmission {}: {} ms", i + 1, gap);
             prop_assert_eq!(pair[1].message.xid, xid);
             prop_assert_eq!(f64::from(pair[1].message.secs), pair[1].at.floor());
         }
