@@ -694,14 +694,7 @@ impl Client {
             .configured
             .as_ref()
             .is_some_and(|c| c.address == lease.address);
-        if self.config.probe && !known {
-            self.state = State::Probing;
-            self.timer = None;
-            self.actions.push_back(Action::Probe(lease.address));
-            self.probing = Some(lease);
-        } else {
-            self.bind(now, lease);
-        }
+        self.probe_or_bind(now, lease, !known);
     }
 
     fn on_bootreply(&mut self, now: SystemTime, m: &Message, payload: &[u8]) {
@@ -712,7 +705,13 @@ impl Client {
         let acquired = self.exchange.as_ref().map_or(now, |x| x.last_sent);
         let mut lease = lease_from(m, server, acquired, payload);
         lease.lease_time = None;
-        if self.config.probe {
+        self.probe_or_bind(now, lease, true);
+    }
+
+    /// A new address is probed with ARP first when the configuration asks for it (`new`:
+    /// not the address already configured); else the lease is taken at once.
+    fn probe_or_bind(&mut self, now: SystemTime, lease: Lease, new: bool) {
+        if self.config.probe && new {
             self.state = State::Probing;
             self.timer = None;
             self.actions.push_back(Action::Probe(lease.address));

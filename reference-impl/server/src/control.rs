@@ -289,8 +289,10 @@ impl Server {
         arguments_only(args)
     }
 
-    fn lease_get(&self, args: Args<'_>) -> Result<Value, Bad> {
-        let found = if let Some(a) = address(args, "ip-address")? {
+    /// The lease `lease4-get` and `lease4-del` name: by `ip-address`, else by identifier
+    /// (`identifier-type` and `identifier`) in `subnet-id`.
+    fn find_lease(&self, args: Args<'_>) -> Result<Option<Lease4>, Bad> {
+        Ok(if let Some(a) = address(args, "ip-address")? {
             self.leases.get(a)
         } else {
             let (kind, id, subnet) = identifier(args)?;
@@ -298,8 +300,11 @@ impl Server {
                 "hw-address" => self.leases.by_hwaddr(subnet, &id).into_iter().next(),
                 _ => self.leases.by_client_id(subnet, &id).into_iter().next(),
             }
-        };
-        Ok(match found {
+        })
+    }
+
+    fn lease_get(&self, args: Args<'_>) -> Result<Value, Bad> {
+        Ok(match self.find_lease(args)? {
             Some(l) => answer_with(SUCCESS, "IPv4 lease found.", lease_json(&l)),
             None => answer(EMPTY, "Lease not found."),
         })
@@ -432,16 +437,7 @@ impl Server {
     }
 
     fn lease_del(&mut self, args: Args<'_>) -> Result<Value, Bad> {
-        let target = if let Some(a) = address(args, "ip-address")? {
-            self.leases.get(a)
-        } else {
-            let (kind, id, subnet) = identifier(args)?;
-            match kind {
-                "hw-address" => self.leases.by_hwaddr(subnet, &id).into_iter().next(),
-                _ => self.leases.by_client_id(subnet, &id).into_iter().next(),
-            }
-        };
-        Ok(match target {
+        Ok(match self.find_lease(args)? {
             Some(l) => {
                 self.delete(l.address);
                 answer(SUCCESS, "IPv4 lease deleted.")

@@ -417,6 +417,32 @@ fn note_reservation_conflict(server: &mut Server, q: &Query<'_>, subnet: &Subnet
     }
 }
 
+/// Picks an address in subnet `si` with that subnet's allocation cursor, which moves on.
+fn pick(
+    server: &mut Server,
+    si: usize,
+    subnet: &Subnet,
+    key: ClientKey<'_>,
+    current: Option<&Lease4>,
+    hint: Option<Ipv4Addr>,
+    secs: u64,
+) -> Result<Ipv4Addr, Exhaustion> {
+    let mut cursor = server.cursors.get(si).copied().unwrap_or_default();
+    let picked = alloc::pick(
+        &server.leases,
+        subnet,
+        &mut cursor,
+        key,
+        current,
+        hint,
+        secs,
+    );
+    if let Some(c) = server.cursors.get_mut(si) {
+        *c = cursor;
+    }
+    picked
+}
+
 /// DISCOVER: pick an address and offer it; nothing is written (Kea 2.2 does not keep offers).
 /// Without a subnet or an address there is no answer.
 fn discover(server: &mut Server, q: &Query<'_>) {
@@ -429,20 +455,8 @@ fn discover(server: &mut Server, q: &Query<'_>) {
     note_reservation_conflict(server, q, &subnet);
     let key = q.key(&subnet);
     let current = alloc::client_lease(&server.leases, &subnet, key);
-    let mut cursor = server.cursors.get(si).copied().unwrap_or_default();
     let hint = q.requested().or(q.ciaddr());
-    let picked = alloc::pick(
-        &server.leases,
-        &subnet,
-        &mut cursor,
-        key,
-        current.as_ref(),
-        hint,
-        q.secs,
-    );
-    if let Some(c) = server.cursors.get_mut(si) {
-        *c = cursor;
-    }
+    let picked = pick(server, si, &subnet, key, current.as_ref(), hint, q.secs);
     match picked {
         Ok(address) => {
             let mut o = base_options(q, Some(MessageType::Offer), q.relayed());
@@ -510,19 +524,7 @@ fn request(server: &mut Server, q: &Query<'_>) {
             }
         }
         None => {
-            let mut cursor = server.cursors.get(si).copied().unwrap_or_default();
-            let picked = alloc::pick(
-                &server.leases,
-                &subnet,
-                &mut cursor,
-                key,
-                current.as_ref(),
-                None,
-                q.secs,
-            );
-            if let Some(c) = server.cursors.get_mut(si) {
-                *c = cursor;
-            }
+            let picked = pick(server, si, &subnet, key, current.as_ref(), None, q.secs);
             match picked {
                 Ok(a) => a,
                 Err(why) => {
@@ -673,19 +675,15 @@ fn bootp_request(server: &mut Server, q: &Query<'_>) {
     };
     let key = q.key(&subnet);
     let current = alloc::client_lease(&server.leases, &subnet, key);
-    let mut cursor = server.cursors.get(si).copied().unwrap_or_default();
-    let picked = alloc::pick(
-        &server.leases,
+    let picked = pick(
+        server,
+        si,
         &subnet,
-        &mut cursor,
         key,
         current.as_ref(),
         q.ciaddr(),
         q.secs,
     );
-    if let Some(c) = server.cursors.get_mut(si) {
-        *c = cursor;
-    }
     match picked {
         Ok(address) => grant(server, q, &subnet, address, current, INFINITE, None),
         Err(why) => exhausted(server, q, subnet.id, why),
