@@ -17,6 +17,7 @@
 //!   every address that goes.
 
 mod backoff;
+pub mod lease_file;
 mod message;
 mod program;
 mod rng;
@@ -60,6 +61,10 @@ pub struct Config {
     pub bootp: bool,
     /// Probe an offered address with ARP (RFC 5227) before using it.
     pub probe: bool,
+    /// How long a run of the event program may last before it gets SIGTERM.
+    pub program_term_after: Duration,
+    /// How long after SIGTERM a run of the event program gets SIGKILL.
+    pub program_kill_after: Duration,
 }
 
 impl Config {
@@ -74,6 +79,8 @@ impl Config {
             offer_wait: Duration::from_secs(3),
             bootp: false,
             probe: true,
+            program_term_after: TERM_AFTER,
+            program_kill_after: KILL_AFTER,
         }
     }
 }
@@ -289,6 +296,7 @@ impl Client {
     /// A client for one interface, starting at `now`: with a saved lease that has not
     /// expired it confirms it (INIT-REBOOT), else it discovers.
     pub fn new(config: Config, seed: u64, saved: Option<Lease>, now: SystemTime) -> Self {
+        let programs = Programs::new(config.program_term_after, config.program_kill_after);
         let mut c = Self {
             config,
             rng: Rng::new(seed),
@@ -303,7 +311,7 @@ impl Client {
             link_up: true,
             suspended: false,
             informing: None,
-            programs: Programs::default(),
+            programs,
             actions: VecDeque::new(),
             ignored: 0,
         };
@@ -1005,7 +1013,7 @@ impl Client {
 
 /// The lease an ACK gives: T1 and T2 from options 58/59 when they are sane (T1 < T2 < lease),
 /// else 1/2 and 7/8 of the lease.
-fn lease_from(m: &Message, server: Ipv4Addr, acquired: SystemTime, payload: &[u8]) -> Lease {
+pub(crate) fn lease_from(m: &Message, server: Ipv4Addr, acquired: SystemTime, payload: &[u8]) -> Lease {
     let lease_time = match m.lease_time().ok().flatten() {
         None | Some(u32::MAX) => None,
         Some(s) => Some(Duration::from_secs(u64::from(s))),

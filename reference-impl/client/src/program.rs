@@ -1,5 +1,6 @@
 //! The event program's supervision, as dhcpagent does it: one run at a time per interface, in
-//! event order; SIGTERM when a run lasts 55 s, SIGKILL 3 s later.
+//! event order; SIGTERM when a run lasts 55 s, SIGKILL 3 s later (both configurable, so a
+//! daemon test in real time need not wait a minute).
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -44,9 +45,9 @@ impl Event {
 /// A signal for a run of the event program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// SIGTERM, at [`TERM_AFTER`].
+    /// SIGTERM, when a run has lasted [`TERM_AFTER`] (or the configured time).
     Term,
-    /// SIGKILL, [`KILL_AFTER`] later.
+    /// SIGKILL, [`KILL_AFTER`] (or the configured time) after SIGTERM.
     Kill,
 }
 
@@ -66,14 +67,27 @@ struct Running {
 }
 
 /// The queue of events and the run in progress.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Programs {
+    term_after: Duration,
+    kill_after: Duration,
     queue: VecDeque<Event>,
     running: Option<Running>,
     runs: u64,
 }
 
 impl Programs {
+    /// A supervisor that sends SIGTERM after `term_after` and SIGKILL `kill_after` later.
+    pub(crate) fn new(term_after: Duration, kill_after: Duration) -> Self {
+        Self {
+            term_after,
+            kill_after,
+            queue: VecDeque::new(),
+            running: None,
+            runs: 0,
+        }
+    }
+
     /// Queues `event`; starts it when nothing runs.
     pub(crate) fn push(&mut self, now: SystemTime, event: Event, out: &mut VecDeque<Order>) {
         self.queue.push_back(event);
@@ -88,7 +102,7 @@ impl Programs {
             self.runs += 1;
             self.running = Some(Running {
                 run: self.runs,
-                term_at: now + TERM_AFTER,
+                term_at: now + self.term_after,
                 kill_at: None,
                 killed: false,
             });
@@ -114,7 +128,7 @@ impl Programs {
         };
         match r.kill_at {
             None if now >= r.term_at => {
-                r.kill_at = Some(r.term_at + KILL_AFTER);
+                r.kill_at = Some(r.term_at + self.kill_after);
                 out.push_back(Order::Signal {
                     run: r.run,
                     signal: Signal::Term,
