@@ -17,6 +17,8 @@
 //!   every address that goes.
 
 mod backoff;
+pub mod defaults;
+pub mod inittab;
 pub mod lease_file;
 mod message;
 mod program;
@@ -1013,7 +1015,12 @@ impl Client {
 
 /// The lease an ACK gives: T1 and T2 from options 58/59 when they are sane (T1 < T2 < lease),
 /// else 1/2 and 7/8 of the lease.
-pub(crate) fn lease_from(m: &Message, server: Ipv4Addr, acquired: SystemTime, payload: &[u8]) -> Lease {
+pub(crate) fn lease_from(
+    m: &Message,
+    server: Ipv4Addr,
+    acquired: SystemTime,
+    payload: &[u8],
+) -> Lease {
     let lease_time = match m.lease_time().ok().flatten() {
         None | Some(u32::MAX) => None,
         Some(s) => Some(Duration::from_secs(u64::from(s))),

@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use dhcplab_client::lease_file::{LeaseFileError, decode, encode};
 use dhcplab_client::State;
+use dhcplab_client::lease_file::{LeaseFileError, decode, encode};
 use dhcplab_wire::v4::MessageType;
 use proptest::prelude::*;
 
@@ -31,7 +31,10 @@ fn a_client_started_from_the_file_confirms_the_lease() {
     lab.run_until(5.0);
     let address = lab.saved.as_ref().map(|l| l.address);
     let sent: Vec<String> = lab.sent().into_iter().map(|(_, k, _)| k).collect();
-    assert!(!sent.is_empty() && sent.iter().all(|k| k == "REQUEST"), "{sent:?}");
+    assert!(
+        !sent.is_empty() && sent.iter().all(|k| k == "REQUEST"),
+        "{sent:?}"
+    );
     for w in lab.sent_of(MessageType::Request) {
         // INIT-REBOOT (RFC 2131 4.3.2): no server id, ciaddr zero, the address in option 50.
         assert_eq!(w.message.server_id(), Ok(None));
@@ -82,7 +85,10 @@ fn damaged_files_say_what_and_where() {
         decode(truncated.as_bytes()),
         Err(LeaseFileError::Reply { line: 3, .. })
     ));
-    assert_eq!(decode(b"dhcplab-lease 1\n\xff"), Err(LeaseFileError::NotText(16)));
+    assert_eq!(
+        decode(b"dhcplab-lease 1\n\xff"),
+        Err(LeaseFileError::NotText(16))
+    );
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub fn enlarge_receive_buffer(socket: &Socket) {
 
 /// `ETH_P_IP`: the EtherType of IPv4.
 const ETH_P_IP: u16 = 0x0800;
+/// `ETH_P_ARP`: the EtherType of ARP.
+const ETH_P_ARP: u16 = 0x0806;
 /// `ETH_P_ALL`: every protocol, in network byte order as `socket(2)` wants it.
 const ETH_P_ALL_BE: i32 = (libc::ETH_P_ALL as u16).to_be() as i32;
 
@@ -143,8 +145,22 @@ fn program(port: u16) -> [(u16, u8, u8, u32); 13] {
     ]
 }
 
-fn filter(port: u16) -> Vec<SockFilter> {
-    program(port)
+/// The classic BPF program for ARP: every ARP frame that is not one of the host's own.
+fn arp_program() -> [(u16, u8, u8, u32); 6] {
+    const PKTTYPE: u32 = 0xffff_f004;
+    const PACKET_OUTGOING: u32 = 4;
+    [
+        (op::LD_B_ABS, 0, 0, PKTTYPE),
+        (op::JEQ, 3, 0, PACKET_OUTGOING),
+        (op::LD_H_ABS, 0, 0, 12),
+        (op::JEQ, 0, 1, ETH_P_ARP as u32),
+        (op::RET, 0, 0, 0x0004_0000),
+        (op::RET, 0, 0, 0),
+    ]
+}
+
+fn to_filter(program: &[(u16, u8, u8, u32)]) -> Vec<SockFilter> {
+    program
         .iter()
         .map(|(code, jt, jf, k)| SockFilter::new(*code, *jt, *jf, *k))
         .collect()
@@ -171,10 +187,24 @@ impl PacketSocket {
         let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))
             .map_err(PacketSocketError::Open)?;
         socket
-            .attach_filter(&filter(port))
+            .attach_filter(&to_filter(&program(port)))
             .map_err(PacketSocketError::Filter)?;
         bind(&socket, index).map_err(|source| PacketSocketError::Bind { index, source })?;
         enlarge_receive_buffer(&socket);
+        socket
+            .set_nonblocking(true)
+            .map_err(PacketSocketError::Open)?;
+        Ok(Self { socket, index })
+    }
+
+    /// Opens a socket on interface `index` for ARP frames (RFC 5227 address probes).
+    pub fn open_arp(index: u32) -> Result<Self, PacketSocketError> {
+        let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))
+            .map_err(PacketSocketError::Open)?;
+        socket
+            .attach_filter(&to_filter(&arp_program()))
+            .map_err(PacketSocketError::Filter)?;
+        bind(&socket, index).map_err(|source| PacketSocketError::Bind { index, source })?;
         socket
             .set_nonblocking(true)
             .map_err(PacketSocketError::Open)?;
@@ -295,9 +325,9 @@ fn bind(socket: &Socket, index: u32) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_jump_of_the_filter_lands_on_the_right_return() {
-        let prog = program(67);
+    /// Every jump stays inside `prog`, and every test that fails leads to the reject return
+    /// (the last instruction; accept is the one before it).
+    fn check_jumps(prog: &[(u16, u8, u8, u32)]) {
         let accept = prog.len() - 2;
         let reject = prog.len() - 1;
         assert_eq!(prog[accept], (op::RET, 0, 0, 0x0004_0000));
@@ -310,7 +340,7 @@ mod tests {
                         "instruction {i} jumps out of the program"
                     );
                 }
-                // Every test that fails sends the frame to the reject return.
+                // Instruction 1 rejects the host's own frames when its test holds.
                 let on_fail = if *code == op::JSET || i == 1 {
                     *jt
                 } else {
@@ -319,6 +349,15 @@ mod tests {
                 assert_eq!(i + 1 + usize::from(on_fail), reject, "instruction {i}");
             }
         }
+    }
+
+    #[test]
+    fn every_jump_of_the_filters_lands_on_the_right_return() {
+        let prog = program(67);
+        check_jumps(&prog);
         assert_eq!(prog[10].3, 67, "the port is the one asked for");
+        let arp = arp_program();
+        check_jumps(&arp);
+        assert_eq!(arp[3].3, 0x0806);
     }
 }
