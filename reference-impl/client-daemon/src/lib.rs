@@ -1,1 +1,368 @@
-//! x
+//! The reference DHCPv4 client as a daemon in the manner of Solaris dhcpagent(8):
+//! `dhcplab agent [-a] [-d n] [-f] [-v] IF...`.
+//!
+//! A thin driver around the sans-IO core ([`dhcplab_client::Client`]), one per interface: it
+//! reads /etc/default/dhcpagent (or the file given), the saved lease, DUID and IAID; opens
+//! the interface's packet, UDP and ARP sockets (so it works before the interface has an
+//! address); and then feeds the core what arrives and carries out what it asks: send,
+//! probe, configure and unconfigure the address through rtnetlink, save or forget the lease,
+//! run and signal the event program. Carrier changes are link down and up; SIGCONT (the
+//! process was stopped, as a suspended host is) is a suspend and resume. SIGTERM (and SIGINT
+//! or SIGQUIT) releases or drops every lease as RELEASE_ON_SIGTERM says, waits for the event
+//! program, and exits; with `-a` the addresses and leases are left as they are.
+
+mod address;
+pub mod control;
+mod interface;
+mod log;
+pub mod net;
+mod program;
+pub mod store;
+
+use dhcplab_client::defaults::{self, Defaults, Settings};
+use dhcplab_client::{Client, Config, HostEvent, Level};
+use dhcplab_packet_socket::{InterfaceInfo, interfaces};
+use interface::{Interface, Order, StopWith};
+use log::Logger;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::Store;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+/// dhcpagent's configuration file.
+pub const DEFAULTS_FILE: &str = "/etc/default/dhcpagent";
+/// Where dhcpagent keeps lease, DUID and IAID files.
+pub const STATE_DIR: &str = "/etc/dhcp";
+/// dhcpagent's event program.
+pub const EVENT_PROGRAM: &str = "/etc/dhcp/eventhook";
+/// The agent's control socket, which `dhcplab info` asks.
+pub const CONTROL_SOCKET: &str = "/run/dhcplab-agent.sock";
+
+/// How the agent was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The interfaces to configure.
+    pub interfaces: Vec<String>,
+    /// The configuration file; `None` reads [`DEFAULTS_FILE`] when it exists.
+    pub defaults: Option<PathBuf>,
+    /// Lease, DUID and IAID files.
+    pub state_dir: PathBuf,
+    /// The event program.
+    pub event_program: PathBuf,
+    /// The control socket.
+    pub control_socket: PathBuf,
+    /// `-a`: leave addresses and leases in place when stopping.
+    pub adopt: bool,
+    /// `-d n`: debug level (0: none).
+    pub debug: u8,
+    /// `-f`: stay in the foreground and write messages to standard error.
+    pub foreground: bool,
+    /// `-v`: log every datagram sent and received.
+    pub verbose: bool,
+    /// When the event program gets SIGTERM, and how much later SIGKILL (55 s and 3 s unless
+    /// set; shorter values serve tests).
+    pub program_timeouts: Option<(Duration, Duration)>,
+}
+
+/// Why the agent could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// No interface was named.
+    #[error("no interface given")]
+    NoInterface,
+    /// The configuration file given cannot be read.
+    #[error("{path}: {source}")]
+    Defaults {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An interface does not exist.
+    #[error("interface {0:?} does not exist")]
+    NoSuchInterface(String),
+    /// An interface's sockets cannot be opened.
+    #[error("interface {name:?}: {source}")]
+    Net {
+        /// The interface.
+        name: String,
+        /// Why.
+        #[source]
+        source: net::NetError,
+    },
+    /// The state directory cannot be used.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// Something the agent needs from the system failed.
+    #[error("{what}: {source}")]
+    System {
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn system(what: &'static str) -> impl FnOnce(std::io::Error) -> AgentError {
+    move |source| AgentError::System { what, source }
+}
+
+/// Runs the agent until it is told to stop.
+pub fn run(options: &Options) -> Result<(), AgentError> {
+    if options.interfaces.is_empty() {
+        return Err(AgentError::NoInterface);
+    }
+    let log = Arc::new(Logger::new(
+        options.foreground,
+        options.debug,
+        options.verbose,
+    ));
+    let defaults = read_defaults(options, &log)?;
+    if !options.foreground {
+        nix::unistd::daemon(true, false).map_err(|e| system("becoming a daemon")(e.into()))?;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(system("starting the runtime"))?;
+    runtime.block_on(agent(options, &defaults, log))
+}
+
+/// The configuration file, read; its faults are logged with their line and column.
+fn read_defaults(options: &Options, log: &Logger) -> Result<Defaults, AgentError> {
+    let (path, required) = match &options.defaults {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from(DEFAULTS_FILE), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            log.log(
+                Level::Informational,
+                "",
+                &format!("{}: not found; using built-in defaults", path.display()),
+            );
+            return Ok(Defaults::default());
+        }
+        Err(source) => return Err(AgentError::Defaults { path, source }),
+    };
+    let (defaults, faults) = defaults::parse(&text);
+    for f in faults {
+        log.log(Level::Warning, "", &format!("{}:{f}", path.display()));
+    }
+    Ok(defaults)
+}
+
+async fn agent(options: &Options, defaults: &Defaults, log: Arc<Logger>) -> Result<(), AgentError> {
+    let known = interfaces().map_err(|e| system("listing interfaces")(std::io::Error::other(e)))?;
+    let addresses = address::Addresses::new().map_err(system("opening rtnetlink"))?;
+    let store = Store::new(&options.state_dir);
+    let board: control::Board = Arc::new(Mutex::new(
+        options
+            .interfaces
+            .iter()
+            .map(|n| (n.clone(), control::Snapshot::default()))
+            .collect(),
+    ));
+    let mut senders = Senders::default();
+    let mut tasks = Vec::new();
+    for (slot, name) in options.interfaces.iter().enumerate() {
+        let info = known
+            .get(name)
+            .ok_or_else(|| AgentError::NoSuchInterface(name.clone()))?;
+        let settings = defaults.settings(name);
+        let client = client_for(info, &settings, options, &store, &known, &log)?;
+        let link =
+            net::Link::open(name, info.index, info.mac).map_err(|source| AgentError::Net {
+                name: name.clone(),
+                source,
+            })?;
+        let iface = Interface {
+            name: name.clone(),
+            index: info.index,
+            client,
+            link: Arc::new(link),
+            addresses: addresses.clone(),
+            store: store.clone(),
+            programs: program::Programs::new(options.event_program.clone()),
+            log: log.clone(),
+            board: board.clone(),
+            slot,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stop = if options.adopt {
+            StopWith::Leave
+        } else if settings.release_on_sigterm {
+            StopWith::Release
+        } else {
+            StopWith::Drop
+        };
+        senders.0.push((info.index, tx, stop));
+        tasks.push(tokio::spawn(iface.run(rx)));
+    }
+    let control = {
+        let path = options.control_socket.clone();
+        let board = board.clone();
+        let log = log.clone();
+        tokio::spawn(async move {
+            if let Err(e) = control::serve(&path, board).await {
+                log.log(
+                    Level::Error,
+                    "",
+                    &format!("control socket {}: {e}", path.display()),
+                );
+            }
+        })
+    };
+    let (link_tx, mut links) = mpsc::channel(16);
+    let watcher = tokio::spawn(address::watch_links(link_tx));
+    let mut term = signal(SignalKind::terminate()).map_err(system("SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(system("SIGINT handler"))?;
+    let mut quit = signal(SignalKind::quit()).map_err(system("SIGQUIT handler"))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(system("SIGHUP handler"))?;
+    let mut cont =
+        signal(SignalKind::from_raw(nix::libc::SIGCONT)).map_err(system("SIGCONT handler"))?;
+    let all_done = futures_util::future::join_all(tasks);
+    tokio::pin!(all_done);
+    loop {
+        let stop = |signal: &str| {
+            log.log(
+                Level::Informational,
+                "",
+                &format!("received {signal}, shutting down"),
+            );
+            senders.stop();
+        };
+        tokio::select! {
+            _ = &mut all_done => break,
+            Some(_) = term.recv() => stop("SIGTERM"),
+            Some(_) = int.recv() => stop("SIGINT"),
+            Some(_) = quit.recv() => stop("SIGQUIT"),
+            Some(_) = hup.recv() => log.log(Level::Informational, "", "SIGHUP ignored"),
+            Some(_) = cont.recv() => {
+                log.log(Level::Informational, "", "continued after a stop: leases are validated");
+                senders.host(None, HostEvent::Suspend);
+                senders.host(None, HostEvent::Resume);
+            }
+            Some((index, carrier)) = links.recv() => {
+                let event = if carrier { HostEvent::LinkUp } else { HostEvent::LinkDown };
+                senders.host(Some(index), event);
+            }
+        }
+    }
+    control.abort();
+    watcher.abort();
+    let _ = std::fs::remove_file(&options.control_socket);
+    log.log(Level::Informational, "", "exiting");
+    Ok(())
+}
+
+/// The interface tasks' order channels, with each interface's index and how it stops.
+#[derive(Default)]
+struct Senders(Vec<(u32, mpsc::UnboundedSender<Order>, StopWith)>);
+
+impl Senders {
+    /// Tells every interface (or the one with `index`) of a host event.
+    fn host(&self, index: Option<u32>, event: HostEvent) {
+        for (i, tx, _) in &self.0 {
+            if index.is_none_or(|x| x == *i) {
+                let _ = tx.send(Order::Host(event));
+            }
+        }
+    }
+
+    /// Tells every interface to stop.
+    fn stop(&self) {
+        for (_, tx, stop) in &self.0 {
+            let _ = tx.send(Order::Stop(*stop));
+        }
+    }
+}
+
+/// The client of one interface, from the settings and the files.
+fn client_for(
+    info: &InterfaceInfo,
+    settings: &Settings,
+    options: &Options,
+    store: &Store,
+    known: &std::collections::BTreeMap<String, InterfaceInfo>,
+    log: &Logger,
+) -> Result<Client, AgentError> {
+    let now = SystemTime::now();
+    let name = info.name.as_str();
+    let mut warn = |e: &store::StoreError| log.log(Level::Warning, name, &e.to_string());
+    let mut config = Config::new(info.mac);
+    config.param_request_list = settings.param_request_list.clone();
+    config.offer_wait = settings.offer_wait;
+    if let Some((term, kill)) = options.program_timeouts {
+        config.program_term_after = term;
+        config.program_kill_after = kill;
+    }
+    if settings.request_hostname {
+        config.hostname = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok());
+    }
+    let needs_iaid = settings.v4_default_iaid_duid
+        || settings
+            .client_id
+            .as_ref()
+            .is_some_and(|c| !matches!(c, defaults::ClientIdSpec::Raw(_)));
+    let iaid = if needs_iaid {
+        store.iaid(name, info.index, &mut warn)?
+    } else {
+        0
+    };
+    let mut duid_error = None;
+    let mut agent_duid = || {
+        store
+            .duid(|| defaults::new_duid(info.mac, now), &mut |e| {
+                log.log(Level::Warning, name, &e.to_string())
+            })
+            .unwrap_or_else(|e| {
+                let fallback = defaults::new_duid(info.mac, now);
+                duid_error = Some(e);
+                fallback
+            })
+    };
+    let mac_of = |n: &str| known.get(n).map(|i| i.mac);
+    match settings.client_identifier(now, iaid, &mut agent_duid, &mac_of) {
+        Ok(id) => config.client_id = id,
+        Err(e) => log.log(
+            Level::Warning,
+            name,
+            &format!("CLIENT_ID: {e}; no client identifier is sent"),
+        ),
+    }
+    if let Some(e) = duid_error {
+        log.log(Level::Error, name, &format!("{e}; the DUID is not kept"));
+    }
+    let saved = match store.load_lease(name) {
+        Ok(l) => l,
+        Err(e) => {
+            log.log(
+                Level::Error,
+                name,
+                &format!("{e}; the saved lease is ignored"),
+            );
+            None
+        }
+    };
+    Ok(Client::new(config, seed(info, now), saved, now))
+}
+
+/// A seed for transaction ids and retransmission fuzz that differs between runs and hosts.
+fn seed(info: &InterfaceInfo, now: SystemTime) -> u64 {
+    let nanos = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mac = info
+        .mac
+        .iter()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    nanos ^ (u64::from(std::process::id()) << 32) ^ mac ^ u64::from(info.index)
+}

@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
     }
-    let answer = match exchange(args, &request.to_string()) {
+    let answer = match exchange(&args.socket, args.timeout, &request.to_string()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("dhcplab ctl: {}: {e}", args.socket.display());
@@ -70,9 +70,11 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn exchange(args: &Args, request: &str) -> std::io::Result<String> {
-    let mut stream = UnixStream::connect(&args.socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(args.timeout)))?;
+/// Sends `request` to the unix socket at `socket` and reads the whole answer, waiting at
+/// most `timeout` seconds for each read.
+pub(crate) fn exchange(socket: &Path, timeout: u64, request: &str) -> std::io::Result<String> {
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(timeout)))?;
     stream.write_all(request.as_bytes())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;

@@ -3,8 +3,10 @@
 //! Exit codes: 0 success; 1 a check or scenario failed; 2 bad input (a file that cannot be
 //! read as what it should be, bad arguments); 3 the subcommand is not built yet.
 
+mod agent;
 mod ctl;
 mod decode;
+mod info;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -43,9 +45,9 @@ enum Command {
     /// Run the reference DHCP server (Kea configuration language), or check a configuration.
     Server(server::Args),
     /// Run the reference DHCP client agent (in the manner of dhcpagent).
-    Agent(Pending),
+    Agent(agent::Args),
     /// Query the client agent for lease values (in the manner of dhcpinfo).
-    Info(Pending),
+    Info(info::Args),
     /// Send a control command to a server's control socket (in the manner of kea-shell).
     Ctl(ctl::Args),
     /// List the real DHCP stacks found on this machine and their versions.
@@ -79,8 +81,8 @@ fn main() -> ExitCode {
         Command::Matrix(_) => pending("matrix", 12),
         Command::Bench(_) => pending("bench", 13),
         Command::Server(args) => server::run(&args),
-        Command::Agent(_) => pending("agent", 5),
-        Command::Info(_) => pending("info", 5),
+        Command::Agent(args) => agent::run(args),
+        Command::Info(args) => info::run(&args),
         Command::Ctl(args) => ctl::run(&args),
         Command::Stacks(_) => pending("stacks", 7),
         Command::Clean(_) => pending("clean", 7),

@@ -8,6 +8,7 @@
 
 pub mod clients;
 pub mod netns;
+pub mod servers;
 
 use dhcplab_capture::{CaptureError, CaptureReader};
 use dhcplab_frame::Decoded;

@@ -1,0 +1,103 @@
+//! The agent's control socket, which `dhcplab info` asks: a unix socket (mode 0600) that takes
+//! one JSON request per connection and answers with one JSON object, in the manner of Kea's
+//! (`result` 0 success, 1 error, 3 empty).
+//!
+//! Requests: `{"command": "lease", "interface": "eth0"}` (the interface may be left out: the
+//! first interface given to the agent that holds a lease) answers with the interface, its
+//! state, and the lease's ACK in hex, from which the caller reads any option; `{"command":
+//! "status"}` lists every interface with its state and address.
+
+use dhcplab_client::Lease;
+use serde_json::{Value, json};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+
+/// The longest request read.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+/// What an interface shows the control socket.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The client's state, as `Bound`.
+    pub state: String,
+    /// The lease held.
+    pub lease: Option<Lease>,
+}
+
+/// Every interface's snapshot, in the order the agent was given them.
+pub type Board = Arc<Mutex<Vec<(String, Snapshot)>>>;
+
+/// Serves the socket at `path` until the task is dropped.
+pub async fn serve(path: &Path, board: Board) -> io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let board = board.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = BufReader::new(read.take(MAX_REQUEST));
+            let answer = match reader.read_line(&mut line).await {
+                Ok(_) => answer(&line, &board),
+                Err(e) => json!({"result": 1, "text": format!("cannot read the request: {e}")}),
+            };
+            let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+        });
+    }
+}
+
+/// The answer to request `text`.
+pub fn answer(text: &str, board: &Board) -> Value {
+    let request: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return json!({"result": 1, "text": format!("not JSON: {e}")}),
+    };
+    let Ok(board) = board.lock() else {
+        return json!({"result": 1, "text": "the agent's state is unavailable"});
+    };
+    let interface = request.get("interface").and_then(Value::as_str);
+    match request.get("command").and_then(Value::as_str) {
+        Some("status") => {
+            let list: Vec<Value> = board
+                .iter()
+                .map(|(name, s)| {
+                    json!({"interface": name, "state": s.state,
+                           "address": s.lease.as_ref().map(|l| l.address.to_string())})
+                })
+                .collect();
+            json!({"result": 0, "arguments": {"interfaces": list}})
+        }
+        Some("lease") => {
+            let found = match interface {
+                Some(name) => board.iter().find(|(n, _)| n == name),
+                None => board.iter().find(|(_, s)| s.lease.is_some()),
+            };
+            match found {
+                None => match interface {
+                    Some(name) => {
+                        json!({"result": 1, "text": format!("interface {name:?} is not under the agent's control")})
+                    }
+                    None => json!({"result": 3, "text": "no interface holds a lease"}),
+                },
+                Some((name, s)) => match &s.lease {
+                    None => {
+                        json!({"result": 3, "text": format!("{name} holds no lease"), "arguments": {"interface": name, "state": s.state}})
+                    }
+                    Some(l) => {
+                        let ack: String = l.ack.iter().map(|b| format!("{b:02x}")).collect();
+                        json!({"result": 0, "arguments": {"interface": name, "state": s.state,
+                               "address": l.address.to_string(), "ack": ack}})
+                    }
+                },
+            }
+        }
+        Some(other) => json!({"result": 2, "text": format!("unknown command {other:?}")}),
+        None => json!({"result": 1, "text": "no \"command\""}),
+    }
+}

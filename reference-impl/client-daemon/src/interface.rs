@@ -1,0 +1,249 @@
+//! One interface under the agent's control: the client core fed with what its sockets hear,
+//! its timer, probe results, event program exits, carrier changes and signals, and its
+//! actions carried out.
+
+use crate::address::Addresses;
+use crate::control::{Board, Snapshot};
+use crate::log::Logger;
+use crate::net::Link;
+use crate::program::Programs;
+use crate::store::Store;
+use dhcplab_client::{Action, Client, HostEvent, Level, State};
+use dhcplab_wire::v4::Message;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::mpsc;
+
+/// What the agent tells an interface.
+#[derive(Debug, Clone, Copy)]
+pub enum Order {
+    /// Something happened to the host (carrier, suspend and resume).
+    Host(HostEvent),
+    /// The agent is stopping: release, drop, or leave the lease as it is (`-a`).
+    Stop(StopWith),
+}
+
+/// How an interface ends when the agent stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWith {
+    /// RELEASE_ON_SIGTERM: give the lease back.
+    Release,
+    /// The default: stop using the lease, keep the lease file.
+    Drop,
+    /// `-a`: leave the address and the lease as they are.
+    Leave,
+}
+
+/// An interface and everything its client needs.
+pub struct Interface {
+    /// Name.
+    pub name: String,
+    /// Kernel index.
+    pub index: u32,
+    /// The client core.
+    pub client: Client,
+    /// Sockets.
+    pub link: Arc<Link>,
+    /// Netlink.
+    pub addresses: Addresses,
+    /// Files.
+    pub store: Store,
+    /// Event program runs.
+    pub programs: Programs,
+    /// Messages.
+    pub log: Arc<Logger>,
+    /// Where the control socket reads this interface's state.
+    pub board: Board,
+    /// This interface's slot on the board.
+    pub slot: usize,
+}
+
+impl Interface {
+    /// Runs until the agent stops it and the client has nothing left to do.
+    pub async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order>) {
+        let (probe_tx, mut probes) = mpsc::unbounded_channel::<(Ipv4Addr, bool)>();
+        let (exit_tx, mut exits) = mpsc::unbounded_channel::<u64>();
+        let mut buf = vec![0u8; 65_536];
+        let mut stopping = false;
+        let link = self.link.clone();
+        loop {
+            self.carry_out(&probe_tx, &exit_tx).await;
+            if stopping
+                && self.client.state() == State::Idle
+                && self.client.poll_timeout().is_none()
+            {
+                return;
+            }
+            let sleep = self
+                .client
+                .poll_timeout()
+                .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
+            tokio::select! {
+                received = link.receive(&mut buf) => match received {
+                    Ok(payloads) => {
+                        for p in payloads {
+                            if self.log.verbose() {
+                                self.log.log(Level::Informational, &self.name, &format!("received {}", describe(&p)));
+                            }
+                            self.client.handle_datagram(SystemTime::now(), &p);
+                        }
+                    }
+                    Err(e) => {
+                        self.log.log(Level::Error, &self.name, &format!("receive: {e}"));
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                },
+                () = async { match sleep { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {
+                    self.client.handle_timeout(SystemTime::now());
+                }
+                Some((address, in_use)) = probes.recv() => {
+                    self.client.handle_probe(SystemTime::now(), address, in_use);
+                }
+                Some(run) = exits.recv() => {
+                    self.programs.ended(run);
+                    self.client.handle_program_exit(SystemTime::now(), run);
+                }
+                order = orders.recv(), if !stopping => {
+                    let with = match order {
+                        Some(Order::Host(e)) => {
+                            self.client.handle_host(SystemTime::now(), e);
+                            continue;
+                        }
+                        Some(Order::Stop(with)) => with,
+                        None => StopWith::Leave,
+                    };
+                    stopping = true;
+                    match with {
+                        StopWith::Release => self.client.handle_host(SystemTime::now(), HostEvent::Release),
+                        StopWith::Drop => self.client.handle_host(SystemTime::now(), HostEvent::Drop),
+                        StopWith::Leave => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out every action the client has queued, and publishes its state.
+    async fn carry_out(
+        &mut self,
+        probe_tx: &mpsc::UnboundedSender<(Ipv4Addr, bool)>,
+        exit_tx: &mpsc::UnboundedSender<u64>,
+    ) {
+        while let Some(action) = self.client.poll_action() {
+            match action {
+                Action::Transmit(t) => {
+                    if self.log.verbose() {
+                        self.log.log(
+                            Level::Informational,
+                            &self.name,
+                            &format!("sending {} to {}", describe(&t.payload), t.destination),
+                        );
+                    }
+                    if let Err(e) = self.link.transmit(&t).await {
+                        self.log.log(
+                            Level::Error,
+                            &self.name,
+                            &format!("send to {}: {e}", t.destination),
+                        );
+                    }
+                }
+                Action::Probe(address) => {
+                    let link = self.link.clone();
+                    let tx = probe_tx.clone();
+                    let log = self.log.clone();
+                    let name = self.name.clone();
+                    tokio::spawn(async move {
+                        let in_use = link.probe(address).await.unwrap_or_else(|e| {
+                            log.log(
+                                Level::Error,
+                                &name,
+                                &format!("ARP probe of {address}: {e}; taken as free"),
+                            );
+                            false
+                        });
+                        let _ = tx.send((address, in_use));
+                    });
+                }
+                Action::Configure(c) => {
+                    if let Err(e) = self.addresses.configure(self.index, &c).await {
+                        self.log.log(
+                            Level::Error,
+                            &self.name,
+                            &format!("configure {}/{}: {e}", c.address, c.prefix_len),
+                        );
+                    }
+                }
+                Action::Unconfigure(c) => {
+                    if let Err(e) = self.addresses.unconfigure(self.index, &c).await {
+                        self.log.log(
+                            Level::Error,
+                            &self.name,
+                            &format!("unconfigure {}: {e}", c.address),
+                        );
+                    }
+                }
+                Action::SaveLease(lease) => {
+                    if let Err(e) = self.store.save_lease(&self.name, &lease) {
+                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    }
+                }
+                Action::ForgetLease => {
+                    if let Err(e) = self.store.forget_lease(&self.name) {
+                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    }
+                }
+                Action::RunProgram { run, event } => {
+                    match self.programs.start(run, &self.name, event, exit_tx.clone()) {
+                        Ok(true) => {}
+                        Ok(false) => self.client.handle_program_exit(SystemTime::now(), run),
+                        Err(e) => {
+                            self.log.log(
+                                Level::Error,
+                                &self.name,
+                                &format!("event program for {}: {e}", event.name()),
+                            );
+                            self.client.handle_program_exit(SystemTime::now(), run);
+                        }
+                    }
+                }
+                Action::SignalProgram { run, signal } => {
+                    self.log.log(
+                        Level::Warning,
+                        &self.name,
+                        &format!("event program still running: sending {signal:?}"),
+                    );
+                    if let Err(e) = self.programs.signal(run, signal) {
+                        self.log.log(
+                            Level::Error,
+                            &self.name,
+                            &format!("signal event program: {e}"),
+                        );
+                    }
+                }
+                Action::Log { level, text } => self.log.log(level, &self.name, &text),
+            }
+        }
+        if let Ok(mut board) = self.board.lock()
+            && let Some((_, slot)) = board.get_mut(self.slot)
+        {
+            *slot = Snapshot {
+                state: format!("{:?}", self.client.state()),
+                lease: self.client.lease().cloned(),
+            };
+        }
+    }
+}
+
+/// A datagram named for `-v` messages: its DHCP message type, or BOOTP, or what is wrong.
+fn describe(payload: &[u8]) -> String {
+    match Message::decode(payload) {
+        Ok(m) => match m.message_type() {
+            Ok(Some(kind)) => format!("{kind:?}").to_uppercase(),
+            Ok(None) if m.op == Message::BOOTREPLY => "BOOTREPLY".into(),
+            Ok(None) => "BOOTREQUEST".into(),
+            Err(e) => format!("a message with a bad type ({e})"),
+        },
+        Err(e) => format!("{} bytes that do not decode ({e})", payload.len()),
+    }
+}

@@ -1,0 +1,163 @@
+//! The agent's files in its state directory, as dhcpagent keeps them in /etc/dhcp: the lease
+//! of each interface (`IF.dhc`, mode 0600, replaced atomically), the agent's DUID (`duid`,
+//! the raw bytes, as dhcpagent's) and each interface's IAID (`IF.iaid`, four bytes in network
+//! order; dhcpagent keeps all IAIDs in one undocumented file).
+
+use dhcplab_client::Lease;
+use dhcplab_client::lease_file::{self, LeaseFileError};
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Why a stored file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The lease file is damaged.
+    #[error("{path}: {source}")]
+    Lease {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where.
+        #[source]
+        source: LeaseFileError,
+    },
+    /// The DUID or IAID file has the wrong size.
+    #[error("{path}: {what}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// The state directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The files under `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Where interface `name` keeps its lease.
+    pub fn lease_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.dhc"))
+    }
+
+    /// The saved lease of interface `name`; `Ok(None)` when there is none.
+    pub fn load_lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        let path = self.lease_path(name);
+        match fs::read(&path) {
+            Ok(bytes) => lease_file::decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Lease { path, source }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+
+    /// Replaces the lease file of interface `name`.
+    pub fn save_lease(&self, name: &str, lease: &Lease) -> Result<(), StoreError> {
+        self.replace(
+            &self.lease_path(name),
+            lease_file::encode(lease).as_bytes(),
+            0o600,
+        )
+    }
+
+    /// Removes the lease file of interface `name`.
+    pub fn forget_lease(&self, name: &str) -> Result<(), StoreError> {
+        let path = self.lease_path(name);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(StoreError::Io { path, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The agent's DUID; `make` gives a new one, which is stored, when there is none. A
+    /// damaged file is reported through `warn` and replaced.
+    pub fn duid(
+        &self,
+        make: impl FnOnce() -> Vec<u8>,
+        warn: &mut dyn FnMut(&StoreError),
+    ) -> Result<Vec<u8>, StoreError> {
+        let path = self.dir.join("duid");
+        match fs::read(&path) {
+            Ok(d) if (3..=130).contains(&d.len()) => return Ok(d),
+            Ok(d) => warn(&StoreError::Damaged {
+                path: path.clone(),
+                what: format!("{} bytes is not a DUID; a new one is made", d.len()),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { path, source }),
+        }
+        let duid = make();
+        self.replace(&path, &duid, 0o644)?;
+        Ok(duid)
+    }
+
+    /// The IAID of interface `name`; `hint` (its index, as dhcpagent's) is stored when there
+    /// is none. A damaged file is reported through `warn` and replaced.
+    pub fn iaid(
+        &self,
+        name: &str,
+        hint: u32,
+        warn: &mut dyn FnMut(&StoreError),
+    ) -> Result<u32, StoreError> {
+        let path = self.dir.join(format!("{name}.iaid"));
+        match fs::read(&path) {
+            Ok(d) => match <[u8; 4]>::try_from(d.as_slice()) {
+                Ok(b) => return Ok(u32::from_be_bytes(b)),
+                Err(_) => warn(&StoreError::Damaged {
+                    path: path.clone(),
+                    what: format!("{} bytes is not an IAID; a new one is made", d.len()),
+                }),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { path, source }),
+        }
+        self.replace(&path, &hint.to_be_bytes(), 0o644)?;
+        Ok(hint)
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over
+    /// `path`, so a crash leaves the old file or the new one, never half of one.
+    fn replace(&self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(&self.dir).map_err(io)?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)
+            .map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        fs::rename(&tmp, path).map_err(io)
+    }
+}
