@@ -1,6 +1,6 @@
 //! The interface's configuration through rtnetlink: the leased address with its prefix (the
 //! kernel adds the broadcast address and the subnet route) and a default route through the
-//! first router (protocol `dhcp`, as other clients mark theirs); and carrier changes, which
+//! first router (protocol `dhcp`, as other clients mark theirs, metric 1000 + index); and carrier changes, which
 //! the client hears as link down and link up.
 
 use dhcplab_client::Configuration;
@@ -13,6 +13,10 @@ use rtnetlink::{Handle, MulticastGroup, RouteMessageBuilder};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use tokio::sync::mpsc;
+
+/// Default routes get metric 1000 + interface index (as dhcpcd's), so each interface has its
+/// own and replacing one never replaces another interface's or the administrator's.
+const ROUTE_METRIC_BASE: u32 = 1000;
 
 /// A netlink connection for changing addresses and routes.
 #[derive(Debug, Clone)]
@@ -41,6 +45,7 @@ impl Addresses {
                 .output_interface(index)
                 .gateway(*router)
                 .protocol(RouteProtocol::Dhcp)
+                .priority(ROUTE_METRIC_BASE + index)
                 .build();
             self.handle.route().add(route).replace().execute().await?;
         }

@@ -122,6 +122,12 @@ pub fn run(options: &Options) -> Result<(), AgentError> {
         options.verbose,
     ));
     let defaults = read_defaults(options, &log)?;
+    // Named interfaces must exist before the agent leaves the terminal, so a typo is an
+    // error the caller sees.
+    let known = interfaces().map_err(|e| system("listing interfaces")(std::io::Error::other(e)))?;
+    if let Some(missing) = options.interfaces.iter().find(|n| !known.contains_key(*n)) {
+        return Err(AgentError::NoSuchInterface(missing.clone()));
+    }
     if !options.foreground {
         nix::unistd::daemon(true, false).map_err(|e| system("becoming a daemon")(e.into()))?;
     }

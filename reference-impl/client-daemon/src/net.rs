@@ -102,8 +102,11 @@ impl Link {
     /// probes for it too.
     pub async fn probe(&self, address: Ipv4Addr) -> io::Result<bool> {
         let frame = arp_probe(self.mac, address);
-        let start = tokio::time::Instant::now();
         let mut buf = vec![0u8; 2048];
+        // Frames queued before this probe are old news: an earlier holder of the address
+        // answering long ago is no conflict now.
+        while self.arp.get_ref_recv(&mut buf).is_ok() {}
+        let start = tokio::time::Instant::now();
         for n in 0..PROBES {
             self.arp.send(&frame)?;
             let until = start + PROBE_WAIT * (n + 1) / PROBES;

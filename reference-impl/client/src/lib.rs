@@ -1044,7 +1044,10 @@ pub(crate) fn lease_from(
         }
     };
     let prefix_len = match m.subnet_mask().ok().flatten() {
-        Some(mask) if u32::from(mask).leading_ones() + u32::from(mask).trailing_zeros() == 32 => {
+        Some(mask)
+            if u32::from(mask).leading_ones() > 0
+                && u32::from(mask).leading_ones() + u32::from(mask).trailing_zeros() == 32 =>
+        {
             u32::from(mask).leading_ones() as u8
         }
         _ => match m.yiaddr.octets()[0] {

@@ -299,6 +299,11 @@ impl AsyncPacketSocket {
     pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
         self.fd.get_ref().send(frame)
     }
+
+    /// Reads one waiting frame without waiting; `WouldBlock` when none is queued.
+    pub fn get_ref_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.get_ref().recv(buf)
+    }
 }
 
 /// Binds `socket` to interface `index` for every protocol (the filter selects).
