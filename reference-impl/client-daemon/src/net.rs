@@ -1,15 +1,19 @@
 //! One interface's sockets. A packet socket hears replies on port 68 before the interface has
-//! an address and sends broadcasts with the client's own link and IP source addresses; a UDP
-//! socket bound to the interface and port 68 sends unicasts (RENEWING) through the kernel's
-//! routing and ARP, and receives nothing (a filter drops all); an ARP packet socket probes
-//! offered addresses (RFC 5227).
+//! an address and sends broadcasts with the client's own link and IP source addresses; it
+//! also sends unicasts (RENEWING, RELEASE) to a server whose replies came from its own link
+//! address, as whole frames to that address, so they need no ARP and a RELEASE leaves even as
+//! the address is being removed. A UDP socket bound to the interface and port 68 sends other
+//! unicasts (to servers behind a relay) through the kernel's routing and ARP, and receives
+//! nothing (a filter drops all); an ARP packet socket probes offered addresses (RFC 5227).
 
 use dhcplab_client::Transmit;
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
 use dhcplab_packet_socket::{AsyncPacketSocket, PacketSocket, PacketSocketError, drop_all};
 use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::BTreeMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::net::UdpSocket;
 
@@ -43,7 +47,12 @@ pub struct Link {
     packet: AsyncPacketSocket,
     udp: UdpSocket,
     arp: AsyncPacketSocket,
+    /// Link addresses of the hosts replies came from, by IP address (a few at most).
+    heard: Mutex<BTreeMap<Ipv4Addr, [u8; 6]>>,
 }
+
+/// How many senders' link addresses are kept.
+const HEARD_MAX: usize = 16;
 
 impl Link {
     /// Opens the sockets on interface `name` (index `index`, link address `mac`).
@@ -59,15 +68,25 @@ impl Link {
             packet,
             udp,
             arp,
+            heard: Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// Sends `t`: broadcasts as whole frames, unicasts through the kernel.
+    /// Sends `t`: broadcasts and unicasts to a server heard on the link as whole frames,
+    /// other unicasts through the kernel.
     pub async fn transmit(&self, t: &Transmit) -> io::Result<()> {
-        if t.destination == Ipv4Addr::BROADCAST {
+        let to = if t.destination == Ipv4Addr::BROADCAST {
+            Some(BROADCAST_MAC)
+        } else {
+            self.heard
+                .lock()
+                .ok()
+                .and_then(|h| h.get(&t.destination).copied())
+        };
+        if let Some(to) = to {
             let frame = dhcplab_frame::encode_udp(
                 self.mac,
-                BROADCAST_MAC,
+                to,
                 SocketAddr::from((t.source, CLIENT_PORT)),
                 SocketAddr::from((t.destination, SERVER_PORT)),
                 TTL,
@@ -91,6 +110,15 @@ impl Link {
                 if let Ok(Decoded::Udp(d)) = dhcplab_frame::decode(LinkType::Ethernet, frame)
                     && d.dst.port() == CLIENT_PORT
                 {
+                    if let (dhcplab_frame::Link::Ethernet { src, .. }, IpAddr::V4(ip)) =
+                        (&d.link, d.src.ip())
+                        && let Ok(mut heard) = self.heard.lock()
+                    {
+                        if heard.len() >= HEARD_MAX && !heard.contains_key(&ip) {
+                            heard.clear();
+                        }
+                        heard.insert(ip, *src);
+                    }
                     out.push(d.payload.to_vec());
                 }
             })

@@ -26,7 +26,7 @@ struct Agent {
 fn write_program(dir: &Path, hang: bool) -> PathBuf {
     let events = dir.join("events");
     let hang = if hang {
-        "if [ \"$2\" = BOUND ]; then while :; do sleep 0.1; done; fi"
+        "if [ \"$2\" = BOUND ]; then sleep 1000 & echo $! > \"$(dirname \"$0\")/child.pid\"; while :; do sleep 0.1; done; fi"
     } else {
         ""
     };
@@ -204,6 +204,34 @@ fn gets_a_lease_from(server: Server) {
         "{}",
         context(&pair, &agent, "RELEASE is unicast to the server")
     );
+    assert!(
+        wait_for(Duration::from_secs(5), || released(server, &pair, address)),
+        "{}",
+        context(&pair, &agent, "the server did not take the RELEASE")
+    );
+}
+
+/// True when `server`'s lease file shows `address` given back.
+fn released(server: Server, pair: &Pair, address: Ipv4Addr) -> bool {
+    let read = |name: &str| std::fs::read_to_string(pair.dir.join(name)).unwrap_or_default();
+    let ip = address.to_string();
+    match server {
+        // Kea and the reference server delete the lease: its last row has lifetime 0.
+        Server::Reference | Server::Kea => dhcplab_memfile::rows4(&read("leases4.csv"))
+            .ok()
+            .and_then(|r| r.rows.into_iter().rev().find(|(_, l)| l.address == address))
+            .is_some_and(|(_, l)| l.valid_lifetime == 0),
+        // dhcpd appends the lease again in state free.
+        Server::Dhcpd => read("dhcpd.leases")
+            .rsplit(&format!("lease {ip} {{"))
+            .next()
+            .is_some_and(|last| last.contains("binding state free;")),
+        // dnsmasq rewrites its file without the lease.
+        Server::Dnsmasq => {
+            pair.dir.join("dnsmasq.leases").exists()
+                && !read("dnsmasq.leases").contains(&format!(" {ip} "))
+        }
+    }
 }
 
 #[test]
@@ -338,7 +366,21 @@ fn a_hanging_event_program_gets_term_then_kill() {
             .status()
             .is_ok_and(|s| s.success())
     });
-    assert!(gone, "the program's process group is gone after SIGKILL");
+    assert!(gone, "the program is gone after SIGKILL");
+    // Its child, in the same process group, went with it (a zombie counts as gone).
+    let child = std::fs::read_to_string(dir.join("child.pid")).expect("child pid");
+    let stat = format!("/proc/{}/stat", child.trim());
+    let child_gone = wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(&stat).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+    });
+    assert!(
+        child_gone,
+        "the program's child survived SIGKILL of the group"
+    );
     agent.process.signal("TERM");
     assert_eq!(
         agent.process.wait_exit(Duration::from_secs(15)),
