@@ -1,6 +1,8 @@
-//! The agent's control socket, which `dhcplab info` asks: a unix socket (mode 0600) that takes
-//! one JSON request per connection and answers with one JSON object, in the manner of Kea's
-//! (`result` 0 success, 1 error, 3 empty).
+//! The agent's control socket, which `dhcplab info` asks: a unix socket that takes one JSON
+//! request per connection and answers with one JSON object, in the manner of Kea's (`result`
+//! 0 success, 1 error, 2 unknown command, 3 empty). Every request only reads, and dhcpinfo is
+//! a command for every user, so the socket is open to all local users (mode 0666). A socket
+//! another agent still answers on is not taken over.
 //!
 //! Requests: `{"command": "lease", "interface": "eth0"}` (the interface may be left out: the
 //! first interface given to the agent that holds a lease) answers with the interface, its
@@ -13,6 +15,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 
@@ -31,21 +34,46 @@ pub struct Snapshot {
 /// Every interface's snapshot, in the order the agent was given them.
 pub type Board = Arc<Mutex<Vec<(String, Snapshot)>>>;
 
-/// Serves the socket at `path` until the task is dropped.
-pub async fn serve(path: &Path, board: Board) -> io::Result<()> {
+/// How long a connection may take to send its request.
+const REQUEST_TIME: Duration = Duration::from_secs(5);
+
+/// Binds the socket at `path`: a stale socket file is replaced, a live one (another agent
+/// answers on it) is an `AddrInUse` error.
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "another agent answers on this control socket",
+        ));
+    }
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    Ok(listener)
+}
+
+/// Answers connections on `listener` for ever; a failed accept (as when descriptors run out)
+/// is reported through `warn` and retried after a pause.
+pub async fn serve(listener: UnixListener, board: Board, warn: impl Fn(&io::Error)) {
     loop {
-        let (stream, _) = listener.accept().await?;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                warn(&e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
         let board = board.clone();
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
             let mut reader = BufReader::new(read.take(MAX_REQUEST));
-            let answer = match reader.read_line(&mut line).await {
-                Ok(_) => answer(&line, &board),
-                Err(e) => json!({"result": 1, "text": format!("cannot read the request: {e}")}),
+            let answer = match tokio::time::timeout(REQUEST_TIME, reader.read_line(&mut line)).await
+            {
+                Ok(Ok(_)) => answer(&line, &board),
+                Ok(Err(e)) => json!({"result": 1, "text": format!("cannot read the request: {e}")}),
+                Err(_) => json!({"result": 1, "text": "no request within 5 s"}),
             };
             let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
         });

@@ -93,6 +93,15 @@ pub enum AgentError {
         #[source]
         source: net::NetError,
     },
+    /// The control socket cannot be bound (another agent may hold it).
+    #[error("control socket {path}: {source}")]
+    Control {
+        /// The socket's path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The state directory cannot be used.
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -167,6 +176,12 @@ async fn agent(options: &Options, defaults: &Defaults, log: Arc<Logger>) -> Resu
     let known = interfaces().map_err(|e| system("listing interfaces")(std::io::Error::other(e)))?;
     let addresses = address::Addresses::new().map_err(system("opening rtnetlink"))?;
     let store = Store::new(&options.state_dir);
+    let listener =
+        control::bind(&options.control_socket).map_err(|source| AgentError::Control {
+            path: options.control_socket.clone(),
+            source,
+        })?;
+    let _socket_file = RemoveOnDrop(options.control_socket.clone());
     let board: control::Board = Arc::new(Mutex::new(
         options
             .interfaces
@@ -211,18 +226,16 @@ async fn agent(options: &Options, defaults: &Defaults, log: Arc<Logger>) -> Resu
         tasks.push(tokio::spawn(iface.run(rx)));
     }
     let control = {
-        let path = options.control_socket.clone();
         let board = board.clone();
         let log = log.clone();
-        tokio::spawn(async move {
-            if let Err(e) = control::serve(&path, board).await {
-                log.log(
-                    Level::Error,
-                    "",
-                    &format!("control socket {}: {e}", path.display()),
-                );
-            }
-        })
+        let path = options.control_socket.clone();
+        tokio::spawn(control::serve(listener, board, move |e| {
+            log.log(
+                Level::Error,
+                "",
+                &format!("control socket {}: {e}", path.display()),
+            );
+        }))
     };
     let (link_tx, mut links) = mpsc::channel(16);
     let watcher = tokio::spawn(address::watch_links(link_tx));
@@ -262,9 +275,17 @@ async fn agent(options: &Options, defaults: &Defaults, log: Arc<Logger>) -> Resu
     }
     control.abort();
     watcher.abort();
-    let _ = std::fs::remove_file(&options.control_socket);
     log.log(Level::Informational, "", "exiting");
     Ok(())
+}
+
+/// Removes the control socket's file when the agent ends, on error too.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The interface tasks' order channels, with each interface's index and how it stops.

@@ -185,6 +185,26 @@ fn gets_a_lease_from(server: Server) {
         "an option the lease does not carry prints nothing"
     );
     assert!(dir.join("state/v-cli.dhc").exists(), "lease file");
+    if server == Server::Reference {
+        // A second agent on the same control socket is refused; the first keeps it.
+        let out = pair
+            .client
+            .command(DHCPLAB)
+            .args(["agent", "-f", "--state-dir"])
+            .arg(pair.dir.join("other"))
+            .arg("--control")
+            .arg(dir.join("agent.sock"))
+            .arg("v-cli")
+            .output()
+            .expect("second agent");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("another agent answers on this control socket"),
+            "{err}"
+        );
+        assert_eq!(agent.info("ServerID"), (Some(0), vec!["192.0.2.1".into()]));
+    }
     agent.process.signal("TERM");
     let exit = agent.process.wait_exit(Duration::from_secs(15));
     assert_eq!(
