@@ -9,7 +9,9 @@
 //! run and signal the event program. Carrier changes are link down and up; SIGCONT (the
 //! process was stopped, as a suspended host is) is a suspend and resume. SIGTERM (and SIGINT
 //! or SIGQUIT) releases or drops every lease as RELEASE_ON_SIGTERM says, waits for the event
-//! program, and exits; with `-a` the addresses and leases are left as they are.
+//! program, and exits. With `-a` (adopt) the agent takes over an interface that already has
+//! its saved lease's address, as dhcpagent does for a diskless host: the address stays while
+//! the lease is confirmed, and on SIGTERM addresses and leases are left as they are.
 
 mod address;
 pub mod control;
@@ -53,7 +55,8 @@ pub struct Options {
     pub event_program: PathBuf,
     /// The control socket.
     pub control_socket: PathBuf,
-    /// `-a`: leave addresses and leases in place when stopping.
+    /// `-a`: adopt the saved lease's address when the interface has it, and leave addresses
+    /// and leases in place when stopping.
     pub adopt: bool,
     /// `-d n`: debug level (0: none).
     pub debug: u8,
@@ -379,7 +382,20 @@ fn client_for(
             None
         }
     };
-    Ok(Client::new(config, seed(info, now), saved, now))
+    let on_interface = saved.as_ref().is_some_and(|l| {
+        info.addresses
+            .iter()
+            .any(|(a, len)| *a == l.address && *len == l.prefix_len)
+    });
+    let mut client = Client::new(config, seed(info, now), saved, now);
+    if options.adopt && on_interface && client.adopt() {
+        log.log(
+            Level::Informational,
+            name,
+            "adopted the address the interface already has",
+        );
+    }
+    Ok(client)
 }
 
 /// A seed for transaction ids and retransmission fuzz that differs between runs and hosts.

@@ -340,6 +340,23 @@ impl Client {
         c
     }
 
+    /// Takes the saved lease's address as already on the interface (dhcpagent's `-a`, for a
+    /// host whose boot configured it): confirming the lease then extends it (EXTEND) instead
+    /// of configuring the address again, and an unanswered confirmation keeps it. The
+    /// driver calls this right after [`Client::new`] when it sees the address there; false
+    /// when there is no lease to adopt.
+    pub fn adopt(&mut self) -> bool {
+        let Some(l) = &self.lease else {
+            return false;
+        };
+        self.configured = Some(Configuration {
+            address: l.address,
+            prefix_len: l.prefix_len,
+            routers: l.routers.clone(),
+        });
+        true
+    }
+
     /// The state now.
     pub fn state(&self) -> State {
         self.state

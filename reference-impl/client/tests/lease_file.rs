@@ -118,3 +118,34 @@ proptest! {
         let _ = decode(&with_header);
     }
 }
+
+#[test]
+fn an_adopted_lease_is_extended_not_configured_again() {
+    let lease = bound_lease();
+    let mut lab = Lab::new(
+        &server_config(3600, None),
+        Lab::config(),
+        3,
+        Some(lease.clone()),
+    );
+    // The lab has already carried out the first actions; adoption comes before any answer.
+    assert!(lab.client.adopt());
+    lab.configured = Some(lease.address);
+    lab.run_until(60.0);
+    assert!(
+        !lab.actions
+            .iter()
+            .any(|(_, a)| matches!(a, dhcplab_client::Action::Configure(_))),
+        "the adopted address is not configured again"
+    );
+    assert_eq!(
+        lab.configured,
+        Some(lease.address),
+        "and stays while unconfirmed"
+    );
+    assert!(
+        !lab.event_names().contains(&"BOUND"),
+        "{:?}",
+        lab.event_names()
+    );
+}

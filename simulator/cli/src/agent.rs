@@ -9,8 +9,9 @@ use std::time::Duration;
 /// Arguments of `dhcplab agent`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Leave addresses and leases in place when stopping (dhcpagent's adopt, for hosts whose
-    /// root file system depends on the address).
+    /// Adopt the saved lease's address when the interface already has it, and leave
+    /// addresses and leases in place when stopping (dhcpagent's adopt, for hosts whose root
+    /// file system depends on the address).
     #[arg(short = 'a')]
     adopt: bool,
     /// Debug level: 1 or more logs debug messages.

@@ -277,9 +277,10 @@ fn gets_a_lease_from_dnsmasq() {
 /// A damaged lease file is reported and ignored; with V4_DEFAULT_IAID_DUID the client
 /// identifier is RFC 4361's, from the DUID and IAID files the agent writes; SIGTERM without
 /// RELEASE_ON_SIGTERM drops the lease and keeps the file; the next start confirms it with
-/// INIT-REBOOT and gets the same address.
+/// INIT-REBOOT and gets the same address; with `-a` SIGTERM leaves the address, and the next
+/// agent with `-a` adopts it (EXTEND, not BOUND).
 #[test]
-fn damaged_lease_file_then_drop_then_init_reboot() {
+fn damaged_lease_file_drop_init_reboot_and_adopt() {
     if !can_create_namespaces() {
         return;
     }
@@ -333,7 +334,7 @@ fn damaged_lease_file_then_drop_then_init_reboot() {
         "DROP keeps the lease file"
     );
     std::fs::remove_file(dir.join("events")).expect("clear events");
-    let again = Agent::start(&pair, &dir, defaults, &[]);
+    let mut again = Agent::start(&pair, &dir, defaults, &["-a"]);
     assert!(
         again.wait_event("v-cli BOUND", Duration::from_secs(30)),
         "{}",
@@ -345,6 +346,28 @@ fn damaged_lease_file_then_drop_then_init_reboot() {
         out.contains("sending REQUEST to 255.255.255.255") && !out.contains("sending DISCOVER"),
         "{}",
         context(&pair, &again, "INIT-REBOOT, not DISCOVER")
+    );
+    // With -a, SIGTERM leaves the address and the lease as they are.
+    again.process.signal("TERM");
+    assert_eq!(
+        again.process.wait_exit(Duration::from_secs(15)),
+        Some(Some(0))
+    );
+    assert_eq!(again.events(), ["v-cli BOUND"]);
+    assert_eq!(leased(&pair), Some(address), "-a leaves the address");
+    // And a new agent with -a adopts it: the lease is confirmed and extended, not bound anew.
+    std::fs::remove_file(dir.join("events")).expect("clear events");
+    let adopting = Agent::start(&pair, &dir, defaults, &["-a"]);
+    assert!(
+        adopting.wait_event("v-cli EXTEND", Duration::from_secs(30)),
+        "{}",
+        context(&pair, &adopting, "no EXTEND after adopting")
+    );
+    assert_eq!(adopting.events(), ["v-cli EXTEND"]);
+    assert!(
+        adopting
+            .output()
+            .contains("adopted the address the interface already has")
     );
 }
 
