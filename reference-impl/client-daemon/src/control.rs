@@ -118,7 +118,7 @@ pub fn answer(text: &str, board: &Board) -> Value {
                         json!({"result": 3, "text": format!("{name} holds no lease"), "arguments": {"interface": name, "state": s.state}})
                     }
                     Some(l) => {
-                        let ack: String = l.ack.iter().map(|b| format!("{b:02x}")).collect();
+                        let ack = dhcplab_client::hex::encode(&l.ack);
                         json!({"result": 0, "arguments": {"interface": name, "state": s.state,
                                "address": l.address.to_string(), "ack": ack}})
                     }

@@ -26,6 +26,7 @@ use dhcplab_client::{Client, Config, HostEvent, Level};
 use dhcplab_packet_socket::{InterfaceInfo, interfaces};
 use interface::{Interface, Order, StopWith};
 use log::Logger;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -147,7 +148,7 @@ pub fn run(options: &Options) -> Result<(), AgentError> {
         .enable_all()
         .build()
         .map_err(system("starting the runtime"))?;
-    runtime.block_on(agent(options, &defaults, log))
+    runtime.block_on(agent(options, &defaults, &known, log))
 }
 
 /// The configuration file, read; its faults are logged with their line and column.
@@ -175,8 +176,12 @@ fn read_defaults(options: &Options, log: &Logger) -> Result<Defaults, AgentError
     Ok(defaults)
 }
 
-async fn agent(options: &Options, defaults: &Defaults, log: Arc<Logger>) -> Result<(), AgentError> {
-    let known = interfaces().map_err(|e| system("listing interfaces")(std::io::Error::other(e)))?;
+async fn agent(
+    options: &Options,
+    defaults: &Defaults,
+    known: &BTreeMap<String, InterfaceInfo>,
+    log: Arc<Logger>,
+) -> Result<(), AgentError> {
     let addresses = address::Addresses::new().map_err(system("opening rtnetlink"))?;
     let store = Store::new(&options.state_dir);
     let listener =
@@ -199,7 +204,7 @@ async fn agent(options: &Options, defaults: &Defaults, log: Arc<Logger>) -> Resu
             .get(name)
             .ok_or_else(|| AgentError::NoSuchInterface(name.clone()))?;
         let settings = defaults.settings(name);
-        let client = client_for(info, &settings, options, &store, &known, &log)?;
+        let client = client_for(info, &settings, options, &store, known, &log)?;
         let link =
             net::Link::open(name, info.index, info.mac).map_err(|source| AgentError::Net {
                 name: name.clone(),
@@ -319,7 +324,7 @@ fn client_for(
     settings: &Settings,
     options: &Options,
     store: &Store,
-    known: &std::collections::BTreeMap<String, InterfaceInfo>,
+    known: &BTreeMap<String, InterfaceInfo>,
     log: &Logger,
 ) -> Result<Client, AgentError> {
     let now = SystemTime::now();

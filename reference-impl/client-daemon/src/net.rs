@@ -133,7 +133,7 @@ impl Link {
         let mut buf = vec![0u8; 2048];
         // Frames queued before this probe are old news: an earlier holder of the address
         // answering long ago is no conflict now.
-        while self.arp.get_ref_recv(&mut buf).is_ok() {}
+        while self.arp.try_recv(&mut buf).is_ok() {}
         let start = tokio::time::Instant::now();
         for n in 0..PROBES {
             self.arp.send(&frame)?;

@@ -373,17 +373,13 @@ fn number(text: &str) -> Option<u64> {
 
 fn hex(text: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
-    if text.is_empty() || text.len() % 2 != 0 {
-        return Err(format!("{text:?} is not an even number of hex digits"));
+    match crate::hex::decode(text) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        Ok(_) | Err(crate::hex::HexError::Odd) => {
+            Err(format!("{text:?} is not an even number of hex digits"))
+        }
+        Err(crate::hex::HexError::Digit(_)) => Err(format!("{text:?} is not hex")),
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|d| u8::from_str_radix(d, 16).ok())
-                .ok_or_else(|| format!("{text:?} is not hex"))
-        })
-        .collect()
 }
 
 fn client_id(value: &str) -> Result<ClientIdSpec, String> {

@@ -11,9 +11,9 @@
 //! ack 0201060048f2...
 //! ```
 
+use crate::hex::{self, HexError};
 use crate::{Lease, lease_from};
 use dhcplab_wire::v4::Message;
-use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The first line of a lease file of this version.
@@ -55,16 +55,12 @@ pub fn encode(lease: &Lease) -> String {
         .acquired
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
-    let mut out = format!(
-        "{HEADER}\nacquired {}.{:09}\nack ",
+    format!(
+        "{HEADER}\nacquired {}.{:09}\nack {}\n",
         since.as_secs(),
-        since.subsec_nanos()
-    );
-    for b in &lease.ack {
-        let _ = write!(out, "{b:02x}");
-    }
-    out.push('\n');
-    out
+        since.subsec_nanos(),
+        hex::encode(&lease.ack)
+    )
 }
 
 /// The lease a lease file holds.
@@ -129,17 +125,10 @@ fn parse_time(value: &str) -> Result<SystemTime, String> {
         .ok_or_else(bad)
 }
 
+/// The `ack` field's bytes; columns in faults count from the line's start ("ack " is 4).
 fn parse_hex(value: &str) -> Result<Vec<u8>, String> {
-    if value.len() % 2 != 0 {
-        return Err("odd number of hex digits".into());
-    }
-    (0..value.len())
-        .step_by(2)
-        .map(|i| {
-            value
-                .get(i..i + 2)
-                .and_then(|d| u8::from_str_radix(d, 16).ok())
-                .ok_or_else(|| format!("bad hex digit at column {}", i + 5))
-        })
-        .collect()
+    hex::decode(value).map_err(|e| match e {
+        HexError::Odd => "odd number of hex digits".into(),
+        HexError::Digit(at) => format!("bad hex digit at column {}", at + 5),
+    })
 }

@@ -18,6 +18,7 @@
 
 mod backoff;
 pub mod defaults;
+pub mod hex;
 pub mod inittab;
 pub mod lease_file;
 mod message;

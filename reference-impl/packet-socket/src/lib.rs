@@ -182,29 +182,32 @@ pub struct PacketSocket {
 impl PacketSocket {
     /// Opens a socket on interface `index` for UDP datagrams to `port`.
     pub fn open(index: u32, port: u16) -> Result<Self, PacketSocketError> {
+        Self::with_program(index, &program(port), true)
+    }
+
+    /// Opens a socket on interface `index` for ARP frames (RFC 5227 address probes).
+    pub fn open_arp(index: u32) -> Result<Self, PacketSocketError> {
+        Self::with_program(index, &arp_program(), false)
+    }
+
+    /// A socket on interface `index` that passes what `program` accepts; `large_buffer` for
+    /// sockets that must ride out bursts.
+    fn with_program(
+        index: u32,
+        program: &[(u16, u8, u8, u32)],
+        large_buffer: bool,
+    ) -> Result<Self, PacketSocketError> {
         // Protocol 0 receives nothing until bound, so no frame of another interface slips in
         // between socket() and bind().
         let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))
             .map_err(PacketSocketError::Open)?;
         socket
-            .attach_filter(&to_filter(&program(port)))
+            .attach_filter(&to_filter(program))
             .map_err(PacketSocketError::Filter)?;
         bind(&socket, index).map_err(|source| PacketSocketError::Bind { index, source })?;
-        enlarge_receive_buffer(&socket);
-        socket
-            .set_nonblocking(true)
-            .map_err(PacketSocketError::Open)?;
-        Ok(Self { socket, index })
-    }
-
-    /// Opens a socket on interface `index` for ARP frames (RFC 5227 address probes).
-    pub fn open_arp(index: u32) -> Result<Self, PacketSocketError> {
-        let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))
-            .map_err(PacketSocketError::Open)?;
-        socket
-            .attach_filter(&to_filter(&arp_program()))
-            .map_err(PacketSocketError::Filter)?;
-        bind(&socket, index).map_err(|source| PacketSocketError::Bind { index, source })?;
+        if large_buffer {
+            enlarge_receive_buffer(&socket);
+        }
         socket
             .set_nonblocking(true)
             .map_err(PacketSocketError::Open)?;
@@ -301,7 +304,7 @@ impl AsyncPacketSocket {
     }
 
     /// Reads one waiting frame without waiting; `WouldBlock` when none is queued.
-    pub fn get_ref_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.fd.get_ref().recv(buf)
     }
 }

@@ -91,7 +91,7 @@ pub fn run(args: &Args) -> ExitCode {
     let ack = answer
         .pointer("/arguments/ack")
         .and_then(serde_json::Value::as_str)
-        .and_then(hex);
+        .and_then(|h| dhcplab_client::hex::decode(h).ok());
     let Some(message) = ack.as_deref().and_then(|b| Message::decode(b).ok()) else {
         eprintln!("dhcplab info: the agent's lease holds no readable ACK");
         return ExitCode::from(1);
@@ -135,17 +135,4 @@ pub fn run(args: &Args) -> ExitCode {
         println!("{line}");
     }
     ExitCode::SUCCESS
-}
-
-fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|d| u8::from_str_radix(d, 16).ok())
-        })
-        .collect()
 }
