@@ -1,7 +1,7 @@
 //! Retransmission delays of RFC 2131 section 4.1: 4 s, doubling up to 64 s, each randomized by
 //! a uniform amount in -1 s ..= +1 s (at millisecond grain).
 
-use crate::rng::Rng;
+use dhcplab_rng::Rng;
 use std::time::Duration;
 
 /// The first delay.

@@ -23,15 +23,14 @@ pub mod inittab;
 pub mod lease_file;
 mod message;
 mod program;
-mod rng;
 
 pub use backoff::{FIRST as FIRST_RETRANSMISSION, LONGEST as LONGEST_RETRANSMISSION};
 pub use program::{Event, KILL_AFTER, Signal, TERM_AFTER};
 
+use dhcplab_rng::Rng;
 use dhcplab_wire::v4::{Message, MessageType};
 use message::Kind;
 use program::{Order, Programs};
-use rng::Rng;
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
