@@ -1,0 +1,1256 @@
+//! From the TOML shapes to checked types: names resolved, groups expanded, durations,
+//! addresses and matchers read, variables used only after they are captured. Faults are
+//! collected, not stopped at, so one run of `dhcplab run` names them all.
+
+use crate::raw::{self, S};
+use crate::text::{parse_duration, parse_hex, parse_mac};
+use crate::*;
+use dhcplab_kea_config::options4;
+use dhcplab_wire::v4::catalogue::{self, Format};
+use dhcplab_wire::v4::{Message, RawBuilder};
+use std::collections::{BTreeMap, BTreeSet};
+use toml::Value;
+
+/// Reads the whole file.
+pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
+    let file: raw::File = toml::from_str(text).map_err(|e| {
+        let place = e
+            .span()
+            .map_or(Place { line: 1, column: 1 }, |s| Place::of(text, s.start));
+        vec![Fault {
+            place,
+            message: e.message().trim().to_string(),
+        }]
+    })?;
+    let mut b = Builder {
+        text,
+        faults: Vec::new(),
+        groups: BTreeMap::new(),
+        roles: BTreeMap::new(),
+        captured: BTreeSet::new(),
+    };
+    let header = file.scenario;
+    let hosts = b.hosts(file.host);
+    let steps: Vec<Step> = file.step.into_iter().filter_map(|s| b.step(s)).collect();
+    if b.faults.is_empty() && hosts.is_empty() {
+        b.fault(0, "a scenario needs at least one [[host]]");
+    }
+    let mut seed = None;
+    let mut requires = Vec::new();
+    let mut description = String::new();
+    if let Some(h) = header {
+        description = h.description.unwrap_or_default();
+        if let Some(s) = h.seed {
+            match u64::try_from(*s.get_ref()) {
+                Ok(v) => seed = Some(v),
+                Err(_) => b.fault(s.span().start, "seed must be 0 or more"),
+            }
+        }
+        for r in h.requires.unwrap_or_default() {
+            requires.push(r.into_inner());
+        }
+    }
+    if !b.faults.is_empty() {
+        b.faults.sort_by_key(|f| (f.place.line, f.place.column));
+        return Err(b.faults);
+    }
+    Ok(Scenario {
+        name: scenario_name(path),
+        file: path.to_path_buf(),
+        description,
+        seed,
+        requires,
+        hosts,
+        steps,
+    })
+}
+
+fn scenario_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    match path.parent().and_then(|p| p.file_name()) {
+        Some(topic) => format!("{}/{stem}", topic.to_string_lossy()),
+        None => stem,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoleKind {
+    Server,
+    Client,
+    Peer,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    faults: Vec<Fault>,
+    /// Group name to member names.
+    groups: BTreeMap<String, Vec<String>>,
+    roles: BTreeMap<String, RoleKind>,
+    captured: BTreeSet<String>,
+}
+
+/// The largest client group, a bound on what one scenario asks of memory.
+const MAX_GROUP: u64 = 100_000;
+
+impl Builder<'_> {
+    fn fault(&mut self, offset: usize, message: impl Into<String>) {
+        self.faults.push(Fault {
+            place: Place::of(self.text, offset),
+            message: message.into(),
+        });
+    }
+
+    fn place(&self, offset: usize) -> Place {
+        Place::of(self.text, offset)
+    }
+
+    fn hosts(&mut self, raw: Vec<S<raw::Host>>) -> Vec<Host> {
+        let mut out: Vec<Host> = Vec::new();
+        for h in raw {
+            let at = h.span().start;
+            let h = h.into_inner();
+            let name = h.name.get_ref().clone();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.fault(
+                    h.name.span().start,
+                    format!("host name {name:?}: use letters, digits, '-' and '_'"),
+                );
+                continue;
+            }
+            if self.roles.contains_key(&name) || name == "broadcast" {
+                self.fault(
+                    h.name.span().start,
+                    format!("host {name:?} is declared twice"),
+                );
+                continue;
+            }
+            let kind = match h.role.get_ref().as_str() {
+                "server" => RoleKind::Server,
+                "client" => RoleKind::Client,
+                "peer" => RoleKind::Peer,
+                other => {
+                    self.fault(
+                        h.role.span().start,
+                        format!("role {other:?}: expected \"server\", \"client\" or \"peer\""),
+                    );
+                    continue;
+                }
+            };
+            let link = h
+                .link
+                .as_ref()
+                .map_or_else(Faults::default, |l| self.link(l));
+            let count = match &h.count {
+                None => 1,
+                Some(c) => match (kind, c.get_ref().as_integer()) {
+                    (RoleKind::Client, Some(n)) if (1..=MAX_GROUP as i64).contains(&n) => n as u64,
+                    (RoleKind::Client, _) => {
+                        self.fault(
+                            c.span().start,
+                            format!("count is a number from 1 to {MAX_GROUP}"),
+                        );
+                        continue;
+                    }
+                    _ => {
+                        self.fault(c.span().start, "only clients come in groups (count)");
+                        continue;
+                    }
+                },
+            };
+            let place = self.place(at);
+            let role = match kind {
+                RoleKind::Server => self.server(&h, at),
+                RoleKind::Client => self.client(&h),
+                RoleKind::Peer => self.peer(&h),
+            };
+            let Some(role) = role else { continue };
+            if count > 1 && h.mac.is_some() {
+                self.fault(
+                    h.name.span().start,
+                    "a client group gets its link addresses assigned; leave out mac",
+                );
+                continue;
+            }
+            let fixed_mac = h.mac.as_ref().and_then(|m| match parse_mac(m.get_ref()) {
+                Ok(mac) => Some(mac),
+                Err(e) => {
+                    self.fault(m.span().start, e);
+                    None
+                }
+            });
+            let mut members = Vec::new();
+            for i in 1..=count {
+                let member = if count > 1 {
+                    format!("{name}{i}")
+                } else {
+                    name.clone()
+                };
+                let ordinal = out.len() as u32 + 1;
+                let mac = fixed_mac.unwrap_or_else(|| default_mac(ordinal));
+                let mut role = role.clone();
+                if let Role::Client(c) = &mut role {
+                    c.group = (count > 1).then(|| name.clone());
+                }
+                self.roles.insert(member.clone(), kind);
+                members.push(member.clone());
+                out.push(Host {
+                    name: member,
+                    mac,
+                    link,
+                    role,
+                    place,
+                });
+            }
+            if count > 1 {
+                self.roles.insert(name.clone(), kind);
+                self.groups.insert(name, members);
+            }
+        }
+        let mut seen: BTreeMap<[u8; 6], &str> = BTreeMap::new();
+        let mut dup = Vec::new();
+        for h in &out {
+            if let Some(other) = seen.insert(h.mac, &h.name) {
+                dup.push((
+                    h.place,
+                    format!(
+                        "hosts {other:?} and {:?} have the same link address",
+                        h.name
+                    ),
+                ));
+            }
+        }
+        for (place, message) in dup {
+            self.faults.push(Fault { place, message });
+        }
+        out
+    }
+
+    fn server(&mut self, h: &raw::Host, at: usize) -> Option<Role> {
+        self.refuse(h.start.as_ref().map(|s| s.span().start), "start", "clients");
+        self.refuse(h.churn.as_ref().map(|s| s.span().start), "churn", "clients");
+        let Some(address) = h.address.as_ref() else {
+            self.fault(at, "a server needs an address");
+            return None;
+        };
+        let address = self.addr(address)?;
+        let Some(config) = h.config.as_ref() else {
+            self.fault(
+                at,
+                "a server needs a config (Kea's JSON, in a '''...''' string)",
+            );
+            return None;
+        };
+        let config = self.kea(config)?;
+        Some(Role::Server(ServerHost { address, config }))
+    }
+
+    fn client(&mut self, h: &raw::Host) -> Option<Role> {
+        if let Some(a) = &h.address {
+            self.fault(
+                a.span().start,
+                "a client gets its address by DHCP; leave out address",
+            );
+        }
+        self.refuse(
+            h.config.as_ref().map(|s| s.span().start),
+            "config",
+            "servers",
+        );
+        let start = match &h.start {
+            Some(s) => self.span(s)?,
+            None => Span::default(),
+        };
+        let churn = match &h.churn {
+            Some(c) => {
+                let c = c.get_ref();
+                let up = self.span(&c.up)?;
+                let down = self.span(&c.down)?;
+                let leave = match c
+                    .leave
+                    .as_ref()
+                    .map(|l| (l.get_ref().as_str(), l.span().start))
+                {
+                    None | Some(("release", _)) => Leave::Release,
+                    Some(("drop", _)) => Leave::Drop,
+                    Some(("either", _)) => Leave::Either,
+                    Some((other, at)) => {
+                        self.fault(
+                            at,
+                            format!(
+                                "leave {other:?}: expected \"release\", \"drop\" or \"either\""
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                if up.min.is_zero() {
+                    self.fault(c.up.span().start, "churn up must be longer than 0");
+                    return None;
+                }
+                Some(Churn { up, down, leave })
+            }
+            None => None,
+        };
+        let client_id = match &h.client_id {
+            Some(id) => Some(self.hex(id)?),
+            None => None,
+        };
+        let offer_wait = match &h.offer_wait {
+            Some(w) => Some(self.duration(w)?),
+            None => None,
+        };
+        Some(Role::Client(ClientHost {
+            group: None,
+            start,
+            churn,
+            probe: h.probe.unwrap_or(true),
+            bootp: h.bootp.unwrap_or(false),
+            client_id,
+            hostname: h.hostname.clone(),
+            offer_wait,
+        }))
+    }
+
+    fn peer(&mut self, h: &raw::Host) -> Option<Role> {
+        self.refuse(
+            h.config.as_ref().map(|s| s.span().start),
+            "config",
+            "servers",
+        );
+        self.refuse(h.start.as_ref().map(|s| s.span().start), "start", "clients");
+        self.refuse(h.churn.as_ref().map(|s| s.span().start), "churn", "clients");
+        let address = match &h.address {
+            Some(a) => Some(self.addr(a)?),
+            None => None,
+        };
+        Some(Role::Peer(PeerHost { address }))
+    }
+
+    fn refuse(&mut self, at: Option<usize>, key: &str, who: &str) {
+        if let Some(at) = at {
+            self.fault(at, format!("{key} is for {who} only"));
+        }
+    }
+
+    /// Reads a Kea configuration, placing its faults in the scenario file.
+    fn kea(&mut self, s: &S<String>) -> Option<ServerConfig> {
+        let text = s.get_ref();
+        match dhcplab_kea_config::dhcp4::parse_document(text) {
+            Ok((dhcp4, json)) => Some(ServerConfig {
+                text: text.clone(),
+                dhcp4,
+                json,
+            }),
+            Err(errors) => {
+                let start = s.span().start;
+                let opener = self.text.get(start..).unwrap_or("");
+                let skip = if opener.starts_with("'''") || opener.starts_with("\"\"\"") {
+                    let after = opener.get(3..).unwrap_or("");
+                    let nl = if after.starts_with("\r\n") {
+                        2
+                    } else {
+                        usize::from(after.starts_with('\n'))
+                    };
+                    3 + nl
+                } else {
+                    1
+                };
+                for e in errors {
+                    self.fault(
+                        start + skip + e.pos.offset,
+                        format!(
+                            "server config: {}: {}",
+                            if e.path.is_empty() {
+                                "(syntax)"
+                            } else {
+                                &e.path
+                            },
+                            e.message
+                        ),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn link(&mut self, l: &S<raw::Link>) -> Faults {
+        let l = l.get_ref().clone();
+        let mut f = Faults::default();
+        if let Some(v) = &l.loss {
+            f.loss = self.probability(v).unwrap_or(0.0);
+        }
+        if let Some(v) = &l.duplicate {
+            f.duplicate = self.probability(v).unwrap_or(0.0);
+        }
+        if let Some(v) = &l.reorder {
+            f.reorder = self.probability(v).unwrap_or(0.0);
+        }
+        if let Some(v) = &l.delay {
+            f.delay = self.duration(v).unwrap_or_default();
+        }
+        if let Some(v) = &l.jitter {
+            f.jitter = self.duration(v).unwrap_or_default();
+        }
+        f
+    }
+
+    fn probability(&mut self, v: &S<Value>) -> Option<f64> {
+        let p = match v.get_ref() {
+            Value::Float(f) => Some(*f),
+            Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        };
+        match p {
+            Some(p) if (0.0..=1.0).contains(&p) => Some(p),
+            _ => {
+                self.fault(v.span().start, "a probability is a number from 0 to 1");
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, v: &S<Value>) -> Option<Duration> {
+        let d = match v.get_ref() {
+            Value::String(s) => parse_duration(s),
+            Value::Integer(i) if *i >= 0 => Ok(Duration::from_secs(*i as u64)),
+            other => Err(format!(
+                "a duration is a string such as \"90s\" or a number of seconds, not {}",
+                other.type_str()
+            )),
+        };
+        match d {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.fault(v.span().start, e);
+                None
+            }
+        }
+    }
+
+    /// A duration or `{ min = ..., max = ... }`.
+    fn span(&mut self, v: &S<Value>) -> Option<Span> {
+        if let Value::Table(t) = v.get_ref() {
+            let at = v.span().start;
+            let get = |b: &mut Self, key: &str| -> Option<Duration> {
+                match t.get(key) {
+                    Some(x) => b.duration(&S::new(at..at, x.clone())),
+                    None => {
+                        b.fault(at, format!("a range needs {key}"));
+                        None
+                    }
+                }
+            };
+            let min = get(self, "min")?;
+            let max = get(self, "max")?;
+            if let Some(k) = t.keys().find(|k| *k != "min" && *k != "max") {
+                self.fault(at, format!("unknown key {k:?} in a range (min, max)"));
+                return None;
+            }
+            if max < min {
+                self.fault(at, "a range's max is below its min");
+                return None;
+            }
+            return Some(Span { min, max });
+        }
+        let d = self.duration(v)?;
+        Some(Span { min: d, max: d })
+    }
+
+    fn addr(&mut self, s: &S<String>) -> Option<Ipv4Addr> {
+        match s.get_ref().parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.fault(
+                    s.span().start,
+                    format!("{:?} is not an IPv4 address", s.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    fn hex(&mut self, s: &S<String>) -> Option<Vec<u8>> {
+        match parse_hex(s.get_ref()) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.fault(s.span().start, e);
+                None
+            }
+        }
+    }
+
+    /// One host name (a group name is refused where one host is meant).
+    fn one_host(&mut self, s: &S<String>, want: Option<RoleKind>) -> Option<String> {
+        let name = s.get_ref();
+        match self.roles.get(name) {
+            None => {
+                self.fault(s.span().start, format!("no host named {name:?}"));
+                None
+            }
+            Some(_) if self.groups.contains_key(name) => {
+                self.fault(
+                    s.span().start,
+                    format!("{name:?} is a group; name one member, as {name}1"),
+                );
+                None
+            }
+            Some(k) if want.is_some_and(|w| w != *k) => {
+                let w = match want {
+                    Some(RoleKind::Server) => "server",
+                    Some(RoleKind::Client) => "client",
+                    _ => "peer",
+                };
+                self.fault(s.span().start, format!("{name:?} is not a {w}"));
+                None
+            }
+            Some(_) => Some(name.clone()),
+        }
+    }
+
+    /// `host` or `hosts`, groups expanded.
+    fn many_hosts(
+        &mut self,
+        step: &raw::Step,
+        at: usize,
+        want: Option<RoleKind>,
+    ) -> Option<Vec<String>> {
+        let mut names: Vec<S<String>> = Vec::new();
+        if let Some(h) = &step.host {
+            names.push(h.clone());
+        }
+        if let Some(hs) = &step.hosts {
+            names.extend(hs.get_ref().iter().cloned());
+        }
+        if names.is_empty() {
+            self.fault(at, "this step needs host or hosts");
+            return None;
+        }
+        let mut out = Vec::new();
+        for n in names {
+            match self.groups.get(n.get_ref()) {
+                Some(members) => out.extend(members.iter().cloned()),
+                None => out.push(self.one_host(&n, None)?),
+            }
+            if let Some(w) = want
+                && self.roles.get(n.get_ref()).is_some_and(|k| *k != w)
+            {
+                self.fault(
+                    n.span().start,
+                    format!(
+                        "{:?} cannot do this: it is not a {}",
+                        n.get_ref(),
+                        if w == RoleKind::Client {
+                            "client"
+                        } else {
+                            "server"
+                        }
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    fn step(&mut self, s: S<raw::Step>) -> Option<Step> {
+        let at = s.span().start;
+        let s = s.into_inner();
+        let before = self.faults.len();
+        let when = match (&s.at, &s.after) {
+            (Some(_), Some(b)) => {
+                self.fault(b.span().start, "a step has at or after, not both");
+                When::Now
+            }
+            (Some(a), None) => When::At(self.duration(a)?),
+            (None, Some(b)) => When::After(self.duration(b)?),
+            (None, None) => When::Now,
+        };
+        let what = match (&s.act, &s.expect) {
+            (Some(_), Some(e)) => {
+                self.fault(
+                    e.span().start,
+                    "a step does one thing: do or expect, not both",
+                );
+                return None;
+            }
+            (Some(a), None) => What::Act(self.act(a, &s, at)?),
+            (None, Some(e)) => What::Expect(self.expect(e, &s, at)?),
+            (None, None) if when != When::Now => What::Wait,
+            (None, None) => {
+                self.fault(
+                    at,
+                    "an empty step: give do, expect, or at/after to let time pass",
+                );
+                return None;
+            }
+        };
+        if self.faults.len() > before {
+            return None;
+        }
+        Some(Step {
+            place: self.place(at),
+            when,
+            what,
+            note: s.note,
+        })
+    }
+
+    fn act(&mut self, verb: &S<String>, s: &raw::Step, at: usize) -> Option<Act> {
+        use RoleKind::{Client, Server};
+        Some(match verb.get_ref().as_str() {
+            "start" => Act::Start(self.many_hosts(s, at, None)?),
+            "stop" => Act::Stop(self.many_hosts(s, at, None)?),
+            "kill" => Act::Kill(self.many_hosts(s, at, None)?),
+            "restart" => Act::Restart(self.many_hosts(s, at, None)?),
+            "link-down" => Act::LinkDown(self.many_hosts(s, at, None)?),
+            "link-up" => Act::LinkUp(self.many_hosts(s, at, None)?),
+            "suspend" => Act::Suspend(self.many_hosts(s, at, None)?),
+            "resume" => Act::Resume(self.many_hosts(s, at, None)?),
+            "release" => Act::Release(self.many_hosts(s, at, Some(Client))?),
+            "drop" => Act::Drop(self.many_hosts(s, at, Some(Client))?),
+            "inform" => {
+                let host = self.need_host(s, at, Client)?;
+                let Some(a) = &s.address else {
+                    self.fault(at, "inform needs the address the client has (address)");
+                    return None;
+                };
+                Act::Inform {
+                    host,
+                    address: self.addr(a)?,
+                }
+            }
+            "partition" => {
+                let hosts = self.many_hosts(s, at, None)?;
+                if hosts.len() < 2 {
+                    self.fault(at, "partition needs two hosts or more");
+                    return None;
+                }
+                Act::Partition(hosts)
+            }
+            "heal" => {
+                if s.host.is_none() && s.hosts.is_none() {
+                    Act::Heal(Vec::new())
+                } else {
+                    Act::Heal(self.many_hosts(s, at, None)?)
+                }
+            }
+            "faults" => {
+                let hosts = self.many_hosts(s, at, None)?;
+                let Some(l) = &s.link else {
+                    self.fault(at, "faults needs link = { loss = ..., delay = ..., ... } (what is not given is perfect)");
+                    return None;
+                };
+                Act::Faults {
+                    hosts,
+                    faults: self.link(l),
+                }
+            }
+            "send" => Act::Send(self.send(s, at)?),
+            "reconfigure" => {
+                let host = match &s.host {
+                    Some(h) => self.one_host(h, Some(Server))?,
+                    None => {
+                        self.fault(at, "reconfigure needs host");
+                        return None;
+                    }
+                };
+                let Some(c) = &s.config else {
+                    self.fault(at, "reconfigure needs config");
+                    return None;
+                };
+                Act::Reconfigure {
+                    host,
+                    config: Box::new(self.kea(c)?),
+                }
+            }
+            other => {
+                self.fault(
+                    verb.span().start,
+                    format!("unknown action {other:?}: expected start, stop, kill, restart, link-down, link-up, suspend, resume, release, drop, inform, partition, heal, faults, send or reconfigure"),
+                );
+                return None;
+            }
+        })
+    }
+
+    fn to(&mut self, s: &S<String>) -> Option<To> {
+        if s.get_ref() == "broadcast" {
+            return Some(To::Broadcast);
+        }
+        Some(To::Host(self.one_host(s, None)?))
+    }
+
+    fn send(&mut self, s: &raw::Step, at: usize) -> Option<Send> {
+        let from = match &s.from {
+            Some(f) => self.one_host(f, Some(RoleKind::Peer))?,
+            None => {
+                self.fault(at, "send needs from (a peer)");
+                return None;
+            }
+        };
+        let to = match &s.to {
+            Some(t) => self.to(t)?,
+            None => To::Broadcast,
+        };
+        let Some(m) = &s.message else {
+            self.fault(at, "send needs a [step.message]");
+            return None;
+        };
+        let (payload, request) = self.message(m)?;
+        Some(Send {
+            from,
+            to,
+            payload,
+            request,
+        })
+    }
+
+    fn int(&mut self, v: &Option<S<i64>>, max: u64, default: u64) -> Option<u64> {
+        match v {
+            None => Some(default),
+            Some(x) => match u64::try_from(*x.get_ref()) {
+                Ok(n) if n <= max => Some(n),
+                _ => {
+                    self.fault(x.span().start, format!("a number from 0 to {max}"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A crafted message: typed fields and options, then what makes it malformed.
+    fn message(&mut self, m: &S<raw::Message>) -> Option<(Vec<u8>, bool)> {
+        let m = m.get_ref();
+        if let Some(p) = &m.payload {
+            let bytes = self.hex(p)?;
+            return Some((
+                bytes.clone(),
+                bytes.first().is_none_or(|op| *op != Message::BOOTREPLY),
+            ));
+        }
+        let op = self.int(&m.op, 255, 1)? as u8;
+        let mac = match &m.chaddr {
+            Some(c) => match parse_mac(c.get_ref()) {
+                Ok(mac) => mac,
+                Err(e) => {
+                    self.fault(c.span().start, e);
+                    return None;
+                }
+            },
+            None => [0x02, 0x00, 0x5e, 0x00, 0x53, 0xee],
+        };
+        let mut msg = Message::new(
+            op,
+            self.int(&m.xid, u64::from(u32::MAX), 0x5eed)? as u32,
+            mac,
+        );
+        msg.htype = self.int(&m.htype, 255, 1)? as u8;
+        msg.hlen = self.int(&m.hlen, 255, 6)? as u8;
+        msg.hops = self.int(&m.hops, 255, 0)? as u8;
+        msg.secs = self.int(&m.secs, 65535, 0)? as u16;
+        msg.flags = self.int(&m.flags, 65535, 0)? as u16;
+        for (field, value) in [
+            (&mut msg.ciaddr, &m.ciaddr),
+            (&mut msg.yiaddr, &m.yiaddr),
+            (&mut msg.siaddr, &m.siaddr),
+            (&mut msg.giaddr, &m.giaddr),
+        ] {
+            if let Some(v) = value {
+                *field = self.addr(v)?;
+            }
+        }
+        let mut options: Vec<(u8, Vec<u8>)> = Vec::new();
+        if let Some(k) = &m.kind {
+            options.push((53, vec![u8::from(self.message_type(k)?)]));
+        }
+        for (key, value) in m.options.iter().flatten() {
+            let code = self.option_code(key, value.span().start)?;
+            let data = self.option_data(code, value)?;
+            options.push((code, data));
+        }
+        let raw = m.cookie.is_some()
+            || m.raw_options.is_some()
+            || m.end == Some(false)
+            || m.truncate.is_some();
+        if !raw {
+            for (code, data) in &options {
+                if let Err(e) = msg.options.push_long(*code, data) {
+                    self.fault(
+                        m.options
+                            .as_ref()
+                            .and_then(|o| o.values().next())
+                            .map_or(0, |v| v.span().start),
+                        format!("option {code}: {e}"),
+                    );
+                    return None;
+                }
+            }
+            return Some((msg.encode(), op != Message::BOOTREPLY));
+        }
+        let mut builder = RawBuilder::from_header(&msg);
+        builder = match &m.cookie {
+            Some(c) => {
+                let bytes = self.hex(c)?;
+                builder.bytes(&bytes)
+            }
+            None => builder.magic(),
+        };
+        for (code, data) in &options {
+            builder = builder.option(*code, data);
+        }
+        for o in m.raw_options.iter().flatten() {
+            let o = o.get_ref();
+            let code = self.int(&Some(o.code.clone()), 255, 0)? as u8;
+            let data = self.hex(&o.data)?;
+            let len = self.int(&o.len, 255, data.len() as u64)? as u8;
+            builder = builder.option_with_len(code, len, &data);
+        }
+        if m.end != Some(false) {
+            builder = builder.end();
+        }
+        if let Some(t) = &m.truncate {
+            let n = self.int(&Some(t.clone()), 65_507, 0)?;
+            builder = builder.truncate(n as usize);
+        }
+        Some((builder.build(), op != Message::BOOTREPLY))
+    }
+
+    fn message_type(&mut self, k: &S<String>) -> Option<dhcplab_wire::v4::MessageType> {
+        match message_type_named(k.get_ref()) {
+            Some(t) => Some(t),
+            None => {
+                self.fault(k.span().start, format!("unknown message type {:?} (DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM, ...)", k.get_ref()));
+                None
+            }
+        }
+    }
+
+    fn option_code(&mut self, key: &str, at: usize) -> Option<u8> {
+        if let Ok(n) = key.parse::<u8>() {
+            return Some(n);
+        }
+        match options4::code_of(key) {
+            Some(c) => Some(c),
+            None => {
+                self.fault(at, format!("unknown option {key:?}: give its code or Kea's name (dhcp-lease-time, routers, ...)"));
+                None
+            }
+        }
+    }
+
+    /// An option's bytes from a TOML value, as the option's format reads it.
+    fn option_data(&mut self, code: u8, v: &S<Value>) -> Option<Vec<u8>> {
+        let format = catalogue::lookup(code).map(|(_, f)| f);
+        let at = v.span().start;
+        match v.get_ref() {
+            Value::Integer(i) => {
+                let n = *i;
+                let width = match format {
+                    Some(Format::U8 | Format::Bool | Format::MessageType | Format::Overload) => 1,
+                    Some(Format::U16) => 2,
+                    _ => 4,
+                };
+                if n < 0 || (width < 4 && n >= 1 << (8 * width)) || n > i64::from(u32::MAX) {
+                    self.fault(
+                        at,
+                        format!("{n} does not fit option {code}'s {width} bytes"),
+                    );
+                    return None;
+                }
+                Some((n as u32).to_be_bytes()[4 - width..].to_vec())
+            }
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item.as_integer().and_then(|i| u8::try_from(i).ok()) {
+                        Some(b) => out.push(b),
+                        None => {
+                            self.fault(at, "a list is of byte values (0 to 255)");
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Value::String(s) if s.starts_with("0x") || (s.contains(':') && !s.contains('.')) => {
+                self.hex(&S::new(at..at, s.clone()))
+            }
+            Value::String(s)
+                if matches!(
+                    format,
+                    Some(Format::Addr | Format::Addrs | Format::AddrsOrEmpty)
+                ) =>
+            {
+                let mut out = Vec::new();
+                for part in s.split(',') {
+                    out.extend(
+                        self.addr(&S::new(at..at, part.trim().to_string()))?
+                            .octets(),
+                    );
+                }
+                Some(out)
+            }
+            Value::String(s) if format == Some(Format::MessageType) => Some(vec![u8::from(
+                self.message_type(&S::new(at..at, s.clone()))?,
+            )]),
+            Value::String(s) => Some(s.as_bytes().to_vec()),
+            other => {
+                self.fault(
+                    at,
+                    format!(
+                        "option {code}: a number, a string or a list of bytes, not {}",
+                        other.type_str()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn filter(&mut self, s: &raw::Step) -> Option<Filter> {
+        let from = match &s.from {
+            Some(f) => Some(self.one_host(f, None)?),
+            None => None,
+        };
+        let to = match &s.to {
+            Some(t) => Some(self.to(t)?),
+            None => None,
+        };
+        let kind = match &s.kind {
+            Some(k) => Some(match k.get_ref().as_str() {
+                "BOOTREQUEST" => Kind::BootRequest,
+                "BOOTREPLY" => Kind::BootReply,
+                _ => Kind::Dhcp(self.message_type(k)?),
+            }),
+            None => None,
+        };
+        Some(Filter { from, to, kind })
+    }
+
+    fn target(&mut self, key: &str, at: usize) -> Option<Target> {
+        if let Some((_, f)) = Field::ALL.iter().find(|(n, _)| *n == key) {
+            return Some(Target::Field(*f));
+        }
+        self.option_code(key, at).map(Target::Option)
+    }
+
+    fn expect(&mut self, kind: &S<String>, s: &raw::Step, at: usize) -> Option<Expect> {
+        Some(match kind.get_ref().as_str() {
+            "message" => {
+                let filter = self.filter(s)?;
+                let Some(w) = &s.within else {
+                    self.fault(
+                        at,
+                        "expect = \"message\" needs within: how long to wait for it",
+                    );
+                    return None;
+                };
+                let within = self.duration(w)?;
+                let not_before = match &s.not_before {
+                    Some(n) => self.duration(n)?,
+                    None => Duration::ZERO,
+                };
+                if not_before > within {
+                    self.fault(at, "not-before is later than within");
+                    return None;
+                }
+                let mut checks = Vec::new();
+                for (table, only_fields) in [(&s.fields, true), (&s.options, false)] {
+                    for (key, value) in table.iter().flatten() {
+                        let vat = value.span().start;
+                        let target = if only_fields {
+                            match Field::ALL.iter().find(|(n, _)| *n == key) {
+                                Some((_, f)) => Target::Field(*f),
+                                None => {
+                                    let names: Vec<&str> =
+                                        Field::ALL.iter().map(|(n, _)| *n).collect();
+                                    self.fault(
+                                        vat,
+                                        format!(
+                                            "unknown field {key:?}: expected one of {}",
+                                            names.join(", ")
+                                        ),
+                                    );
+                                    continue;
+                                }
+                            }
+                        } else {
+                            match self.option_code(key, vat) {
+                                Some(c) => Target::Option(c),
+                                None => continue,
+                            }
+                        };
+                        if let Some(matcher) = self.matcher(value, target) {
+                            checks.push(Check {
+                                target,
+                                matcher,
+                                place: self.place(vat),
+                            });
+                        }
+                    }
+                }
+                let mut capture = Vec::new();
+                for (var, what) in s.capture.iter().flatten() {
+                    if let Some(t) = self.target(what.get_ref(), what.span().start) {
+                        capture.push((var.clone(), t));
+                    }
+                }
+                for (var, _) in &capture {
+                    self.captured.insert(var.clone());
+                }
+                Expect::Message {
+                    filter,
+                    window: Window { not_before, within },
+                    checks,
+                    capture,
+                }
+            }
+            "nothing" => {
+                let filter = self.filter(s)?;
+                let Some(w) = &s.within else {
+                    self.fault(
+                        at,
+                        "expect = \"nothing\" needs within: how long nothing may come",
+                    );
+                    return None;
+                };
+                Expect::Nothing {
+                    filter,
+                    within: self.duration(w)?,
+                }
+            }
+            "events" => {
+                let host = self.need_host(s, at, RoleKind::Client)?;
+                let Some(e) = &s.events else {
+                    self.fault(at, "expect = \"events\" needs events = [\"BOUND\", ...] (every event since the start, in order)");
+                    return None;
+                };
+                Expect::Events {
+                    host,
+                    events: e.get_ref().iter().map(|x| x.get_ref().clone()).collect(),
+                }
+            }
+            "client" => {
+                let host = self.need_host(s, at, RoleKind::Client)?;
+                let state = match &s.state {
+                    Some(st) if CLIENT_STATES.contains(&st.get_ref().as_str()) => {
+                        Some(st.get_ref().clone())
+                    }
+                    Some(st) => {
+                        self.fault(
+                            st.span().start,
+                            format!(
+                                "unknown client state {:?}: expected one of {}",
+                                st.get_ref(),
+                                CLIENT_STATES.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                    None => None,
+                };
+                let address = match &s.address {
+                    Some(a) if a.get_ref() == "none" => Some(None),
+                    Some(a) => Some(Some(self.addr_ref(a)?)),
+                    None => None,
+                };
+                if state.is_none() && address.is_none() {
+                    self.fault(at, "expect = \"client\" needs state or address");
+                    return None;
+                }
+                Expect::Client {
+                    host,
+                    state,
+                    address,
+                }
+            }
+            "lease" => {
+                let host = self.need_host(s, at, RoleKind::Server)?;
+                let Some(a) = &s.address else {
+                    self.fault(at, "expect = \"lease\" needs address");
+                    return None;
+                };
+                let address = self.addr_ref(a)?;
+                let state = match &s.state {
+                    None => LeaseState::Active,
+                    Some(st) => match LeaseState::NAMES.iter().find(|(n, _)| *n == st.get_ref()) {
+                        Some((_, x)) => *x,
+                        None => {
+                            self.fault(st.span().start, format!("unknown lease state {:?}: expected active, expired, reclaimed, declined or absent", st.get_ref()));
+                            return None;
+                        }
+                    },
+                };
+                let owner = match &s.to {
+                    Some(o) => Some(self.one_host(o, Some(RoleKind::Client))?),
+                    None => None,
+                };
+                Expect::Lease {
+                    host,
+                    address,
+                    state,
+                    owner,
+                }
+            }
+            "leases" => {
+                let host = self.need_host(s, at, RoleKind::Server)?;
+                let Some(c) = &s.count else {
+                    self.fault(
+                        at,
+                        "expect = \"leases\" needs count (a number or { min, max })",
+                    );
+                    return None;
+                };
+                let (min, max) = match c.get_ref() {
+                    Value::Integer(n) if *n >= 0 => (*n as u64, *n as u64),
+                    Value::Table(t) => {
+                        let get = |k: &str| {
+                            t.get(k)
+                                .and_then(Value::as_integer)
+                                .and_then(|n| u64::try_from(n).ok())
+                        };
+                        (get("min").unwrap_or(0), get("max").unwrap_or(u64::MAX))
+                    }
+                    _ => {
+                        self.fault(c.span().start, "count is a number or { min, max }");
+                        return None;
+                    }
+                };
+                Expect::Leases { host, min, max }
+            }
+            other => {
+                self.fault(kind.span().start, format!("unknown expectation {other:?}: expected message, nothing, events, client, lease or leases"));
+                return None;
+            }
+        })
+    }
+
+    fn need_host(&mut self, s: &raw::Step, at: usize, want: RoleKind) -> Option<String> {
+        match &s.host {
+            Some(h) => self.one_host(h, Some(want)),
+            None => {
+                self.fault(at, "this expectation needs host");
+                None
+            }
+        }
+    }
+
+    fn addr_ref(&mut self, s: &S<String>) -> Option<AddrRef> {
+        match s.get_ref().strip_prefix('$') {
+            Some(var) => {
+                self.check_var(var, s.span().start)?;
+                Some(AddrRef::Var(var.to_string()))
+            }
+            None => self.addr(s).map(AddrRef::Literal),
+        }
+    }
+
+    fn check_var(&mut self, var: &str, at: usize) -> Option<()> {
+        if self.captured.contains(var) {
+            Some(())
+        } else {
+            self.fault(at, format!("${var} is used before any step captures it"));
+            None
+        }
+    }
+
+    fn matcher(&mut self, v: &S<Value>, target: Target) -> Option<Matcher> {
+        let at = v.span().start;
+        Some(match v.get_ref() {
+            Value::String(s) if s == "present" || s == "absent" => {
+                if matches!(target, Target::Field(_)) {
+                    self.fault(
+                        at,
+                        "present and absent are for options; a field is always there",
+                    );
+                    return None;
+                }
+                if s == "present" {
+                    Matcher::Present
+                } else {
+                    Matcher::Absent
+                }
+            }
+            Value::String(s) if s.starts_with('$') => {
+                let var = &s[1..];
+                self.check_var(var, at)?;
+                Matcher::Var(var.to_string())
+            }
+            Value::String(s) => Matcher::Text(s.clone()),
+            Value::Integer(n) if *n >= 0 => Matcher::Int(*n as u64),
+            Value::Boolean(b) => Matcher::Int(u64::from(*b)),
+            Value::Array(items) => {
+                let mut bytes = Vec::new();
+                for i in items {
+                    match i.as_integer().and_then(|n| u8::try_from(n).ok()) {
+                        Some(b) => bytes.push(b),
+                        None => {
+                            self.fault(at, "a list is of byte values (0 to 255)");
+                            return None;
+                        }
+                    }
+                }
+                Matcher::Bytes(bytes)
+            }
+            Value::Table(t) => {
+                let get = |k: &str| {
+                    t.get(k)
+                        .and_then(Value::as_integer)
+                        .and_then(|n| u64::try_from(n).ok())
+                };
+                if let Some(k) = t.keys().find(|k| *k != "min" && *k != "max") {
+                    self.fault(at, format!("unknown key {k:?}: a range has min and max"));
+                    return None;
+                }
+                let (min, max) = (get("min"), get("max"));
+                if min.is_none() && max.is_none() {
+                    self.fault(at, "a range needs min or max (numbers 0 or more)");
+                    return None;
+                }
+                Matcher::Range { min, max }
+            }
+            other => {
+                self.fault(at, format!("cannot match against {}", other.type_str()));
+                return None;
+            }
+        })
+    }
+}
+
+/// The client states an expectation can name.
+pub(crate) const CLIENT_STATES: [&str; 13] = [
+    "init",
+    "selecting",
+    "requesting",
+    "probing",
+    "declined",
+    "bound",
+    "renewing",
+    "rebinding",
+    "init-reboot",
+    "rebooting",
+    "informing",
+    "idle",
+    "stopped",
+];
+
+/// The message type named `name` (`DISCOVER`, `ACK`, ...).
+pub fn message_type_named(name: &str) -> Option<dhcplab_wire::v4::MessageType> {
+    (1..=255u8)
+        .map(dhcplab_wire::v4::MessageType::from)
+        .find(|t| t.to_string().eq_ignore_ascii_case(name))
+}
+
+/// The link address of the `n`th host when the file gives none: 02:00:5e:00:53:01 for the
+/// first, counting up.
+fn default_mac(n: u32) -> [u8; 6] {
+    let v = 0x5300 + n;
+    [0x02, 0x00, 0x5e, (v >> 16) as u8, (v >> 8) as u8, v as u8]
+}

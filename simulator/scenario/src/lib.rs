@@ -1,0 +1,597 @@
+//! The scenario language: a TOML file that declares hosts (servers, clients, scripted peers)
+//! on one link, with their link faults, and a list of steps: actions on hosts and links, and
+//! expectations on messages, client events and states, and server leases.
+//!
+//! [`load`] reads a file into a [`Scenario`] whose every name, address, duration and matcher
+//! is checked; a file that cannot be used gets a [`ScenarioError`] listing each fault with its
+//! line and column, so one run reports them all. The language is described for users in
+//! `scenarios/README.md`; the types here are what both modes (virtual and TAP) run.
+
+mod build;
+mod raw;
+pub mod text;
+
+pub use text::{Place, format_duration, parse_duration};
+
+use dhcplab_kea_config::dhcp4::Dhcp4;
+use dhcplab_vnet::Faults;
+use dhcplab_wire::v4::MessageType;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A scenario, checked and ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// `topic/NAME`: the file's folder and stem.
+    pub name: String,
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// What it proves (`[scenario] description`).
+    pub description: String,
+    /// The seed the file asks for; `dhcplab run --seed` overrides it.
+    pub seed: Option<u64>,
+    /// Features a stack must have to run it (`v6`, `hooks`, `ha`, `short-lifetimes`, ...).
+    pub requires: Vec<String>,
+    /// The hosts, client groups expanded, in file order.
+    pub hosts: Vec<Host>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// The host named `name`.
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+}
+
+/// One host on the link.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Its name, unique in the scenario (`c7` for the seventh member of group `c`).
+    pub name: String,
+    /// Its link address.
+    pub mac: [u8; 6],
+    /// The faults of its link.
+    pub link: Faults,
+    /// What runs on it.
+    pub role: Role,
+    /// Where it is declared.
+    pub place: Place,
+}
+
+/// What runs on a host.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// A DHCPv4 server.
+    Server(ServerHost),
+    /// A DHCPv4 client.
+    Client(ClientHost),
+    /// A scripted peer: it sends what `send` steps craft and takes whatever reaches it.
+    Peer(PeerHost),
+}
+
+/// A server: its address and Kea configuration.
+#[derive(Debug, Clone)]
+pub struct ServerHost {
+    /// The address it serves from (interface `eth0`).
+    pub address: Ipv4Addr,
+    /// Its configuration.
+    pub config: ServerConfig,
+}
+
+/// A Kea configuration as written and as read.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The JSON text.
+    pub text: String,
+    /// The `Dhcp4` map read from it.
+    pub dhcp4: Dhcp4,
+    /// The whole document, for `config-get`.
+    pub json: serde_json::Value,
+}
+
+/// A client and how it behaves.
+#[derive(Debug, Clone)]
+pub struct ClientHost {
+    /// The group it belongs to (`count` > 1), if any.
+    pub group: Option<String>,
+    /// When it starts, drawn from this range by the run's seed.
+    pub start: Span,
+    /// Whether it comes and goes by itself.
+    pub churn: Option<Churn>,
+    /// It checks offered addresses with ARP before using them.
+    pub probe: bool,
+    /// It speaks BOOTP.
+    pub bootp: bool,
+    /// Option 61 it sends, if any.
+    pub client_id: Option<Vec<u8>>,
+    /// Option 12 it sends, if any.
+    pub hostname: Option<String>,
+    /// How long it collects offers.
+    pub offer_wait: Option<Duration>,
+}
+
+/// A client that comes and goes: online for a time drawn from `up`, then gone for one drawn
+/// from `down`, again and again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Churn {
+    /// How long it stays.
+    pub up: Span,
+    /// How long it is away.
+    pub down: Span,
+    /// How it leaves.
+    pub leave: Leave,
+}
+
+/// How a churning client leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leave {
+    /// It releases its lease.
+    Release,
+    /// It drops its lease silently and keeps its lease file (a laptop that is shut).
+    Drop,
+    /// Either, by a coin toss each time.
+    Either,
+}
+
+/// A range of durations; a fixed value is a range of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// The shortest.
+    pub min: Duration,
+    /// The longest.
+    pub max: Duration,
+}
+
+/// A scripted peer.
+#[derive(Debug, Clone)]
+pub struct PeerHost {
+    /// Its address, if it has one (it then answers ARP probes for it).
+    pub address: Option<Ipv4Addr>,
+}
+
+/// One step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Where it is in the file.
+    pub place: Place,
+    /// When it happens.
+    pub when: When,
+    /// What it does or checks.
+    pub what: What,
+    /// A note shown on the timeline.
+    pub note: Option<String>,
+}
+
+/// When a step happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// When the step before it ended.
+    Now,
+    /// At this time since the start of the run.
+    At(Duration),
+    /// This long after the step before it ended.
+    After(Duration),
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum What {
+    /// Only let time pass (a step with `at` or `after` and nothing else).
+    Wait,
+    /// Act on hosts or links.
+    Act(Act),
+    /// Check something.
+    Expect(Expect),
+}
+
+/// An action.
+#[derive(Debug, Clone)]
+pub enum Act {
+    /// Start hosts that are stopped (clients start from their lease file).
+    Start(Vec<String>),
+    /// Stop hosts: a server stops answering; a client drops its lease (dhcpagent on SIGTERM).
+    Stop(Vec<String>),
+    /// Kill hosts: nothing more from them, no event; files stay as they are.
+    Kill(Vec<String>),
+    /// Stop and start again (a server reloads its leases from its lease file).
+    Restart(Vec<String>),
+    /// Take carrier away from hosts' links.
+    LinkDown(Vec<String>),
+    /// Give carrier back.
+    LinkUp(Vec<String>),
+    /// Suspend hosts: a server stops; a client sleeps.
+    Suspend(Vec<String>),
+    /// Wake them.
+    Resume(Vec<String>),
+    /// Clients release their leases and stop.
+    Release(Vec<String>),
+    /// Clients drop their leases and stop.
+    Drop(Vec<String>),
+    /// A client asks for configuration for an address it has (DHCPINFORM).
+    Inform {
+        /// The client.
+        host: String,
+        /// Its address.
+        address: Ipv4Addr,
+    },
+    /// Cut every pair of these hosts off from each other.
+    Partition(Vec<String>),
+    /// Join these hosts again; none named: remove every partition.
+    Heal(Vec<String>),
+    /// Change the faults of hosts' links.
+    Faults {
+        /// The hosts.
+        hosts: Vec<String>,
+        /// The new faults.
+        faults: Faults,
+    },
+    /// A peer sends a crafted datagram.
+    Send(Send),
+    /// A server takes a new configuration (`config-set`); its leases stay.
+    Reconfigure {
+        /// The server.
+        host: String,
+        /// The configuration.
+        config: Box<ServerConfig>,
+    },
+}
+
+/// A crafted datagram a peer sends.
+#[derive(Debug, Clone)]
+pub struct Send {
+    /// The peer.
+    pub from: String,
+    /// Where to.
+    pub to: To,
+    /// The DHCP payload, possibly malformed on purpose.
+    pub payload: Vec<u8>,
+    /// From port 68 to 67 (a request) or from 67 to 68 (a reply).
+    pub request: bool,
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// Every host (broadcast link address).
+    Broadcast,
+    /// One host: frames to its link address, and broadcast frames that carry its link address
+    /// in `chaddr`.
+    Host(String),
+}
+
+/// An expectation.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// A message matching the filter and checks arrives in the window; its values may be
+    /// captured into variables.
+    Message {
+        /// Which messages are candidates.
+        filter: Filter,
+        /// When, counted from the step's time.
+        window: Window,
+        /// Checks on fields and options.
+        checks: Vec<Check>,
+        /// Variables set from the matched message.
+        capture: Vec<(String, Target)>,
+    },
+    /// No message matching the filter within this long.
+    Nothing {
+        /// Which messages must not appear.
+        filter: Filter,
+        /// For how long.
+        within: Duration,
+    },
+    /// A client's event program ran for exactly these events, in order, since the run began.
+    Events {
+        /// The client.
+        host: String,
+        /// The event names (BOUND, EXTEND, ...).
+        events: Vec<String>,
+    },
+    /// A client's state and configured address now.
+    Client {
+        /// The client.
+        host: String,
+        /// Its state (`bound`, `renewing`, ..., or `stopped`).
+        state: Option<String>,
+        /// The address on its interface: `None` for no address.
+        address: Option<Option<AddrRef>>,
+    },
+    /// A server's lease of one address now.
+    Lease {
+        /// The server.
+        host: String,
+        /// The address.
+        address: AddrRef,
+        /// Its state.
+        state: LeaseState,
+        /// The client it belongs to, when given.
+        owner: Option<String>,
+    },
+    /// How many leases a server holds in the active state now.
+    Leases {
+        /// The server.
+        host: String,
+        /// Fewest.
+        min: u64,
+        /// Most.
+        max: u64,
+    },
+}
+
+/// The states of a server's lease an expectation can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    /// Assigned and not expired.
+    Active,
+    /// Past its expiry, not yet reclaimed.
+    Expired,
+    /// Reclaimed and kept for lease affinity.
+    Reclaimed,
+    /// Declined.
+    Declined,
+    /// No lease at all.
+    Absent,
+}
+
+impl LeaseState {
+    /// The names a scenario uses.
+    pub const NAMES: [(&'static str, LeaseState); 5] = [
+        ("active", LeaseState::Active),
+        ("expired", LeaseState::Expired),
+        ("reclaimed", LeaseState::Reclaimed),
+        ("declined", LeaseState::Declined),
+        ("absent", LeaseState::Absent),
+    ];
+
+    /// The name a scenario uses.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("?", |(n, _)| n)
+    }
+}
+
+/// An address written out or taken from a captured variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddrRef {
+    /// This address.
+    Literal(Ipv4Addr),
+    /// The address captured under this name.
+    Var(String),
+}
+
+/// Which messages an expectation looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Sent by this host.
+    pub from: Option<String>,
+    /// Sent to this host or to everyone.
+    pub to: Option<To>,
+    /// Of this kind.
+    pub kind: Option<Kind>,
+}
+
+/// A message's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A DHCP message of this type (option 53).
+    Dhcp(MessageType),
+    /// A BOOTP request (no option 53).
+    BootRequest,
+    /// A BOOTP reply (no option 53).
+    BootReply,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Dhcp(t) => write!(f, "{t}"),
+            Kind::BootRequest => f.write_str("BOOTREQUEST"),
+            Kind::BootReply => f.write_str("BOOTREPLY"),
+        }
+    }
+}
+
+/// A time window after a step's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The message may not come earlier than this.
+    pub not_before: Duration,
+    /// It must come no later than this.
+    pub within: Duration,
+}
+
+/// One check on a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// What is checked.
+    pub target: Target,
+    /// How.
+    pub matcher: Matcher,
+    /// Where the check is written.
+    pub place: Place,
+}
+
+/// A part of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A fixed field, or an address of the datagram.
+    Field(Field),
+    /// An option, by code.
+    Option(u8),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Field(x) => f.write_str(x.name()),
+            Target::Option(c) => write!(
+                f,
+                "option {c} ({})",
+                dhcplab_kea_config::options4::name_of(*c)
+                    .unwrap_or_else(|| dhcplab_wire::v4::catalogue::name(*c))
+            ),
+        }
+    }
+}
+
+/// The fixed fields of a DHCPv4 message, and the datagram's addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Field {
+    Op,
+    Htype,
+    Hlen,
+    Hops,
+    Xid,
+    Secs,
+    Flags,
+    /// The BROADCAST bit of `flags`, as 0 or 1 (or true/false).
+    Broadcast,
+    Ciaddr,
+    Yiaddr,
+    Siaddr,
+    Giaddr,
+    /// The client's hardware address (`hlen` bytes of `chaddr`).
+    Chaddr,
+    Sname,
+    File,
+    /// The IP source address.
+    Src,
+    /// The IP destination address.
+    Dst,
+}
+
+impl Field {
+    /// Every field with its name in scenario files.
+    pub const ALL: [(&'static str, Field); 17] = [
+        ("op", Field::Op),
+        ("htype", Field::Htype),
+        ("hlen", Field::Hlen),
+        ("hops", Field::Hops),
+        ("xid", Field::Xid),
+        ("secs", Field::Secs),
+        ("flags", Field::Flags),
+        ("broadcast", Field::Broadcast),
+        ("ciaddr", Field::Ciaddr),
+        ("yiaddr", Field::Yiaddr),
+        ("siaddr", Field::Siaddr),
+        ("giaddr", Field::Giaddr),
+        ("chaddr", Field::Chaddr),
+        ("sname", Field::Sname),
+        ("file", Field::File),
+        ("src", Field::Src),
+        ("dst", Field::Dst),
+    ];
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("?", |(n, _)| n)
+    }
+}
+
+/// How a value is checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Matcher {
+    /// The option is there.
+    Present,
+    /// The option is not there.
+    Absent,
+    /// The value as a big-endian number equals this.
+    Int(u64),
+    /// The value as a number lies in this range.
+    Range {
+        /// Lowest allowed.
+        min: Option<u64>,
+        /// Highest allowed.
+        max: Option<u64>,
+    },
+    /// The value written out equals this text: an address, a list of addresses separated by
+    /// commas, a message type, text, or hex bytes (`0x...`, `aa:bb`).
+    Text(String),
+    /// The value's bytes equal these.
+    Bytes(Vec<u8>),
+    /// The value's bytes equal those captured under this name.
+    Var(String),
+}
+
+/// Why a scenario file cannot be run: every fault found, each with its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.lines())]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// The faults, in file order.
+    pub faults: Vec<Fault>,
+}
+
+impl ScenarioError {
+    fn lines(&self) -> String {
+        let lines: Vec<String> = self
+            .faults
+            .iter()
+            .map(|f| format!("{}:{}: {}", self.file.display(), f.place, f.message))
+            .collect();
+        lines.join("\n")
+    }
+}
+
+/// One fault in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Where.
+    pub place: Place,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads the scenario in `path`; its name is `topic/NAME` from the folder and file stem.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        faults: vec![Fault {
+            place: Place { line: 0, column: 0 },
+            message: format!("cannot read: {e}"),
+        }],
+    })?;
+    parse(&text, path)
+}
+
+/// Reads a scenario from `text`, as if from the file `path`.
+pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    build::build(text, path).map_err(|faults| ScenarioError {
+        file: path.to_path_buf(),
+        faults,
+    })
+}
+
+/// The scenario files under `path` (a file, or a folder searched to any depth for `*.toml`),
+/// sorted, so a suite always runs in the same order.
+pub fn discover(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut dirs = vec![path.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let p = entry?.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|e| e == "toml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
