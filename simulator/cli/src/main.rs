@@ -7,6 +7,7 @@ mod agent;
 mod ctl;
 mod decode;
 mod info;
+mod run;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -31,7 +32,7 @@ enum Command {
         files: Vec<PathBuf>,
     },
     /// Run scenarios (default: every scenario under scenarios/) in virtual or TAP mode.
-    Run(Pending),
+    Run(run::Args),
     /// Re-enact a capture against a stack and report where its answers diverge.
     Replay(Pending),
     /// Turn a capture into a scenario file.
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Decode { files } => decode::run(&files),
-        Command::Run(_) => pending("run", 6),
+        Command::Run(args) => run::run(&args),
         Command::Replay(_) => pending("replay", 8),
         Command::Pcap2scenario(_) => pending("pcap2scenario", 8),
         Command::Conformance(_) => pending("conformance", 12),

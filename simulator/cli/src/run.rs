@@ -1,0 +1,255 @@
+//! `dhcplab run`: runs scenario files and reports, as a table, JSON, JUnit XML and artifacts.
+//! Exit code 0 only when every scenario passed; 1 when one failed; 2 when a file could not be
+//! read as a scenario (the others still run) or an argument is wrong.
+
+use dhcplab_report::{Case, Status, Suite};
+use dhcplab_scenario::Scenario;
+use dhcplab_virtual_mode::Options;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Arguments of `dhcplab run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario files or folders searched for *.toml (default: scenarios/).
+    paths: Vec<PathBuf>,
+    /// How to run the network: virtual (in one process, virtual time) or tap (namespaces and
+    /// real stacks; issue 7).
+    #[arg(long, default_value = "virtual", value_parser = ["virtual", "tap"])]
+    mode: String,
+    /// Seed for every random draw (default: the scenario's own, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write each scenario's pcap and ladder diagram (and the suite's results) under DIR.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// Run only scenarios whose name (topic/NAME) contains this text.
+    #[arg(long, value_name = "PATTERN")]
+    filter: Option<String>,
+}
+
+/// Runs the suite.
+pub fn run(args: &Args) -> ExitCode {
+    if args.mode == "tap" {
+        eprintln!("dhcplab run --mode tap: not built yet (tracked in issue 7)");
+        return ExitCode::from(crate::NOT_BUILT);
+    }
+    let roots = if args.paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
+    let mut files = Vec::new();
+    for root in &roots {
+        match dhcplab_scenario::discover(root) {
+            Ok(f) => files.extend(f),
+            Err(e) => {
+                eprintln!("dhcplab run: {}: {e}", root.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut bad_input = false;
+    let mut suite = Suite::default();
+    let mut runnable: Vec<Scenario> = Vec::new();
+    for f in &files {
+        match dhcplab_scenario::load(f) {
+            Ok(s) => {
+                if args
+                    .filter
+                    .as_ref()
+                    .is_none_or(|p| s.name.contains(p.as_str()))
+                {
+                    runnable.push(s);
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                bad_input = true;
+                suite.cases.push(Case {
+                    name: name_of(f),
+                    file: f.clone(),
+                    status: Status::Failed,
+                    message: e.to_string(),
+                    artifacts: Vec::new(),
+                    covered: Duration::ZERO,
+                    wall: Duration::ZERO,
+                    seed: 0,
+                });
+            }
+        }
+    }
+    if files.is_empty() {
+        eprintln!(
+            "dhcplab run: no scenario files (*.toml) under {}",
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let began = Instant::now();
+    let progress = Progress::new(runnable.len());
+    for s in &runnable {
+        progress.tick(&s.name, began);
+        suite.cases.push(run_one(s, args));
+    }
+    progress.finish();
+    print!("{}", suite.table());
+    for c in suite.cases.iter().filter(|c| c.status == Status::Failed) {
+        println!(
+            "\nFAILED {} ({})\n  {}",
+            c.name,
+            c.file.display(),
+            c.message.replace('\n', "\n  ")
+        );
+        println!(
+            "  reproduce: dhcplab run {} --seed {}",
+            c.file.display(),
+            c.seed
+        );
+        for a in &c.artifacts {
+            println!("  artifact: {}", a.display());
+        }
+    }
+    let mut write_failed = false;
+    let mut write = |path: &Path, text: String| {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            eprintln!("dhcplab run: {}: {e}", parent.display());
+            write_failed = true;
+            return;
+        }
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("dhcplab run: {}: {e}", path.display());
+            write_failed = true;
+        }
+    };
+    let json = serde_json::to_string_pretty(&suite.json()).unwrap_or_default() + "\n";
+    let junit = suite.junit("dhcplab run");
+    if let Some(p) = &args.json {
+        write(p, json.clone());
+    }
+    if let Some(p) = &args.junit {
+        write(p, junit.clone());
+    }
+    if let Some(dir) = &args.artifacts {
+        write(&dir.join("results.json"), json);
+        write(&dir.join("junit.xml"), junit);
+    }
+    if suite.count(Status::Failed) > 0 && !bad_input {
+        ExitCode::from(1)
+    } else if bad_input || write_failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `topic/NAME` of a file that could not be read as a scenario.
+fn name_of(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    match file.parent().and_then(|p| p.file_name()) {
+        Some(t) => format!("{}/{stem}", t.to_string_lossy()),
+        None => stem,
+    }
+}
+
+fn run_one(s: &Scenario, args: &Args) -> Case {
+    let seed = args.seed.or(s.seed).unwrap_or(1);
+    let began = Instant::now();
+    let outcome = dhcplab_virtual_mode::run(
+        s,
+        Options {
+            seed,
+            keep_frames: args.artifacts.is_some(),
+        },
+    );
+    let wall = began.elapsed();
+    let status = match outcome.status {
+        dhcplab_virtual_mode::Status::Passed => Status::Passed,
+        dhcplab_virtual_mode::Status::Failed => Status::Failed,
+    };
+    let mut message = outcome.message.clone();
+    let mut artifacts = Vec::new();
+    if let Some(dir) = &args.artifacts {
+        let here = dir.join(&s.name);
+        let pcap = here.join("capture.pcap");
+        let ladder = here.join("ladder.html");
+        let summary = format!(
+            "{}: {}\nseed {seed}, {}",
+            status.name(),
+            outcome.message,
+            s.description.trim()
+        );
+        let written = std::fs::create_dir_all(&here)
+            .map_err(|e| e.to_string())
+            .and_then(|()| outcome.timeline.pcap().map_err(|e| e.to_string()))
+            .and_then(|bytes| std::fs::write(&pcap, bytes).map_err(|e| e.to_string()))
+            .and_then(|()| {
+                let page = dhcplab_timeline::ladder::html(&outcome.timeline, &s.name, &summary);
+                std::fs::write(&ladder, page).map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(()) => artifacts = vec![pcap, ladder],
+            Err(e) => message.push_str(&format!(
+                " (artifacts not written to {}: {e})",
+                here.display()
+            )),
+        }
+    }
+    Case {
+        name: s.name.clone(),
+        file: s.file.clone(),
+        status,
+        message,
+        artifacts,
+        covered: outcome.covered,
+        wall,
+        seed,
+    }
+}
+
+/// A progress bar that shows itself only once a suite has taken more than a second, and only
+/// on a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress {
+    fn new(len: usize) -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(len as u64),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+        Self { bar }
+    }
+
+    fn tick(&self, name: &str, began: Instant) {
+        if self.bar.is_hidden() && began.elapsed() > Duration::from_secs(1) {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        self.bar.set_message(name.to_string());
+        self.bar.inc(1);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,258 @@
+//! Results of a suite of runs, written for CI and for people: JSON (one shape for every
+//! subcommand that runs cases), JUnit XML (one testsuite, one testcase per case, a failure
+//! element with the message), and the short table printed on the terminal.
+
+use dhcplab_scenario::format_duration;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// It held.
+    Passed,
+    /// It did not, or it could not be run (a bad file).
+    Failed,
+    /// It was not run, for a reason given in the message.
+    Skipped,
+}
+
+impl Status {
+    /// `passed`, `failed` or `skipped`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One case's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// `topic/NAME`.
+    pub name: String,
+    /// The scenario file.
+    pub file: PathBuf,
+    /// How it ended.
+    pub status: Status,
+    /// Why it failed or was skipped, or a summary.
+    pub message: String,
+    /// Files written for it (pcap, ladder).
+    pub artifacts: Vec<PathBuf>,
+    /// Virtual (or real, in TAP mode) time the run covered.
+    pub covered: Duration,
+    /// Wall-clock time it took.
+    pub wall: Duration,
+    /// The seed it ran with.
+    pub seed: u64,
+}
+
+/// A suite's results, in run order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Suite {
+    /// The cases.
+    pub cases: Vec<Case>,
+}
+
+impl Suite {
+    /// How many cases ended with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.cases.iter().filter(|c| c.status == status).count()
+    }
+
+    /// `{"passed": n, "failed": n, "skipped": n, "results": [{"name", "file", "status",
+    /// "message", "artifacts", ...}]}`.
+    pub fn json(&self) -> serde_json::Value {
+        let results: Vec<_> = self
+            .cases
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "file": c.file.display().to_string(),
+                    "status": c.status.name(),
+                    "message": c.message,
+                    "artifacts": c.artifacts.iter().map(|a| a.display().to_string()).collect::<Vec<_>>(),
+                    "seed": c.seed,
+                    "covered_seconds": c.covered.as_secs_f64(),
+                    "wall_seconds": c.wall.as_secs_f64(),
+                })
+            })
+            .collect();
+        json!({
+            "passed": self.count(Status::Passed),
+            "failed": self.count(Status::Failed),
+            "skipped": self.count(Status::Skipped),
+            "results": results,
+        })
+    }
+
+    /// JUnit XML: one `testsuite` named `suite`, a `testcase` per case (classname the topic),
+    /// `failure` and `skipped` elements with the message, and the artifacts in `system-out`.
+    pub fn junit(&self, suite: &str) -> String {
+        let wall: f64 = self.cases.iter().map(|c| c.wall.as_secs_f64()).sum();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        out.push_str(&format!(
+            "<testsuites name=\"{s}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{wall:.3}\">\n<testsuite name=\"{s}\" tests=\"{0}\" failures=\"{1}\" skipped=\"{2}\" time=\"{wall:.3}\">\n",
+            self.cases.len(),
+            self.count(Status::Failed),
+            self.count(Status::Skipped),
+            s = xml(suite),
+        ));
+        for c in &self.cases {
+            let (class, test) = c.name.rsplit_once('/').unwrap_or(("", &c.name));
+            out.push_str(&format!(
+                "  <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n",
+                xml(class),
+                xml(test),
+                xml(&c.file.display().to_string()),
+                c.wall.as_secs_f64()
+            ));
+            match c.status {
+                Status::Failed => out.push_str(&format!(
+                    "    <failure message=\"{}\">{}\nseed {}</failure>\n",
+                    xml(c.message.lines().next().unwrap_or("")),
+                    xml(&c.message),
+                    c.seed
+                )),
+                Status::Skipped => {
+                    out.push_str(&format!("    <skipped message=\"{}\"/>\n", xml(&c.message)))
+                }
+                Status::Passed => {}
+            }
+            if !c.artifacts.is_empty() {
+                let list: Vec<String> = c
+                    .artifacts
+                    .iter()
+                    .map(|a| a.display().to_string())
+                    .collect();
+                out.push_str(&format!(
+                    "    <system-out>{}</system-out>\n",
+                    xml(&list.join("\n"))
+                ));
+            }
+            out.push_str("  </testcase>\n");
+        }
+        out.push_str("</testsuite>\n</testsuites>\n");
+        out
+    }
+
+    /// The terminal table: scenario, result, virtual time covered, wall time; then totals.
+    pub fn table(&self) -> String {
+        let width = self
+            .cases
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        let mut out = format!(
+            "{:<width$}  {:<7}  {:>12}  {:>9}\n",
+            "scenario", "result", "covered", "wall"
+        );
+        for c in &self.cases {
+            out.push_str(&format!(
+                "{:<width$}  {:<7}  {:>12}  {:>8.3}s\n",
+                c.name,
+                c.status.name(),
+                format_duration(c.covered),
+                c.wall.as_secs_f64()
+            ));
+        }
+        out.push_str(&format!(
+            "{} passed, {} failed, {} skipped\n",
+            self.count(Status::Passed),
+            self.count(Status::Failed),
+            self.count(Status::Skipped)
+        ));
+        out
+    }
+}
+
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suite() -> Suite {
+        let case = |name: &str, status, message: &str| Case {
+            name: name.into(),
+            file: PathBuf::from(format!("scenarios/{name}.toml")),
+            status,
+            message: message.into(),
+            artifacts: vec![PathBuf::from("out/a.pcap")],
+            covered: Duration::from_secs(3600),
+            wall: Duration::from_millis(12),
+            seed: 7,
+        };
+        Suite {
+            cases: vec![
+                case("lease-expiry/a", Status::Passed, "ok"),
+                case(
+                    "lease-expiry/b",
+                    Status::Failed,
+                    "step 2 (line 9): expected <ACK> & \"more\"",
+                ),
+                case("link-flap/c", Status::Skipped, "needs v6"),
+            ],
+        }
+    }
+
+    #[test]
+    fn json_has_the_agreed_shape() {
+        let j = suite().json();
+        assert_eq!(
+            (
+                j["passed"].as_u64(),
+                j["failed"].as_u64(),
+                j["skipped"].as_u64()
+            ),
+            (Some(1), Some(1), Some(1))
+        );
+        let r = &j["results"][1];
+        assert_eq!(r["name"], "lease-expiry/b");
+        assert_eq!(r["file"], "scenarios/lease-expiry/b.toml");
+        assert_eq!(r["status"], "failed");
+        assert_eq!(r["artifacts"][0], "out/a.pcap");
+        assert!(r["message"].as_str().is_some_and(|m| m.contains("line 9")));
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let x = suite().junit("dhcplab run");
+        assert!(x.contains(r#"tests="3" failures="1" skipped="1""#));
+        assert!(x.contains(r#"classname="lease-expiry" name="b""#));
+        assert!(x.contains("expected &lt;ACK&gt; &amp; &quot;more&quot;"));
+        assert!(x.contains(r#"<skipped message="needs v6"/>"#));
+        assert!(x.contains("seed 7"));
+        assert_eq!(x.matches("<testcase ").count(), 3);
+        assert_eq!(x.matches("</testcase>").count(), 3);
+    }
+
+    #[test]
+    fn table_lists_every_case_and_totals() {
+        let t = suite().table();
+        assert!(t.lines().next().is_some_and(|l| l.starts_with("scenario")));
+        assert!(t.contains("lease-expiry/a"));
+        assert!(t.contains("1h"));
+        assert!(t.ends_with("1 passed, 1 failed, 1 skipped\n"));
+    }
+}

@@ -1,0 +1,734 @@
+//! The hosts on the virtual link and the loop that moves virtual time: deliver frames due,
+//! fire host timers due, carry out what the cores ask (send, configure, persist, run the event
+//! program), and record it all on the timeline and in the message log.
+
+use crate::matcher::Seen;
+use dhcplab_client::{Action as ClientAction, Client, Config as ClientConfig, HostEvent, Lease};
+use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
+use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+use dhcplab_rng::Rng;
+use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig, Span};
+use dhcplab_server::{Action as ServerAction, Datagram, Interface, Server};
+use dhcplab_timeline::{Dest, Entry, Fate, Timeline, describe_message};
+use dhcplab_vnet::{Segment, Sent};
+use dhcplab_wire::v4::Message;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, SystemTime};
+
+/// Work at one instant beyond which the run is declared stuck (a core that keeps asking for
+/// the same instant).
+const MAX_WORK_PER_INSTANT: u32 = 1_000_000;
+
+pub(crate) struct ServerNode {
+    pub core: Option<Server>,
+    pub address: Ipv4Addr,
+    pub config: ServerConfig,
+    /// The lease file: every row appended, in order.
+    pub rows: Vec<Lease4>,
+    pub suspended: bool,
+}
+
+pub(crate) struct ClientNode {
+    pub spec: ClientHost,
+    pub core: Option<Client>,
+    pub configured: Option<Ipv4Addr>,
+    pub saved: Option<Lease>,
+    pub events: Vec<String>,
+    pub starts: u64,
+    /// When it starts (first start, or back from churn).
+    pub start_at: Option<SystemTime>,
+    /// When churn makes it leave.
+    pub leave_at: Option<SystemTime>,
+    pub rng: Rng,
+}
+
+pub(crate) enum Node {
+    Server(Box<ServerNode>),
+    Client(Box<ClientNode>),
+    Peer(Option<Ipv4Addr>),
+}
+
+pub(crate) struct World {
+    pub seed: u64,
+    pub start: SystemTime,
+    pub now: SystemTime,
+    pub segment: Segment,
+    pub names: Vec<String>,
+    pub macs: Vec<[u8; 6]>,
+    pub nodes: Vec<Node>,
+    wakeups: BinaryHeap<Reverse<(SystemTime, usize)>>,
+    /// Who holds each address on the link (the ARP table every host shares).
+    owners: BTreeMap<Ipv4Addr, usize>,
+    by_mac: BTreeMap<[u8; 6], usize>,
+    /// DHCP messages seen, for expectations; kept only when some step looks at messages.
+    pub log: Vec<Seen>,
+    pub keep_log: bool,
+    pub timeline: Timeline,
+    /// Broken invariants (two clients on one address), each once.
+    pub violations: Vec<String>,
+    pub stuck: Option<String>,
+}
+
+fn draw(rng: &mut Rng, span: Span) -> Duration {
+    let (lo, hi) = (span.min.as_millis() as u64, span.max.as_millis() as u64);
+    Duration::from_millis(rng.between(lo, hi))
+}
+
+impl World {
+    pub(crate) fn new(
+        scenario: &Scenario,
+        seed: u64,
+        start: SystemTime,
+        keep_frames: bool,
+        keep_log: bool,
+    ) -> Self {
+        let mut segment = Segment::new(seed);
+        let mut nodes = Vec::new();
+        let mut owners = BTreeMap::new();
+        let mut by_mac = BTreeMap::new();
+        for (i, h) in scenario.hosts.iter().enumerate() {
+            segment.attach(h.mac, h.link);
+            by_mac.insert(h.mac, i);
+            nodes.push(match &h.role {
+                Role::Server(s) => {
+                    owners.insert(s.address, i);
+                    Node::Server(Box::new(ServerNode {
+                        core: None,
+                        address: s.address,
+                        config: s.config.clone(),
+                        rows: Vec::new(),
+                        suspended: false,
+                    }))
+                }
+                Role::Client(c) => {
+                    let mut rng = Rng::fork(seed, &h.name);
+                    let start_at = start + draw(&mut rng, c.start);
+                    Node::Client(Box::new(ClientNode {
+                        spec: c.clone(),
+                        core: None,
+                        configured: None,
+                        saved: None,
+                        events: Vec::new(),
+                        starts: 0,
+                        start_at: Some(start_at),
+                        leave_at: None,
+                        rng,
+                    }))
+                }
+                Role::Peer(p) => {
+                    if let Some(a) = p.address {
+                        owners.insert(a, i);
+                    }
+                    Node::Peer(p.address)
+                }
+            });
+        }
+        let names: Vec<String> = scenario.hosts.iter().map(|h| h.name.clone()).collect();
+        let mut w = Self {
+            seed,
+            start,
+            now: start,
+            segment,
+            macs: scenario.hosts.iter().map(|h| h.mac).collect(),
+            timeline: Timeline::new(start, names.clone(), keep_frames),
+            names,
+            nodes,
+            wakeups: BinaryHeap::new(),
+            owners,
+            by_mac,
+            log: Vec::new(),
+            keep_log,
+            violations: Vec::new(),
+            stuck: None,
+        };
+        for i in 0..w.nodes.len() {
+            if matches!(w.nodes[i], Node::Server(_)) {
+                w.start_host(i);
+            }
+            w.rearm(i);
+        }
+        w
+    }
+
+    fn deadline(&self, i: usize) -> Option<SystemTime> {
+        match &self.nodes[i] {
+            Node::Server(s) if !s.suspended => s.core.as_ref().and_then(Server::poll_timeout),
+            Node::Client(c) => [
+                c.core.as_ref().and_then(Client::poll_timeout),
+                c.start_at,
+                c.leave_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+            _ => None,
+        }
+    }
+
+    fn rearm(&mut self, i: usize) {
+        if let Some(t) = self.deadline(i) {
+            self.wakeups.push(Reverse((t, i)));
+        }
+    }
+
+    /// Runs until `target`, or until `done` says to stop after an instant; the clock ends at
+    /// `target` in the first case and at the instant `done` held in the second. Returns true
+    /// when `done` held.
+    pub(crate) fn run_until(
+        &mut self,
+        target: SystemTime,
+        done: &mut dyn FnMut(&World) -> bool,
+    ) -> bool {
+        let mut work_here = 0u32;
+        loop {
+            if done(self) {
+                return true;
+            }
+            let wake = loop {
+                match self.wakeups.peek() {
+                    Some(Reverse((t, i))) if self.deadline(*i) != Some(*t) => {
+                        self.wakeups.pop();
+                    }
+                    Some(Reverse((t, _))) => break Some(*t),
+                    None => break None,
+                }
+            };
+            let next = [wake, self.segment.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next.filter(|n| *n <= target) else {
+                break;
+            };
+            if next <= self.now {
+                work_here += 1;
+                if work_here > MAX_WORK_PER_INSTANT {
+                    self.stuck = Some(format!(
+                        "the run is stuck at {}: hosts keep working without time passing",
+                        dhcplab_scenario::format_duration(self.offset())
+                    ));
+                    return false;
+                }
+            } else {
+                work_here = 0;
+                self.now = next;
+            }
+            let now = self.now;
+            while let Some(d) = self.segment.poll_delivery(now) {
+                self.deliver(d.port, &d.frame);
+            }
+            while let Some(Reverse((t, i))) = self.wakeups.peek().copied() {
+                if t > now {
+                    break;
+                }
+                self.wakeups.pop();
+                if self.deadline(i) == Some(t) {
+                    self.fire(i);
+                }
+            }
+        }
+        self.now = self.now.max(target);
+        done(self)
+    }
+
+    /// Time since the start of the run.
+    pub(crate) fn offset(&self) -> Duration {
+        self.now.duration_since(self.start).unwrap_or_default()
+    }
+
+    fn fire(&mut self, i: usize) {
+        let now = self.now;
+        match &mut self.nodes[i] {
+            Node::Server(s) => {
+                if let Some(core) = s.core.as_mut() {
+                    core.handle_timeout(now);
+                }
+                self.drain_server(i);
+            }
+            Node::Client(c) => {
+                if c.start_at.is_some_and(|t| t <= now) {
+                    c.start_at = None;
+                    self.start_host(i);
+                    return;
+                }
+                if c.leave_at.is_some_and(|t| t <= now) {
+                    c.leave_at = None;
+                    let release = match c.spec.churn.map(|ch| ch.leave) {
+                        Some(Leave::Drop) => false,
+                        Some(Leave::Either) => c.rng.chance(0.5),
+                        _ => true,
+                    };
+                    let down = c
+                        .spec
+                        .churn
+                        .map(|ch| draw(&mut c.rng, ch.down))
+                        .unwrap_or_default();
+                    let event = if release {
+                        HostEvent::Release
+                    } else {
+                        HostEvent::Drop
+                    };
+                    self.note(
+                        i,
+                        if release {
+                            "leaves (release)"
+                        } else {
+                            "leaves (drop)"
+                        },
+                    );
+                    self.client_host_event(i, event);
+                    if let Node::Client(c) = &mut self.nodes[i] {
+                        c.core = None;
+                        c.start_at = Some(now + down);
+                    }
+                    self.rearm(i);
+                    return;
+                }
+                if let Some(core) = c.core.as_mut() {
+                    core.handle_timeout(now);
+                }
+                self.drain_client(i);
+            }
+            Node::Peer(_) => {}
+        }
+        self.rearm(i);
+    }
+
+    /// Starts a stopped host (or a client whose agent ended).
+    pub(crate) fn start_host(&mut self, i: usize) {
+        let now = self.now;
+        match &mut self.nodes[i] {
+            Node::Server(s) => {
+                let leases = replay_rows(&s.rows);
+                let mut core =
+                    Server::new(s.config.dhcp4.clone(), s.config.json.clone(), leases, now);
+                core.attach(Interface {
+                    index: 1,
+                    name: "eth0".into(),
+                    address: s.address,
+                    direct_response: true,
+                });
+                s.core = Some(core);
+                s.suspended = false;
+            }
+            Node::Client(c) => {
+                let mut config = ClientConfig::new(self.macs[i]);
+                config.probe = c.spec.probe;
+                config.bootp = c.spec.bootp;
+                config.client_id = c.spec.client_id.clone();
+                config.hostname = c.spec.hostname.clone();
+                if let Some(w) = c.spec.offer_wait {
+                    config.offer_wait = w;
+                }
+                c.starts += 1;
+                let seed =
+                    Rng::fork(self.seed, &format!("{}#{}", self.names[i], c.starts)).next_u64();
+                if let Some(a) = c.configured.take()
+                    && self.owners.get(&a) == Some(&i)
+                {
+                    self.owners.remove(&a);
+                }
+                c.core = Some(Client::new(config, seed, c.saved.clone(), now));
+                c.start_at = None;
+                c.leave_at = c.spec.churn.map(|ch| now + draw(&mut c.rng, ch.up));
+                self.drain_client(i);
+            }
+            Node::Peer(_) => {}
+        }
+        self.rearm(i);
+    }
+
+    /// Stops a host: `graceful` lets a client drop its lease as dhcpagent does on SIGTERM.
+    pub(crate) fn stop_host(&mut self, i: usize, graceful: bool) {
+        if graceful && self.client_running(i) {
+            self.client_host_event(i, HostEvent::Drop);
+        }
+        match &mut self.nodes[i] {
+            Node::Server(s) => s.core = None,
+            Node::Client(c) => {
+                c.core = None;
+                c.start_at = None;
+                c.leave_at = None;
+            }
+            Node::Peer(_) => {}
+        }
+    }
+
+    fn client_running(&self, i: usize) -> bool {
+        matches!(&self.nodes[i], Node::Client(c) if c.core.is_some())
+    }
+
+    /// Hands a host event to a client core.
+    pub(crate) fn client_host_event(&mut self, i: usize, event: HostEvent) {
+        let now = self.now;
+        if let Node::Client(c) = &mut self.nodes[i]
+            && let Some(core) = c.core.as_mut()
+        {
+            core.handle_host(now, event);
+            self.drain_client(i);
+        }
+        self.rearm(i);
+    }
+
+    /// Suspends or resumes a host.
+    pub(crate) fn suspend(&mut self, i: usize, suspended: bool) {
+        match &mut self.nodes[i] {
+            Node::Server(s) => {
+                s.suspended = suspended;
+                if !suspended {
+                    let now = self.now;
+                    if let Some(core) = s.core.as_mut()
+                        && core.poll_timeout().is_some_and(|t| t <= now)
+                    {
+                        core.handle_timeout(now);
+                    }
+                    self.drain_server(i);
+                }
+                self.rearm(i);
+            }
+            Node::Client(_) => self.client_host_event(
+                i,
+                if suspended {
+                    HostEvent::Suspend
+                } else {
+                    HostEvent::Resume
+                },
+            ),
+            Node::Peer(_) => {}
+        }
+    }
+
+    /// Records a note about one host on the timeline.
+    pub(crate) fn note(&mut self, i: usize, text: &str) {
+        self.timeline.push(
+            self.now,
+            Entry::Event {
+                host: i,
+                text: text.to_string(),
+            },
+        );
+    }
+
+    /// The address a host answers for, as other hosts would find it with ARP.
+    pub(crate) fn address_of(&self, i: usize) -> Option<Ipv4Addr> {
+        match &self.nodes[i] {
+            Node::Server(s) => Some(s.address),
+            Node::Client(c) => c.configured,
+            Node::Peer(a) => *a,
+        }
+    }
+
+    fn deliver(&mut self, port: usize, frame: &[u8]) {
+        let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, frame) else {
+            return;
+        };
+        let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (u.src, u.dst) else {
+            return;
+        };
+        let now = self.now;
+        match &mut self.nodes[port] {
+            Node::Server(s) if dst.port() == 67 && !s.suspended => {
+                if let Some(core) = s.core.as_mut() {
+                    core.handle_datagram(
+                        now,
+                        Datagram {
+                            interface: 1,
+                            source: src,
+                            destination: *dst.ip(),
+                            payload: u.payload,
+                        },
+                    );
+                }
+                self.drain_server(port);
+            }
+            Node::Client(c) if dst.port() == 68 => {
+                if let Some(core) = c.core.as_mut() {
+                    core.handle_datagram(now, u.payload);
+                }
+                self.drain_client(port);
+            }
+            _ => {}
+        }
+        self.rearm(port);
+    }
+
+    fn drain_server(&mut self, i: usize) {
+        loop {
+            let Node::Server(s) = &mut self.nodes[i] else {
+                return;
+            };
+            let Some(core) = s.core.as_mut() else { return };
+            let Some(action) = core.poll_action() else {
+                return;
+            };
+            match action {
+                ServerAction::Transmit(t) => {
+                    let dst_mac = match t.link_destination {
+                        Some(mac) => Some(mac),
+                        None => self.resolve(*t.destination.ip()),
+                    };
+                    self.send(i, dst_mac, t.source, t.destination, &t.payload);
+                }
+                ServerAction::Persist(row) => s.rows.push(row),
+                ServerAction::CompactLeaseFile => s.rows = core.leases(),
+                ServerAction::Shutdown => {
+                    s.core = None;
+                    self.note(i, "shut down");
+                }
+            }
+        }
+    }
+
+    fn drain_client(&mut self, i: usize) {
+        let now = self.now;
+        loop {
+            let Node::Client(c) = &mut self.nodes[i] else {
+                return;
+            };
+            let Some(core) = c.core.as_mut() else { return };
+            let Some(action) = core.poll_action() else {
+                return;
+            };
+            match action {
+                ClientAction::Transmit(t) => {
+                    let dst_mac = if t.destination == Ipv4Addr::BROADCAST {
+                        Some(BROADCAST_MAC)
+                    } else {
+                        self.resolve(t.destination)
+                    };
+                    self.send(
+                        i,
+                        dst_mac,
+                        SocketAddrV4::new(t.source, 68),
+                        SocketAddrV4::new(t.destination, 67),
+                        &t.payload,
+                    );
+                }
+                ClientAction::Probe(address) => {
+                    let in_use = self.owners.get(&address).is_some_and(|o| *o != i);
+                    if let Node::Client(c) = &mut self.nodes[i]
+                        && let Some(core) = c.core.as_mut()
+                    {
+                        core.handle_probe(now, address, in_use);
+                    }
+                }
+                ClientAction::Configure(conf) => {
+                    c.configured = Some(conf.address);
+                    if let Some(other) = self.owners.get(&conf.address).copied()
+                        && other != i
+                    {
+                        let text = format!(
+                            "{} configured {} while {} has it",
+                            self.names[i], conf.address, self.names[other]
+                        );
+                        self.timeline.push(
+                            now,
+                            Entry::Check {
+                                passed: false,
+                                text: text.clone(),
+                            },
+                        );
+                        self.violations.push(text);
+                    } else {
+                        self.owners.insert(conf.address, i);
+                    }
+                }
+                ClientAction::Unconfigure(conf) => {
+                    c.configured = None;
+                    if self.owners.get(&conf.address) == Some(&i) {
+                        self.owners.remove(&conf.address);
+                    }
+                }
+                ClientAction::SaveLease(l) => c.saved = Some(l),
+                ClientAction::ForgetLease => c.saved = None,
+                ClientAction::RunProgram { run, event } => {
+                    c.events.push(event.name().to_string());
+                    core.handle_program_exit(now, run);
+                    self.note(i, event.name());
+                }
+                ClientAction::SignalProgram { .. } | ClientAction::Log { .. } => {}
+            }
+        }
+    }
+
+    /// The link address of whoever holds `address` (ARP, answered from the table).
+    fn resolve(&self, address: Ipv4Addr) -> Option<[u8; 6]> {
+        self.owners.get(&address).map(|i| self.macs[*i])
+    }
+
+    /// Frames a datagram from host `i` and puts it on the link (or notes why it could not go).
+    pub(crate) fn send(
+        &mut self,
+        i: usize,
+        dst_mac: Option<[u8; 6]>,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        let now = self.now;
+        let message = Message::decode(payload).ok();
+        let label = message.as_ref().map_or_else(
+            || format!("MALFORMED ({} bytes)", payload.len()),
+            describe_message,
+        );
+        let Some(dst_mac) = dst_mac else {
+            self.note(
+                i,
+                &format!("no ARP answer for {}: {label} not sent", dst.ip()),
+            );
+            return;
+        };
+        let frame = match dhcplab_frame::encode_udp(
+            self.macs[i],
+            dst_mac,
+            src.into(),
+            dst.into(),
+            64,
+            payload,
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                self.note(i, &format!("cannot frame {label}: {e}"));
+                return;
+            }
+        };
+        let broadcast = dst_mac[0] & 1 == 1;
+        let to = if broadcast {
+            None
+        } else {
+            self.by_mac.get(&dst_mac).copied()
+        };
+        let sent = self.segment.transmit(now, i, frame.clone());
+        let fates = match &sent {
+            Sent::NoCarrier => {
+                self.note(i, &format!("no carrier: {label} not sent"));
+                return;
+            }
+            Sent::NoSuchHost => Vec::new(),
+            Sent::Left(f) => f
+                .iter()
+                .map(|(p, fate)| {
+                    let fate = match fate {
+                        dhcplab_vnet::Fate::Arrives(t) => {
+                            Fate::Arrived(t.duration_since(now).unwrap_or_default())
+                        }
+                        dhcplab_vnet::Fate::Duplicated(_) => Fate::Duplicated,
+                        dhcplab_vnet::Fate::Lost => Fate::Lost,
+                        dhcplab_vnet::Fate::Partitioned => Fate::Partitioned,
+                        dhcplab_vnet::Fate::NoCarrier => Fate::NoCarrier,
+                    };
+                    (*p, fate)
+                })
+                .collect(),
+        };
+        if self.keep_log
+            && let Some(m) = message
+        {
+            let chaddr_host = m
+                .hardware_address()
+                .try_into()
+                .ok()
+                .and_then(|mac: [u8; 6]| self.by_mac.get(&mac))
+                .map(|h| self.names[*h].clone());
+            self.log.push(Seen {
+                at_ns: now
+                    .duration_since(self.start)
+                    .unwrap_or_default()
+                    .as_nanos(),
+                from: self.names[i].clone(),
+                to: to.map(|t| self.names[t].clone()),
+                broadcast,
+                src: *src.ip(),
+                dst: *dst.ip(),
+                message: m,
+                chaddr_host,
+            });
+        }
+        let dest = match (broadcast, to) {
+            (true, _) => Dest::Broadcast,
+            (false, Some(t)) => Dest::Host(t),
+            (false, None) => Dest::Nowhere,
+        };
+        self.timeline.push(
+            now,
+            Entry::Frame {
+                from: i,
+                to: dest,
+                frame,
+                label,
+                fates,
+            },
+        );
+    }
+
+    /// The state of a server's lease of `address` now.
+    pub(crate) fn lease_state(
+        &self,
+        i: usize,
+        address: Ipv4Addr,
+    ) -> Result<(dhcplab_scenario::LeaseState, Option<Lease4>), String> {
+        use dhcplab_scenario::LeaseState as S;
+        let Node::Server(s) = &self.nodes[i] else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        let Some(core) = &s.core else {
+            return Err(format!("{} is not running", self.names[i]));
+        };
+        let now = self
+            .now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(match core.lease(address) {
+            None => (S::Absent, None),
+            Some(l) => {
+                let st = match l.state {
+                    STATE_DECLINED => S::Declined,
+                    STATE_EXPIRED_RECLAIMED => S::Reclaimed,
+                    _ if l.expire <= now => S::Expired,
+                    _ => S::Active,
+                };
+                (st, Some(l))
+            }
+        })
+    }
+
+    /// How many active leases a server holds now.
+    pub(crate) fn active_leases(&self, i: usize) -> Result<u64, String> {
+        let Node::Server(s) = &self.nodes[i] else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        let Some(core) = &s.core else {
+            return Err(format!("{} is not running", self.names[i]));
+        };
+        let now = self
+            .now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(core
+            .leases()
+            .iter()
+            .filter(|l| l.state == dhcplab_memfile::STATE_DEFAULT && l.expire > now)
+            .count() as u64)
+    }
+
+    /// The index of the host named `name`.
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+}
+
+/// The leases a lease file holds: the last row of each address wins, a row of lifetime 0
+/// deletes (Kea's memfile).
+fn replay_rows(rows: &[Lease4]) -> Vec<Lease4> {
+    let mut by: BTreeMap<Ipv4Addr, Lease4> = BTreeMap::new();
+    for r in rows {
+        if r.valid_lifetime == 0 {
+            by.remove(&r.address);
+        } else {
+            by.insert(r.address, r.clone());
+        }
+    }
+    by.into_values().collect()
+}
