@@ -507,7 +507,10 @@ impl World {
                     );
                 }
                 ClientAction::Probe(address) => {
-                    let in_use = self.owners.get(&address).is_some_and(|o| *o != i);
+                    let in_use = self
+                        .owners
+                        .get(&address)
+                        .is_some_and(|o| *o != i && self.segment.reachable(i, *o));
                     if let Node::Client(c) = &mut self.nodes[i]
                         && let Some(core) = c.core.as_mut()
                     {
@@ -518,6 +521,7 @@ impl World {
                     c.configured = Some(conf.address);
                     if let Some(other) = self.owners.get(&conf.address).copied()
                         && other != i
+                        && self.segment.reachable(i, other)
                     {
                         let text = format!(
                             "{} configured {} while {} has it",
@@ -600,7 +604,13 @@ impl World {
         } else {
             self.by_mac.get(&dst_mac).copied()
         };
-        let sent = self.segment.transmit(now, i, frame.clone());
+        let nodes = &self.nodes;
+        let listens = |p: usize| match &nodes[p] {
+            Node::Server(_) => dst.port() == 67,
+            Node::Client(_) => dst.port() == 68,
+            Node::Peer(_) => true,
+        };
+        let sent = self.segment.transmit_to(now, i, frame.clone(), &listens);
         let fates = match &sent {
             Sent::NoCarrier => {
                 self.note(i, &format!("no carrier: {label} not sent"));

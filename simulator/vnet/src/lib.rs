@@ -168,6 +168,12 @@ impl Segment {
         self.ports.get(port).is_some_and(|p| p.carrier)
     }
 
+    /// True when a frame from `a` can reach `b` at all: both have carrier and no partition is
+    /// between them (faults aside).
+    pub fn reachable(&self, a: Port, b: Port) -> bool {
+        self.carrier(a) && self.carrier(b) && !self.partitions.contains(&pair(a, b))
+    }
+
     /// Cuts `a` off from `b`, both ways.
     pub fn partition(&mut self, a: Port, b: Port) {
         self.partitions.insert(pair(a, b));
@@ -185,6 +191,19 @@ impl Segment {
 
     /// Puts `frame` on the segment from `from` at `now`.
     pub fn transmit(&mut self, now: SystemTime, from: Port, frame: Vec<u8>) -> Sent {
+        self.transmit_to(now, from, frame, &|_| true)
+    }
+
+    /// Puts `frame` on the segment from `from` at `now`; a broadcast goes only to the ports
+    /// `listens` accepts (the hosts with a socket on its destination port: on a real link the
+    /// others drop it unread, and a thousand clients need not each be handed every DISCOVER).
+    pub fn transmit_to(
+        &mut self,
+        now: SystemTime,
+        from: Port,
+        frame: Vec<u8>,
+        listens: &dyn Fn(Port) -> bool,
+    ) -> Sent {
         let Some(sender) = self.ports.get(from).cloned() else {
             return Sent::NoSuchHost;
         };
@@ -196,7 +215,9 @@ impl Segment {
             None => return Sent::NoSuchHost,
         };
         let receivers: Vec<Port> = if dst[0] & 1 == 1 {
-            (0..self.ports.len()).filter(|&p| p != from).collect()
+            (0..self.ports.len())
+                .filter(|&p| p != from && listens(p))
+                .collect()
         } else {
             match self.port_of(dst) {
                 Some(p) if p != from => vec![p],
@@ -326,6 +347,15 @@ mod tests {
     }
 
     #[test]
+    fn broadcast_goes_only_to_ports_that_listen() {
+        let (mut s, a, _, c) = three(1, Faults::default());
+        let Sent::Left(fates) = s.transmit_to(t(0), a, frame([0xff; 6], A, 1), &|p| p == c) else {
+            panic!("sent");
+        };
+        assert_eq!(fates, vec![(c, Fate::Arrives(t(0)))]);
+    }
+
+    #[test]
     fn broadcast_reaches_every_other_port_and_unicast_only_its_owner() {
         let (mut s, a, b, c) = three(1, Faults::default());
         assert!(
@@ -367,8 +397,10 @@ mod tests {
             fates,
             vec![(b, Fate::Partitioned), (c, Fate::Arrives(t(0)))]
         );
+        assert!(!s.reachable(a, b) && s.reachable(a, c));
         s.heal_all();
         s.set_carrier(c, false);
+        assert!(!s.reachable(a, c));
         assert_eq!(s.transmit(t(0), c, frame(A, C, 2)), Sent::NoCarrier);
         let Sent::Left(fates) = s.transmit(t(0), a, frame(C, A, 3)) else {
             panic!("sent");
