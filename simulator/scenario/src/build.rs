@@ -27,6 +27,7 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         faults: Vec::new(),
         groups: BTreeMap::new(),
         roles: BTreeMap::new(),
+        macs: BTreeMap::new(),
         captured: BTreeSet::new(),
     };
     let header = file.scenario;
@@ -88,6 +89,7 @@ struct Builder<'a> {
     /// Group name to member names.
     groups: BTreeMap<String, Vec<String>>,
     roles: BTreeMap<String, RoleKind>,
+    macs: BTreeMap<String, [u8; 6]>,
     captured: BTreeSet<String>,
 }
 
@@ -198,6 +200,7 @@ impl Builder<'_> {
                     c.group = (count > 1).then(|| name.clone());
                 }
                 self.roles.insert(member.clone(), kind);
+                self.macs.insert(member.clone(), mac);
                 members.push(member.clone());
                 out.push(Host {
                     name: member,
@@ -703,7 +706,8 @@ impl Builder<'_> {
             self.fault(at, "send needs a [step.message]");
             return None;
         };
-        let (payload, request) = self.message(m)?;
+        let mac = self.macs.get(&from).copied().unwrap_or_default();
+        let (payload, request) = self.message(m, mac)?;
         Some(Send {
             from,
             to,
@@ -726,7 +730,7 @@ impl Builder<'_> {
     }
 
     /// A crafted message: typed fields and options, then what makes it malformed.
-    fn message(&mut self, m: &S<raw::Message>) -> Option<(Vec<u8>, bool)> {
+    fn message(&mut self, m: &S<raw::Message>, own_mac: [u8; 6]) -> Option<(Vec<u8>, bool)> {
         let m = m.get_ref();
         if let Some(p) = &m.payload {
             let bytes = self.hex(p)?;
@@ -744,7 +748,7 @@ impl Builder<'_> {
                     return None;
                 }
             },
-            None => [0x02, 0x00, 0x5e, 0x00, 0x53, 0xee],
+            None => own_mac,
         };
         let mut msg = Message::new(
             op,

@@ -515,8 +515,9 @@ pub enum Matcher {
         /// Highest allowed.
         max: Option<u64>,
     },
-    /// The value written out equals this text: an address, a list of addresses separated by
-    /// commas, a message type, text, or hex bytes (`0x...`, `aa:bb`).
+    /// The value written out equals this text: an address (or, with `/len`, lies in that
+    /// prefix), a list of addresses separated by commas, a message type, text, or hex bytes
+    /// (`0x...`, `aa:bb`).
     Text(String),
     /// The value's bytes equal these.
     Bytes(Vec<u8>),

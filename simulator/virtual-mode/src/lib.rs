@@ -593,8 +593,9 @@ fn clock(ns: u128) -> String {
     )
 }
 
+/// The messages a filter looks at, in words: `ACK from srv to c1`, `message from c1`.
 fn describe_filter(f: &Filter) -> String {
-    let mut s = f.kind.map_or("a message".to_string(), |k| k.to_string());
+    let mut s = f.kind.map_or("message".to_string(), |k| k.to_string());
     if let Some(from) = &f.from {
         s.push_str(&format!(" from {from}"));
     }

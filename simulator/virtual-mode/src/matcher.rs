@@ -197,6 +197,7 @@ fn text_matches(target: Target, text: &str, bytes: &[u8]) -> bool {
         return b == bytes;
     }
     match format_of(target) {
+        Some(Format::Addr) if t.contains('/') => in_prefix(t, bytes),
         Some(Format::Addr | Format::Addrs | Format::AddrsOrEmpty) => {
             let want: Result<Vec<u8>, _> = t
                 .split(',')
@@ -213,6 +214,25 @@ fn text_matches(target: Target, text: &str, bytes: &[u8]) -> bool {
         }
         _ => show(target, bytes) == t || bytes == t.as_bytes(),
     }
+}
+
+/// True when the address in `bytes` lies in the prefix `text` (`198.51.100.0/24`).
+fn in_prefix(text: &str, bytes: &[u8]) -> bool {
+    let Some((net, len)) = text.split_once('/') else {
+        return false;
+    };
+    let (Ok(net), Ok(len), Ok(addr)) = (
+        net.trim().parse::<Ipv4Addr>(),
+        len.trim().parse::<u32>(),
+        <[u8; 4]>::try_from(bytes),
+    ) else {
+        return false;
+    };
+    if len > 32 {
+        return false;
+    }
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    u32::from(net) & mask == u32::from(Ipv4Addr::from(addr)) & mask
 }
 
 #[cfg(test)]
@@ -286,6 +306,10 @@ mod tests {
         let holds = |ch: Check| check(&s, &ch, &vars);
         assert_eq!(holds(c(yi, Matcher::Text("192.0.2.100".into()))), None);
         assert_eq!(holds(c(yi, Matcher::Var("a".into()))), None);
+        assert_eq!(holds(c(yi, Matcher::Text("192.0.2.0/24".into()))), None);
+        assert_eq!(holds(c(yi, Matcher::Text("0.0.0.0/0".into()))), None);
+        assert!(holds(c(yi, Matcher::Text("198.51.100.0/24".into()))).is_some());
+        assert!(holds(c(yi, Matcher::Text("192.0.2.0/33".into()))).is_some());
         assert_eq!(holds(c(lt, Matcher::Int(3600))), None);
         assert_eq!(
             holds(c(
