@@ -12,7 +12,7 @@ use std::fmt::Write;
 /// frame).
 pub const MAX_ROWS: usize = 4000;
 
-const ROW: usize = 22;
+const ROW: usize = 26;
 const CLOCK_WIDTH: usize = 130;
 const COLUMN: usize = 170;
 const CHECK_WIDTH: usize = 520;
@@ -115,7 +115,7 @@ pub fn html(timeline: &Timeline, title: &str, summary: &str) -> String {
                     svg,
                     r#"<text class="label" x="{}" y="{}" text-anchor="middle">{}{}</text></g>"#,
                     lx.max(CLOCK_WIDTH + 40),
-                    y - 3,
+                    y - 5,
                     escape(label),
                     if bcast { " (broadcast)" } else { "" }
                 );
@@ -194,14 +194,14 @@ svg text {{ font: 12px ui-monospace, monospace; }}
 .msg {{ stroke: #1f5fbf; stroke-width: 1.5; }}
 .bcast {{ stroke-dasharray: 6 3; }}
 marker path {{ fill: #1f5fbf; }}
-.label {{ fill: #123; }}
+.label {{ fill: #123; paint-order: stroke; stroke: #fff; stroke-width: 4px; }}
 .cross {{ fill: #c00; font-weight: bold; }}
 .dup {{ fill: #a60; }}
 .event rect {{ fill: #e6f4ea; stroke: #2e7d32; }}
 .event text {{ fill: #1b5e20; }}
 .action rect {{ fill: #fff4e0; }}
 .action circle {{ fill: #e65100; }}
-.action text {{ fill: #8a4b00; }}
+.action text {{ fill: #8a4b00; paint-order: stroke; stroke: #fff4e0; stroke-width: 4px; }}
 .pass {{ fill: #2e7d32; }}
 .fail {{ fill: #c00; font-weight: bold; }}
 .more {{ color: #a00; }}

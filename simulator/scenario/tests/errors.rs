@@ -1,0 +1,155 @@
+//! Every fault in a scenario file is reported with its line and column, all of them in one go.
+
+use dhcplab_scenario::{Place, ScenarioError, parse};
+use std::path::Path;
+
+const SERVER: &str = r#"
+[[host]]
+name = "srv"
+role = "server"
+address = "192.0.2.1"
+config = '''
+{ "Dhcp4": { "interfaces-config": { "interfaces": [ "eth0" ] },
+  "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.100 - 192.0.2.199" } ] } ] } }
+'''
+
+[[host]]
+name = "c1"
+role = "client"
+"#;
+
+fn faults(text: &str) -> Vec<(usize, usize, String)> {
+    let e: ScenarioError = parse(text, Path::new("scenarios/t/x.toml")).expect_err("faulty");
+    e.faults
+        .iter()
+        .map(|f| (f.place.line, f.place.column, f.message.clone()))
+        .collect()
+}
+
+fn place_of(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("needle");
+    let p = Place::of(text, offset);
+    (p.line, p.column)
+}
+
+#[test]
+fn a_good_file_reads() {
+    let text = format!(
+        "{SERVER}\n[[step]]\nexpect = \"message\"\nfrom = \"srv\"\ntype = \"ACK\"\nwithin = \"10s\"\n"
+    );
+    let s = parse(&text, Path::new("scenarios/lease-expiry/good.toml")).expect("reads");
+    assert_eq!(s.name, "lease-expiry/good");
+    assert_eq!(s.hosts.len(), 2);
+    assert_eq!(s.steps.len(), 1);
+}
+
+#[test]
+fn toml_syntax_and_unknown_keys_are_placed() {
+    let f = faults("[[host]]\nname = \"a\"\nrole = \n");
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].0, f[0].1 > 1), (3, true), "{f:?}");
+    let text = format!("{SERVER}\n[[step]]\nexpectt = \"message\"\n");
+    let f = faults(&text);
+    assert!(f[0].2.contains("expectt"), "{f:?}");
+    assert_eq!(f[0].0, place_of(&text, "expectt").0);
+}
+
+#[test]
+fn each_bad_value_gets_its_own_fault_at_its_place() {
+    let text = format!(
+        "{SERVER}
+[[step]]
+at = \"10 minutes\"
+
+[[step]]
+do = \"link-down\"
+host = \"c9\"
+
+[[step]]
+expect = \"client\"
+host = \"c1\"
+address = \"$lease\"
+
+[[step]]
+expect = \"message\"
+from = \"srv\"
+type = \"ACKK\"
+within = \"1s\"
+
+[[step]]
+expect = \"message\"
+within = \"1s\"
+[step.options]
+no-such-option = 1
+[step.fields]
+yiaddr = \"present\"
+"
+    );
+    let f = faults(&text);
+    let want = [
+        ("\"10 minutes\"", "is not a duration"),
+        ("\"c9\"", "no host named \"c9\""),
+        ("\"$lease\"", "$lease is used before any step captures it"),
+        ("\"ACKK\"", "unknown message type"),
+        ("\"present\"", "present and absent are for options"),
+        ("1\n[step.fields]", "unknown option \"no-such-option\""),
+    ];
+    assert_eq!(f.len(), want.len(), "{f:#?}");
+    for (needle, message) in want {
+        let (line, column) = place_of(&text, needle);
+        assert!(
+            f.iter()
+                .any(|(l, c, m)| *l == line && *c == column && m.contains(message)),
+            "{message:?} at {line}:{column} in {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_kea_configuration_is_placed_inside_the_scenario_file() {
+    let text = "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"192.0.2.1\"\nconfig = '''\n{ \"Dhcp4\": { \"valid-lifetime\": \"long\" } }\n'''\n";
+    let f = faults(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    let (line, column) = place_of(text, "\"long\"");
+    assert_eq!((f[0].0, f[0].1), (line, column), "{f:?}");
+    assert!(f[0].2.contains("Dhcp4.valid-lifetime"), "{f:?}");
+}
+
+#[test]
+fn hosts_are_checked() {
+    let f = faults(
+        "[[host]]\nname = \"a\"\nrole = \"router\"\n\n[[host]]\nname = \"b\"\nrole = \"client\"\ncount = 0\n\n[[host]]\nname = \"s\"\nrole = \"server\"\n",
+    );
+    let messages: Vec<&str> = f.iter().map(|x| x.2.as_str()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains("role \"router\"")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("count is a number")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("a server needs an address")),
+        "{messages:?}"
+    );
+    assert_eq!(f[0].0, 3);
+}
+
+#[test]
+fn groups_expand_and_name_their_members() {
+    let text = format!(
+        "{SERVER}\n[[host]]\nname = \"g\"\nrole = \"client\"\ncount = 3\n\n[[step]]\ndo = \"release\"\nhost = \"g\"\n"
+    );
+    let s = parse(&text, Path::new("x.toml")).expect("reads");
+    let names: Vec<&str> = s.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["srv", "c1", "g1", "g2", "g3"]);
+    let macs: std::collections::BTreeSet<_> = s.hosts.iter().map(|h| h.mac).collect();
+    assert_eq!(macs.len(), 5, "every host has its own link address");
+    let f = faults(&format!(
+        "{text}\n[[step]]\nexpect = \"events\"\nhost = \"g\"\nevents = []\n"
+    ));
+    assert!(f[0].2.contains("is a group"), "{f:?}");
+}
