@@ -167,25 +167,79 @@ fn name_of(file: &Path) -> String {
     }
 }
 
-fn run_one(s: &Scenario, args: &Args) -> Case {
-    let seed = args.seed.or(s.seed).unwrap_or(1);
+fn run_one(template: &Scenario, args: &Args) -> Case {
+    let seed = args.seed.or(template.seed).unwrap_or(1);
     let began = Instant::now();
+    let values = template.draw(seed);
+    let instance = if template.vary.is_empty() {
+        Ok(template.clone())
+    } else {
+        template.instance(&values)
+    };
+    let s = match instance {
+        Ok(s) => s,
+        Err(e) => {
+            return Case {
+                name: template.name.clone(),
+                file: template.file.clone(),
+                status: Status::Failed,
+                message: format!(
+                    "{} with seed {seed}: {e}",
+                    template.describe_values(&values)
+                ),
+                artifacts: Vec::new(),
+                covered: Duration::ZERO,
+                wall: began.elapsed(),
+                seed,
+            };
+        }
+    };
     let outcome = dhcplab_virtual_mode::run(
-        s,
+        &s,
         Options {
             seed,
             keep_frames: args.artifacts.is_some(),
         },
     );
-    let wall = began.elapsed();
     let status = match outcome.status {
         dhcplab_virtual_mode::Status::Passed => Status::Passed,
         dhcplab_virtual_mode::Status::Failed => Status::Failed,
     };
     let mut message = outcome.message.clone();
+    if !template.vary.is_empty() {
+        message = format!("{} ({})", message, template.describe_values(&values));
+    }
+    let here = args.artifacts.as_ref().map(|dir| dir.join(&s.name));
+    if status == Status::Failed
+        && !template.vary.is_empty()
+        && let Some(m) = dhcplab_virtual_mode::minimize(template, &values, seed)
+    {
+        message.push_str(&format!(
+            "\nminimized in {} runs: {}, {} of {} steps left out: {}",
+            m.runs,
+            template.describe_values(&m.values),
+            m.steps_removed,
+            s.steps.len(),
+            m.message
+        ));
+        if let Some(here) = &here {
+            let file = here.join("minimized.toml");
+            let written = std::fs::create_dir_all(here)
+                .and_then(|()| std::fs::write(&file, &m.scenario.source));
+            match written {
+                Ok(()) => message.push_str(&format!(
+                    "\nminimized reproduction: dhcplab run {} --seed {seed}",
+                    file.display()
+                )),
+                Err(e) => message.push_str(&format!("\n(minimized file not written: {e})")),
+            }
+        } else {
+            message.push_str("\n(--artifacts DIR writes the minimized scenario file)");
+        }
+    }
+    let wall = began.elapsed();
     let mut artifacts = Vec::new();
-    if let Some(dir) = &args.artifacts {
-        let here = dir.join(&s.name);
+    if let Some(here) = &here {
         let pcap = here.join("capture.pcap");
         let ladder = here.join("ladder.html");
         let summary = format!(
@@ -194,7 +248,7 @@ fn run_one(s: &Scenario, args: &Args) -> Case {
             outcome.message,
             s.description.trim()
         );
-        let written = std::fs::create_dir_all(&here)
+        let written = std::fs::create_dir_all(here)
             .map_err(|e| e.to_string())
             .and_then(|()| outcome.timeline.pcap().map_err(|e| e.to_string()))
             .and_then(|bytes| std::fs::write(&pcap, bytes).map_err(|e| e.to_string()))

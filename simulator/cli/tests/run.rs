@@ -227,3 +227,57 @@ fn bad_arguments_and_tap_mode() {
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("issue 7"));
 }
+
+#[test]
+fn a_randomized_failure_prints_its_values_and_writes_a_minimized_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topic = dir.path().join("scenarios/rand");
+    std::fs::create_dir_all(&topic).expect("mkdir");
+    let template = PASSING
+        .replace("[[host]]\nname = \"c1\"\nrole = \"client\"", "[vary]\nclients = { min = 1, max = 9 }\n\n[[host]]\nname = \"c\"\nrole = \"client\"\ncount = \"${clients}\"")
+        .replace(
+            "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nto = \"c1\"\ntype = \"ACK\"\nwithin = \"10s\"\n",
+            "[[step]]\nat = \"1m\"\nexpect = \"leases\"\nhost = \"srv\"\ncount = { max = 2 }\n",
+        );
+    std::fs::write(topic.join("too-many.toml"), &template).expect("write");
+    let seed = (1..50)
+        .find(|s| {
+            let out = dhcplab(&["run", "--seed", &s.to_string()], dir.path());
+            out.status.code() == Some(1)
+        })
+        .expect("some seed draws more than two clients");
+    let out = dhcplab(
+        &["run", "--seed", &seed.to_string(), "--artifacts", "art"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(clients = "), "{stdout}");
+    assert!(stdout.contains("minimized in "), "{stdout}");
+    assert!(
+        stdout.contains("clients = 3, 0 of 1 steps left out"),
+        "{stdout}"
+    );
+    let file = dir.path().join("art/rand/too-many/minimized.toml");
+    assert!(
+        stdout.contains(&format!(
+            "minimized reproduction: dhcplab run {} --seed {seed}",
+            Path::new("art/rand/too-many/minimized.toml").display()
+        )),
+        "{stdout}"
+    );
+    let again = dhcplab(
+        &[
+            "run",
+            file.to_str().expect("utf-8"),
+            "--seed",
+            &seed.to_string(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("it has 3"),
+        "{}",
+        text(&again.stdout)
+    );
+}

@@ -63,6 +63,8 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         requires,
         hosts,
         steps,
+        vary: Vec::new(),
+        source: String::new(),
     })
 }
 

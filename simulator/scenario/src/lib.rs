@@ -10,8 +10,10 @@
 mod build;
 mod raw;
 pub mod text;
+mod vary;
 
 pub use text::{Place, format_duration, parse_duration};
+pub use vary::Vary;
 
 use dhcplab_kea_config::dhcp4::Dhcp4;
 use dhcplab_vnet::Faults;
@@ -38,9 +40,43 @@ pub struct Scenario {
     pub hosts: Vec<Host>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// The ranges a randomized scenario draws from (`[vary]`); empty for a fixed one. The hosts
+    /// and steps above are then those of the smallest values: run [`Scenario::instance`].
+    pub vary: Vec<Vary>,
+    /// The file's text (an instance's: values written in, no `[vary]` table).
+    pub source: String,
 }
 
 impl Scenario {
+    /// Values for every `[vary]` range, picked by `seed`.
+    pub fn draw(&self, seed: u64) -> Vec<f64> {
+        vary::draw(&self.vary, seed)
+    }
+
+    /// The fixed scenario with `values` (one per range, in [`Scenario::vary`]'s order) written
+    /// in; its `source` is a file a person can keep and run.
+    pub fn instance(&self, values: &[f64]) -> Result<Scenario, ScenarioError> {
+        let err = |faults| ScenarioError {
+            file: self.file.clone(),
+            faults,
+        };
+        let text = vary::strip(&vary::substitute(&self.source, &self.vary, values).map_err(err)?);
+        let mut s = build::build(&text, &self.file).map_err(err)?;
+        s.source = text;
+        Ok(s)
+    }
+
+    /// `name = value` for each range, as a run reports the values it used.
+    pub fn describe_values(&self, values: &[f64]) -> String {
+        let parts: Vec<String> = self
+            .vary
+            .iter()
+            .zip(values)
+            .map(|(v, x)| format!("{} = {}", v.name, v.write(*x)))
+            .collect();
+        parts.join(", ")
+    }
+
     /// The host named `name`.
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.name == name)
@@ -569,10 +605,31 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Reads a scenario from `text`, as if from the file `path`.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    build::build(text, path).map_err(|faults| ScenarioError {
+    let err = |faults| ScenarioError {
         file: path.to_path_buf(),
         faults,
-    })
+    };
+    let ranges = vary::ranges(text).map_err(err)?;
+    if ranges.is_empty() {
+        vary::substitute(text, &[], &[]).map_err(err)?;
+        let mut s = build::build(text, path).map_err(err)?;
+        s.source = text.to_string();
+        return Ok(s);
+    }
+    let ends = |pick: fn(&Vary) -> f64| -> Vec<f64> { ranges.iter().map(pick).collect() };
+    let mut s = Scenario {
+        source: text.to_string(),
+        vary: ranges.clone(),
+        ..build::build(
+            &vary::substitute(text, &ranges, &ends(|v| v.min)).map_err(err)?,
+            path,
+        )
+        .map_err(err)?
+    };
+    // The largest values must make a good file too.
+    s.instance(&ends(|v| v.max))?;
+    s.source = text.to_string();
+    Ok(s)
 }
 
 /// The scenario files under `path` (a file, or a folder searched to any depth for `*.toml`),

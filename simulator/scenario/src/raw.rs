@@ -12,6 +12,9 @@ pub(crate) type S<T> = Spanned<T>;
 #[serde(deny_unknown_fields)]
 pub(crate) struct File {
     pub scenario: Option<Header>,
+    /// Read by [`crate::vary`]; its placeholders are already replaced here.
+    #[allow(dead_code)]
+    pub vary: Option<toml::Table>,
     #[serde(default)]
     pub host: Vec<S<Host>>,
     #[serde(default)]

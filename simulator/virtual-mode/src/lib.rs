@@ -11,9 +11,11 @@
 //! - the pcap records each frame once, when it is put on the link, not once per receiver.
 
 mod matcher;
+mod minimize;
 mod world;
 
 pub use matcher::{Seen, check, kind_of, passes, show, value};
+pub use minimize::{MAX_RUNS, Minimized, minimize};
 
 use dhcplab_client::HostEvent;
 use dhcplab_scenario::{
@@ -57,6 +59,8 @@ pub struct Outcome {
     pub covered: Duration,
     /// Steps carried out.
     pub steps_done: usize,
+    /// The index of the step that failed, or after which an invariant broke.
+    pub failed_step: Option<usize>,
     /// Everything that happened.
     pub timeline: Timeline,
 }
@@ -88,26 +92,26 @@ pub fn run(scenario: &Scenario, options: Options) -> Outcome {
                     text: text.clone(),
                 },
             );
-            failure = Some(text);
+            failure = Some((n, text));
             break;
         }
         done += 1;
         if let Some(v) = r.world.violations.first() {
-            failure = Some(format!(
-                "after step {} (line {}): {v}",
-                n + 1,
-                step.place.line
+            failure = Some((
+                n,
+                format!("after step {} (line {}): {v}", n + 1, step.place.line),
             ));
             break;
         }
         if let Some(s) = &r.world.stuck {
-            failure = Some(s.clone());
+            failure = Some((n, s.clone()));
             break;
         }
     }
     let covered = r.world.offset();
+    let failed_step = failure.as_ref().map(|(n, _)| *n);
     let (status, message) = match failure {
-        Some(f) => (Status::Failed, f),
+        Some((_, f)) => (Status::Failed, f),
         None => (
             Status::Passed,
             format!(
@@ -123,6 +127,7 @@ pub fn run(scenario: &Scenario, options: Options) -> Outcome {
         message,
         covered,
         steps_done: done,
+        failed_step,
         timeline: r.world.timeline,
     }
 }
