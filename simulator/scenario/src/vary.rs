@@ -219,9 +219,14 @@ mod tests {
         let f = ranges("[vary]\nn = { min = 5, max = 1 }\nm = 3\n").expect_err("bad");
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].place.line, 3);
-        assert_eq!(
-            ranges("[vary]\nn = { min = 1, max = 5 }\n").expect("good")[0].integer,
-            true
+        assert!(
+            ranges(
+                "[vary]
+n = { min = 1, max = 5 }
+"
+            )
+            .expect("good")[0]
+                .integer
         );
     }
 }
