@@ -1,5 +1,5 @@
 //! The ladder diagram: one column per host, one row per entry, the clock on the left.
-//! Frames are arrows from the sender to the receiver (to every host for a broadcast), marked
+//! Frames are arrows from the sender to the receiver (to every host a broadcast reached), marked
 //! with an x where a link lost them, a partition stopped them or carrier was missing; client
 //! events are boxes on their host's column; actions are bands across the columns; checks are
 //! marked passed or failed at the right. One HTML file with inline SVG and CSS, no script and
@@ -57,7 +57,8 @@ pub fn html(timeline: &Timeline, title: &str, summary: &str) -> String {
                 ..
             } => {
                 let targets: Vec<usize> = match to {
-                    Dest::Broadcast => (0..timeline.hosts.len()).filter(|c| c != from).collect(),
+                    // The hosts the broadcast was offered to (those listening on its port).
+                    Dest::Broadcast => fates.iter().map(|(c, _)| *c).collect(),
                     Dest::Host(c) => vec![*c],
                     Dest::Nowhere => Vec::new(),
                 };
