@@ -29,6 +29,9 @@ use world::{Node, World};
 
 /// Virtual time zero: 2027-01-15 08:00:00 UTC, a fixed instant so runs repeat.
 pub const START_SECS: u64 = 1_800_000_000;
+/// The longest run: a step later than this fails the scenario.
+pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(400 * 86_400);
+pub use world::MAX_WORK;
 
 /// How a run is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,7 @@ pub fn run(scenario: &Scenario, options: Options) -> Outcome {
     let mut done = 0;
     for (n, step) in scenario.steps.iter().enumerate() {
         if let Err(why) = r.step(step) {
+            let why = r.world.stuck.clone().unwrap_or(why);
             let text = format!("step {} (line {}): {why}", n + 1, step.place.line);
             r.world.timeline.push(
                 r.world.now,
@@ -148,6 +152,18 @@ impl Runner {
             When::At(d) => self.world.start + d,
             When::After(d) => self.step_end + d,
         };
+        let end = |e: Option<Duration>| e.unwrap_or_default() > MAX_VIRTUAL_TIME;
+        let window = match &step.what {
+            What::Expect(Expect::Message { window, .. }) => window.within,
+            What::Expect(Expect::Nothing { within, .. }) => *within,
+            _ => Duration::ZERO,
+        };
+        if end(t.duration_since(self.world.start).ok().map(|d| d + window)) {
+            return Err(format!(
+                "the step reaches past {}, the longest run virtual mode makes",
+                format_duration(MAX_VIRTUAL_TIME)
+            ));
+        }
         if t < self.world.now {
             return Err(format!(
                 "at {} is in the past: the run is already at {}",

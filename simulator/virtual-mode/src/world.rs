@@ -20,6 +20,9 @@ use std::time::{Duration, SystemTime};
 /// Work at one instant beyond which the run is declared stuck (a core that keeps asking for
 /// the same instant).
 const MAX_WORK_PER_INSTANT: u32 = 1_000_000;
+/// Work (frames delivered and timers fired) one run may do: about 40 times what a week of
+/// 1,000 churning clients needs, so no scenario, however written, runs for ever.
+pub const MAX_WORK: u64 = 50_000_000;
 
 pub(crate) struct ServerNode {
     pub core: Option<Server>,
@@ -69,6 +72,7 @@ pub(crate) struct World {
     /// Broken invariants (two clients on one address), each once.
     pub violations: Vec<String>,
     pub stuck: Option<String>,
+    work: u64,
 }
 
 fn draw(rng: &mut Rng, span: Span) -> Duration {
@@ -142,6 +146,7 @@ impl World {
             keep_log,
             violations: Vec::new(),
             stuck: None,
+            work: 0,
         };
         for i in 0..w.nodes.len() {
             if matches!(w.nodes[i], Node::Server(_)) {
@@ -182,6 +187,9 @@ impl World {
         done: &mut dyn FnMut(&World) -> bool,
     ) -> bool {
         let mut work_here = 0u32;
+        if self.stuck.is_some() {
+            return false;
+        }
         loop {
             if done(self) {
                 return true;
@@ -202,6 +210,14 @@ impl World {
             let Some(next) = next.filter(|n| *n <= target) else {
                 break;
             };
+            self.work += 1;
+            if self.work > MAX_WORK {
+                self.stuck = Some(format!(
+                    "the run did {MAX_WORK} units of work by {} without ending: too many hosts for too long",
+                    dhcplab_scenario::format_duration(self.offset())
+                ));
+                return false;
+            }
             if next <= self.now {
                 work_here += 1;
                 if work_here > MAX_WORK_PER_INSTANT {
