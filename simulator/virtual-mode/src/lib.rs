@@ -4,9 +4,14 @@
 //! life takes milliseconds, and everything random comes from the seed: the same seed, scenario
 //! and build give the same timeline and the same pcap bytes.
 //!
+//! Whatever its steps say, a run fails when two clients configure one address while they can
+//! reach each other, when it gets stuck (hosts working without time passing), or when it goes
+//! past [`MAX_VIRTUAL_TIME`] or [`MAX_WORK`].
+//!
 //! What virtual mode simplifies, on purpose:
 //! - ARP is answered from the table of addresses hosts hold (as if every cache were warm), and
-//!   an ARP probe is answered at once;
+//!   an ARP probe is answered at once, by a host that can reach the prober;
+//! - a broadcast reaches only the hosts with a socket on its UDP port;
 //! - the event program exits as soon as it starts;
 //! - the pcap records each frame once, when it is put on the link, not once per receiver.
 
