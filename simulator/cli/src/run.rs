@@ -198,7 +198,7 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
         &s,
         Options {
             seed,
-            keep_frames: args.artifacts.is_some(),
+            record: args.artifacts.is_some(),
         },
     );
     let status = match outcome.status {

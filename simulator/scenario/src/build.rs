@@ -3,7 +3,7 @@
 //! collected, not stopped at, so one run of `dhcplab run` names them all.
 
 use crate::raw::{self, S};
-use crate::text::{parse_duration, parse_hex, parse_mac};
+use crate::text::{format_duration, parse_duration, parse_hex, parse_mac};
 use crate::*;
 use dhcplab_kea_config::options4;
 use dhcplab_wire::v4::catalogue::{self, Format};
@@ -167,6 +167,7 @@ impl Builder<'_> {
                     }
                 },
             };
+            let grouped = h.count.is_some();
             let place = self.place(at);
             let role = match kind {
                 RoleKind::Server => self.server(&h, at),
@@ -174,7 +175,7 @@ impl Builder<'_> {
                 RoleKind::Peer => self.peer(&h),
             };
             let Some(role) = role else { continue };
-            if count > 1 && h.mac.is_some() {
+            if grouped && h.mac.is_some() {
                 self.fault(
                     h.name.span().start,
                     "a client group gets its link addresses assigned; leave out mac",
@@ -190,7 +191,7 @@ impl Builder<'_> {
             });
             let mut members = Vec::new();
             for i in 1..=count {
-                let member = if count > 1 {
+                let member = if grouped {
                     format!("{name}{i}")
                 } else {
                     name.clone()
@@ -199,7 +200,7 @@ impl Builder<'_> {
                 let mac = fixed_mac.unwrap_or_else(|| default_mac(ordinal));
                 let mut role = role.clone();
                 if let Role::Client(c) = &mut role {
-                    c.group = (count > 1).then(|| name.clone());
+                    c.group = (grouped).then(|| name.clone());
                 }
                 self.roles.insert(member.clone(), kind);
                 self.macs.insert(member.clone(), mac);
@@ -212,7 +213,7 @@ impl Builder<'_> {
                     place,
                 });
             }
-            if count > 1 {
+            if grouped {
                 self.roles.insert(name.clone(), kind);
                 self.groups.insert(name, members);
             }
@@ -431,7 +432,14 @@ impl Builder<'_> {
             )),
         };
         match d {
-            Ok(d) => Some(d),
+            Ok(d) if d <= MAX_DURATION => Some(d),
+            Ok(_) => {
+                self.fault(
+                    v.span().start,
+                    format!("a duration is at most {}", format_duration(MAX_DURATION)),
+                );
+                None
+            }
             Err(e) => {
                 self.fault(v.span().start, e);
                 None
@@ -585,8 +593,14 @@ impl Builder<'_> {
                 );
                 return None;
             }
-            (Some(a), None) => What::Act(self.act(a, &s, at)?),
-            (None, Some(e)) => What::Expect(self.expect(e, &s, at)?),
+            (Some(a), None) => {
+                self.only_keys(&s, allowed_for_action(a.get_ref()), a.get_ref(), at);
+                What::Act(self.act(a, &s, at)?)
+            }
+            (None, Some(e)) => {
+                self.only_keys(&s, allowed_for_expectation(e.get_ref()), e.get_ref(), at);
+                What::Expect(self.expect(e, &s, at)?)
+            }
             (None, None) if when != When::Now => What::Wait,
             (None, None) => {
                 self.fault(
@@ -605,6 +619,58 @@ impl Builder<'_> {
             what,
             note: s.note,
         })
+    }
+
+    /// Faults for keys a step gives that its action or expectation does not read, so nothing
+    /// written is silently left unchecked. `allowed` is `None` for an unknown verb (reported
+    /// on its own).
+    fn only_keys(&mut self, s: &raw::Step, allowed: Option<&[&str]>, verb: &str, at: usize) {
+        let Some(allowed) = allowed else { return };
+        let first = |m: &Option<BTreeMap<String, S<Value>>>| {
+            m.as_ref()
+                .and_then(|m| m.values().next())
+                .map_or(at, |v| v.span().start)
+        };
+        let given: [(&str, Option<usize>); 20] = [
+            ("host", s.host.as_ref().map(|v| v.span().start)),
+            ("hosts", s.hosts.as_ref().map(|v| v.span().start)),
+            ("from", s.from.as_ref().map(|v| v.span().start)),
+            ("to", s.to.as_ref().map(|v| v.span().start)),
+            ("type", s.kind.as_ref().map(|v| v.span().start)),
+            ("within", s.within.as_ref().map(|v| v.span().start)),
+            ("not-before", s.not_before.as_ref().map(|v| v.span().start)),
+            ("fields", s.fields.as_ref().map(|_| first(&s.fields))),
+            ("options", s.options.as_ref().map(|_| first(&s.options))),
+            (
+                "capture",
+                s.capture
+                    .as_ref()
+                    .map(|m| m.values().next().map_or(at, |v| v.span().start)),
+            ),
+            ("events", s.events.as_ref().map(|v| v.span().start)),
+            ("state", s.state.as_ref().map(|v| v.span().start)),
+            ("address", s.address.as_ref().map(|v| v.span().start)),
+            ("count", s.count.as_ref().map(|v| v.span().start)),
+            ("config", s.config.as_ref().map(|v| v.span().start)),
+            ("link", s.link.as_ref().map(|v| v.span().start)),
+            ("message", s.message.as_ref().map(|v| v.span().start)),
+            ("at", None),
+            ("after", None),
+            ("note", None),
+        ];
+        for (key, offset) in given {
+            if let Some(offset) = offset
+                && !allowed.contains(&key)
+            {
+                self.fault(
+                    offset,
+                    format!(
+                        "{verb:?} does not use {key} (it takes: {})",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
     }
 
     fn act(&mut self, verb: &S<String>, s: &raw::Step, at: usize) -> Option<Act> {
@@ -1114,16 +1180,9 @@ impl Builder<'_> {
                     );
                     return None;
                 };
-                let (min, max) = match c.get_ref() {
-                    Value::Integer(n) if *n >= 0 => (*n as u64, *n as u64),
-                    Value::Table(t) => {
-                        let get = |k: &str| {
-                            t.get(k)
-                                .and_then(Value::as_integer)
-                                .and_then(|n| u64::try_from(n).ok())
-                        };
-                        (get("min").unwrap_or(0), get("max").unwrap_or(u64::MAX))
-                    }
+                let (min, max) = match self.matcher(c, Target::Option(0))? {
+                    Matcher::Int(n) => (n, n),
+                    Matcher::Range { min, max } => (min.unwrap_or(0), max.unwrap_or(u64::MAX)),
                     _ => {
                         self.fault(c.span().start, "count is a number or { min, max }");
                         return None;
@@ -1216,8 +1275,17 @@ impl Builder<'_> {
                     return None;
                 }
                 let (min, max) = (get("min"), get("max"));
-                if min.is_none() && max.is_none() {
-                    self.fault(at, "a range needs min or max (numbers 0 or more)");
+                let given = t.len();
+                if (min.is_none() && max.is_none())
+                    || given != usize::from(min.is_some()) + usize::from(max.is_some())
+                {
+                    self.fault(at, "a range has min, max or both, numbers 0 or more");
+                    return None;
+                }
+                if let (Some(a), Some(b)) = (min, max)
+                    && a > b
+                {
+                    self.fault(at, "a range's max is below its min");
                     return None;
                 }
                 Matcher::Range { min, max }
@@ -1228,6 +1296,41 @@ impl Builder<'_> {
             }
         })
     }
+}
+
+/// The keys each action reads; `None` for an unknown action.
+fn allowed_for_action(verb: &str) -> Option<&'static [&'static str]> {
+    Some(match verb {
+        "start" | "stop" | "kill" | "restart" | "link-down" | "link-up" | "suspend" | "resume"
+        | "release" | "drop" | "partition" | "heal" => &["host", "hosts"],
+        "inform" => &["host", "address"],
+        "faults" => &["host", "hosts", "link"],
+        "send" => &["from", "to", "message"],
+        "reconfigure" => &["host", "config"],
+        _ => return None,
+    })
+}
+
+/// The keys each expectation reads; `None` for an unknown expectation.
+fn allowed_for_expectation(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "message" => &[
+            "from",
+            "to",
+            "type",
+            "within",
+            "not-before",
+            "fields",
+            "options",
+            "capture",
+        ],
+        "nothing" => &["from", "to", "type", "within"],
+        "events" => &["host", "events"],
+        "client" => &["host", "state", "address"],
+        "lease" => &["host", "address", "state", "to"],
+        "leases" => &["host", "count"],
+        _ => return None,
+    })
 }
 
 /// The client states an expectation can name.

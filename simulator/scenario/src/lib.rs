@@ -23,6 +23,10 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The longest duration a scenario may write, and the longest run: 400 days of virtual time
+/// (a year of leases with room to spare), so no file can make a run overflow the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(400 * 86_400);
+
 /// A scenario, checked and ready to run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -294,8 +298,8 @@ pub struct Send {
 pub enum To {
     /// Every host (broadcast link address).
     Broadcast,
-    /// One host: frames to its link address, and broadcast frames that carry its link address
-    /// in `chaddr`.
+    /// One host: frames to its link address, and broadcast replies that carry its link
+    /// address in `chaddr`.
     Host(String),
 }
 
@@ -617,19 +621,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         return Ok(s);
     }
     let ends = |pick: fn(&Vary) -> f64| -> Vec<f64> { ranges.iter().map(pick).collect() };
-    let mut s = Scenario {
+    let template = Scenario {
         source: text.to_string(),
         vary: ranges.clone(),
-        ..build::build(
-            &vary::substitute(text, &ranges, &ends(|v| v.min)).map_err(err)?,
-            path,
-        )
-        .map_err(err)?
+        ..build::build(&vary::substitute(text, &ranges, &[]).map_err(err)?, path).map_err(err)?
     };
-    // The largest values must make a good file too.
-    s.instance(&ends(|v| v.max))?;
-    s.source = text.to_string();
-    Ok(s)
+    // Both ends of every range must make a good file; a fault says which values it came with.
+    for values in [ends(|v| v.min), ends(|v| v.max)] {
+        if let Err(mut e) = template.instance(&values) {
+            let with = template.describe_values(&values);
+            for f in &mut e.faults {
+                f.message = format!("with {with}: {}", f.message);
+            }
+            return Err(e);
+        }
+    }
+    Ok(template)
 }
 
 /// The scenario files under `path` (a file, or a folder searched to any depth for `*.toml`),

@@ -146,6 +146,24 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// The name of the table a line opens (`step.fields` for `[step.fields]`, `step` for
+/// `[[step]]`), or `None` when the line is not a table header: a line inside a multi-line
+/// string (`[ "eth0" ]` in a server's JSON) is not one.
+pub fn table_header(line: &str) -> Option<&str> {
+    let t = line.trim();
+    let t = t.split_once(" #").map_or(t, |(h, _)| h).trim_end();
+    let inner = t
+        .strip_prefix("[[")
+        .and_then(|r| r.strip_suffix("]]"))
+        .or_else(|| t.strip_prefix('[').and_then(|r| r.strip_suffix(']')))?
+        .trim();
+    let ok = !inner.is_empty()
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' '));
+    ok.then_some(inner)
+}
+
 /// Writes bytes as `01:02:ff`.
 pub fn format_hex(bytes: &[u8]) -> String {
     let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -192,6 +210,20 @@ mod tests {
         assert!(parse_hex("zz").is_err());
         assert!(parse_hex("0xzz").is_err());
         assert_eq!(format_hex(&[1, 255]), "01:ff");
+    }
+
+    #[test]
+    fn table_headers_are_told_from_json_lines() {
+        assert_eq!(table_header("[[step]]\n"), Some("step"));
+        assert_eq!(
+            table_header("  [step.fields]  # checks\n"),
+            Some("step.fields")
+        );
+        assert_eq!(table_header("[vary]"), Some("vary"));
+        assert_eq!(table_header("[ \"eth0\" ]"), None);
+        assert_eq!(table_header("[ 1, 2 ]"), None);
+        assert_eq!(table_header("[]"), None);
+        assert_eq!(table_header("step = 1"), None);
     }
 
     #[test]

@@ -145,9 +145,8 @@ pub(crate) fn strip(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut inside = false;
     for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            inside = t.starts_with("[vary]");
+        if let Some(name) = crate::text::table_header(line) {
+            inside = name == "vary";
         }
         if !inside {
             out.push_str(line);

@@ -153,3 +153,39 @@ fn groups_expand_and_name_their_members() {
     ));
     assert!(f[0].2.contains("is a group"), "{f:?}");
 }
+
+#[test]
+fn keys_a_step_does_not_read_and_loose_ranges_are_faults() {
+    let text = format!(
+        "{SERVER}
+[[step]]
+expect = \"nothing\"
+from = \"srv\"
+within = \"5s\"
+not-before = \"1s\"
+
+[[step]]
+do = \"link-down\"
+host = \"c1\"
+state = \"bound\"
+
+[[step]]
+expect = \"leases\"
+host = \"srv\"
+count = {{ mn = 3 }}
+
+[[step]]
+expect = \"leases\"
+host = \"srv\"
+count = {{ min = 5, max = 1 }}
+"
+    );
+    let f = faults(&text);
+    let messages: Vec<&str> = f.iter().map(|x| x.2.as_str()).collect();
+    assert_eq!(f.len(), 4, "{messages:#?}");
+    assert!(messages[0].contains("\"nothing\" does not use not-before"), "{messages:?}");
+    assert!(messages[1].contains("\"link-down\" does not use state"), "{messages:?}");
+    assert!(messages[2].contains("unknown key \"mn\""), "{messages:?}");
+    assert!(messages[3].contains("max is below its min"), "{messages:?}");
+    assert_eq!((f[0].0, f[0].1), place_of(&text, "\"1s\""));
+}

@@ -173,10 +173,15 @@ pub fn html(timeline: &Timeline, title: &str, summary: &str) -> String {
         svg,
         r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs></svg>"##
     );
-    let more = timeline.entries.len().saturating_sub(rows);
+    let more = timeline.entries.len().saturating_sub(rows) as u64 + timeline.entries_dropped;
     let more = if more > 0 {
         format!(
-            r#"<p class="more">{more} more entries are not drawn; the pcap holds every frame.</p>"#
+            r#"<p class="more">{more} more entries are not drawn; the pcap holds the first {} frames.</p>"#,
+            timeline
+                .entries
+                .iter()
+                .filter(|(_, e)| matches!(e, Entry::Frame { .. }))
+                .count()
         )
     } else {
         String::new()

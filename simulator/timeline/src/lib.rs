@@ -85,32 +85,43 @@ pub struct Timeline {
     pub hosts: Vec<String>,
     /// What happened, in order.
     pub entries: Vec<(SystemTime, Entry)>,
-    /// When false, frames are not kept (a long run whose artifacts nobody asked for); checks,
-    /// events and actions still are.
-    pub keep_frames: bool,
+    /// When false, nothing is kept (a run whose artifacts nobody asked for); frames are
+    /// still counted.
+    pub record: bool,
     /// Frames seen, kept or not.
     pub frames_seen: u64,
+    /// Entries not kept because the record reached [`MAX_ENTRIES`].
+    pub entries_dropped: u64,
 }
+
+/// Entries a timeline keeps at most (about 400 MB of frames): past it the record, and so the
+/// pcap, stops, and the ladder says how much is missing.
+pub const MAX_ENTRIES: usize = 1_000_000;
 
 impl Timeline {
     /// An empty record of a run over `hosts`, starting at `start`.
-    pub fn new(start: SystemTime, hosts: Vec<String>, keep_frames: bool) -> Self {
+    pub fn new(start: SystemTime, hosts: Vec<String>, record: bool) -> Self {
         Self {
             start,
             hosts,
             entries: Vec::new(),
-            keep_frames,
+            record,
             frames_seen: 0,
+            entries_dropped: 0,
         }
     }
 
-    /// Adds an entry at `at`. Frames are dropped when [`Timeline::keep_frames`] is off.
+    /// Adds an entry at `at`, when the timeline records and is not full.
     pub fn push(&mut self, at: SystemTime, entry: Entry) {
         if matches!(entry, Entry::Frame { .. }) {
             self.frames_seen += 1;
-            if !self.keep_frames {
-                return;
-            }
+        }
+        if !self.record {
+            return;
+        }
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries_dropped += 1;
+            return;
         }
         self.entries.push((at, entry));
     }

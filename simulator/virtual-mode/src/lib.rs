@@ -35,7 +35,7 @@ use world::{Node, World};
 /// Virtual time zero: 2027-01-15 08:00:00 UTC, a fixed instant so runs repeat.
 pub const START_SECS: u64 = 1_800_000_000;
 /// The longest run: a step later than this fails the scenario.
-pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(400 * 86_400);
+pub const MAX_VIRTUAL_TIME: Duration = dhcplab_scenario::MAX_DURATION;
 pub use world::MAX_WORK;
 
 /// How a run is made.
@@ -43,8 +43,9 @@ pub use world::MAX_WORK;
 pub struct Options {
     /// The seed for every random draw.
     pub seed: u64,
-    /// Keep every frame on the timeline (for the pcap and the ladder).
-    pub keep_frames: bool,
+    /// Record the run on the timeline (frames, events, actions, checks), for the pcap and the
+    /// ladder.
+    pub record: bool,
 }
 
 /// How a scenario ended.
@@ -83,7 +84,7 @@ pub fn run(scenario: &Scenario, options: Options) -> Outcome {
         )
     });
     let mut r = Runner {
-        world: World::new(scenario, options.seed, start, options.keep_frames, keep_log),
+        world: World::new(scenario, options.seed, start, options.record, keep_log),
         vars: BTreeMap::new(),
         cursor: 0,
         step_end: start,
@@ -302,11 +303,7 @@ impl Runner {
             Act::Partition(h) => {
                 let ids = self.indices(h)?;
                 self.action(&ids, format!("partition {}", h.join(" | ")));
-                for (k, a) in ids.iter().enumerate() {
-                    for b in &ids[k + 1..] {
-                        self.world.segment.partition(*a, *b);
-                    }
-                }
+                self.world.segment.partition(&ids);
             }
             Act::Heal(h) => {
                 let ids = self.indices(h)?;
@@ -315,11 +312,7 @@ impl Runner {
                     self.world.segment.heal_all();
                 } else {
                     self.action(&ids, format!("heal {}", h.join(", ")));
-                    for (k, a) in ids.iter().enumerate() {
-                        for b in &ids[k + 1..] {
-                            self.world.segment.heal(*a, *b);
-                        }
-                    }
+                    self.world.segment.heal(&ids);
                 }
             }
             Act::Faults { hosts, faults } => {

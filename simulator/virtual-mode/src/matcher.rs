@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 /// A DHCPv4 message seen on the link, with who sent it and where it went.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    /// Index of the entry in the run's log.
+    /// When it was sent, in nanoseconds since the start of the run.
     pub at_ns: u128,
     /// The sending host.
     pub from: String,
@@ -51,7 +51,9 @@ pub fn passes(filter: &Filter, seen: &Seen) -> bool {
         Some(To::Broadcast) => {}
         Some(To::Host(h)) => {
             let direct = seen.to.as_ref() == Some(h);
-            let for_it = seen.broadcast && seen.chaddr_host.as_ref() == Some(h);
+            let for_it = seen.broadcast
+                && seen.message.op == Message::BOOTREPLY
+                && seen.chaddr_host.as_ref() == Some(h);
             if !(direct || for_it) {
                 return false;
             }
@@ -294,6 +296,13 @@ mod tests {
             &s
         ));
         assert!(!passes(&f(None, None, Some(Kind::BootReply)), &s));
+        let mut own = seen();
+        own.message.op = Message::BOOTREQUEST;
+        own.from = "c1".into();
+        assert!(
+            !passes(&f(None, Some(To::Host("c1".into())), None), &own),
+            "a client's own broadcast is not to it"
+        );
     }
 
     #[test]

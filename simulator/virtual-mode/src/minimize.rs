@@ -1,11 +1,12 @@
 //! Makes a failing run of a randomized scenario smaller while it still fails at the same
 //! step: each `[vary]` value goes to its smallest failing value (its minimum, else by
-//! bisection for whole numbers, by halving for fractions), then every step the failure does
-//! not need is dropped. The result is a fixed scenario file, nothing random left but the seed,
-//! that a person can keep as a regression test.
+//! bisection for whole numbers, by halving for fractions), then every step the failure does not
+//! need is dropped. The result is a fixed scenario file, nothing random left but the seed, that
+//! a person can keep as a regression test.
 
 use crate::{Options, Outcome, Status, run};
 use dhcplab_scenario::Scenario;
+use std::cell::Cell;
 
 /// Runs the minimizer may make, at most.
 pub const MAX_RUNS: usize = 200;
@@ -28,51 +29,59 @@ pub struct Minimized {
 /// Minimizes a failing run of `template` (a scenario with `[vary]` ranges) at `values` and
 /// `seed`; `None` when that run does not fail (or its instance cannot be built).
 pub fn minimize(template: &Scenario, values: &[f64], seed: u64) -> Option<Minimized> {
-    let options = Options {
-        seed,
-        keep_frames: false,
-    };
-    let runs = std::cell::Cell::new(0usize);
-    let mut attempt = |s: &Scenario| -> Outcome {
+    let runs = Cell::new(0usize);
+    let attempt = |s: &Scenario| -> Outcome {
         runs.set(runs.get() + 1);
-        run(s, options)
+        run(
+            s,
+            Options {
+                seed,
+                record: false,
+            },
+        )
+    };
+    // A run fails "the same way" when it fails at the same step of the template; `orig` maps
+    // the steps of a smaller scenario to the template's.
+    let same = |o: &Outcome, orig: &[usize], target: usize| {
+        o.status == Status::Failed
+            && o.failed_step.and_then(|k| orig.get(k).copied()) == Some(target)
     };
     let first = template.instance(values).ok()?;
     let outcome = attempt(&first);
-    let failing = failing_block(&first, &outcome)?;
+    if outcome.status != Status::Failed {
+        return None;
+    }
+    let target = outcome.failed_step?;
+    let all: Vec<usize> = (0..template.steps.len()).collect();
     let mut values = values.to_vec();
     let mut best = (first, outcome.message);
 
-    let fails_with = |vals: &[f64], attempt: &mut dyn FnMut(&Scenario) -> Outcome| {
+    let try_values = |vals: &[f64]| -> Option<(Scenario, String)> {
         let s = template.instance(vals).ok()?;
         let o = attempt(&s);
-        (failing_block(&s, &o).as_deref() == Some(failing.as_str())).then_some((s, o.message))
+        same(&o, &all, target).then_some((s, o.message))
     };
     for i in 0..values.len() {
         let v = &template.vary[i];
-        let mut lo = v.min;
         let mut candidate = values.clone();
-        candidate[i] = lo;
-        if let Some(hit) = fails_with(&candidate, &mut attempt) {
+        candidate[i] = v.min;
+        if let Some(hit) = try_values(&candidate) {
             values = candidate;
             best = hit;
             continue;
         }
-        let mut hi = values[i];
-        for _ in 0..20 {
+        let (mut lo, mut hi) = (v.min, values[i]);
+        while runs.get() < MAX_RUNS {
             let mid = if v.integer {
-                if hi - lo <= 1.0 {
-                    break;
-                }
                 ((lo + hi) / 2.0).floor()
             } else {
                 (((lo + hi) / 2.0) * 10_000.0).round() / 10_000.0
             };
-            if mid <= lo || mid >= hi || runs.get() >= MAX_RUNS {
+            if mid <= lo || mid >= hi {
                 break;
             }
             candidate[i] = mid;
-            match fails_with(&candidate, &mut attempt) {
+            match try_values(&candidate) {
                 Some(hit) => {
                     hi = mid;
                     values = candidate.clone();
@@ -81,75 +90,55 @@ pub fn minimize(template: &Scenario, values: &[f64], seed: u64) -> Option<Minimi
                 None => lo = mid,
             }
         }
-        candidate[i] = hi;
     }
 
     let (mut scenario, mut message) = best;
-    let total = scenario.steps.len();
+    let mut orig = all;
     let mut k = scenario.steps.len();
     while k > 0 && runs.get() < MAX_RUNS {
         k -= 1;
+        if orig.get(k) == Some(&target) {
+            continue;
+        }
         let Some(text) = without_step(&scenario, k) else {
             continue;
         };
-        if is_failing_step(&scenario, k, &failing) {
-            continue;
-        }
         let Ok(smaller) = dhcplab_scenario::parse(&text, &scenario.file) else {
             continue;
         };
+        let mut kept = orig.clone();
+        kept.remove(k);
         let o = attempt(&smaller);
-        if failing_block(&smaller, &o).as_deref() == Some(failing.as_str()) {
+        if same(&o, &kept, target) {
             scenario = smaller;
             message = o.message;
+            orig = kept;
         }
     }
-    let steps_removed = total - scenario.steps.len();
     Some(Minimized {
+        steps_removed: template.steps.len() - scenario.steps.len(),
         scenario,
         values,
-        steps_removed,
         message,
         runs: runs.get(),
     })
 }
 
-/// The text of the step a failed run stopped at; `None` when the run passed.
-fn failing_block(s: &Scenario, o: &Outcome) -> Option<String> {
-    if o.status != Status::Failed {
-        return None;
-    }
-    let k = o.failed_step?;
-    step_range(s, k).map(|(a, b)| lines(&s.source)[a..b].concat())
-}
-
-fn is_failing_step(s: &Scenario, k: usize, failing: &str) -> bool {
-    step_range(s, k).is_some_and(|(a, b)| lines(&s.source)[a..b].concat() == failing)
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.split_inclusive('\n').collect()
-}
-
-/// The lines of step `k`: from its `[[step]]` header to the next top-level header (its own
-/// `[step.x]` tables included).
-fn step_range(s: &Scenario, k: usize) -> Option<(usize, usize)> {
-    let all = lines(&s.source);
+/// The scenario's text without step `k`: from its `[[step]]` header to the next table header
+/// that is not one of its own `[step.x]` tables.
+fn without_step(s: &Scenario, k: usize) -> Option<String> {
+    let lines: Vec<&str> = s.source.split_inclusive('\n').collect();
     let start = s.steps.get(k)?.place.line.checked_sub(1)?;
     let mut end = start + 1;
-    while end < all.len() {
-        let t = all[end].trim_start();
-        if t.starts_with('[') && !t.starts_with("[step.") {
-            break;
+    while end < lines.len() {
+        match dhcplab_scenario::text::table_header(lines[end]) {
+            Some(name) if !name.starts_with("step.") => break,
+            _ => end += 1,
         }
-        end += 1;
     }
-    Some((start, end))
-}
-
-/// The scenario's text without step `k`.
-fn without_step(s: &Scenario, k: usize) -> Option<String> {
-    let (a, b) = step_range(s, k)?;
-    let all = lines(&s.source);
-    Some([&all[..a], &all[b..]].concat().concat())
+    Some(
+        [&lines[..start], &lines[end.min(lines.len())..]]
+            .concat()
+            .concat(),
+    )
 }

@@ -20,9 +20,9 @@ use std::time::{Duration, SystemTime};
 /// Work at one instant beyond which the run is declared stuck (a core that keeps asking for
 /// the same instant).
 const MAX_WORK_PER_INSTANT: u32 = 1_000_000;
-/// Work (frames delivered and timers fired) one run may do: about 40 times what a week of
+/// Work (frames delivered and host timers fired) one run may do: about 30 times what a week of
 /// 1,000 churning clients needs, so no scenario, however written, runs for ever.
-pub const MAX_WORK: u64 = 50_000_000;
+pub const MAX_WORK: u64 = 20_000_000;
 
 pub(crate) struct ServerNode {
     pub core: Option<Server>,
@@ -65,6 +65,8 @@ pub(crate) struct World {
     /// Who holds each address on the link (the ARP table every host shares).
     owners: BTreeMap<Ipv4Addr, usize>,
     by_mac: BTreeMap<[u8; 6], usize>,
+    servers: Vec<usize>,
+    peers: Vec<usize>,
     /// DHCP messages seen, for expectations; kept only when some step looks at messages.
     pub log: Vec<Seen>,
     pub keep_log: bool,
@@ -85,7 +87,7 @@ impl World {
         scenario: &Scenario,
         seed: u64,
         start: SystemTime,
-        keep_frames: bool,
+        record: bool,
         keep_log: bool,
     ) -> Self {
         let mut segment = Segment::new(seed);
@@ -130,17 +132,29 @@ impl World {
             });
         }
         let names: Vec<String> = scenario.hosts.iter().map(|h| h.name.clone()).collect();
+        let of_kind = |server: bool| -> Vec<usize> {
+            (0..nodes.len())
+                .filter(|i| match nodes[*i] {
+                    Node::Server(_) => server,
+                    Node::Peer(_) => !server,
+                    Node::Client(_) => false,
+                })
+                .collect()
+        };
+        let (servers, peers) = (of_kind(true), of_kind(false));
         let mut w = Self {
             seed,
             start,
             now: start,
             segment,
             macs: scenario.hosts.iter().map(|h| h.mac).collect(),
-            timeline: Timeline::new(start, names.clone(), keep_frames),
+            timeline: Timeline::new(start, names.clone(), record),
             names,
             nodes,
             wakeups: BinaryHeap::new(),
             owners,
+            servers,
+            peers,
             by_mac,
             log: Vec::new(),
             keep_log,
@@ -210,7 +224,6 @@ impl World {
             let Some(next) = next.filter(|n| *n <= target) else {
                 break;
             };
-            self.work += 1;
             if self.work > MAX_WORK {
                 self.stuck = Some(format!(
                     "the run did {MAX_WORK} units of work by {} without ending: too many hosts for too long",
@@ -233,6 +246,7 @@ impl World {
             }
             let now = self.now;
             while let Some(d) = self.segment.poll_delivery(now) {
+                self.work += 1;
                 self.deliver(d.port, &d.frame);
             }
             while let Some(Reverse((t, i))) = self.wakeups.peek().copied() {
@@ -241,6 +255,7 @@ impl World {
                 }
                 self.wakeups.pop();
                 if self.deadline(i) == Some(t) {
+                    self.work += 1;
                     self.fire(i);
                 }
             }
@@ -573,6 +588,32 @@ impl World {
         }
     }
 
+    /// The hosts a broadcast to UDP `port` is handed to: servers for port 67; for port 68 the
+    /// client whose link address a reply's `chaddr` names (the others would read and drop
+    /// it); peers always.
+    fn listeners(&self, port: u16, message: Option<&Message>) -> Vec<usize> {
+        let mut out = self.peers.clone();
+        match port {
+            67 => out.extend(&self.servers),
+            68 => {
+                let chaddr = message
+                    .filter(|m| m.op == Message::BOOTREPLY)
+                    .and_then(|m| <[u8; 6]>::try_from(m.hardware_address()).ok());
+                match chaddr {
+                    Some(mac) => out.extend(self.by_mac.get(&mac).filter(|c| self.is_client(**c))),
+                    None => out.extend((0..self.nodes.len()).filter(|c| self.is_client(*c))),
+                }
+            }
+            _ => {}
+        }
+        out.sort_unstable();
+        out
+    }
+
+    fn is_client(&self, i: usize) -> bool {
+        matches!(self.nodes[i], Node::Client(_))
+    }
+
     /// The link address of whoever holds `address` (ARP, answered from the table).
     fn resolve(&self, address: Ipv4Addr) -> Option<[u8; 6]> {
         self.owners.get(&address).map(|i| self.macs[*i])
@@ -620,13 +661,8 @@ impl World {
         } else {
             self.by_mac.get(&dst_mac).copied()
         };
-        let nodes = &self.nodes;
-        let listens = |p: usize| match &nodes[p] {
-            Node::Server(_) => dst.port() == 67,
-            Node::Client(_) => dst.port() == 68,
-            Node::Peer(_) => true,
-        };
-        let sent = self.segment.transmit_to(now, i, frame.clone(), &listens);
+        let listeners = self.listeners(dst.port(), message.as_ref());
+        let sent = self.segment.transmit_to(now, i, frame.clone(), &listeners);
         let fates = match &sent {
             Sent::NoCarrier => {
                 self.note(i, &format!("no carrier: {label} not sent"));

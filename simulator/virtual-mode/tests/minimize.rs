@@ -58,7 +58,7 @@ fn a_failure_shrinks_to_the_smallest_values_and_steps_that_still_fail() {
         &instance,
         Options {
             seed,
-            keep_frames: false,
+            record: false,
         },
     );
     assert_eq!(first.status, Status::Failed, "{}", first.message);
@@ -90,7 +90,7 @@ fn a_failure_shrinks_to_the_smallest_values_and_steps_that_still_fail() {
         &file,
         Options {
             seed,
-            keep_frames: false,
+            record: false,
         },
     );
     assert_eq!(again.status, Status::Failed);
@@ -101,4 +101,18 @@ fn a_failure_shrinks_to_the_smallest_values_and_steps_that_still_fail() {
 fn a_passing_run_does_not_minimize() {
     let template = parse(TEMPLATE, Path::new("t.toml")).expect("reads");
     assert!(minimize(&template, &[3.0, 0.0], 1).is_none());
+}
+
+#[test]
+fn a_value_written_into_the_failing_step_still_shrinks() {
+    let text = TEMPLATE
+        .replace("192.0.2.100 - 192.0.2.199", "192.0.2.100 - 192.0.2.109")
+        .replace("count = { max = 10 }", "count = { min = \"${clients}\" }");
+    let template = parse(&text, Path::new("scenarios/t/pool.toml")).expect("reads");
+    let seed = (1..100)
+        .find(|s| template.draw(*s)[0] > 20.0)
+        .expect("a seed that draws many clients");
+    let m = minimize(&template, &template.draw(seed), seed).expect("fails: the pool holds 10");
+    assert_eq!(m.values[0], 11.0, "{}", m.message);
+    assert!(m.message.contains("it has 10"), "{}", m.message);
 }

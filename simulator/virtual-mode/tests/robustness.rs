@@ -104,7 +104,7 @@ proptest! {
                 if !big {
                     let values = s.draw(1);
                     let s = if s.vary.is_empty() { s } else { match s.instance(&values) { Ok(i) => i, Err(_) => return Ok(()) } };
-                    let o = run(&s, Options { seed: 1, keep_frames: true });
+                    let o = run(&s, Options { seed: 1, record: true });
                     let _ = o.timeline.pcap();
                 }
             }

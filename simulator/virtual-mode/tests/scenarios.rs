@@ -24,7 +24,7 @@ fn every_scenario_passes_for_several_seeds() {
                 &s,
                 Options {
                     seed,
-                    keep_frames: false,
+                    record: false,
                 },
             );
             assert_eq!(
@@ -46,7 +46,7 @@ fn the_same_seed_gives_the_same_pcap_bytes() {
             s,
             Options {
                 seed: 7,
-                keep_frames: true,
+                record: true,
             },
         )
         .timeline
@@ -56,7 +56,7 @@ fn the_same_seed_gives_the_same_pcap_bytes() {
             s,
             Options {
                 seed: 7,
-                keep_frames: true,
+                record: true,
             },
         )
         .timeline
@@ -80,7 +80,7 @@ fn another_seed_gives_another_run_where_faults_are_drawn() {
         &s,
         Options {
             seed: 1,
-            keep_frames: true,
+            record: true,
         },
     )
     .timeline
@@ -90,7 +90,7 @@ fn another_seed_gives_another_run_where_faults_are_drawn() {
         &s,
         Options {
             seed: 2,
-            keep_frames: true,
+            record: true,
         },
     )
     .timeline

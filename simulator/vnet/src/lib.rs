@@ -18,7 +18,8 @@
 
 use dhcplab_rng::Rng;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 /// A host's attachment to the segment.
@@ -77,8 +78,8 @@ pub struct Delivery {
     pub port: Port,
     /// The port that sent it.
     pub from: Port,
-    /// The Ethernet frame.
-    pub frame: Vec<u8>,
+    /// The Ethernet frame, shared by every copy of a broadcast.
+    pub frame: Rc<[u8]>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,14 +96,16 @@ struct Pending {
     seq: u64,
     port: Port,
     from: Port,
-    frame: Vec<u8>,
+    frame: Rc<[u8]>,
 }
 
 /// The segment.
 #[derive(Debug)]
 pub struct Segment {
     ports: Vec<PortState>,
-    partitions: BTreeSet<(Port, Port)>,
+    by_mac: BTreeMap<[u8; 6], Port>,
+    /// Groups of ports cut off from each other: two ports in one group cannot reach each other.
+    partitions: Vec<BTreeSet<Port>>,
     queue: BinaryHeap<Reverse<Pending>>,
     seq: u64,
     rng: Rng,
@@ -113,7 +116,8 @@ impl Segment {
     pub fn new(seed: u64) -> Self {
         Self {
             ports: Vec::new(),
-            partitions: BTreeSet::new(),
+            by_mac: BTreeMap::new(),
+            partitions: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             rng: Rng::fork(seed, "segment"),
@@ -127,7 +131,9 @@ impl Segment {
             faults,
             carrier: true,
         });
-        self.ports.len() - 1
+        let port = self.ports.len() - 1;
+        self.by_mac.entry(mac).or_insert(port);
+        port
     }
 
     /// The link address of `port`.
@@ -137,7 +143,7 @@ impl Segment {
 
     /// The port that owns `mac`.
     pub fn port_of(&self, mac: [u8; 6]) -> Option<Port> {
-        self.ports.iter().position(|p| p.mac == mac)
+        self.by_mac.get(&mac).copied()
     }
 
     /// Replaces the faults of `port`'s link.
@@ -171,17 +177,31 @@ impl Segment {
     /// True when a frame from `a` can reach `b` at all: both have carrier and no partition is
     /// between them (faults aside).
     pub fn reachable(&self, a: Port, b: Port) -> bool {
-        self.carrier(a) && self.carrier(b) && !self.partitions.contains(&pair(a, b))
+        self.carrier(a) && self.carrier(b) && !self.partitioned(a, b)
     }
 
-    /// Cuts `a` off from `b`, both ways.
-    pub fn partition(&mut self, a: Port, b: Port) {
-        self.partitions.insert(pair(a, b));
+    fn partitioned(&self, a: Port, b: Port) -> bool {
+        self.partitions
+            .iter()
+            .any(|g| g.contains(&a) && g.contains(&b))
     }
 
-    /// Joins `a` and `b` again.
-    pub fn heal(&mut self, a: Port, b: Port) {
-        self.partitions.remove(&pair(a, b));
+    /// Cuts every pair of `ports` off from each other, both ways.
+    pub fn partition(&mut self, ports: &[Port]) {
+        let group: BTreeSet<Port> = ports.iter().copied().collect();
+        if group.len() > 1 {
+            self.partitions.push(group);
+        }
+    }
+
+    /// Joins `ports` to everyone again: they leave every partition.
+    pub fn heal(&mut self, ports: &[Port]) {
+        for g in &mut self.partitions {
+            for p in ports {
+                g.remove(p);
+            }
+        }
+        self.partitions.retain(|g| g.len() > 1);
     }
 
     /// Removes every partition.
@@ -191,18 +211,19 @@ impl Segment {
 
     /// Puts `frame` on the segment from `from` at `now`.
     pub fn transmit(&mut self, now: SystemTime, from: Port, frame: Vec<u8>) -> Sent {
-        self.transmit_to(now, from, frame, &|_| true)
+        let all: Vec<Port> = (0..self.ports.len()).collect();
+        self.transmit_to(now, from, frame, &all)
     }
 
-    /// Puts `frame` on the segment from `from` at `now`; a broadcast goes only to the ports
-    /// `listens` accepts (the hosts with a socket on its destination port: on a real link the
-    /// others drop it unread, and a thousand clients need not each be handed every DISCOVER).
+    /// Puts `frame` on the segment from `from` at `now`; a broadcast goes only to `listeners`
+    /// (the hosts that would read it: on a real link the others drop it unread, and a thousand
+    /// clients need not each be handed every DISCOVER).
     pub fn transmit_to(
         &mut self,
         now: SystemTime,
         from: Port,
         frame: Vec<u8>,
-        listens: &dyn Fn(Port) -> bool,
+        listeners: &[Port],
     ) -> Sent {
         let Some(sender) = self.ports.get(from).cloned() else {
             return Sent::NoSuchHost;
@@ -215,8 +236,10 @@ impl Segment {
             None => return Sent::NoSuchHost,
         };
         let receivers: Vec<Port> = if dst[0] & 1 == 1 {
-            (0..self.ports.len())
-                .filter(|&p| p != from && listens(p))
+            listeners
+                .iter()
+                .copied()
+                .filter(|&p| p != from && p < self.ports.len())
                 .collect()
         } else {
             match self.port_of(dst) {
@@ -224,6 +247,7 @@ impl Segment {
                 _ => return Sent::NoSuchHost,
             }
         };
+        let frame: Rc<[u8]> = frame.into();
         let mut fates = Vec::with_capacity(receivers.len());
         for to in receivers {
             let fate = self.route(now, from, &sender.faults, to, &frame);
@@ -232,9 +256,16 @@ impl Segment {
         Sent::Left(fates)
     }
 
-    fn route(&mut self, now: SystemTime, from: Port, out: &Faults, to: Port, frame: &[u8]) -> Fate {
+    fn route(
+        &mut self,
+        now: SystemTime,
+        from: Port,
+        out: &Faults,
+        to: Port,
+        frame: &Rc<[u8]>,
+    ) -> Fate {
         let receiver = self.ports[to].clone();
-        if self.partitions.contains(&pair(from, to)) {
+        if self.partitioned(from, to) {
             return Fate::Partitioned;
         }
         if !receiver.carrier {
@@ -249,10 +280,10 @@ impl Segment {
         if self.rng.chance(out.reorder) || self.rng.chance(inn.reorder) {
             at += self.draw_up_to(REORDER_HOLD);
         }
-        self.schedule(at, to, from, frame.to_vec());
+        self.schedule(at, to, from, Rc::clone(frame));
         if self.rng.chance(out.duplicate) || self.rng.chance(inn.duplicate) {
             let again = at + DUPLICATE_GAP;
-            self.schedule(again, to, from, frame.to_vec());
+            self.schedule(again, to, from, Rc::clone(frame));
             return Fate::Duplicated(at);
         }
         Fate::Arrives(at)
@@ -266,7 +297,7 @@ impl Segment {
         Duration::from_nanos(self.rng.between(0, ns))
     }
 
-    fn schedule(&mut self, at: SystemTime, port: Port, from: Port, frame: Vec<u8>) {
+    fn schedule(&mut self, at: SystemTime, port: Port, from: Port, frame: Rc<[u8]>) {
         self.seq += 1;
         self.queue.push(Reverse(Pending {
             at,
@@ -304,10 +335,6 @@ impl Segment {
             .collect();
         self.queue = kept.into_iter().collect();
     }
-}
-
-fn pair(a: Port, b: Port) -> (Port, Port) {
-    (a.min(b), a.max(b))
 }
 
 #[cfg(test)]
@@ -349,7 +376,7 @@ mod tests {
     #[test]
     fn broadcast_goes_only_to_ports_that_listen() {
         let (mut s, a, _, c) = three(1, Faults::default());
-        let Sent::Left(fates) = s.transmit_to(t(0), a, frame([0xff; 6], A, 1), &|p| p == c) else {
+        let Sent::Left(fates) = s.transmit_to(t(0), a, frame([0xff; 6], A, 1), &[c]) else {
             panic!("sent");
         };
         assert_eq!(fates, vec![(c, Fate::Arrives(t(0)))]);
@@ -389,7 +416,7 @@ mod tests {
     #[test]
     fn carrier_and_partitions_stop_frames_both_ways() {
         let (mut s, a, b, c) = three(1, Faults::default());
-        s.partition(b, a);
+        s.partition(&[b, a]);
         let Sent::Left(fates) = s.transmit(t(0), a, frame([0xff; 6], A, 1)) else {
             panic!("sent");
         };
@@ -398,6 +425,12 @@ mod tests {
             vec![(b, Fate::Partitioned), (c, Fate::Arrives(t(0)))]
         );
         assert!(!s.reachable(a, b) && s.reachable(a, c));
+        s.partition(&[a, b, c]);
+        s.heal(&[c]);
+        assert!(!s.reachable(a, b) && s.reachable(a, c) && s.reachable(b, c));
+        s.heal(&[a]);
+        assert!(s.reachable(a, b));
+        s.partition(&[a, b]);
         s.heal_all();
         s.set_carrier(c, false);
         assert!(!s.reachable(a, c));
