@@ -43,8 +43,8 @@ impl Rng {
         }
     }
 
-    /// True with probability `p` (0 never draws a number, so a fault-free link consumes no
-    /// randomness and adding a fault elsewhere does not shift its sequence).
+    /// True with probability `p`; 0 and 1 draw no number, so a perfect link consumes no
+    /// randomness.
     pub fn chance(&mut self, p: f64) -> bool {
         if p <= 0.0 {
             return false;

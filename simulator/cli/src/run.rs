@@ -56,36 +56,6 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
     }
-    let mut bad_input = false;
-    let mut suite = Suite::default();
-    let mut runnable: Vec<Scenario> = Vec::new();
-    for f in &files {
-        match dhcplab_scenario::load(f) {
-            Ok(s) => {
-                if args
-                    .filter
-                    .as_ref()
-                    .is_none_or(|p| s.name.contains(p.as_str()))
-                {
-                    runnable.push(s);
-                }
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                bad_input = true;
-                suite.cases.push(Case {
-                    name: name_of(f),
-                    file: f.clone(),
-                    status: Status::Failed,
-                    message: e.to_string(),
-                    artifacts: Vec::new(),
-                    covered: Duration::ZERO,
-                    wall: Duration::ZERO,
-                    seed: 0,
-                });
-            }
-        }
-    }
     if files.is_empty() {
         eprintln!(
             "dhcplab run: no scenario files (*.toml) under {}",
@@ -96,6 +66,44 @@ pub fn run(args: &Args) -> ExitCode {
                 .join(", ")
         );
         return ExitCode::from(2);
+    }
+    files.sort();
+    files.dedup();
+    files.retain(|f| {
+        args.filter
+            .as_ref()
+            .is_none_or(|p| dhcplab_scenario::name_of(f).contains(p.as_str()))
+    });
+    if files.is_empty() {
+        eprintln!(
+            "dhcplab run: no scenario name contains {:?}",
+            args.filter.as_deref().unwrap_or_default()
+        );
+        return ExitCode::from(2);
+    }
+    let mut bad_input = false;
+    let mut load_failed: Vec<PathBuf> = Vec::new();
+    let mut suite = Suite::default();
+    let mut runnable: Vec<Scenario> = Vec::new();
+    for f in &files {
+        match dhcplab_scenario::load(f) {
+            Ok(s) => runnable.push(s),
+            Err(e) => {
+                eprintln!("{e}");
+                bad_input = true;
+                load_failed.push(f.clone());
+                suite.cases.push(Case {
+                    name: dhcplab_scenario::name_of(f),
+                    file: f.clone(),
+                    status: Status::Failed,
+                    message: e.to_string(),
+                    artifacts: Vec::new(),
+                    covered: Duration::ZERO,
+                    wall: Duration::ZERO,
+                    seed: args.seed.unwrap_or(1),
+                });
+            }
+        }
     }
     let began = Instant::now();
     let progress = Progress::new(runnable.len());
@@ -112,11 +120,13 @@ pub fn run(args: &Args) -> ExitCode {
             c.file.display(),
             c.message.replace('\n', "\n  ")
         );
-        println!(
-            "  reproduce: dhcplab run {} --seed {}",
-            c.file.display(),
-            c.seed
-        );
+        if !load_failed.contains(&c.file) {
+            println!(
+                "  reproduce: dhcplab run {} --seed {}",
+                c.file.display(),
+                c.seed
+            );
+        }
         for a in &c.artifacts {
             println!("  artifact: {}", a.display());
         }
@@ -153,17 +163,6 @@ pub fn run(args: &Args) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// `topic/NAME` of a file that could not be read as a scenario.
-fn name_of(file: &Path) -> String {
-    let stem = file
-        .file_stem()
-        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    match file.parent().and_then(|p| p.file_name()) {
-        Some(t) => format!("{}/{stem}", t.to_string_lossy()),
-        None => stem,
     }
 }
 

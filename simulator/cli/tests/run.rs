@@ -199,7 +199,7 @@ fn a_faulty_file_is_reported_with_its_place_and_the_rest_still_runs() {
         "[[host]]\nname = \"x\"\nrole = \"switch\"\n",
     )
     .expect("write");
-    let out = dhcplab(&["run", "--filter", "binds"], dir.path());
+    let out = dhcplab(&["run"], dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(
         text(&out.stderr).contains("scenarios/demo/bad.toml:3:8: role \"switch\""),
@@ -207,12 +207,35 @@ fn a_faulty_file_is_reported_with_its_place_and_the_rest_still_runs() {
         text(&out.stderr)
     );
     assert!(
-        text(&out.stdout).contains("demo/binds"),
-        "the good scenario ran"
+        text(&out.stdout).contains("demo/binds  "),
+        "the good scenarios ran"
     );
     assert!(
-        !text(&out.stdout).contains("demo/wrong-lease"),
-        "the filter left it out"
+        !text(&out.stdout).contains("reproduce: dhcplab run scenarios/demo/bad.toml"),
+        "no seed to reproduce a file that does not read"
+    );
+}
+
+#[test]
+fn the_filter_selects_by_name_and_selecting_nothing_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topic = write_suite(dir.path());
+    std::fs::write(topic.join("bad.toml"), "not toml").expect("write");
+    let out = dhcplab(&["run", "--filter", "binds"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a file the filter leaves out is not read: {}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("demo/binds"));
+    assert!(!text(&out.stdout).contains("demo/wrong-lease"));
+    let out = dhcplab(&["run", "--filter", "bnids"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "a typo must not turn CI green");
+    assert!(
+        text(&out.stderr).contains("no scenario name contains \"bnids\""),
+        "{}",
+        text(&out.stderr)
     );
 }
 

@@ -56,7 +56,7 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         return Err(b.faults);
     }
     Ok(Scenario {
-        name: scenario_name(path),
+        name: crate::name_of(path),
         file: path.to_path_buf(),
         description,
         seed,
@@ -66,16 +66,6 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         vary: Vec::new(),
         source: String::new(),
     })
-}
-
-fn scenario_name(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    match path.parent().and_then(|p| p.file_name()) {
-        Some(topic) => format!("{}/{stem}", topic.to_string_lossy()),
-        None => stem,
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -595,6 +595,17 @@ pub struct Fault {
     pub message: String,
 }
 
+/// A scenario's name, `topic/NAME`, from its file's folder and stem.
+pub fn name_of(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    match path.parent().and_then(|p| p.file_name()) {
+        Some(topic) => format!("{}/{stem}", topic.to_string_lossy()),
+        None => stem,
+    }
+}
+
 /// Reads the scenario in `path`; its name is `topic/NAME` from the folder and file stem.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {

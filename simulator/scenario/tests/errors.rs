@@ -183,8 +183,14 @@ count = {{ min = 5, max = 1 }}
     let f = faults(&text);
     let messages: Vec<&str> = f.iter().map(|x| x.2.as_str()).collect();
     assert_eq!(f.len(), 4, "{messages:#?}");
-    assert!(messages[0].contains("\"nothing\" does not use not-before"), "{messages:?}");
-    assert!(messages[1].contains("\"link-down\" does not use state"), "{messages:?}");
+    assert!(
+        messages[0].contains("\"nothing\" does not use not-before"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].contains("\"link-down\" does not use state"),
+        "{messages:?}"
+    );
     assert!(messages[2].contains("unknown key \"mn\""), "{messages:?}");
     assert!(messages[3].contains("max is below its min"), "{messages:?}");
     assert_eq!((f[0].0, f[0].1), place_of(&text, "\"1s\""));

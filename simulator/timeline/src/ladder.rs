@@ -247,6 +247,7 @@ fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push('?'),
             c => out.push(c),
         }
     }

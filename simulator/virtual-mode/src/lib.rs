@@ -317,7 +317,7 @@ impl Runner {
             }
             Act::Faults { hosts, faults } => {
                 let ids = self.indices(hosts)?;
-                self.action(&ids, format!("faults on {}: {faults:?}", hosts.join(", ")));
+                self.action(&ids, format!("faults on {}: {faults}", hosts.join(", ")));
                 for i in ids {
                     self.world.segment.set_faults(i, *faults);
                 }

@@ -330,6 +330,18 @@ impl World {
     /// Starts a stopped host (or a client whose agent ended).
     pub(crate) fn start_host(&mut self, i: usize) {
         let now = self.now;
+        let running = match &self.nodes[i] {
+            Node::Server(s) => s.core.is_some(),
+            Node::Client(c) => c
+                .core
+                .as_ref()
+                .is_some_and(|core| core.state() != dhcplab_client::State::Idle),
+            Node::Peer(_) => false,
+        };
+        if running {
+            self.note(i, "already running: start does nothing");
+            return;
+        }
         match &mut self.nodes[i] {
             Node::Server(s) => {
                 let leases = replay_rows(&s.rows);
@@ -732,16 +744,7 @@ impl World {
         address: Ipv4Addr,
     ) -> Result<(dhcplab_scenario::LeaseState, Option<Lease4>), String> {
         use dhcplab_scenario::LeaseState as S;
-        let Node::Server(s) = &self.nodes[i] else {
-            return Err(format!("{} is not a server", self.names[i]));
-        };
-        let Some(core) = &s.core else {
-            return Err(format!("{} is not running", self.names[i]));
-        };
-        let now = self
-            .now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let (core, now) = self.running_server(i)?;
         Ok(match core.lease(address) {
             None => (S::Absent, None),
             Some(l) => {
@@ -756,8 +759,9 @@ impl World {
         })
     }
 
-    /// How many active leases a server holds now.
-    pub(crate) fn active_leases(&self, i: usize) -> Result<u64, String> {
+    /// Host `i`'s server core, if it is a running server, and the clock in seconds since 1970
+    /// as lease expiries count.
+    fn running_server(&self, i: usize) -> Result<(&Server, u64), String> {
         let Node::Server(s) = &self.nodes[i] else {
             return Err(format!("{} is not a server", self.names[i]));
         };
@@ -768,6 +772,12 @@ impl World {
             .now
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        Ok((core, now))
+    }
+
+    /// How many active leases a server holds now.
+    pub(crate) fn active_leases(&self, i: usize) -> Result<u64, String> {
+        let (core, now) = self.running_server(i)?;
         Ok(core
             .leases()
             .iter()

@@ -40,6 +40,32 @@ pub struct Faults {
     pub reorder: f64,
 }
 
+impl std::fmt::Display for Faults {
+    /// `loss 10%, delay 5ms, jitter 20ms, duplicate 5%, reorder 20%`, or `none`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        for (name, p) in [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+        ] {
+            if p > 0.0 {
+                parts.push(format!("{name} {}%", (p * 1000.0).round() / 10.0));
+            }
+        }
+        for (name, d) in [("delay", self.delay), ("jitter", self.jitter)] {
+            if !d.is_zero() {
+                parts.push(format!("{name} {d:?}"));
+            }
+        }
+        if parts.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
 /// How long a reordered frame is held back at most, on top of its delay.
 pub const REORDER_HOLD: Duration = Duration::from_millis(50);
 /// How long after the original a duplicate arrives.
@@ -371,6 +397,17 @@ mod tests {
         let b = s.attach(B, Faults::default());
         let c = s.attach(C, Faults::default());
         (s, a, b, c)
+    }
+
+    #[test]
+    fn faults_read_as_words() {
+        assert_eq!(Faults::default().to_string(), "none");
+        let f = Faults {
+            loss: 0.1,
+            delay: Duration::from_millis(5),
+            ..Faults::default()
+        };
+        assert_eq!(f.to_string(), "loss 10%, delay 5ms");
     }
 
     #[test]
