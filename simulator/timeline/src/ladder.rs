@@ -247,7 +247,7 @@ fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('?'),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('?'),
             c => out.push(c),
         }
     }
@@ -305,10 +305,14 @@ mod tests {
                 text: "expected ACK & got none".into(),
             },
         );
-        let page = html(&t, "lease-expiry/x", "FAILED");
+        let page = html(&t, "lease-expiry/x", "FAILED\nseed 1\u{2}");
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(page.contains("+1d01:01:01.005"));
         assert!(page.contains("c&lt;1&gt;"));
+        assert!(
+            page.contains("FAILED\nseed 1?"),
+            "lines kept, control characters replaced"
+        );
         assert!(page.contains("DISCOVER (broadcast)"));
         assert!(page.contains("<title>lost</title>"));
         assert!(page.contains("×2"));
