@@ -9,6 +9,7 @@ mod decode;
 mod info;
 mod run;
 mod server;
+mod stacks;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -52,7 +53,7 @@ enum Command {
     /// Send a control command to a server's control socket (in the manner of kea-shell).
     Ctl(ctl::Args),
     /// List the real DHCP stacks found on this machine and their versions.
-    Stacks(Pending),
+    Stacks(stacks::Args),
     /// Remove namespaces, devices, processes and files left by a killed run.
     Clean(Pending),
 }
@@ -85,7 +86,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => agent::run(args),
         Command::Info(args) => info::run(&args),
         Command::Ctl(args) => ctl::run(&args),
-        Command::Stacks(_) => pending("stacks", 7),
+        Command::Stacks(args) => stacks::run(&args),
         Command::Clean(_) => pending("clean", 7),
     }
 }
