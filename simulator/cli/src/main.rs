@@ -4,6 +4,7 @@
 //! read as what it should be, bad arguments); 3 the subcommand is not built yet.
 
 mod agent;
+mod clean;
 mod ctl;
 mod decode;
 mod info;
@@ -55,7 +56,7 @@ enum Command {
     /// List the real DHCP stacks found on this machine and their versions.
     Stacks(stacks::Args),
     /// Remove namespaces, devices, processes and files left by a killed run.
-    Clean(Pending),
+    Clean,
 }
 
 /// Arguments of a subcommand that is not built yet; accepted so the name is reserved.
@@ -87,6 +88,6 @@ fn main() -> ExitCode {
         Command::Info(args) => info::run(&args),
         Command::Ctl(args) => ctl::run(&args),
         Command::Stacks(args) => stacks::run(&args),
-        Command::Clean(_) => pending("clean", 7),
+        Command::Clean => clean::run(),
     }
 }

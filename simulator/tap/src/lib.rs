@@ -1,0 +1,342 @@
+//! TAP mode's network: every host is a network namespace holding one TAP device, and this
+//! process holds every TAP's file descriptor and switches frames between them through the
+//! virtual network's segment (the same fault model as virtual mode, in real time), recording
+//! every frame for the run's pcap.
+//!
+//! Hygiene: every namespace a [`Lab`] creates is named `dhcplab-RUN-HOST` (RUN is unique to
+//! the run), TAP devices `dlRUNtN`. Dropping the lab stops the switch, kills every process
+//! left in its namespaces and deletes them (the TAP devices close with them). A killed run
+//! leaves namespaces behind: [`clean`] removes every `dhcplab-` namespace and what runs in it.
+//! DHCP traffic never touches the default namespace: a TAP device is created there down, and
+//! moved into its host's namespace before it is brought up.
+
+use dhcplab_vnet::{Faults, Segment};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use std::os::fd::AsFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+use tun_rs::{DeviceBuilder, Layer, SyncDevice};
+
+/// What every namespace of a run starts with.
+pub const PREFIX: &str = "dhcplab-";
+
+/// Why the network could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum TapError {
+    /// An `ip` command failed.
+    #[error("ip {args}: {message}")]
+    Ip {
+        /// Its arguments.
+        args: String,
+        /// What it said.
+        message: String,
+    },
+    /// The TAP device could not be created (no /dev/net/tun, or no CAP_NET_ADMIN).
+    #[error("cannot create TAP device {name}: {source}")]
+    Tap {
+        /// The device's name.
+        name: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The switch thread could not start.
+    #[error("cannot start the switch: {0}")]
+    Switch(std::io::Error),
+}
+
+fn ip(args: &[&str]) -> Result<(), TapError> {
+    let fail = |message: String| TapError::Ip {
+        args: args.join(" "),
+        message,
+    };
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(fail(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
+/// One host: its namespace and its TAP device.
+pub struct Host {
+    /// The scenario's name for it.
+    pub name: String,
+    /// Its namespace.
+    pub netns: String,
+    /// Its TAP device's name, inside the namespace.
+    pub tap: String,
+    /// Its TAP device's link address.
+    pub mac: [u8; 6],
+    device: Arc<SyncDevice>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("name", &self.name)
+            .field("netns", &self.netns)
+            .field("tap", &self.tap)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// A command that runs `program` inside the host's namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.netns, program]);
+        c
+    }
+
+    /// Runs `ip -n NETNS args...`.
+    pub fn ip(&self, args: &[&str]) -> Result<(), TapError> {
+        let mut all = vec!["-n", self.netns.as_str()];
+        all.extend_from_slice(args);
+        ip(&all)
+    }
+}
+
+/// A frame the switch saw, with when it arrived from its host.
+pub type Captured = (SystemTime, Vec<u8>);
+
+struct Running {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The hosts of one run and the switch between them.
+pub struct Lab {
+    run: String,
+    hosts: Vec<Host>,
+    switch: Option<Running>,
+    capture: Arc<Mutex<Vec<Captured>>>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab")
+            .field("run", &self.run)
+            .field("hosts", &self.hosts)
+            .finish_non_exhaustive()
+    }
+}
+
+static RUNS: AtomicU32 = AtomicU32::new(0);
+
+impl Lab {
+    /// An empty lab with a run name unique on this machine (process id and a counter).
+    pub fn new() -> Self {
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let id = (std::process::id() << 4 ^ n) & 0xff_ffff;
+        Self {
+            run: format!("{id:06x}"),
+            hosts: Vec::new(),
+            switch: None,
+            capture: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The run's name, in every namespace and device it creates.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// The hosts, in the order they were added (their switch ports).
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// Adds a host: its namespace (loopback up, IPv6 DAD off) and a TAP device with link
+    /// address `mac`, moved into it and up. Returns its port on the switch.
+    pub fn add_host(&mut self, name: &str, mac: [u8; 6]) -> Result<usize, TapError> {
+        let port = self.hosts.len();
+        let netns = format!("{PREFIX}{}-{name}", self.run);
+        let tap = format!("dl{}t{port}", self.run);
+        ip(&["netns", "add", &netns])?;
+        let ns_ip = |args: &[&str]| {
+            let mut all = vec!["-n", netns.as_str()];
+            all.extend_from_slice(args);
+            ip(&all)
+        };
+        let made = ns_ip(&["link", "set", "lo", "up"]).and_then(|()| {
+            let _ = Command::new("ip")
+                .args(["netns", "exec", &netns, "sysctl", "-qw"])
+                .args([
+                    "net.ipv6.conf.all.accept_dad=0",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ])
+                .status();
+            let device = DeviceBuilder::new()
+                .name(tap.as_str())
+                .layer(Layer::L2)
+                .mac_addr(mac)
+                .enable(false)
+                .build_sync()
+                .map_err(|source| TapError::Tap {
+                    name: tap.clone(),
+                    source,
+                })?;
+            ip(&["link", "set", "dev", &tap, "netns", &netns])?;
+            ns_ip(&["link", "set", "dev", &tap, "up"])?;
+            Ok(device)
+        });
+        match made {
+            Ok(device) => {
+                self.hosts.push(Host {
+                    name: name.to_string(),
+                    netns,
+                    tap,
+                    mac,
+                    device: Arc::new(device),
+                });
+                Ok(port)
+            }
+            Err(e) => {
+                let _ = ip(&["netns", "del", &netns]);
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts switching frames between the hosts' TAP devices, each port with its faults,
+    /// drawing from `seed`.
+    pub fn start_switch(&mut self, seed: u64, faults: Vec<Faults>) -> Result<(), TapError> {
+        let devices: Vec<Arc<SyncDevice>> =
+            self.hosts.iter().map(|h| Arc::clone(&h.device)).collect();
+        let macs: Vec<[u8; 6]> = self.hosts.iter().map(|h| h.mac).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let capture = Arc::clone(&self.capture);
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name(format!("dhcplab-switch-{}", self.run))
+            .spawn(move || switch(&devices, &macs, &faults, seed, &flag, &capture))
+            .map_err(TapError::Switch)?;
+        self.switch = Some(Running {
+            stop,
+            thread: Some(thread),
+        });
+        Ok(())
+    }
+
+    /// Every frame the switch has seen so far, in order.
+    pub fn captured(&self) -> Vec<Captured> {
+        self.capture.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.switch.take() {
+            s.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = s.thread.take() {
+                let _ = t.join();
+            }
+        }
+        for h in &self.hosts {
+            remove_namespace(&h.netns);
+        }
+    }
+}
+
+/// Kills every process in `netns` and deletes it.
+fn remove_namespace(netns: &str) {
+    let pids = Command::new("ip")
+        .args(["netns", "pids", netns])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for pid in pids.split_whitespace() {
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
+    }
+    let _ = ip(&["netns", "del", netns]);
+}
+
+/// Removes what killed runs left: every `dhcplab-` namespace, with the processes in it.
+/// Returns the namespaces removed.
+pub fn clean() -> Vec<String> {
+    let list = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(PREFIX))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for ns in &list {
+        remove_namespace(ns);
+    }
+    list
+}
+
+/// The longest a frame may be (jumbo frames are not switched).
+const MAX_FRAME: usize = 9216;
+/// How long the switch sleeps at most between checks of its stop flag.
+const TICK: Duration = Duration::from_millis(20);
+
+/// The switch loop: deliver frames that are due, wait for frames from any TAP (or the next
+/// delivery, or the tick), feed what arrives to the segment.
+fn switch(
+    devices: &[Arc<SyncDevice>],
+    macs: &[[u8; 6]],
+    faults: &[Faults],
+    seed: u64,
+    stop: &AtomicBool,
+    capture: &Mutex<Vec<Captured>>,
+) {
+    let mut segment = Segment::new(seed);
+    for (k, mac) in macs.iter().enumerate() {
+        segment.attach(*mac, faults.get(k).copied().unwrap_or_default());
+    }
+    let mut buf = vec![0u8; MAX_FRAME];
+    while !stop.load(Ordering::Relaxed) {
+        let now = SystemTime::now();
+        while let Some(d) = segment.poll_delivery(now) {
+            if let Some(dev) = devices.get(d.port) {
+                let _ = dev.send(&d.frame);
+            }
+        }
+        let wait = segment.poll_timeout().map_or(TICK, |t| {
+            t.duration_since(now).unwrap_or_default().min(TICK)
+        });
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+        let mut fds: Vec<PollFd<'_>> = devices
+            .iter()
+            .map(|d| PollFd::new(d.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if poll(&mut fds, PollTimeout::from(ms)).is_err() {
+            continue;
+        }
+        let ready: Vec<usize> = fds
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+            .map(|(k, _)| k)
+            .collect();
+        drop(fds);
+        for port in ready {
+            let Ok(n) = devices[port].recv(&mut buf) else {
+                continue;
+            };
+            let frame = buf[..n].to_vec();
+            let at = SystemTime::now();
+            if let Ok(mut c) = capture.lock() {
+                c.push((at, frame.clone()));
+            }
+            segment.transmit(at, port, frame);
+        }
+    }
+}
