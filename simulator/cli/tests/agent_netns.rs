@@ -7,7 +7,7 @@
 //! root (CI runs as root) and the servers (ci/test installs them).
 
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, wait_for};
-use dhcplab_testkit::servers::Server;
+use dhcplab_testkit::servers::{self, Server};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,11 +136,11 @@ fn default_route(pair: &Pair) -> String {
 /// The agent gets a lease from `server`, shows it through `dhcplab info`, and releases it on
 /// SIGTERM (RELEASE_ON_SIGTERM=yes).
 fn gets_a_lease_from(server: Server) {
-    if !can_create_namespaces() || !server.available() {
+    if !can_create_namespaces() || !servers::available(server) {
         return;
     }
     let pair = Pair::new();
-    let _server = server.start(&pair, Path::new(DHCPLAB), 600);
+    let _server = servers::start(server, &pair, Path::new(DHCPLAB), 600);
     let dir = pair.dir.join("client");
     std::fs::create_dir_all(&dir).expect("client dir");
     write_program(&dir, false);
@@ -285,7 +285,7 @@ fn damaged_lease_file_drop_init_reboot_and_adopt() {
         return;
     }
     let pair = Pair::new();
-    let _server = Server::Reference.start(&pair, Path::new(DHCPLAB), 600);
+    let _server = servers::start(Server::Reference, &pair, Path::new(DHCPLAB), 600);
     let dir = pair.dir.join("client");
     std::fs::create_dir_all(dir.join("state")).expect("state dir");
     std::fs::write(dir.join("state/v-cli.dhc"), b"\x00\x01garbage").expect("damaged file");
@@ -380,7 +380,7 @@ fn a_hanging_event_program_gets_term_then_kill() {
         return;
     }
     let pair = Pair::new();
-    let _server = Server::Reference.start(&pair, Path::new(DHCPLAB), 600);
+    let _server = servers::start(Server::Reference, &pair, Path::new(DHCPLAB), 600);
     let dir = pair.dir.join("client");
     std::fs::create_dir_all(&dir).expect("client dir");
     let program = write_program(&dir, true);

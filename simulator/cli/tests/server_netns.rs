@@ -4,7 +4,7 @@
 //! (CI runs as root) and the clients (ci/test installs them).
 
 use dhcplab_memfile::rows4;
-use dhcplab_testkit::clients::{RealClient, bound_address, client_dir, events};
+use dhcplab_testkit::clients::{self, RealClient, bound_address, client_dir, events};
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -66,7 +66,7 @@ fn serves(client: RealClient) {
     let pair = Pair::new();
     let mut server = start_server(&pair);
     let dir = client_dir(&pair.dir, client);
-    let mut running = client.start(&pair.client, &dir, "v-cli");
+    let mut running = clients::start(client, &pair.client, &dir, "v-cli");
     let context = |what: &str| {
         format!(
             "{} with the reference server: {what}\n--- client:\n{}\n--- hook events: {:?}\n--- server:\n{}",
@@ -128,7 +128,7 @@ fn serves(client: RealClient) {
         "renewal extends the lease: {first:?} then {last:?}"
     );
     // Release: the server deletes the lease (a row with valid lifetime 0).
-    client.release(&mut running, &pair.client, &dir, "v-cli");
+    clients::release(client, &mut running, &pair.client, &dir, "v-cli");
     let released = wait_for(Duration::from_secs(10), || {
         lease_rows(&pair.dir)
             .iter()

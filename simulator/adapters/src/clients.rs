@@ -1,0 +1,206 @@
+//! Real DHCPv4 clients (ISC dhclient, busybox udhcpc, dhcpcd), each with a hook script that
+//! logs every event with its environment to `hook.log` in the client's directory, and
+//! configures the address as the client asks (dhcpcd configures it itself).
+
+use crate::{AdapterError, InNamespace, arg, executable, make_dir, write};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::Command;
+
+/// The hook every client runs.
+const HOOK: &str = r#"#!/bin/sh
+out="$(dirname "$0")/hook.log"
+ev="${reason:-$1}"
+{ echo "=== event=$ev"; env | sort; } >> "$out" 2>&1
+[ -n "${protocol:-}" ] && exit 0
+case "$ev" in
+  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  EXPIRE|FAIL|RELEASE|STOP) [ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
+  bound|renew) ip addr replace "$ip/$subnet" dev "$interface" ;;
+  deconfig) ip -4 addr flush dev "$interface" ;;
+esac
+exit 0
+"#;
+
+/// A real DHCPv4 client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealClient {
+    /// ISC dhclient 4.4.
+    Dhclient,
+    /// busybox udhcpc.
+    Udhcpc,
+    /// dhcpcd 9.
+    Dhcpcd,
+}
+
+impl RealClient {
+    /// Every client, in a fixed order.
+    pub const ALL: [RealClient; 3] = [RealClient::Dhclient, RealClient::Udhcpc, RealClient::Dhcpcd];
+
+    /// The program's name (also its name in `dhcplab stacks`).
+    pub fn program(self) -> &'static str {
+        match self {
+            RealClient::Dhclient => "dhclient",
+            RealClient::Udhcpc => "udhcpc",
+            RealClient::Dhcpcd => "dhcpcd",
+        }
+    }
+
+    /// Writes the hook (and configuration) under `dir` and returns the command that runs the
+    /// client in the foreground on `iface` in the host's namespace.
+    pub fn command(
+        self,
+        dir: &Path,
+        iface: &str,
+        in_ns: InNamespace<'_>,
+    ) -> Result<Command, AdapterError> {
+        make_dir(dir)?;
+        let hook = dir.join("hook.sh");
+        write(&hook, HOOK)?;
+        executable(&hook)?;
+        Ok(match self {
+            RealClient::Dhclient => {
+                let conf = dir.join("dhclient.conf");
+                write(
+                    &conf,
+                    "request subnet-mask, broadcast-address, routers, domain-name-servers;\ntimeout 20;\n",
+                )?;
+                let mut c = in_ns("dhclient");
+                c.args(["-4", "-d", "-1", "-v", "-cf", &arg(&conf), "-lf"])
+                    .arg(dir.join("dhclient.leases"))
+                    .arg("-pf")
+                    .arg(dir.join("dhclient.pid"))
+                    .arg("-sf")
+                    .arg(&hook)
+                    .arg(iface);
+                c
+            }
+            RealClient::Udhcpc => {
+                let mut c = in_ns("udhcpc");
+                c.args(["-f", "-n", "-R", "-t", "5", "-T", "2", "-i", iface, "-s"])
+                    .arg(&hook)
+                    .arg("-p")
+                    .arg(dir.join("udhcpc.pid"));
+                c
+            }
+            RealClient::Dhcpcd => {
+                let conf = dir.join("dhcpcd.conf");
+                write(
+                    &conf,
+                    "option subnet_mask, routers, domain_name_servers\nnoipv4ll\nnoarp\n",
+                )?;
+                let (run, lib) = (dir.join("root/run"), dir.join("root/lib"));
+                make_dir(&run)?;
+                make_dir(&lib)?;
+                // dhcpcd has fixed /run/dhcpcd and /var/lib/dhcpcd: private directories are
+                // bound over them in the mount namespace `ip netns exec` makes.
+                let script = format!(
+                    "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd -B -4 -d -t 20 -f {} -c {} {iface}",
+                    arg(&run),
+                    arg(&lib),
+                    arg(&conf),
+                    arg(&hook)
+                );
+                let mut c = in_ns("sh");
+                c.args(["-c", &script]);
+                c
+            }
+        })
+    }
+
+    /// The command that makes a running client release its lease and stop, where it takes
+    /// one (`dhclient -r`, `dhcpcd -k`); `None` for udhcpc, which releases on SIGTERM
+    /// (started with -R).
+    pub fn release_command(
+        self,
+        dir: &Path,
+        iface: &str,
+        in_ns: InNamespace<'_>,
+    ) -> Option<Command> {
+        match self {
+            RealClient::Dhclient => {
+                let mut c = in_ns("dhclient");
+                c.args(["-4", "-r", "-v", "-cf"])
+                    .arg(dir.join("dhclient.conf"))
+                    .arg("-lf")
+                    .arg(dir.join("dhclient.leases"))
+                    .arg("-pf")
+                    .arg(dir.join("dhclient.pid"))
+                    .arg("-sf")
+                    .arg(dir.join("hook.sh"))
+                    .arg(iface);
+                Some(c)
+            }
+            RealClient::Udhcpc => None,
+            RealClient::Dhcpcd => {
+                // Through the control socket (`dhcpcd -k`), in a mount namespace with the same
+                // private directories: dhcpcd 9.4.1 under load now and then never acts on a
+                // SIGALRM to its manager (seen in CI: no "received SIGALRM" and renewals go on).
+                let script = format!(
+                    "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd -4 -k -f {} {iface}",
+                    arg(&dir.join("root/run")),
+                    arg(&dir.join("root/lib")),
+                    arg(&dir.join("dhcpcd.conf")),
+                );
+                let mut c = in_ns("sh");
+                c.args(["-c", &script]);
+                Some(c)
+            }
+        }
+    }
+}
+
+/// The events the hook logged under `dir`, in order, each with its environment.
+pub fn events(dir: &Path) -> Vec<(String, Vec<(String, String)>)> {
+    let text = std::fs::read_to_string(dir.join("hook.log")).unwrap_or_default();
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(ev) = line.strip_prefix("=== event=") {
+            out.push((ev.to_string(), Vec::new()));
+        } else if let (Some(last), Some((k, v))) = (out.last_mut(), line.split_once('=')) {
+            last.1.push((k.to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+/// The address of the last bound or renewed lease the hook saw under `dir`.
+pub fn bound_address(dir: &Path) -> Option<Ipv4Addr> {
+    events(dir)
+        .iter()
+        .rev()
+        .filter(|(ev, _)| {
+            matches!(
+                ev.as_str(),
+                "BOUND" | "RENEW" | "REBOOT" | "REBIND" | "bound" | "renew"
+            )
+        })
+        .find_map(|(_, env)| {
+            env.iter()
+                .find(|(k, _)| k == "new_ip_address" || k == "ip")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_logs_become_events_and_the_bound_address() {
+        let dir = std::env::temp_dir().join(format!("dhcplab-adapters-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("hook.log"),
+            "=== event=PREINIT\nreason=PREINIT\n=== event=BOUND\nnew_ip_address=192.0.2.100\n=== event=bound\nip=192.0.2.101\n",
+        )
+        .expect("log");
+        let ev = events(&dir);
+        assert_eq!(
+            ev.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
+            ["PREINIT", "BOUND", "bound"]
+        );
+        assert_eq!(bound_address(&dir), Some(Ipv4Addr::new(192, 0, 2, 101)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

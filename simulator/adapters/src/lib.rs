@@ -1,0 +1,60 @@
+//! How to run each DHCP stack in a host's namespace, as ../shared/realstacks.md records them
+//! working on Debian 12: the configuration files it needs (all written in the run's
+//! directory, never /etc or /var), the command line, how to tell it is ready without fixed
+//! sleeps, how a client reports its events (a hook script that logs each one), and how a client
+//! releases its lease.
+//!
+//! Namespaces are the caller's: every function takes `in_ns`, which makes a [`Command`] that
+//! runs a program inside the host's namespace (`ip netns exec NS PROGRAM`), so the same
+//! adapters serve the veth pairs of the daemon tests and the TAP hosts of TAP mode.
+
+pub mod clients;
+pub mod servers;
+
+use std::path::Path;
+use std::process::Command;
+
+/// Makes a command that runs a program inside the host's namespace.
+pub type InNamespace<'a> = &'a dyn Fn(&str) -> Command;
+
+/// Why a stack could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// A configuration file or hook could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn write(path: &Path, text: &str) -> Result<(), AdapterError> {
+    std::fs::write(path, text).map_err(|source| AdapterError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn make_dir(path: &Path) -> Result<(), AdapterError> {
+    std::fs::create_dir_all(path).map_err(|source| AdapterError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn executable(path: &Path) -> Result<(), AdapterError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(|source| {
+        AdapterError::Write {
+            path: path.display().to_string(),
+            source,
+        }
+    })
+}
+
+/// A path as a command-line argument.
+fn arg(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}

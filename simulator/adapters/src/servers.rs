@@ -1,0 +1,167 @@
+//! DHCPv4 servers: the reference server, kea-dhcp4, ISC dhcpd and dnsmasq, serving one subnet
+//! on one interface with a router and DNS server option.
+
+use crate::{AdapterError, InNamespace, arg, write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A DHCPv4 server stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// The reference server (`dhcplab server`).
+    Reference,
+    /// kea-dhcp4 2.2.
+    Kea,
+    /// ISC dhcpd 4.4.
+    Dhcpd,
+    /// dnsmasq 2.90.
+    Dnsmasq,
+}
+
+/// What a server serves, and where its files go.
+#[derive(Debug, Clone)]
+pub struct ServerSetup {
+    /// The interface it serves on.
+    pub iface: String,
+    /// Its address there, also the router and DNS server it hands out; the subnet is its /24.
+    pub address: Ipv4Addr,
+    /// The first and last address of the pool.
+    pub pool: (Ipv4Addr, Ipv4Addr),
+    /// The lease time, in seconds (dnsmasq serves at least 120).
+    pub lease: u32,
+    /// The directory every file goes in.
+    pub dir: PathBuf,
+    /// The `dhcplab` binary, for the reference server.
+    pub dhcplab: PathBuf,
+}
+
+impl Server {
+    /// Every server, in a fixed order.
+    pub const ALL: [Server; 4] = [
+        Server::Reference,
+        Server::Kea,
+        Server::Dhcpd,
+        Server::Dnsmasq,
+    ];
+
+    /// The program it runs.
+    pub fn program(self) -> &'static str {
+        match self {
+            Server::Reference => "dhcplab",
+            Server::Kea => "kea-dhcp4",
+            Server::Dhcpd => "dhcpd",
+            Server::Dnsmasq => "dnsmasq",
+        }
+    }
+
+    /// Its name in `dhcplab stacks` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Reference => "reference",
+            Server::Kea => "kea",
+            Server::Dhcpd => "dhcpd",
+            Server::Dnsmasq => "dnsmasq",
+        }
+    }
+
+    /// Writes the server's configuration (and empty lease file) under `setup.dir` and returns
+    /// the command that runs it in the foreground in the host's namespace.
+    pub fn command(
+        self,
+        setup: &ServerSetup,
+        in_ns: InNamespace<'_>,
+    ) -> Result<Command, AdapterError> {
+        let d = &setup.dir;
+        let a = setup.address;
+        let o = a.octets();
+        let (net, first, last) = (
+            Ipv4Addr::new(o[0], o[1], o[2], 0),
+            setup.pool.0,
+            setup.pool.1,
+        );
+        let lease = setup.lease;
+        Ok(match self {
+            Server::Reference | Server::Kea => {
+                let mut config = serde_json::json!({ "Dhcp4": {
+                    "interfaces-config": { "interfaces": [ setup.iface ], "dhcp-socket-type": "raw" },
+                    "lease-database": { "type": "memfile", "name": d.join("leases4.csv"), "lfc-interval": 0 },
+                    "valid-lifetime": lease,
+                    "subnet4": [ { "id": 1, "subnet": format!("{net}/24"),
+                        "pools": [ { "pool": format!("{first} - {last}") } ],
+                        "option-data": [ { "name": "routers", "data": a.to_string() },
+                                         { "name": "domain-name-servers", "data": a.to_string() } ] } ],
+                    "loggers": [ { "name": "kea-dhcp4", "severity": "DEBUG",
+                        "output_options": [ { "output": d.join("server.log") } ] } ]
+                } });
+                let path = d.join("dhcp4.json");
+                if self == Server::Reference {
+                    config["Dhcp4"]["control-socket"] = serde_json::json!({ "socket-type": "unix", "socket-name": d.join("server.sock") });
+                }
+                write(&path, &config.to_string())?;
+                let mut c = if self == Server::Reference {
+                    let mut c = in_ns(&arg(&setup.dhcplab));
+                    c.arg("server");
+                    c
+                } else {
+                    let mut c = in_ns("kea-dhcp4");
+                    c.env("KEA_PIDFILE_DIR", d).env("KEA_LOCKFILE_DIR", d);
+                    c
+                };
+                c.arg("-c").arg(&path);
+                c
+            }
+            Server::Dhcpd => {
+                let config = format!(
+                    "authoritative;\nddns-update-style none;\n\
+                     default-lease-time {lease}; max-lease-time {lease};\n\
+                     subnet {net} netmask 255.255.255.0 {{\n  range {first} {last};\n  \
+                     option routers {a};\n  option domain-name-servers {a};\n}}\n"
+                );
+                write(&d.join("dhcpd.conf"), &config)?;
+                write(&d.join("dhcpd.leases"), "")?;
+                let mut c = in_ns("dhcpd");
+                c.args(["-4", "-f", "-d", "-cf"])
+                    .arg(d.join("dhcpd.conf"))
+                    .arg("-lf")
+                    .arg(d.join("dhcpd.leases"))
+                    .arg("-pf")
+                    .arg(d.join("dhcpd.pid"))
+                    .arg(&setup.iface);
+                c
+            }
+            Server::Dnsmasq => {
+                let config = format!(
+                    "port=0\nno-resolv\nno-hosts\ninterface={}\nbind-interfaces\n\
+                     dhcp-authoritative\nno-ping\nlog-dhcp\nlog-facility=-\n\
+                     dhcp-leasefile={}\npid-file={}\n\
+                     dhcp-range={first},{last},255.255.255.0,{}\n\
+                     dhcp-option=option:router,{a}\n\
+                     dhcp-option=option:dns-server,{a}\n",
+                    setup.iface,
+                    d.join("dnsmasq.leases").display(),
+                    d.join("dnsmasq.pid").display(),
+                    lease.max(120)
+                );
+                write(&d.join("dnsmasq.conf"), &config)?;
+                // -d: foreground and root (-k would drop to nobody, who cannot write here).
+                let mut c = in_ns("dnsmasq");
+                c.arg("-d").arg("-C").arg(d.join("dnsmasq.conf"));
+                c
+            }
+        })
+    }
+
+    /// The server's own log file, when it writes one beside its output.
+    pub fn log(self, dir: &Path) -> Option<PathBuf> {
+        matches!(self, Server::Reference | Server::Kea).then(|| dir.join("server.log"))
+    }
+}
+
+/// True when something in the host's namespace listens on UDP port 67: the server is ready.
+pub fn listening(in_ns: InNamespace<'_>) -> bool {
+    in_ns("ss")
+        .args(["-Hlun", "sport = :67"])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty())
+}
