@@ -161,3 +161,119 @@ fn dhcplab_clean_removes_the_namespaces_and_processes_of_a_killed_run() {
     });
     assert!(ended, "the process in it was killed");
 }
+
+/// One cell of the DORA matrix across the switch: `server` on one TAP host, `client` on the
+/// other; the client's hook reports a bound address from the pool, and the address is on its
+/// TAP device. Returns why it failed.
+fn dora(
+    server: dhcplab_adapters::servers::Server,
+    client: dhcplab_adapters::clients::RealClient,
+) -> Result<(), String> {
+    use dhcplab_adapters::servers::{ServerSetup, listening};
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut lab = Lab::new();
+    lab.add_host("srv", SERVER_MAC).map_err(|e| e.to_string())?;
+    lab.add_host("cli", CLIENT_MAC).map_err(|e| e.to_string())?;
+    lab.start_switch(1, vec![Default::default(); 2])
+        .map_err(|e| e.to_string())?;
+    let (srv, cli) = (&lab.hosts()[0], &lab.hosts()[1]);
+    srv.ip(&["addr", "add", "192.0.2.1/24", "dev", &srv.tap])
+        .map_err(|e| e.to_string())?;
+    let setup = ServerSetup {
+        iface: srv.tap.clone(),
+        address: "192.0.2.1".parse().map_err(|_| "address")?,
+        pool: (
+            "192.0.2.100".parse().map_err(|_| "pool")?,
+            "192.0.2.200".parse().map_err(|_| "pool")?,
+        ),
+        lease: 600,
+        dir: dir.path().join("server"),
+        dhcplab: env!("CARGO_BIN_EXE_dhcplab").into(),
+    };
+    std::fs::create_dir_all(&setup.dir).map_err(|e| e.to_string())?;
+    let in_srv = |p: &str| srv.command(p);
+    let in_cli = |p: &str| cli.command(p);
+    let log = |name: &str| std::fs::File::create(dir.path().join(name)).map_err(|e| e.to_string());
+    let mut s = server
+        .command(&setup, &in_srv)
+        .map_err(|e| e.to_string())?
+        .stdout(log("server.out")?)
+        .stderr(log("server.err")?)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let ready = wait_for(Duration::from_secs(10), || listening(&in_srv));
+    let client_dir = dir.path().join("client");
+    let mut c = client
+        .command(&client_dir, &cli.tap, &in_cli)
+        .map_err(|e| e.to_string())?
+        .stdout(log("client.out")?)
+        .stderr(log("client.err")?)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let bound = ready
+        && wait_for(Duration::from_secs(20), || {
+            dhcplab_adapters::clients::bound_address(&client_dir).is_some()
+        });
+    let address = dhcplab_adapters::clients::bound_address(&client_dir);
+    let on_device = Command::new("ip")
+        .args([
+            "-n", &cli.netns, "-4", "-o", "addr", "show", "dev", &cli.tap,
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let _ = c.kill();
+    let _ = c.wait();
+    let _ = s.kill();
+    let _ = s.wait();
+    let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
+    match address {
+        Some(a)
+            if bound && a.octets()[..3] == [192, 0, 2] && on_device.contains(&format!("{a}/")) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "ready {ready}, bound {address:?}, on device {on_device:?}\nserver: {}{}\nclient: {}{}\nevents: {:?}",
+            read("server.out"),
+            read("server.err"),
+            read("client.out"),
+            read("client.err"),
+            dhcplab_adapters::clients::events(&client_dir)
+                .iter()
+                .map(|(e, _)| e.clone())
+                .collect::<Vec<_>>()
+        )),
+    }
+}
+
+#[test]
+fn every_server_binds_every_real_client_across_the_switch() {
+    use dhcplab_adapters::clients::RealClient;
+    use dhcplab_adapters::servers::Server;
+    if !can_create_namespaces() {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for server in Server::ALL {
+        if server != Server::Reference && !have(server.program()) {
+            continue;
+        }
+        for client in RealClient::ALL {
+            if !have(client.program()) {
+                continue;
+            }
+            cells += 1;
+            if let Err(why) = dora(server, client) {
+                failures.push(format!("{} x {}: {why}", server.name(), client.program()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
