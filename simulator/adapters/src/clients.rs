@@ -22,6 +22,46 @@ esac
 exit 0
 "#;
 
+/// The event program of the reference client (`dhcplab agent`), run as `PROGRAM IF EVENT`:
+/// it logs the event and the address the agent put on the interface, as the real clients'
+/// hook does.
+const REFERENCE_HOOK: &str = r#"#!/bin/sh
+out="$(dirname "$0")/hook.log"
+addr="$(ip -4 -o addr show dev "$1" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
+{ echo "=== event=$2"; echo "interface=$1"; echo "ip=$addr"; } >> "$out" 2>&1
+exit 0
+"#;
+
+/// The reference client's /etc/default/dhcpagent: release on SIGTERM, as the real clients'
+/// release commands do.
+const REFERENCE_DEFAULTS: &str = "RELEASE_ON_SIGTERM=yes\n";
+
+/// Writes the reference client's files under `dir` and returns the command that runs
+/// `dhcplab agent` (the binary `dhcplab`) in the foreground on `iface`; SIGTERM releases.
+pub fn reference_command(
+    dhcplab: &Path,
+    dir: &Path,
+    iface: &str,
+    in_ns: InNamespace<'_>,
+) -> Result<Command, AdapterError> {
+    make_dir(dir)?;
+    let hook = dir.join("hook.sh");
+    write(&hook, REFERENCE_HOOK)?;
+    executable(&hook)?;
+    write(&dir.join("dhcpagent"), REFERENCE_DEFAULTS)?;
+    let mut c = in_ns(&arg(dhcplab));
+    c.args(["agent", "-f", "-v", "--defaults"])
+        .arg(dir.join("dhcpagent"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("--event-program")
+        .arg(&hook)
+        .arg("--control")
+        .arg(dir.join("agent.sock"))
+        .arg(iface);
+    Ok(c)
+}
+
 /// A real DHCPv4 client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RealClient {

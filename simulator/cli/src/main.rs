@@ -8,6 +8,7 @@ mod clean;
 mod ctl;
 mod decode;
 mod info;
+mod matrix;
 mod run;
 mod server;
 mod stacks;
@@ -42,7 +43,7 @@ enum Command {
     /// Run the RFC conformance suite against a server or client.
     Conformance(Pending),
     /// Run the interop matrix of servers and clients.
-    Matrix(Pending),
+    Matrix(matrix::Args),
     /// Measure throughput and latency against perfdhcp and real stacks.
     Bench(Pending),
     /// Run the reference DHCP server (Kea configuration language), or check a configuration.
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
         Command::Replay(_) => pending("replay", 8),
         Command::Pcap2scenario(_) => pending("pcap2scenario", 8),
         Command::Conformance(_) => pending("conformance", 12),
-        Command::Matrix(_) => pending("matrix", 12),
+        Command::Matrix(args) => matrix::run(&args),
         Command::Bench(_) => pending("bench", 13),
         Command::Server(args) => server::run(&args),
         Command::Agent(args) => agent::run(args),

@@ -162,118 +162,210 @@ fn dhcplab_clean_removes_the_namespaces_and_processes_of_a_killed_run() {
     assert!(ended, "the process in it was killed");
 }
 
-/// One cell of the DORA matrix across the switch: `server` on one TAP host, `client` on the
-/// other; the client's hook reports a bound address from the pool, and the address is on its
-/// TAP device. Returns why it failed.
-fn dora(
-    server: dhcplab_adapters::servers::Server,
-    client: dhcplab_adapters::clients::RealClient,
-) -> Result<(), String> {
-    use dhcplab_adapters::servers::{ServerSetup, listening};
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut lab = Lab::new();
-    lab.add_host("srv", SERVER_MAC).map_err(|e| e.to_string())?;
-    lab.add_host("cli", CLIENT_MAC).map_err(|e| e.to_string())?;
-    lab.start_switch(1, vec![Default::default(); 2])
-        .map_err(|e| e.to_string())?;
-    let (srv, cli) = (&lab.hosts()[0], &lab.hosts()[1]);
-    srv.ip(&["addr", "add", "192.0.2.1/24", "dev", &srv.tap])
-        .map_err(|e| e.to_string())?;
-    let setup = ServerSetup {
-        iface: srv.tap.clone(),
-        address: "192.0.2.1".parse().map_err(|_| "address")?,
-        pool: (
-            "192.0.2.100".parse().map_err(|_| "pool")?,
-            "192.0.2.200".parse().map_err(|_| "pool")?,
-        ),
-        lease: 600,
-        dir: dir.path().join("server"),
-        dhcplab: env!("CARGO_BIN_EXE_dhcplab").into(),
-    };
-    std::fs::create_dir_all(&setup.dir).map_err(|e| e.to_string())?;
-    let in_srv = |p: &str| srv.command(p);
-    let in_cli = |p: &str| cli.command(p);
-    let log = |name: &str| std::fs::File::create(dir.path().join(name)).map_err(|e| e.to_string());
-    let mut s = server
-        .command(&setup, &in_srv)
-        .map_err(|e| e.to_string())?
-        .stdout(log("server.out")?)
-        .stderr(log("server.err")?)
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let ready = wait_for(Duration::from_secs(10), || listening(&in_srv));
-    let client_dir = dir.path().join("client");
-    let mut c = client
-        .command(&client_dir, &cli.tap, &in_cli)
-        .map_err(|e| e.to_string())?
-        .stdout(log("client.out")?)
-        .stderr(log("client.err")?)
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let bound = ready
-        && wait_for(Duration::from_secs(20), || {
-            dhcplab_adapters::clients::bound_address(&client_dir).is_some()
-        });
-    let address = dhcplab_adapters::clients::bound_address(&client_dir);
-    let on_device = Command::new("ip")
-        .args([
-            "-n", &cli.netns, "-4", "-o", "addr", "show", "dev", &cli.tap,
-        ])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let _ = c.kill();
-    let _ = c.wait();
-    let _ = s.kill();
-    let _ = s.wait();
-    let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
-    match address {
-        Some(a)
-            if bound && a.octets()[..3] == [192, 0, 2] && on_device.contains(&format!("{a}/")) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
-            "ready {ready}, bound {address:?}, on device {on_device:?}\nserver: {}{}\nclient: {}{}\nevents: {:?}",
-            read("server.out"),
-            read("server.err"),
-            read("client.out"),
-            read("client.err"),
-            dhcplab_adapters::clients::events(&client_dir)
-                .iter()
-                .map(|(e, _)| e.clone())
-                .collect::<Vec<_>>()
-        )),
-    }
-}
-
+/// What the interop matrix gives on Debian 12's stacks: every check passes, but for two
+/// recorded differences. dnsmasq cannot renew within the run (its shortest lease is 2 min).
+/// dhcpcd 9.4.1 now and then loses its RELEASE when it has not yet learned the server's link
+/// address (against dnsmasq, where the skipped renew would have taught it): it unicasts the
+/// RELEASE, then removes its address and routes while ARP is pending, and whether the ARP
+/// reply wins that race varies from run to run. That cell may pass, or fail for that reason
+/// and no other.
 #[test]
-fn every_server_binds_every_real_client_across_the_switch() {
-    use dhcplab_adapters::clients::RealClient;
-    use dhcplab_adapters::servers::Server;
+fn the_interop_matrix_passes_but_for_its_recorded_differences() {
     if !can_create_namespaces() {
         return;
     }
-    let mut failures = Vec::new();
-    let mut cells = 0;
-    for server in Server::ALL {
-        if server != Server::Reference && !have(server.program()) {
-            continue;
+    for p in [
+        "kea-dhcp4",
+        "dhcpd",
+        "dnsmasq",
+        "dhclient",
+        "udhcpc",
+        "dhcpcd",
+    ] {
+        if !have(p) {
+            return;
         }
-        for client in RealClient::ALL {
-            if !have(client.program()) {
-                continue;
-            }
-            cells += 1;
-            if let Err(why) = dora(server, client) {
-                failures.push(format!("{} x {}: {why}", server.name(), client.program()));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("matrix.json");
+    let html = dir.path().join("matrix.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .args(["matrix", "--json"])
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .expect("matrix");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cells: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parses");
+    let cells = cells.as_array().expect("cells");
+    assert_eq!(cells.len(), 16, "4 servers x 4 clients\n{stdout}");
+    let mut unexpected = Vec::new();
+    for c in cells {
+        let (server, client) = (
+            c["server"].as_str().unwrap_or("?"),
+            c["client"].as_str().unwrap_or("?"),
+        );
+        for k in c["checks"].as_array().expect("checks") {
+            let (check, verdict, why) = (
+                k["check"].as_str().unwrap_or("?"),
+                k["verdict"].as_str().unwrap_or("?"),
+                k["why"].as_str().unwrap_or(""),
+            );
+            let expected = match (server, client, check) {
+                ("dnsmasq", _, "renew") => verdict == "skip" && why.contains("2 minutes"),
+                ("dnsmasq", "dhcpcd", "release") => {
+                    verdict == "pass" || (verdict == "fail" && why.contains("ARP request"))
+                }
+                _ => verdict == "pass",
+            };
+            if !expected {
+                unexpected.push(format!("{server} x {client} {check}: {verdict} {why}"));
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {cells} cells failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
+    assert!(unexpected.is_empty(), "{}\n{stdout}", unexpected.join("\n"));
+    let failed = cells.iter().any(|c| c["passed"] == false);
+    assert_eq!(
+        out.status.code(),
+        Some(if failed { 1 } else { 0 }),
+        "exit 1 when a check failed, 0 when none did\n{stdout}"
     );
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("reference  DRL")),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(&html).expect("html");
+    for server in ["reference", "kea", "dhcpd", "dnsmasq"] {
+        assert!(page.contains(&format!("<tr><th>{server}</th>")), "{page}");
+    }
+    assert!(page.contains("class=\"pass\"") && page.contains("class=\"skip\""));
+}
+
+/// What a run of `dhcplab matrix` under `dir` may leave: its namespaces, its TAP devices in
+/// the default namespace, and processes whose command line names `dir`.
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    let mut left: Vec<String> = namespaces()
+        .into_iter()
+        .filter(|n| n.starts_with(PREFIX))
+        .collect();
+    let links = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    left.extend(
+        links
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .filter(|n| n.starts_with("dl") && n.contains('t'))
+            .map(|n| format!("link {n}")),
+    );
+    let procs = Command::new("pgrep")
+        .args(["-a", "-f"])
+        .arg(dir)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    left.extend(procs.lines().map(|p| format!("process {p}")));
+    left
+}
+
+/// Starts `dhcplab matrix` for the reference server and udhcpc, files under `dir`.
+fn start_matrix(dir: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .args([
+            "matrix",
+            "--server",
+            "reference",
+            "--client",
+            "udhcpc",
+            "--dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("matrix starts")
+}
+
+/// Twenty runs killed with SIGKILL at random moments of their first 3 s (building the network,
+/// starting the server, the client binding) leave namespaces and processes behind, and
+/// `dhcplab clean` removes every one.
+#[test]
+fn dhcplab_clean_leaves_nothing_after_twenty_runs_killed_at_random_moments() {
+    if !can_create_namespaces() || !have("udhcpc") {
+        return;
+    }
+    assert!(
+        leftovers(std::path::Path::new("/nonexistent-dhcplab")).is_empty(),
+        "nothing is left before the test"
+    );
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    let mut rng = dhcplab_rng::Rng::new(seed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut left_behind = 0;
+    for run in 0..20 {
+        let run_dir = dir.path().join(format!("run{run}"));
+        let mut m = start_matrix(&run_dir);
+        std::thread::sleep(Duration::from_millis(rng.between(0, 3000)));
+        m.kill().expect("SIGKILL");
+        m.wait().expect("reaped");
+        left_behind += leftovers(&run_dir).len();
+    }
+    assert!(
+        left_behind > 0,
+        "killed runs leave something for clean to remove (seed {seed})"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .arg("clean")
+        .output()
+        .expect("clean");
+    assert_eq!(out.status.code(), Some(0));
+    let gone = wait_for(Duration::from_secs(5), || leftovers(dir.path()).is_empty());
+    assert!(
+        gone,
+        "seed {seed}: left after clean: {:?}",
+        leftovers(dir.path())
+    );
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM at a random moment of a run removes its namespaces and stacks
+/// before it exits: nothing is left, with no `dhcplab clean`.
+#[test]
+fn an_interrupted_run_removes_what_it_made() {
+    if !can_create_namespaces() || !have("udhcpc") {
+        return;
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    let mut rng = dhcplab_rng::Rng::new(seed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (run, signal) in ["-INT", "-TERM", "-INT", "-TERM"].into_iter().enumerate() {
+        let run_dir = dir.path().join(format!("run{run}"));
+        let mut m = start_matrix(&run_dir);
+        std::thread::sleep(Duration::from_millis(rng.between(200, 3000)));
+        let sent = Command::new("kill")
+            .args([signal, &m.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = m.wait().expect("reaped");
+        assert!(
+            matches!(status.code(), Some(130 | 143)),
+            "seed {seed} run {run}: {status:?}"
+        );
+        assert_eq!(
+            leftovers(&run_dir),
+            Vec::<String>::new(),
+            "seed {seed} run {run} ({signal})"
+        );
+    }
 }

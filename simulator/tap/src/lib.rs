@@ -7,6 +7,8 @@
 //! the run), TAP devices `dlRUNtN`. Dropping the lab stops the switch, kills every process
 //! left in its namespaces and deletes them (the TAP devices close with them). A killed run
 //! leaves namespaces behind: [`clean`] removes every `dhcplab-` namespace and what runs in it.
+//! An interrupted run (Ctrl-C, SIGTERM, SIGHUP) cleans up after itself when its program called
+//! [`remove_on_interrupt`] first.
 //! DHCP traffic never touches the default namespace: a TAP device is created there down, and
 //! moved into its host's namespace before it is brought up.
 
@@ -45,6 +47,9 @@ pub enum TapError {
     /// The switch thread could not start.
     #[error("cannot start the switch: {0}")]
     Switch(std::io::Error),
+    /// The signals that end a run could not be caught.
+    #[error("cannot catch SIGINT, SIGTERM and SIGHUP: {0}")]
+    Signals(std::io::Error),
 }
 
 fn ip(args: &[&str]) -> Result<(), TapError> {
@@ -131,6 +136,71 @@ impl std::fmt::Debug for Lab {
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
 
+/// The namespaces of this process's labs that exist or are being made: what an interrupt
+/// removes.
+static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Held while a namespace is made, so that an interrupt removes it whole.
+static MAKING: Mutex<()> = Mutex::new(());
+
+/// Kills this process's children (stacks started in a namespace as it was being removed run
+/// on in an anonymous one).
+fn kill_children() {
+    let me = std::process::id().to_string();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for p in procs.filter_map(Result::ok) {
+        let pid = p.file_name().to_string_lossy().into_owned();
+        let stat = std::fs::read_to_string(p.path().join("stat")).unwrap_or_default();
+        // After the command name in parentheses: state, then the parent's pid.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if let (Some(true), Ok(pid)) = (parent.map(|p| p == me), pid.parse::<i32>()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn live(netns: &str, alive: bool) {
+    if let Ok(mut l) = LIVE.lock() {
+        l.retain(|n| n != netns);
+        if alive {
+            l.push(netns.to_string());
+        }
+    }
+}
+
+/// Makes SIGINT, SIGTERM and SIGHUP remove this process's namespaces, with what runs in them,
+/// before it exits with status 128 + the signal's number. A thread of its own waits for them;
+/// no signal is blocked, so the stacks a run starts get theirs as usual.
+pub fn remove_on_interrupt() -> Result<(), TapError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(TapError::Signals)?;
+    std::thread::Builder::new()
+        .name("dhcplab-interrupt".into())
+        .spawn(move || {
+            let Some(signal) = signals.forever().next() else {
+                return;
+            };
+            let making = MAKING.lock();
+            let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+            for n in &names {
+                remove_namespace(n);
+            }
+            kill_children();
+            drop(making);
+            std::process::exit(128 + signal);
+        })
+        .map_err(TapError::Signals)?;
+    Ok(())
+}
+
 impl Lab {
     /// An empty lab with a run name unique on this machine (process id and a counter).
     pub fn new() -> Self {
@@ -160,7 +230,12 @@ impl Lab {
         let port = self.hosts.len();
         let netns = format!("{PREFIX}{}-{name}", self.run);
         let tap = format!("dl{}t{port}", self.run);
-        ip(&["netns", "add", &netns])?;
+        let _making = MAKING.lock();
+        live(&netns, true);
+        if let Err(e) = ip(&["netns", "add", &netns]) {
+            live(&netns, false);
+            return Err(e);
+        }
         let ns_ip = |args: &[&str]| {
             let mut all = vec!["-n", netns.as_str()];
             all.extend_from_slice(args);
@@ -201,6 +276,7 @@ impl Lab {
             }
             Err(e) => {
                 let _ = ip(&["netns", "del", &netns]);
+                live(&netns, false);
                 Err(e)
             }
         }
@@ -248,6 +324,7 @@ impl Drop for Lab {
         }
         for h in &self.hosts {
             remove_namespace(&h.netns);
+            live(&h.netns, false);
         }
     }
 }

@@ -1,0 +1,143 @@
+//! `dhcplab matrix`: every installed server against every installed client across the TAP
+//! switch, each pair through the interop checks (DORA, renew, release). Needs root. Exit 0 when
+//! no check failed, 1 when one did, 2 on bad arguments or when the network cannot be built.
+//! Ctrl-C (or SIGTERM, SIGHUP) removes the namespaces and stacks of the pair running, then
+//! exits with 128 + the signal's number.
+
+use dhcplab_adapters::servers::Server;
+use dhcplab_interop::{Client, Verdict};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `dhcplab matrix`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only these servers (reference, kea, dhcpd, dnsmasq); default: every installed one.
+    #[arg(long = "server", value_name = "NAME")]
+    servers: Vec<String>,
+    /// Only these clients (reference, dhclient, udhcpc, dhcpcd); default: every installed one.
+    #[arg(long = "client", value_name = "NAME")]
+    clients: Vec<String>,
+    /// Write the matrix as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the matrix as one HTML page to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Keep every stack's files (configurations, leases, logs) under DIR.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+fn installed(program: &str) -> bool {
+    dhcplab_stacks::locate(program).is_some()
+}
+
+/// Runs the matrix.
+pub fn run(args: &Args) -> ExitCode {
+    if let Err(e) = dhcplab_tap::remove_on_interrupt() {
+        eprintln!("dhcplab matrix: {e}");
+        return ExitCode::from(2);
+    }
+    let pick_servers: Result<Vec<Server>, String> = if args.servers.is_empty() {
+        Ok(Server::ALL
+            .into_iter()
+            .filter(|s| *s == Server::Reference || installed(s.program()))
+            .collect())
+    } else {
+        args.servers
+            .iter()
+            .map(|n| {
+                Server::ALL
+                    .into_iter()
+                    .find(|s| s.name() == n)
+                    .ok_or_else(|| {
+                        format!("unknown server {n:?}: reference, kea, dhcpd or dnsmasq")
+                    })
+            })
+            .collect()
+    };
+    let pick_clients: Result<Vec<Client>, String> = if args.clients.is_empty() {
+        Ok(Client::ALL
+            .into_iter()
+            .filter(|c| match c {
+                Client::Reference => true,
+                Client::Real(r) => installed(r.program()),
+            })
+            .collect())
+    } else {
+        args.clients
+            .iter()
+            .map(|n| {
+                Client::ALL
+                    .into_iter()
+                    .find(|c| c.name() == n)
+                    .ok_or_else(|| {
+                        format!("unknown client {n:?}: reference, dhclient, udhcpc or dhcpcd")
+                    })
+            })
+            .collect()
+    };
+    let (servers, clients) = match (pick_servers, pick_clients) {
+        (Ok(s), Ok(c)) => (s, c),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("dhcplab matrix: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let root = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("dhcplab-matrix-{}", std::process::id()))
+    });
+    let dhcplab = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("dhcplab matrix: cannot find this binary: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cells = Vec::new();
+    for s in &servers {
+        for c in &clients {
+            let dir = dhcplab_interop::pair_dir(&root, *s, *c);
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                eprintln!("dhcplab matrix: {}: {e}", dir.display());
+                return ExitCode::from(2);
+            }
+            eprintln!("{} x {} ...", s.name(), c.name());
+            cells.push(dhcplab_interop::run_pair(*s, *c, &dhcplab, &dir));
+        }
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    print!("{}", dhcplab_interop::table(&cells, &servers, &clients));
+    let mut failed_write = false;
+    let json =
+        serde_json::to_string_pretty(&dhcplab_interop::json(&cells)).unwrap_or_default() + "\n";
+    for (path, text) in [
+        (&args.json, json),
+        (
+            &args.html,
+            dhcplab_interop::html(&cells, &servers, &clients),
+        ),
+    ] {
+        if let Some(p) = path
+            && let Err(e) = std::fs::write(p, text)
+        {
+            eprintln!("dhcplab matrix: {}: {e}", p.display());
+            failed_write = true;
+        }
+    }
+    let network = cells.iter().any(|c| {
+        c.results
+            .iter()
+            .any(|(_, v, _)| matches!(v, Verdict::Fail(w) if w.starts_with("cannot build the TAP network")))
+    });
+    if network || failed_write {
+        ExitCode::from(2)
+    } else if cells.iter().all(dhcplab_interop::Cell::passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,525 @@
+//! The interop matrix: a server stack and a client stack on two TAP hosts, the simulator's
+//! switch between them, and the interop checks in order: DORA (the client binds an address
+//! from the pool and puts it on its interface), renew (at T1 the client unicasts a REQUEST
+//! for its address and the server ACKs it), and release (the client's release sends a
+//! RELEASE for its address). What each stack sent is read from the switch's capture, so a
+//! check judges the wire, not the stacks' own reports.
+//!
+//! A check a stack cannot take part in is skipped with the reason (dnsmasq's shortest lease is
+//! 2 minutes, so its renew would take a minute: skipped rather than slowing every run).
+
+use dhcplab_adapters::clients::{self, RealClient};
+use dhcplab_adapters::servers::{Server, ServerSetup, listening};
+use dhcplab_frame::{Decoded, LinkType};
+use dhcplab_tap::Lab;
+use dhcplab_wire::v4::{Message, MessageType};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server's link address on its TAP host.
+const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
+/// The client's link address on its TAP host.
+const CLIENT_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
+/// The lease the servers give, short enough that T1 comes in 10 s.
+pub const LEASE: u32 = 20;
+
+/// A client stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// The reference client (`dhcplab agent`).
+    Reference,
+    /// A real client.
+    Real(RealClient),
+}
+
+impl Client {
+    /// Every client, the reference first.
+    pub const ALL: [Client; 4] = [
+        Client::Reference,
+        Client::Real(RealClient::Dhclient),
+        Client::Real(RealClient::Udhcpc),
+        Client::Real(RealClient::Dhcpcd),
+    ];
+
+    /// Its name in `dhcplab stacks`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Reference => "reference",
+            Client::Real(r) => r.program(),
+        }
+    }
+}
+
+/// An interop check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// DISCOVER, OFFER, REQUEST, ACK: the client binds.
+    Dora,
+    /// At T1 the client renews by unicast and the server ACKs.
+    Renew,
+    /// The client releases its address.
+    Release,
+}
+
+impl Check {
+    /// Every check, in the order a pair goes through them.
+    pub const ALL: [Check; 3] = [Check::Dora, Check::Renew, Check::Release];
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Dora => "dora",
+            Check::Renew => "renew",
+            Check::Release => "release",
+        }
+    }
+
+    /// Its letter in the terminal matrix.
+    pub fn letter(self) -> char {
+        match self {
+            Check::Dora => 'D',
+            Check::Renew => 'R',
+            Check::Release => 'L',
+        }
+    }
+}
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It held.
+    Pass,
+    /// It did not: what was expected and what was seen.
+    Fail(String),
+    /// It was not run, and why.
+    Skip(String),
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// The server stack.
+    pub server: Server,
+    /// The client stack.
+    pub client: Client,
+    /// Each check with its verdict and how long it took.
+    pub results: Vec<(Check, Verdict, Duration)>,
+}
+
+impl Cell {
+    /// True when no check failed.
+    pub fn passed(&self) -> bool {
+        !self
+            .results
+            .iter()
+            .any(|(_, v, _)| matches!(v, Verdict::Fail(_)))
+    }
+}
+
+/// The processes of a pair, killed when it ends.
+struct Running(Vec<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A DHCP message in a captured frame.
+fn message(frame: &[u8]) -> Option<Message> {
+    match dhcplab_frame::decode(LinkType::Ethernet, frame) {
+        Ok(Decoded::Udp(u)) => Message::decode(u.payload).ok(),
+        _ => None,
+    }
+}
+
+fn wait(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if ok() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs the interop checks for `server` x `client`, files under `dir`; `dhcplab` is the binary
+/// that runs the reference stacks.
+pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> Cell {
+    let mut cell = Cell {
+        server,
+        client,
+        results: Vec::new(),
+    };
+    let fail_all = |cell: &mut Cell, why: String| {
+        for c in Check::ALL {
+            cell.results
+                .push((c, Verdict::Fail(why.clone()), Duration::ZERO));
+        }
+    };
+    let mut lab = Lab::new();
+    let built = lab
+        .add_host("srv", SERVER_MAC)
+        .and_then(|_| lab.add_host("cli", CLIENT_MAC))
+        .and_then(|_| lab.start_switch(1, vec![Default::default(); 2]));
+    if let Err(e) = built {
+        fail_all(&mut cell, format!("cannot build the TAP network: {e}"));
+        return cell;
+    }
+    let (srv, cli) = (&lab.hosts()[0], &lab.hosts()[1]);
+    let in_srv = |p: &str| srv.command(p);
+    let in_cli = |p: &str| cli.command(p);
+    let setup = ServerSetup {
+        iface: srv.tap.clone(),
+        address: Ipv4Addr::new(192, 0, 2, 1),
+        pool: (Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 200)),
+        lease: LEASE,
+        dir: dir.join("server"),
+        dhcplab: dhcplab.to_path_buf(),
+    };
+    let client_dir = dir.join("client");
+    let log = |name: &str| std::fs::File::create(dir.join(name)).map(Stdio::from);
+    let started = (|| -> Result<Running, String> {
+        std::fs::create_dir_all(&setup.dir).map_err(|e| e.to_string())?;
+        srv.ip(&["addr", "add", "192.0.2.1/24", "dev", &srv.tap])
+            .map_err(|e| e.to_string())?;
+        let mut running = Running(Vec::new());
+        let mut s = server.command(&setup, &in_srv).map_err(|e| e.to_string())?;
+        s.stdout(log("server.out").map_err(|e| e.to_string())?)
+            .stderr(log("server.err").map_err(|e| e.to_string())?);
+        running.0.push(
+            s.spawn()
+                .map_err(|e| format!("{}: {e}", server.program()))?,
+        );
+        if !wait(Duration::from_secs(10), || listening(&in_srv)) {
+            return Err(format!(
+                "{} did not listen on port 67 within 10 s",
+                server.program()
+            ));
+        }
+        let mut c = match client {
+            Client::Reference => {
+                clients::reference_command(dhcplab, &client_dir, &cli.tap, &in_cli)
+            }
+            Client::Real(r) => r.command(&client_dir, &cli.tap, &in_cli),
+        }
+        .map_err(|e| e.to_string())?;
+        c.stdout(log("client.out").map_err(|e| e.to_string())?)
+            .stderr(log("client.err").map_err(|e| e.to_string())?);
+        running
+            .0
+            .push(c.spawn().map_err(|e| format!("{}: {e}", client.name()))?);
+        Ok(running)
+    })();
+    let mut running = match started {
+        Ok(r) => r,
+        Err(why) => {
+            fail_all(&mut cell, why);
+            return cell;
+        }
+    };
+
+    // DORA.
+    let t = Instant::now();
+    let bound = wait(Duration::from_secs(25), || {
+        clients::bound_address(&client_dir).is_some()
+    });
+    let address = clients::bound_address(&client_dir);
+    let ours = |m: &Message| m.hardware_address() == CLIENT_MAC;
+    let seen = |kind: MessageType, lab: &Lab| {
+        lab.captured()
+            .iter()
+            .filter_map(|(_, f)| message(f))
+            .any(|m| ours(&m) && m.message_type().ok().flatten() == Some(kind))
+    };
+    let verdict = match address {
+        Some(a)
+            if bound
+                && (Ipv4Addr::new(192, 0, 2, 100)..=Ipv4Addr::new(192, 0, 2, 200)).contains(&a) =>
+        {
+            let missing: Vec<&str> = [
+                (MessageType::Discover, "DISCOVER"),
+                (MessageType::Offer, "OFFER"),
+                (MessageType::Request, "REQUEST"),
+                (MessageType::Ack, "ACK"),
+            ]
+            .iter()
+            .filter(|(k, _)| !seen(*k, &lab))
+            .map(|(_, n)| *n)
+            .collect();
+            if missing.is_empty() {
+                Verdict::Pass
+            } else {
+                Verdict::Fail(format!(
+                    "bound {a}, but the switch saw no {}",
+                    missing.join(", ")
+                ))
+            }
+        }
+        other => Verdict::Fail(format!(
+            "no address from the pool within 25 s (hook saw {:?}; address {other:?})",
+            clients::events(&client_dir)
+                .iter()
+                .map(|(e, _)| e.clone())
+                .collect::<Vec<_>>()
+        )),
+    };
+    let dora_ok = verdict == Verdict::Pass;
+    cell.results.push((Check::Dora, verdict, t.elapsed()));
+
+    // Renew at T1.
+    let t = Instant::now();
+    let verdict = match (dora_ok, address) {
+        (false, _) | (_, None) => Verdict::Skip("no lease to renew".into()),
+        _ if server == Server::Dnsmasq => {
+            Verdict::Skip("dnsmasq's shortest lease is 2 minutes: T1 would come after 60 s".into())
+        }
+        (true, Some(a)) => {
+            let renewed = |lab: &Lab| {
+                let frames: Vec<Message> = lab
+                    .captured()
+                    .iter()
+                    .filter_map(|(_, f)| message(f))
+                    .collect();
+                frames.iter().enumerate().any(|(k, m)| {
+                    ours(m)
+                        && m.op == Message::BOOTREQUEST
+                        && m.message_type().ok().flatten() == Some(MessageType::Request)
+                        && m.ciaddr == a
+                        && frames[k + 1..].iter().any(|r| {
+                            ours(r)
+                                && r.xid == m.xid
+                                && r.message_type().ok().flatten() == Some(MessageType::Ack)
+                        })
+                })
+            };
+            let limit = Duration::from_secs(u64::from(LEASE) / 2 + 8);
+            if wait(limit, || renewed(&lab)) {
+                Verdict::Pass
+            } else {
+                Verdict::Fail(format!(
+                    "no REQUEST with ciaddr {a} answered by an ACK within {} s of binding (T1 is {} s)",
+                    limit.as_secs(),
+                    LEASE / 2
+                ))
+            }
+        }
+    };
+    cell.results.push((Check::Renew, verdict, t.elapsed()));
+
+    // Release.
+    let t = Instant::now();
+    let verdict = match address {
+        None => Verdict::Skip("no lease to release".into()),
+        Some(a) => {
+            let asked = std::time::SystemTime::now();
+            let sent = match client {
+                Client::Real(r) => match r.release_command(&client_dir, &cli.tap, &in_cli) {
+                    Some(mut c) => c.output().map(|_| ()).map_err(|e| e.to_string()),
+                    None => terminate(running.0.last()),
+                },
+                Client::Reference => terminate(running.0.last()),
+            };
+            let released = |lab: &Lab| {
+                lab.captured()
+                    .iter()
+                    .filter_map(|(_, f)| message(f))
+                    .any(|m| {
+                        ours(&m)
+                            && m.message_type().ok().flatten() == Some(MessageType::Release)
+                            && m.ciaddr == a
+                    })
+            };
+            match sent {
+                Err(e) => Verdict::Fail(format!("could not ask for the release: {e}")),
+                Ok(()) if wait(Duration::from_secs(8), || released(&lab)) => Verdict::Pass,
+                Ok(()) => {
+                    let arp = arp_requests_for(&lab, asked, setup.address);
+                    let why = if arp > 0 {
+                        format!(
+                            "; the client sent {arp} ARP request(s) for the server {} after being asked: it unicasts the RELEASE before it knows the server's link address, then removes its address and routes while ARP is pending, so the queued RELEASE is dropped",
+                            setup.address
+                        )
+                    } else {
+                        String::new()
+                    };
+                    Verdict::Fail(format!(
+                        "no RELEASE with ciaddr {a} within 8 s of asking{why}"
+                    ))
+                }
+            }
+        }
+    };
+    cell.results.push((Check::Release, verdict, t.elapsed()));
+    running.0.reverse();
+    drop(running);
+    cell
+}
+
+/// ARP requests from the client for `target` captured at or after `since`.
+fn arp_requests_for(lab: &Lab, since: std::time::SystemTime, target: Ipv4Addr) -> usize {
+    lab.captured()
+        .iter()
+        .filter(|(at, f)| {
+            *at >= since
+                && f.get(6..12) == Some(&CLIENT_MAC[..])
+                && f.get(12..14) == Some(&[0x08, 0x06][..])
+                && f.get(20..22) == Some(&[0, 1][..])
+                && f.get(38..42) == Some(&target.octets()[..])
+        })
+        .count()
+}
+
+/// Sends SIGTERM to a child (the client), the release signal of udhcpc -R and of the
+/// reference agent with RELEASE_ON_SIGTERM.
+fn terminate(child: Option<&Child>) -> Result<(), String> {
+    let Some(c) = child else {
+        return Err("the client is not running".into());
+    };
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("kill failed".into())
+    }
+}
+
+/// The matrix as JSON: `[{"server", "client", "passed", "checks": [{"check", "verdict",
+/// "why", "seconds"}]}]`.
+pub fn json(cells: &[Cell]) -> serde_json::Value {
+    serde_json::Value::Array(
+        cells
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "server": c.server.name(),
+                    "client": c.client.name(),
+                    "passed": c.passed(),
+                    "checks": c.results.iter().map(|(k, v, d)| {
+                        let (verdict, why) = match v {
+                            Verdict::Pass => ("pass", String::new()),
+                            Verdict::Fail(w) => ("fail", w.clone()),
+                            Verdict::Skip(w) => ("skip", w.clone()),
+                        };
+                        serde_json::json!({ "check": k.name(), "verdict": verdict, "why": why, "seconds": d.as_secs_f64() })
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The matrix as a table: a row per server, a column per client, each cell the checks'
+/// initials passed (`DRL`), with `-` for a skip and `x` for a failure; the failures below.
+pub fn table(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
+    let mut out = format!("{:<10}", "server");
+    for c in clients {
+        out.push_str(&format!(" {:<10}", c.name()));
+    }
+    out.push('\n');
+    for s in servers {
+        out.push_str(&format!("{:<10}", s.name()));
+        for c in clients {
+            let mark = cells
+                .iter()
+                .find(|x| x.server == *s && x.client == *c)
+                .map_or("n/a".to_string(), |x| {
+                    x.results
+                        .iter()
+                        .map(|(k, v, _)| match v {
+                            Verdict::Pass => k.letter().to_string(),
+                            Verdict::Skip(_) => "-".into(),
+                            Verdict::Fail(_) => "x".into(),
+                        })
+                        .collect()
+                });
+            out.push_str(&format!(" {mark:<10}"));
+        }
+        out.push('\n');
+    }
+    out.push_str("D dora, R renew, L release: passed; - skipped; x failed\n");
+    for cell in cells {
+        for (k, v, _) in &cell.results {
+            match v {
+                Verdict::Fail(w) => out.push_str(&format!(
+                    "FAILED {} x {} {}: {w}\n",
+                    cell.server.name(),
+                    cell.client.name(),
+                    k.name()
+                )),
+                Verdict::Skip(w) => out.push_str(&format!(
+                    "skipped {} x {} {}: {w}\n",
+                    cell.server.name(),
+                    cell.client.name(),
+                    k.name()
+                )),
+                Verdict::Pass => {}
+            }
+        }
+    }
+    out
+}
+
+/// The matrix as one self-contained HTML page: servers down, clients across, each cell its
+/// checks coloured (pass, skip, fail) with the reason on hover.
+pub fn html(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut rows = String::new();
+    for s in servers {
+        rows.push_str(&format!("<tr><th>{}</th>", s.name()));
+        for c in clients {
+            rows.push_str("<td>");
+            if let Some(cell) = cells.iter().find(|x| x.server == *s && x.client == *c) {
+                for (k, v, d) in &cell.results {
+                    let (class, why) = match v {
+                        Verdict::Pass => ("pass", format!("{:.1} s", d.as_secs_f64())),
+                        Verdict::Skip(w) => ("skip", w.clone()),
+                        Verdict::Fail(w) => ("fail", w.clone()),
+                    };
+                    rows.push_str(&format!(
+                        "<span class=\"{class}\" title=\"{}\">{}</span> ",
+                        esc(&why),
+                        k.name()
+                    ));
+                }
+            } else {
+                rows.push_str("n/a");
+            }
+            rows.push_str("</td>");
+        }
+        rows.push_str("</tr>\n");
+    }
+    let head: String = clients
+        .iter()
+        .map(|c| format!("<th>{}</th>", c.name()))
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dhcplab interop matrix</title><style>\n\
+         body {{ font: 14px system-ui, sans-serif; margin: 16px; }} table {{ border-collapse: collapse; }}\n\
+         th, td {{ border: 1px solid #ccc; padding: 6px 10px; }} span {{ padding: 1px 5px; border-radius: 3px; }}\n\
+         .pass {{ background: #d7f0dc; }} .skip {{ background: #eee; color: #777; }} .fail {{ background: #f8d0d0; font-weight: bold; }}\n\
+         </style></head><body><h1>Interop matrix</h1><p>Servers down, clients across; hover a check for its time or reason.</p>\n\
+         <table><tr><th>server \\ client</th>{head}</tr>\n{rows}</table></body></html>\n"
+    )
+}
+
+/// Where a pair's files go under a run's directory.
+pub fn pair_dir(root: &Path, server: Server, client: Client) -> PathBuf {
+    root.join(format!("{}-{}", server.name(), client.name()))
+}
