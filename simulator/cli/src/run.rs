@@ -201,8 +201,8 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
         },
     );
     let status = match outcome.status {
-        dhcplab_virtual_mode::Status::Passed => Status::Passed,
-        dhcplab_virtual_mode::Status::Failed => Status::Failed,
+        dhcplab_runner::Status::Passed => Status::Passed,
+        dhcplab_runner::Status::Failed => Status::Failed,
     };
     let mut message = outcome.message.clone();
     if !template.vary.is_empty() {

@@ -4,7 +4,8 @@
 //! need is dropped. The result is a fixed scenario file, nothing random left but the seed, that
 //! a person can keep as a regression test.
 
-use crate::{Options, Outcome, Status, run};
+use crate::{Options, run};
+use dhcplab_runner::{Outcome, Status};
 use dhcplab_scenario::Scenario;
 use std::cell::Cell;
 

@@ -2,15 +2,15 @@
 //! fire host timers due, carry out what the cores ask (send, configure, persist, run the event
 //! program), and record it all on the timeline and in the message log.
 
-use crate::matcher::Seen;
 use dhcplab_client::{Action as ClientAction, Client, Config as ClientConfig, HostEvent, Lease};
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
 use dhcplab_rng::Rng;
+use dhcplab_runner::{Network, Seen};
 use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig, Span};
 use dhcplab_server::{Action as ServerAction, Datagram, Interface, Server};
 use dhcplab_timeline::{Dest, Entry, Fate, Timeline, describe_message};
-use dhcplab_vnet::{Segment, Sent};
+use dhcplab_vnet::{Faults, Segment, Sent};
 use dhcplab_wire::v4::Message;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -195,17 +195,13 @@ impl World {
     /// Runs until `target`, or until `done` says to stop after an instant; the clock ends at
     /// `target` in the first case and at the instant `done` held in the second. Returns true
     /// when `done` held.
-    pub(crate) fn run_until(
-        &mut self,
-        target: SystemTime,
-        done: &mut dyn FnMut(&World) -> bool,
-    ) -> bool {
+    fn advance(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool {
         let mut work_here = 0u32;
         if self.stuck.is_some() {
             return false;
         }
         loop {
-            if done(self) {
+            if done(&self.log) {
                 return true;
             }
             let wake = loop {
@@ -261,7 +257,7 @@ impl World {
             }
         }
         self.now = self.now.max(target);
-        done(self)
+        done(&self.log)
     }
 
     /// Time since the start of the run.
@@ -784,11 +780,6 @@ impl World {
             .filter(|l| l.state == dhcplab_memfile::STATE_DEFAULT && l.expire > now)
             .count() as u64)
     }
-
-    /// The index of the host named `name`.
-    pub(crate) fn index(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
-    }
 }
 
 /// The leases a lease file holds: the last row of each address wins, a row of lifetime 0
@@ -803,4 +794,154 @@ fn replay_rows(rows: &[Lease4]) -> Vec<Lease4> {
         }
     }
     by.into_values().collect()
+}
+
+/// A client state as scenarios name it (`init-reboot`).
+fn state_name(s: dhcplab_client::State) -> String {
+    let debug = format!("{s:?}");
+    let mut out = String::new();
+    for (k, ch) in debug.chars().enumerate() {
+        if ch.is_uppercase() && k > 0 {
+            out.push('-');
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
+}
+
+impl Network for World {
+    fn start(&self) -> SystemTime {
+        self.start
+    }
+
+    fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    fn run_until(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool {
+        self.advance(target, done)
+    }
+
+    fn log(&self) -> &[Seen] {
+        &self.log
+    }
+
+    fn timeline(&mut self) -> &mut Timeline {
+        &mut self.timeline
+    }
+
+    fn violation(&self) -> Option<String> {
+        self.violations.first().cloned()
+    }
+
+    fn stuck(&self) -> Option<String> {
+        self.stuck.clone()
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    fn mac(&self, i: usize) -> [u8; 6] {
+        self.macs[i]
+    }
+
+    fn address_of(&self, i: usize) -> Option<Ipv4Addr> {
+        World::address_of(self, i)
+    }
+
+    fn start_host(&mut self, i: usize) {
+        World::start_host(self, i);
+    }
+
+    fn stop_host(&mut self, i: usize, graceful: bool) {
+        World::stop_host(self, i, graceful);
+    }
+
+    fn carrier(&mut self, i: usize, up: bool) {
+        self.segment.set_carrier(i, up);
+        self.client_host_event(
+            i,
+            if up {
+                HostEvent::LinkUp
+            } else {
+                HostEvent::LinkDown
+            },
+        );
+    }
+
+    fn suspend(&mut self, i: usize, suspended: bool) {
+        World::suspend(self, i, suspended);
+    }
+
+    fn host_event(&mut self, i: usize, event: HostEvent) {
+        self.client_host_event(i, event);
+    }
+
+    fn partition(&mut self, hosts: &[usize]) {
+        self.segment.partition(hosts);
+    }
+
+    fn heal(&mut self, hosts: &[usize]) {
+        if hosts.is_empty() {
+            self.segment.heal_all();
+        } else {
+            self.segment.heal(hosts);
+        }
+    }
+
+    fn set_faults(&mut self, i: usize, faults: Faults) {
+        self.segment.set_faults(i, faults);
+    }
+
+    fn inject(
+        &mut self,
+        i: usize,
+        dst_mac: [u8; 6],
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        self.send(i, Some(dst_mac), src, dst, payload);
+    }
+
+    fn reconfigure(&mut self, i: usize, config: &ServerConfig) {
+        let now = self.now;
+        if let Node::Server(s) = &mut self.nodes[i] {
+            s.config = config.clone();
+            if let Some(core) = s.core.as_mut() {
+                core.reconfigure(now, config.dhcp4.clone(), config.json.clone());
+            }
+        }
+    }
+
+    fn events(&self, i: usize) -> Vec<String> {
+        match &self.nodes[i] {
+            Node::Client(c) => c.events.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)> {
+        let Node::Client(c) = &self.nodes[i] else {
+            return None;
+        };
+        let state = match &c.core {
+            Some(core) => state_name(core.state()),
+            None => "stopped".to_string(),
+        };
+        Some((state, c.configured))
+    }
+
+    fn lease_state(
+        &self,
+        i: usize,
+        address: Ipv4Addr,
+    ) -> Result<(dhcplab_scenario::LeaseState, Option<Lease4>), String> {
+        World::lease_state(self, i, address)
+    }
+
+    fn active_leases(&self, i: usize) -> Result<u64, String> {
+        World::active_leases(self, i)
+    }
 }

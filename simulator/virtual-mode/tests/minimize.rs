@@ -1,8 +1,9 @@
 //! A failing randomized scenario shrinks to the smallest values and the fewest steps that
 //! still fail at the same step, as a file that runs on its own.
 
+use dhcplab_runner::Status;
 use dhcplab_scenario::parse;
-use dhcplab_virtual_mode::{Options, Status, minimize, run};
+use dhcplab_virtual_mode::{Options, minimize, run};
 use std::path::Path;
 
 /// Fails whenever more than ten clients are drawn; the flap and the waits do not matter.

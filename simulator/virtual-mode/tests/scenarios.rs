@@ -2,8 +2,9 @@
 //! seeds, and a run repeats byte for byte.
 
 use dhcplab_capture::CaptureReader;
+use dhcplab_runner::Status;
 use dhcplab_scenario::Scenario;
-use dhcplab_virtual_mode::{Options, Status, run};
+use dhcplab_virtual_mode::{Options, run};
 use std::path::PathBuf;
 
 fn suite() -> Vec<Scenario> {

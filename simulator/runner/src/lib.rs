@@ -1,0 +1,640 @@
+//! Plays a scenario's steps on a network of hosts and checks its expectations: waits, actions
+//! (start, stop, carrier, suspend, release, partitions, faults, crafted messages) and
+//! expectations (messages in a window, nothing within a time, client events and state, server
+//! leases). The network is anything that implements [`Network`]: virtual mode's hosts in
+//! virtual time, or TAP mode's real stacks in real time; the steps and their checks are the same.
+
+mod matcher;
+
+pub use matcher::{Seen, check, kind_of, passes, show, value};
+
+use dhcplab_client::HostEvent;
+use dhcplab_memfile::Lease4;
+use dhcplab_scenario::{
+    Act, AddrRef, Expect, Filter, LeaseState, Scenario, ServerConfig, Step, To, What, When,
+    format_duration,
+};
+use dhcplab_timeline::{Entry, Timeline};
+use dhcplab_vnet::Faults;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, SystemTime};
+
+/// The longest run: a step later than this fails the scenario.
+pub const MAX_VIRTUAL_TIME: Duration = dhcplab_scenario::MAX_DURATION;
+
+/// What the runner needs of a network to play a scenario on it. Hosts are numbered in the
+/// scenario's order.
+pub trait Network {
+    /// Time zero of the run.
+    fn start(&self) -> SystemTime;
+    /// The run's clock now.
+    fn now(&self) -> SystemTime;
+    /// Lets the hosts run until `target`, or until `done`, given the message log, holds after
+    /// an instant; the clock ends at `target` in the first case and at that instant in the
+    /// second. Returns true when `done` held.
+    fn run_until(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool;
+    /// The DHCP messages seen so far, in order.
+    fn log(&self) -> &[Seen];
+    /// The record of the run, where the runner adds its actions and checks.
+    fn timeline(&mut self) -> &mut Timeline;
+    /// The first invariant that broke (two clients on one address), if one did.
+    fn violation(&self) -> Option<String>;
+    /// Why the run cannot go on, if it got stuck (hosts working without time passing, or
+    /// working too long).
+    fn stuck(&self) -> Option<String>;
+    /// The index of the host named `name`.
+    fn index(&self, name: &str) -> Option<usize>;
+    /// Host `i`'s link address.
+    fn mac(&self, i: usize) -> [u8; 6];
+    /// The address host `i` answers for, as other hosts would find it with ARP.
+    fn address_of(&self, i: usize) -> Option<Ipv4Addr>;
+    /// Starts a stopped host.
+    fn start_host(&mut self, i: usize);
+    /// Stops a host: `graceful` lets a client drop its lease as dhcpagent does on SIGTERM.
+    fn stop_host(&mut self, i: usize, graceful: bool);
+    /// Puts host `i`'s carrier up or down.
+    fn carrier(&mut self, i: usize, up: bool);
+    /// Suspends or resumes host `i`.
+    fn suspend(&mut self, i: usize, suspended: bool);
+    /// Tells client `i` to release, drop or inform.
+    fn host_event(&mut self, i: usize, event: HostEvent);
+    /// Cuts the hosts `hosts` off from the others.
+    fn partition(&mut self, hosts: &[usize]);
+    /// Heals the partitions of `hosts`, or every partition when it is empty.
+    fn heal(&mut self, hosts: &[usize]);
+    /// Sets the faults of host `i`'s link.
+    fn set_faults(&mut self, i: usize, faults: Faults);
+    /// Puts a crafted datagram from host `i` on the link.
+    fn inject(
+        &mut self,
+        i: usize,
+        dst_mac: [u8; 6],
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+    );
+    /// Gives server `i` a new configuration.
+    fn reconfigure(&mut self, i: usize, config: &ServerConfig);
+    /// The events client `i` has run its event program for, in order.
+    fn events(&self, i: usize) -> Vec<String>;
+    /// Client `i`'s state as scenarios name it (`bound`, `init-reboot`, `stopped`) and the
+    /// address on its interface; none when host `i` is not a client.
+    fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)>;
+    /// The state of server `i`'s lease of `address` now, with the lease.
+    fn lease_state(
+        &self,
+        i: usize,
+        address: Ipv4Addr,
+    ) -> Result<(LeaseState, Option<Lease4>), String>;
+    /// How many active leases server `i` holds now.
+    fn active_leases(&self, i: usize) -> Result<u64, String>;
+}
+
+/// How a scenario ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every expectation held.
+    Passed,
+    /// An expectation failed, or an invariant broke.
+    Failed,
+}
+
+/// The result of one run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Passed or failed.
+    pub status: Status,
+    /// Why it failed (step, line, expected, seen), or a one-line summary when it passed.
+    pub message: String,
+    /// Time the run covered.
+    pub covered: Duration,
+    /// Steps carried out.
+    pub steps_done: usize,
+    /// The index of the step that failed, or after which an invariant broke.
+    pub failed_step: Option<usize>,
+    /// Everything that happened.
+    pub timeline: Timeline,
+}
+
+/// Time since the start of the run.
+fn offset<N: Network>(net: &N) -> Duration {
+    net.now().duration_since(net.start()).unwrap_or_default()
+}
+
+/// Plays `scenario`'s steps on `net`, which holds its hosts; stops at the first step that
+/// fails, after which an invariant broke, or where the network got stuck.
+pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
+    let step_end = net.start();
+    let mut r = Runner {
+        net,
+        vars: BTreeMap::new(),
+        cursor: 0,
+        step_end,
+    };
+    let mut failure = None;
+    let mut done = 0;
+    for (n, step) in scenario.steps.iter().enumerate() {
+        if let Err(why) = r.step(step) {
+            let why = r.net.stuck().unwrap_or(why);
+            let text = format!("step {} (line {}): {why}", n + 1, step.place.line);
+            let now = r.net.now();
+            r.net.timeline().push(
+                now,
+                Entry::Check {
+                    passed: false,
+                    text: text.clone(),
+                },
+            );
+            failure = Some((n, text));
+            break;
+        }
+        done += 1;
+        if let Some(v) = r.net.violation() {
+            failure = Some((
+                n,
+                format!("after step {} (line {}): {v}", n + 1, step.place.line),
+            ));
+            break;
+        }
+        if let Some(s) = r.net.stuck() {
+            failure = Some((n, s));
+            break;
+        }
+    }
+    let covered = offset(r.net);
+    let failed_step = failure.as_ref().map(|(n, _)| *n);
+    let start = r.net.start();
+    let timeline = std::mem::replace(r.net.timeline(), Timeline::new(start, Vec::new(), false));
+    let (status, message) = match failure {
+        Some((_, f)) => (Status::Failed, f),
+        None => (
+            Status::Passed,
+            format!(
+                "{} steps, {} frames, {} virtual time",
+                done,
+                timeline.frames_seen,
+                format_duration(covered)
+            ),
+        ),
+    };
+    Outcome {
+        status,
+        message,
+        covered,
+        steps_done: done,
+        failed_step,
+        timeline,
+    }
+}
+
+struct Runner<'a, N: Network> {
+    net: &'a mut N,
+    vars: BTreeMap<String, Vec<u8>>,
+    /// Messages before this index in the log have been matched past.
+    cursor: usize,
+    /// When the step before ended.
+    step_end: SystemTime,
+}
+
+impl<N: Network> Runner<'_, N> {
+    fn step(&mut self, step: &Step) -> Result<(), String> {
+        let t = match step.when {
+            When::Now => self.step_end,
+            When::At(d) => self.net.start() + d,
+            When::After(d) => self.step_end + d,
+        };
+        let end = |e: Option<Duration>| e.unwrap_or_default() > MAX_VIRTUAL_TIME;
+        let window = match &step.what {
+            What::Expect(Expect::Message { window, .. }) => window.within,
+            What::Expect(Expect::Nothing { within, .. }) => *within,
+            _ => Duration::ZERO,
+        };
+        if end(t.duration_since(self.net.start()).ok().map(|d| d + window)) {
+            return Err(format!(
+                "the step reaches past {}, the longest run virtual mode makes",
+                format_duration(MAX_VIRTUAL_TIME)
+            ));
+        }
+        if t < self.net.now() {
+            return Err(format!(
+                "at {} is in the past: the run is already at {}",
+                format_duration(t.duration_since(self.net.start()).unwrap_or_default()),
+                format_duration(offset(self.net))
+            ));
+        }
+        self.net.run_until(t, &mut |_| false);
+        if let Some(note) = &step.note {
+            self.net.timeline().push(
+                t,
+                Entry::Action {
+                    hosts: Vec::new(),
+                    text: note.clone(),
+                },
+            );
+        }
+        match &step.what {
+            What::Wait => {}
+            What::Act(a) => self.act(a)?,
+            What::Expect(e) => self.expect(e, t)?,
+        }
+        self.step_end = self.net.now();
+        Ok(())
+    }
+
+    fn index(&self, name: &str) -> Result<usize, String> {
+        self.net
+            .index(name)
+            .ok_or_else(|| format!("no host {name:?}"))
+    }
+
+    fn indices(&self, names: &[String]) -> Result<Vec<usize>, String> {
+        names.iter().map(|n| self.index(n)).collect()
+    }
+
+    fn action(&mut self, hosts: &[usize], text: String) {
+        let now = self.net.now();
+        self.net.timeline().push(
+            now,
+            Entry::Action {
+                hosts: hosts.to_vec(),
+                text,
+            },
+        );
+    }
+
+    fn act(&mut self, a: &Act) -> Result<(), String> {
+        match a {
+            Act::Start(h) | Act::Stop(h) | Act::Kill(h) | Act::Restart(h) => {
+                let ids = self.indices(h)?;
+                let verb = match a {
+                    Act::Start(_) => "start",
+                    Act::Stop(_) => "stop",
+                    Act::Kill(_) => "kill",
+                    _ => "restart",
+                };
+                self.action(&ids, format!("{verb} {}", h.join(", ")));
+                for i in ids {
+                    match a {
+                        Act::Start(_) => self.net.start_host(i),
+                        Act::Stop(_) => self.net.stop_host(i, true),
+                        Act::Kill(_) => self.net.stop_host(i, false),
+                        _ => {
+                            self.net.stop_host(i, true);
+                            self.net.start_host(i);
+                        }
+                    }
+                }
+            }
+            Act::LinkDown(h) | Act::LinkUp(h) => {
+                let up = matches!(a, Act::LinkUp(_));
+                let ids = self.indices(h)?;
+                self.action(
+                    &ids,
+                    format!("link {} {}", if up { "up" } else { "down" }, h.join(", ")),
+                );
+                for i in ids {
+                    self.net.carrier(i, up);
+                }
+            }
+            Act::Suspend(h) | Act::Resume(h) => {
+                let suspend = matches!(a, Act::Suspend(_));
+                let ids = self.indices(h)?;
+                self.action(
+                    &ids,
+                    format!(
+                        "{} {}",
+                        if suspend { "suspend" } else { "resume" },
+                        h.join(", ")
+                    ),
+                );
+                for i in ids {
+                    self.net.suspend(i, suspend);
+                }
+            }
+            Act::Release(h) | Act::Drop(h) => {
+                let release = matches!(a, Act::Release(_));
+                let ids = self.indices(h)?;
+                self.action(
+                    &ids,
+                    format!(
+                        "{} {}",
+                        if release { "release" } else { "drop" },
+                        h.join(", ")
+                    ),
+                );
+                for i in ids {
+                    self.net.host_event(
+                        i,
+                        if release {
+                            HostEvent::Release
+                        } else {
+                            HostEvent::Drop
+                        },
+                    );
+                }
+            }
+            Act::Inform { host, address } => {
+                let i = self.index(host)?;
+                self.action(&[i], format!("inform {host} {address}"));
+                self.net.host_event(i, HostEvent::Inform(*address));
+            }
+            Act::Partition(h) => {
+                let ids = self.indices(h)?;
+                self.action(&ids, format!("partition {}", h.join(" | ")));
+                self.net.partition(&ids);
+            }
+            Act::Heal(h) => {
+                let ids = self.indices(h)?;
+                if ids.is_empty() {
+                    self.action(&[], "heal every partition".into());
+                    self.net.heal(&[]);
+                } else {
+                    self.action(&ids, format!("heal {}", h.join(", ")));
+                    self.net.heal(&ids);
+                }
+            }
+            Act::Faults { hosts, faults } => {
+                let ids = self.indices(hosts)?;
+                self.action(&ids, format!("faults on {}: {faults}", hosts.join(", ")));
+                for i in ids {
+                    self.net.set_faults(i, *faults);
+                }
+            }
+            Act::Send(s) => {
+                let i = self.index(&s.from)?;
+                let (dst_mac, dst_ip) = match &s.to {
+                    To::Broadcast => (dhcplab_frame::BROADCAST_MAC, Ipv4Addr::BROADCAST),
+                    To::Host(h) => {
+                        let j = self.index(h)?;
+                        let ip = self.net.address_of(j).unwrap_or(Ipv4Addr::BROADCAST);
+                        (self.net.mac(j), ip)
+                    }
+                };
+                let w = &mut *self.net;
+                let (sport, dport) = if s.request { (68, 67) } else { (67, 68) };
+                let src =
+                    SocketAddrV4::new(w.address_of(i).unwrap_or(Ipv4Addr::UNSPECIFIED), sport);
+                w.inject(
+                    i,
+                    dst_mac,
+                    src,
+                    SocketAddrV4::new(dst_ip, dport),
+                    &s.payload,
+                );
+            }
+            Act::Reconfigure { host, config } => {
+                let i = self.index(host)?;
+                self.action(&[i], format!("reconfigure {host}"));
+                self.net.reconfigure(i, config);
+            }
+        }
+        Ok(())
+    }
+
+    fn addr(&self, a: &AddrRef) -> Result<Ipv4Addr, String> {
+        match a {
+            AddrRef::Literal(a) => Ok(*a),
+            AddrRef::Var(v) => match self.vars.get(v).map(|b| <[u8; 4]>::try_from(b.as_slice())) {
+                Some(Ok(b)) => Ok(Ipv4Addr::from(b)),
+                Some(Err(_)) => Err(format!("${v} is not an address")),
+                None => Err(format!("${v} was never captured")),
+            },
+        }
+    }
+
+    fn pass(&mut self, text: String) {
+        let now = self.net.now();
+        self.net
+            .timeline()
+            .push(now, Entry::Check { passed: true, text });
+    }
+
+    fn expect(&mut self, e: &Expect, t: SystemTime) -> Result<(), String> {
+        let start = self.net.start();
+        let at_ns = |s: SystemTime| s.duration_since(start).unwrap_or_default().as_nanos();
+        match e {
+            Expect::Message {
+                filter,
+                window,
+                checks,
+                capture,
+            } => {
+                let from = at_ns(t);
+                let earliest = at_ns(t + window.not_before);
+                let deadline = t + window.within;
+                let what = describe_filter(filter);
+                let mut scan = self.cursor;
+                let mut near_misses: Vec<String> = Vec::new();
+                let mut found = None;
+                let vars = self.vars.clone();
+                self.net.run_until(deadline, &mut |log| {
+                    while scan < log.len() {
+                        let s = &log[scan];
+                        scan += 1;
+                        if s.at_ns < from || !passes(filter, s) {
+                            continue;
+                        }
+                        let faults: Vec<String> =
+                            checks.iter().filter_map(|c| check(s, c, &vars)).collect();
+                        if faults.is_empty() {
+                            found = Some(scan - 1);
+                            return true;
+                        }
+                        if near_misses.len() < 3 {
+                            near_misses.push(format!(
+                                "{} at {}: {}",
+                                dhcplab_timeline::describe_message(&s.message),
+                                clock(s.at_ns),
+                                faults.join("; ")
+                            ));
+                        }
+                    }
+                    false
+                });
+                let Some(k) = found else {
+                    let seen = if near_misses.is_empty() {
+                        "none came".to_string()
+                    } else {
+                        format!("saw {}", near_misses.join(" | "))
+                    };
+                    return Err(format!(
+                        "expected {what} within {} of {}: {seen}",
+                        format_duration(window.within),
+                        clock(from)
+                    ));
+                };
+                let s = self.net.log()[k].clone();
+                if s.at_ns < earliest {
+                    return Err(format!(
+                        "expected {what} no earlier than {} after {}, but it came at {}",
+                        format_duration(window.not_before),
+                        clock(from),
+                        clock(s.at_ns)
+                    ));
+                }
+                for (var, target) in capture {
+                    match value(&s, *target) {
+                        Some(v) => {
+                            self.vars.insert(var.clone(), v);
+                        }
+                        None => {
+                            return Err(format!("capture {var}: {target} is absent in the {what}"));
+                        }
+                    }
+                }
+                self.cursor = k + 1;
+                self.pass(format!(
+                    "{what}: {} at {}",
+                    dhcplab_timeline::describe_message(&s.message),
+                    clock(s.at_ns)
+                ));
+                Ok(())
+            }
+            Expect::Nothing { filter, within } => {
+                let from = at_ns(t);
+                let what = describe_filter(filter);
+                let mut scan = self.cursor;
+                let mut hit = None;
+                let held = !self.net.run_until(t + *within, &mut |log| {
+                    while scan < log.len() {
+                        let s = &log[scan];
+                        scan += 1;
+                        if s.at_ns >= from && passes(filter, s) {
+                            hit = Some(format!(
+                                "{} at {}",
+                                dhcplab_timeline::describe_message(&s.message),
+                                clock(s.at_ns)
+                            ));
+                            return true;
+                        }
+                    }
+                    false
+                });
+                if !held {
+                    return Err(format!(
+                        "expected no {what} for {} after {}, but saw {}",
+                        format_duration(*within),
+                        clock(from),
+                        hit.unwrap_or_default()
+                    ));
+                }
+                self.pass(format!("no {what} for {}", format_duration(*within)));
+                Ok(())
+            }
+            Expect::Events { host, events } => {
+                let i = self.index(host)?;
+                let got = self.net.events(i);
+                if &got != events {
+                    return Err(format!(
+                        "expected events of {host} [{}], got [{}]",
+                        events.join(", "),
+                        got.join(", ")
+                    ));
+                }
+                self.pass(format!("events of {host}: [{}]", got.join(", ")));
+                Ok(())
+            }
+            Expect::Client {
+                host,
+                state,
+                address,
+            } => {
+                let i = self.index(host)?;
+                let Some((now_state, configured)) = self.net.client(i) else {
+                    return Err(format!("{host} is not a client"));
+                };
+                if let Some(want) = state
+                    && *want != now_state
+                {
+                    return Err(format!("expected {host} {want}, it is {now_state}"));
+                }
+                if let Some(want) = address {
+                    let want = match want {
+                        None => None,
+                        Some(a) => Some(self.addr(a)?),
+                    };
+                    if want != configured {
+                        let show = |a: Option<Ipv4Addr>| {
+                            a.map_or("no address".to_string(), |a| a.to_string())
+                        };
+                        return Err(format!(
+                            "expected {host} with {}, it has {}",
+                            show(want),
+                            show(configured)
+                        ));
+                    }
+                }
+                self.pass(format!(
+                    "{host} {now_state}{}",
+                    configured.map_or(String::new(), |a| format!(" with {a}"))
+                ));
+                Ok(())
+            }
+            Expect::Lease {
+                host,
+                address,
+                state,
+                owner,
+            } => {
+                let i = self.index(host)?;
+                let a = self.addr(address)?;
+                let (got, lease) = self.net.lease_state(i, a)?;
+                if got != *state {
+                    return Err(format!(
+                        "expected {host}'s lease of {a} {}, it is {}",
+                        state.name(),
+                        got.name()
+                    ));
+                }
+                if let Some(o) = owner {
+                    let j = self.index(o)?;
+                    let mac = self.net.mac(j);
+                    if lease.as_ref().is_none_or(|l| l.hwaddr != mac) {
+                        return Err(format!("expected {host}'s lease of {a} to belong to {o}"));
+                    }
+                }
+                self.pass(format!("{host}: lease of {a} {}", got.name()));
+                Ok(())
+            }
+            Expect::Leases { host, min, max } => {
+                let i = self.index(host)?;
+                let n = self.net.active_leases(i)?;
+                if n < *min || n > *max {
+                    let want = if min == max {
+                        min.to_string()
+                    } else {
+                        format!("{min} to {max}")
+                    };
+                    return Err(format!(
+                        "expected {want} active leases on {host}, it has {n}"
+                    ));
+                }
+                self.pass(format!("{host}: {n} active leases"));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `+1h2m3.004s`-style time since the start, from nanoseconds.
+fn clock(ns: u128) -> String {
+    format!(
+        "+{}",
+        format_duration(Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)))
+    )
+}
+
+/// The messages a filter looks at, in words: `ACK from srv to c1`, `message from c1`.
+fn describe_filter(f: &Filter) -> String {
+    let mut s = f.kind.map_or("message".to_string(), |k| k.to_string());
+    if let Some(from) = &f.from {
+        s.push_str(&format!(" from {from}"));
+    }
+    match &f.to {
+        Some(To::Broadcast) => s.push_str(" to broadcast"),
+        Some(To::Host(h)) => s.push_str(&format!(" to {h}")),
+        None => {}
+    }
+    s
+}
