@@ -231,7 +231,7 @@ impl PacketSocket {
 
     /// Sends one whole Ethernet frame on the interface.
     pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
-        self.socket.send(frame)
+        send_after_link_flap(&self.socket, frame)
     }
 }
 
@@ -306,6 +306,19 @@ impl AsyncPacketSocket {
     /// Reads one waiting frame without waiting; `WouldBlock` when none is queued.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.fd.get_ref().recv(buf)
+    }
+}
+
+/// Sends `frame`. A link that went down leaves its packet sockets an error (ENETDOWN) that the
+/// first send after the link is back up still reports, and that frame is lost: a client's
+/// INIT-REBOOT REQUEST on link up, for one. The error is taken and the frame sent once more.
+fn send_after_link_flap(socket: &Socket, frame: &[u8]) -> io::Result<usize> {
+    match socket.send(frame) {
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => {
+            let _ = socket.take_error();
+            socket.send(frame)
+        }
+        other => other,
     }
 }
 
