@@ -109,7 +109,7 @@ pub fn html(timeline: &Timeline, title: &str, summary: &str) -> String {
                 }
                 let lx = match targets.iter().map(|t| x(*t)).max() {
                     Some(far) if far > x(*from) => (x(*from) + far.min(x(*from) + COLUMN)) / 2,
-                    Some(_) => x(*from) - COLUMN / 2,
+                    Some(_) => x(*from).saturating_sub(COLUMN / 2),
                     None => x(*from),
                 };
                 let _ = write!(
@@ -126,7 +126,7 @@ pub fn html(timeline: &Timeline, title: &str, summary: &str) -> String {
                 let _ = write!(
                     svg,
                     r#"<g class="event"><rect x="{}" y="{}" width="{w}" height="{}" rx="4"/><text x="{}" y="{}" text-anchor="middle">{}</text></g>"#,
-                    x(*host) - w / 2,
+                    x(*host).saturating_sub(w / 2),
                     y - ROW / 2 + 2,
                     ROW - 4,
                     x(*host),
@@ -258,6 +258,31 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_long_note_on_the_first_host_and_a_reply_to_the_left_do_not_panic() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut t = Timeline::new(start, vec!["srv".into(), "c1".into()], true);
+        t.push(
+            start,
+            Entry::Event {
+                host: 0,
+                text: "x".repeat(400),
+            },
+        );
+        t.push(
+            start,
+            Entry::Frame {
+                from: 0,
+                to: Dest::Nowhere,
+                frame: vec![],
+                label: "NAK".into(),
+                fates: vec![],
+            },
+        );
+        let page = html(&t, "long", "");
+        assert!(page.contains(&"x".repeat(400)));
+    }
 
     #[test]
     fn every_kind_of_entry_is_drawn_and_text_is_escaped() {
