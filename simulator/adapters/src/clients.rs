@@ -32,23 +32,25 @@ addr="$(ip -4 -o addr show dev "$1" 2>/dev/null | awk '{print $4}' | cut -d/ -f1
 exit 0
 "#;
 
-/// The reference client's /etc/default/dhcpagent: release on SIGTERM, as the real clients'
-/// release commands do.
-const REFERENCE_DEFAULTS: &str = "RELEASE_ON_SIGTERM=yes\n";
-
 /// Writes the reference client's files under `dir` and returns the command that runs
-/// `dhcplab agent` (the binary `dhcplab`) in the foreground on `iface`; SIGTERM releases.
+/// `dhcplab agent` (the binary `dhcplab`) in the foreground on `iface`; SIGTERM releases the
+/// lease when `release_on_sigterm`, else drops it (dhcpagent's RELEASE_ON_SIGTERM).
 pub fn reference_command(
     dhcplab: &Path,
     dir: &Path,
     iface: &str,
+    release_on_sigterm: bool,
     in_ns: InNamespace<'_>,
 ) -> Result<Command, AdapterError> {
     make_dir(dir)?;
     let hook = dir.join("hook.sh");
     write(&hook, REFERENCE_HOOK)?;
     executable(&hook)?;
-    write(&dir.join("dhcpagent"), REFERENCE_DEFAULTS)?;
+    let release = if release_on_sigterm { "yes" } else { "no" };
+    write(
+        &dir.join("dhcpagent"),
+        &format!("RELEASE_ON_SIGTERM={release}\n"),
+    )?;
     let mut c = in_ns(&arg(dhcplab));
     c.args(["agent", "-f", "-v", "--defaults"])
         .arg(dir.join("dhcpagent"))

@@ -28,6 +28,9 @@ pub enum AdapterError {
         /// The error.
         source: std::io::Error,
     },
+    /// The server does not read Kea's configuration language.
+    #[error("{0} does not read Kea's configuration")]
+    NotKea(&'static str),
 }
 
 fn write(path: &Path, text: &str) -> Result<(), AdapterError> {

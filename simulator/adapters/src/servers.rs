@@ -83,33 +83,14 @@ impl Server {
         let lease = setup.lease;
         Ok(match self {
             Server::Reference | Server::Kea => {
-                let mut config = serde_json::json!({ "Dhcp4": {
-                    "interfaces-config": { "interfaces": [ setup.iface ], "dhcp-socket-type": "raw" },
-                    "lease-database": { "type": "memfile", "name": d.join("leases4.csv"), "lfc-interval": 0 },
+                let config = serde_json::json!({ "Dhcp4": {
                     "valid-lifetime": lease,
                     "subnet4": [ { "id": 1, "subnet": format!("{net}/24"),
                         "pools": [ { "pool": format!("{first} - {last}") } ],
                         "option-data": [ { "name": "routers", "data": a.to_string() },
-                                         { "name": "domain-name-servers", "data": a.to_string() } ] } ],
-                    "loggers": [ { "name": "kea-dhcp4", "severity": "DEBUG",
-                        "output_options": [ { "output": d.join("server.log") } ] } ]
+                                         { "name": "domain-name-servers", "data": a.to_string() } ] } ]
                 } });
-                let path = d.join("dhcp4.json");
-                if self == Server::Reference {
-                    config["Dhcp4"]["control-socket"] = serde_json::json!({ "socket-type": "unix", "socket-name": d.join("server.sock") });
-                }
-                write(&path, &config.to_string())?;
-                let mut c = if self == Server::Reference {
-                    let mut c = in_ns(&arg(&setup.dhcplab));
-                    c.arg("server");
-                    c
-                } else {
-                    let mut c = in_ns("kea-dhcp4");
-                    c.env("KEA_PIDFILE_DIR", d).env("KEA_LOCKFILE_DIR", d);
-                    c
-                };
-                c.arg("-c").arg(&path);
-                c
+                self.kea_command(config, &setup.iface, d, &setup.dhcplab, in_ns)?
             }
             Server::Dhcpd => {
                 let config = format!(
@@ -150,6 +131,48 @@ impl Server {
                 c
             }
         })
+    }
+
+    /// For the servers that read Kea's configuration language (the reference server and
+    /// kea-dhcp4): writes `config` under `dir`, its files moved there (memfile lease file
+    /// `leases4.csv` with no cleanup, log `server.log`, the reference server's control socket
+    /// `server.sock`), serving `iface` with raw sockets, and returns the command that runs it
+    /// in the foreground. The other servers do not read it: an error.
+    pub fn kea_command(
+        self,
+        mut config: serde_json::Value,
+        iface: &str,
+        dir: &Path,
+        dhcplab: &Path,
+        in_ns: InNamespace<'_>,
+    ) -> Result<Command, AdapterError> {
+        if !matches!(self, Server::Reference | Server::Kea) {
+            return Err(AdapterError::NotKea(self.program()));
+        }
+        let d4 = &mut config["Dhcp4"];
+        d4["interfaces-config"] =
+            serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
+        d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": true,
+            "name": dir.join("leases4.csv"), "lfc-interval": 0 });
+        d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
+            "output_options": [ { "output": dir.join("server.log") } ] } ]);
+        if self == Server::Reference {
+            d4["control-socket"] = serde_json::json!({ "socket-type": "unix",
+                "socket-name": dir.join("server.sock") });
+        }
+        let path = dir.join("dhcp4.json");
+        write(&path, &config.to_string())?;
+        let mut c = if self == Server::Reference {
+            let mut c = in_ns(&arg(dhcplab));
+            c.arg("server");
+            c
+        } else {
+            let mut c = in_ns("kea-dhcp4");
+            c.env("KEA_PIDFILE_DIR", dir).env("KEA_LOCKFILE_DIR", dir);
+            c
+        };
+        c.arg("-c").arg(&path);
+        Ok(c)
     }
 
     /// The server's own log file, when it writes one beside its output.

@@ -14,10 +14,16 @@ use std::time::{Duration, Instant};
 pub struct Args {
     /// Scenario files or folders searched for *.toml (default: scenarios/).
     paths: Vec<PathBuf>,
-    /// How to run the network: virtual (in one process, virtual time) or tap (namespaces and
-    /// real stacks; issue 7).
+    /// How to run the network: virtual (in one process, virtual time) or tap (a namespace
+    /// per host on dhcplab's switch, real processes in real time; needs root).
     #[arg(long, default_value = "virtual", value_parser = ["virtual", "tap"])]
     mode: String,
+    /// TAP mode: the server on the scenario's server hosts (reference or kea).
+    #[arg(long, default_value = "reference", value_parser = ["reference", "kea"])]
+    server: String,
+    /// TAP mode: skip scenarios whose steps may take longer than this in real time.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dhcplab_scenario::parse_duration)]
+    max_real_time: Duration,
     /// Seed for every random draw (default: the scenario's own, else 1).
     #[arg(long)]
     seed: Option<u64>,
@@ -37,9 +43,11 @@ pub struct Args {
 
 /// Runs the suite.
 pub fn run(args: &Args) -> ExitCode {
-    if args.mode == "tap" {
-        eprintln!("dhcplab run --mode tap: not built yet (tracked in issue 7)");
-        return ExitCode::from(crate::NOT_BUILT);
+    if args.mode == "tap"
+        && let Err(e) = dhcplab_tap::remove_on_interrupt()
+    {
+        eprintln!("dhcplab run: {e}");
+        return ExitCode::from(2);
     }
     let roots = if args.paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -113,6 +121,9 @@ pub fn run(args: &Args) -> ExitCode {
     }
     progress.finish();
     print!("{}", suite.table());
+    for c in suite.cases.iter().filter(|c| c.status == Status::Skipped) {
+        println!("skipped {}: {}", c.name, c.message);
+    }
     for c in suite.cases.iter().filter(|c| c.status == Status::Failed) {
         println!(
             "\nFAILED {} ({})\n  {}",
@@ -193,13 +204,31 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
             };
         }
     };
-    let outcome = dhcplab_virtual_mode::run(
-        &s,
-        Options {
-            seed,
-            record: args.artifacts.is_some(),
-        },
-    );
+    let outcome = if args.mode == "tap" {
+        match tap_run(&s, seed, args) {
+            Ok(o) => o,
+            Err((status, message)) => {
+                return Case {
+                    name: s.name.clone(),
+                    file: s.file.clone(),
+                    status,
+                    message,
+                    artifacts: Vec::new(),
+                    covered: Duration::ZERO,
+                    wall: began.elapsed(),
+                    seed,
+                };
+            }
+        }
+    } else {
+        dhcplab_virtual_mode::run(
+            &s,
+            Options {
+                seed,
+                record: args.artifacts.is_some(),
+            },
+        )
+    };
     let status = match outcome.status {
         dhcplab_runner::Status::Passed => Status::Passed,
         dhcplab_runner::Status::Failed => Status::Failed,
@@ -210,6 +239,7 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
     }
     let here = args.artifacts.as_ref().map(|dir| dir.join(&s.name));
     if status == Status::Failed
+        && args.mode == "virtual"
         && !template.vary.is_empty()
         && let Some(m) = dhcplab_virtual_mode::minimize(template, &values, seed)
     {
@@ -273,6 +303,41 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
         wall,
         seed,
     }
+}
+
+/// Runs `s` in TAP mode: its hosts' files go under the artifacts directory when there is one
+/// (`HOST/` beside the pcap), else a temporary one. A scenario TAP mode cannot run is skipped
+/// with the reason; a network or stack that cannot start fails it.
+fn tap_run(
+    s: &Scenario,
+    seed: u64,
+    args: &Args,
+) -> Result<dhcplab_runner::Outcome, (Status, String)> {
+    use dhcplab_adapters::servers::Server;
+    use dhcplab_tap_mode::{Stacks, TapModeError, TapNetwork};
+    let server = if args.server == "kea" {
+        Server::Kea
+    } else {
+        Server::Reference
+    };
+    let dhcplab = std::env::current_exe().map_err(|e| (Status::Failed, e.to_string()))?;
+    let stacks = Stacks { server, dhcplab };
+    dhcplab_tap_mode::supports(s, &stacks, args.max_real_time)
+        .map_err(|e| (Status::Skipped, e.0))?;
+    let temp;
+    let dir = match &args.artifacts {
+        Some(d) => d.join(&s.name),
+        None => {
+            temp = tempfile::tempdir().map_err(|e| (Status::Failed, e.to_string()))?;
+            temp.path().to_path_buf()
+        }
+    };
+    let mut net =
+        TapNetwork::new(s, stacks, &dir, seed, args.artifacts.is_some()).map_err(|e| match e {
+            TapModeError::Unsupported(u) => (Status::Skipped, u.0),
+            other => (Status::Failed, other.to_string()),
+        })?;
+    Ok(dhcplab_runner::play(s, &mut net))
 }
 
 /// A progress bar that shows itself only once a suite has taken more than a second, and only

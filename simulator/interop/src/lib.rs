@@ -207,7 +207,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
         }
         let mut c = match client {
             Client::Reference => {
-                clients::reference_command(dhcplab, &client_dir, &cli.tap, &in_cli)
+                clients::reference_command(dhcplab, &client_dir, &cli.tap, true, &in_cli)
             }
             Client::Real(r) => r.command(&client_dir, &cli.tap, &in_cli),
         }
@@ -237,7 +237,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
     let seen = |kind: MessageType, lab: &Lab| {
         lab.captured()
             .iter()
-            .filter_map(|(_, f)| message(f))
+            .filter_map(|c| message(&c.frame))
             .any(|m| ours(&m) && m.message_type().ok().flatten() == Some(kind))
     };
     let verdict = match address {
@@ -287,7 +287,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
                 let frames: Vec<Message> = lab
                     .captured()
                     .iter()
-                    .filter_map(|(_, f)| message(f))
+                    .filter_map(|c| message(&c.frame))
                     .collect();
                 frames.iter().enumerate().any(|(k, m)| {
                     ours(m)
@@ -331,7 +331,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
             let released = |lab: &Lab| {
                 lab.captured()
                     .iter()
-                    .filter_map(|(_, f)| message(f))
+                    .filter_map(|c| message(&c.frame))
                     .any(|m| {
                         ours(&m)
                             && m.message_type().ok().flatten() == Some(MessageType::Release)
@@ -368,8 +368,9 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
 fn arp_requests_for(lab: &Lab, since: std::time::SystemTime, target: Ipv4Addr) -> usize {
     lab.captured()
         .iter()
-        .filter(|(at, f)| {
-            *at >= since
+        .filter(|c| {
+            let f = &c.frame;
+            c.at >= since
                 && f.get(6..12) == Some(&CLIENT_MAC[..])
                 && f.get(12..14) == Some(&[0x08, 0x06][..])
                 && f.get(20..22) == Some(&[0, 1][..])

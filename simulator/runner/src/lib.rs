@@ -14,8 +14,8 @@ use dhcplab_scenario::{
     Act, AddrRef, Expect, Filter, LeaseState, Scenario, ServerConfig, Step, To, What, When,
     format_duration,
 };
-use dhcplab_timeline::{Entry, Timeline};
-use dhcplab_vnet::Faults;
+use dhcplab_timeline::{Entry, Fate, Timeline};
+use dhcplab_vnet::{Faults, Sent};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, SystemTime};
@@ -89,6 +89,19 @@ pub trait Network {
     ) -> Result<(LeaseState, Option<Lease4>), String>;
     /// How many active leases server `i` holds now.
     fn active_leases(&self, i: usize) -> Result<u64, String>;
+    /// How long a state expectation (events, client, lease, leases) may take to hold: zero in
+    /// virtual time; in real time, what a host's own waits take (the reference agent probes
+    /// an address with ARP for a second before it binds; virtual mode answers at once).
+    fn settle(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// How far real processes may be off what a step's times say: zero in virtual time; in
+    /// real time, what processes and the switch take to react, and what the runner's own
+    /// actions and polling take. A message window is widened by it at both ends (messages
+    /// already matched never match again), and a step may start that late.
+    fn slack(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// How a scenario ended.
@@ -115,6 +128,65 @@ pub struct Outcome {
     pub failed_step: Option<usize>,
     /// Everything that happened.
     pub timeline: Timeline,
+}
+
+/// A client state as scenarios name it (`init-reboot`), from its Rust name (`InitReboot`).
+pub fn state_name(debug: &str) -> String {
+    let mut out = String::new();
+    for (k, ch) in debug.chars().enumerate() {
+        if ch.is_uppercase() && k > 0 {
+            out.push('-');
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
+}
+
+/// What became of a frame sent at `now`, per receiving host, as the timeline records it:
+/// none when it never left.
+pub fn fates(sent: &Sent, now: SystemTime) -> Vec<(usize, Fate)> {
+    match sent {
+        Sent::NoCarrier | Sent::NoSuchHost => Vec::new(),
+        Sent::Left(f) => f
+            .iter()
+            .map(|(p, fate)| {
+                let fate = match fate {
+                    dhcplab_vnet::Fate::Arrives(t) => {
+                        Fate::Arrived(t.duration_since(now).unwrap_or_default())
+                    }
+                    dhcplab_vnet::Fate::Duplicated(_) => Fate::Duplicated,
+                    dhcplab_vnet::Fate::Lost => Fate::Lost,
+                    dhcplab_vnet::Fate::Partitioned => Fate::Partitioned,
+                    dhcplab_vnet::Fate::NoCarrier => Fate::NoCarrier,
+                };
+                (*p, fate)
+            })
+            .collect(),
+    }
+}
+
+/// The state of a server's lease (none: no lease) at `now`, in seconds since 1970 as lease
+/// expiries count, with the lease.
+pub fn lease_state(lease: Option<Lease4>, now: u64) -> (LeaseState, Option<Lease4>) {
+    use dhcplab_memfile::{STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+    match lease {
+        None => (LeaseState::Absent, None),
+        Some(l) => {
+            let st = match l.state {
+                STATE_DECLINED => LeaseState::Declined,
+                STATE_EXPIRED_RECLAIMED => LeaseState::Reclaimed,
+                _ if l.expire <= now => LeaseState::Expired,
+                _ => LeaseState::Active,
+            };
+            (st, Some(l))
+        }
+    }
+}
+
+/// True when `lease` is in force at `now` (seconds since 1970): what a leases expectation
+/// counts.
+pub fn in_force(lease: &Lease4, now: u64) -> bool {
+    lease.state == dhcplab_memfile::STATE_DEFAULT && lease.expire > now
 }
 
 /// Time since the start of the run.
@@ -171,7 +243,7 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
         None => (
             Status::Passed,
             format!(
-                "{} steps, {} frames, {} virtual time",
+                "{} steps, {} frames, {} covered",
                 done,
                 timeline.frames_seen,
                 format_duration(covered)
@@ -212,11 +284,11 @@ impl<N: Network> Runner<'_, N> {
         };
         if end(t.duration_since(self.net.start()).ok().map(|d| d + window)) {
             return Err(format!(
-                "the step reaches past {}, the longest run virtual mode makes",
+                "the step reaches past {}, the longest run dhcplab makes",
                 format_duration(MAX_VIRTUAL_TIME)
             ));
         }
-        if t < self.net.now() {
+        if t + self.net.slack() < self.net.now() {
             return Err(format!(
                 "at {} is in the past: the run is already at {}",
                 format_duration(t.duration_since(self.net.start()).unwrap_or_default()),
@@ -420,9 +492,10 @@ impl<N: Network> Runner<'_, N> {
                 checks,
                 capture,
             } => {
-                let from = at_ns(t);
-                let earliest = at_ns(t + window.not_before);
-                let deadline = t + window.within;
+                let slack = self.net.slack();
+                let from = at_ns(t.checked_sub(slack).unwrap_or(t));
+                let earliest = at_ns((t + window.not_before).checked_sub(slack).unwrap_or(t));
+                let deadline = t + window.within + slack;
                 let what = describe_filter(filter);
                 let mut scan = self.cursor;
                 let mut near_misses: Vec<String> = Vec::new();
@@ -522,6 +595,33 @@ impl<N: Network> Runner<'_, N> {
                 self.pass(format!("no {what} for {}", format_duration(*within)));
                 Ok(())
             }
+            state => {
+                let deadline = self.net.now() + self.net.settle();
+                loop {
+                    match self.state(state) {
+                        Ok(text) => {
+                            self.pass(text);
+                            return Ok(());
+                        }
+                        Err(why) => {
+                            let now = self.net.now();
+                            if now >= deadline {
+                                return Err(why);
+                            }
+                            self.net.run_until(
+                                (now + Duration::from_millis(20)).min(deadline),
+                                &mut |_| false,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks a state expectation (events, client, lease, leases) once: what held, or why not.
+    fn state(&self, e: &Expect) -> Result<String, String> {
+        match e {
             Expect::Events { host, events } => {
                 let i = self.index(host)?;
                 let got = self.net.events(i);
@@ -532,8 +632,7 @@ impl<N: Network> Runner<'_, N> {
                         got.join(", ")
                     ));
                 }
-                self.pass(format!("events of {host}: [{}]", got.join(", ")));
-                Ok(())
+                Ok(format!("events of {host}: [{}]", got.join(", ")))
             }
             Expect::Client {
                 host,
@@ -565,11 +664,10 @@ impl<N: Network> Runner<'_, N> {
                         ));
                     }
                 }
-                self.pass(format!(
+                Ok(format!(
                     "{host} {now_state}{}",
                     configured.map_or(String::new(), |a| format!(" with {a}"))
-                ));
-                Ok(())
+                ))
             }
             Expect::Lease {
                 host,
@@ -594,8 +692,7 @@ impl<N: Network> Runner<'_, N> {
                         return Err(format!("expected {host}'s lease of {a} to belong to {o}"));
                     }
                 }
-                self.pass(format!("{host}: lease of {a} {}", got.name()));
-                Ok(())
+                Ok(format!("{host}: lease of {a} {}", got.name()))
             }
             Expect::Leases { host, min, max } => {
                 let i = self.index(host)?;
@@ -610,8 +707,10 @@ impl<N: Network> Runner<'_, N> {
                         "expected {want} active leases on {host}, it has {n}"
                     ));
                 }
-                self.pass(format!("{host}: {n} active leases"));
-                Ok(())
+                Ok(format!("{host}: {n} active leases"))
+            }
+            Expect::Message { .. } | Expect::Nothing { .. } => {
+                Err("not a state expectation".into())
             }
         }
     }

@@ -52,6 +52,25 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The longest its steps can take, each expectation waiting to the end of its window: what
+    /// the run covers at most, and in TAP mode how long it takes in real time.
+    pub fn longest(&self) -> Duration {
+        let mut end = Duration::ZERO;
+        for step in &self.steps {
+            let t = match step.when {
+                When::Now => end,
+                When::At(d) => d.max(end),
+                When::After(d) => end + d,
+            };
+            end = t + match &step.what {
+                What::Expect(Expect::Message { window, .. }) => window.within,
+                What::Expect(Expect::Nothing { within, .. }) => *within,
+                _ => Duration::ZERO,
+            };
+        }
+        end
+    }
+
     /// Values for every `[vary]` range, picked by `seed`.
     pub fn draw(&self, seed: u64) -> Vec<f64> {
         vary::draw(&self.vary, seed)

@@ -12,7 +12,7 @@
 //! DHCP traffic never touches the default namespace: a TAP device is created there down, and
 //! moved into its host's namespace before it is brought up.
 
-use dhcplab_vnet::{Faults, Segment};
+use dhcplab_vnet::{Faults, Segment, Sent};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::os::fd::AsFd;
 use std::process::Command;
@@ -109,10 +109,36 @@ impl Host {
     }
 }
 
-/// A frame the switch saw, with when it arrived from its host.
-pub type Captured = (SystemTime, Vec<u8>);
+/// A frame the switch saw.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// When it arrived from its host (or was injected).
+    pub at: SystemTime,
+    /// The port (host) it came from.
+    pub from: usize,
+    /// The Ethernet frame.
+    pub frame: Vec<u8>,
+    /// What the segment did with it.
+    pub sent: Sent,
+}
+
+/// What the switch is told to do while it runs.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// Puts a port's carrier up or down (the segment stops carrying its frames).
+    Carrier(usize, bool),
+    /// Cuts these ports off from the others.
+    Partition(Vec<usize>),
+    /// Heals the partitions of these ports, or all of them when empty.
+    Heal(Vec<usize>),
+    /// Sets a port's faults.
+    Faults(usize, Faults),
+    /// Puts a frame on the segment as if the port's host had sent it (a scripted peer).
+    Inject(usize, Vec<u8>),
+}
 
 struct Running {
+    orders: std::sync::mpsc::Sender<(Control, std::sync::mpsc::Sender<()>)>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -291,11 +317,25 @@ impl Lab {
         let stop = Arc::new(AtomicBool::new(false));
         let capture = Arc::clone(&self.capture);
         let flag = Arc::clone(&stop);
+        let (orders, inbox) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("dhcplab-switch-{}", self.run))
-            .spawn(move || switch(&devices, &macs, &faults, seed, &flag, &capture))
+            .spawn(move || {
+                switch(
+                    &Ports {
+                        devices: &devices,
+                        macs: &macs,
+                        faults: &faults,
+                    },
+                    seed,
+                    &flag,
+                    &inbox,
+                    &capture,
+                );
+            })
             .map_err(TapError::Switch)?;
         self.switch = Some(Running {
+            orders,
             stop,
             thread: Some(thread),
         });
@@ -304,7 +344,26 @@ impl Lab {
 
     /// Every frame the switch has seen so far, in order.
     pub fn captured(&self) -> Vec<Captured> {
-        self.capture.lock().map(|c| c.clone()).unwrap_or_default()
+        self.captured_since(0)
+    }
+
+    /// The frames the switch has seen from the `first`-th on.
+    pub fn captured_since(&self, first: usize) -> Vec<Captured> {
+        self.capture
+            .lock()
+            .map(|c| c.get(first..).map(<[Captured]>::to_vec).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Tells the running switch what to do and waits until it has done it (so a host that
+    /// acts next, a client resumed after its carrier is back, finds it done); false when no
+    /// switch runs or it did not answer within a second.
+    pub fn control(&self, order: Control) -> bool {
+        let (done, wait) = std::sync::mpsc::channel();
+        self.switch.as_ref().is_some_and(|s| {
+            s.orders.send((order, done)).is_ok()
+                && wait.recv_timeout(Duration::from_secs(1)).is_ok()
+        })
     }
 }
 
@@ -364,22 +423,54 @@ const MAX_FRAME: usize = 9216;
 /// How long the switch sleeps at most between checks of its stop flag.
 const TICK: Duration = Duration::from_millis(20);
 
-/// The switch loop: deliver frames that are due, wait for frames from any TAP (or the next
-/// delivery, or the tick), feed what arrives to the segment.
+/// The switch's ports: each host's TAP device, link address and first faults.
+struct Ports<'a> {
+    devices: &'a [Arc<SyncDevice>],
+    macs: &'a [[u8; 6]],
+    faults: &'a [Faults],
+}
+
+/// Puts a frame on the segment and records it.
+fn carry(segment: &mut Segment, capture: &Mutex<Vec<Captured>>, from: usize, frame: Vec<u8>) {
+    let at = SystemTime::now();
+    let sent = segment.transmit(at, from, frame.clone());
+    if let Ok(mut c) = capture.lock() {
+        c.push(Captured {
+            at,
+            from,
+            frame,
+            sent,
+        });
+    }
+}
+
+/// The switch loop: carry out orders, deliver frames that are due, wait for frames from any
+/// TAP (or the next delivery, or the tick), feed what arrives to the segment.
 fn switch(
-    devices: &[Arc<SyncDevice>],
-    macs: &[[u8; 6]],
-    faults: &[Faults],
+    ports: &Ports<'_>,
     seed: u64,
     stop: &AtomicBool,
+    inbox: &std::sync::mpsc::Receiver<(Control, std::sync::mpsc::Sender<()>)>,
     capture: &Mutex<Vec<Captured>>,
 ) {
+    let devices = ports.devices;
     let mut segment = Segment::new(seed);
-    for (k, mac) in macs.iter().enumerate() {
-        segment.attach(*mac, faults.get(k).copied().unwrap_or_default());
+    for (k, mac) in ports.macs.iter().enumerate() {
+        segment.attach(*mac, ports.faults.get(k).copied().unwrap_or_default());
     }
     let mut buf = vec![0u8; MAX_FRAME];
     while !stop.load(Ordering::Relaxed) {
+        while let Ok((order, done)) = inbox.try_recv() {
+            match order {
+                Control::Carrier(p, up) => segment.set_carrier(p, up),
+                Control::Partition(ps) => segment.partition(&ps),
+                Control::Heal(ps) if ps.is_empty() => segment.heal_all(),
+                Control::Heal(ps) => segment.heal(&ps),
+                Control::Faults(p, f) => segment.set_faults(p, f),
+                Control::Inject(p, frame) => carry(&mut segment, capture, p, frame),
+            }
+            let _ = done.send(());
+        }
         let now = SystemTime::now();
         while let Some(d) = segment.poll_delivery(now) {
             if let Some(dev) = devices.get(d.port) {
@@ -408,12 +499,7 @@ fn switch(
             let Ok(n) = devices[port].recv(&mut buf) else {
                 continue;
             };
-            let frame = buf[..n].to_vec();
-            let at = SystemTime::now();
-            if let Ok(mut c) = capture.lock() {
-                c.push((at, frame.clone()));
-            }
-            segment.transmit(at, port, frame);
+            carry(&mut segment, capture, port, buf[..n].to_vec());
         }
     }
 }

@@ -4,12 +4,12 @@
 
 use dhcplab_client::{Action as ClientAction, Client, Config as ClientConfig, HostEvent, Lease};
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
-use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+use dhcplab_memfile::Lease4;
 use dhcplab_rng::Rng;
 use dhcplab_runner::{Network, Seen};
 use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig, Span};
 use dhcplab_server::{Action as ServerAction, Datagram, Interface, Server};
-use dhcplab_timeline::{Dest, Entry, Fate, Timeline, describe_message};
+use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
 use dhcplab_vnet::{Faults, Segment, Sent};
 use dhcplab_wire::v4::Message;
 use std::cmp::Reverse;
@@ -671,28 +671,11 @@ impl World {
         };
         let listeners = self.listeners(dst.port(), message.as_ref());
         let sent = self.segment.transmit_to(now, i, frame.clone(), &listeners);
-        let fates = match &sent {
-            Sent::NoCarrier => {
-                self.note(i, &format!("no carrier: {label} not sent"));
-                return;
-            }
-            Sent::NoSuchHost => Vec::new(),
-            Sent::Left(f) => f
-                .iter()
-                .map(|(p, fate)| {
-                    let fate = match fate {
-                        dhcplab_vnet::Fate::Arrives(t) => {
-                            Fate::Arrived(t.duration_since(now).unwrap_or_default())
-                        }
-                        dhcplab_vnet::Fate::Duplicated(_) => Fate::Duplicated,
-                        dhcplab_vnet::Fate::Lost => Fate::Lost,
-                        dhcplab_vnet::Fate::Partitioned => Fate::Partitioned,
-                        dhcplab_vnet::Fate::NoCarrier => Fate::NoCarrier,
-                    };
-                    (*p, fate)
-                })
-                .collect(),
-        };
+        if sent == Sent::NoCarrier {
+            self.note(i, &format!("no carrier: {label} not sent"));
+            return;
+        }
+        let fates = dhcplab_runner::fates(&sent, now);
         if self.keep_log
             && let Some(m) = message
         {
@@ -739,20 +722,8 @@ impl World {
         i: usize,
         address: Ipv4Addr,
     ) -> Result<(dhcplab_scenario::LeaseState, Option<Lease4>), String> {
-        use dhcplab_scenario::LeaseState as S;
         let (core, now) = self.running_server(i)?;
-        Ok(match core.lease(address) {
-            None => (S::Absent, None),
-            Some(l) => {
-                let st = match l.state {
-                    STATE_DECLINED => S::Declined,
-                    STATE_EXPIRED_RECLAIMED => S::Reclaimed,
-                    _ if l.expire <= now => S::Expired,
-                    _ => S::Active,
-                };
-                (st, Some(l))
-            }
-        })
+        Ok(dhcplab_runner::lease_state(core.lease(address), now))
     }
 
     /// Host `i`'s server core, if it is a running server, and the clock in seconds since 1970
@@ -777,7 +748,7 @@ impl World {
         Ok(core
             .leases()
             .iter()
-            .filter(|l| l.state == dhcplab_memfile::STATE_DEFAULT && l.expire > now)
+            .filter(|l| dhcplab_runner::in_force(l, now))
             .count() as u64)
     }
 }
@@ -794,19 +765,6 @@ fn replay_rows(rows: &[Lease4]) -> Vec<Lease4> {
         }
     }
     by.into_values().collect()
-}
-
-/// A client state as scenarios name it (`init-reboot`).
-fn state_name(s: dhcplab_client::State) -> String {
-    let debug = format!("{s:?}");
-    let mut out = String::new();
-    for (k, ch) in debug.chars().enumerate() {
-        if ch.is_uppercase() && k > 0 {
-            out.push('-');
-        }
-        out.push(ch.to_ascii_lowercase());
-    }
-    out
 }
 
 impl Network for World {
@@ -927,7 +885,7 @@ impl Network for World {
             return None;
         };
         let state = match &c.core {
-            Some(core) => state_name(core.state()),
+            Some(core) => dhcplab_runner::state_name(&format!("{:?}", core.state())),
             None => "stopped".to_string(),
         };
         Some((state, c.configured))

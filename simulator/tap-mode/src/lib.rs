@@ -1,0 +1,705 @@
+//! TAP mode: a scenario's hosts are network namespaces on the simulator's switch, running real
+//! processes in real time. Servers are the reference server (`dhcplab server`) or kea-dhcp4,
+//! given the scenario's own Kea configuration; clients are the reference agent (`dhcplab
+//! agent`); scripted peers send through the switch. The steps are played by
+//! [`dhcplab_runner`], as in virtual mode, against what the switch captured, what the clients'
+//! event programs logged, what their control sockets say and what the servers' lease files
+//! hold.
+//!
+//! Time is real: a scenario runs as long as its steps say, so TAP mode suits scenarios written
+//! with short lifetimes. What TAP mode cannot do yet is found before the run starts, and the
+//! scenario is skipped with the reason ([`Unsupported`]).
+
+use dhcplab_adapters::clients;
+use dhcplab_adapters::servers::{Server, listening};
+use dhcplab_client::HostEvent;
+use dhcplab_memfile::Lease4;
+use dhcplab_runner::{Network, Seen};
+use dhcplab_scenario::{Act, LeaseState, Role, Scenario, ServerConfig, What};
+use dhcplab_tap::{Control, Lab};
+use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
+use dhcplab_vnet::Faults;
+use dhcplab_wire::v4::Message;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a server may take to listen on port 67.
+const READY: Duration = Duration::from_secs(10);
+/// How often the hosts' state is read while time passes.
+const POLL: Duration = Duration::from_millis(10);
+/// What real processes may take beyond a step's window: scheduling, the switch's tick, the
+/// capture being read.
+pub const SLACK: Duration = Duration::from_millis(500);
+/// How long a state expectation may take to hold: the reference agent's ARP probe (1 s) before
+/// it binds, its event program, and the lease file being written.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// The stacks a TAP run puts on the scenario's hosts.
+#[derive(Debug, Clone)]
+pub struct Stacks {
+    /// The server on every server host: the reference server or kea-dhcp4.
+    pub server: Server,
+    /// The `dhcplab` binary, for the reference stacks.
+    pub dhcplab: PathBuf,
+}
+
+/// Why a scenario cannot run in TAP mode (yet): it is skipped with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsupported(pub String);
+
+/// Why a TAP run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TapModeError {
+    /// The scenario asks for what TAP mode does not do.
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+    /// The network could not be built (no root, no /dev/net/tun).
+    #[error("cannot build the TAP network: {0}")]
+    Network(#[from] dhcplab_tap::TapError),
+    /// A stack could not be set up or started.
+    #[error("{0}")]
+    Stack(String),
+}
+
+/// Checks that TAP mode can run `scenario` with `stacks` in at most `longest` of real time;
+/// the reason when it cannot.
+pub fn supports(
+    scenario: &Scenario,
+    stacks: &Stacks,
+    longest: Duration,
+) -> Result<(), Unsupported> {
+    let no = |why: String| Err(Unsupported(why));
+    let takes = scenario.longest();
+    if takes > longest {
+        return no(format!(
+            "takes up to {} of real time in TAP mode, more than {} (--max-real-time)",
+            dhcplab_scenario::format_duration(takes),
+            dhcplab_scenario::format_duration(longest)
+        ));
+    }
+    if stacks.server != Server::Reference && stacks.server != Server::Kea {
+        return no(format!(
+            "TAP mode gives a scenario's Kea configuration to the reference server or kea-dhcp4, not {}",
+            stacks.server.program()
+        ));
+    }
+    if let Some(r) = scenario
+        .requires
+        .iter()
+        .find(|r| r.as_str() != "short-lifetimes")
+    {
+        return no(format!("requires {r}, which TAP mode does not run yet"));
+    }
+    let clients = scenario
+        .hosts
+        .iter()
+        .filter(|h| matches!(h.role, Role::Client(_)))
+        .count();
+    if clients > 8 {
+        return no(format!(
+            "{clients} clients: TAP mode runs a namespace per host, 8 clients at most"
+        ));
+    }
+    for h in &scenario.hosts {
+        if let Role::Client(c) = &h.role {
+            let unsupported = [
+                (c.churn.is_some(), "churn"),
+                (c.bootp, "bootp"),
+                (!c.probe, "probe = false"),
+                (c.client_id.is_some(), "client-id"),
+                (c.hostname.is_some(), "hostname"),
+                (c.offer_wait.is_some(), "offer-wait"),
+                (c.start.max > Duration::ZERO, "a start time"),
+            ];
+            if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
+                return no(format!(
+                    "client {} has {what}, which TAP mode does not give the reference agent yet",
+                    h.name
+                ));
+            }
+        }
+    }
+    for step in &scenario.steps {
+        let what = match &step.what {
+            What::Act(Act::Release(_)) => "release",
+            What::Act(Act::Drop(_)) => "drop",
+            What::Act(Act::Inform { .. }) => "inform",
+            What::Act(Act::Reconfigure { .. }) => "reconfigure",
+            _ => continue,
+        };
+        return no(format!(
+            "step at line {} asks for {what}, which the reference agent and server take no command for in TAP mode yet",
+            step.place.line
+        ));
+    }
+    Ok(())
+}
+
+/// A host's process and files.
+enum Node {
+    Server {
+        address: Ipv4Addr,
+        config: serde_json::Value,
+        dir: PathBuf,
+        child: Option<Child>,
+    },
+    Client {
+        dir: PathBuf,
+        child: Option<Child>,
+        /// Events already put on the timeline.
+        events_seen: usize,
+    },
+    Peer(Option<Ipv4Addr>),
+}
+
+/// A scenario's hosts on TAP hosts, with their stacks running.
+pub struct TapNetwork {
+    lab: Lab,
+    stacks: Stacks,
+    names: Vec<String>,
+    macs: Vec<[u8; 6]>,
+    nodes: Vec<Node>,
+    start: SystemTime,
+    /// Frames of the capture already read.
+    read: usize,
+    log: Vec<Seen>,
+    timeline: Timeline,
+}
+
+impl std::fmt::Debug for TapNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapNetwork")
+            .field("lab", &self.lab)
+            .field("hosts", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The prefix length of the subnet in `config` that holds `address` (24 if none does).
+fn prefix_of(config: &ServerConfig, address: Ipv4Addr) -> u8 {
+    config
+        .json
+        .pointer("/Dhcp4/subnet4")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("subnet").and_then(serde_json::Value::as_str))
+        .filter_map(|s| {
+            let (net, len) = s.split_once('/')?;
+            let (net, len): (Ipv4Addr, u8) = (net.parse().ok()?, len.parse().ok()?);
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            (u32::from(address) & mask == u32::from(net) & mask).then_some(len)
+        })
+        .next()
+        .unwrap_or(24)
+}
+
+impl TapNetwork {
+    /// Builds the hosts of `scenario` under the run directory `dir` and starts its servers
+    /// (ready when they listen on port 67) and clients; time zero is when the clients start.
+    pub fn new(
+        scenario: &Scenario,
+        stacks: Stacks,
+        dir: &Path,
+        seed: u64,
+        record: bool,
+    ) -> Result<Self, TapModeError> {
+        supports(scenario, &stacks, Duration::MAX)?;
+        let mut lab = Lab::new();
+        for h in &scenario.hosts {
+            lab.add_host(&h.name, h.mac)?;
+        }
+        lab.start_switch(seed, scenario.hosts.iter().map(|h| h.link).collect())?;
+        let mut nodes = Vec::new();
+        for (i, h) in scenario.hosts.iter().enumerate() {
+            let host = &lab.hosts()[i];
+            let here = dir.join(&h.name);
+            if here.exists() {
+                std::fs::remove_dir_all(&here)
+                    .map_err(|e| TapModeError::Stack(format!("{}: {e}", here.display())))?;
+            }
+            std::fs::create_dir_all(&here)
+                .map_err(|e| TapModeError::Stack(format!("{}: {e}", here.display())))?;
+            nodes.push(match &h.role {
+                Role::Server(s) => {
+                    let prefix = prefix_of(&s.config, s.address);
+                    host.ip(&[
+                        "addr",
+                        "add",
+                        &format!("{}/{prefix}", s.address),
+                        "dev",
+                        &host.tap,
+                    ])?;
+                    Node::Server {
+                        address: s.address,
+                        config: s.config.json.clone(),
+                        dir: here,
+                        child: None,
+                    }
+                }
+                Role::Client(_) => Node::Client {
+                    dir: here,
+                    child: None,
+                    events_seen: 0,
+                },
+                Role::Peer(p) => {
+                    if let Some(a) = p.address {
+                        host.ip(&["addr", "add", &format!("{a}/24"), "dev", &host.tap])?;
+                    }
+                    Node::Peer(p.address)
+                }
+            });
+        }
+        let names: Vec<String> = scenario.hosts.iter().map(|h| h.name.clone()).collect();
+        let mut net = TapNetwork {
+            lab,
+            stacks,
+            macs: scenario.hosts.iter().map(|h| h.mac).collect(),
+            timeline: Timeline::new(SystemTime::now(), names.clone(), record),
+            names,
+            nodes,
+            start: SystemTime::now(),
+            read: 0,
+            log: Vec::new(),
+        };
+        for i in 0..net.nodes.len() {
+            if matches!(net.nodes[i], Node::Server { .. }) {
+                net.spawn(i)?;
+            }
+        }
+        net.start = SystemTime::now();
+        net.timeline.start = net.start;
+        for i in 0..net.nodes.len() {
+            if matches!(net.nodes[i], Node::Client { .. }) {
+                net.spawn(i)?;
+            }
+        }
+        Ok(net)
+    }
+
+    /// Starts host `i`'s stack; a server is waited for until it listens.
+    fn spawn(&mut self, i: usize) -> Result<(), TapModeError> {
+        let host = &self.lab.hosts()[i];
+        let in_ns = |p: &str| host.command(p);
+        let fail = |e: String| TapModeError::Stack(format!("{}: {e}", self.names[i]));
+        let log = |dir: &Path, name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(name))
+                .map(Stdio::from)
+                .map_err(|e| e.to_string())
+        };
+        match &mut self.nodes[i] {
+            Node::Server {
+                config, dir, child, ..
+            } => {
+                let mut c = self
+                    .stacks
+                    .server
+                    .kea_command(config.clone(), &host.tap, dir, &self.stacks.dhcplab, &in_ns)
+                    .map_err(|e| fail(e.to_string()))?;
+                c.stdout(log(dir, "server.out").map_err(fail)?)
+                    .stderr(log(dir, "server.err").map_err(fail)?);
+                *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
+                let began = Instant::now();
+                while !listening(&in_ns) {
+                    if began.elapsed() > READY {
+                        return Err(fail(format!(
+                            "{} did not listen on port 67 within {} s",
+                            self.stacks.server.program(),
+                            READY.as_secs()
+                        )));
+                    }
+                    std::thread::sleep(POLL);
+                }
+            }
+            Node::Client { dir, child, .. } => {
+                let mut c =
+                    clients::reference_command(&self.stacks.dhcplab, dir, &host.tap, false, &in_ns)
+                        .map_err(|e| fail(e.to_string()))?;
+                c.stdout(log(dir, "client.out").map_err(fail)?)
+                    .stderr(log(dir, "client.err").map_err(fail)?);
+                *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
+            }
+            Node::Peer(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Sends `signal` to host `i`'s process, if it runs.
+    fn signal(&self, i: usize, signal: nix::sys::signal::Signal) {
+        if let Node::Server { child: Some(c), .. } | Node::Client { child: Some(c), .. } =
+            &self.nodes[i]
+            && let Ok(pid) = i32::try_from(c.id())
+        {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+    }
+
+    /// Records a note about host `i` on the timeline.
+    fn note(&mut self, i: usize, text: String) {
+        self.timeline
+            .push(SystemTime::now(), Entry::Event { host: i, text });
+    }
+
+    /// Reads what happened since the last call: frames the switch carried (onto the timeline,
+    /// and DHCP messages into the log) and events the clients' programs logged.
+    fn ingest(&mut self) {
+        for c in self.lab.captured_since(self.read) {
+            self.read += 1;
+            let dst: [u8; 6] = c
+                .frame
+                .get(..6)
+                .and_then(|d| d.try_into().ok())
+                .unwrap_or([0; 6]);
+            let broadcast = dst[0] & 1 == 1;
+            let to = self.macs.iter().position(|m| *m == dst);
+            let message = match dhcplab_frame::decode(dhcplab_frame::LinkType::Ethernet, &c.frame) {
+                Ok(dhcplab_frame::Decoded::Udp(u))
+                    if matches!(u.dst.port(), 67 | 68) || matches!(u.src.port(), 67 | 68) =>
+                {
+                    match (u.src, u.dst, Message::decode(u.payload)) {
+                        (SocketAddr::V4(src), SocketAddr::V4(dst), Ok(m)) => {
+                            Some((*src.ip(), *dst.ip(), m))
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let label = message
+                .as_ref()
+                .map_or_else(|| "frame".to_string(), |(_, _, m)| describe_message(m));
+            self.timeline.push(
+                c.at,
+                Entry::Frame {
+                    from: c.from,
+                    to: if broadcast {
+                        Dest::Broadcast
+                    } else {
+                        to.map_or(Dest::Nowhere, Dest::Host)
+                    },
+                    frame: c.frame.clone(),
+                    label,
+                    fates: dhcplab_runner::fates(&c.sent, c.at),
+                },
+            );
+            if let Some((src, dst, m)) = message {
+                let chaddr_host = m
+                    .hardware_address()
+                    .try_into()
+                    .ok()
+                    .and_then(|mac: [u8; 6]| self.macs.iter().position(|x| *x == mac))
+                    .map(|k| self.names[k].clone());
+                self.log.push(Seen {
+                    at_ns: c
+                        .at
+                        .duration_since(self.start)
+                        .unwrap_or_default()
+                        .as_nanos(),
+                    from: self.names[c.from].clone(),
+                    to: if broadcast {
+                        None
+                    } else {
+                        to.map(|k| self.names[k].clone())
+                    },
+                    broadcast,
+                    src,
+                    dst,
+                    message: m,
+                    chaddr_host,
+                });
+            }
+        }
+        for i in 0..self.nodes.len() {
+            if let Node::Client {
+                dir, events_seen, ..
+            } = &mut self.nodes[i]
+            {
+                let events = clients::events(dir);
+                let new: Vec<String> = events
+                    .iter()
+                    .skip(*events_seen)
+                    .map(|(e, _)| e.clone())
+                    .collect();
+                *events_seen = events.len();
+                for e in new {
+                    self.note(i, e);
+                }
+            }
+        }
+    }
+
+    /// The address on host `i`'s TAP device, as its client configured it.
+    fn configured(&self, i: usize) -> Option<Ipv4Addr> {
+        let host = &self.lab.hosts()[i];
+        let out = host
+            .command("ip")
+            .args(["-4", "-o", "addr", "show", "dev", &host.tap])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .skip_while(|w| *w != "inet")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .and_then(|a| a.parse().ok())
+    }
+
+    /// Server `i`'s leases as its lease file holds them, if it runs.
+    fn leases(&self, i: usize) -> Result<Vec<Lease4>, String> {
+        let Node::Server { dir, child, .. } = &self.nodes[i] else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        if child.is_none() {
+            return Err(format!("{} is not running", self.names[i]));
+        }
+        let text = std::fs::read_to_string(dir.join("leases4.csv")).unwrap_or_default();
+        dhcplab_memfile::load4(&text)
+            .map(|l| l.leases.into_values().collect())
+            .map_err(|e| format!("{}'s lease file: {e}", self.names[i]))
+    }
+
+    /// Seconds since 1970 now, as lease expiries count.
+    fn epoch_secs() -> u64 {
+        SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    /// Stops host `i`'s process: SIGTERM and a wait when `graceful`, else SIGKILL.
+    fn halt(&mut self, i: usize, graceful: bool) {
+        if graceful {
+            self.signal(i, nix::sys::signal::Signal::SIGTERM);
+        }
+        if let Node::Server { child, .. } | Node::Client { child, .. } = &mut self.nodes[i]
+            && let Some(mut c) = child.take()
+        {
+            let began = Instant::now();
+            while graceful && began.elapsed() < Duration::from_secs(5) {
+                if c.try_wait().is_ok_and(|s| s.is_some()) {
+                    return;
+                }
+                std::thread::sleep(POLL);
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for TapNetwork {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.halt(i, false);
+        }
+    }
+}
+
+impl Network for TapNetwork {
+    fn start(&self) -> SystemTime {
+        self.start
+    }
+
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn run_until(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool {
+        loop {
+            self.ingest();
+            if done(&self.log) {
+                return true;
+            }
+            let now = SystemTime::now();
+            let Ok(left) = target.duration_since(now) else {
+                return false;
+            };
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+    }
+
+    fn log(&self) -> &[Seen] {
+        &self.log
+    }
+
+    fn timeline(&mut self) -> &mut Timeline {
+        self.ingest();
+        &mut self.timeline
+    }
+
+    fn violation(&self) -> Option<String> {
+        None
+    }
+
+    fn stuck(&self) -> Option<String> {
+        None
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    fn mac(&self, i: usize) -> [u8; 6] {
+        self.macs[i]
+    }
+
+    fn address_of(&self, i: usize) -> Option<Ipv4Addr> {
+        match &self.nodes[i] {
+            Node::Server { address, .. } => Some(*address),
+            Node::Client { .. } => self.configured(i),
+            Node::Peer(a) => *a,
+        }
+    }
+
+    fn start_host(&mut self, i: usize) {
+        let running = matches!(
+            &self.nodes[i],
+            Node::Server { child: Some(_), .. } | Node::Client { child: Some(_), .. }
+        );
+        if running {
+            self.note(i, "already running: start does nothing".into());
+            return;
+        }
+        if let Err(e) = self.spawn(i) {
+            self.note(i, format!("cannot start: {e}"));
+        }
+    }
+
+    fn stop_host(&mut self, i: usize, graceful: bool) {
+        self.halt(i, graceful);
+    }
+
+    fn carrier(&mut self, i: usize, up: bool) {
+        self.lab.control(Control::Carrier(i, up));
+        let host = &self.lab.hosts()[i];
+        let state = if up { "up" } else { "down" };
+        if let Err(e) = host.ip(&["link", "set", "dev", &host.tap, state]) {
+            self.note(i, format!("link {state}: {e}"));
+        }
+    }
+
+    fn suspend(&mut self, i: usize, suspended: bool) {
+        use nix::sys::signal::Signal;
+        if suspended {
+            self.lab.control(Control::Carrier(i, false));
+            self.signal(i, Signal::SIGSTOP);
+        } else {
+            self.lab.control(Control::Carrier(i, true));
+            self.signal(i, Signal::SIGCONT);
+        }
+    }
+
+    fn host_event(&mut self, i: usize, event: HostEvent) {
+        self.note(
+            i,
+            format!("{event:?}: not available in TAP mode (the scenario should have been skipped)"),
+        );
+    }
+
+    fn partition(&mut self, hosts: &[usize]) {
+        self.lab.control(Control::Partition(hosts.to_vec()));
+    }
+
+    fn heal(&mut self, hosts: &[usize]) {
+        self.lab.control(Control::Heal(hosts.to_vec()));
+    }
+
+    fn set_faults(&mut self, i: usize, faults: Faults) {
+        self.lab.control(Control::Faults(i, faults));
+    }
+
+    fn inject(
+        &mut self,
+        i: usize,
+        dst_mac: [u8; 6],
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src.into(), dst.into(), 64, payload)
+        {
+            Ok(frame) => {
+                self.lab.control(Control::Inject(i, frame));
+            }
+            Err(e) => self.note(i, format!("cannot frame the crafted message: {e}")),
+        }
+    }
+
+    fn reconfigure(&mut self, i: usize, _config: &ServerConfig) {
+        self.note(
+            i,
+            "reconfigure: not available in TAP mode (the scenario should have been skipped)".into(),
+        );
+    }
+
+    fn events(&self, i: usize) -> Vec<String> {
+        match &self.nodes[i] {
+            Node::Client { dir, .. } => clients::events(dir).into_iter().map(|(e, _)| e).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)> {
+        let Node::Client { dir, child, .. } = &self.nodes[i] else {
+            return None;
+        };
+        let state = if child.is_some() {
+            agent_state(&dir.join("agent.sock")).unwrap_or_else(|| "unknown".into())
+        } else {
+            "stopped".into()
+        };
+        Some((state, self.configured(i)))
+    }
+
+    fn lease_state(
+        &self,
+        i: usize,
+        address: Ipv4Addr,
+    ) -> Result<(LeaseState, Option<Lease4>), String> {
+        let now = Self::epoch_secs();
+        let lease = self.leases(i)?.into_iter().find(|l| l.address == address);
+        Ok(dhcplab_runner::lease_state(lease, now))
+    }
+
+    fn slack(&self) -> Duration {
+        SLACK
+    }
+
+    fn settle(&self) -> Duration {
+        SETTLE
+    }
+
+    fn active_leases(&self, i: usize) -> Result<u64, String> {
+        let now = Self::epoch_secs();
+        Ok(self
+            .leases(i)?
+            .iter()
+            .filter(|l| dhcplab_runner::in_force(l, now))
+            .count() as u64)
+    }
+}
+
+/// The reference agent's state on its first interface, as scenarios name states
+/// (`init-reboot`), from its control socket.
+fn agent_state(socket: &Path) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"{\"command\": \"status\"}\n").ok()?;
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let debug = answer
+        .pointer("/arguments/interfaces/0/state")
+        .and_then(serde_json::Value::as_str)?;
+    Some(dhcplab_runner::state_name(debug))
+}

@@ -1,0 +1,61 @@
+//! What TAP mode runs and what it skips, with the reason, before any namespace is made.
+
+use dhcplab_adapters::servers::Server;
+use dhcplab_scenario::parse;
+use dhcplab_tap_mode::{Stacks, supports};
+use std::path::Path;
+use std::time::Duration;
+
+const SERVER: &str = r#"
+[[host]]
+name = "srv"
+role = "server"
+address = "192.0.2.1"
+config = '{ "Dhcp4": { "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ] } }'
+"#;
+
+fn check(extra: &str, server: Server, longest: Duration) -> Result<(), String> {
+    let s = parse(&format!("{SERVER}{extra}"), Path::new("t/x.toml")).expect("parses");
+    let stacks = Stacks {
+        server,
+        dhcplab: "dhcplab".into(),
+    };
+    supports(&s, &stacks, longest).map_err(|e| e.0)
+}
+
+const CLIENT: &str = "[[host]]\nname = \"c1\"\nrole = \"client\"\n";
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_short_scenario_on_the_reference_server_or_kea_runs() {
+    let steps =
+        format!("{CLIENT}[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"10s\"\n");
+    assert_eq!(check(&steps, Server::Reference, MINUTE), Ok(()));
+    assert_eq!(check(&steps, Server::Kea, MINUTE), Ok(()));
+}
+
+#[test]
+fn what_tap_mode_cannot_do_is_skipped_with_the_reason() {
+    let long = format!("{CLIENT}[[step]]\nexpect = \"nothing\"\nfrom = \"c1\"\nwithin = \"2m\"\n");
+    let why = check(&long, Server::Reference, MINUTE).expect_err("too long");
+    assert!(
+        why.contains("2m") && why.contains("--max-real-time"),
+        "{why}"
+    );
+
+    let why = check(CLIENT, Server::Dhcpd, MINUTE).expect_err("dhcpd");
+    assert!(why.contains("dhcpd"), "{why}");
+
+    let churn =
+        "[[host]]\nname = \"c1\"\nrole = \"client\"\n[host.churn]\nup = \"1h\"\ndown = \"1h\"\n";
+    let why = check(churn, Server::Reference, MINUTE).expect_err("churn");
+    assert!(why.contains("churn"), "{why}");
+
+    let release = format!("{CLIENT}[[step]]\ndo = \"release\"\nhost = \"c1\"\n");
+    let why = check(&release, Server::Kea, MINUTE).expect_err("release");
+    assert!(why.contains("release") && why.contains("line"), "{why}");
+
+    let v6 = format!("[scenario]\nrequires = [\"v6\"]\n{CLIENT}");
+    let why = check(&v6, Server::Reference, MINUTE).expect_err("v6");
+    assert!(why.contains("v6"), "{why}");
+}
