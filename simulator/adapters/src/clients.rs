@@ -64,6 +64,33 @@ pub fn reference_command(
     Ok(c)
 }
 
+/// A client stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// The reference client (`dhcplab agent`).
+    Reference,
+    /// A real client.
+    Real(RealClient),
+}
+
+impl Client {
+    /// Every client, the reference first.
+    pub const ALL: [Client; 4] = [
+        Client::Reference,
+        Client::Real(RealClient::Dhclient),
+        Client::Real(RealClient::Udhcpc),
+        Client::Real(RealClient::Dhcpcd),
+    ];
+
+    /// Its name in `dhcplab stacks`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Reference => "reference",
+            Client::Real(r) => r.program(),
+        }
+    }
+}
+
 /// A real DHCPv4 client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RealClient {
@@ -86,6 +113,24 @@ impl RealClient {
             RealClient::Udhcpc => "udhcpc",
             RealClient::Dhcpcd => "dhcpcd",
         }
+    }
+
+    /// The dhcpagent event a hook reason of this client stands for, so scenarios written with
+    /// dhcpagent's names (BOUND, EXTEND, EXPIRE, DROP, RELEASE) read the same on every client;
+    /// `None` for the reasons dhcpagent has no event for (PREINIT, carrier changes, ...).
+    /// A lease got anew, or a saved one confirmed when the client starts (REBOOT), is BOUND, as
+    /// the reference agent reports them; a renewed or rebound one is EXTEND.
+    pub fn agent_event(self, reason: &str) -> Option<&'static str> {
+        Some(match (self, reason) {
+            (RealClient::Dhclient | RealClient::Dhcpcd, "BOUND" | "REBOOT")
+            | (RealClient::Udhcpc, "bound") => "BOUND",
+            (RealClient::Dhclient | RealClient::Dhcpcd, "RENEW" | "REBIND")
+            | (RealClient::Udhcpc, "renew") => "EXTEND",
+            (RealClient::Dhclient | RealClient::Dhcpcd, "EXPIRE") => "EXPIRE",
+            (RealClient::Dhclient | RealClient::Dhcpcd, "RELEASE") => "RELEASE",
+            (RealClient::Dhcpcd, "NAK") | (RealClient::Udhcpc, "nak") => "DROP",
+            _ => return None,
+        })
     }
 
     /// Writes the hook (and configuration) under `dir` and returns the command that runs the

@@ -181,8 +181,21 @@ impl Server {
     }
 }
 
-/// True when something in the host's namespace listens on UDP port 67: the server is ready.
-pub fn listening(in_ns: InNamespace<'_>) -> bool {
+impl Server {
+    /// True when the server started with `command` or `kea_command` in `dir` answers: it
+    /// listens on UDP port 67 in the host's namespace and, for kea-dhcp4, has logged
+    /// DHCP4_STARTED (it binds its socket before it loads its leases, and drops what comes
+    /// in between).
+    pub fn ready(self, dir: &Path, in_ns: InNamespace<'_>) -> bool {
+        listening(in_ns)
+            && (self != Server::Kea
+                || std::fs::read_to_string(dir.join("server.log"))
+                    .is_ok_and(|log| log.contains("DHCP4_STARTED")))
+    }
+}
+
+/// True when something in the host's namespace listens on UDP port 67.
+fn listening(in_ns: InNamespace<'_>) -> bool {
     in_ns("ss")
         .args(["-Hlun", "sport = :67"])
         .output()

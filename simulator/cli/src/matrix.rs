@@ -4,8 +4,9 @@
 //! Ctrl-C (or SIGTERM, SIGHUP) removes the namespaces and stacks of the pair running, then
 //! exits with 128 + the signal's number.
 
+use dhcplab_adapters::clients::Client;
 use dhcplab_adapters::servers::Server;
-use dhcplab_interop::{Client, Verdict};
+use dhcplab_interop::Verdict;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -21,6 +21,10 @@ pub struct Args {
     /// TAP mode: the server on the scenario's server hosts (reference or kea).
     #[arg(long, default_value = "reference", value_parser = ["reference", "kea"])]
     server: String,
+    /// TAP mode: the client on the scenario's client hosts (reference, dhclient, udhcpc or
+    /// dhcpcd).
+    #[arg(long, default_value = "reference", value_parser = ["reference", "dhclient", "udhcpc", "dhcpcd"])]
+    client: String,
     /// TAP mode: skip scenarios whose steps may take longer than this in real time.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dhcplab_scenario::parse_duration)]
     max_real_time: Duration,
@@ -313,6 +317,7 @@ fn tap_run(
     seed: u64,
     args: &Args,
 ) -> Result<dhcplab_runner::Outcome, (Status, String)> {
+    use dhcplab_adapters::clients::Client;
     use dhcplab_adapters::servers::Server;
     use dhcplab_tap_mode::{Stacks, TapModeError, TapNetwork};
     let server = if args.server == "kea" {
@@ -321,7 +326,15 @@ fn tap_run(
         Server::Reference
     };
     let dhcplab = std::env::current_exe().map_err(|e| (Status::Failed, e.to_string()))?;
-    let stacks = Stacks { server, dhcplab };
+    let client = Client::ALL
+        .into_iter()
+        .find(|c| c.name() == args.client)
+        .unwrap_or(Client::Reference);
+    let stacks = Stacks {
+        server,
+        client,
+        dhcplab,
+    };
     dhcplab_tap_mode::supports(s, &stacks, args.max_real_time)
         .map_err(|e| (Status::Skipped, e.0))?;
     let temp;

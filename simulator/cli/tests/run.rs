@@ -240,15 +240,33 @@ fn the_filter_selects_by_name_and_selecting_nothing_is_an_error() {
 }
 
 #[test]
-fn bad_arguments_and_tap_mode() {
+fn bad_arguments_and_what_tap_mode_skips_before_it_starts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dhcplab(&["run", "nowhere"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nowhere"));
     write_suite(dir.path());
-    let out = dhcplab(&["run", "--mode", "tap"], dir.path());
-    assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("issue 7"));
+    let out = dhcplab(&["run", "--mode", "tap", "--server", "dhcpd"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("dhcpd"));
+    let out = dhcplab(
+        &["run", "--mode", "tap", "--max-real-time", "soon"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // Nothing fits in no time: every scenario is skipped with the reason, and no namespace
+    // is made (this test runs without root, beside the namespace tests).
+    let out = dhcplab(
+        &["run", "--mode", "tap", "--max-real-time", "0s"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("0 passed, 0 failed, 2 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("more than 0s (--max-real-time)"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@
 //! A check a stack cannot take part in is skipped with the reason (dnsmasq's shortest lease is
 //! 2 minutes, so its renew would take a minute: skipped rather than slowing every run).
 
-use dhcplab_adapters::clients::{self, RealClient};
-use dhcplab_adapters::servers::{Server, ServerSetup, listening};
+use dhcplab_adapters::clients::{self, Client};
+use dhcplab_adapters::servers::{Server, ServerSetup};
 use dhcplab_frame::{Decoded, LinkType};
 use dhcplab_tap::Lab;
 use dhcplab_wire::v4::{Message, MessageType};
@@ -24,33 +24,6 @@ const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
 const CLIENT_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
 /// The lease the servers give, short enough that T1 comes in 10 s.
 pub const LEASE: u32 = 20;
-
-/// A client stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Client {
-    /// The reference client (`dhcplab agent`).
-    Reference,
-    /// A real client.
-    Real(RealClient),
-}
-
-impl Client {
-    /// Every client, the reference first.
-    pub const ALL: [Client; 4] = [
-        Client::Reference,
-        Client::Real(RealClient::Dhclient),
-        Client::Real(RealClient::Udhcpc),
-        Client::Real(RealClient::Dhcpcd),
-    ];
-
-    /// Its name in `dhcplab stacks`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Client::Reference => "reference",
-            Client::Real(r) => r.program(),
-        }
-    }
-}
 
 /// An interop check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,9 +172,11 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
             s.spawn()
                 .map_err(|e| format!("{}: {e}", server.program()))?,
         );
-        if !wait(Duration::from_secs(10), || listening(&in_srv)) {
+        if !wait(Duration::from_secs(10), || {
+            server.ready(&setup.dir, &in_srv)
+        }) {
             return Err(format!(
-                "{} did not listen on port 67 within 10 s",
+                "{} was not ready (port 67, its start logged) within 10 s",
                 server.program()
             ));
         }

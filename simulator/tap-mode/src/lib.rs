@@ -1,7 +1,8 @@
 //! TAP mode: a scenario's hosts are network namespaces on the simulator's switch, running real
 //! processes in real time. Servers are the reference server (`dhcplab server`) or kea-dhcp4,
 //! given the scenario's own Kea configuration; clients are the reference agent (`dhcplab
-//! agent`); scripted peers send through the switch. The steps are played by
+//! agent`) or a real client (dhclient, udhcpc, dhcpcd: their hook's reasons read as dhcpagent's
+//! events); scripted peers send through the switch. The steps are played by
 //! [`dhcplab_runner`], as in virtual mode, against what the switch captured, what the clients'
 //! event programs logged, what their control sockets say and what the servers' lease files
 //! hold.
@@ -10,8 +11,8 @@
 //! with short lifetimes. What TAP mode cannot do yet is found before the run starts, and the
 //! scenario is skipped with the reason ([`Unsupported`]).
 
-use dhcplab_adapters::clients;
-use dhcplab_adapters::servers::{Server, listening};
+use dhcplab_adapters::clients::{self, Client};
+use dhcplab_adapters::servers::Server;
 use dhcplab_client::HostEvent;
 use dhcplab_memfile::Lease4;
 use dhcplab_runner::{Network, Seen};
@@ -41,6 +42,8 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 pub struct Stacks {
     /// The server on every server host: the reference server or kea-dhcp4.
     pub server: Server,
+    /// The client on every client host: the reference agent or a real client.
+    pub client: Client,
     /// The `dhcplab` binary, for the reference stacks.
     pub dhcplab: PathBuf,
 }
@@ -116,7 +119,7 @@ pub fn supports(
             ];
             if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
                 return no(format!(
-                    "client {} has {what}, which TAP mode does not give the reference agent yet",
+                    "client {} has {what}, which TAP mode does not give a client yet",
                     h.name
                 ));
             }
@@ -131,7 +134,7 @@ pub fn supports(
             _ => continue,
         };
         return no(format!(
-            "step at line {} asks for {what}, which the reference agent and server take no command for in TAP mode yet",
+            "step at line {} asks for {what}, which TAP mode gives no client or server yet",
             step.place.line
         ));
     }
@@ -306,10 +309,10 @@ impl TapNetwork {
                     .stderr(log(dir, "server.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
                 let began = Instant::now();
-                while !listening(&in_ns) {
+                while !self.stacks.server.ready(dir, &in_ns) {
                     if began.elapsed() > READY {
                         return Err(fail(format!(
-                            "{} did not listen on port 67 within {} s",
+                            "{} was not ready (port 67, its start logged) within {} s",
                             self.stacks.server.program(),
                             READY.as_secs()
                         )));
@@ -318,9 +321,17 @@ impl TapNetwork {
                 }
             }
             Node::Client { dir, child, .. } => {
-                let mut c =
-                    clients::reference_command(&self.stacks.dhcplab, dir, &host.tap, false, &in_ns)
-                        .map_err(|e| fail(e.to_string()))?;
+                let mut c = match self.stacks.client {
+                    Client::Reference => clients::reference_command(
+                        &self.stacks.dhcplab,
+                        dir,
+                        &host.tap,
+                        false,
+                        &in_ns,
+                    ),
+                    Client::Real(r) => r.command(dir, &host.tap, &in_ns),
+                }
+                .map_err(|e| fail(e.to_string()))?;
                 c.stdout(log(dir, "client.out").map_err(fail)?)
                     .stderr(log(dir, "client.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
@@ -428,7 +439,14 @@ impl TapNetwork {
                     .collect();
                 *events_seen = events.len();
                 for e in new {
-                    self.note(i, e);
+                    let text = match self.stacks.client {
+                        Client::Real(r) => match r.agent_event(&e) {
+                            Some(a) => format!("{a} ({e})"),
+                            None => format!("({e})"),
+                        },
+                        Client::Reference => e,
+                    };
+                    self.note(i, text);
                 }
             }
         }
@@ -641,9 +659,15 @@ impl Network for TapNetwork {
     }
 
     fn events(&self, i: usize) -> Vec<String> {
-        match &self.nodes[i] {
-            Node::Client { dir, .. } => clients::events(dir).into_iter().map(|(e, _)| e).collect(),
-            _ => Vec::new(),
+        let Node::Client { dir, .. } = &self.nodes[i] else {
+            return Vec::new();
+        };
+        let events = clients::events(dir).into_iter().map(|(e, _)| e);
+        match self.stacks.client {
+            Client::Reference => events.collect(),
+            Client::Real(r) => events
+                .filter_map(|e| r.agent_event(&e).map(str::to_string))
+                .collect(),
         }
     }
 
@@ -651,10 +675,17 @@ impl Network for TapNetwork {
         let Node::Client { dir, child, .. } = &self.nodes[i] else {
             return None;
         };
-        let state = if child.is_some() {
-            agent_state(&dir.join("agent.sock")).unwrap_or_else(|| "unknown".into())
-        } else {
-            "stopped".into()
+        let state = match (child, self.stacks.client) {
+            (None, _) => "stopped".into(),
+            (Some(_), Client::Reference) => {
+                agent_state(&dir.join("agent.sock")).unwrap_or_else(|| "unknown".into())
+            }
+            // A real client tells its state only through its hook: bound after BOUND or
+            // EXTEND, else not known.
+            (Some(_), Client::Real(_)) => match self.events(i).last().map(String::as_str) {
+                Some("BOUND" | "EXTEND") => "bound".into(),
+                _ => "unknown".into(),
+            },
         };
         Some((state, self.configured(i)))
     }

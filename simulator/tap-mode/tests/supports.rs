@@ -1,5 +1,6 @@
 //! What TAP mode runs and what it skips, with the reason, before any namespace is made.
 
+use dhcplab_adapters::clients::Client;
 use dhcplab_adapters::servers::Server;
 use dhcplab_scenario::parse;
 use dhcplab_tap_mode::{Stacks, supports};
@@ -18,6 +19,7 @@ fn check(extra: &str, server: Server, longest: Duration) -> Result<(), String> {
     let s = parse(&format!("{SERVER}{extra}"), Path::new("t/x.toml")).expect("parses");
     let stacks = Stacks {
         server,
+        client: Client::Reference,
         dhcplab: "dhcplab".into(),
     };
     supports(&s, &stacks, longest).map_err(|e| e.0)
