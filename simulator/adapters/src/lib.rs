@@ -31,6 +31,9 @@ pub enum AdapterError {
     /// The server does not read Kea's configuration language.
     #[error("{0} does not read Kea's configuration")]
     NotKea(&'static str),
+    /// The Kea configuration given has no `Dhcp4` map.
+    #[error("the Kea configuration has no Dhcp4 map")]
+    NoDhcp4,
 }
 
 fn write(path: &Path, text: &str) -> Result<(), AdapterError> {

@@ -149,7 +149,9 @@ impl Server {
         if !matches!(self, Server::Reference | Server::Kea) {
             return Err(AdapterError::NotKea(self.program()));
         }
-        let d4 = &mut config["Dhcp4"];
+        let Some(d4) = config.get_mut("Dhcp4").filter(|d| d.is_object()) else {
+            return Err(AdapterError::NoDhcp4);
+        };
         d4["interfaces-config"] =
             serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
         d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": true,
@@ -182,15 +184,26 @@ impl Server {
 }
 
 impl Server {
+    /// Where this start's lines begin in the server's own log under `dir` (its length now): a
+    /// restarted kea-dhcp4 appends to the log of the start before. Take it before starting.
+    pub fn log_mark(self, dir: &Path) -> u64 {
+        self.log(dir)
+            .and_then(|l| std::fs::metadata(l).ok())
+            .map_or(0, |m| m.len())
+    }
+
     /// True when the server started with `command` or `kea_command` in `dir` answers: it
     /// listens on UDP port 67 in the host's namespace and, for kea-dhcp4, has logged
-    /// DHCP4_STARTED (it binds its socket before it loads its leases, and drops what comes
-    /// in between).
-    pub fn ready(self, dir: &Path, in_ns: InNamespace<'_>) -> bool {
+    /// DHCP4_STARTED after `mark` ([`Server::log_mark`]): it binds its socket before it loads
+    /// its leases, and drops what comes in between.
+    pub fn ready(self, dir: &Path, mark: u64, in_ns: InNamespace<'_>) -> bool {
         listening(in_ns)
             && (self != Server::Kea
-                || std::fs::read_to_string(dir.join("server.log"))
-                    .is_ok_and(|log| log.contains("DHCP4_STARTED")))
+                || std::fs::read(dir.join("server.log")).is_ok_and(|log| {
+                    let from = usize::try_from(mark).unwrap_or(usize::MAX);
+                    log.get(from..)
+                        .is_some_and(|new| new.windows(13).any(|w| w == b"DHCP4_STARTED"))
+                }))
     }
 }
 

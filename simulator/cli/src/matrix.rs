@@ -86,9 +86,26 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let root = args.dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("dhcplab-matrix-{}", std::process::id()))
-    });
+    // Without --dir, a private directory of our own (mode 0700, a name nobody could take
+    // first), removed at the end and on an interrupt.
+    let temp = match &args.dir {
+        Some(_) => None,
+        None => match tempfile::Builder::new().prefix("dhcplab-matrix-").tempdir() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("dhcplab matrix: cannot make a directory for the run: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let root = match (&args.dir, &temp) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => return ExitCode::from(2),
+    };
+    if temp.is_some() {
+        dhcplab_tap::remove_dir_on_interrupt(&root);
+    }
     let dhcplab = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -100,6 +117,13 @@ pub fn run(args: &Args) -> ExitCode {
     for s in &servers {
         for c in &clients {
             let dir = dhcplab_interop::pair_dir(&root, *s, *c);
+            // A pair starts from nothing: no lease a client or server kept from a run before.
+            if dir.exists()
+                && let Err(e) = std::fs::remove_dir_all(&dir)
+            {
+                eprintln!("dhcplab matrix: {}: {e}", dir.display());
+                return ExitCode::from(2);
+            }
             if let Err(e) = std::fs::create_dir_all(&dir) {
                 eprintln!("dhcplab matrix: {}: {e}", dir.display());
                 return ExitCode::from(2);
@@ -108,9 +132,7 @@ pub fn run(args: &Args) -> ExitCode {
             cells.push(dhcplab_interop::run_pair(*s, *c, &dhcplab, &dir));
         }
     }
-    if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&root);
-    }
+    drop(temp);
     print!("{}", dhcplab_interop::table(&cells, &servers, &clients));
     let mut failed_write = false;
     let json =

@@ -136,8 +136,16 @@ pub fn run(args: &Args) -> ExitCode {
             c.message.replace('\n', "\n  ")
         );
         if !load_failed.contains(&c.file) {
+            let mode = if args.mode == "tap" {
+                format!(
+                    " --mode tap --server {} --client {}",
+                    args.server, args.client
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "  reproduce: dhcplab run {} --seed {}",
+                "  reproduce: dhcplab run {}{mode} --seed {}",
                 c.file.display(),
                 c.seed
             );
@@ -341,7 +349,11 @@ fn tap_run(
     let dir = match &args.artifacts {
         Some(d) => d.join(&s.name),
         None => {
-            temp = tempfile::tempdir().map_err(|e| (Status::Failed, e.to_string()))?;
+            temp = tempfile::Builder::new()
+                .prefix("dhcplab-run-")
+                .tempdir()
+                .map_err(|e| (Status::Failed, e.to_string()))?;
+            dhcplab_tap::remove_dir_on_interrupt(temp.path());
             temp.path().to_path_buf()
         }
     };

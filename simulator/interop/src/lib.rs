@@ -1,7 +1,7 @@
 //! The interop matrix: a server stack and a client stack on two TAP hosts, the simulator's
 //! switch between them, and the interop checks in order: DORA (the client binds an address
 //! from the pool and puts it on its interface), renew (at T1 the client unicasts a REQUEST
-//! for its address and the server ACKs it), and release (the client's release sends a
+//! for its address and the server ACKs it, before T2), and release (the client's release sends a
 //! RELEASE for its address). What each stack sent is read from the switch's capture, so a
 //! check judges the wire, not the stacks' own reports.
 //!
@@ -173,7 +173,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
                 .map_err(|e| format!("{}: {e}", server.program()))?,
         );
         if !wait(Duration::from_secs(10), || {
-            server.ready(&setup.dir, &in_srv)
+            server.ready(&setup.dir, 0, &in_srv)
         }) {
             return Err(format!(
                 "{} was not ready (port 67, its start logged) within 10 s",
@@ -258,30 +258,41 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
             Verdict::Skip("dnsmasq's shortest lease is 2 minutes: T1 would come after 60 s".into())
         }
         (true, Some(a)) => {
+            // A renewal is a REQUEST unicast to the server (RENEWING), answered before T2:
+            // a broadcast one at T2 is a rebind, and does not count.
             let renewed = |lab: &Lab| {
-                let frames: Vec<Message> = lab
+                let frames: Vec<(bool, Message)> = lab
                     .captured()
                     .iter()
-                    .filter_map(|c| message(&c.frame))
+                    .filter_map(|c| {
+                        let unicast = c.frame.get(..6) == Some(&SERVER_MAC[..]);
+                        message(&c.frame).map(|m| (unicast, m))
+                    })
                     .collect();
-                frames.iter().enumerate().any(|(k, m)| {
-                    ours(m)
+                frames.iter().enumerate().any(|(k, (unicast, m))| {
+                    *unicast
+                        && ours(m)
                         && m.op == Message::BOOTREQUEST
                         && m.message_type().ok().flatten() == Some(MessageType::Request)
                         && m.ciaddr == a
-                        && frames[k + 1..].iter().any(|r| {
-                            ours(r)
-                                && r.xid == m.xid
-                                && r.message_type().ok().flatten() == Some(MessageType::Ack)
-                        })
+                        && frames
+                            .get(k + 1..)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|(_, r)| {
+                                ours(r)
+                                    && r.xid == m.xid
+                                    && r.message_type().ok().flatten() == Some(MessageType::Ack)
+                            })
                 })
             };
-            let limit = Duration::from_secs(u64::from(LEASE) / 2 + 8);
+            // T2 is 7/8 of the lease after binding; stop half a second short of it.
+            let limit = Duration::from_millis(u64::from(LEASE) * 875 - 500);
             if wait(limit, || renewed(&lab)) {
                 Verdict::Pass
             } else {
                 Verdict::Fail(format!(
-                    "no REQUEST with ciaddr {a} answered by an ACK within {} s of binding (T1 is {} s)",
+                    "no REQUEST with ciaddr {a} unicast to the server and answered by an ACK within {} s of binding, before T2 (T1 is {} s)",
                     limit.as_secs(),
                     LEASE / 2
                 ))

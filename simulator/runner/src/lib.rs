@@ -102,6 +102,10 @@ pub trait Network {
     fn slack(&self) -> Duration {
         Duration::ZERO
     }
+    /// What its clock is, for reports: `virtual time` or `real time`.
+    fn clock_kind(&self) -> &'static str {
+        "virtual time"
+    }
 }
 
 /// How a scenario ended.
@@ -203,6 +207,7 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
         vars: BTreeMap::new(),
         cursor: 0,
         step_end,
+        matched_at: None,
     };
     let mut failure = None;
     let mut done = 0;
@@ -237,16 +242,18 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
     let covered = offset(r.net);
     let failed_step = failure.as_ref().map(|(n, _)| *n);
     let start = r.net.start();
+    let clock_kind = r.net.clock_kind();
     let timeline = std::mem::replace(r.net.timeline(), Timeline::new(start, Vec::new(), false));
     let (status, message) = match failure {
         Some((_, f)) => (Status::Failed, f),
         None => (
             Status::Passed,
             format!(
-                "{} steps, {} frames, {} covered",
+                "{} steps, {} frames, {} {}",
                 done,
                 timeline.frames_seen,
-                format_duration(covered)
+                format_duration(covered),
+                clock_kind
             ),
         ),
     };
@@ -267,6 +274,8 @@ struct Runner<'a, N: Network> {
     cursor: usize,
     /// When the step before ended.
     step_end: SystemTime,
+    /// When the message the current step matched was sent.
+    matched_at: Option<SystemTime>,
 }
 
 impl<N: Network> Runner<'_, N> {
@@ -284,7 +293,7 @@ impl<N: Network> Runner<'_, N> {
         };
         if end(t.duration_since(self.net.start()).ok().map(|d| d + window)) {
             return Err(format!(
-                "the step reaches past {}, the longest run dhcplab makes",
+                "the step reaches past {}, the longest run virtual mode makes",
                 format_duration(MAX_VIRTUAL_TIME)
             ));
         }
@@ -305,12 +314,21 @@ impl<N: Network> Runner<'_, N> {
                 },
             );
         }
+        // A step ends when its action began, or when the message it waited for came: in
+        // virtual time that is the clock after it; in real time the clock has moved on by
+        // what the action or the polling took, and a quick answer may already be in.
+        let began = self.net.now();
+        self.matched_at = None;
         match &step.what {
             What::Wait => {}
             What::Act(a) => self.act(a)?,
             What::Expect(e) => self.expect(e, t)?,
         }
-        self.step_end = self.net.now();
+        self.step_end = match (&step.what, self.matched_at) {
+            (What::Act(_), _) => began,
+            (_, Some(at)) => at,
+            _ => self.net.now(),
+        };
         Ok(())
     }
 
@@ -493,7 +511,8 @@ impl<N: Network> Runner<'_, N> {
                 capture,
             } => {
                 let slack = self.net.slack();
-                let from = at_ns(t.checked_sub(slack).unwrap_or(t));
+                // Never before the step before ended: what came earlier is not this step's.
+                let from = at_ns(t.checked_sub(slack).unwrap_or(t).max(self.step_end.min(t)));
                 let earliest = at_ns((t + window.not_before).checked_sub(slack).unwrap_or(t));
                 let deadline = t + window.within + slack;
                 let what = describe_filter(filter);
@@ -557,6 +576,10 @@ impl<N: Network> Runner<'_, N> {
                     }
                 }
                 self.cursor = k + 1;
+                self.matched_at = Some(
+                    self.net.start()
+                        + Duration::from_nanos(u64::try_from(s.at_ns).unwrap_or(u64::MAX)),
+                );
                 self.pass(format!(
                     "{what}: {} at {}",
                     dhcplab_timeline::describe_message(&s.message),

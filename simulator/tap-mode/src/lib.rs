@@ -19,7 +19,7 @@ use dhcplab_runner::{Network, Seen};
 use dhcplab_scenario::{Act, LeaseState, Role, Scenario, ServerConfig, What};
 use dhcplab_tap::{Control, Lab};
 use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
-use dhcplab_vnet::Faults;
+use dhcplab_vnet::{Faults, Sent};
 use dhcplab_wire::v4::Message;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -193,7 +193,9 @@ fn prefix_of(config: &ServerConfig, address: Ipv4Addr) -> u8 {
         .filter_map(|s| {
             let (net, len) = s.split_once('/')?;
             let (net, len): (Ipv4Addr, u8) = (net.parse().ok()?, len.parse().ok()?);
-            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32u32.checked_sub(u32::from(len))?)
+                .unwrap_or(0);
             (u32::from(address) & mask == u32::from(net) & mask).then_some(len)
         })
         .next()
@@ -300,6 +302,7 @@ impl TapNetwork {
             Node::Server {
                 config, dir, child, ..
             } => {
+                let mark = self.stacks.server.log_mark(dir);
                 let mut c = self
                     .stacks
                     .server
@@ -309,7 +312,7 @@ impl TapNetwork {
                     .stderr(log(dir, "server.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
                 let began = Instant::now();
-                while !self.stacks.server.ready(dir, &in_ns) {
+                while !self.stacks.server.ready(dir, mark, &in_ns) {
                     if began.elapsed() > READY {
                         return Err(fail(format!(
                             "{} was not ready (port 67, its start logged) within {} s",
@@ -399,7 +402,7 @@ impl TapNetwork {
                     fates: dhcplab_runner::fates(&c.sent, c.at),
                 },
             );
-            if let Some((src, dst, m)) = message {
+            if let Some((src, dst, m)) = message.filter(|_| c.sent != Sent::NoCarrier) {
                 let chaddr_host = m
                     .hardware_address()
                     .try_into()
@@ -706,6 +709,10 @@ impl Network for TapNetwork {
 
     fn settle(&self) -> Duration {
         SETTLE
+    }
+
+    fn clock_kind(&self) -> &'static str {
+        "real time"
     }
 
     fn active_leases(&self, i: usize) -> Result<u64, String> {

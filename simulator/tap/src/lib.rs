@@ -192,6 +192,17 @@ fn kill_children() {
     }
 }
 
+/// Directories an interrupt removes too.
+static LIVE_DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
+/// Makes an interrupt (see [`remove_on_interrupt`]) remove `dir` too: a run's temporary
+/// directory, which its owner's drop would have removed had the run ended.
+pub fn remove_dir_on_interrupt(dir: &std::path::Path) {
+    if let Ok(mut l) = LIVE_DIRS.lock() {
+        l.push(dir.to_path_buf());
+    }
+}
+
 fn live(netns: &str, alive: bool) {
     if let Ok(mut l) = LIVE.lock() {
         l.retain(|n| n != netns);
@@ -220,6 +231,9 @@ pub fn remove_on_interrupt() -> Result<(), TapError> {
                 remove_namespace(n);
             }
             kill_children();
+            for d in LIVE_DIRS.lock().map(|l| l.clone()).unwrap_or_default() {
+                let _ = std::fs::remove_dir_all(d);
+            }
             drop(making);
             std::process::exit(128 + signal);
         })

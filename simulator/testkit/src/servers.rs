@@ -38,7 +38,7 @@ pub fn start(server: Server, pair: &Pair, dhcplab: &Path, lease: u32) -> Process
     let out = d.join("server.out");
     let mut process = Process::start(command, server.program(), &out);
     let listening = wait_for(Duration::from_secs(10), || {
-        !process.running() || server.ready(d, &in_ns)
+        !process.running() || server.ready(d, 0, &in_ns)
     });
     assert!(
         listening && process.running(),
