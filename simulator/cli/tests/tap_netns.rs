@@ -372,8 +372,10 @@ fn an_interrupted_run_removes_what_it_made() {
 
 /// The shipped scenarios that take two minutes or less run in TAP mode, with the reference
 /// agent, on the reference server and on kea-dhcp4 (the two runs side by side: they share no
-/// namespace, and TAP mode gives real time its slack) and pass; every other one is skipped
-/// with the reason, which the runner decides before it starts (never from how a run went).
+/// namespace, and TAP mode gives real time its slack) and pass, but for one recorded
+/// difference: kea-dhcp4 2.2 answers a DISCOVER cut short before its END option with an
+/// OFFER, where the reference server drops it. Every other scenario is skipped with the
+/// reason, which the runner decides before it starts (never from how a run went).
 #[test]
 fn the_short_scenarios_pass_in_tap_mode_on_the_reference_server_and_kea() {
     if !can_create_namespaces() || !have("kea-dhcp4") {
@@ -415,10 +417,21 @@ fn the_short_scenarios_pass_in_tap_mode_on_the_reference_server_and_kea() {
         let results: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&json).expect("results")).expect("json");
         let mut ran = Vec::new();
+        let mut differences = Vec::new();
         for r in results["results"].as_array().expect("results") {
             let name = r["name"].as_str().unwrap_or("?");
+            let message = r["message"].as_str().unwrap_or("");
             match r["status"].as_str() {
                 Some("passed") => ran.push(name.to_string()),
+                Some("failed")
+                    if server == "kea"
+                        && name == "robustness/malformed-requests-get-no-answer"
+                        && message.starts_with("step 2 (line 36)")
+                        && message.contains("but saw OFFER") =>
+                {
+                    ran.push(name.to_string());
+                    differences.push(name.to_string());
+                }
                 Some("skipped") => assert!(
                     !r["message"].as_str().unwrap_or("").is_empty(),
                     "{server}: {name} skipped without a reason"
@@ -427,7 +440,14 @@ fn the_short_scenarios_pass_in_tap_mode_on_the_reference_server_and_kea() {
             }
         }
         assert_eq!(ran, expected_to_run, "{server}\n{stdout}");
-        assert_eq!(out.status.code(), Some(0), "{server}\n{stdout}");
+        let recorded: &[&str] = if server == "kea" {
+            &["robustness/malformed-requests-get-no-answer"]
+        } else {
+            &[]
+        };
+        assert_eq!(differences, recorded, "{server}\n{stdout}");
+        let code = if recorded.is_empty() { 0 } else { 1 };
+        assert_eq!(out.status.code(), Some(code), "{server}\n{stdout}");
         let pcap = dir
             .path()
             .join(server)

@@ -208,6 +208,7 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
         cursor: 0,
         step_end,
         matched_at: None,
+        acted_at: step_end,
     };
     let mut failure = None;
     let mut done = 0;
@@ -276,6 +277,8 @@ struct Runner<'a, N: Network> {
     step_end: SystemTime,
     /// When the message the current step matched was sent.
     matched_at: Option<SystemTime>,
+    /// When the last action began.
+    acted_at: SystemTime,
 }
 
 impl<N: Network> Runner<'_, N> {
@@ -314,9 +317,10 @@ impl<N: Network> Runner<'_, N> {
                 },
             );
         }
-        // A step ends when its action began, or when the message it waited for came: in
-        // virtual time that is the clock after it; in real time the clock has moved on by
-        // what the action or the polling took, and a quick answer may already be in.
+        // A step ends when its action or state check began, or when the message it waited
+        // for came: in virtual time that is the clock after it; in real time the clock has
+        // moved on by what the action, the settling or the polling took, and a quick answer
+        // may already be in.
         let began = self.net.now();
         self.matched_at = None;
         match &step.what {
@@ -325,9 +329,16 @@ impl<N: Network> Runner<'_, N> {
             What::Expect(e) => self.expect(e, t)?,
         }
         self.step_end = match (&step.what, self.matched_at) {
-            (What::Act(_), _) => began,
+            (What::Act(_), _) => {
+                self.acted_at = began;
+                began
+            }
             (_, Some(at)) => at,
-            _ => self.net.now(),
+            (What::Expect(Expect::Message { .. } | Expect::Nothing { .. }) | What::Wait, None) => {
+                self.net.now()
+            }
+            // A state check takes no time of its own (in real time it may wait to settle).
+            (What::Expect(_), None) => began,
         };
         Ok(())
     }
@@ -511,8 +522,8 @@ impl<N: Network> Runner<'_, N> {
                 capture,
             } => {
                 let slack = self.net.slack();
-                // Never before the step before ended: what came earlier is not this step's.
-                let from = at_ns(t.checked_sub(slack).unwrap_or(t).max(self.step_end.min(t)));
+                // Never before the last action began: what came earlier is not its effect.
+                let from = at_ns(t.checked_sub(slack).unwrap_or(t).max(self.acted_at.min(t)));
                 let earliest = at_ns((t + window.not_before).checked_sub(slack).unwrap_or(t));
                 let deadline = t + window.within + slack;
                 let what = describe_filter(filter);
