@@ -13,6 +13,7 @@ pub mod servers;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Makes a command that runs a program inside the host's namespace.
 pub type InNamespace<'a> = &'a dyn Fn(&str) -> Command;
@@ -34,6 +35,21 @@ pub enum AdapterError {
     /// The Kea configuration given has no `Dhcp4` map.
     #[error("the Kea configuration has no Dhcp4 map")]
     NoDhcp4,
+}
+
+/// Checks `ready` every `poll` until it holds or `limit` has passed, and says whether it held:
+/// how a stack's readiness or a client's lease is waited for, without fixed sleeps.
+pub fn wait_until(limit: Duration, poll: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if ready() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(poll);
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), AdapterError> {

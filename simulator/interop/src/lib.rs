@@ -111,17 +111,9 @@ fn message(frame: &[u8]) -> Option<Message> {
     }
 }
 
-fn wait(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if ok() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Waits for `ok`, checking every 100 ms, at most `limit`.
+fn wait(limit: Duration, ok: impl FnMut() -> bool) -> bool {
+    dhcplab_adapters::wait_until(limit, Duration::from_millis(100), ok)
 }
 
 /// Runs the interop checks for `server` x `client`, files under `dir`; `dhcplab` is the binary

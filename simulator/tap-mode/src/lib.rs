@@ -13,6 +13,7 @@
 
 use dhcplab_adapters::clients::{self, Client};
 use dhcplab_adapters::servers::Server;
+use dhcplab_adapters::wait_until;
 use dhcplab_client::HostEvent;
 use dhcplab_memfile::Lease4;
 use dhcplab_runner::{Network, Seen};
@@ -24,7 +25,7 @@ use dhcplab_wire::v4::Message;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// How long a server may take to listen on port 67.
 const READY: Duration = Duration::from_secs(10);
@@ -311,16 +312,13 @@ impl TapNetwork {
                 c.stdout(log(dir, "server.out").map_err(fail)?)
                     .stderr(log(dir, "server.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
-                let began = Instant::now();
-                while !self.stacks.server.ready(dir, mark, &in_ns) {
-                    if began.elapsed() > READY {
-                        return Err(fail(format!(
-                            "{} was not ready (port 67, its start logged) within {} s",
-                            self.stacks.server.program(),
-                            READY.as_secs()
-                        )));
-                    }
-                    std::thread::sleep(POLL);
+                let server = self.stacks.server;
+                if !wait_until(READY, POLL, || server.ready(dir, mark, &in_ns)) {
+                    return Err(fail(format!(
+                        "{} was not ready (port 67, its start logged) within {} s",
+                        server.program(),
+                        READY.as_secs()
+                    )));
                 }
             }
             Node::Client { dir, child, .. } => {
@@ -500,12 +498,12 @@ impl TapNetwork {
         if let Node::Server { child, .. } | Node::Client { child, .. } = &mut self.nodes[i]
             && let Some(mut c) = child.take()
         {
-            let began = Instant::now();
-            while graceful && began.elapsed() < Duration::from_secs(5) {
-                if c.try_wait().is_ok_and(|s| s.is_some()) {
-                    return;
-                }
-                std::thread::sleep(POLL);
+            if graceful
+                && wait_until(Duration::from_secs(5), POLL, || {
+                    c.try_wait().is_ok_and(|s| s.is_some())
+                })
+            {
+                return;
             }
             let _ = c.kill();
             let _ = c.wait();

@@ -231,17 +231,8 @@ impl Drop for Process {
 }
 
 /// Polls `check` every 20 ms until it is true or `limit` passes; whether it became true.
-pub fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+pub fn wait_for(limit: Duration, check: impl FnMut() -> bool) -> bool {
+    dhcplab_adapters::wait_until(limit, Duration::from_millis(20), check)
 }
 
 /// A server host and a client host joined by a veth pair: `v-srv` (192.0.2.1/24) in the
