@@ -8,8 +8,16 @@
 //! first interface given to the agent that holds a lease) answers with the interface, its
 //! state, and the lease's ACK in hex, from which the caller reads any option; `{"command":
 //! "status"}` lists every interface with its state and address.
+//!
+//! Orders, as Solaris's `ifconfig IF dhcp release|drop|inform`, are taken only from root or
+//! the agent's own user (the peer's credentials are read from the socket):
+//! `{"command": "release", "interface": "eth0"}` gives the lease back (RELEASE), `"drop"`
+//! stops using it without telling the server, `{"command": "inform", "interface": "eth0",
+//! "address": "192.0.2.9"}` asks for configuration for an address set by other means. The
+//! interface may be left out when the agent has one. Parameters may also come in
+//! `"arguments"`, as `dhcplab ctl SOCKET release '{"interface": "eth0"}'` sends them.
 
-use dhcplab_client::Lease;
+use dhcplab_client::{HostEvent, Lease};
 use serde_json::{Value, json};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -52,9 +60,23 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Hands an order for the named interface to its task; false when no task takes it.
+pub type Orders = Arc<dyn Fn(&str, HostEvent) -> bool + Send + Sync>;
+
+/// Whether a peer may give orders: root, or the user the agent runs as.
+fn may_order(peer_uid: Option<u32>) -> bool {
+    let me = nix::unistd::geteuid().as_raw();
+    peer_uid.is_some_and(|uid| uid == 0 || uid == me)
+}
+
 /// Answers connections on `listener` for ever; a failed accept (as when descriptors run out)
 /// is reported through `warn` and retried after a pause.
-pub async fn serve(listener: UnixListener, board: Board, warn: impl Fn(&io::Error)) {
+pub async fn serve(
+    listener: UnixListener,
+    board: Board,
+    orders: Orders,
+    warn: impl Fn(&io::Error),
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -65,13 +87,15 @@ pub async fn serve(listener: UnixListener, board: Board, warn: impl Fn(&io::Erro
             }
         };
         let board = board.clone();
+        let orders = orders.clone();
+        let privileged = may_order(stream.peer_cred().ok().map(|c| c.uid()));
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
             let mut reader = BufReader::new(read.take(MAX_REQUEST));
             let answer = match tokio::time::timeout(REQUEST_TIME, reader.read_line(&mut line)).await
             {
-                Ok(Ok(_)) => answer(&line, &board),
+                Ok(Ok(_)) => answer(&line, &board, privileged.then_some(&orders)),
                 Ok(Err(e)) => json!({"result": 1, "text": format!("cannot read the request: {e}")}),
                 Err(_) => json!({"result": 1, "text": "no request within 5 s"}),
             };
@@ -80,8 +104,9 @@ pub async fn serve(listener: UnixListener, board: Board, warn: impl Fn(&io::Erro
     }
 }
 
-/// The answer to request `text`.
-pub fn answer(text: &str, board: &Board) -> Value {
+/// The answer to request `text`; orders are carried out through `orders`, and refused when
+/// the asker may not give them (none).
+pub fn answer(text: &str, board: &Board, orders: Option<&Orders>) -> Value {
     let request: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return json!({"result": 1, "text": format!("not JSON: {e}")}),
@@ -89,7 +114,15 @@ pub fn answer(text: &str, board: &Board) -> Value {
     let Ok(board) = board.lock() else {
         return json!({"result": 1, "text": "the agent's state is unavailable"});
     };
-    let interface = request.get("interface").and_then(Value::as_str);
+    // A parameter is read from the request itself or, as `dhcplab ctl` sends them, from its
+    // "arguments".
+    let param = |key: &str| {
+        request
+            .get(key)
+            .or_else(|| request.pointer(&format!("/arguments/{key}")))
+            .and_then(Value::as_str)
+    };
+    let interface = param("interface");
     match request.get("command").and_then(Value::as_str) {
         Some("status") => {
             let list: Vec<Value> = board
@@ -125,7 +158,143 @@ pub fn answer(text: &str, board: &Board) -> Value {
                 },
             }
         }
+        Some(command @ ("release" | "drop" | "inform")) => {
+            let Some(orders) = orders else {
+                return json!({"result": 1, "text": format!("{command}: only root or the agent's user may give orders")});
+            };
+            let name = match (interface, board.as_slice()) {
+                (Some(name), _) => name.to_string(),
+                (None, [(only, _)]) => only.clone(),
+                (None, _) => {
+                    return json!({"result": 1, "text": format!("{command}: say which interface (\"interface\")")});
+                }
+            };
+            if !board.iter().any(|(n, _)| *n == name) {
+                return json!({"result": 1, "text": format!("interface {name:?} is not under the agent's control")});
+            }
+            let event = match command {
+                "release" => HostEvent::Release,
+                "drop" => HostEvent::Drop,
+                _ => match param("address").map(str::parse::<std::net::Ipv4Addr>) {
+                    Some(Ok(a)) => HostEvent::Inform(a),
+                    Some(Err(e)) => {
+                        return json!({"result": 1, "text": format!("inform: \"address\": {e}")});
+                    }
+                    None => {
+                        return json!({"result": 1, "text": "inform: give the interface's \"address\""});
+                    }
+                },
+            };
+            drop(board);
+            if orders(&name, event) {
+                json!({"result": 0, "text": format!("{command} ordered on {name}")})
+            } else {
+                json!({"result": 1, "text": format!("{name}: the interface's task has ended")})
+            }
+        }
         Some(other) => json!({"result": 2, "text": format!("unknown command {other:?}")}),
         None => json!({"result": 1, "text": "no \"command\""}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board(names: &[&str]) -> Board {
+        Arc::new(Mutex::new(
+            names
+                .iter()
+                .map(|n| (n.to_string(), Snapshot::default()))
+                .collect(),
+        ))
+    }
+
+    /// What orders were given, in order.
+    type Given = Arc<Mutex<Vec<(String, HostEvent)>>>;
+
+    /// Orders that record what they were given, and whether the task took them.
+    fn recorder(taken: bool) -> (Orders, Given) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let log = got.clone();
+        let orders: Orders = Arc::new(move |name, event| {
+            log.lock().expect("lock").push((name.to_string(), event));
+            taken
+        });
+        (orders, got)
+    }
+
+    #[test]
+    fn orders_reach_the_named_interface_and_only_from_a_privileged_peer() {
+        let (orders, got) = recorder(true);
+        let b = board(&["eth0", "eth1"]);
+        let refused = answer(r#"{"command": "release", "interface": "eth1"}"#, &b, None);
+        assert_eq!(refused["result"], 1);
+        assert!(refused["text"].as_str().unwrap_or("").contains("only root"));
+        assert!(got.lock().expect("lock").is_empty());
+
+        let ok = answer(
+            r#"{"command": "release", "interface": "eth1"}"#,
+            &b,
+            Some(&orders),
+        );
+        assert_eq!(ok["result"], 0, "{ok}");
+        let ok = answer(
+            r#"{"command": "inform", "arguments": {"interface": "eth0", "address": "192.0.2.9"}}"#,
+            &b,
+            Some(&orders),
+        );
+        assert_eq!(ok["result"], 0, "{ok}");
+        assert_eq!(
+            *got.lock().expect("lock"),
+            vec![
+                ("eth1".to_string(), HostEvent::Release),
+                (
+                    "eth0".to_string(),
+                    HostEvent::Inform("192.0.2.9".parse().expect("ip"))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_order_without_a_clear_interface_or_address_is_refused_with_the_reason() {
+        let (orders, got) = recorder(true);
+        let two = board(&["eth0", "eth1"]);
+        let cases = [
+            (r#"{"command": "drop"}"#, "say which interface"),
+            (
+                r#"{"command": "drop", "interface": "eth9"}"#,
+                "not under the agent's control",
+            ),
+            (
+                r#"{"command": "inform", "interface": "eth0"}"#,
+                "\"address\"",
+            ),
+            (
+                r#"{"command": "inform", "interface": "eth0", "address": "192.0.2"}"#,
+                "invalid",
+            ),
+        ];
+        for (request, why) in cases {
+            let a = answer(request, &two, Some(&orders));
+            assert_eq!(a["result"], 1, "{request}: {a}");
+            assert!(
+                a["text"].as_str().unwrap_or("").contains(why),
+                "{request}: {a}"
+            );
+        }
+        assert!(got.lock().expect("lock").is_empty());
+
+        let one = board(&["eth0"]);
+        let a = answer(r#"{"command": "drop"}"#, &one, Some(&orders));
+        assert_eq!(a["result"], 0, "{a}");
+        let (gone, _) = recorder(false);
+        let a = answer(r#"{"command": "drop"}"#, &one, Some(&gone));
+        assert_eq!(a["result"], 1, "{a}");
+        assert!(
+            a["text"].as_str().unwrap_or("").contains("has ended"),
+            "{a}"
+        );
     }
 }

@@ -237,7 +237,19 @@ async fn agent(
         let board = board.clone();
         let log = log.clone();
         let path = options.control_socket.clone();
-        tokio::spawn(control::serve(listener, board, move |e| {
+        let by_name: Vec<(String, mpsc::UnboundedSender<Order>)> = options
+            .interfaces
+            .iter()
+            .cloned()
+            .zip(senders.0.iter().map(|(_, tx, _)| tx.clone()))
+            .collect();
+        let orders: control::Orders = Arc::new(move |name, event| {
+            by_name
+                .iter()
+                .find(|(n, _)| n == name)
+                .is_some_and(|(_, tx)| tx.send(Order::Host(event)).is_ok())
+        });
+        tokio::spawn(control::serve(listener, board, orders, move |e| {
             log.log(
                 Level::Error,
                 "",

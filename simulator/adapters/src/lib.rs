@@ -52,6 +52,18 @@ pub fn wait_until(limit: Duration, poll: Duration, mut ready: impl FnMut() -> bo
     }
 }
 
+/// Sends `request` to the control socket at `socket` (a Kea-style server's or the reference
+/// agent's) and reads the whole answer, waiting at most `timeout` for each read.
+pub fn exchange(socket: &Path, timeout: Duration, request: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
 fn write(path: &Path, text: &str) -> Result<(), AdapterError> {
     std::fs::write(path, text).map_err(|source| AdapterError::Write {
         path: path.display().to_string(),

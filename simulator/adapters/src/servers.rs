@@ -5,6 +5,7 @@ use crate::{AdapterError, InNamespace, arg, write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// A DHCPv4 server stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,36 +135,18 @@ impl Server {
     }
 
     /// For the servers that read Kea's configuration language (the reference server and
-    /// kea-dhcp4): writes `config` under `dir`, its files moved there (memfile lease file
-    /// `leases4.csv` with no cleanup, log `server.log`, the reference server's control socket
-    /// `server.sock`), serving `iface` with raw sockets, and returns the command that runs it
-    /// in the foreground. The other servers do not read it: an error.
+    /// kea-dhcp4): writes `config` under `dir` ([`Server::write_kea_config`]) and returns the
+    /// command that runs the server on it in the foreground. The other servers do not read
+    /// it: an error.
     pub fn kea_command(
         self,
-        mut config: serde_json::Value,
+        config: serde_json::Value,
         iface: &str,
         dir: &Path,
         dhcplab: &Path,
         in_ns: InNamespace<'_>,
     ) -> Result<Command, AdapterError> {
-        if !matches!(self, Server::Reference | Server::Kea) {
-            return Err(AdapterError::NotKea(self.program()));
-        }
-        let Some(d4) = config.get_mut("Dhcp4").filter(|d| d.is_object()) else {
-            return Err(AdapterError::NoDhcp4);
-        };
-        d4["interfaces-config"] =
-            serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
-        d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": true,
-            "name": dir.join("leases4.csv"), "lfc-interval": 0 });
-        d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
-            "output_options": [ { "output": dir.join("server.log") } ] } ]);
-        if self == Server::Reference {
-            d4["control-socket"] = serde_json::json!({ "socket-type": "unix",
-                "socket-name": dir.join("server.sock") });
-        }
-        let path = dir.join("dhcp4.json");
-        write(&path, &config.to_string())?;
+        let path = self.write_kea_config(config, iface, dir)?;
         let mut c = if self == Server::Reference {
             let mut c = in_ns(&arg(dhcplab));
             c.arg("server");
@@ -175,6 +158,66 @@ impl Server {
         };
         c.arg("-c").arg(&path);
         Ok(c)
+    }
+
+    /// Writes the Kea configuration `config` for a server of this kind under `dir`, its files
+    /// moved there (memfile lease file `leases4.csv` with no cleanup, log `server.log`, control
+    /// socket `server.sock`), serving `iface` with raw sockets; the file's path.
+    pub fn write_kea_config(
+        self,
+        mut config: serde_json::Value,
+        iface: &str,
+        dir: &Path,
+    ) -> Result<PathBuf, AdapterError> {
+        if !matches!(self, Server::Reference | Server::Kea) {
+            return Err(AdapterError::NotKea(self.program()));
+        }
+        let Some(d4) = config.get_mut("Dhcp4").filter(|d| d.is_object()) else {
+            return Err(AdapterError::NoDhcp4);
+        };
+        d4["interfaces-config"] =
+            serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
+        tie_to(iface, d4);
+        d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": true,
+            "name": dir.join("leases4.csv"), "lfc-interval": 0 });
+        d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
+            "output_options": [ { "output": dir.join("server.log") } ] } ]);
+        d4["control-socket"] = serde_json::json!({ "socket-type": "unix",
+            "socket-name": self.control_socket(dir) });
+        let path = dir.join("dhcp4.json");
+        write(&path, &config.to_string())?;
+        Ok(path)
+    }
+
+    /// The control socket of a server started with `kea_command` in `dir`.
+    pub fn control_socket(self, dir: &Path) -> PathBuf {
+        dir.join("server.sock")
+    }
+
+    /// Gives a server started with `kea_command` in `dir` the Kea configuration `config`:
+    /// the file is rewritten as `kea_command` writes it and the server told to reload it
+    /// (`config-reload` on its control socket, which answers once the new configuration is
+    /// in force); leases are kept. The server's answer when it refuses.
+    pub fn reconfigure(
+        self,
+        config: serde_json::Value,
+        iface: &str,
+        dir: &Path,
+    ) -> Result<(), String> {
+        self.write_kea_config(config, iface, dir)
+            .map_err(|e| e.to_string())?;
+        let answer = crate::exchange(
+            &self.control_socket(dir),
+            Duration::from_secs(10),
+            r#"{"command": "config-reload"}"#,
+        )
+        .map_err(|e| format!("{}: {e}", self.control_socket(dir).display()))?;
+        let value: serde_json::Value = serde_json::from_str(&answer)
+            .map_err(|e| format!("config-reload answer is not JSON: {e}: {answer}"))?;
+        match value.get("result").and_then(serde_json::Value::as_i64) {
+            Some(0) => Ok(()),
+            _ => Err(format!("config-reload: {answer}")),
+        }
     }
 
     /// The server's own log file, when it writes one beside its output.
@@ -207,10 +250,81 @@ impl Server {
     }
 }
 
+/// Ties the subnets and shared networks of the `Dhcp4` map `d4` that name an interface to
+/// `iface`: a scenario's server has one interface, whatever the configuration calls it.
+fn tie_to(iface: &str, d4: &mut serde_json::Value) {
+    let tie = |list: Option<&mut serde_json::Value>| {
+        for item in list
+            .and_then(serde_json::Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = item.get_mut("interface") {
+                *name = iface.into();
+            }
+        }
+    };
+    tie(d4.get_mut("subnet4"));
+    tie(d4.get_mut("shared-networks"));
+    for network in d4
+        .get_mut("shared-networks")
+        .and_then(serde_json::Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        tie(network.get_mut("subnet4"));
+    }
+}
+
 /// True when something in the host's namespace listens on UDP port 67.
 fn listening(in_ns: InNamespace<'_>) -> bool {
     in_ns("ss")
         .args(["-Hlun", "sport = :67"])
         .output()
         .is_ok_and(|o| !o.stdout.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_configuration_serves_the_hosts_interface_and_keeps_files_in_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = serde_json::json!({ "Dhcp4": {
+            "interfaces-config": { "interfaces": [ "eth0" ] },
+            "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "interface": "eth0" },
+                         { "id": 2, "subnet": "198.51.100.0/24" } ],
+            "shared-networks": [ { "name": "n", "interface": "eth0",
+                "subnet4": [ { "id": 3, "subnet": "203.0.113.0/24", "interface": "eth0" } ] } ] } });
+        let path = Server::Kea
+            .write_kea_config(config, "dlabt0", dir.path())
+            .expect("written");
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+        let d4 = &written["Dhcp4"];
+        assert_eq!(d4["interfaces-config"]["interfaces"][0], "dlabt0");
+        assert_eq!(d4["subnet4"][0]["interface"], "dlabt0");
+        assert!(d4["subnet4"][1].get("interface").is_none());
+        assert_eq!(d4["shared-networks"][0]["interface"], "dlabt0");
+        assert_eq!(
+            d4["shared-networks"][0]["subnet4"][0]["interface"],
+            "dlabt0"
+        );
+        let inside = |key: &str| {
+            let p = PathBuf::from(d4.pointer(key).and_then(|v| v.as_str()).unwrap_or(""));
+            p.starts_with(dir.path())
+        };
+        assert!(inside("/lease-database/name"));
+        assert!(inside("/control-socket/socket-name"));
+        assert!(inside("/loggers/0/output_options/0/output"));
+        assert!(matches!(
+            Server::Dnsmasq.write_kea_config(serde_json::json!({}), "x", dir.path()),
+            Err(AdapterError::NotKea(_))
+        ));
+        assert!(matches!(
+            Server::Kea.write_kea_config(serde_json::json!({"Dhcp6": {}}), "x", dir.path()),
+            Err(AdapterError::NoDhcp4)
+        ));
+    }
 }

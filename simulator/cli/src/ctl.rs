@@ -5,9 +5,7 @@
 //! (error) or 2 (unsupported); 2 when the arguments are not JSON or the socket cannot be
 //! reached.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -47,7 +45,8 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
     }
-    let answer = match exchange(&args.socket, args.timeout, &request.to_string()) {
+    let timeout = Duration::from_secs(args.timeout);
+    let answer = match dhcplab_adapters::exchange(&args.socket, timeout, &request.to_string()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("dhcplab ctl: {}: {e}", args.socket.display());
@@ -68,15 +67,4 @@ pub fn run(args: &Args) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Sends `request` to the unix socket at `socket` and reads the whole answer, waiting at
-/// most `timeout` seconds for each read.
-pub(crate) fn exchange(socket: &Path, timeout: u64, request: &str) -> std::io::Result<String> {
-    let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(timeout)))?;
-    stream.write_all(request.as_bytes())?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
 }

@@ -66,7 +66,11 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(i) = &args.interface {
         request["interface"] = i.clone().into();
     }
-    let answer = match crate::ctl::exchange(&args.control, 10, &format!("{request}\n")) {
+    let answer = match dhcplab_adapters::exchange(
+        &args.control,
+        std::time::Duration::from_secs(10),
+        &format!("{request}\n"),
+    ) {
         Ok(a) => a,
         Err(e) => {
             eprintln!(

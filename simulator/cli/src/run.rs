@@ -43,6 +43,10 @@ pub struct Args {
     /// Run only scenarios whose name (topic/NAME) contains this text.
     #[arg(long, value_name = "PATTERN")]
     filter: Option<String>,
+    /// Run this many scenarios at once (TAP mode spends most of a run waiting for real
+    /// time, and each run has its own namespaces). Results are reported in file order.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
 }
 
 /// Runs the suite.
@@ -119,10 +123,9 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let began = Instant::now();
     let progress = Progress::new(runnable.len());
-    for s in &runnable {
-        progress.tick(&s.name, began);
-        suite.cases.push(run_one(s, args));
-    }
+    suite
+        .cases
+        .extend(run_all(&runnable, args, &progress, began));
     progress.finish();
     print!("{}", suite.table());
     for c in suite.cases.iter().filter(|c| c.status == Status::Skipped) {
@@ -187,6 +190,30 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Runs every scenario of `runnable`, `--jobs` at a time, and gives their cases in order.
+fn run_all(runnable: &[Scenario], args: &Args, progress: &Progress, began: Instant) -> Vec<Case> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::with_capacity(runnable.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..usize::from(args.jobs).min(runnable.len()) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(s) = runnable.get(k) else { break };
+                    progress.tick(&s.name, began);
+                    let case = run_one(s, args);
+                    if let Ok(mut d) = done.lock() {
+                        d.push((k, case));
+                    }
+                }
+            });
+        }
+    });
+    let mut cases = done.into_inner().unwrap_or_default();
+    cases.sort_by_key(|(k, _)| *k);
+    cases.into_iter().map(|(_, c)| c).collect()
 }
 
 fn run_one(template: &Scenario, args: &Args) -> Case {

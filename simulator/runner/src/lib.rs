@@ -50,7 +50,7 @@ pub trait Network {
     /// The address host `i` answers for, as other hosts would find it with ARP.
     fn address_of(&self, i: usize) -> Option<Ipv4Addr>;
     /// Starts a stopped host.
-    fn start_host(&mut self, i: usize);
+    fn start_host(&mut self, i: usize) -> Result<(), String>;
     /// Stops a host: `graceful` lets a client drop its lease as dhcpagent does on SIGTERM.
     fn stop_host(&mut self, i: usize, graceful: bool);
     /// Puts host `i`'s carrier up or down.
@@ -58,7 +58,7 @@ pub trait Network {
     /// Suspends or resumes host `i`.
     fn suspend(&mut self, i: usize, suspended: bool);
     /// Tells client `i` to release, drop or inform.
-    fn host_event(&mut self, i: usize, event: HostEvent);
+    fn host_event(&mut self, i: usize, event: HostEvent) -> Result<(), String>;
     /// Cuts the hosts `hosts` off from the others.
     fn partition(&mut self, hosts: &[usize]);
     /// Heals the partitions of `hosts`, or every partition when it is empty.
@@ -75,7 +75,7 @@ pub trait Network {
         payload: &[u8],
     );
     /// Gives server `i` a new configuration.
-    fn reconfigure(&mut self, i: usize, config: &ServerConfig);
+    fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String>;
     /// The events client `i` has run its event program for, in order.
     fn events(&self, i: usize) -> Vec<String>;
     /// Client `i`'s state as scenarios name it (`bound`, `init-reboot`, `stopped`) and the
@@ -100,6 +100,13 @@ pub trait Network {
     /// actions and polling take. A message window is widened by it at both ends (messages
     /// already matched never match again), and a step may start that late.
     fn slack(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// How long before its time a state expectation (events, client, lease, leases) may
+    /// already hold: zero in virtual time; in real time, servers keep lease times in whole
+    /// seconds and run their reclaim timers from their own start, so a lease may change state
+    /// up to a second before the scenario's clock says.
+    fn lookback(&self) -> Duration {
         Duration::ZERO
     }
     /// What its clock is, for reports: `virtual time` or `real time`.
@@ -307,7 +314,16 @@ impl<N: Network> Runner<'_, N> {
                 format_duration(offset(self.net))
             ));
         }
-        self.net.run_until(t, &mut |_| false);
+        let state_check = matches!(
+            &step.what,
+            What::Expect(e) if !matches!(e, Expect::Message { .. } | Expect::Nothing { .. })
+        );
+        let from = if state_check {
+            t.checked_sub(self.net.lookback()).unwrap_or(t)
+        } else {
+            t
+        };
+        self.net.run_until(from, &mut |_| false);
         if let Some(note) = &step.note {
             self.net.timeline().push(
                 t,
@@ -377,12 +393,12 @@ impl<N: Network> Runner<'_, N> {
                 self.action(&ids, format!("{verb} {}", h.join(", ")));
                 for i in ids {
                     match a {
-                        Act::Start(_) => self.net.start_host(i),
+                        Act::Start(_) => self.net.start_host(i)?,
                         Act::Stop(_) => self.net.stop_host(i, true),
                         Act::Kill(_) => self.net.stop_host(i, false),
                         _ => {
                             self.net.stop_host(i, true);
-                            self.net.start_host(i);
+                            self.net.start_host(i)?;
                         }
                     }
                 }
@@ -432,13 +448,13 @@ impl<N: Network> Runner<'_, N> {
                         } else {
                             HostEvent::Drop
                         },
-                    );
+                    )?;
                 }
             }
             Act::Inform { host, address } => {
                 let i = self.index(host)?;
                 self.action(&[i], format!("inform {host} {address}"));
-                self.net.host_event(i, HostEvent::Inform(*address));
+                self.net.host_event(i, HostEvent::Inform(*address))?;
             }
             Act::Partition(h) => {
                 let ids = self.indices(h)?;
@@ -487,7 +503,9 @@ impl<N: Network> Runner<'_, N> {
             Act::Reconfigure { host, config } => {
                 let i = self.index(host)?;
                 self.action(&[i], format!("reconfigure {host}"));
-                self.net.reconfigure(i, config);
+                self.net
+                    .reconfigure(i, config)
+                    .map_err(|e| format!("reconfigure {host}: {e}"))?;
             }
         }
         Ok(())
@@ -630,7 +648,7 @@ impl<N: Network> Runner<'_, N> {
                 Ok(())
             }
             state => {
-                let deadline = self.net.now() + self.net.settle();
+                let deadline = t.max(self.net.now()) + self.net.settle();
                 loop {
                     match self.state(state) {
                         Ok(text) => {

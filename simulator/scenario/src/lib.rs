@@ -205,6 +205,15 @@ pub struct Span {
     pub max: Duration,
 }
 
+impl Span {
+    /// A duration from this range, drawn by `rng` (a host's fork of the run's seed), so that
+    /// both modes give a host the same start from the same seed.
+    pub fn draw(self, rng: &mut dhcplab_rng::Rng) -> Duration {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rng.between(millis(self.min), millis(self.max)))
+    }
+}
+
 /// A scripted peer.
 #[derive(Debug, Clone)]
 pub struct PeerHost {

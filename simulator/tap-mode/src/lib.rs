@@ -38,6 +38,10 @@ pub const SLACK: Duration = Duration::from_millis(500);
 /// it binds, its event program, and the lease file being written.
 pub const SETTLE: Duration = Duration::from_secs(2);
 
+/// How long before its time a state expectation may already hold: lease files keep whole
+/// seconds, and a server's reclaim timer runs from its own start, before time zero.
+pub const LOOKBACK: Duration = Duration::from_secs(1);
+
 /// The stacks a TAP run puts on the scenario's hosts.
 #[derive(Debug, Clone)]
 pub struct Stacks {
@@ -116,7 +120,6 @@ pub fn supports(
                 (c.client_id.is_some(), "client-id"),
                 (c.hostname.is_some(), "hostname"),
                 (c.offer_wait.is_some(), "offer-wait"),
-                (c.start.max > Duration::ZERO, "a start time"),
             ];
             if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
                 return no(format!(
@@ -126,18 +129,20 @@ pub fn supports(
             }
         }
     }
-    for step in &scenario.steps {
-        let what = match &step.what {
-            What::Act(Act::Release(_)) => "release",
-            What::Act(Act::Drop(_)) => "drop",
-            What::Act(Act::Inform { .. }) => "inform",
-            What::Act(Act::Reconfigure { .. }) => "reconfigure",
-            _ => continue,
-        };
-        return no(format!(
-            "step at line {} asks for {what}, which TAP mode gives no client or server yet",
-            step.place.line
-        ));
+    if let Client::Real(r) = stacks.client {
+        for step in &scenario.steps {
+            let what = match &step.what {
+                What::Act(Act::Release(_)) => "release",
+                What::Act(Act::Drop(_)) => "drop",
+                What::Act(Act::Inform { .. }) => "inform",
+                _ => continue,
+            };
+            return no(format!(
+                "step at line {} asks for {what}, which TAP mode orders only the reference agent to do, not {}",
+                step.place.line,
+                r.program()
+            ));
+        }
     }
     Ok(())
 }
@@ -155,6 +160,8 @@ enum Node {
         child: Option<Child>,
         /// Events already put on the timeline.
         events_seen: usize,
+        /// When it is started, from time zero, until it is.
+        start_at: Option<Duration>,
     },
     Peer(Option<Ipv4Addr>),
 }
@@ -246,10 +253,11 @@ impl TapNetwork {
                         child: None,
                     }
                 }
-                Role::Client(_) => Node::Client {
+                Role::Client(c) => Node::Client {
                     dir: here,
                     child: None,
                     events_seen: 0,
+                    start_at: Some(c.start.draw(&mut dhcplab_rng::Rng::fork(seed, &h.name))),
                 },
                 Role::Peer(p) => {
                     if let Some(a) = p.address {
@@ -278,12 +286,24 @@ impl TapNetwork {
         }
         net.start = SystemTime::now();
         net.timeline.start = net.start;
-        for i in 0..net.nodes.len() {
-            if matches!(net.nodes[i], Node::Client { .. }) {
-                net.spawn(i)?;
+        net.start_due_clients()?;
+        Ok(net)
+    }
+
+    /// Starts the clients whose start time has come.
+    fn start_due_clients(&mut self) -> Result<(), TapModeError> {
+        let now = SystemTime::now()
+            .duration_since(self.start)
+            .unwrap_or_default();
+        for i in 0..self.nodes.len() {
+            if let Node::Client { start_at, .. } = &mut self.nodes[i]
+                && start_at.is_some_and(|at| at <= now)
+            {
+                *start_at = None;
+                self.spawn(i)?;
             }
         }
-        Ok(net)
+        Ok(())
     }
 
     /// Starts host `i`'s stack; a server is waited for until it listens.
@@ -321,7 +341,13 @@ impl TapNetwork {
                     )));
                 }
             }
-            Node::Client { dir, child, .. } => {
+            Node::Client {
+                dir,
+                child,
+                start_at,
+                ..
+            } => {
+                *start_at = None;
                 let mut c = match self.stacks.client {
                     Client::Reference => clients::reference_command(
                         &self.stacks.dhcplab,
@@ -530,6 +556,16 @@ impl Network for TapNetwork {
 
     fn run_until(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool {
         loop {
+            if let Err(e) = self.start_due_clients() {
+                let now = SystemTime::now();
+                self.timeline.push(
+                    now,
+                    Entry::Action {
+                        hosts: Vec::new(),
+                        text: e.to_string(),
+                    },
+                );
+            }
             self.ingest();
             if done(&self.log) {
                 return true;
@@ -578,18 +614,16 @@ impl Network for TapNetwork {
         }
     }
 
-    fn start_host(&mut self, i: usize) {
+    fn start_host(&mut self, i: usize) -> Result<(), String> {
         let running = matches!(
             &self.nodes[i],
             Node::Server { child: Some(_), .. } | Node::Client { child: Some(_), .. }
         );
         if running {
             self.note(i, "already running: start does nothing".into());
-            return;
+            return Ok(());
         }
-        if let Err(e) = self.spawn(i) {
-            self.note(i, format!("cannot start: {e}"));
-        }
+        self.spawn(i).map_err(|e| format!("cannot start: {e}"))
     }
 
     fn stop_host(&mut self, i: usize, graceful: bool) {
@@ -616,11 +650,30 @@ impl Network for TapNetwork {
         }
     }
 
-    fn host_event(&mut self, i: usize, event: HostEvent) {
-        self.note(
-            i,
-            format!("{event:?}: not available in TAP mode (the scenario should have been skipped)"),
-        );
+    fn host_event(&mut self, i: usize, event: HostEvent) -> Result<(), String> {
+        let Node::Client { dir, child, .. } = &self.nodes[i] else {
+            return Err(format!("{} is not a client", self.names[i]));
+        };
+        if child.is_none() {
+            return Err(format!("{} is not running", self.names[i]));
+        }
+        let Client::Reference = self.stacks.client else {
+            return Err(format!(
+                "{event:?}: TAP mode orders only the reference agent"
+            ));
+        };
+        let interface = &self.lab.hosts()[i].tap;
+        let request = match event {
+            HostEvent::Release => serde_json::json!({"command": "release", "interface": interface}),
+            HostEvent::Drop => serde_json::json!({"command": "drop", "interface": interface}),
+            HostEvent::Inform(a) => serde_json::json!({"command": "inform", "interface": interface,
+                                                       "address": a.to_string()}),
+            other => return Err(format!("{other:?} is not an order")),
+        };
+        agent_request(&dir.join("agent.sock"), &request)
+            .filter(|a| a.get("result").and_then(serde_json::Value::as_i64) == Some(0))
+            .map(|_| ())
+            .ok_or_else(|| format!("the agent refused or did not answer {request}"))
     }
 
     fn partition(&mut self, hosts: &[usize]) {
@@ -652,11 +705,19 @@ impl Network for TapNetwork {
         }
     }
 
-    fn reconfigure(&mut self, i: usize, _config: &ServerConfig) {
-        self.note(
-            i,
-            "reconfigure: not available in TAP mode (the scenario should have been skipped)".into(),
-        );
+    fn reconfigure(&mut self, i: usize, new: &ServerConfig) -> Result<(), String> {
+        let tap = self.lab.hosts()[i].tap.clone();
+        let Node::Server {
+            config, dir, child, ..
+        } = &mut self.nodes[i]
+        else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        *config = new.json.clone();
+        if child.is_none() {
+            return Ok(());
+        }
+        self.stacks.server.reconfigure(new.json.clone(), &tap, dir)
     }
 
     fn events(&self, i: usize) -> Vec<String> {
@@ -709,6 +770,10 @@ impl Network for TapNetwork {
         SETTLE
     }
 
+    fn lookback(&self) -> Duration {
+        LOOKBACK
+    }
+
     fn clock_kind(&self) -> &'static str {
         "real time"
     }
@@ -723,17 +788,17 @@ impl Network for TapNetwork {
     }
 }
 
+/// The reference agent's answer to `request` on its control socket.
+fn agent_request(socket: &Path, request: &serde_json::Value) -> Option<serde_json::Value> {
+    let text =
+        dhcplab_adapters::exchange(socket, Duration::from_secs(2), &format!("{request}\n")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
 /// The reference agent's state on its first interface, as scenarios name states
 /// (`init-reboot`), from its control socket.
 fn agent_state(socket: &Path) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::os::unix::net::UnixStream::connect(socket).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"{\"command\": \"status\"}\n").ok()?;
-    let _ = s.shutdown(std::net::Shutdown::Write);
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let answer = agent_request(socket, &serde_json::json!({"command": "status"}))?;
     let debug = answer
         .pointer("/arguments/interfaces/0/state")
         .and_then(serde_json::Value::as_str)?;

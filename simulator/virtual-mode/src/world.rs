@@ -7,7 +7,7 @@ use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
 use dhcplab_memfile::Lease4;
 use dhcplab_rng::Rng;
 use dhcplab_runner::{Network, Seen};
-use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig, Span};
+use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig};
 use dhcplab_server::{Action as ServerAction, Datagram, Interface, Server};
 use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
 use dhcplab_vnet::{Faults, Segment, Sent};
@@ -77,11 +77,6 @@ pub(crate) struct World {
     work: u64,
 }
 
-fn draw(rng: &mut Rng, span: Span) -> Duration {
-    let (lo, hi) = (span.min.as_millis() as u64, span.max.as_millis() as u64);
-    Duration::from_millis(rng.between(lo, hi))
-}
-
 impl World {
     pub(crate) fn new(
         scenario: &Scenario,
@@ -110,7 +105,7 @@ impl World {
                 }
                 Role::Client(c) => {
                     let mut rng = Rng::fork(seed, &h.name);
-                    let start_at = start + draw(&mut rng, c.start);
+                    let start_at = start + c.start.draw(&mut rng);
                     Node::Client(Box::new(ClientNode {
                         spec: c.clone(),
                         core: None,
@@ -290,7 +285,7 @@ impl World {
                     let down = c
                         .spec
                         .churn
-                        .map(|ch| draw(&mut c.rng, ch.down))
+                        .map(|ch| ch.down.draw(&mut c.rng))
                         .unwrap_or_default();
                     let event = if release {
                         HostEvent::Release
@@ -371,7 +366,7 @@ impl World {
                 }
                 c.core = Some(Client::new(config, seed, c.saved.clone(), now));
                 c.start_at = None;
-                c.leave_at = c.spec.churn.map(|ch| now + draw(&mut c.rng, ch.up));
+                c.leave_at = c.spec.churn.map(|ch| now + ch.up.draw(&mut c.rng));
                 self.drain_client(i);
             }
             Node::Peer(_) => {}
@@ -808,8 +803,9 @@ impl Network for World {
         World::address_of(self, i)
     }
 
-    fn start_host(&mut self, i: usize) {
+    fn start_host(&mut self, i: usize) -> Result<(), String> {
         World::start_host(self, i);
+        Ok(())
     }
 
     fn stop_host(&mut self, i: usize, graceful: bool) {
@@ -832,8 +828,9 @@ impl Network for World {
         World::suspend(self, i, suspended);
     }
 
-    fn host_event(&mut self, i: usize, event: HostEvent) {
+    fn host_event(&mut self, i: usize, event: HostEvent) -> Result<(), String> {
         self.client_host_event(i, event);
+        Ok(())
     }
 
     fn partition(&mut self, hosts: &[usize]) {
@@ -863,7 +860,7 @@ impl Network for World {
         self.send(i, Some(dst_mac), src, dst, payload);
     }
 
-    fn reconfigure(&mut self, i: usize, config: &ServerConfig) {
+    fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String> {
         let now = self.now;
         if let Node::Server(s) = &mut self.nodes[i] {
             s.config = config.clone();
@@ -871,6 +868,7 @@ impl Network for World {
                 core.reconfigure(now, config.dhcp4.clone(), config.json.clone());
             }
         }
+        Ok(())
     }
 
     fn events(&self, i: usize) -> Vec<String> {
