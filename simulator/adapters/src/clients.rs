@@ -133,6 +133,43 @@ impl RealClient {
         })
     }
 
+    /// The dhcpagent events of the events the hook logged (as [`events`] reads them), one for
+    /// each: [`RealClient::agent_event`], but for a REBOOT that confirms the address the
+    /// client already held (its last lease neither expired, released nor dropped since), as
+    /// when the client is restarted on link up or resume: dhcpagent reports that re-validation
+    /// as EXTEND, the address never having gone.
+    pub fn agent_events(self, logged: &[Logged]) -> Vec<Option<&'static str>> {
+        let mut held: Option<&str> = None;
+        logged
+            .iter()
+            .map(|(reason, env)| {
+                let address = env
+                    .iter()
+                    .find(|(k, _)| k == "new_ip_address" || k == "ip")
+                    .map(|(_, v)| v.as_str());
+                let event = match self.agent_event(reason) {
+                    Some("BOUND") if reason == "REBOOT" && address.is_some() && held == address => {
+                        Some("EXTEND")
+                    }
+                    other => other,
+                };
+                match event {
+                    Some("BOUND" | "EXTEND") => held = address,
+                    Some(_) => held = None,
+                    None => {}
+                }
+                event
+            })
+            .collect()
+    }
+
+    /// Whether it acts on carrier and resume by itself. dhclient does neither (it ignores
+    /// carrier and does nothing on SIGCONT): a system restarts it on link up and on resume
+    /// (ifplugd, NetworkManager's dhclient backend), and TAP mode does the same.
+    pub fn restarted_on_wake(self) -> bool {
+        self == RealClient::Dhclient
+    }
+
     /// Writes the hook (and configuration) under `dir` and returns the command that runs the
     /// client in the foreground on `iface` in the host's namespace.
     pub fn command(
@@ -237,10 +274,13 @@ impl RealClient {
     }
 }
 
+/// An event a client's hook logged: its reason and its environment.
+pub type Logged = (String, Vec<(String, String)>);
+
 /// The events the hook logged under `dir`, in order, each with its environment.
-pub fn events(dir: &Path) -> Vec<(String, Vec<(String, String)>)> {
+pub fn events(dir: &Path) -> Vec<Logged> {
     let text = std::fs::read_to_string(dir.join("hook.log")).unwrap_or_default();
-    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut out: Vec<Logged> = Vec::new();
     for line in text.lines() {
         if let Some(ev) = line.strip_prefix("=== event=") {
             out.push((ev.to_string(), Vec::new()));
@@ -289,5 +329,36 @@ mod tests {
         );
         assert_eq!(bound_address(&dir), Some(Ipv4Addr::new(192, 0, 2, 101)));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_reboot_that_keeps_the_held_address_is_extend_and_one_after_expiry_is_bound() {
+        let ev = |reason: &str, ip: &str| -> Logged {
+            (
+                reason.to_string(),
+                vec![("new_ip_address".to_string(), ip.to_string())],
+            )
+        };
+        let logged = [
+            ("PREINIT".to_string(), Vec::new()),
+            ev("BOUND", "192.0.2.100"),
+            ev("REBOOT", "192.0.2.100"),
+            ev("REBOOT", "192.0.2.101"),
+            ev("EXPIRE", "192.0.2.101"),
+            ev("REBOOT", "192.0.2.101"),
+            ev("RENEW", "192.0.2.101"),
+        ];
+        assert_eq!(
+            RealClient::Dhclient.agent_events(&logged),
+            [
+                None,
+                Some("BOUND"),
+                Some("EXTEND"),
+                Some("BOUND"),
+                Some("EXPIRE"),
+                Some("BOUND"),
+                Some("EXTEND")
+            ]
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! read as a scenario (the others still run) or an argument is wrong.
 
 use dhcplab_report::{Case, Status, Suite};
-use dhcplab_scenario::Scenario;
+use dhcplab_scenario::{Scenario, Verdict};
 use dhcplab_virtual_mode::Options;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -130,6 +130,9 @@ pub fn run(args: &Args) -> ExitCode {
     print!("{}", suite.table());
     for c in suite.cases.iter().filter(|c| c.status == Status::Skipped) {
         println!("skipped {}: {}", c.name, c.message);
+    }
+    for c in suite.cases.iter().filter(|c| c.status == Status::Differs) {
+        println!("differs {}: {}", c.name, c.message);
     }
     for c in suite.cases.iter().filter(|c| c.status == Status::Failed) {
         println!(
@@ -268,11 +271,31 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
             },
         )
     };
-    let status = match outcome.status {
+    let mut status = match outcome.status {
         dhcplab_runner::Status::Passed => Status::Passed,
         dhcplab_runner::Status::Failed => Status::Failed,
     };
     let mut message = outcome.message.clone();
+    if args.mode == "tap" {
+        let stacks = [args.server.as_str(), args.client.as_str()];
+        match s.verdict(&stacks, outcome.failed_step, &outcome.message) {
+            Verdict::AsRun => {}
+            Verdict::Differs(d) => {
+                status = Status::Differs;
+                message = format!(
+                    "{} differs as line {} records: {} [{}]",
+                    d.stack, d.place.line, d.why, outcome.message
+                );
+            }
+            Verdict::Gone(d) => {
+                status = Status::Failed;
+                message = format!(
+                    "passed on {}, but line {} records that it fails at step {} ({}): the difference is gone, remove the record [{}]",
+                    d.stack, d.place.line, d.step, d.why, outcome.message
+                );
+            }
+        }
+    }
     if !template.vary.is_empty() {
         message = format!("{} ({})", message, template.describe_values(&values));
     }

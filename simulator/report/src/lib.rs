@@ -16,15 +16,19 @@ pub enum Status {
     Failed,
     /// It was not run, for a reason given in the message.
     Skipped,
+    /// A real stack failed it as a record in the scenario says it does (a finding, with
+    /// the reason in the message): neither a pass nor a failure of the run.
+    Differs,
 }
 
 impl Status {
-    /// `passed`, `failed` or `skipped`.
+    /// `passed`, `failed`, `skipped` or `differs`.
     pub fn name(self) -> &'static str {
         match self {
             Status::Passed => "passed",
             Status::Failed => "failed",
             Status::Skipped => "skipped",
+            Status::Differs => "differs",
         }
     }
 }
@@ -63,7 +67,7 @@ impl Suite {
         self.cases.iter().filter(|c| c.status == status).count()
     }
 
-    /// `{"passed": n, "failed": n, "skipped": n, "results": [{"name", "file", "status",
+    /// `{"passed": n, "failed": n, "skipped": n, "differs": n, "results": [{"name", "file", "status",
     /// "message", "artifacts", ...}]}`.
     pub fn json(&self) -> serde_json::Value {
         let results: Vec<_> = self
@@ -86,6 +90,7 @@ impl Suite {
             "passed": self.count(Status::Passed),
             "failed": self.count(Status::Failed),
             "skipped": self.count(Status::Skipped),
+            "differs": self.count(Status::Differs),
             "results": results,
         })
     }
@@ -121,14 +126,15 @@ impl Suite {
                 Status::Skipped => {
                     out.push_str(&format!("    <skipped message=\"{}\"/>\n", xml(&c.message)))
                 }
-                Status::Passed => {}
+                Status::Passed | Status::Differs => {}
             }
-            if !c.artifacts.is_empty() {
-                let list: Vec<String> = c
-                    .artifacts
-                    .iter()
-                    .map(|a| a.display().to_string())
-                    .collect();
+            let mut out_lines: Vec<String> = Vec::new();
+            if c.status == Status::Differs {
+                out_lines.push(format!("known difference: {}", c.message));
+            }
+            out_lines.extend(c.artifacts.iter().map(|a| a.display().to_string()));
+            if !out_lines.is_empty() {
+                let list = out_lines;
                 out.push_str(&format!(
                     "    <system-out>{}</system-out>\n",
                     xml(&list.join("\n"))
@@ -163,11 +169,16 @@ impl Suite {
             ));
         }
         out.push_str(&format!(
-            "{} passed, {} failed, {} skipped\n",
+            "{} passed, {} failed, {} skipped",
             self.count(Status::Passed),
             self.count(Status::Failed),
             self.count(Status::Skipped)
         ));
+        match self.count(Status::Differs) {
+            0 => {}
+            n => out.push_str(&format!(", {n} with a recorded difference")),
+        }
+        out.push('\n');
         out
     }
 }
@@ -254,5 +265,24 @@ mod tests {
         assert!(t.contains("lease-expiry/a"));
         assert!(t.contains("1h"));
         assert!(t.ends_with("1 passed, 1 failed, 1 skipped\n"));
+    }
+
+    #[test]
+    fn a_recorded_difference_is_counted_apart_and_shown_with_its_reason() {
+        let mut s = suite();
+        s.cases[0].status = Status::Differs;
+        s.cases[0].message = "kea differs as line 40 records: kea OFFERs a cut DISCOVER".into();
+        assert_eq!(s.json()["differs"].as_u64(), Some(1));
+        assert_eq!(s.json()["results"][0]["status"], "differs");
+        let x = s.junit("dhcplab run");
+        assert!(x.contains(r#"failures="1" skipped="1""#), "{x}");
+        assert!(
+            x.contains("<system-out>known difference: kea differs as line 40"),
+            "{x}"
+        );
+        assert!(
+            s.table()
+                .ends_with("0 passed, 1 failed, 1 skipped, 1 with a recorded difference\n")
+        );
     }
 }

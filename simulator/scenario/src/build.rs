@@ -33,6 +33,7 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
     let header = file.scenario;
     let hosts = b.hosts(file.host);
     let steps: Vec<Step> = file.step.into_iter().filter_map(|s| b.step(s)).collect();
+    let differs = b.differs(file.differs, steps.len());
     if b.faults.is_empty() && hosts.is_empty() {
         b.fault(0, "a scenario needs at least one [[host]]");
     }
@@ -65,6 +66,7 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         steps,
         vary: Vec::new(),
         source: String::new(),
+        differs,
     })
 }
 
@@ -98,6 +100,56 @@ impl Builder<'_> {
 
     fn place(&self, offset: usize) -> Place {
         Place::of(self.text, offset)
+    }
+
+    fn differs(&mut self, raw: Vec<S<raw::Differs>>, steps: usize) -> Vec<Difference> {
+        let mut out = Vec::new();
+        for d in raw {
+            let at = d.span().start;
+            let d = d.into_inner();
+            let stack = d.stack.get_ref().clone();
+            if !crate::REAL_STACKS.contains(&stack.as_str()) {
+                self.fault(
+                    d.stack.span().start,
+                    format!(
+                        "stack {stack:?}: a difference is recorded for a real stack, one of {}",
+                        crate::REAL_STACKS.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let step = match usize::try_from(*d.step.get_ref()) {
+                Ok(n) if (1..=steps).contains(&n) => n,
+                _ => {
+                    self.fault(
+                        d.step.span().start,
+                        format!(
+                            "step {}: the scenario has steps 1 to {steps}",
+                            d.step.get_ref()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let mut text = |v: &S<String>, what: &str| {
+                let t = v.get_ref().trim().to_string();
+                if t.is_empty() {
+                    self.fault(v.span().start, format!("{what} must not be empty"));
+                }
+                t
+            };
+            let saw = text(&d.saw, "saw");
+            let why = text(&d.why, "why");
+            out.push(Difference {
+                stack,
+                step,
+                saw,
+                why,
+                sometimes: d.sometimes,
+                place: self.place(at),
+            });
+        }
+        out
     }
 
     fn hosts(&mut self, raw: Vec<S<raw::Host>>) -> Vec<Host> {

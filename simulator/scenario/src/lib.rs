@@ -49,9 +49,70 @@ pub struct Scenario {
     pub vary: Vec<Vary>,
     /// The file's text (an instance's: values written in, no `[vary]` table).
     pub source: String,
+    /// Recorded differences of real stacks (`[[differs]]`): where a stack other than the
+    /// reference is known to fail the scenario, and why.
+    pub differs: Vec<Difference>,
+}
+
+/// A real stack's known difference from what a scenario expects (`[[differs]]`): a finding,
+/// kept with the scenario, so that a run on that stack reports it as such and fails when the
+/// stack fails otherwise, or (unless `sometimes`) no longer differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The stack that differs, by its name in `dhcplab stacks` (`kea`, `dhclient`, ...).
+    pub stack: String,
+    /// The step it fails at, counted from 1 as reports count.
+    pub step: usize,
+    /// Text the failure's message contains (`but saw OFFER`).
+    pub saw: String,
+    /// What the stack does and why it differs.
+    pub why: String,
+    /// It shows in some runs only (a stack's own randomness, as dhclient's T1 fuzz).
+    pub sometimes: bool,
+    /// Where it is recorded.
+    pub place: Place,
+}
+
+/// The stacks a `[[differs]]` record may name: the real ones (the reference stacks are what
+/// scenarios are written against, and must pass).
+pub const REAL_STACKS: [&str; 6] = ["kea", "dhcpd", "dnsmasq", "dhclient", "udhcpc", "dhcpcd"];
+
+/// What the recorded differences say of a run's outcome on some stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// No record applies: the outcome stands.
+    AsRun,
+    /// The run failed as this record says it does.
+    Differs(&'a Difference),
+    /// The run passed, but this record says the stack always fails it: the difference is
+    /// gone, and the record must go too.
+    Gone(&'a Difference),
 }
 
 impl Scenario {
+    /// What the `[[differs]]` records of `stacks` (the names of the stacks the run used) say
+    /// of a run that failed at `failed_step` (counted from 0, as the runner reports it) with
+    /// `message`, or passed (`None`).
+    pub fn verdict(
+        &self,
+        stacks: &[&str],
+        failed_step: Option<usize>,
+        message: &str,
+    ) -> Verdict<'_> {
+        let mut mine = self
+            .differs
+            .iter()
+            .filter(|d| stacks.contains(&d.stack.as_str()));
+        match failed_step {
+            Some(n) => mine
+                .find(|d| d.step == n + 1 && message.contains(&d.saw))
+                .map_or(Verdict::AsRun, Verdict::Differs),
+            None => mine
+                .find(|d| !d.sometimes)
+                .map_or(Verdict::AsRun, Verdict::Gone),
+        }
+    }
+
     /// The longest its steps can take, each expectation waiting to the end of its window: what
     /// the run covers at most, and in TAP mode how long it takes in real time.
     pub fn longest(&self) -> Duration {

@@ -19,6 +19,19 @@ pub(crate) struct File {
     pub host: Vec<S<Host>>,
     #[serde(default)]
     pub step: Vec<S<Step>>,
+    #[serde(default)]
+    pub differs: Vec<S<Differs>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Differs {
+    pub stack: S<String>,
+    pub step: S<i64>,
+    pub saw: S<String>,
+    pub why: S<String>,
+    #[serde(default)]
+    pub sometimes: bool,
 }
 
 #[derive(Debug, Deserialize)]

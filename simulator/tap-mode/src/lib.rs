@@ -158,8 +158,9 @@ enum Node {
     Client {
         dir: PathBuf,
         child: Option<Child>,
-        /// Events already put on the timeline.
-        events_seen: usize,
+        /// The events its program logged, read so far, each with when it was read (from time
+        /// zero) and the dhcpagent event it stands for.
+        events: Vec<(Duration, String, Option<String>)>,
         /// When it is started, from time zero, until it is.
         start_at: Option<Duration>,
     },
@@ -256,7 +257,7 @@ impl TapNetwork {
                 Role::Client(c) => Node::Client {
                     dir: here,
                     child: None,
-                    events_seen: 0,
+                    events: Vec::new(),
                     start_at: Some(c.start.draw(&mut dhcplab_rng::Rng::fork(seed, &h.name))),
                 },
                 Role::Peer(p) => {
@@ -453,28 +454,107 @@ impl TapNetwork {
                 });
             }
         }
+        let now = SystemTime::now()
+            .duration_since(self.start)
+            .unwrap_or_default();
         for i in 0..self.nodes.len() {
-            if let Node::Client {
-                dir, events_seen, ..
-            } = &mut self.nodes[i]
-            {
-                let events = clients::events(dir);
-                let new: Vec<String> = events
-                    .iter()
-                    .skip(*events_seen)
-                    .map(|(e, _)| e.clone())
-                    .collect();
-                *events_seen = events.len();
-                for e in new {
-                    let text = match self.stacks.client {
-                        Client::Real(r) => match r.agent_event(&e) {
-                            Some(a) => format!("{a} ({e})"),
-                            None => format!("({e})"),
-                        },
-                        Client::Reference => e,
+            let Node::Client { dir, events, .. } = &mut self.nodes[i] else {
+                continue;
+            };
+            let logged = clients::events(dir);
+            if logged.len() <= events.len() {
+                continue;
+            }
+            let agent: Vec<Option<String>> = match self.stacks.client {
+                Client::Reference => logged.iter().map(|(e, _)| Some(e.clone())).collect(),
+                Client::Real(r) => r
+                    .agent_events(&logged)
+                    .into_iter()
+                    .map(|e| e.map(str::to_string))
+                    .collect(),
+            };
+            let new: Vec<String> = logged
+                .into_iter()
+                .zip(agent)
+                .skip(events.len())
+                .map(|((reason, _), agent)| {
+                    let text = match (&agent, self.stacks.client) {
+                        (Some(a), Client::Real(_)) => format!("{a} ({reason})"),
+                        (None, _) => format!("({reason})"),
+                        (Some(a), Client::Reference) => a.clone(),
                     };
-                    self.note(i, text);
-                }
+                    events.push((now, reason, agent));
+                    text
+                })
+                .collect();
+            for text in new {
+                self.note(i, text);
+            }
+        }
+    }
+
+    /// A real client's state as its hook and its messages show it: what the last message it
+    /// sent after its last event says it is doing (`selecting` after a DISCOVER, `renewing`
+    /// after a unicast REQUEST from its address, ...), else what its last event left it in
+    /// (`bound` after BOUND or EXTEND, `init` after EXPIRE or DROP, `idle` after RELEASE).
+    fn real_client_state(&self, i: usize) -> String {
+        let Node::Client { events, .. } = &self.nodes[i] else {
+            return "unknown".into();
+        };
+        let last_event = events
+            .iter()
+            .rev()
+            .find_map(|(at, _, a)| a.as_ref().map(|a| (at, a)));
+        let after = last_event.map_or(0, |(at, _)| at.as_nanos());
+        let name = &self.names[i];
+        let sent = self
+            .log
+            .iter()
+            .rev()
+            .take_while(|s| s.at_ns >= after)
+            .find(|s| s.from == *name);
+        if let Some(s) = sent {
+            use dhcplab_wire::v4::MessageType;
+            let m = &s.message;
+            let server_id = m.option(54).is_some();
+            return match m.message_type() {
+                Ok(Some(MessageType::Discover)) => "selecting",
+                Ok(Some(MessageType::Request)) if server_id => "requesting",
+                Ok(Some(MessageType::Request)) if m.ciaddr.is_unspecified() => "init-reboot",
+                Ok(Some(MessageType::Request)) if s.broadcast => "rebinding",
+                Ok(Some(MessageType::Request)) => "renewing",
+                Ok(Some(MessageType::Decline)) => "declined",
+                Ok(Some(MessageType::Release)) => "idle",
+                _ => "unknown",
+            }
+            .into();
+        }
+        match last_event.map(|(_, a)| a.as_str()) {
+            Some("BOUND" | "EXTEND") => "bound",
+            Some("EXPIRE" | "DROP") => "init",
+            Some("RELEASE") => "idle",
+            _ => "unknown",
+        }
+        .into()
+    }
+
+    /// Restarts client `i` if it is a real client that a system restarts on link up and
+    /// resume ([`clients::RealClient::restarted_on_wake`]).
+    fn wake(&mut self, i: usize) {
+        if let Client::Real(r) = self.stacks.client
+            && r.restarted_on_wake()
+            && matches!(self.nodes[i], Node::Client { child: Some(_), .. })
+        {
+            self.note(
+                i,
+                format!(
+                    "{} restarted, as a system does on link up and resume",
+                    r.program()
+                ),
+            );
+            self.halt(i, true);
+            if let Err(e) = self.spawn(i) {
+                self.note(i, format!("cannot restart: {e}"));
             }
         }
     }
@@ -637,6 +717,9 @@ impl Network for TapNetwork {
         if let Err(e) = host.ip(&["link", "set", "dev", &host.tap, state]) {
             self.note(i, format!("link {state}: {e}"));
         }
+        if up {
+            self.wake(i);
+        }
     }
 
     fn suspend(&mut self, i: usize, suspended: bool) {
@@ -647,6 +730,7 @@ impl Network for TapNetwork {
         } else {
             self.lab.control(Control::Carrier(i, true));
             self.signal(i, Signal::SIGCONT);
+            self.wake(i);
         }
     }
 
@@ -721,16 +805,10 @@ impl Network for TapNetwork {
     }
 
     fn events(&self, i: usize) -> Vec<String> {
-        let Node::Client { dir, .. } = &self.nodes[i] else {
+        let Node::Client { events, .. } = &self.nodes[i] else {
             return Vec::new();
         };
-        let events = clients::events(dir).into_iter().map(|(e, _)| e);
-        match self.stacks.client {
-            Client::Reference => events.collect(),
-            Client::Real(r) => events
-                .filter_map(|e| r.agent_event(&e).map(str::to_string))
-                .collect(),
-        }
+        events.iter().filter_map(|(_, _, a)| a.clone()).collect()
     }
 
     fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)> {
@@ -742,12 +820,7 @@ impl Network for TapNetwork {
             (Some(_), Client::Reference) => {
                 agent_state(&dir.join("agent.sock")).unwrap_or_else(|| "unknown".into())
             }
-            // A real client tells its state only through its hook: bound after BOUND or
-            // EXTEND, else not known.
-            (Some(_), Client::Real(_)) => match self.events(i).last().map(String::as_str) {
-                Some("BOUND" | "EXTEND") => "bound".into(),
-                _ => "unknown".into(),
-            },
+            (Some(_), Client::Real(_)) => self.real_client_state(i),
         };
         Some((state, self.configured(i)))
     }
