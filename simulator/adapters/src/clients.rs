@@ -11,7 +11,9 @@ use std::process::Command;
 const HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 ev="${reason:-$1}"
-{ echo "=== event=$ev"; env | sort; } >> "$out" 2>&1
+# One write per event, so that a reader never sees half of one.
+msg="$(echo "=== event=$ev"; env | sort)"
+printf '%s\n' "$msg" >> "$out"
 [ -n "${protocol:-}" ] && exit 0
 case "$ev" in
   BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
@@ -28,7 +30,7 @@ exit 0
 const REFERENCE_HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 addr="$(ip -4 -o addr show dev "$1" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
-{ echo "=== event=$2"; echo "interface=$1"; echo "ip=$addr"; } >> "$out" 2>&1
+printf '=== event=%s\ninterface=%s\nip=%s\n' "$2" "$1" "$addr" >> "$out"
 exit 0
 "#;
 
@@ -274,12 +276,15 @@ impl RealClient {
     }
 }
 
+/// The file, in a client's directory, its hook logs each event to.
+pub const HOOK_LOG: &str = "hook.log";
+
 /// An event a client's hook logged: its reason and its environment.
 pub type Logged = (String, Vec<(String, String)>);
 
 /// The events the hook logged under `dir`, in order, each with its environment.
 pub fn events(dir: &Path) -> Vec<Logged> {
-    let text = std::fs::read_to_string(dir.join("hook.log")).unwrap_or_default();
+    let text = std::fs::read_to_string(dir.join(HOOK_LOG)).unwrap_or_default();
     let mut out: Vec<Logged> = Vec::new();
     for line in text.lines() {
         if let Some(ev) = line.strip_prefix("=== event=") {

@@ -354,7 +354,7 @@ impl<N: Network> Runner<'_, N> {
                 self.net.now()
             }
             // A state check takes no time of its own (in real time it may wait to settle).
-            (What::Expect(_), None) => began,
+            (What::Expect(_), None) => began.max(t),
         };
         Ok(())
     }

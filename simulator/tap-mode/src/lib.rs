@@ -161,6 +161,8 @@ enum Node {
         /// The events its program logged, read so far, each with when it was read (from time
         /// zero) and the dhcpagent event it stands for.
         events: Vec<(Duration, String, Option<String>)>,
+        /// The length of its hook log when it was last read.
+        log_len: u64,
         /// When it is started, from time zero, until it is.
         start_at: Option<Duration>,
     },
@@ -177,6 +179,8 @@ pub struct TapNetwork {
     start: SystemTime,
     /// Frames of the capture already read.
     read: usize,
+    /// The hosts whose process is stopped (SIGSTOP) by a suspend.
+    suspended: Vec<bool>,
     log: Vec<Seen>,
     timeline: Timeline,
 }
@@ -258,6 +262,7 @@ impl TapNetwork {
                     dir: here,
                     child: None,
                     events: Vec::new(),
+                    log_len: 0,
                     start_at: Some(c.start.draw(&mut dhcplab_rng::Rng::fork(seed, &h.name))),
                 },
                 Role::Peer(p) => {
@@ -278,6 +283,7 @@ impl TapNetwork {
             nodes,
             start: SystemTime::now(),
             read: 0,
+            suspended: vec![false; scenario.hosts.len()],
             log: Vec::new(),
         };
         for i in 0..net.nodes.len() {
@@ -458,9 +464,20 @@ impl TapNetwork {
             .duration_since(self.start)
             .unwrap_or_default();
         for i in 0..self.nodes.len() {
-            let Node::Client { dir, events, .. } = &mut self.nodes[i] else {
+            let Node::Client {
+                dir,
+                events,
+                log_len,
+                ..
+            } = &mut self.nodes[i]
+            else {
                 continue;
             };
+            let len = std::fs::metadata(dir.join(clients::HOOK_LOG)).map_or(0, |m| m.len());
+            if len == *log_len {
+                continue;
+            }
+            *log_len = len;
             let logged = clients::events(dir);
             if logged.len() <= events.len() {
                 continue;
@@ -596,11 +613,16 @@ impl TapNetwork {
             .map_or(0, |d| d.as_secs())
     }
 
-    /// Stops host `i`'s process: SIGTERM and a wait when `graceful`, else SIGKILL.
+    /// Stops host `i`'s process: SIGTERM and a wait when `graceful` (continued after the
+    /// signal if suspended, so that it acts on it), else SIGKILL. It is no longer suspended.
     fn halt(&mut self, i: usize, graceful: bool) {
         if graceful {
             self.signal(i, nix::sys::signal::Signal::SIGTERM);
+            if self.suspended[i] {
+                self.signal(i, nix::sys::signal::Signal::SIGCONT);
+            }
         }
+        self.suspended[i] = false;
         if let Node::Server { child, .. } | Node::Client { child, .. } = &mut self.nodes[i]
             && let Some(mut c) = child.take()
         {
@@ -724,6 +746,7 @@ impl Network for TapNetwork {
 
     fn suspend(&mut self, i: usize, suspended: bool) {
         use nix::sys::signal::Signal;
+        self.suspended[i] = suspended;
         if suspended {
             self.lab.control(Control::Carrier(i, false));
             self.signal(i, Signal::SIGSTOP);
