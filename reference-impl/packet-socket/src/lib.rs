@@ -272,7 +272,8 @@ impl AsyncPacketSocket {
     }
 
     /// Waits for frames and reads those waiting, at most `max`, handing each to `each`;
-    /// returns how many were read.
+    /// returns how many were read. The error a link that went down leaves on the socket
+    /// (ENETDOWN, reported once by the next read) is taken and reading goes on.
     pub async fn recv_batch(
         &self,
         buf: &mut [u8],
@@ -292,6 +293,7 @@ impl AsyncPacketSocket {
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENETDOWN) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -12,7 +12,7 @@ const HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 ev="${reason:-$1}"
 # One write per event, so that a reader never sees half of one.
-msg="$(echo "=== event=$ev"; env | sort)"
+msg="$(echo "=== event=$ev"; echo "dhcplab_at=$(date +%s.%N)"; env | sort)"
 printf '%s\n' "$msg" >> "$out"
 [ -n "${protocol:-}" ] && exit 0
 case "$ev" in
@@ -30,7 +30,7 @@ exit 0
 const REFERENCE_HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 addr="$(ip -4 -o addr show dev "$1" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
-printf '=== event=%s\ninterface=%s\nip=%s\n' "$2" "$1" "$addr" >> "$out"
+printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nip=%s\n' "$2" "$(date +%s.%N)" "$1" "$addr" >> "$out"
 exit 0
 "#;
 
@@ -91,6 +91,17 @@ impl Client {
             Client::Real(r) => r.program(),
         }
     }
+}
+
+/// How long a real client keeps trying to get a lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// It tries for 20 s and exits if no server answers (dhclient -1, udhcpc -n, dhcpcd -t
+    /// 20): one lease for the matrix and the daemon tests.
+    Once,
+    /// It keeps trying, as a system's network manager runs it: the client's own default
+    /// timeouts and retries (dhclient: 60 s a try, then 5 min), never giving up.
+    Daemon,
 }
 
 /// A real DHCPv4 client.
@@ -165,9 +176,10 @@ impl RealClient {
             .collect()
     }
 
-    /// Whether it acts on carrier and resume by itself. dhclient does neither (it ignores
-    /// carrier and does nothing on SIGCONT): a system restarts it on link up and on resume
-    /// (ifplugd, NetworkManager's dhclient backend), and TAP mode does the same.
+    /// Whether it acts on carrier and resume by itself. dhclient does neither: it ignores
+    /// carrier, and after SIGCONT its timers catch up only seconds later (6 s in one run past
+    /// a lease's end). A system restarts it on link up and on resume (ifplugd,
+    /// NetworkManager's dhclient backend), and TAP mode does the same.
     pub fn restarted_on_wake(self) -> bool {
         self == RealClient::Dhclient
     }
@@ -178,8 +190,10 @@ impl RealClient {
         self,
         dir: &Path,
         iface: &str,
+        persistence: Persistence,
         in_ns: InNamespace<'_>,
     ) -> Result<Command, AdapterError> {
+        let once = persistence == Persistence::Once;
         make_dir(dir)?;
         let hook = dir.join("hook.sh");
         write(&hook, HOOK)?;
@@ -187,12 +201,21 @@ impl RealClient {
         Ok(match self {
             RealClient::Dhclient => {
                 let conf = dir.join("dhclient.conf");
+                let timeout = if once { "timeout 20;\n" } else { "" };
                 write(
                     &conf,
-                    "request subnet-mask, broadcast-address, routers, domain-name-servers;\ntimeout 20;\n",
+                    &format!(
+                        "request subnet-mask, broadcast-address, routers, domain-name-servers;\n{timeout}"
+                    ),
                 )?;
                 let mut c = in_ns("dhclient");
-                c.args(["-4", "-d", "-1", "-v", "-cf", &arg(&conf), "-lf"])
+                c.args(["-4", "-d", "-v"]);
+                if once {
+                    c.arg("-1");
+                }
+                c.arg("-cf")
+                    .arg(&conf)
+                    .arg("-lf")
                     .arg(dir.join("dhclient.leases"))
                     .arg("-pf")
                     .arg(dir.join("dhclient.pid"))
@@ -203,7 +226,10 @@ impl RealClient {
             }
             RealClient::Udhcpc => {
                 let mut c = in_ns("udhcpc");
-                c.args(["-f", "-n", "-R", "-t", "5", "-T", "2", "-i", iface, "-s"])
+                if once {
+                    c.arg("-n");
+                }
+                c.args(["-f", "-R", "-t", "5", "-T", "2", "-i", iface, "-s"])
                     .arg(&hook)
                     .arg("-p")
                     .arg(dir.join("udhcpc.pid"));
@@ -221,9 +247,10 @@ impl RealClient {
                 // dhcpcd has fixed /run/dhcpcd and /var/lib/dhcpcd: private directories are
                 // bound over them in the mount namespace `ip netns exec` makes.
                 let script = format!(
-                    "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd -B -4 -d -t 20 -f {} -c {} {iface}",
+                    "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd -B -4 -d -t {} -f {} -c {} {iface}",
                     arg(&run),
                     arg(&lib),
+                    if once { 20 } else { 0 },
                     arg(&conf),
                     arg(&hook)
                 );
@@ -282,6 +309,15 @@ pub const HOOK_LOG: &str = "hook.log";
 /// An event a client's hook logged: its reason and its environment.
 pub type Logged = (String, Vec<(String, String)>);
 
+/// When the hook ran for `logged` (`dhcplab_at`, which both hooks write), if it says.
+pub fn logged_at(logged: &Logged) -> Option<std::time::SystemTime> {
+    let text = &logged.1.iter().find(|(k, _)| k == "dhcplab_at")?.1;
+    let (secs, nanos) = text.split_once('.').unwrap_or((text, "0"));
+    let secs: u64 = secs.parse().ok()?;
+    let nanos: u32 = format!("{nanos:0<9}").get(..9)?.parse().ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
+}
+
 /// The events the hook logged under `dir`, in order, each with its environment.
 pub fn events(dir: &Path) -> Vec<Logged> {
     let text = std::fs::read_to_string(dir.join(HOOK_LOG)).unwrap_or_default();
@@ -324,7 +360,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(
             dir.join("hook.log"),
-            "=== event=PREINIT\nreason=PREINIT\n=== event=BOUND\nnew_ip_address=192.0.2.100\n=== event=bound\nip=192.0.2.101\n",
+            "=== event=PREINIT\nreason=PREINIT\n=== event=BOUND\ndhcplab_at=1796058590.25\nnew_ip_address=192.0.2.100\n=== event=bound\nip=192.0.2.101\n",
         )
         .expect("log");
         let ev = events(&dir);
@@ -333,6 +369,11 @@ mod tests {
             ["PREINIT", "BOUND", "bound"]
         );
         assert_eq!(bound_address(&dir), Some(Ipv4Addr::new(192, 0, 2, 101)));
+        assert_eq!(
+            logged_at(&ev[1]),
+            std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(1_796_058_590_250))
+        );
+        assert_eq!(logged_at(&ev[0]), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

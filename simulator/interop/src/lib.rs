@@ -8,7 +8,7 @@
 //! A check a stack cannot take part in is skipped with the reason (dnsmasq's shortest lease is
 //! 2 minutes, so its renew would take a minute: skipped rather than slowing every run).
 
-use dhcplab_adapters::clients::{self, Client};
+use dhcplab_adapters::clients::{self, Client, Persistence};
 use dhcplab_adapters::servers::{Server, ServerSetup};
 use dhcplab_frame::{Decoded, LinkType};
 use dhcplab_tap::Lab;
@@ -176,7 +176,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
             Client::Reference => {
                 clients::reference_command(dhcplab, &client_dir, &cli.tap, true, &in_cli)
             }
-            Client::Real(r) => r.command(&client_dir, &cli.tap, &in_cli),
+            Client::Real(r) => r.command(&client_dir, &cli.tap, Persistence::Once, &in_cli),
         }
         .map_err(|e| e.to_string())?;
         c.stdout(log("client.out").map_err(|e| e.to_string())?)

@@ -158,8 +158,8 @@ enum Node {
     Client {
         dir: PathBuf,
         child: Option<Child>,
-        /// The events its program logged, read so far, each with when it was read (from time
-        /// zero) and the dhcpagent event it stands for.
+        /// The events its program logged, read so far, each with when it ran (from time zero;
+        /// when it was read if the hook did not say) and the dhcpagent event it stands for.
         events: Vec<(Duration, String, Option<String>)>,
         /// The length of its hook log when it was last read.
         log_len: u64,
@@ -363,7 +363,9 @@ impl TapNetwork {
                         false,
                         &in_ns,
                     ),
-                    Client::Real(r) => r.command(dir, &host.tap, &in_ns),
+                    Client::Real(r) => {
+                        r.command(dir, &host.tap, clients::Persistence::Daemon, &in_ns)
+                    }
                 }
                 .map_err(|e| fail(e.to_string()))?;
                 c.stdout(log(dir, "client.out").map_err(fail)?)
@@ -490,17 +492,22 @@ impl TapNetwork {
                     .map(|e| e.map(str::to_string))
                     .collect(),
             };
+            let start = self.start;
             let new: Vec<String> = logged
                 .into_iter()
                 .zip(agent)
                 .skip(events.len())
-                .map(|((reason, _), agent)| {
+                .map(|(logged, agent)| {
+                    let at = clients::logged_at(&logged)
+                        .and_then(|t| t.duration_since(start).ok())
+                        .unwrap_or(now);
+                    let reason = logged.0;
                     let text = match (&agent, self.stacks.client) {
                         (Some(a), Client::Real(_)) => format!("{a} ({reason})"),
                         (None, _) => format!("({reason})"),
                         (Some(a), Client::Reference) => a.clone(),
                     };
-                    events.push((now, reason, agent));
+                    events.push((at, reason, agent));
                     text
                 })
                 .collect();

@@ -242,12 +242,13 @@ pub fn remove_on_interrupt() -> Result<(), TapError> {
 }
 
 impl Lab {
-    /// An empty lab with a run name unique on this machine (process id and a counter).
+    /// An empty lab with a run name unique on this machine: the process id and a counter
+    /// (its last 4096 values), in hex, short enough for device names (`dl` + run + `t` + port
+    /// fits IFNAMSIZ) wherever process ids go up to (2^22).
     pub fn new() -> Self {
-        let n = RUNS.fetch_add(1, Ordering::Relaxed);
-        let id = (std::process::id() << 4 ^ n) & 0xff_ffff;
+        let n = RUNS.fetch_add(1, Ordering::Relaxed) & 0xfff;
         Self {
-            run: format!("{id:06x}"),
+            run: format!("{:x}r{n:x}", std::process::id()),
             hosts: Vec::new(),
             switch: None,
             capture: Arc::new(Mutex::new(Vec::new())),
@@ -515,5 +516,21 @@ fn switch(
             };
             carry(&mut segment, capture, port, buf[..n].to_vec());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_names_differ_within_a_process_and_fit_device_names() {
+        let a = Lab::new();
+        let b = Lab::new();
+        assert_ne!(a.run(), b.run());
+        assert!(a.run().starts_with(&format!("{:x}r", std::process::id())));
+        // The longest: a process id of 2^22 - 1, counter 0xfff, port 99.
+        let longest = format!("dl{:x}r{:x}t{}", (1u32 << 22) - 1, 0xfff, 99);
+        assert!(longest.len() <= 15, "{longest}");
     }
 }

@@ -5,7 +5,7 @@
 use crate::netns::{Netns, Process};
 use std::path::{Path, PathBuf};
 
-pub use dhcplab_adapters::clients::{RealClient, bound_address, events};
+pub use dhcplab_adapters::clients::{Persistence, RealClient, bound_address, events};
 
 /// Starts `client` on `iface` in `ns`, its files under `dir`; its output goes to `client.out`.
 ///
@@ -14,7 +14,7 @@ pub use dhcplab_adapters::clients::{RealClient, bound_address, events};
 pub fn start(client: RealClient, ns: &Netns, dir: &Path, iface: &str) -> Process {
     let in_ns = |program: &str| ns.command(program);
     let command = client
-        .command(dir, iface, &in_ns)
+        .command(dir, iface, Persistence::Once, &in_ns)
         .unwrap_or_else(|e| panic!("{}: {e}", client.program()));
     Process::start(command, client.program(), &dir.join("client.out"))
 }
