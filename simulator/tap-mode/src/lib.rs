@@ -132,7 +132,6 @@ pub fn supports(
     if let Client::Real(r) = stacks.client {
         for step in &scenario.steps {
             let what = match &step.what {
-                What::Act(Act::Release(_)) => "release",
                 What::Act(Act::Drop(_)) => "drop",
                 What::Act(Act::Inform { .. }) => "inform",
                 _ => continue,
@@ -771,12 +770,33 @@ impl Network for TapNetwork {
         if child.is_none() {
             return Err(format!("{} is not running", self.names[i]));
         }
-        let Client::Reference = self.stacks.client else {
-            return Err(format!(
-                "{event:?}: TAP mode orders only the reference agent"
-            ));
-        };
         let interface = &self.lab.hosts()[i].tap;
+        if let Client::Real(r) = self.stacks.client {
+            if event != HostEvent::Release {
+                return Err(format!(
+                    "{event:?}: TAP mode orders {} only to release",
+                    r.program()
+                ));
+            }
+            let host = &self.lab.hosts()[i];
+            let in_ns = |p: &str| host.command(p);
+            return match r.release_command(dir, interface, &in_ns) {
+                Some(mut c) => match c.output() {
+                    Ok(out) if out.status.success() => Ok(()),
+                    Ok(out) => Err(format!(
+                        "{} release: {}: {}",
+                        r.program(),
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )),
+                    Err(e) => Err(format!("{} release: {e}", r.program())),
+                },
+                None => {
+                    self.signal(i, nix::sys::signal::Signal::SIGTERM);
+                    Ok(())
+                }
+            };
+        }
         let request = match event {
             HostEvent::Release => serde_json::json!({"command": "release", "interface": interface}),
             HostEvent::Drop => serde_json::json!({"command": "drop", "interface": interface}),
