@@ -63,9 +63,9 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 /// Hands an order for the named interface to its task; false when no task takes it.
 pub type Orders = Arc<dyn Fn(&str, HostEvent) -> bool + Send + Sync>;
 
-/// Whether a peer may give orders: root, or the user the agent runs as.
-fn may_order(peer_uid: Option<u32>) -> bool {
-    let me = nix::unistd::geteuid().as_raw();
+/// Whether a peer whose user is `peer_uid` (none when its credentials cannot be read) may
+/// give orders to an agent running as `me`: root, or the agent's own user.
+fn may_order(peer_uid: Option<u32>, me: u32) -> bool {
     peer_uid.is_some_and(|uid| uid == 0 || uid == me)
 }
 
@@ -88,7 +88,10 @@ pub async fn serve(
         };
         let board = board.clone();
         let orders = orders.clone();
-        let privileged = may_order(stream.peer_cred().ok().map(|c| c.uid()));
+        let privileged = may_order(
+            stream.peer_cred().ok().map(|c| c.uid()),
+            nix::unistd::geteuid().as_raw(),
+        );
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
@@ -222,6 +225,15 @@ mod tests {
             taken
         });
         (orders, got)
+    }
+
+    #[test]
+    fn only_root_and_the_agents_own_user_may_give_orders() {
+        assert!(may_order(Some(0), 1000));
+        assert!(may_order(Some(1000), 1000));
+        assert!(!may_order(Some(1001), 1000));
+        assert!(!may_order(None, 1000));
+        assert!(may_order(Some(0), 0));
     }
 
     #[test]

@@ -11,12 +11,12 @@ use std::process::Command;
 const HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 ev="${reason:-$1}"
-# One write per event, so that a reader never sees half of one.
-msg="$(echo "=== event=$ev"; echo "dhcplab_at=$(date +%s.%N)"; env | sort)"
+# An event ends with its own line: a reader takes only whole events.
+msg="$(echo "=== event=$ev"; echo "dhcplab_at=$(date +%s.%N)"; env | sort; echo "=== end")"
 printf '%s\n' "$msg" >> "$out"
 [ -n "${protocol:-}" ] && exit 0
 case "$ev" in
-  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  BOUND|RENEW|REBIND|REBOOT|TIMEOUT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
   EXPIRE|FAIL|RELEASE|STOP) [ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
   bound|renew) ip addr replace "$ip/$subnet" dev "$interface" ;;
   deconfig) ip -4 addr flush dev "$interface" ;;
@@ -30,7 +30,7 @@ exit 0
 const REFERENCE_HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 addr="$(ip -4 -o addr show dev "$1" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
-printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nip=%s\n' "$2" "$(date +%s.%N)" "$1" "$addr" >> "$out"
+printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nip=%s\n=== end\n' "$2" "$(date +%s.%N)" "$1" "$addr" >> "$out"
 exit 0
 "#;
 
@@ -45,6 +45,7 @@ pub fn reference_command(
     in_ns: InNamespace<'_>,
 ) -> Result<Command, AdapterError> {
     make_dir(dir)?;
+    let socket = crate::socket_path(dir.join("agent.sock"))?;
     let hook = dir.join("hook.sh");
     write(&hook, REFERENCE_HOOK)?;
     executable(&hook)?;
@@ -61,7 +62,7 @@ pub fn reference_command(
         .arg("--event-program")
         .arg(&hook)
         .arg("--control")
-        .arg(dir.join("agent.sock"))
+        .arg(socket)
         .arg(iface);
     Ok(c)
 }
@@ -318,15 +319,19 @@ pub fn logged_at(logged: &Logged) -> Option<std::time::SystemTime> {
     std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
 }
 
-/// The events the hook logged under `dir`, in order, each with its environment.
+/// The events the hook logged under `dir`, in order, each with its environment: only whole
+/// ones (ended by their `=== end` line), so that an event being written is read later, whole.
 pub fn events(dir: &Path) -> Vec<Logged> {
     let text = std::fs::read_to_string(dir.join(HOOK_LOG)).unwrap_or_default();
     let mut out: Vec<Logged> = Vec::new();
+    let mut open: Option<Logged> = None;
     for line in text.lines() {
         if let Some(ev) = line.strip_prefix("=== event=") {
-            out.push((ev.to_string(), Vec::new()));
-        } else if let (Some(last), Some((k, v))) = (out.last_mut(), line.split_once('=')) {
-            last.1.push((k.to_string(), v.to_string()));
+            open = Some((ev.to_string(), Vec::new()));
+        } else if line == "=== end" {
+            out.extend(open.take());
+        } else if let (Some(event), Some((k, v))) = (open.as_mut(), line.split_once('=')) {
+            event.1.push((k.to_string(), v.to_string()));
         }
     }
     out
@@ -360,7 +365,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(
             dir.join("hook.log"),
-            "=== event=PREINIT\nreason=PREINIT\n=== event=BOUND\ndhcplab_at=1796058590.25\nnew_ip_address=192.0.2.100\n=== event=bound\nip=192.0.2.101\n",
+            "=== event=PREINIT\nreason=PREINIT\n=== end\n=== event=BOUND\ndhcplab_at=1796058590.25\nnew_ip_address=192.0.2.100\n=== end\n=== event=bound\nip=192.0.2.101\n=== end\n=== event=RENEW\nnew_ip",
         )
         .expect("log");
         let ev = events(&dir);

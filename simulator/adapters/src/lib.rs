@@ -35,6 +35,31 @@ pub enum AdapterError {
     /// The Kea configuration given has no `Dhcp4` map.
     #[error("the Kea configuration has no Dhcp4 map")]
     NoDhcp4,
+    /// A control socket's path is longer than a unix socket address takes.
+    #[error(
+        "the control socket {path} is {len} bytes long, more than a unix socket takes ({MAX_SOCKET_PATH}): use a shorter directory"
+    )]
+    SocketPath {
+        /// The path.
+        path: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+}
+
+/// The longest path a unix socket address holds (`sun_path` is 108 bytes with its NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// `path`, when a unix socket can be bound there.
+fn socket_path(path: std::path::PathBuf) -> Result<std::path::PathBuf, AdapterError> {
+    let len = path.as_os_str().len();
+    if len > MAX_SOCKET_PATH {
+        return Err(AdapterError::SocketPath {
+            path: path.display().to_string(),
+            len,
+        });
+    }
+    Ok(path)
 }
 
 /// Checks `ready` every `poll` until it holds or `limit` has passed, and says whether it held:

@@ -183,7 +183,7 @@ impl Server {
         d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
             "output_options": [ { "output": dir.join("server.log") } ] } ]);
         d4["control-socket"] = serde_json::json!({ "socket-type": "unix",
-            "socket-name": self.control_socket(dir) });
+            "socket-name": crate::socket_path(self.control_socket(dir))? });
         let path = dir.join("dhcp4.json");
         write(&path, &config.to_string())?;
         Ok(path)
@@ -322,6 +322,11 @@ mod tests {
             Server::Dnsmasq.write_kea_config(serde_json::json!({}), "x", dir.path()),
             Err(AdapterError::NotKea(_))
         ));
+        let deep = dir.path().join("d".repeat(120));
+        let e = Server::Kea
+            .write_kea_config(serde_json::json!({"Dhcp4": {}}), "x", &deep)
+            .expect_err("too long a socket path");
+        assert!(e.to_string().contains("use a shorter directory"), "{e}");
         assert!(matches!(
             Server::Kea.write_kea_config(serde_json::json!({"Dhcp6": {}}), "x", dir.path()),
             Err(AdapterError::NoDhcp4)

@@ -207,14 +207,16 @@ fn run_all(runnable: &[Scenario], args: &Args, progress: &Progress, began: Insta
                     let Some(s) = runnable.get(k) else { break };
                     progress.tick(&s.name, began);
                     let case = run_one(s, args);
-                    if let Ok(mut d) = done.lock() {
-                        d.push((k, case));
-                    }
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((k, case));
                 }
             });
         }
     });
-    let mut cases = done.into_inner().unwrap_or_default();
+    let mut cases = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     cases.sort_by_key(|(k, _)| *k);
     cases.into_iter().map(|(_, c)| c).collect()
 }
@@ -278,7 +280,8 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
     let mut message = outcome.message.clone();
     if args.mode == "tap" {
         let stacks = [args.server.as_str(), args.client.as_str()];
-        match s.verdict(&stacks, outcome.failed_step, &outcome.message) {
+        // The template's records: their lines are the file's (an instance has no [vary]).
+        match template.verdict(&stacks, outcome.failed_step, &outcome.message) {
             Verdict::AsRun => {}
             Verdict::Differs(d) => {
                 status = Status::Differs;

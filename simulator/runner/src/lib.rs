@@ -41,7 +41,7 @@ pub trait Network {
     /// The first invariant that broke (two clients on one address), if one did.
     fn violation(&self) -> Option<String>;
     /// Why the run cannot go on, if it got stuck (hosts working without time passing, or
-    /// working too long).
+    /// working too long; in real time, a process that could not be started or restarted).
     fn stuck(&self) -> Option<String>;
     /// The index of the host named `name`.
     fn index(&self, name: &str) -> Option<usize>;
@@ -216,6 +216,8 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
         step_end,
         matched_at: None,
         acted_at: step_end,
+        just_acted: false,
+        right_after_action: false,
     };
     let mut failure = None;
     let mut done = 0;
@@ -286,6 +288,10 @@ struct Runner<'a, N: Network> {
     matched_at: Option<SystemTime>,
     /// When the last action began.
     acted_at: SystemTime,
+    /// The step before was an action: what follows it at once counts from when it began.
+    just_acted: bool,
+    /// The current step follows an action at once.
+    right_after_action: bool,
 }
 
 impl<N: Network> Runner<'_, N> {
@@ -338,12 +344,13 @@ impl<N: Network> Runner<'_, N> {
                 },
             );
         }
-        // A step ends when its action or state check began, or when the message it waited
-        // for came: in virtual time that is the clock after it; in real time the clock has
-        // moved on by what the action, the settling or the polling took, and a quick answer
-        // may already be in.
+        // A step ends when its action was carried out (messages it causes count from when it
+        // began), at its state check's time, or when the message it waited for came: in
+        // virtual time that is the clock after it; in real time the clock has moved on by what
+        // the settling or the polling took, and a quick answer may already be in.
         let began = self.net.now();
         self.matched_at = None;
+        self.right_after_action = self.just_acted && matches!(step.when, When::Now);
         match &step.what {
             What::Wait => {}
             What::Act(a) => self.act(a)?,
@@ -352,7 +359,7 @@ impl<N: Network> Runner<'_, N> {
         self.step_end = match (&step.what, self.matched_at) {
             (What::Act(_), _) => {
                 self.acted_at = began;
-                began
+                self.net.now()
             }
             (_, Some(at)) => at,
             (What::Expect(Expect::Message { .. } | Expect::Nothing { .. }) | What::Wait, None) => {
@@ -361,6 +368,7 @@ impl<N: Network> Runner<'_, N> {
             // A state check takes no time of its own (in real time it may wait to settle).
             (What::Expect(_), None) => began.max(t),
         };
+        self.just_acted = matches!(step.what, What::Act(_));
         Ok(())
     }
 
@@ -545,8 +553,13 @@ impl<N: Network> Runner<'_, N> {
                 capture,
             } => {
                 let slack = self.net.slack();
-                // Never before the last action began: what came earlier is not its effect.
-                let from = at_ns(t.checked_sub(slack).unwrap_or(t).max(self.acted_at.min(t)));
+                // Never before the last action began: what came earlier is not its effect; right
+                // after an action, from when it began (in real time it takes a while).
+                let from = if self.right_after_action {
+                    at_ns(self.acted_at)
+                } else {
+                    at_ns(t.checked_sub(slack).unwrap_or(t).max(self.acted_at.min(t)))
+                };
                 let earliest = at_ns((t + window.not_before).checked_sub(slack).unwrap_or(t));
                 let deadline = t + window.within + slack;
                 let what = describe_filter(filter);
@@ -591,6 +604,16 @@ impl<N: Network> Runner<'_, N> {
                     ));
                 };
                 let s = self.net.log()[k].clone();
+                // Real time may run behind: what the capture holds can be later than the
+                // window, and is then too late.
+                if s.at_ns > at_ns(deadline) {
+                    return Err(format!(
+                        "expected {what} within {} of {}, but it came at {}, after the window",
+                        format_duration(window.within),
+                        clock(from),
+                        clock(s.at_ns)
+                    ));
+                }
                 if s.at_ns < earliest {
                     return Err(format!(
                         "expected {what} no earlier than {} after {}, but it came at {}",
@@ -623,6 +646,7 @@ impl<N: Network> Runner<'_, N> {
             }
             Expect::Nothing { filter, within } => {
                 let from = at_ns(t);
+                let until = at_ns(t + *within);
                 let what = describe_filter(filter);
                 let mut scan = self.cursor;
                 let mut hit = None;
@@ -630,7 +654,8 @@ impl<N: Network> Runner<'_, N> {
                     while scan < log.len() {
                         let s = &log[scan];
                         scan += 1;
-                        if s.at_ns >= from && passes(filter, s) {
+                        // What came after the window (real time may run behind) is not in it.
+                        if s.at_ns >= from && s.at_ns <= until && passes(filter, s) {
                             hit = Some(format!(
                                 "{} at {}",
                                 dhcplab_timeline::describe_message(&s.message),
@@ -654,6 +679,9 @@ impl<N: Network> Runner<'_, N> {
             }
             state => {
                 let deadline = t.max(self.net.now()) + self.net.settle();
+                // In real time the state may change while it is checked: every state seen
+                // is told, in order.
+                let mut seen: Vec<String> = Vec::new();
                 loop {
                     match self.state(state) {
                         Ok(text) => {
@@ -661,9 +689,12 @@ impl<N: Network> Runner<'_, N> {
                             return Ok(());
                         }
                         Err(why) => {
+                            if seen.last() != Some(&why) {
+                                seen.push(why);
+                            }
                             let now = self.net.now();
                             if now >= deadline {
-                                return Err(why);
+                                return Err(seen.join("; later: "));
                             }
                             self.net.run_until(
                                 (now + Duration::from_millis(20)).min(deadline),

@@ -180,6 +180,11 @@ pub struct TapNetwork {
     read: usize,
     /// The hosts whose process is stopped (SIGSTOP) by a suspend.
     suspended: Vec<bool>,
+    /// The hosts whose process may end by itself (a real client after its release).
+    may_exit: Vec<bool>,
+    /// What went wrong while time passed or an action was carried out (a client that did not
+    /// start, a restart or a carrier change that failed): it fails the run.
+    trouble: Option<String>,
     log: Vec<Seen>,
     timeline: Timeline,
 }
@@ -283,6 +288,8 @@ impl TapNetwork {
             start: SystemTime::now(),
             read: 0,
             suspended: vec![false; scenario.hosts.len()],
+            trouble: None,
+            may_exit: vec![false; scenario.hosts.len()],
             log: Vec::new(),
         };
         for i in 0..net.nodes.len() {
@@ -338,6 +345,7 @@ impl TapNetwork {
                 c.stdout(log(dir, "server.out").map_err(fail)?)
                     .stderr(log(dir, "server.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
+                self.may_exit[i] = false;
                 let server = self.stacks.server;
                 if !wait_until(READY, POLL, || server.ready(dir, mark, &in_ns)) {
                     return Err(fail(format!(
@@ -370,6 +378,7 @@ impl TapNetwork {
                 c.stdout(log(dir, "client.out").map_err(fail)?)
                     .stderr(log(dir, "client.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
+                self.may_exit[i] = false;
             }
             Node::Peer(_) => {}
         }
@@ -384,6 +393,27 @@ impl TapNetwork {
         {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
         }
+    }
+
+    /// A server or client process that ended though nothing stopped it (a crash, or a real
+    /// client giving up), said once.
+    fn ended_by_itself(&mut self) -> Option<String> {
+        for i in 0..self.nodes.len() {
+            if self.may_exit[i] {
+                continue;
+            }
+            if let Node::Server { child: Some(c), .. } | Node::Client { child: Some(c), .. } =
+                &mut self.nodes[i]
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                self.may_exit[i] = true;
+                return Some(format!(
+                    "{}'s process ended by itself: {status}",
+                    self.names[i]
+                ));
+            }
+        }
+        None
     }
 
     /// Records a note about host `i` on the timeline.
@@ -577,7 +607,8 @@ impl TapNetwork {
             );
             self.halt(i, true);
             if let Err(e) = self.spawn(i) {
-                self.note(i, format!("cannot restart: {e}"));
+                self.trouble
+                    .get_or_insert(format!("{} cannot restart: {e}", self.names[i]));
             }
         }
     }
@@ -665,14 +696,12 @@ impl Network for TapNetwork {
     fn run_until(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool {
         loop {
             if let Err(e) = self.start_due_clients() {
-                let now = SystemTime::now();
-                self.timeline.push(
-                    now,
-                    Entry::Action {
-                        hosts: Vec::new(),
-                        text: e.to_string(),
-                    },
-                );
+                self.trouble.get_or_insert(e.to_string());
+                return false;
+            }
+            if let Some(ended) = self.ended_by_itself() {
+                self.trouble.get_or_insert(ended);
+                return false;
             }
             self.ingest();
             if done(&self.log) {
@@ -703,7 +732,7 @@ impl Network for TapNetwork {
     }
 
     fn stuck(&self) -> Option<String> {
-        None
+        self.trouble.clone()
     }
 
     fn index(&self, name: &str) -> Option<usize> {
@@ -743,7 +772,8 @@ impl Network for TapNetwork {
         let host = &self.lab.hosts()[i];
         let state = if up { "up" } else { "down" };
         if let Err(e) = host.ip(&["link", "set", "dev", &host.tap, state]) {
-            self.note(i, format!("link {state}: {e}"));
+            self.trouble
+                .get_or_insert(format!("{}: link {state}: {e}", self.names[i]));
         }
         if up {
             self.wake(i);
@@ -778,19 +808,36 @@ impl Network for TapNetwork {
                     r.program()
                 ));
             }
+            // It releases and ends (dhclient -r, dhcpcd -k, udhcpc on SIGTERM).
+            self.may_exit[i] = true;
             let host = &self.lab.hosts()[i];
             let in_ns = |p: &str| host.command(p);
             return match r.release_command(dir, interface, &in_ns) {
-                Some(mut c) => match c.output() {
-                    Ok(out) if out.status.success() => Ok(()),
-                    Ok(out) => Err(format!(
-                        "{} release: {}: {}",
-                        r.program(),
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )),
-                    Err(e) => Err(format!("{} release: {e}", r.program())),
-                },
+                Some(mut c) => {
+                    let mut child = c
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .map_err(|e| format!("{} release: {e}", r.program()))?;
+                    let mut status = None;
+                    wait_until(READY, POLL, || {
+                        status = child.try_wait().ok().flatten();
+                        status.is_some()
+                    });
+                    match status {
+                        Some(s) if s.success() => Ok(()),
+                        Some(s) => Err(format!("{} release: {s}", r.program())),
+                        None => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            Err(format!(
+                                "{} release did not end within {} s",
+                                r.program(),
+                                READY.as_secs()
+                            ))
+                        }
+                    }
+                }
                 None => {
                     self.signal(i, nix::sys::signal::Signal::SIGTERM);
                     Ok(())
@@ -804,10 +851,11 @@ impl Network for TapNetwork {
                                                        "address": a.to_string()}),
             other => return Err(format!("{other:?} is not an order")),
         };
-        agent_request(&dir.join("agent.sock"), &request)
-            .filter(|a| a.get("result").and_then(serde_json::Value::as_i64) == Some(0))
-            .map(|_| ())
-            .ok_or_else(|| format!("the agent refused or did not answer {request}"))
+        let answer = agent_request(&dir.join("agent.sock"), &request)?;
+        match answer.get("result").and_then(serde_json::Value::as_i64) {
+            Some(0) => Ok(()),
+            _ => Err(format!("the agent refused {request}: {answer}")),
+        }
     }
 
     fn partition(&mut self, hosts: &[usize]) {
@@ -911,17 +959,18 @@ impl Network for TapNetwork {
     }
 }
 
-/// The reference agent's answer to `request` on its control socket.
-fn agent_request(socket: &Path, request: &serde_json::Value) -> Option<serde_json::Value> {
-    let text =
-        dhcplab_adapters::exchange(socket, Duration::from_secs(2), &format!("{request}\n")).ok()?;
-    serde_json::from_str(&text).ok()
+/// The reference agent's answer to `request` on its control socket, or why there is none.
+fn agent_request(socket: &Path, request: &serde_json::Value) -> Result<serde_json::Value, String> {
+    let text = dhcplab_adapters::exchange(socket, Duration::from_secs(2), &format!("{request}\n"))
+        .map_err(|e| format!("{}: {e}", socket.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}: the answer is not JSON: {e}", socket.display()))
 }
 
 /// The reference agent's state on its first interface, as scenarios name states
 /// (`init-reboot`), from its control socket.
 fn agent_state(socket: &Path) -> Option<String> {
-    let answer = agent_request(socket, &serde_json::json!({"command": "status"}))?;
+    let answer = agent_request(socket, &serde_json::json!({"command": "status"})).ok()?;
     let debug = answer
         .pointer("/arguments/interfaces/0/state")
         .and_then(serde_json::Value::as_str)?;

@@ -242,13 +242,12 @@ pub fn remove_on_interrupt() -> Result<(), TapError> {
 }
 
 impl Lab {
-    /// An empty lab with a run name unique on this machine: the process id and a counter
-    /// (its last 4096 values), in hex, short enough for device names (`dl` + run + `t` + port
-    /// fits IFNAMSIZ) wherever process ids go up to (2^22).
+    /// An empty lab with a run name unique on this machine ([`run_name`] of this process and
+    /// a counter).
     pub fn new() -> Self {
-        let n = RUNS.fetch_add(1, Ordering::Relaxed) & 0xfff;
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
         Self {
-            run: format!("{:x}r{n:x}", std::process::id()),
+            run: run_name(std::process::id(), n),
             hosts: Vec::new(),
             switch: None,
             capture: Arc::new(Mutex::new(Vec::new())),
@@ -416,6 +415,13 @@ fn remove_namespace(netns: &str) {
     let _ = ip(&["netns", "del", netns]);
 }
 
+/// The name of lab `n` of process `pid`: both in hex (the counter's last 4096 values), short
+/// enough that a TAP device's name (`dl` + run + `t` + port) fits IFNAMSIZ for any process id
+/// Linux gives (below 2^22) and two-digit ports.
+pub fn run_name(pid: u32, n: u32) -> String {
+    format!("{pid:x}r{:x}", n & 0xfff)
+}
+
 /// Removes what killed runs left: every `dhcplab-` namespace, with the processes in it.
 /// Returns the namespaces removed.
 pub fn clean() -> Vec<String> {
@@ -528,9 +534,10 @@ mod tests {
         let a = Lab::new();
         let b = Lab::new();
         assert_ne!(a.run(), b.run());
-        assert!(a.run().starts_with(&format!("{:x}r", std::process::id())));
-        // The longest: a process id of 2^22 - 1, counter 0xfff, port 99.
-        let longest = format!("dl{:x}r{:x}t{}", (1u32 << 22) - 1, 0xfff, 99);
-        assert!(longest.len() <= 15, "{longest}");
+        assert_eq!(run_name(0x1234, 5), "1234r5");
+        assert_ne!(run_name(0x1234, 0x10), run_name(0x1235, 0));
+        let longest = run_name((1 << 22) - 1, 0xfff);
+        let device = format!("dl{longest}t{}", 99);
+        assert!(device.len() <= 15, "{device}");
     }
 }
