@@ -645,7 +645,13 @@ impl<N: Network> Runner<'_, N> {
                 Ok(())
             }
             Expect::Nothing { filter, within } => {
-                let from = at_ns(t);
+                // Right after an action, from when it began: an answer can come before the
+                // action is done (real time: the switch acknowledges an injected frame late).
+                let from = if self.right_after_action {
+                    at_ns(self.acted_at)
+                } else {
+                    at_ns(t)
+                };
                 let until = at_ns(t + *within);
                 let what = describe_filter(filter);
                 let mut scan = self.cursor;
