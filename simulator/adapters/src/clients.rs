@@ -157,10 +157,7 @@ impl RealClient {
         logged
             .iter()
             .map(|(reason, env)| {
-                let address = env
-                    .iter()
-                    .find(|(k, _)| k == "new_ip_address" || k == "ip")
-                    .map(|(_, v)| v.as_str());
+                let address = logged_address(env);
                 let event = match self.agent_event(reason) {
                     Some("BOUND") if reason == "REBOOT" && address.is_some() && held == address => {
                         Some("EXTEND")
@@ -310,6 +307,13 @@ pub const HOOK_LOG: &str = "hook.log";
 /// An event a client's hook logged: its reason and its environment.
 pub type Logged = (String, Vec<(String, String)>);
 
+/// The address an event gives the client (`new_ip_address`; udhcpc's `ip`), as logged.
+fn logged_address(env: &[(String, String)]) -> Option<&str> {
+    env.iter()
+        .find(|(k, _)| k == "new_ip_address" || k == "ip")
+        .map(|(_, v)| v.as_str())
+}
+
 /// When the hook ran for `logged` (`dhcplab_at`, which both hooks write), if it says.
 pub fn logged_at(logged: &Logged) -> Option<std::time::SystemTime> {
     let text = &logged.1.iter().find(|(k, _)| k == "dhcplab_at")?.1;
@@ -348,11 +352,7 @@ pub fn bound_address(dir: &Path) -> Option<Ipv4Addr> {
                 "BOUND" | "RENEW" | "REBOOT" | "REBIND" | "bound" | "renew"
             )
         })
-        .find_map(|(_, env)| {
-            env.iter()
-                .find(|(k, _)| k == "new_ip_address" || k == "ip")
-                .and_then(|(_, v)| v.parse().ok())
-        })
+        .find_map(|(_, env)| logged_address(env).and_then(|a| a.parse().ok()))
 }
 
 #[cfg(test)]

@@ -663,17 +663,29 @@ impl TapNetwork {
         if let Node::Server { child, .. } | Node::Client { child, .. } = &mut self.nodes[i]
             && let Some(mut c) = child.take()
         {
-            if graceful
-                && wait_until(Duration::from_secs(5), POLL, || {
-                    c.try_wait().is_ok_and(|s| s.is_some())
-                })
-            {
-                return;
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+            let limit = if graceful {
+                Duration::from_secs(5)
+            } else {
+                Duration::ZERO
+            };
+            end_within(&mut c, limit);
         }
     }
+}
+
+/// Waits up to `limit` for `child` to end and gives how it ended; one still running then is
+/// killed (and reaped), and there is no status.
+fn end_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let mut status = None;
+    wait_until(limit, POLL, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
 }
 
 impl Drop for TapNetwork {
@@ -819,23 +831,14 @@ impl Network for TapNetwork {
                         .stderr(Stdio::null())
                         .spawn()
                         .map_err(|e| format!("{} release: {e}", r.program()))?;
-                    let mut status = None;
-                    wait_until(READY, POLL, || {
-                        status = child.try_wait().ok().flatten();
-                        status.is_some()
-                    });
-                    match status {
+                    match end_within(&mut child, READY) {
                         Some(s) if s.success() => Ok(()),
                         Some(s) => Err(format!("{} release: {s}", r.program())),
-                        None => {
-                            let _ = child.kill();
-                            let _ = child.wait();
-                            Err(format!(
-                                "{} release did not end within {} s",
-                                r.program(),
-                                READY.as_secs()
-                            ))
-                        }
+                        None => Err(format!(
+                            "{} release did not end within {} s",
+                            r.program(),
+                            READY.as_secs()
+                        )),
                     }
                 }
                 None => {
