@@ -23,6 +23,8 @@ pub struct Dhcp4 {
     pub match_client_id: bool,
     /// `authoritative` (default false): NAK requests for addresses the server does not know.
     pub authoritative: bool,
+    /// `echo-client-id` (default true): answers carry the client identifier back (RFC 6842).
+    pub echo_client_id: bool,
     /// `subnet4`.
     pub subnets: Vec<Subnet4>,
     /// `lease-database`.
@@ -273,7 +275,6 @@ const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
     ("next-server", "next-server is not implemented"),
     ("boot-file-name", "boot-file-name is not implemented"),
     ("server-hostname", "server-hostname is not implemented"),
-    ("echo-client-id", "echo-client-id is not implemented"),
     (
         "decline-probation-period",
         "the probation period is fixed at Kea's default",
@@ -349,6 +350,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
     let timers = read_timers(&mut d, faults);
     let match_client_id = d.bool("match-client-id", faults).unwrap_or(true);
     let authoritative = d.bool("authoritative", faults).unwrap_or(false);
+    let echo_client_id = d.bool("echo-client-id", faults).unwrap_or(true);
     let subnets: Vec<(Subnet4, json::Pos)> = d
         .array("subnet4", faults)
         .into_iter()
@@ -383,6 +385,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
         timers,
         match_client_id,
         authoritative,
+        echo_client_id,
         subnets,
         lease_database,
         expired_leases,

@@ -29,6 +29,8 @@ struct Query<'a> {
     client_id: Option<Vec<u8>>,
     /// Index of the selected subnet in the configuration.
     subnet: Option<usize>,
+    /// `echo-client-id`: answers carry the client identifier back (RFC 6842).
+    echo_client_id: bool,
 }
 
 impl Query<'_> {
@@ -115,6 +117,7 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         secs: epoch_secs(now),
         client_id,
         subnet: None,
+        echo_client_id: server.config().echo_client_id,
     };
     if let Err(why) = accept(server, &mut q, kind, bootp, d.destination) {
         tracing::debug!(xid = msg.xid, "dropped: {why}");
@@ -246,7 +249,7 @@ fn ignore(q: &Query<'_>, why: &str) {
 const BASIC: [u8; 3] = [code::ROUTER, code::DNS_SERVERS, code::DOMAIN_NAME];
 
 /// Kea's `copyDefaultOptions`: the message type, the server identifier, and the echoes of the
-/// client identifier (RFC 6842), relay agent information (RFC 3046) and subnet selection
+/// client identifier (RFC 6842, unless `echo-client-id` is false), relay agent information (RFC 3046) and subnet selection
 /// (RFC 3011). A reply that does not go back through the relay carries no option 82.
 fn base_options(q: &Query<'_>, kind: Option<MessageType>, through_relay: bool) -> Options {
     let mut o = Options::default();
@@ -254,7 +257,7 @@ fn base_options(q: &Query<'_>, kind: Option<MessageType>, through_relay: bool) -
         o.add(code::MESSAGE_TYPE, &[u8::from(k)]);
         o.add(code::SERVER_ID, &q.on.address.octets());
     }
-    if let Some(c) = &q.client_id {
+    if let Some(c) = q.client_id.as_ref().filter(|_| q.echo_client_id) {
         o.add(code::CLIENT_ID, c);
     }
     if through_relay {

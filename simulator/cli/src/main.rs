@@ -9,6 +9,7 @@ mod ctl;
 mod decode;
 mod info;
 mod matrix;
+mod replay;
 mod run;
 mod server;
 mod stacks;
@@ -37,9 +38,9 @@ enum Command {
     /// Run scenarios (default: every scenario under scenarios/) in virtual or TAP mode.
     Run(run::Args),
     /// Re-enact a capture against a stack and report where its answers diverge.
-    Replay(Pending),
+    Replay(replay::ReplayArgs),
     /// Turn a capture into a scenario file.
-    Pcap2scenario(Pending),
+    Pcap2scenario(replay::ToScenarioArgs),
     /// Run the RFC conformance suite against a server or client.
     Conformance(Pending),
     /// Run the interop matrix of servers and clients.
@@ -79,8 +80,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Decode { files } => decode::run(&files),
         Command::Run(args) => run::run(&args),
-        Command::Replay(_) => pending("replay", 8),
-        Command::Pcap2scenario(_) => pending("pcap2scenario", 8),
+        Command::Replay(args) => replay::replay(&args),
+        Command::Pcap2scenario(args) => replay::to_scenario(&args),
         Command::Conformance(_) => pending("conformance", 12),
         Command::Matrix(args) => matrix::run(&args),
         Command::Bench(_) => pending("bench", 13),

@@ -378,10 +378,29 @@ fn tap_run(
     seed: u64,
     args: &Args,
 ) -> Result<dhcplab_runner::Outcome, (Status, String)> {
+    let dir = args.artifacts.as_ref().map(|d| d.join(&s.name));
+    tap_outcome(
+        s,
+        seed,
+        (&args.server, &args.client),
+        (dir.as_deref(), dir.is_some()),
+        args.max_real_time,
+    )
+}
+
+/// Plays `s` in TAP mode with the `(server, client)` stacks named, the hosts' files in `dir`
+/// (else a temporary directory), recording frames for the pcap and ladder when `record`.
+pub fn tap_outcome(
+    s: &Scenario,
+    seed: u64,
+    (server, client): (&str, &str),
+    (dir, record): (Option<&std::path::Path>, bool),
+    max_real_time: Duration,
+) -> Result<dhcplab_runner::Outcome, (Status, String)> {
     use dhcplab_adapters::clients::Client;
     use dhcplab_adapters::servers::Server;
     use dhcplab_tap_mode::{Stacks, TapModeError, TapNetwork};
-    let server = if args.server == "kea" {
+    let server = if server == "kea" {
         Server::Kea
     } else {
         Server::Reference
@@ -389,18 +408,17 @@ fn tap_run(
     let dhcplab = std::env::current_exe().map_err(|e| (Status::Failed, e.to_string()))?;
     let client = Client::ALL
         .into_iter()
-        .find(|c| c.name() == args.client)
+        .find(|c| c.name() == client)
         .unwrap_or(Client::Reference);
     let stacks = Stacks {
         server,
         client,
         dhcplab,
     };
-    dhcplab_tap_mode::supports(s, &stacks, args.max_real_time)
-        .map_err(|e| (Status::Skipped, e.0))?;
+    dhcplab_tap_mode::supports(s, &stacks, max_real_time).map_err(|e| (Status::Skipped, e.0))?;
     let temp;
-    let dir = match &args.artifacts {
-        Some(d) => d.join(&s.name),
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
         None => {
             temp = tempfile::Builder::new()
                 .prefix("dhcplab-run-")
@@ -410,11 +428,10 @@ fn tap_run(
             temp.path().to_path_buf()
         }
     };
-    let mut net =
-        TapNetwork::new(s, stacks, &dir, seed, args.artifacts.is_some()).map_err(|e| match e {
-            TapModeError::Unsupported(u) => (Status::Skipped, u.0),
-            other => (Status::Failed, other.to_string()),
-        })?;
+    let mut net = TapNetwork::new(s, stacks, &dir, seed, record).map_err(|e| match e {
+        TapModeError::Unsupported(u) => (Status::Skipped, u.0),
+        other => (Status::Failed, other.to_string()),
+    })?;
     Ok(dhcplab_runner::play(s, &mut net))
 }
 

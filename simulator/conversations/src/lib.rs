@@ -1,7 +1,7 @@
 //! The DHCP conversations in a capture, what replay and pcap2scenario start from: every DHCPv4
 //! and DHCPv6 message, who sent it (client, server or relay), grouped into conversations by
-//! client and transaction — DHCPv4 by client identifier (option 61) or else hardware address,
-//! and xid; DHCPv6 by client DUID and transaction id, read from the innermost message of
+//! client and transaction — DHCPv4 by hardware address and xid (the conversation known by its
+//! client identifier, option 61, when a message gives one); DHCPv6 by client DUID and transaction id, read from the innermost message of
 //! relay nesting. A frame that does not decode is reported with its record and byte offset
 //! and skipped; nothing in a capture makes this panic.
 
@@ -206,13 +206,22 @@ pub fn find(records: impl IntoIterator<Item = Result<Record, CaptureError>>) -> 
                 break;
             }
         };
-        let Some(message) = classify(&record, &mut found) else {
+        let Some((message, group)) = classify(&record, &mut found) else {
             continue;
         };
-        let key = (message.family, message.client.clone(), message.xid);
+        let key = (message.family, group, message.xid);
         let index = found.messages.len();
         match by_key.get(&key) {
-            Some(&c) => found.conversations[c].messages.push(index),
+            Some(&c) => {
+                let conversation = &mut found.conversations[c];
+                conversation.messages.push(index);
+                if matches!(
+                    conversation.client,
+                    ClientKey::Hardware(..) | ClientKey::Unknown
+                ) {
+                    conversation.client = message.client.clone();
+                }
+            }
             None => {
                 by_key.insert(key, found.conversations.len());
                 found.conversations.push(Conversation {
@@ -228,9 +237,12 @@ pub fn find(records: impl IntoIterator<Item = Result<Record, CaptureError>>) -> 
     found
 }
 
-/// The DHCP message of `record`, if it holds one; what it holds otherwise is counted or
-/// recorded as skipped in `found`.
-fn classify(record: &Record, found: &mut Found) -> Option<Message> {
+/// The DHCP message of `record` and the key its conversation is grouped by, if it holds one;
+/// what it holds otherwise is counted or recorded as skipped in `found`. A DHCPv4 message is
+/// grouped by its hardware address, which every message of a transaction carries (a server
+/// need not echo the client identifier, RFC 6842 came late); the conversation is then known by
+/// the client identifier when any of its messages gives one.
+fn classify(record: &Record, found: &mut Found) -> Option<(Message, ClientKey)> {
     let skip = |found: &mut Found, why: String| {
         found.skipped.push(Skipped {
             record: record.number,
@@ -268,19 +280,22 @@ fn classify(record: &Record, found: &mut Found) -> Option<Message> {
             .map_err(|e| format!("DHCPv6 (from byte {start} of the frame): {e}")),
     };
     match read {
-        Ok((sender, kind, relayed, xid, client)) => Some(Message {
-            record: record.number,
-            at_ns: record.timestamp_ns,
-            family,
-            src: udp.src,
-            dst: udp.dst,
-            sender,
-            kind,
-            relayed,
-            xid,
-            client,
-            payload: udp.payload.to_vec(),
-        }),
+        Ok((sender, kind, relayed, xid, client, group)) => Some((
+            Message {
+                record: record.number,
+                at_ns: record.timestamp_ns,
+                family,
+                src: udp.src,
+                dst: udp.dst,
+                sender,
+                kind,
+                relayed,
+                xid,
+                client,
+                payload: udp.payload.to_vec(),
+            },
+            group,
+        )),
         Err(why) => {
             skip(found, why);
             None
@@ -288,8 +303,8 @@ fn classify(record: &Record, found: &mut Found) -> Option<Message> {
     }
 }
 
-/// Sender, type name, relayed, transaction id and client of a message.
-type Classified = (Role, String, bool, u32, ClientKey);
+/// Sender, type name, relayed, transaction id, client and grouping key of a message.
+type Classified = (Role, String, bool, u32, ClientKey, ClientKey);
 
 fn v4_message(payload: &[u8], src: SocketAddr, dst: SocketAddr) -> Result<Classified, String> {
     let m = v4::Message::decode(payload).map_err(|e| e.to_string())?;
@@ -307,11 +322,12 @@ fn v4_message(payload: &[u8], src: SocketAddr, dst: SocketAddr) -> Result<Classi
         Ok(None) => "BOOTREPLY".to_string(),
         Err(e) => return Err(e.to_string()),
     };
+    let hardware = ClientKey::Hardware(m.htype, m.hardware_address().to_vec());
     let client = match m.option(61) {
         Some(id) if !id.data.is_empty() => ClientKey::ClientId(id.data.into_owned()),
-        _ => ClientKey::Hardware(m.htype, m.hardware_address().to_vec()),
+        _ => hardware.clone(),
     };
-    Ok((sender, kind, relayed, m.xid, client))
+    Ok((sender, kind, relayed, m.xid, client, hardware))
 }
 
 fn v6_message(payload: &[u8], src: SocketAddr) -> Result<Classified, String> {
@@ -350,5 +366,5 @@ fn v6_message(payload: &[u8], src: SocketAddr) -> Result<Classified, String> {
         ),
         v6::Message::Relay(_) => (0, ClientKey::Unknown),
     };
-    Ok((sender, kind, relayed, xid, client))
+    Ok((sender, kind, relayed, xid, client.clone(), client))
 }

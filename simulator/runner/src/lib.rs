@@ -354,7 +354,19 @@ impl<N: Network> Runner<'_, N> {
         match &step.what {
             What::Wait => {}
             What::Act(a) => self.act(a)?,
-            What::Expect(e) => self.expect(e, t)?,
+            What::Expect(e) => match self.expect(e, t) {
+                Err(why) if matches!(e, Expect::Message { optional: true, .. }) => {
+                    let now = self.net.now();
+                    self.net.timeline().push(
+                        now,
+                        Entry::Action {
+                            hosts: Vec::new(),
+                            text: format!("optional, went on: {why}"),
+                        },
+                    );
+                }
+                other => other?,
+            },
         }
         self.step_end = match (&step.what, self.matched_at) {
             (What::Act(_), _) => {
@@ -503,15 +515,11 @@ impl<N: Network> Runner<'_, N> {
                 };
                 let w = &mut *self.net;
                 let (sport, dport) = if s.request { (68, 67) } else { (67, 68) };
-                let src =
-                    SocketAddrV4::new(w.address_of(i).unwrap_or(Ipv4Addr::UNSPECIFIED), sport);
-                w.inject(
-                    i,
-                    dst_mac,
-                    src,
-                    SocketAddrV4::new(dst_ip, dport),
-                    &s.payload,
-                );
+                let src = s.src.unwrap_or_else(|| {
+                    SocketAddrV4::new(w.address_of(i).unwrap_or(Ipv4Addr::UNSPECIFIED), sport)
+                });
+                let dst = s.dst.unwrap_or_else(|| SocketAddrV4::new(dst_ip, dport));
+                w.inject(i, dst_mac, src, dst, &s.payload);
             }
             Act::Reconfigure { host, config } => {
                 let i = self.index(host)?;
@@ -551,6 +559,7 @@ impl<N: Network> Runner<'_, N> {
                 window,
                 checks,
                 capture,
+                optional: _,
             } => {
                 let slack = self.net.slack();
                 // Never before the last action began: what came earlier is not its effect; right

@@ -673,7 +673,7 @@ impl Builder<'_> {
                 .and_then(|m| m.values().next())
                 .map_or(at, |v| v.span().start)
         };
-        let given: [(&str, Option<usize>); 20] = [
+        let given: [(&str, Option<usize>); 23] = [
             ("host", s.host.as_ref().map(|v| v.span().start)),
             ("hosts", s.hosts.as_ref().map(|v| v.span().start)),
             ("from", s.from.as_ref().map(|v| v.span().start)),
@@ -696,6 +696,9 @@ impl Builder<'_> {
             ("config", s.config.as_ref().map(|v| v.span().start)),
             ("link", s.link.as_ref().map(|v| v.span().start)),
             ("message", s.message.as_ref().map(|v| v.span().start)),
+            ("src", s.src.as_ref().map(|v| v.span().start)),
+            ("dst", s.dst.as_ref().map(|v| v.span().start)),
+            ("optional", s.optional.as_ref().map(|v| v.span().start)),
             ("at", None),
             ("after", None),
             ("note", None),
@@ -818,12 +821,38 @@ impl Builder<'_> {
         };
         let mac = self.macs.get(&from).copied().unwrap_or_default();
         let (payload, request) = self.message(m, mac)?;
+        let src = match &s.src {
+            Some(a) => Some(self.endpoint(a)?),
+            None => None,
+        };
+        let dst = match &s.dst {
+            Some(a) => Some(self.endpoint(a)?),
+            None => None,
+        };
         Some(Send {
             from,
             to,
             payload,
             request,
+            src,
+            dst,
         })
+    }
+
+    fn endpoint(&mut self, s: &S<String>) -> Option<SocketAddrV4> {
+        match s.get_ref().parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.fault(
+                    s.span().start,
+                    format!(
+                        "{:?} is not an IPv4 address and port (192.0.2.1:67)",
+                        s.get_ref()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn int(&mut self, v: &Option<S<i64>>, max: u64, default: u64) -> Option<u64> {
@@ -893,6 +922,11 @@ impl Builder<'_> {
             || m.raw_options.is_some()
             || m.end == Some(false)
             || m.truncate.is_some();
+        let padding = self.int(&m.padding, 65_507, 0)? as usize;
+        let padded = |mut bytes: Vec<u8>| {
+            bytes.resize(bytes.len() + padding, 0);
+            bytes
+        };
         if !raw {
             for (code, data) in &options {
                 if let Err(e) = msg.options.push_long(*code, data) {
@@ -906,7 +940,7 @@ impl Builder<'_> {
                     return None;
                 }
             }
-            return Some((msg.encode(), op != Message::BOOTREPLY));
+            return Some((padded(msg.encode()), op != Message::BOOTREPLY));
         }
         let mut builder = RawBuilder::from_header(&msg);
         builder = match &m.cookie {
@@ -933,7 +967,7 @@ impl Builder<'_> {
             let n = self.int(&Some(t.clone()), 65_507, 0)?;
             builder = builder.truncate(n as usize);
         }
-        Some((builder.build(), op != Message::BOOTREPLY))
+        Some((padded(builder.build()), op != Message::BOOTREPLY))
     }
 
     fn message_type(&mut self, k: &S<String>) -> Option<dhcplab_wire::v4::MessageType> {
@@ -1119,11 +1153,18 @@ impl Builder<'_> {
                 for (var, _) in &capture {
                     self.captured.insert(var.clone());
                 }
+                if s.optional.as_ref().is_some_and(|o| *o.get_ref()) && !capture.is_empty() {
+                    self.fault(
+                        at,
+                        "an optional message cannot capture: a later step would use what may not have come",
+                    );
+                }
                 Expect::Message {
                     filter,
                     window: Window { not_before, within },
                     checks,
                     capture,
+                    optional: s.optional.as_ref().is_some_and(|o| *o.get_ref()),
                 }
             }
             "nothing" => {
@@ -1347,7 +1388,7 @@ fn allowed_for_action(verb: &str) -> Option<&'static [&'static str]> {
         | "release" | "drop" | "partition" | "heal" => &["host", "hosts"],
         "inform" => &["host", "address"],
         "faults" => &["host", "hosts", "link"],
-        "send" => &["from", "to", "message"],
+        "send" => &["from", "to", "message", "src", "dst"],
         "reconfigure" => &["host", "config"],
         _ => return None,
     })
@@ -1365,6 +1406,7 @@ fn allowed_for_expectation(kind: &str) -> Option<&'static [&'static str]> {
             "fields",
             "options",
             "capture",
+            "optional",
         ],
         "nothing" => &["from", "to", "type", "within"],
         "events" => &["host", "events"],

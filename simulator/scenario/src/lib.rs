@@ -19,7 +19,7 @@ use dhcplab_kea_config::dhcp4::Dhcp4;
 use dhcplab_vnet::Faults;
 use dhcplab_wire::v4::MessageType;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -380,6 +380,12 @@ pub struct Send {
     pub payload: Vec<u8>,
     /// From port 68 to 67 (a request) or from 67 to 68 (a reply).
     pub request: bool,
+    /// The datagram's source, when not the peer's own address and the port `request` implies
+    /// (a replayed client sends from 0.0.0.0 before it has an address, a relay from port 67).
+    pub src: Option<SocketAddrV4>,
+    /// The datagram's destination, when not the addressed host's address (or the broadcast
+    /// address) and the port `request` implies.
+    pub dst: Option<SocketAddrV4>,
 }
 
 /// Where a message goes.
@@ -406,6 +412,9 @@ pub enum Expect {
         checks: Vec<Check>,
         /// Variables set from the matched message.
         capture: Vec<(String, Target)>,
+        /// The run goes on when it does not come (the timeline notes it): a wait for an
+        /// answer rather than a check of it, as a replay needs.
+        optional: bool,
     },
     /// No message matching the filter within this long.
     Nothing {

@@ -1,6 +1,7 @@
 //! The shapes of a scenario file as TOML gives them, each value with its span, before any
 //! check beyond types and known keys.
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::{Spanned, Value};
@@ -106,6 +107,9 @@ pub(crate) struct Step {
     pub config: Option<S<String>>,
     pub link: Option<S<Link>>,
     pub message: Option<S<Message>>,
+    pub src: Option<S<String>>,
+    pub dst: Option<S<String>>,
+    pub optional: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,11 +129,13 @@ pub(crate) struct Message {
     pub siaddr: Option<S<String>>,
     pub giaddr: Option<S<String>>,
     pub chaddr: Option<S<String>>,
-    pub options: Option<BTreeMap<String, S<Value>>>,
+    /// In the file's order: a crafted message carries its options as written.
+    pub options: Option<IndexMap<String, S<Value>>>,
     pub cookie: Option<S<String>>,
     pub raw_options: Option<Vec<S<RawOption>>>,
     pub end: Option<bool>,
     pub truncate: Option<S<i64>>,
+    pub padding: Option<S<i64>>,
     pub payload: Option<S<String>>,
 }
 

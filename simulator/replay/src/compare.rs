@@ -1,0 +1,595 @@
+//! The divergence report: each recorded answer beside the answer the server under test gave
+//! to the same request in the run, compared by type, address fields and options (joined per
+//! RFC 3396, so how an option is split or placed does not count; order only as a note), with
+//! the differences a server may choose for itself marked tolerated: the server identifier
+//! when it is the run's server, a lease time inside the configured lifetimes, T1/T2 inside
+//! the lease, option overload.
+
+use crate::{Item, Plan};
+use dhcplab_conversations::{Family, Found, Role};
+use dhcplab_kea_config::options4;
+use dhcplab_wire::v4::Message;
+use dhcplab_wire::v4::catalogue::code;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// How an answer compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The same, difference for difference.
+    Same,
+    /// Only tolerated differences.
+    Tolerated,
+    /// A difference that is not tolerated.
+    Diverges,
+    /// The server under test did not answer.
+    Missing,
+    /// The server under test answered where the recorded server did not.
+    Unexpected,
+    /// The request was not sent: the run stopped before it.
+    NotSent,
+    /// The capture holds no answer of any server to compare with (it shows one side only).
+    Unrecorded,
+}
+
+impl Verdict {
+    fn name(self) -> &'static str {
+        match self {
+            Verdict::Same => "same",
+            Verdict::Tolerated => "same but for tolerated differences",
+            Verdict::Diverges => "diverges",
+            Verdict::Missing => "no answer",
+            Verdict::Unexpected => "unexpected answer",
+            Verdict::NotSent => "not sent (the run stopped before it)",
+            Verdict::Unrecorded => "the capture holds no answers to compare with",
+        }
+    }
+
+    /// Whether it counts against the stack.
+    pub fn fails(self) -> bool {
+        !matches!(
+            self,
+            Verdict::Same | Verdict::Tolerated | Verdict::Unrecorded
+        )
+    }
+}
+
+/// One difference between a recorded answer and the stack's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// The field or option (`yiaddr`, `option 51 dhcp-lease-time`, `type`).
+    pub what: String,
+    /// The recorded value (rewritten into the run), or `(absent)`.
+    pub recorded: String,
+    /// The stack's value, or `(absent)`.
+    pub got: String,
+    /// Why it is tolerated, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerated: Option<String>,
+}
+
+/// A recorded answer (or an answer only the stack gave) and how the stack's compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    /// The recorded answer's frame number (`None` for an unexpected answer).
+    pub record: Option<u64>,
+    /// The frame number of the request it answers.
+    pub request: Option<u64>,
+    /// The recorded type (`None` for an unexpected answer).
+    pub recorded: Option<String>,
+    /// The stack's type (`None` when it did not answer).
+    pub got: Option<String>,
+    /// How they compare.
+    pub verdict: Verdict,
+    /// Field by field, option by option.
+    pub differences: Vec<Difference>,
+    /// What the stack's answer held, when there was no recorded one to compare it with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holds: Option<String>,
+}
+
+/// One replayed conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationReport {
+    /// The client's peer name.
+    pub client: String,
+    /// Transaction id in the capture.
+    pub recorded_xid: String,
+    /// Transaction id in the run.
+    pub xid: String,
+    /// The requests sent (`#1 DISCOVER`).
+    pub requests: Vec<String>,
+    /// The answers, in order.
+    pub answers: Vec<Answer>,
+    /// The worst verdict of its answers (`same` when it had none and none came).
+    pub verdict: Verdict,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The capture.
+    pub capture: String,
+    /// The stack under test.
+    pub against: String,
+    /// Where the capture's addresses went.
+    pub mapping: Vec<String>,
+    /// What was not replayed, and why.
+    pub left_out: Vec<String>,
+    /// Per conversation.
+    pub conversations: Vec<ConversationReport>,
+    /// How the run ended, when it stopped early (an answer a client waited for never came).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Answers per verdict.
+    pub counts: Counts,
+}
+
+/// Answers per verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Answers recorded.
+    pub recorded: usize,
+    /// The same.
+    pub same: usize,
+    /// The same but for tolerated differences.
+    pub tolerated: usize,
+    /// Diverging.
+    pub diverges: usize,
+    /// Not answered.
+    pub missing: usize,
+    /// Answered where the recorded server was silent.
+    pub unexpected: usize,
+    /// Requests the run never sent.
+    pub not_sent: usize,
+    /// Answers the capture has nothing to compare with.
+    pub unrecorded: usize,
+}
+
+impl Report {
+    /// Whether nothing diverges beyond the tolerated differences.
+    pub fn passed(&self) -> bool {
+        let c = self.counts;
+        c.diverges + c.missing + c.unexpected + c.not_sent == 0 && self.stopped.is_none()
+    }
+
+    /// The report for people: the mapping, a line per conversation, a line per answer with
+    /// its differences beneath, and a summary line.
+    pub fn text(&self) -> String {
+        let mut out = format!("replay of {} against {}\n", self.capture, self.against);
+        for line in &self.mapping {
+            let _ = writeln!(out, "  {line}");
+        }
+        for line in &self.left_out {
+            let _ = writeln!(out, "  left out: {line}");
+        }
+        for (i, c) in self.conversations.iter().enumerate() {
+            let diverging = c.answers.iter().filter(|a| a.verdict.fails()).count();
+            let _ = writeln!(
+                out,
+                "conversation {}: {} {}, xid {} -> {}: {} answers, {}",
+                i + 1,
+                c.client,
+                c.requests.join(" "),
+                c.recorded_xid,
+                c.xid,
+                c.answers.len(),
+                if diverging == 0 {
+                    "no divergence".to_string()
+                } else {
+                    format!("{diverging} diverging")
+                }
+            );
+            for a in &c.answers {
+                let recorded = match (a.record, &a.recorded) {
+                    (Some(r), Some(k)) => format!("#{r} {k}"),
+                    _ => "(nothing recorded)".to_string(),
+                };
+                let request = a.request.map_or(String::new(), |r| format!(" to #{r}"));
+                let got = a.got.as_deref().unwrap_or("nothing");
+                let _ = writeln!(
+                    out,
+                    "  {recorded}{request}: got {got}: {}",
+                    a.verdict.name()
+                );
+                if let Some(h) = &a.holds {
+                    let _ = writeln!(out, "      {h}");
+                }
+                for d in &a.differences {
+                    let tolerated = d
+                        .tolerated
+                        .as_ref()
+                        .map_or(String::new(), |t| format!(" (tolerated: {t})"));
+                    let _ = writeln!(
+                        out,
+                        "      {}: recorded {}, got {}{tolerated}",
+                        d.what, d.recorded, d.got
+                    );
+                }
+            }
+        }
+        if let Some(s) = &self.stopped {
+            let _ = writeln!(out, "the run stopped: {s}");
+        }
+        let c = self.counts;
+        let _ = writeln!(
+            out,
+            "summary: {} conversations, {} answers recorded: {} same, {} tolerated, {} diverge, {} missing; {} unexpected, {} unrecorded, {} requests not sent",
+            self.conversations.len(),
+            c.recorded,
+            c.same,
+            c.tolerated,
+            c.diverges,
+            c.missing,
+            c.unexpected,
+            c.unrecorded,
+            c.not_sent
+        );
+        out
+    }
+}
+
+/// A recorded answer: frame number, payload, type.
+type Recorded<'a> = (u64, &'a [u8], &'a str);
+
+/// Compares the recorded answers of `plan` with those in `run` (the run's own capture, read
+/// by the conversation finder). `stopped` is why the run ended early, if it did.
+pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>) -> Report {
+    let lifetimes = lifetimes(&plan.config);
+    let one_sided = !plan.items.iter().any(|i| matches!(i, Item::Answer(_)));
+    let mut conversations = Vec::new();
+    let mut counts = Counts::default();
+    for (ci, conv) in plan.conversations.iter().enumerate() {
+        // The recorded answers, grouped by the request they follow.
+        let mut recorded: Vec<(u64, Vec<Recorded<'_>>)> = Vec::new();
+        for item in &plan.items {
+            match item {
+                Item::Send(s) if s.conversation == ci => recorded.push((s.record, Vec::new())),
+                Item::Answer(a) if a.conversation == ci => {
+                    if let Some(last) = recorded.last_mut() {
+                        last.1.push((a.record, &a.payload, &a.kind));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The run's answers, grouped the same way.
+        let mut got: Vec<Vec<(&[u8], &str)>> = Vec::new();
+        for m in run
+            .messages
+            .iter()
+            .filter(|m| m.family == Family::V4 && m.xid == conv.xid)
+        {
+            if m.payload.first() == Some(&Message::BOOTREQUEST) {
+                got.push(Vec::new());
+            } else if m.sender == Role::Server
+                && let Some(last) = got.last_mut()
+            {
+                last.push((&m.payload, &m.kind));
+            }
+        }
+        let mut answers = Vec::new();
+        for (k, (request, rec)) in recorded.iter().enumerate() {
+            let Some(theirs) = got.get(k) else {
+                counts.not_sent += 1;
+                counts.recorded += rec.len();
+                for (record, _, kind) in rec {
+                    answers.push(Answer {
+                        record: Some(*record),
+                        request: Some(*request),
+                        recorded: Some(kind.to_string()),
+                        got: None,
+                        verdict: Verdict::NotSent,
+                        differences: Vec::new(),
+                        holds: None,
+                    });
+                }
+                continue;
+            };
+            for j in 0..rec.len().max(theirs.len()) {
+                let answer = match (rec.get(j), theirs.get(j)) {
+                    (Some((record, ours, kind)), Some((payload, got_kind))) => {
+                        let differences = differences(plan, lifetimes, ours, payload);
+                        let verdict = if differences.iter().any(|d| d.tolerated.is_none()) {
+                            Verdict::Diverges
+                        } else if differences.is_empty() {
+                            Verdict::Same
+                        } else {
+                            Verdict::Tolerated
+                        };
+                        Answer {
+                            record: Some(*record),
+                            request: Some(*request),
+                            recorded: Some(kind.to_string()),
+                            got: Some(got_kind.to_string()),
+                            verdict,
+                            differences,
+                            holds: None,
+                        }
+                    }
+                    (Some((record, _, kind)), None) => Answer {
+                        record: Some(*record),
+                        request: Some(*request),
+                        recorded: Some(kind.to_string()),
+                        got: None,
+                        verdict: Verdict::Missing,
+                        differences: Vec::new(),
+                        holds: None,
+                    },
+                    (None, Some((payload, got_kind))) => Answer {
+                        record: None,
+                        request: Some(*request),
+                        recorded: None,
+                        got: Some(got_kind.to_string()),
+                        verdict: if one_sided {
+                            Verdict::Unrecorded
+                        } else {
+                            Verdict::Unexpected
+                        },
+                        differences: Vec::new(),
+                        holds: Some(holds(payload)),
+                    },
+                    (None, None) => continue,
+                };
+                match answer.verdict {
+                    Verdict::Same => counts.same += 1,
+                    Verdict::Tolerated => counts.tolerated += 1,
+                    Verdict::Diverges => counts.diverges += 1,
+                    Verdict::Missing => counts.missing += 1,
+                    Verdict::Unexpected => counts.unexpected += 1,
+                    Verdict::NotSent => counts.not_sent += 1,
+                    Verdict::Unrecorded => counts.unrecorded += 1,
+                }
+                if answer.record.is_some() {
+                    counts.recorded += 1;
+                }
+                answers.push(answer);
+            }
+        }
+        let verdict = answers
+            .iter()
+            .map(|a| a.verdict)
+            .find(|v| v.fails())
+            .or_else(|| {
+                answers
+                    .iter()
+                    .map(|a| a.verdict)
+                    .find(|v| *v == Verdict::Tolerated)
+            })
+            .unwrap_or(Verdict::Same);
+        let requests = plan
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Send(s) if s.conversation == ci => Some(format!("#{} {}", s.record, s.kind)),
+                _ => None,
+            })
+            .collect();
+        conversations.push(ConversationReport {
+            client: plan.peers[conv.client].name.clone(),
+            requests,
+            recorded_xid: format!("{:#010x}", conv.recorded_xid),
+            xid: format!("{:#010x}", conv.xid),
+            answers,
+            verdict,
+        });
+    }
+    Report {
+        capture: plan.capture.clone(),
+        against: against.to_string(),
+        mapping: plan.mapping(),
+        left_out: plan.left_out.clone(),
+        conversations,
+        stopped,
+        counts,
+    }
+}
+
+/// The lifetimes a configuration allows: the smallest and largest of `valid-lifetime`,
+/// `min-valid-lifetime` and `max-valid-lifetime` at any level (Kea's default 7200 when none).
+fn lifetimes(config: &str) -> (u64, u64) {
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(config) else {
+        return (7200, 7200);
+    };
+    let mut values = Vec::new();
+    let mut look = |v: &serde_json::Value| {
+        for key in ["valid-lifetime", "min-valid-lifetime", "max-valid-lifetime"] {
+            if let Some(n) = v.get(key).and_then(serde_json::Value::as_u64) {
+                values.push(n);
+            }
+        }
+    };
+    let dhcp4 = &json["Dhcp4"];
+    look(dhcp4);
+    for s in dhcp4["subnet4"].as_array().into_iter().flatten() {
+        look(s);
+    }
+    match (values.iter().min(), values.iter().max()) {
+        (Some(lo), Some(hi)) => (*lo, *hi),
+        _ => (7200, 7200),
+    }
+}
+
+fn differences(plan: &Plan, lifetimes: (u64, u64), recorded: &[u8], got: &[u8]) -> Vec<Difference> {
+    let (r, g) = match (Message::decode(recorded), Message::decode(got)) {
+        (Ok(r), Ok(g)) => (r, g),
+        (r, g) => {
+            return if recorded == got {
+                Vec::new()
+            } else {
+                vec![Difference {
+                    what: "payload".into(),
+                    recorded: decodes(r.err()),
+                    got: decodes(g.err()),
+                    tolerated: None,
+                }]
+            };
+        }
+    };
+    let kind = |m: &Message| {
+        m.message_type()
+            .ok()
+            .flatten()
+            .map_or_else(|| "BOOTREPLY".to_string(), |t| t.to_string())
+    };
+    let mut out = Vec::new();
+    let diff = |out: &mut Vec<Difference>, what: &str, a: String, b: String| {
+        if a != b {
+            out.push(Difference {
+                what: what.into(),
+                recorded: a,
+                got: b,
+                tolerated: None,
+            });
+        }
+    };
+    diff(&mut out, "type", kind(&r), kind(&g));
+    if !out.is_empty() {
+        return out;
+    }
+    for (name, a, b) in [
+        ("yiaddr", r.yiaddr, g.yiaddr),
+        ("ciaddr", r.ciaddr, g.ciaddr),
+        ("siaddr", r.siaddr, g.siaddr),
+        ("giaddr", r.giaddr, g.giaddr),
+    ] {
+        diff(&mut out, name, a.to_string(), b.to_string());
+    }
+    diff(
+        &mut out,
+        "chaddr",
+        crate::mac_text(r.hardware_address()),
+        crate::mac_text(g.hardware_address()),
+    );
+    diff(
+        &mut out,
+        "broadcast flag",
+        r.broadcast().to_string(),
+        g.broadcast().to_string(),
+    );
+    for (name, a, b, overloaded) in [
+        (
+            "sname",
+            &r.sname[..],
+            &g.sname[..],
+            r.field_tail(dhcplab_wire::v4::Area::Sname).is_some()
+                || g.field_tail(dhcplab_wire::v4::Area::Sname).is_some(),
+        ),
+        (
+            "file",
+            &r.file[..],
+            &g.file[..],
+            r.field_tail(dhcplab_wire::v4::Area::File).is_some()
+                || g.field_tail(dhcplab_wire::v4::Area::File).is_some(),
+        ),
+    ] {
+        if !overloaded {
+            diff(&mut out, name, field_text(a), field_text(b));
+        }
+    }
+    let mut codes: Vec<u8> = Vec::new();
+    for o in r.options().chain(g.options()) {
+        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE {
+            codes.push(o.code);
+        }
+    }
+    let got_lease = g.lease_time().ok().flatten();
+    for c in codes {
+        let (a, b) = (r.option(c), g.option(c));
+        if a.as_ref().map(|d| &d.data) == b.as_ref().map(|d| &d.data) {
+            continue;
+        }
+        let shown = |m: &Message, present: bool| {
+            if !present {
+                return "(absent)".to_string();
+            }
+            match m.value(c) {
+                Ok(Some(v)) => v.to_string(),
+                _ => m
+                    .option(c)
+                    .map_or_else(String::new, |d| format!("0x{}", hex(&d.data))),
+            }
+        };
+        let number = |m: &Message| {
+            m.option(c).filter(|d| d.data.len() == 4).map(|d| {
+                u64::from(u32::from_be_bytes([
+                    d.data[0], d.data[1], d.data[2], d.data[3],
+                ]))
+            })
+        };
+        let tolerated = match c {
+            code::SERVER_ID => (b.as_ref().map(|d| d.data.as_ref())
+                == Some(&plan.server.octets()[..]))
+            .then(|| "the run's server identifies itself".to_string()),
+            code::LEASE_TIME => match (number(&r), number(&g)) {
+                (Some(x), Some(y))
+                    if (lifetimes.0..=lifetimes.1).contains(&x)
+                        && (lifetimes.0..=lifetimes.1).contains(&y) =>
+                {
+                    Some(format!(
+                        "both inside the configured lifetimes {}-{} s",
+                        lifetimes.0, lifetimes.1
+                    ))
+                }
+                _ => None,
+            },
+            code::RENEWAL_TIME | code::REBINDING_TIME => match (number(&g), got_lease) {
+                (Some(t), Some(l)) if t < u64::from(l) => {
+                    Some("a timer inside the lease".to_string())
+                }
+                _ => None,
+            },
+            code::OVERLOAD => Some("where options sit is the server's choice".to_string()),
+            _ => None,
+        };
+        out.push(Difference {
+            what: format!("option {c} {}", options4::name_of(c).unwrap_or("(unnamed)")),
+            recorded: shown(&r, a.is_some()),
+            got: shown(&g, b.is_some()),
+            tolerated,
+        });
+    }
+    out
+}
+
+/// An answer in a line: its address and options with their values.
+fn holds(payload: &[u8]) -> String {
+    let Ok(m) = Message::decode(payload) else {
+        return format!("{} bytes that do not decode", payload.len());
+    };
+    let mut codes: Vec<u8> = Vec::new();
+    for o in m.options() {
+        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE {
+            codes.push(o.code);
+        }
+    }
+    let options: Vec<String> = codes
+        .iter()
+        .map(|c| match m.value(*c) {
+            Ok(Some(v)) => format!("{c}={v}"),
+            _ => format!("{c}"),
+        })
+        .collect();
+    format!("yiaddr {}; options {}", m.yiaddr, options.join("; "))
+}
+
+fn decodes(e: Option<dhcplab_wire::DecodeError>) -> String {
+    e.map_or_else(
+        || "decodes".to_string(),
+        |e| format!("does not decode: {e}"),
+    )
+}
+
+/// A `sname` or `file` field as text, up to its first NUL.
+fn field_text(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    if end == 0 {
+        return "(empty)".to_string();
+    }
+    format!("{:?}", String::from_utf8_lossy(&bytes[..end]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,586 @@
+//! Pcap replay: a capture's DHCPv4 conversations re-enacted against a server under test.
+//!
+//! [`plan`] takes what [`dhcplab_conversations::find`] found and decides the run: one scripted
+//! peer per recorded client (and per relay agent), each recorded request rewritten into the
+//! run (transaction ids drawn from the seed, link addresses from 02:00:5e:00:53:11 on, every
+//! subnet moved to a documentation range with its host numbers kept, server identifiers to
+//! the run's server) and sent at its recorded time, or, where the recorded client sent it
+//! only after an answer, once the server under test has answered (after the recorded pause).
+//! The server's configuration is derived from the recorded answers (subnet, pool, a
+//! reservation per client, the options sent, lifetimes and timers) unless one is given.
+//!
+//! The plan is written out as a scenario ([`Plan::scenario`]): with checks taken from the
+//! recorded answers it is what `dhcplab pcap2scenario` writes; without them it is what a
+//! replay plays, in either mode. [`compare`] then pairs each recorded answer with the answer
+//! the server under test gave in the run's own capture and reports the differences, field by
+//! field and option by option. DHCPv6 conversations are listed as left out: their replay is
+//! not built yet.
+
+mod compare;
+mod config;
+mod map;
+mod text;
+
+pub use compare::{
+    Answer as AnswerReport, ConversationReport, Difference, Report, Verdict, compare,
+};
+pub use map::{AddressMap, Net, mac_text};
+
+use dhcplab_conversations::{Family, Found, Role};
+use dhcplab_wire::v4::Message;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+/// What can stop a replay from being planned.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The capture holds no DHCPv4 request to replay.
+    #[error("the capture holds no DHCPv4 request to replay{0}")]
+    NothingToReplay(String),
+    /// More subnets than the documentation ranges hold.
+    #[error(
+        "subnet {0} has no place left in the run's ranges (two /24s and one larger subnet fit)"
+    )]
+    TooManySubnets(Net),
+    /// The configuration given is not JSON.
+    #[error("the configuration given is not JSON: {0}")]
+    Config(String),
+    /// The scenario written for the run does not read back (a configuration given that the
+    /// server cannot take, most likely).
+    #[error("{0}")]
+    Scenario(String),
+    /// The run's own capture could not be written or read back.
+    #[error("the run's capture: {0}")]
+    RunCapture(String),
+}
+
+/// How fast recorded pauses pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// As recorded.
+    Original,
+    /// No pause: each request goes as soon as the one before went or its answer came.
+    Asap,
+    /// Pauses divided by this factor.
+    Times(f64),
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "original" => Ok(Speed::Original),
+            "asap" => Ok(Speed::Asap),
+            _ => match s.strip_prefix('x').and_then(|n| n.parse::<f64>().ok()) {
+                Some(f) if f.is_finite() && f > 0.0 => Ok(Speed::Times(f)),
+                _ => Err(format!(
+                    "{s:?}: give original, asap or xN (x10 plays ten times as fast)"
+                )),
+            },
+        }
+    }
+}
+
+impl Speed {
+    fn scale(self, d: Duration) -> Duration {
+        match self {
+            Speed::Original => d,
+            Speed::Asap => Duration::ZERO,
+            Speed::Times(f) => Duration::from_secs_f64(d.as_secs_f64() / f),
+        }
+    }
+}
+
+/// How a replay is planned.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The seed transaction ids are drawn from.
+    pub seed: u64,
+    /// How fast recorded pauses pass.
+    pub speed: Speed,
+    /// The server's configuration (Kea's JSON); `None` derives it from the capture.
+    pub config: Option<String>,
+    /// How long to wait for an answer a recorded client waited for, and for the last answers.
+    pub wait: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: 1,
+            speed: Speed::Original,
+            config: None,
+            wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A scripted peer of the run: a recorded client or relay agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its host name in the run (`c1`, `r1`).
+    pub name: String,
+    /// Its link address in the run.
+    pub mac: [u8; 6],
+    /// Its address in the run, when it had one (a client sending from its lease, a relay).
+    pub address: Option<Ipv4Addr>,
+    /// Who it was in the capture: its link address, or a relay's giaddr.
+    pub recorded: String,
+    /// It is a relay agent (it forwards requests from port 67 and takes the answers).
+    pub relay: bool,
+}
+
+/// A recorded request, as the run sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Send {
+    /// Its frame's number in the capture.
+    pub record: u64,
+    /// Its capture time (ns since 1970).
+    pub at_ns: i128,
+    /// The peer that sends it (index into [`Plan::peers`]).
+    pub peer: usize,
+    /// Its conversation (index into [`Plan::conversations`]).
+    pub conversation: usize,
+    /// Its type's name.
+    pub kind: String,
+    /// UDP source in the run.
+    pub src: SocketAddrV4,
+    /// UDP destination in the run.
+    pub dst: SocketAddrV4,
+    /// The rewritten payload.
+    pub payload: Vec<u8>,
+}
+
+/// A recorded answer, rewritten into the run for comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Its frame's number in the capture.
+    pub record: u64,
+    /// Its capture time (ns since 1970).
+    pub at_ns: i128,
+    /// The peer it went to.
+    pub peer: usize,
+    /// Its conversation.
+    pub conversation: usize,
+    /// Its type's name.
+    pub kind: String,
+    /// The rewritten payload.
+    pub payload: Vec<u8>,
+    /// The recorded client sent its next request only after it: the run waits for the
+    /// server's answer there.
+    pub waited: bool,
+}
+
+/// One step of the re-enactment, in capture order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A request to send.
+    Send(Send),
+    /// An answer the recorded server gave.
+    Answer(Answer),
+}
+
+impl Item {
+    fn at_ns(&self) -> i128 {
+        match self {
+            Item::Send(s) => s.at_ns,
+            Item::Answer(a) => a.at_ns,
+        }
+    }
+}
+
+/// A replayed conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// Its transaction id in the capture.
+    pub recorded_xid: u32,
+    /// Its transaction id in the run.
+    pub xid: u32,
+    /// Its client's peer.
+    pub client: usize,
+}
+
+/// Everything a replay needs: the run's hosts, what to send when, and what was answered.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The capture's name, for titles.
+    pub capture: String,
+    /// The server under test's address in the run.
+    pub server: Ipv4Addr,
+    /// The addresses the recorded servers answered from.
+    pub recorded_servers: Vec<Ipv4Addr>,
+    /// The server's configuration (Kea's JSON).
+    pub config: String,
+    /// It was derived from the capture (not given).
+    pub derived: bool,
+    /// The scripted peers.
+    pub peers: Vec<Peer>,
+    /// The conversations replayed.
+    pub conversations: Vec<Replayed>,
+    /// Requests and answers in capture order.
+    pub items: Vec<Item>,
+    /// What is not replayed, and why.
+    pub left_out: Vec<String>,
+    /// Where the capture's addresses went.
+    pub map: AddressMap,
+    /// How it was planned.
+    pub options: Options,
+}
+
+/// Plans the replay of the client side of `found` (read from a capture named `capture`).
+pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, ReplayError> {
+    let mut left_out = Vec::new();
+    let mut chosen = Vec::new();
+    for (i, c) in found.conversations.iter().enumerate() {
+        let first = c.messages.first().and_then(|m| found.messages.get(*m));
+        let record = first.map_or(0, |m| m.record);
+        if c.family == Family::V6 {
+            left_out.push(format!(
+                "#{record}: a DHCPv6 conversation (DHCPv6 replay is not built yet)"
+            ));
+            continue;
+        }
+        let requests = c
+            .messages
+            .iter()
+            .filter(|m| is_request(&found.messages[**m]))
+            .count();
+        if requests == 0 {
+            left_out.push(format!(
+                "#{record}: answers whose request the capture does not hold (xid {:#010x})",
+                c.xid
+            ));
+            continue;
+        }
+        chosen.push(i);
+    }
+    if chosen.is_empty() {
+        let why = if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", left_out.join("; "))
+        };
+        return Err(ReplayError::NothingToReplay(why));
+    }
+    let decoded = |i: usize| Message::decode(&found.messages[i].payload).ok();
+    let mut map = AddressMap::default();
+    // Subnets: from answers that give an address and a mask, then from giaddr, requested and
+    // client addresses (as /24s) the answers did not place.
+    let mut seen_addresses = Vec::new();
+    for &c in &chosen {
+        for &i in &found.conversations[c].messages {
+            let Some(m) = decoded(i) else { continue };
+            if m.op == Message::BOOTREPLY && !m.yiaddr.is_unspecified() {
+                let len = m
+                    .subnet_mask()
+                    .ok()
+                    .flatten()
+                    .and_then(prefix_len)
+                    .unwrap_or(24);
+                map.add_subnet(Net::of(m.yiaddr, len))?;
+            }
+            seen_addresses.extend([m.giaddr, m.ciaddr]);
+            if let Ok(Some(a)) = m.requested_ip() {
+                seen_addresses.push(a);
+            }
+        }
+    }
+    for a in seen_addresses {
+        if !a.is_unspecified() && map.subnet(a).is_none() {
+            map.add_subnet(Net::of(a, 24))?;
+        }
+    }
+    // The server the run's server stands in for: the first to answer. Answers of others (a
+    // second server, a rogue one) are left out: the run has one server.
+    let mut recorded_servers: Vec<Ipv4Addr> = Vec::new();
+    for &c in &chosen {
+        for &i in &found.conversations[c].messages {
+            if let Some(a) = answered_by(&found.messages[i])
+                && !recorded_servers.contains(&a)
+            {
+                recorded_servers.push(a);
+            }
+        }
+    }
+    for other in recorded_servers.iter().skip(1) {
+        left_out.push(format!(
+            "the answers of server {other}: the run's server stands in for {} only",
+            recorded_servers[0]
+        ));
+    }
+    recorded_servers.truncate(1);
+    if map.subnets.is_empty() {
+        map.add_subnet(Net::of(Ipv4Addr::new(192, 0, 2, 0), 24))?;
+    }
+    let mut rng = dhcplab_rng::Rng::fork(options.seed, "replay");
+    let mut peers: Vec<Peer> = Vec::new();
+    let mut conversations = Vec::new();
+    let mut xids = BTreeSet::new();
+    let mut items = Vec::new();
+    let mut relays: Vec<(Ipv4Addr, usize)> = Vec::new();
+    for &c in &chosen {
+        let conv = &found.conversations[c];
+        let first = conv
+            .messages
+            .iter()
+            .find(|m| is_request(&found.messages[**m]))
+            .and_then(|m| decoded(*m));
+        let recorded_mac = first
+            .as_ref()
+            .map(|m| {
+                let mut mac = [0u8; 6];
+                let hw = &m.chaddr[..6];
+                mac.copy_from_slice(hw);
+                mac
+            })
+            .unwrap_or_default();
+        let lab_mac = map.mac(recorded_mac);
+        let client = match peers.iter().position(|p| p.mac == lab_mac) {
+            Some(p) => p,
+            None => {
+                peers.push(Peer {
+                    name: format!("c{}", peers.iter().filter(|p| !p.relay).count() + 1),
+                    mac: lab_mac,
+                    address: None,
+                    recorded: mac_text(&recorded_mac),
+                    relay: false,
+                });
+                peers.len() - 1
+            }
+        };
+        let mut xid = rng.next_u32();
+        while !xids.insert(xid) {
+            xid = rng.next_u32();
+        }
+        let index = conversations.len();
+        conversations.push(Replayed {
+            recorded_xid: conv.xid,
+            xid,
+            client,
+        });
+        let relayed_requests = conv
+            .messages
+            .iter()
+            .any(|m| found.messages[*m].sender == Role::Relay && is_request(&found.messages[*m]));
+        let server_answers = conv.messages.iter().any(|m| {
+            let m = &found.messages[*m];
+            m.sender == Role::Server && !is_request(m)
+        });
+        let mut last_peer = client;
+        for &i in &conv.messages {
+            let m = &found.messages[i];
+            let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (m.src, m.dst) else {
+                continue;
+            };
+            if is_request(m) {
+                if relayed_requests && m.sender != Role::Relay {
+                    continue;
+                }
+                let peer = if m.sender == Role::Relay {
+                    let giaddr = decoded(i).map_or(*src.ip(), |d| d.giaddr);
+                    match relays.iter().find(|(a, _)| *a == giaddr) {
+                        Some((_, p)) => *p,
+                        None => {
+                            let lab = map.address(giaddr);
+                            peers.push(Peer {
+                                name: format!("r{}", relays.len() + 1),
+                                mac: [0x02, 0x00, 0x5e, 0x00, 0x53, 0xf1 + relays.len() as u8],
+                                address: Some(lab),
+                                recorded: giaddr.to_string(),
+                                relay: true,
+                            });
+                            relays.push((giaddr, peers.len() - 1));
+                            peers.len() - 1
+                        }
+                    }
+                } else {
+                    client
+                };
+                last_peer = peer;
+                let payload = map.rewrite(&m.payload, xid);
+                let lab_src = SocketAddrV4::new(map.address(*src.ip()), src.port());
+                if peer == client && peers[peer].address.is_none() && !lab_src.ip().is_unspecified()
+                {
+                    peers[peer].address = Some(*lab_src.ip());
+                }
+                items.push(Item::Send(Send {
+                    record: m.record,
+                    at_ns: m.at_ns,
+                    peer,
+                    conversation: index,
+                    kind: m.kind.clone(),
+                    src: lab_src,
+                    dst: SocketAddrV4::new(map.address(*dst.ip()), dst.port()),
+                    payload,
+                }));
+            } else if (m.sender == Role::Server || !server_answers)
+                && answered_by(m).is_none_or(|a| recorded_servers.contains(&a))
+            {
+                items.push(Item::Answer(Answer {
+                    record: m.record,
+                    at_ns: m.at_ns,
+                    peer: last_peer,
+                    conversation: index,
+                    kind: m.kind.clone(),
+                    payload: map.rewrite(&m.payload, xid),
+                    waited: false,
+                }));
+            }
+        }
+    }
+    items.sort_by_key(Item::at_ns);
+    // An answer is waited for when the peer it went to sends again next.
+    for i in 0..items.len() {
+        let Item::Answer(a) = &items[i] else { continue };
+        let peer = a.peer;
+        let next = items[i + 1..].iter().find(|it| match it {
+            Item::Send(s) => s.peer == peer,
+            Item::Answer(b) => b.peer == peer,
+        });
+        let waits = matches!(next, Some(Item::Send(_)));
+        if let Item::Answer(a) = &mut items[i] {
+            a.waited = waits;
+        }
+    }
+    let relayed_only = items.iter().all(|it| match it {
+        Item::Send(s) => peers[s.peer].relay,
+        Item::Answer(_) => true,
+    });
+    let server = match recorded_servers.first() {
+        Some(a) => map.address(*a),
+        None if relayed_only => Ipv4Addr::new(203, 0, 113, 254),
+        None => map.subnets[0]
+            .1
+            .nth(254.min((1u64 << (32 - u32::from(map.subnets[0].1.len))).saturating_sub(2))),
+    };
+    let (config, derived) = match &options.config {
+        Some(text) => {
+            serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| ReplayError::Config(e.to_string()))?;
+            (text.clone(), false)
+        }
+        None => (config::derive(&items, &map), true),
+    };
+    Ok(Plan {
+        capture: capture.to_string(),
+        server,
+        recorded_servers,
+        config,
+        derived,
+        peers,
+        conversations,
+        items,
+        left_out,
+        map,
+        options,
+    })
+}
+
+/// The scenario a replay plays, read back as the runner takes it.
+pub fn scenario_of(plan: &Plan) -> Result<dhcplab_scenario::Scenario, ReplayError> {
+    let text = plan.scenario(false);
+    let name = format!("replay-of-{}", plan.capture);
+    dhcplab_scenario::parse(&text, std::path::Path::new(&name))
+        .map_err(|e| ReplayError::Scenario(e.to_string()))
+}
+
+/// The report of a run of [`scenario_of`] (in either mode, recorded): the run's capture read
+/// back by the conversation finder and compared with the plan's recorded answers.
+pub fn report(
+    plan: &Plan,
+    outcome: &dhcplab_runner::Outcome,
+    against: &str,
+) -> Result<Report, ReplayError> {
+    let pcap = outcome
+        .timeline
+        .pcap()
+        .map_err(|e| ReplayError::RunCapture(e.to_string()))?;
+    let reader = dhcplab_capture::CaptureReader::new(std::io::Cursor::new(pcap))
+        .map_err(|e| ReplayError::RunCapture(e.to_string()))?;
+    let run = dhcplab_conversations::find(reader);
+    let stopped =
+        (outcome.status == dhcplab_runner::Status::Failed).then(|| outcome.message.clone());
+    Ok(compare(plan, &run, against, stopped))
+}
+
+/// Replays `plan` against the reference server in virtual time.
+pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), ReplayError> {
+    let scenario = scenario_of(plan)?;
+    let outcome = dhcplab_virtual_mode::run(
+        &scenario,
+        dhcplab_virtual_mode::Options {
+            seed: plan.options.seed,
+            record: true,
+        },
+    );
+    let report = report(plan, &outcome, "the reference server (virtual mode)")?;
+    Ok((report, outcome))
+}
+
+/// The server a recorded answer came from: its server identifier, else its source address.
+fn answered_by(m: &dhcplab_conversations::Message) -> Option<Ipv4Addr> {
+    if m.sender != Role::Server || is_request(m) {
+        return None;
+    }
+    let id = Message::decode(&m.payload)
+        .ok()
+        .and_then(|d| d.server_id().ok().flatten());
+    match (id, m.src.ip()) {
+        (Some(a), _) => Some(a),
+        (None, IpAddr::V4(a)) if !a.is_unspecified() => Some(a),
+        _ => None,
+    }
+}
+
+/// A BOOTREQUEST (from a client, or forwarded by a relay).
+fn is_request(m: &dhcplab_conversations::Message) -> bool {
+    m.family == Family::V4 && m.payload.first() == Some(&Message::BOOTREQUEST)
+}
+
+/// The prefix length of a contiguous mask.
+fn prefix_len(mask: Ipv4Addr) -> Option<u8> {
+    let m = u32::from(mask);
+    let len = m.leading_ones();
+    (m.checked_shl(len).unwrap_or(0) == 0 && (8..=30).contains(&len)).then_some(len as u8)
+}
+
+impl Plan {
+    /// The scenario that re-enacts the capture: with `checks`, every recorded answer is an
+    /// expectation on type, address and options (what `pcap2scenario` writes); without, only
+    /// the answers a recorded client waited for are waited for (what a replay plays).
+    pub fn scenario(&self, checks: bool) -> String {
+        text::scenario(self, checks)
+    }
+
+    /// The lines that say where the capture's addresses went in the run.
+    pub fn mapping(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (r, l) in &self.map.subnets {
+            out.push(format!("subnet {r} -> {l}"));
+        }
+        for a in &self.recorded_servers {
+            out.push(format!("server {a} -> {} (srv)", self.server));
+        }
+        if self.recorded_servers.is_empty() {
+            out.push(format!(
+                "server (not in the capture) -> {} (srv)",
+                self.server
+            ));
+        }
+        for p in &self.peers {
+            let address = p.address.map_or(String::new(), |a| format!(", {a}"));
+            out.push(format!(
+                "{} {} -> {}{address} ({})",
+                if p.relay { "relay" } else { "client" },
+                p.recorded,
+                mac_text(&p.mac),
+                p.name
+            ));
+        }
+        for (r, l) in &self.map.elsewhere {
+            out.push(format!("address {r} -> {l}"));
+        }
+        out
+    }
+}

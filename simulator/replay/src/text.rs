@@ -1,0 +1,367 @@
+//! A plan written out as a scenario file: the server with its configuration, a peer per
+//! recorded client and relay, and a step per request (typed fields and options where they
+//! encode back to the same bytes, else the payload as bytes) and per answer waited for or
+//! checked.
+
+use crate::map::mac_text;
+use crate::{Item, Plan};
+use dhcplab_kea_config::options4;
+use dhcplab_scenario::format_duration;
+use dhcplab_wire::v4::Message;
+use dhcplab_wire::v4::catalogue::{self, Format, code};
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
+    let mut out = String::new();
+    let written_by = if checks {
+        "dhcplab pcap2scenario"
+    } else {
+        "dhcplab replay"
+    };
+    let _ = writeln!(
+        out,
+        "# The DHCPv4 conversations of {}, re-enacted: written by {written_by}.",
+        plan.capture
+    );
+    if checks {
+        out.push_str(
+            "# Each request is sent as recorded; each recorded answer is expected, with its type,\n\
+             # address and options (edit what the server under test may choose itself).\n",
+        );
+    }
+    out.push_str("# The capture's addresses, as the run has them:\n");
+    for line in plan.mapping() {
+        let _ = writeln!(out, "#   {line}");
+    }
+    for line in &plan.left_out {
+        let _ = writeln!(out, "# left out: {line}");
+    }
+    let _ = writeln!(
+        out,
+        "\n[scenario]\ndescription = {}\nseed = {}\n",
+        quote(&format!("re-enactment of {}", plan.capture)),
+        plan.options.seed
+    );
+    let _ = writeln!(
+        out,
+        "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"{}\"",
+        plan.server
+    );
+    if plan.derived {
+        out.push_str("# configuration derived from the recorded answers\n");
+    }
+    let _ = writeln!(out, "config = '''\n{}\n'''\n", plan.config.trim());
+    for p in &plan.peers {
+        let _ = writeln!(
+            out,
+            "# {} {} in the capture\n[[host]]\nname = \"{}\"\nrole = \"peer\"\nmac = \"{}\"",
+            if p.relay { "relay" } else { "client" },
+            p.recorded,
+            p.name,
+            mac_text(&p.mac)
+        );
+        if let Some(a) = p.address {
+            let _ = writeln!(out, "address = \"{a}\"");
+        }
+        out.push('\n');
+    }
+    let mut previous: Option<i128> = None;
+    let mut last_was_wait = false;
+    for item in &plan.items {
+        match item {
+            Item::Send(s) => {
+                let gap = previous.map(|p| gap(plan, p, s.at_ns));
+                previous = Some(s.at_ns);
+                last_was_wait = false;
+                out.push_str("[[step]]\n");
+                if let Some(g) = gap.filter(|g| !g.is_zero()) {
+                    let _ = writeln!(out, "after = \"{}\"", format_duration(g));
+                }
+                let peer = &plan.peers[s.peer];
+                let to = if s.dst.ip().is_broadcast() {
+                    "broadcast"
+                } else {
+                    "srv"
+                };
+                let _ = writeln!(
+                    out,
+                    "do = \"send\"\nfrom = \"{}\"\nto = \"{to}\"\nsrc = \"{}\"\ndst = \"{}\"\nnote = \"#{} {}\"",
+                    peer.name, s.src, s.dst, s.record, s.kind
+                );
+                message(&mut out, &s.payload, peer.mac);
+                out.push('\n');
+            }
+            Item::Answer(a) if checks || a.waited => {
+                previous = Some(a.at_ns);
+                last_was_wait = true;
+                let peer = &plan.peers[a.peer].name;
+                let xid = plan.conversations[a.conversation].xid;
+                let _ = writeln!(
+                    out,
+                    "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nto = \"{peer}\"\nwithin = \"{}\"\nnote = \"#{} {} (recorded)\"",
+                    format_duration(plan.options.wait),
+                    a.record,
+                    a.kind
+                );
+                if checks {
+                    expectation(&mut out, plan, &a.payload, xid);
+                } else {
+                    let _ = writeln!(out, "optional = true\n[step.fields]\nxid = {xid:#010x}");
+                }
+                out.push('\n');
+            }
+            Item::Answer(_) => {}
+        }
+    }
+    if !last_was_wait {
+        let _ = writeln!(
+            out,
+            "# time for the last answers\n[[step]]\nafter = \"{}\"",
+            format_duration(plan.options.wait)
+        );
+    }
+    out
+}
+
+/// The pause before a step recorded at `to_ns` after one recorded at `from_ns`, at the plan's
+/// speed, in whole milliseconds.
+fn gap(plan: &Plan, from_ns: i128, to_ns: i128) -> Duration {
+    let ns = u64::try_from(to_ns.saturating_sub(from_ns)).unwrap_or(0);
+    let scaled = plan.options.speed.scale(Duration::from_nanos(ns));
+    Duration::from_millis(u64::try_from(scaled.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A request as `[step.message]`: typed when that encodes to the same bytes.
+fn message(out: &mut String, payload: &[u8], peer_mac: [u8; 6]) {
+    let typed = Message::decode(payload)
+        .ok()
+        .and_then(|m| typed_message(&m, payload, peer_mac));
+    match typed {
+        Some(text) => out.push_str(&text),
+        None => {
+            out.push_str(
+                "# as bytes: the fields and options do not encode back to the recorded bytes\n\
+                 # (padding, overloaded fields, split options or bytes after END)\n",
+            );
+            let _ = writeln!(out, "[step.message]\npayload = \"0x{}\"", hex(payload));
+        }
+    }
+}
+
+fn typed_message(m: &Message, payload: &[u8], peer_mac: [u8; 6]) -> Option<String> {
+    let mac = <[u8; 6]>::try_from(&m.chaddr[..6]).ok()?;
+    let mut again = Message::new(m.op, m.xid, mac);
+    again.htype = m.htype;
+    again.hlen = m.hlen;
+    again.hops = m.hops;
+    again.secs = m.secs;
+    again.flags = m.flags;
+    again.ciaddr = m.ciaddr;
+    again.yiaddr = m.yiaddr;
+    again.siaddr = m.siaddr;
+    again.giaddr = m.giaddr;
+    let mut codes: Vec<u8> = Vec::new();
+    for o in m.options() {
+        if !codes.contains(&o.code) {
+            codes.push(o.code);
+        }
+    }
+    for c in &codes {
+        let data = m.option(*c)?;
+        again.options.push_long(*c, &data.data).ok()?;
+    }
+    let encoded = again.encode();
+    let padding = payload.len().checked_sub(encoded.len())?;
+    if !payload.starts_with(&encoded) || payload[encoded.len()..].iter().any(|b| *b != 0) {
+        return None;
+    }
+    let mut out = String::from("[step.message]\n");
+    let kind = m.message_type().ok().flatten();
+    if let Some(t) = kind {
+        let _ = writeln!(out, "type = \"{t}\"");
+    }
+    if m.op != Message::BOOTREQUEST || kind.is_none() {
+        let _ = writeln!(out, "op = {}", m.op);
+    }
+    let _ = writeln!(out, "xid = {:#010x}", m.xid);
+    for (name, value, default) in [
+        ("htype", u32::from(m.htype), 1),
+        ("hlen", u32::from(m.hlen), 6),
+        ("hops", u32::from(m.hops), 0),
+        ("secs", u32::from(m.secs), 0),
+        ("flags", u32::from(m.flags), 0),
+    ] {
+        if value != default {
+            let _ = writeln!(out, "{name} = {value}");
+        }
+    }
+    for (name, a) in [
+        ("ciaddr", m.ciaddr),
+        ("yiaddr", m.yiaddr),
+        ("siaddr", m.siaddr),
+        ("giaddr", m.giaddr),
+    ] {
+        if !a.is_unspecified() {
+            let _ = writeln!(out, "{name} = \"{a}\"");
+        }
+    }
+    if mac != peer_mac {
+        let _ = writeln!(out, "chaddr = \"{}\"", mac_text(&mac));
+    }
+    if padding > 0 {
+        let _ = writeln!(out, "padding = {padding}");
+    }
+    let options: Vec<u8> = codes
+        .into_iter()
+        .filter(|c| kind.is_none() || *c != code::MESSAGE_TYPE)
+        .collect();
+    if !options.is_empty() {
+        out.push_str("[step.message.options]\n");
+        for c in options {
+            let data = m.option(c)?;
+            let _ = writeln!(out, "{} = {}", key(c), send_value(c, &data.data));
+        }
+    }
+    Some(out)
+}
+
+/// The checks on a recorded answer: type, transaction, address, and each option.
+fn expectation(out: &mut String, plan: &Plan, payload: &[u8], xid: u32) {
+    let Ok(m) = Message::decode(payload) else {
+        let _ = writeln!(
+            out,
+            "# the recorded answer does not decode: only its transaction is checked\n[step.fields]\nxid = {xid:#010x}"
+        );
+        return;
+    };
+    match m.message_type().ok().flatten() {
+        Some(t) => {
+            let _ = writeln!(out, "type = \"{t}\"");
+        }
+        None => out.push_str("type = \"BOOTREPLY\"\n"),
+    }
+    let _ = writeln!(out, "[step.fields]\nxid = {xid:#010x}");
+    if !m.yiaddr.is_unspecified() {
+        let _ = writeln!(out, "yiaddr = \"{}\"", m.yiaddr);
+    }
+    for (name, a) in [("siaddr", m.siaddr), ("giaddr", m.giaddr)] {
+        if !a.is_unspecified() {
+            let _ = writeln!(
+                out,
+                "# recorded {name} {a}, not checked (the server's choice: Kea's next-server)"
+            );
+        }
+    }
+    let mut codes: Vec<u8> = Vec::new();
+    for o in m.options() {
+        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE && o.code != code::OVERLOAD {
+            codes.push(o.code);
+        }
+    }
+    if codes.is_empty() {
+        return;
+    }
+    out.push_str("[step.options]\n");
+    for c in codes {
+        let Some(data) = m.option(c) else { continue };
+        let value = if c == code::SERVER_ID {
+            format!("\"{}\"", plan.server)
+        } else {
+            check_value(c, &data.data)
+        };
+        let _ = writeln!(out, "{} = {value}", key(c));
+    }
+}
+
+/// An option's key: Kea's name when it has one that reads back to the code, else the code.
+fn key(c: u8) -> String {
+    match options4::name_of(c) {
+        Some(n) if options4::code_of(n) == Some(c) => n.to_string(),
+        _ => c.to_string(),
+    }
+}
+
+fn format_of(c: u8) -> Option<Format> {
+    catalogue::lookup(c).map(|(_, f)| f)
+}
+
+/// A number when the option's format is one and the width fits.
+fn number(c: u8, data: &[u8]) -> Option<u64> {
+    let width = match format_of(c)? {
+        Format::U8 | Format::Bool => 1,
+        Format::U16 => 2,
+        Format::U32 | Format::Seconds | Format::Lifetime => 4,
+        _ => return None,
+    };
+    (data.len() == width).then(|| data.iter().fold(0u64, |n, b| n << 8 | u64::from(*b)))
+}
+
+fn addresses(c: u8, data: &[u8]) -> Option<String> {
+    let fits = matches!(
+        format_of(c)?,
+        Format::Addr | Format::Addrs | Format::AddrsOrEmpty
+    ) && !data.is_empty()
+        && data.len() % 4 == 0;
+    fits.then(|| {
+        data.chunks_exact(4)
+            .map(|a| Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Text a crafted message's option reads back as the same bytes.
+fn plain_text(data: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(data).ok()?;
+    let safe = !s.is_empty()
+        && s.bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        && !s.starts_with("0x")
+        && (!s.contains(':') || s.contains('.'))
+        && s != "present"
+        && s != "absent"
+        && !s.starts_with('$');
+    safe.then_some(s)
+}
+
+fn send_value(c: u8, data: &[u8]) -> String {
+    if let Some(n) = number(c, data) {
+        return n.to_string();
+    }
+    if let Some(a) = addresses(c, data) {
+        return format!("\"{a}\"");
+    }
+    if format_of(c) == Some(Format::ParamList) && !data.is_empty() {
+        let list: Vec<String> = data.iter().map(u8::to_string).collect();
+        return format!("[{}]", list.join(", "));
+    }
+    if format_of(c) == Some(Format::Text)
+        && let Some(t) = plain_text(data)
+    {
+        return format!("\"{t}\"");
+    }
+    format!("\"0x{}\"", hex(data))
+}
+
+fn check_value(c: u8, data: &[u8]) -> String {
+    if let Some(n) = number(c, data) {
+        return n.to_string();
+    }
+    if let Some(a) = addresses(c, data) {
+        return format!("\"{a}\"");
+    }
+    match plain_text(data).filter(|_| format_of(c) == Some(Format::Text)) {
+        Some(t) => format!("\"0x{}\" # \"{t}\"", hex(data)),
+        None => format!("\"0x{}\"", hex(data)),
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
