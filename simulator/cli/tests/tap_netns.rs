@@ -490,3 +490,78 @@ fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
         );
     }
 }
+
+/// Issue 8: a capture TAP mode recorded of kea-dhcp4 serving dhclient replays against kea and
+/// against the reference server in TAP mode with no divergence at all; with a configuration
+/// whose lifetime differs, every answer of kea keeps its type and differs in option 51 only.
+#[test]
+fn a_recorded_kea_capture_replays_against_kea_and_the_reference_in_tap_mode() {
+    if !can_create_namespaces() || !have("kea-dhcp4") {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replay = |extra: &[&str], json: &str| {
+        let json = dir.path().join(json);
+        let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+            .current_dir(&root)
+            .args([
+                "replay",
+                "pcaps/recorded/kea-dhclient.pcap",
+                "--mode",
+                "tap",
+            ])
+            .args(["--speed", "x4", "--json"])
+            .arg(&json)
+            .args(extra)
+            .output()
+            .expect("dhcplab replay");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("parses");
+        (out.status.code(), text, report)
+    };
+    for against in ["kea", "reference"] {
+        let (code, text, report) = replay(&["--against", against], &format!("{against}.json"));
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains(&format!("against {against} (tap mode)")),
+            "{text}"
+        );
+        assert_eq!(report["counts"]["same"], 3, "{text}");
+    }
+
+    let (code, text, report) = replay(
+        &[
+            "--against",
+            "kea",
+            "--config",
+            "pcaps/recorded/kea-dhclient-lifetime-60.json",
+        ],
+        "changed.json",
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let answers = report["conversations"][0]["answers"]
+        .as_array()
+        .expect("answers");
+    assert_eq!(answers.len(), 3, "{text}");
+    for a in answers {
+        assert_eq!(a["recorded"], a["got"], "{text}");
+        let what: Vec<&str> = a["differences"]
+            .as_array()
+            .expect("differences")
+            .iter()
+            .filter_map(|d| d["what"].as_str())
+            .collect();
+        assert_eq!(what, ["option 51 dhcp-lease-time"], "{text}");
+    }
+    assert!(
+        namespaces().iter().all(|n| !n.starts_with(PREFIX)),
+        "{:?}",
+        namespaces()
+    );
+}

@@ -38,6 +38,7 @@ struct Subnet {
     t1: Option<u32>,
     t2: Option<u32>,
     from_ack: bool,
+    relays: Vec<Ipv4Addr>,
 }
 
 /// The configuration, pretty-printed.
@@ -54,15 +55,46 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
         })
         .collect();
     let mut echo = true;
+    // A recorded server that ACKed an INIT-REBOOT request it had not seen the lease of acted
+    // as Kea's authoritative server does (a server that is not stays silent, RFC 2131 4.3.2).
+    let mut authoritative = false;
+    let mut last_request: BTreeMap<usize, (bool, Ipv4Addr)> = BTreeMap::new();
+    let mut granted: Vec<Ipv4Addr> = Vec::new();
     let mut subnets: BTreeMap<Net, Subnet> = BTreeMap::new();
     for (_, lab) in &map.subnets {
         subnets.entry(*lab).or_default();
     }
     for item in items {
-        let Item::Answer(a) = item else { continue };
+        let a = match item {
+            Item::Send(s) => {
+                if let Ok(m) = Message::decode(&s.payload) {
+                    let init_reboot = m.ciaddr.is_unspecified()
+                        && m.server_id().ok().flatten().is_none()
+                        && m.message_type()
+                            .ok()
+                            .flatten()
+                            .map(|t| t.to_string())
+                            .as_deref()
+                            == Some("REQUEST");
+                    let asked = m.requested_ip().ok().flatten().unwrap_or(m.ciaddr);
+                    last_request.insert(s.conversation, (init_reboot, asked));
+                }
+                continue;
+            }
+            Item::Answer(a) => a,
+        };
         let Ok(m) = Message::decode(&a.payload) else {
             continue;
         };
+        let kind = m.message_type().ok().flatten().map(|t| t.to_string());
+        if kind.as_deref() == Some("ACK") {
+            if let Some((true, asked)) = last_request.get(&a.conversation)
+                && !granted.contains(asked)
+            {
+                authoritative = true;
+            }
+            granted.push(m.yiaddr);
+        }
         if with_id.contains(&a.conversation) && m.option(code::CLIENT_ID).is_none() {
             echo = false;
         }
@@ -132,12 +164,16 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
                     .collect(),
             );
         }
+        if !s.relays.is_empty() {
+            let list: Vec<String> = s.relays.iter().map(Ipv4Addr::to_string).collect();
+            subnet["relay"] = json!({ "ip-addresses": list });
+        }
         for (key, value) in [
             ("valid-lifetime", s.lifetime),
             ("renew-timer", s.t1),
             ("rebind-timer", s.t2),
         ] {
-            if let Some(v) = value.filter(|v| *v != u32::MAX) {
+            if let Some(v) = value {
                 subnet[key] = json!(v);
             }
         }
@@ -150,6 +186,9 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
     }});
     if !echo {
         config["Dhcp4"]["echo-client-id"] = json!(false);
+    }
+    if authoritative {
+        config["Dhcp4"]["authoritative"] = json!(true);
     }
     serde_json::to_string_pretty(&config).unwrap_or_default()
 }

@@ -40,7 +40,7 @@ pub enum ReplayError {
     NothingToReplay(String),
     /// More subnets than the documentation ranges hold.
     #[error(
-        "subnet {0} has no place left in the run's ranges (two /24s and one larger subnet fit)"
+        "subnet {0} has no place left in the run's ranges (two /24s fit, and two /16s or one /15)"
     )]
     TooManySubnets(Net),
     /// The configuration given is not JSON.
@@ -269,8 +269,14 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
     // client addresses (as /24s) the answers did not place.
     let mut seen_addresses = Vec::new();
     for &c in &chosen {
+        let given = found.conversations[c].messages.iter().any(|&i| {
+            decoded(i).is_some_and(|m| m.op == Message::BOOTREPLY && !m.yiaddr.is_unspecified())
+        });
         for &i in &found.conversations[c].messages {
             let Some(m) = decoded(i) else { continue };
+            if !given {
+                seen_addresses.push(m.giaddr);
+            }
             if m.op == Message::BOOTREPLY && !m.yiaddr.is_unspecified() {
                 let len = m
                     .subnet_mask()
@@ -280,7 +286,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                     .unwrap_or(24);
                 map.add_subnet(Net::of(m.yiaddr, len))?;
             }
-            seen_addresses.extend([m.giaddr, m.ciaddr]);
+            seen_addresses.push(m.ciaddr);
             if let Ok(Some(a)) = m.requested_ip() {
                 seen_addresses.push(a);
             }

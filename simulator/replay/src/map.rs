@@ -75,11 +75,18 @@ const ELSEWHERE: Net = Net {
     len: 24,
 };
 
-/// Where subnets larger than a /24 go (the benchmarking range, RFC 2544).
-const LARGE: Net = Net {
-    base: Ipv4Addr::new(198, 18, 0, 0),
-    len: 15,
-};
+/// Where subnets larger than a /24 go (the benchmarking range, RFC 2544): two of up to a /16,
+/// or one larger.
+const LARGE: [Net; 2] = [
+    Net {
+        base: Ipv4Addr::new(198, 18, 0, 0),
+        len: 16,
+    },
+    Net {
+        base: Ipv4Addr::new(198, 19, 0, 0),
+        len: 16,
+    },
+];
 
 fn allowed(a: Ipv4Addr) -> bool {
     ALLOWED.iter().any(|(b, l)| Net::of(*b, *l).contains(a))
@@ -120,12 +127,20 @@ impl AddressMap {
                 len: recorded.len,
             }
         } else {
-            if self.subnets.iter().any(|(_, l)| LARGE.contains(l.base)) {
-                return Err(ReplayError::TooManySubnets(recorded));
-            }
+            let taken = |n: Net| {
+                self.subnets
+                    .iter()
+                    .any(|(_, l)| n.contains(l.base) || l.contains(n.base))
+            };
+            let slot = if recorded.len >= 16 {
+                LARGE.into_iter().find(|n| !taken(*n))
+            } else {
+                Some(Net::of(LARGE[0].base, recorded.len.max(15))).filter(|n| !taken(*n))
+            };
+            let slot = slot.ok_or(ReplayError::TooManySubnets(recorded))?;
             Net {
-                base: LARGE.base,
-                len: recorded.len.max(LARGE.len),
+                base: slot.base,
+                len: recorded.len.max(slot.len),
             }
         };
         self.subnets.push((recorded, lab));
@@ -145,11 +160,21 @@ impl AddressMap {
         if allowed(a) {
             return a;
         }
-        let next = 1 + self.elsewhere.len() as u64;
-        *self
-            .elsewhere
-            .entry(a)
-            .or_insert_with(|| ELSEWHERE.nth(next))
+        if let Some(l) = self.elsewhere.get(&a) {
+            return *l;
+        }
+        // The next address of 203.0.113.0/24 that no subnet of the run holds (a capture of
+        // that range keeps its place).
+        let used = |c: Ipv4Addr| {
+            self.subnets.iter().any(|(_, l)| l.contains(c))
+                || self.elsewhere.values().any(|v| *v == c)
+        };
+        let lab = (1..255)
+            .map(|n| ELSEWHERE.nth(n))
+            .find(|c| !used(*c))
+            .unwrap_or(ELSEWHERE.nth(255));
+        self.elsewhere.insert(a, lab);
+        lab
     }
 
     /// Where a recorded subnet went, if the map holds it.

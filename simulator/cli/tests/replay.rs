@@ -1,0 +1,177 @@
+//! `dhcplab replay` and `dhcplab pcap2scenario` in virtual mode, as a user runs them: exit
+//! codes, the report and its JSON, a changed configuration showing up as a divergence, the
+//! scenario files written for three captures passing with `dhcplab run`, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn dhcplab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("dhcplab runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_pcap2scenario_files_of_three_captures_pass_against_the_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for capture in [
+        "pcaps/public/wireshark-dhcp.pcap",
+        "pcaps/public/charrua-dhcp.pcap",
+        "pcaps/recorded/kea-dhclient.pcap",
+    ] {
+        let file = dir.path().join(
+            Path::new(capture)
+                .with_extension("toml")
+                .file_name()
+                .expect("name"),
+        );
+        let file = file.to_str().expect("utf-8");
+        let out = dhcplab(&["pcap2scenario", capture, "-o", file]);
+        assert_eq!(out.status.code(), Some(0), "{capture}: {}", text(&out));
+        let written = std::fs::read_to_string(file).expect("written");
+        let expectations = written.matches("expect = \"message\"").count();
+        let checks = written.matches("yiaddr = ").count();
+        assert!(expectations >= 1 && checks >= 1, "{capture}: {written}");
+        assert!(!written.contains("optional"), "{capture}: {written}");
+        let run = dhcplab(&["run", file]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{capture}: {}\n{written}",
+            text(&run)
+        );
+        assert!(text(&run).contains("1 passed, 0 failed"), "{}", text(&run));
+    }
+}
+
+#[test]
+fn a_replay_without_divergence_exits_0_and_a_changed_lifetime_shows_in_option_51() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("same.json");
+    let out = dhcplab(&[
+        "replay",
+        "pcaps/recorded/kea-dhclient.pcap",
+        "--json",
+        json.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("3 answers recorded: 3 same"),
+        "{}",
+        text(&out)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parses");
+    assert_eq!(report["counts"]["same"], 3);
+
+    let changed = dir.path().join("changed.json");
+    let out = dhcplab(&[
+        "replay",
+        "pcaps/recorded/kea-dhclient.pcap",
+        "--config",
+        "pcaps/recorded/kea-dhclient-lifetime-60.json",
+        "--json",
+        changed.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&changed).expect("json")).expect("parses");
+    let answers = report["conversations"][0]["answers"]
+        .as_array()
+        .expect("answers");
+    assert_eq!(answers.len(), 3);
+    for a in answers {
+        assert_eq!(a["recorded"], a["got"], "{a}");
+        assert_eq!(a["verdict"], "diverges", "{a}");
+        let what: Vec<&str> = a["differences"]
+            .as_array()
+            .expect("differences")
+            .iter()
+            .filter_map(|d| d["what"].as_str())
+            .collect();
+        assert_eq!(what, ["option 51 dhcp-lease-time"], "{a}");
+    }
+}
+
+#[test]
+fn a_divergence_exits_1_and_names_the_field() {
+    let out = dhcplab(&[
+        "replay",
+        "pcaps/public/wireshark-dhcp.pcap",
+        "--speed",
+        "asap",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("siaddr: recorded 192.0.2.1, got 0.0.0.0"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn input_that_cannot_be_replayed_exits_2_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junk = dir.path().join("junk.pcap");
+    std::fs::write(&junk, b"not a capture").expect("write");
+    let bad_config = dir.path().join("bad.json");
+    std::fs::write(&bad_config, b"{ \"Dhcp4\": ").expect("write");
+    let cases: [(&[&str], &str); 5] = [
+        (&["replay", "pcaps/missing.pcap"], "missing.pcap"),
+        (&["replay", junk.to_str().expect("utf-8")], "junk.pcap"),
+        (
+            &["replay", "pcaps/public/tcpdump-dhcpv6-ia-pd.pcap"],
+            "DHCPv6 replay is not built yet",
+        ),
+        (
+            &[
+                "replay",
+                "pcaps/public/wireshark-dhcp.pcap",
+                "--config",
+                bad_config.to_str().expect("utf-8"),
+            ],
+            "not JSON",
+        ),
+        (
+            &[
+                "replay",
+                "pcaps/public/wireshark-dhcp.pcap",
+                "--role",
+                "server",
+            ],
+            "not built yet",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = dhcplab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("panicked"), "{args:?}: {}", text(&out));
+    }
+    let out = dhcplab(&[
+        "replay",
+        "pcaps/public/wireshark-dhcp.pcap",
+        "--speed",
+        "fast",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("original, asap or xN"),
+        "{}",
+        text(&out)
+    );
+}
