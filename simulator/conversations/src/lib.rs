@@ -5,8 +5,12 @@
 //! relay nesting. A frame that does not decode is reported with its record and byte offset
 //! and skipped; nothing in a capture makes this panic.
 
+mod defrag;
+
+pub use defrag::{Fragment, Reassembler};
+
 use dhcplab_capture::{CaptureError, Record};
-use dhcplab_frame::{Decoded, Dhcp};
+use dhcplab_frame::{Decoded, Dhcp, FrameErrorKind, LinkType};
 use dhcplab_wire::{v4, v6};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -198,6 +202,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn find(records: impl IntoIterator<Item = Result<Record, CaptureError>>) -> Found {
     let mut found = Found::default();
     let mut by_key: BTreeMap<(Family, ClientKey, u32), usize> = BTreeMap::new();
+    let mut fragments = Reassembler::default();
     for record in records {
         let record = match record {
             Ok(r) => r,
@@ -206,7 +211,7 @@ pub fn find(records: impl IntoIterator<Item = Result<Record, CaptureError>>) -> 
                 break;
             }
         };
-        let Some((message, group)) = classify(&record, &mut found) else {
+        let Some((message, group)) = classify(&record, &mut fragments, &mut found) else {
             continue;
         };
         let key = (message.family, group, message.xid);
@@ -234,6 +239,13 @@ pub fn find(records: impl IntoIterator<Item = Result<Record, CaptureError>>) -> 
         }
         found.messages.push(message);
     }
+    for record in fragments.incomplete() {
+        found.skipped.push(Skipped {
+            record,
+            why: "IPv4 fragments of a datagram whose other fragments the capture does not hold"
+                .into(),
+        });
+    }
     found
 }
 
@@ -242,25 +254,62 @@ pub fn find(records: impl IntoIterator<Item = Result<Record, CaptureError>>) -> 
 /// grouped by its hardware address, which every message of a transaction carries (a server
 /// need not echo the client identifier, RFC 6842 came late); the conversation is then known by
 /// the client identifier when any of its messages gives one.
-fn classify(record: &Record, found: &mut Found) -> Option<(Message, ClientKey)> {
-    let skip = |found: &mut Found, why: String| {
-        found.skipped.push(Skipped {
-            record: record.number,
-            why,
-        });
-    };
+fn classify(
+    record: &Record,
+    fragments: &mut Reassembler,
+    found: &mut Found,
+) -> Option<(Message, ClientKey)> {
     let Some(link) = record.link_type else {
-        skip(found, format!("link type {} is not read", record.linktype));
+        skip(
+            found,
+            record,
+            format!("link type {} is not read", record.linktype),
+        );
         return None;
     };
-    let udp = match dhcplab_frame::decode(link, &record.data) {
+    match dhcplab_frame::decode(link, &record.data) {
+        Err(e) if e.kind == FrameErrorKind::Fragment => {
+            let packet = record.data.get(e.offset..).unwrap_or_default();
+            match fragments.add(record.number, packet) {
+                Fragment::Complete(whole) => read(record, LinkType::RawIpv4, &whole, found),
+                Fragment::Waiting => None,
+                Fragment::Bad(why) => {
+                    skip(
+                        found,
+                        record,
+                        format!("at byte {} of the frame: {why}", e.offset),
+                    );
+                    None
+                }
+            }
+        }
+        _ => read(record, link, &record.data, found),
+    }
+}
+
+fn skip(found: &mut Found, record: &Record, why: String) {
+    found.skipped.push(Skipped {
+        record: record.number,
+        why,
+    });
+}
+
+/// The DHCP message in `data` (the record's frame, or a datagram reassembled from it and the
+/// fragments before it).
+fn read(
+    record: &Record,
+    link: LinkType,
+    data: &[u8],
+    found: &mut Found,
+) -> Option<(Message, ClientKey)> {
+    let udp = match dhcplab_frame::decode(link, data) {
         Ok(Decoded::Udp(u)) => u,
         Ok(Decoded::Other(_)) => {
             found.other_frames += 1;
             return None;
         }
         Err(e) => {
-            skip(found, e.to_string());
+            skip(found, record, e.to_string());
             return None;
         }
     };
@@ -297,7 +346,7 @@ fn classify(record: &Record, found: &mut Found) -> Option<(Message, ClientKey)> 
             group,
         )),
         Err(why) => {
-            skip(found, why);
+            skip(found, record, why);
             None
         }
     }
