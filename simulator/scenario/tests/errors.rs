@@ -195,3 +195,42 @@ count = {{ min = 5, max = 1 }}
     assert!(messages[3].contains("max is below its min"), "{messages:?}");
     assert_eq!((f[0].0, f[0].1), place_of(&text, "\"1s\""));
 }
+
+#[test]
+fn a_send_takes_endpoints_padding_and_options_in_order_and_their_faults_are_placed() {
+    let peer = "[[host]]\nname = \"p\"\nrole = \"peer\"\n";
+    let text = format!(
+        "{SERVER}\n{peer}\n[[step]]\ndo = \"send\"\nfrom = \"p\"\nsrc = \"0.0.0.0:68\"\ndst = \"192.0.2.1:67\"\n[step.message]\ntype = \"DISCOVER\"\npadding = 3\n[step.message.options]\n61 = \"0x01\"\n12 = \"h\"\n55 = [1, 3]\n"
+    );
+    let s = parse(&text, Path::new("scenarios/t/send.toml")).expect("reads");
+    let dhcplab_scenario::What::Act(dhcplab_scenario::Act::Send(send)) = &s.steps[0].what else {
+        panic!("a send");
+    };
+    assert_eq!(send.src, Some("0.0.0.0:68".parse().expect("endpoint")));
+    assert_eq!(send.dst, Some("192.0.2.1:67".parse().expect("endpoint")));
+    assert_eq!(&send.payload[send.payload.len() - 3..], [0, 0, 0]);
+    let m = dhcplab_wire::v4::Message::decode(&send.payload).expect("decodes");
+    let codes: Vec<u8> = m.options().map(|o| o.code).collect();
+    assert_eq!(codes, [53, 61, 12, 55], "in the order written");
+
+    let bad = format!(
+        "{SERVER}\n{peer}\n[[step]]\ndo = \"send\"\nfrom = \"p\"\nsrc = \"0.0.0.0\"\n[step.message]\ntype = \"DISCOVER\"\n"
+    );
+    let f = faults(&bad);
+    assert!(f[0].2.contains("address and port"), "{f:?}");
+    assert_eq!(f[0].0, place_of(&bad, "\"0.0.0.0\"").0);
+}
+
+#[test]
+fn an_optional_message_may_not_capture_and_only_messages_are_optional() {
+    let text = format!(
+        "{SERVER}\n[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"1s\"\noptional = true\n[step.capture]\nx = \"yiaddr\"\n"
+    );
+    let f = faults(&text);
+    assert!(f[0].2.contains("optional message cannot capture"), "{f:?}");
+    let text = format!(
+        "{SERVER}\n[[step]]\nexpect = \"nothing\"\nfrom = \"srv\"\nwithin = \"1s\"\noptional = true\n"
+    );
+    let f = faults(&text);
+    assert!(f[0].2.contains("does not use optional"), "{f:?}");
+}

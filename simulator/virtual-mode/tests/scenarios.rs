@@ -99,3 +99,62 @@ fn another_seed_gives_another_run_where_faults_are_drawn() {
     .expect("pcap");
     assert_ne!(a, b);
 }
+
+/// An optional message that never comes lets the run go on (the ladder notes it); the same
+/// step without `optional` fails the run there.
+#[test]
+fn an_optional_message_that_never_comes_lets_the_run_go_on() {
+    let file = |optional: &str| {
+        format!(
+            r#"
+[[host]]
+name = "srv"
+role = "server"
+address = "192.0.2.1"
+config = '''
+{{ "Dhcp4": {{ "interfaces-config": {{ "interfaces": [ "eth0" ] }},
+  "subnet4": [ {{ "id": 1, "subnet": "192.0.2.0/24", "pools": [ {{ "pool": "192.0.2.100 - 192.0.2.199" }} ] }} ] }} }}
+'''
+
+[[host]]
+name = "c1"
+role = "client"
+
+[[step]]
+expect = "message"
+from = "srv"
+type = "NAK"
+within = "1s"
+{optional}
+
+[[step]]
+expect = "message"
+from = "srv"
+type = "ACK"
+within = "20s"
+"#
+        )
+    };
+    let run = |text: &str| {
+        let s =
+            dhcplab_scenario::parse(text, std::path::Path::new("t/optional.toml")).expect("reads");
+        dhcplab_virtual_mode::run(
+            &s,
+            dhcplab_virtual_mode::Options {
+                seed: 1,
+                record: true,
+            },
+        )
+    };
+    let went_on = run(&file("optional = true"));
+    assert_eq!(
+        went_on.status,
+        dhcplab_runner::Status::Passed,
+        "{}",
+        went_on.message
+    );
+    assert_eq!(went_on.steps_done, 2);
+    let stopped = run(&file(""));
+    assert_eq!(stopped.status, dhcplab_runner::Status::Failed);
+    assert_eq!(stopped.failed_step, Some(0), "{}", stopped.message);
+}
