@@ -2,7 +2,7 @@
 //! a server under test, with a divergence report; or written out as a scenario file.
 
 use crate::run::tap_outcome;
-use dhcplab_replay::{Options, Plan, Speed};
+use dhcplab_replay::{Options, Plan, Side, Speed};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,14 +35,16 @@ pub struct PlanArgs {
 pub struct ReplayArgs {
     #[command(flatten)]
     plan: PlanArgs,
-    /// The stack under test.
-    #[arg(long, default_value = "reference", value_parser = ["reference", "kea"])]
+    /// The stack under test: a server (reference, kea) for `--role client`, a client
+    /// (reference, dhclient, udhcpc, dhcpcd) for `--role server`.
+    #[arg(long, default_value = "reference", value_parser = ["reference", "kea", "dhclient", "udhcpc", "dhcpcd"])]
     against: String,
-    /// The side the capture plays: the client side against a server under test.
+    /// The side the capture plays: its clients against a server under test, or its server
+    /// against a client under test.
     #[arg(long, default_value = "client", value_parser = ["client", "server"])]
     role: String,
-    /// virtual (the reference server, in virtual time) or tap (namespaces, real time, root);
-    /// by default virtual for the reference server and tap for a real one.
+    /// virtual (the reference stack, in virtual time) or tap (namespaces, real time, root);
+    /// by default virtual for a reference stack and tap for a real one.
     #[arg(long, value_parser = ["virtual", "tap"])]
     mode: Option<String>,
     /// Write the report as JSON here.
@@ -63,8 +65,8 @@ pub struct ToScenarioArgs {
     output: PathBuf,
 }
 
-/// Reads the capture (reporting each frame skipped) and plans its replay.
-fn plan(args: &PlanArgs) -> Result<Plan, String> {
+/// Reads the capture (reporting each frame skipped) and plans its replay of `side`.
+fn plan(args: &PlanArgs, side: Side) -> Result<Plan, String> {
     let reader = dhcplab_capture::CaptureReader::open(&args.pcap)
         .map_err(|e| format!("{}: {e}", args.pcap.display()))?;
     let found = dhcplab_conversations::find(reader);
@@ -91,6 +93,7 @@ fn plan(args: &PlanArgs) -> Result<Plan, String> {
         &found,
         &name,
         Options {
+            side,
             seed: args.seed,
             speed: args.speed,
             config,
@@ -103,9 +106,32 @@ fn plan(args: &PlanArgs) -> Result<Plan, String> {
 /// Runs `dhcplab replay`: 0 when nothing diverges beyond the tolerated differences, 1 when
 /// something does, 2 when the capture or configuration cannot be used.
 pub fn replay(args: &ReplayArgs) -> ExitCode {
-    if args.role == "server" {
+    let side = if args.role == "server" {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    let servers = ["reference", "kea"];
+    let clients = ["reference", "dhclient", "udhcpc", "dhcpcd"];
+    let fits = match side {
+        Side::Client => servers.contains(&args.against.as_str()),
+        Side::Server => clients.contains(&args.against.as_str()),
+    };
+    if !fits {
         eprintln!(
-            "dhcplab replay --role server: playing a capture's server side against a client under test is not built yet (issue 8 stays open for it)"
+            "dhcplab replay: --role {} plays against a {}, not {} (one of: {})",
+            args.role,
+            if side == Side::Client {
+                "server"
+            } else {
+                "client"
+            },
+            args.against,
+            if side == Side::Client {
+                servers.join(", ")
+            } else {
+                clients.join(", ")
+            }
         );
         return ExitCode::from(BAD_INPUT);
     }
@@ -124,7 +150,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         );
         return ExitCode::from(BAD_INPUT);
     }
-    let plan = match plan(&args.plan) {
+    let plan = match plan(&args.plan, side) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("dhcplab replay: {e}");
@@ -148,11 +174,15 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         )
     } else {
         let dir = args.artifacts.as_ref().map(|d| d.join("hosts"));
-        // A real client is never started: the capture's clients are peers.
+        // The side the capture plays is peers: only the stack under test is started.
+        let stacks = match side {
+            Side::Client => (args.against.as_str(), "reference"),
+            Side::Server => ("reference", args.against.as_str()),
+        };
         match tap_outcome(
             &scenario,
             plan.options.seed,
-            (&args.against, "reference"),
+            stacks,
             (dir.as_deref(), true),
             Duration::from_secs(3600),
         ) {
@@ -213,7 +243,7 @@ fn artifacts(
 
 /// Runs `dhcplab pcap2scenario`.
 pub fn to_scenario(args: &ToScenarioArgs) -> ExitCode {
-    let plan = match plan(&args.plan) {
+    let plan = match plan(&args.plan, Side::Client) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("dhcplab pcap2scenario: {e}");

@@ -565,3 +565,39 @@ fn a_recorded_kea_capture_replays_against_kea_and_the_reference_in_tap_mode() {
         namespaces()
     );
 }
+
+/// Issue 8, the server side: the recorded kea answers, sent to dhclient in its own
+/// transactions, draw exactly the requests dhclient sent when it was recorded (DISCOVER,
+/// REQUEST, the renewal, and the RELEASE the run asks for).
+#[test]
+fn the_recorded_server_side_draws_dhclients_recorded_requests_in_tap_mode() {
+    if !can_create_namespaces() || !have("dhclient") {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("server-side.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .current_dir(&root)
+        .args([
+            "replay",
+            "pcaps/recorded/kea-dhclient.pcap",
+            "--role",
+            "server",
+        ])
+        .args(["--against", "dhclient", "--json"])
+        .arg(&json)
+        .output()
+        .expect("dhcplab replay");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("parses");
+    assert_eq!(report["compared"], "requests", "{text}");
+    assert_eq!(report["counts"]["recorded"], 4, "{text}");
+    assert_eq!(report["counts"]["same"], 4, "{text}");
+}

@@ -111,6 +111,9 @@ pub struct ConversationReport {
 pub struct Report {
     /// The capture.
     pub capture: String,
+    /// What is compared: the server's `answers` (the capture's client side played) or the
+    /// client's `requests` (its server side played).
+    pub compared: String,
     /// The stack under test.
     pub against: String,
     /// Where the capture's addresses went.
@@ -168,13 +171,14 @@ impl Report {
             let diverging = c.answers.iter().filter(|a| a.verdict.fails()).count();
             let _ = writeln!(
                 out,
-                "conversation {}: {} {}, xid {} -> {}: {} answers, {}",
+                "conversation {}: {} {}, xid {} -> {}: {} {}, {}",
                 i + 1,
                 c.client,
                 c.requests.join(" "),
                 c.recorded_xid,
                 c.xid,
                 c.answers.len(),
+                self.compared,
                 if diverging == 0 {
                     "no divergence".to_string()
                 } else {
@@ -215,9 +219,10 @@ impl Report {
         let c = self.counts;
         let _ = writeln!(
             out,
-            "summary: {} conversations, {} answers recorded: {} same, {} tolerated, {} diverge, {} missing; {} unexpected, {} unrecorded, {} requests not sent",
+            "summary: {} conversations, {} {} recorded: {} same, {} tolerated, {} diverge, {} missing; {} unexpected, {} unrecorded, {} requests not sent",
             self.conversations.len(),
             c.recorded,
+            self.compared,
             c.same,
             c.tolerated,
             c.diverges,
@@ -332,32 +337,14 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
                     },
                     (None, None) => continue,
                 };
-                match answer.verdict {
-                    Verdict::Same => counts.same += 1,
-                    Verdict::Tolerated => counts.tolerated += 1,
-                    Verdict::Diverges => counts.diverges += 1,
-                    Verdict::Missing => counts.missing += 1,
-                    Verdict::Unexpected => counts.unexpected += 1,
-                    Verdict::NotSent => counts.not_sent += 1,
-                    Verdict::Unrecorded => counts.unrecorded += 1,
-                }
+                tally(&mut counts, answer.verdict);
                 if answer.record.is_some() {
                     counts.recorded += 1;
                 }
                 answers.push(answer);
             }
         }
-        let verdict = answers
-            .iter()
-            .map(|a| a.verdict)
-            .find(|v| v.fails())
-            .or_else(|| {
-                answers
-                    .iter()
-                    .map(|a| a.verdict)
-                    .find(|v| *v == Verdict::Tolerated)
-            })
-            .unwrap_or(Verdict::Same);
+        let verdict = worst(&answers);
         let requests = plan
             .items
             .iter()
@@ -377,6 +364,7 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
     }
     Report {
         capture: plan.capture.clone(),
+        compared: "answers".into(),
         against: against.to_string(),
         mapping: plan.mapping(),
         left_out: plan.left_out.clone(),
@@ -592,4 +580,204 @@ fn field_text(bytes: &[u8]) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The server side's report: the client under test's requests in the run, in order, beside
+/// the recorded client's. What a client must get right against these answers is compared
+/// (type, `ciaddr`, and in a REQUEST the requested address and server identifier); what it
+/// chooses for itself (parameter list, identifiers, host name, vendor class, flags, hints in
+/// a DISCOVER) is listed as tolerated.
+pub fn requests(plan: &Plan, run: &Found, against: &str, stopped: Option<String>) -> Report {
+    let theirs: Vec<(&[u8], &str)> = run
+        .messages
+        .iter()
+        .filter(|m| m.family == Family::V4 && m.payload.first() == Some(&Message::BOOTREQUEST))
+        .map(|m| (m.payload.as_slice(), m.kind.as_str()))
+        .collect();
+    let mut next = 0;
+    let mut counts = Counts::default();
+    let mut conversations = Vec::new();
+    for (ci, conv) in plan.conversations.iter().enumerate() {
+        let mut answers = Vec::new();
+        let mut after: Option<u64> = None;
+        let mut requests = Vec::new();
+        for item in &plan.items {
+            match item {
+                Item::Answer(a) if a.conversation == ci => after = Some(a.record),
+                Item::Send(s) if s.conversation == ci => {
+                    requests.push(format!("#{} {}", s.record, s.kind));
+                    counts.recorded += 1;
+                    let answer = match theirs.get(next) {
+                        Some((payload, kind)) => {
+                            next += 1;
+                            let differences = request_differences(&s.payload, payload);
+                            let verdict = if differences.iter().any(|d| d.tolerated.is_none()) {
+                                Verdict::Diverges
+                            } else if differences.is_empty() {
+                                Verdict::Same
+                            } else {
+                                Verdict::Tolerated
+                            };
+                            Answer {
+                                record: Some(s.record),
+                                request: after,
+                                recorded: Some(s.kind.clone()),
+                                got: Some(kind.to_string()),
+                                verdict,
+                                differences,
+                                holds: None,
+                            }
+                        }
+                        None => Answer {
+                            record: Some(s.record),
+                            request: after,
+                            recorded: Some(s.kind.clone()),
+                            got: None,
+                            verdict: Verdict::Missing,
+                            differences: Vec::new(),
+                            holds: None,
+                        },
+                    };
+                    tally(&mut counts, answer.verdict);
+                    answers.push(answer);
+                }
+                _ => {}
+            }
+        }
+        if ci + 1 == plan.conversations.len() {
+            for (payload, kind) in theirs.iter().skip(next) {
+                let extra = Answer {
+                    record: None,
+                    request: after,
+                    recorded: None,
+                    got: Some(kind.to_string()),
+                    verdict: Verdict::Unexpected,
+                    differences: Vec::new(),
+                    holds: Some(holds(payload)),
+                };
+                tally(&mut counts, extra.verdict);
+                answers.push(extra);
+            }
+        }
+        let verdict = worst(&answers);
+        conversations.push(ConversationReport {
+            client: "c1".to_string(),
+            recorded_xid: format!("{:#010x}", conv.recorded_xid),
+            xid: "the client's".to_string(),
+            requests,
+            answers,
+            verdict,
+        });
+    }
+    Report {
+        capture: plan.capture.clone(),
+        compared: "requests".into(),
+        against: against.to_string(),
+        mapping: plan.mapping(),
+        left_out: plan.left_out.clone(),
+        conversations,
+        stopped,
+        counts,
+    }
+}
+
+fn tally(counts: &mut Counts, verdict: Verdict) {
+    match verdict {
+        Verdict::Same => counts.same += 1,
+        Verdict::Tolerated => counts.tolerated += 1,
+        Verdict::Diverges => counts.diverges += 1,
+        Verdict::Missing => counts.missing += 1,
+        Verdict::Unexpected => counts.unexpected += 1,
+        Verdict::NotSent => counts.not_sent += 1,
+        Verdict::Unrecorded => counts.unrecorded += 1,
+    }
+}
+
+/// The worst verdict of some answers (`same` when none).
+fn worst(answers: &[Answer]) -> Verdict {
+    answers
+        .iter()
+        .map(|a| a.verdict)
+        .find(|v| v.fails())
+        .or_else(|| {
+            answers
+                .iter()
+                .map(|a| a.verdict)
+                .find(|v| *v == Verdict::Tolerated)
+        })
+        .unwrap_or(Verdict::Same)
+}
+
+/// A client's request beside the recorded one.
+fn request_differences(recorded: &[u8], got: &[u8]) -> Vec<Difference> {
+    let (Ok(r), Ok(g)) = (Message::decode(recorded), Message::decode(got)) else {
+        return vec![Difference {
+            what: "payload".into(),
+            recorded: "decodes".into(),
+            got: "does not decode".into(),
+            tolerated: None,
+        }];
+    };
+    let own = Some("the client's own choice".to_string());
+    let kind = |m: &Message| {
+        m.message_type()
+            .ok()
+            .flatten()
+            .map_or_else(|| "BOOTREQUEST".to_string(), |t| t.to_string())
+    };
+    let mut out = Vec::new();
+    let mut diff = |what: &str, a: String, b: String, tolerated: Option<String>| {
+        if a != b {
+            out.push(Difference {
+                what: what.into(),
+                recorded: a,
+                got: b,
+                tolerated,
+            });
+        }
+    };
+    diff("type", kind(&r), kind(&g), None);
+    diff("ciaddr", r.ciaddr.to_string(), g.ciaddr.to_string(), None);
+    diff(
+        "broadcast flag",
+        r.broadcast().to_string(),
+        g.broadcast().to_string(),
+        own.clone(),
+    );
+    let mut codes: Vec<u8> = Vec::new();
+    for o in r.options().chain(g.options()) {
+        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE {
+            codes.push(o.code);
+        }
+    }
+    for c in codes {
+        let (a, b) = (r.option(c), g.option(c));
+        if a.as_ref().map(|d| &d.data) == b.as_ref().map(|d| &d.data) {
+            continue;
+        }
+        let shown = |m: &Message, present: bool| {
+            if !present {
+                return "(absent)".to_string();
+            }
+            match m.value(c) {
+                Ok(Some(v)) => v.to_string(),
+                _ => m
+                    .option(c)
+                    .map_or_else(String::new, |d| format!("0x{}", hex(&d.data))),
+            }
+        };
+        // A REQUEST must name the address (and, selecting, the server) it takes; elsewhere
+        // these are hints (RFC 2131 table 5).
+        let tolerated = match c {
+            code::REQUESTED_IP | code::SERVER_ID if kind(&r) == "REQUEST" => None,
+            _ => own.clone(),
+        };
+        diff(
+            &format!("option {c} {}", options4::name_of(c).unwrap_or("(unnamed)")),
+            shown(&r, a.is_some()),
+            shown(&g, b.is_some()),
+            tolerated,
+        );
+    }
+    out
 }

@@ -13,8 +13,12 @@
 //! recorded answers it is what `dhcplab pcap2scenario` writes; without them it is what a
 //! replay plays, in either mode. [`compare`] then pairs each recorded answer with the answer
 //! the server under test gave in the run's own capture and reports the differences, field by
-//! field and option by option. DHCPv6 conversations are listed as left out: their replay is
-//! not built yet.
+//! field and option by option.
+//!
+//! The server side ([`Side::Server`]) turns it around: the recorded server is a peer that
+//! answers a client under test with the recorded answers in the client's own transaction, and
+//! [`compare::requests`] sets the client's requests beside the recorded ones. DHCPv6
+//! conversations are listed as left out: their replay is not built yet.
 
 mod compare;
 mod config;
@@ -92,9 +96,23 @@ impl Speed {
     }
 }
 
+/// The side of the capture a replay plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Side {
+    /// The recorded clients, against a server under test.
+    #[default]
+    Client,
+    /// The recorded server, answering a client under test with the recorded answers (its
+    /// transaction id and hardware address put in), the client's requests compared with the
+    /// recorded ones.
+    Server,
+}
+
 /// How a replay is planned.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The side the capture plays.
+    pub side: Side,
     /// The seed transaction ids are drawn from.
     pub seed: u64,
     /// How fast recorded pauses pass.
@@ -108,6 +126,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            side: Side::Client,
             seed: 1,
             speed: Speed::Original,
             config: None,
@@ -165,6 +184,8 @@ pub struct Answer {
     pub conversation: usize,
     /// Its type's name.
     pub kind: String,
+    /// Its UDP destination in the run.
+    pub dst: SocketAddrV4,
     /// The rewritten payload.
     pub payload: Vec<u8>,
     /// The recorded client sent its next request only after it: the run waits for the
@@ -325,6 +346,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
     let mut xids = BTreeSet::new();
     let mut items = Vec::new();
     let mut relays: Vec<(Ipv4Addr, usize)> = Vec::new();
+    let mut under_test: Option<[u8; 6]> = None;
     for &c in &chosen {
         let conv = &found.conversations[c];
         let first = conv
@@ -341,6 +363,20 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                 mac
             })
             .unwrap_or_default();
+        if options.side == Side::Server {
+            match under_test {
+                Some(mac) if mac != recorded_mac => {
+                    left_out.push(format!(
+                        "the conversation of client {} (xid {:#010x}): one client is under test, {}",
+                        mac_text(&recorded_mac),
+                        conv.xid,
+                        mac_text(&mac)
+                    ));
+                    continue;
+                }
+                _ => under_test = Some(recorded_mac),
+            }
+        }
         let lab_mac = map.mac(recorded_mac);
         let client = match peers.iter().position(|p| p.mac == lab_mac) {
             Some(p) => p,
@@ -429,6 +465,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                     peer: last_peer,
                     conversation: index,
                     kind: m.kind.clone(),
+                    dst: SocketAddrV4::new(map.address(*dst.ip()), dst.port()),
                     payload: map.rewrite(&m.payload, xid),
                     waited: false,
                 }));
@@ -507,10 +544,14 @@ pub fn report(
     let run = dhcplab_conversations::find(reader);
     let stopped =
         (outcome.status == dhcplab_runner::Status::Failed).then(|| outcome.message.clone());
-    Ok(compare(plan, &run, against, stopped))
+    Ok(match plan.options.side {
+        Side::Client => compare(plan, &run, against, stopped),
+        Side::Server => compare::requests(plan, &run, against, stopped),
+    })
 }
 
-/// Replays `plan` against the reference server in virtual time.
+/// Replays `plan` against the reference server (or, for the server side, the reference
+/// client) in virtual time.
 pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), ReplayError> {
     let scenario = scenario_of(plan)?;
     let outcome = dhcplab_virtual_mode::run(
@@ -520,7 +561,11 @@ pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), 
             record: true,
         },
     );
-    let report = report(plan, &outcome, "the reference server (virtual mode)")?;
+    let against = match plan.options.side {
+        Side::Client => "the reference server (virtual mode)",
+        Side::Server => "the reference client (virtual mode)",
+    };
+    let report = report(plan, &outcome, against)?;
     Ok((report, outcome))
 }
 
@@ -552,11 +597,16 @@ fn prefix_len(mask: Ipv4Addr) -> Option<u8> {
 }
 
 impl Plan {
-    /// The scenario that re-enacts the capture: with `checks`, every recorded answer is an
-    /// expectation on type, address and options (what `pcap2scenario` writes); without, only
-    /// the answers a recorded client waited for are waited for (what a replay plays).
+    /// The scenario that re-enacts the capture. The client side: with `checks`, every
+    /// recorded answer is an expectation on type, address and options (what `pcap2scenario`
+    /// writes); without, only the answers a recorded client waited for are waited for (what a
+    /// replay plays). The server side: a client under test, and the recorded answers sent
+    /// to each of its requests in its transaction.
     pub fn scenario(&self, checks: bool) -> String {
-        text::scenario(self, checks)
+        match self.options.side {
+            Side::Client => text::scenario(self, checks),
+            Side::Server => text::server_side(self),
+        }
     }
 
     /// The lines that say where the capture's addresses went in the run.

@@ -31,19 +31,7 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
              # address and options (edit what the server under test may choose itself).\n",
         );
     }
-    out.push_str("# The capture's addresses, as the run has them:\n");
-    for line in plan.mapping() {
-        let _ = writeln!(out, "#   {line}");
-    }
-    for line in &plan.left_out {
-        let _ = writeln!(out, "# left out: {line}");
-    }
-    let _ = writeln!(
-        out,
-        "\n[scenario]\ndescription = {}\nseed = {}\n",
-        quote(&format!("re-enactment of {}", plan.capture)),
-        plan.options.seed
-    );
+    header(&mut out, plan);
     let _ = writeln!(
         out,
         "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"{}\"",
@@ -125,6 +113,116 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
     out
 }
 
+/// The mapping, what is left out, and the `[scenario]` table.
+fn header(out: &mut String, plan: &Plan) {
+    out.push_str("# The capture's addresses, as the run has them:\n");
+    for line in plan.mapping() {
+        let _ = writeln!(out, "#   {line}");
+    }
+    for line in &plan.left_out {
+        let _ = writeln!(out, "# left out: {line}");
+    }
+    let _ = writeln!(
+        out,
+        "\n[scenario]\ndescription = {}\nseed = {}\n",
+        quote(&format!("re-enactment of {}", plan.capture)),
+        plan.options.seed
+    );
+}
+
+/// The server side: the recorded server as a peer at the server's address, the client under
+/// test as `c1`; each recorded request is waited for (its transaction id captured), each
+/// recorded answer sent to it after the recorded pause, in its transaction, to its hardware
+/// address, without the recorded client identifier.
+pub(crate) fn server_side(plan: &Plan) -> String {
+    let mut out = format!(
+        "# The DHCPv4 server side of {}, re-enacted against a client under test: written by dhcplab replay --role server.\n",
+        plan.capture
+    );
+    header(&mut out, plan);
+    let mac = plan
+        .peers
+        .first()
+        .map_or([0x02, 0, 0x5e, 0, 0x53, 0x11], |p| p.mac);
+    let _ = writeln!(
+        out,
+        "# the recorded server\n[[host]]\nname = \"srv\"\nrole = \"peer\"\naddress = \"{}\"\n\n# the client under test\n[[host]]\nname = \"c1\"\nrole = \"client\"\nmac = \"{}\"\n",
+        plan.server,
+        mac_text(&mac)
+    );
+    let mut requests = 0;
+    let mut previous: Option<i128> = None;
+    for item in &plan.items {
+        match item {
+            Item::Send(s) => {
+                requests += 1;
+                // The client under test keeps its own time (offer wait, T1 of the lease it was
+                // given): half as long again as the recorded client took, and 10 s more.
+                let took = previous.map(|p| gap(plan, p, s.at_ns)).unwrap_or_default();
+                let within = if requests == 1 {
+                    plan.options.wait.max(Duration::from_secs(30))
+                } else {
+                    took + took / 2 + plan.options.wait.max(Duration::from_secs(10))
+                };
+                previous = Some(s.at_ns);
+                // A release is the user's doing, not the protocol's: the run asks for it.
+                if s.kind == "RELEASE" {
+                    out.push_str("# the recorded client was told to release\n[[step]]\n");
+                    if !took.is_zero() {
+                        let _ = writeln!(out, "after = \"{}\"", format_duration(took));
+                    }
+                    out.push_str("do = \"release\"\nhosts = [\"c1\"]\n\n");
+                }
+                let _ = writeln!(
+                    out,
+                    "[[step]]\nexpect = \"message\"\nfrom = \"c1\"\nwithin = \"{}\"\nnote = \"#{} {} (recorded)\"\n[step.capture]\nx{requests} = \"xid\"",
+                    format_duration(within),
+                    s.record,
+                    s.kind
+                );
+                if requests == 1 {
+                    out.push_str("hw = \"chaddr\"\n");
+                }
+                out.push('\n');
+            }
+            Item::Answer(a) if requests > 0 => {
+                let g = previous.map(|p| gap(plan, p, a.at_ns)).unwrap_or_default();
+                previous = Some(a.at_ns);
+                out.push_str("[[step]]\n");
+                if !g.is_zero() {
+                    let _ = writeln!(out, "after = \"{}\"", format_duration(g));
+                }
+                let to = if a.dst.ip().is_broadcast() {
+                    "broadcast"
+                } else {
+                    "c1"
+                };
+                let _ = writeln!(
+                    out,
+                    "do = \"send\"\nfrom = \"srv\"\nto = \"{to}\"\nsrc = \"{}:67\"\ndst = \"{}\"\nnote = \"#{} {}\"",
+                    plan.server, a.dst, a.record, a.kind
+                );
+                let mut payload = a.payload.clone();
+                if let Ok(mut m) = Message::decode(&a.payload)
+                    && m.options.remove(code::CLIENT_ID) > 0
+                {
+                    payload = m.encode();
+                }
+                let vars = (format!("$x{requests}"), "$hw".to_string());
+                message_with(&mut out, &payload, [0; 6], Some(&vars));
+                out.push('\n');
+            }
+            Item::Answer(_) => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# time for the client's last requests\n[[step]]\nafter = \"{}\"",
+        format_duration(plan.options.wait)
+    );
+    out
+}
+
 /// The pause before a step recorded at `to_ns` after one recorded at `from_ns`, at the plan's
 /// speed, in whole milliseconds.
 fn gap(plan: &Plan, from_ns: i128, to_ns: i128) -> Duration {
@@ -135,9 +233,20 @@ fn gap(plan: &Plan, from_ns: i128, to_ns: i128) -> Duration {
 
 /// A request as `[step.message]`: typed when that encodes to the same bytes.
 fn message(out: &mut String, payload: &[u8], peer_mac: [u8; 6]) {
+    message_with(out, payload, peer_mac, None);
+}
+
+/// A message as `[step.message]`, with `xid` and `chaddr` taken from the variables named
+/// when given.
+fn message_with(
+    out: &mut String,
+    payload: &[u8],
+    peer_mac: [u8; 6],
+    vars: Option<&(String, String)>,
+) {
     let typed = Message::decode(payload)
         .ok()
-        .and_then(|m| typed_message(&m, payload, peer_mac));
+        .and_then(|m| typed_message(&m, payload, peer_mac, vars));
     match typed {
         Some(text) => out.push_str(&text),
         None => {
@@ -146,11 +255,19 @@ fn message(out: &mut String, payload: &[u8], peer_mac: [u8; 6]) {
                  # (padding, overloaded fields, split options or bytes after END)\n",
             );
             let _ = writeln!(out, "[step.message]\npayload = \"0x{}\"", hex(payload));
+            if let Some((xid, chaddr)) = vars {
+                let _ = writeln!(out, "xid = \"{xid}\"\nchaddr = \"{chaddr}\"");
+            }
         }
     }
 }
 
-fn typed_message(m: &Message, payload: &[u8], peer_mac: [u8; 6]) -> Option<String> {
+fn typed_message(
+    m: &Message,
+    payload: &[u8],
+    peer_mac: [u8; 6],
+    vars: Option<&(String, String)>,
+) -> Option<String> {
     let mac = <[u8; 6]>::try_from(&m.chaddr[..6]).ok()?;
     let mut again = Message::new(m.op, m.xid, mac);
     again.htype = m.htype;
@@ -185,7 +302,14 @@ fn typed_message(m: &Message, payload: &[u8], peer_mac: [u8; 6]) -> Option<Strin
     if m.op != Message::BOOTREQUEST || kind.is_none() {
         let _ = writeln!(out, "op = {}", m.op);
     }
-    let _ = writeln!(out, "xid = {:#010x}", m.xid);
+    match vars {
+        Some((xid, _)) => {
+            let _ = writeln!(out, "xid = \"{xid}\"");
+        }
+        None => {
+            let _ = writeln!(out, "xid = {:#010x}", m.xid);
+        }
+    }
     for (name, value, default) in [
         ("htype", u32::from(m.htype), 1),
         ("hlen", u32::from(m.hlen), 6),
@@ -207,8 +331,14 @@ fn typed_message(m: &Message, payload: &[u8], peer_mac: [u8; 6]) -> Option<Strin
             let _ = writeln!(out, "{name} = \"{a}\"");
         }
     }
-    if mac != peer_mac {
-        let _ = writeln!(out, "chaddr = \"{}\"", mac_text(&mac));
+    match vars {
+        Some((_, chaddr)) => {
+            let _ = writeln!(out, "chaddr = \"{chaddr}\"");
+        }
+        None if mac != peer_mac => {
+            let _ = writeln!(out, "chaddr = \"{}\"", mac_text(&mac));
+        }
+        None => {}
     }
     if padding > 0 {
         let _ = writeln!(out, "padding = {padding}");

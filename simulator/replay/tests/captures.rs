@@ -127,3 +127,36 @@ fn damaged_messages_are_replayed_or_refused_without_panic() {
     }
     assert!(replayed > 50, "only {replayed} damaged captures replayed");
 }
+
+/// The server side: the recorded answers of the Wireshark DORA and of the TAP-recorded kea
+/// capture, sent to the reference client in its own transactions, draw the recorded client's
+/// requests: the same types, the same requested address and server identifier.
+#[test]
+fn the_server_side_draws_the_recorded_requests_from_the_reference_client() {
+    for (file, dir) in [
+        ("wireshark-dhcp.pcap", "public"),
+        ("kea-dhclient.pcap", "recorded"),
+    ] {
+        let path = dhcplab_testkit::own_pcaps().join(dir).join(file);
+        let reader = dhcplab_capture::CaptureReader::open(&path).expect("opens");
+        let found = dhcplab_conversations::find(reader);
+        let options = Options {
+            side: dhcplab_replay::Side::Server,
+            ..Options::default()
+        };
+        let p = plan(&found, file, options).expect("a plan");
+        let (report, _) = replay_virtual(&p).expect("the replay runs");
+        let text = report.text();
+        let answers: Vec<_> = report
+            .conversations
+            .iter()
+            .flat_map(|c| &c.answers)
+            .collect();
+        assert!(answers.len() >= 2, "{text}");
+        for a in answers.iter().take(2) {
+            assert_eq!(a.recorded, a.got, "{text}");
+            assert!(!a.verdict.fails(), "{text}");
+        }
+        insta::assert_snapshot!(format!("server_side_{file}"), text);
+    }
+}

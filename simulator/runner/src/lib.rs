@@ -519,7 +519,27 @@ impl<N: Network> Runner<'_, N> {
                     SocketAddrV4::new(w.address_of(i).unwrap_or(Ipv4Addr::UNSPECIFIED), sport)
                 });
                 let dst = s.dst.unwrap_or_else(|| SocketAddrV4::new(dst_ip, dport));
-                w.inject(i, dst_mac, src, dst, &s.payload);
+                let mut payload = s.payload.clone();
+                for (at, var) in &s.vars {
+                    let bytes = self
+                        .vars
+                        .get(var)
+                        .ok_or_else(|| format!("${var} was never captured"))?;
+                    let fits = match *at {
+                        dhcplab_scenario::XID_OFFSET => bytes.len() == 4,
+                        _ => bytes.len() <= 16,
+                    };
+                    match payload.get_mut(*at..*at + bytes.len()) {
+                        Some(field) if fits => field.copy_from_slice(bytes),
+                        _ => {
+                            return Err(format!(
+                                "${var} ({} bytes) does not fit the field at byte {at} of the message",
+                                bytes.len()
+                            ));
+                        }
+                    }
+                }
+                self.net.inject(i, dst_mac, src, dst, &payload);
             }
             Act::Reconfigure { host, config } => {
                 let i = self.index(host)?;

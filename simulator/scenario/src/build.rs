@@ -820,7 +820,11 @@ impl Builder<'_> {
             return None;
         };
         let mac = self.macs.get(&from).copied().unwrap_or_default();
-        let (payload, request) = self.message(m, mac)?;
+        let Crafted {
+            payload,
+            request,
+            vars,
+        } = self.message(m, mac)?;
         let src = match &s.src {
             Some(a) => Some(self.endpoint(a)?),
             None => None,
@@ -836,6 +840,7 @@ impl Builder<'_> {
             request,
             src,
             dst,
+            vars,
         })
     }
 
@@ -868,18 +873,19 @@ impl Builder<'_> {
         }
     }
 
-    /// A crafted message: typed fields and options, then what makes it malformed.
-    fn message(&mut self, m: &S<raw::Message>, own_mac: [u8; 6]) -> Option<(Vec<u8>, bool)> {
+    /// A crafted message: typed fields and options, then what makes it malformed; with the
+    /// fields a variable fills when the step runs.
+    fn message(&mut self, m: &S<raw::Message>, own_mac: [u8; 6]) -> Option<Crafted> {
         let m = m.get_ref();
-        if let Some(p) = &m.payload {
-            let bytes = self.hex(p)?;
-            return Some((
-                bytes.clone(),
-                bytes.first().is_none_or(|op| *op != Message::BOOTREPLY),
-            ));
-        }
         let op = self.int(&m.op, 255, 1)? as u8;
+        let mut vars = Vec::new();
         let mac = match &m.chaddr {
+            Some(c) if c.get_ref().starts_with('$') => {
+                let var = &c.get_ref()[1..];
+                self.check_var(var, c.span().start)?;
+                vars.push((CHADDR_OFFSET, var.to_string()));
+                own_mac
+            }
             Some(c) => match parse_mac(c.get_ref()) {
                 Ok(mac) => mac,
                 Err(e) => {
@@ -889,11 +895,34 @@ impl Builder<'_> {
             },
             None => own_mac,
         };
-        let mut msg = Message::new(
-            op,
-            self.int(&m.xid, u64::from(u32::MAX), 0x5eed)? as u32,
-            mac,
-        );
+        let xid = match &m.xid {
+            None => 0x5eed,
+            Some(v) => match v.get_ref() {
+                Value::String(s) if s.starts_with('$') => {
+                    self.check_var(&s[1..], v.span().start)?;
+                    vars.push((XID_OFFSET, s[1..].to_string()));
+                    0
+                }
+                Value::Integer(n) if u32::try_from(*n).is_ok() => *n as u32,
+                _ => {
+                    self.fault(
+                        v.span().start,
+                        "xid is a number from 0 to 4294967295, or \"$name\" for a captured one",
+                    );
+                    return None;
+                }
+            },
+        };
+        if let Some(p) = &m.payload {
+            let bytes = self.hex(p)?;
+            let request = bytes.first().is_none_or(|op| *op != Message::BOOTREPLY);
+            return Some(Crafted {
+                payload: bytes,
+                request,
+                vars,
+            });
+        }
+        let mut msg = Message::new(op, xid, mac);
         msg.htype = self.int(&m.htype, 255, 1)? as u8;
         msg.hlen = self.int(&m.hlen, 255, 6)? as u8;
         msg.hops = self.int(&m.hops, 255, 0)? as u8;
@@ -940,7 +969,11 @@ impl Builder<'_> {
                     return None;
                 }
             }
-            return Some((padded(msg.encode()), op != Message::BOOTREPLY));
+            return Some(Crafted {
+                payload: padded(msg.encode()),
+                request: op != Message::BOOTREPLY,
+                vars,
+            });
         }
         let mut builder = RawBuilder::from_header(&msg);
         builder = match &m.cookie {
@@ -967,7 +1000,11 @@ impl Builder<'_> {
             let n = self.int(&Some(t.clone()), 65_507, 0)?;
             builder = builder.truncate(n as usize);
         }
-        Some((padded(builder.build()), op != Message::BOOTREPLY))
+        Some(Crafted {
+            payload: padded(builder.build()),
+            request: op != Message::BOOTREPLY,
+            vars,
+        })
     }
 
     fn message_type(&mut self, k: &S<String>) -> Option<dhcplab_wire::v4::MessageType> {
@@ -1379,6 +1416,13 @@ impl Builder<'_> {
             }
         })
     }
+}
+
+/// A crafted message as [`Send`] carries it.
+struct Crafted {
+    payload: Vec<u8>,
+    request: bool,
+    vars: Vec<(usize, String)>,
 }
 
 /// The keys each action reads; `None` for an unknown action.

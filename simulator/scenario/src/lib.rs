@@ -386,7 +386,16 @@ pub struct Send {
     /// The datagram's destination, when not the addressed host's address (or the broadcast
     /// address) and the port `request` implies.
     pub dst: Option<SocketAddrV4>,
+    /// Fields filled when the step runs from variables an earlier step captured: the byte
+    /// offset in the payload (4: `xid`, 4 bytes; 28: `chaddr`, up to 16) and the variable.
+    /// A scripted server answers a client under test this way, in its transaction.
+    pub vars: Vec<(usize, String)>,
 }
+
+/// Where `xid` sits in a DHCPv4 message, for [`Send::vars`].
+pub const XID_OFFSET: usize = 4;
+/// Where `chaddr` sits in a DHCPv4 message, for [`Send::vars`].
+pub const CHADDR_OFFSET: usize = 28;
 
 /// Where a message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

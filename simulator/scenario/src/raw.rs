@@ -121,7 +121,7 @@ pub(crate) struct Message {
     pub htype: Option<S<i64>>,
     pub hlen: Option<S<i64>>,
     pub hops: Option<S<i64>>,
-    pub xid: Option<S<i64>>,
+    pub xid: Option<S<Value>>,
     pub secs: Option<S<i64>>,
     pub flags: Option<S<i64>>,
     pub ciaddr: Option<S<String>>,

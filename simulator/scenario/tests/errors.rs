@@ -234,3 +234,38 @@ fn an_optional_message_may_not_capture_and_only_messages_are_optional() {
     let f = faults(&text);
     assert!(f[0].2.contains("does not use optional"), "{f:?}");
 }
+
+#[test]
+fn a_crafted_answer_takes_the_xid_and_chaddr_a_step_captured() {
+    let peer = "[[host]]\nname = \"p\"\nrole = \"peer\"\n";
+    let text = format!(
+        "{SERVER}\n{peer}\n[[step]]\nexpect = \"message\"\nfrom = \"c1\"\nwithin = \"30s\"\n[step.capture]\nx = \"xid\"\nhw = \"chaddr\"\n\n[[step]]\ndo = \"send\"\nfrom = \"p\"\nto = \"c1\"\n[step.message]\nop = 2\ntype = \"OFFER\"\nxid = \"$x\"\nchaddr = \"$hw\"\n"
+    );
+    let s = parse(&text, Path::new("scenarios/t/answer.toml")).expect("reads");
+    let dhcplab_scenario::What::Act(dhcplab_scenario::Act::Send(send)) = &s.steps[1].what else {
+        panic!("a send");
+    };
+    assert_eq!(
+        send.vars,
+        [
+            (dhcplab_scenario::CHADDR_OFFSET, "hw".to_string()),
+            (dhcplab_scenario::XID_OFFSET, "x".to_string())
+        ]
+    );
+    let early = format!(
+        "{SERVER}\n{peer}\n[[step]]\ndo = \"send\"\nfrom = \"p\"\n[step.message]\nxid = \"$x\"\n"
+    );
+    let f = faults(&early);
+    assert!(
+        f[0].2.contains("$x is used before any step captures it"),
+        "{f:?}"
+    );
+    let wrong = format!(
+        "{SERVER}\n{peer}\n[[step]]\ndo = \"send\"\nfrom = \"p\"\n[step.message]\nxid = 1.5\n"
+    );
+    assert!(
+        faults(&wrong)[0].2.contains("xid is a number"),
+        "{:?}",
+        faults(&wrong)
+    );
+}
