@@ -415,12 +415,6 @@ fn differences(plan: &Plan, lifetimes: (u64, u64), recorded: &[u8], got: &[u8]) 
             };
         }
     };
-    let kind = |m: &Message| {
-        m.message_type()
-            .ok()
-            .flatten()
-            .map_or_else(|| "BOOTREPLY".to_string(), |t| t.to_string())
-    };
     let mut out = Vec::new();
     let diff = |out: &mut Vec<Difference>, what: &str, a: String, b: String| {
         if a != b {
@@ -476,29 +470,12 @@ fn differences(plan: &Plan, lifetimes: (u64, u64), recorded: &[u8], got: &[u8]) 
             diff(&mut out, name, field_text(a), field_text(b));
         }
     }
-    let mut codes: Vec<u8> = Vec::new();
-    for o in r.options().chain(g.options()) {
-        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE {
-            codes.push(o.code);
-        }
-    }
     let got_lease = g.lease_time().ok().flatten();
-    for c in codes {
+    for c in crate::codes(&[&r, &g], &[code::MESSAGE_TYPE]) {
         let (a, b) = (r.option(c), g.option(c));
         if a.as_ref().map(|d| &d.data) == b.as_ref().map(|d| &d.data) {
             continue;
         }
-        let shown = |m: &Message, present: bool| {
-            if !present {
-                return "(absent)".to_string();
-            }
-            match m.value(c) {
-                Ok(Some(v)) => v.to_string(),
-                _ => m
-                    .option(c)
-                    .map_or_else(String::new, |d| format!("0x{}", hex(&d.data))),
-            }
-        };
         let number = |m: &Message| {
             m.option(c).filter(|d| d.data.len() == 4).map(|d| {
                 u64::from(u32::from_be_bytes([
@@ -533,12 +510,30 @@ fn differences(plan: &Plan, lifetimes: (u64, u64), recorded: &[u8], got: &[u8]) 
         };
         out.push(Difference {
             what: format!("option {c} {}", options4::name_of(c).unwrap_or("(unnamed)")),
-            recorded: shown(&r, a.is_some()),
-            got: shown(&g, b.is_some()),
+            recorded: shown(&r, c),
+            got: shown(&g, c),
             tolerated,
         });
     }
     out
+}
+
+/// Option `c` of `m` written out, or `(absent)`.
+fn shown(m: &Message, c: u8) -> String {
+    match (m.option(c), m.value(c)) {
+        (None, _) => "(absent)".to_string(),
+        (Some(_), Ok(Some(v))) => v.to_string(),
+        (Some(d), _) => format!("0x{}", hex(&d.data)),
+    }
+}
+
+/// The type of a DHCPv4 message, or BOOTREQUEST/BOOTREPLY for BOOTP.
+fn kind(m: &Message) -> String {
+    match m.message_type().ok().flatten() {
+        Some(t) => t.to_string(),
+        None if m.op == Message::BOOTREQUEST => "BOOTREQUEST".to_string(),
+        None => "BOOTREPLY".to_string(),
+    }
 }
 
 /// An answer in a line: its address and options with their values.
@@ -546,13 +541,7 @@ fn holds(payload: &[u8]) -> String {
     let Ok(m) = Message::decode(payload) else {
         return format!("{} bytes that do not decode", payload.len());
     };
-    let mut codes: Vec<u8> = Vec::new();
-    for o in m.options() {
-        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE {
-            codes.push(o.code);
-        }
-    }
-    let options: Vec<String> = codes
+    let options: Vec<String> = crate::codes(&[&m], &[code::MESSAGE_TYPE])
         .iter()
         .map(|c| match m.value(*c) {
             Ok(Some(v)) => format!("{c}={v}"),
@@ -719,12 +708,6 @@ fn request_differences(recorded: &[u8], got: &[u8]) -> Vec<Difference> {
         }];
     };
     let own = Some("the client's own choice".to_string());
-    let kind = |m: &Message| {
-        m.message_type()
-            .ok()
-            .flatten()
-            .map_or_else(|| "BOOTREQUEST".to_string(), |t| t.to_string())
-    };
     let mut out = Vec::new();
     let mut diff = |what: &str, a: String, b: String, tolerated: Option<String>| {
         if a != b {
@@ -744,28 +727,11 @@ fn request_differences(recorded: &[u8], got: &[u8]) -> Vec<Difference> {
         g.broadcast().to_string(),
         own.clone(),
     );
-    let mut codes: Vec<u8> = Vec::new();
-    for o in r.options().chain(g.options()) {
-        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE {
-            codes.push(o.code);
-        }
-    }
-    for c in codes {
+    for c in crate::codes(&[&r, &g], &[code::MESSAGE_TYPE]) {
         let (a, b) = (r.option(c), g.option(c));
         if a.as_ref().map(|d| &d.data) == b.as_ref().map(|d| &d.data) {
             continue;
         }
-        let shown = |m: &Message, present: bool| {
-            if !present {
-                return "(absent)".to_string();
-            }
-            match m.value(c) {
-                Ok(Some(v)) => v.to_string(),
-                _ => m
-                    .option(c)
-                    .map_or_else(String::new, |d| format!("0x{}", hex(&d.data))),
-            }
-        };
         // A REQUEST must name the address (and, selecting, the server) it takes; elsewhere
         // these are hints (RFC 2131 table 5).
         let tolerated = match c {
@@ -774,8 +740,8 @@ fn request_differences(recorded: &[u8], got: &[u8]) -> Vec<Difference> {
         };
         diff(
             &format!("option {c} {}", options4::name_of(c).unwrap_or("(unnamed)")),
-            shown(&r, a.is_some()),
-            shown(&g, b.is_some()),
+            shown(&r, c),
+            shown(&g, c),
             tolerated,
         );
     }

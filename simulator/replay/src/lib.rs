@@ -569,6 +569,17 @@ pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), 
     Ok((report, outcome))
 }
 
+/// The option codes of `messages`, each once, in order of first appearance, without `skip`.
+pub(crate) fn codes(messages: &[&Message], skip: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    for o in messages.iter().flat_map(|m| m.options()) {
+        if !out.contains(&o.code) && !skip.contains(&o.code) {
+            out.push(o.code);
+        }
+    }
+    out
+}
+
 /// The server a recorded answer came from: its server identifier, else its source address.
 fn answered_by(m: &dhcplab_conversations::Message) -> Option<Ipv4Addr> {
     if m.sender != Role::Server || is_request(m) {

@@ -279,12 +279,7 @@ fn typed_message(
     again.yiaddr = m.yiaddr;
     again.siaddr = m.siaddr;
     again.giaddr = m.giaddr;
-    let mut codes: Vec<u8> = Vec::new();
-    for o in m.options() {
-        if !codes.contains(&o.code) {
-            codes.push(o.code);
-        }
-    }
+    let codes = crate::codes(&[m], &[]);
     for c in &codes {
         let data = m.option(*c)?;
         again.options.push_long(*c, &data.data).ok()?;
@@ -384,12 +379,7 @@ fn expectation(out: &mut String, plan: &Plan, payload: &[u8], xid: u32) {
             );
         }
     }
-    let mut codes: Vec<u8> = Vec::new();
-    for o in m.options() {
-        if !codes.contains(&o.code) && o.code != code::MESSAGE_TYPE && o.code != code::OVERLOAD {
-            codes.push(o.code);
-        }
-    }
+    let codes = crate::codes(&[&m], &[code::MESSAGE_TYPE, code::OVERLOAD]);
     if codes.is_empty() {
         return;
     }
