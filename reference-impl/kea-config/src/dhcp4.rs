@@ -25,6 +25,8 @@ pub struct Dhcp4 {
     pub authoritative: bool,
     /// `echo-client-id` (default true): answers carry the client identifier back (RFC 6842).
     pub echo_client_id: bool,
+    /// Global `next-server`, `server-hostname`, `boot-file-name`.
+    pub boot: Boot,
     /// `subnet4`.
     pub subnets: Vec<Subnet4>,
     /// `lease-database`.
@@ -35,6 +37,35 @@ pub struct Dhcp4 {
     pub control_socket: Option<ControlSocket>,
     /// `loggers`.
     pub loggers: Vec<Logger>,
+}
+
+/// The BOOTP header fields a server fills in its OFFERs and ACKs (Kea's `next-server` for
+/// `siaddr`, `server-hostname` for `sname`, `boot-file-name` for `file`), for network boot.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Boot {
+    /// `next-server`.
+    pub next_server: Option<Ipv4Addr>,
+    /// `server-hostname` (at most 63 bytes).
+    pub server_hostname: Option<String>,
+    /// `boot-file-name` (at most 127 bytes).
+    pub boot_file_name: Option<String>,
+}
+
+impl Boot {
+    /// These fields, each taken from `self` when set there, else from `outer`.
+    pub fn over(&self, outer: &Boot) -> Boot {
+        Boot {
+            next_server: self.next_server.or(outer.next_server),
+            server_hostname: self
+                .server_hostname
+                .clone()
+                .or_else(|| outer.server_hostname.clone()),
+            boot_file_name: self
+                .boot_file_name
+                .clone()
+                .or_else(|| outer.boot_file_name.clone()),
+        }
+    }
 }
 
 /// `interfaces-config`.
@@ -140,6 +171,8 @@ pub struct Subnet4 {
     pub match_client_id: Option<bool>,
     /// `authoritative` override.
     pub authoritative: Option<bool>,
+    /// `next-server`, `server-hostname`, `boot-file-name` (over the global ones).
+    pub boot: Boot,
 }
 
 /// One pool: an address range, both ends included.
@@ -272,9 +305,6 @@ const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
         "reservations-global",
         "global reservations are not implemented",
     ),
-    ("next-server", "next-server is not implemented"),
-    ("boot-file-name", "boot-file-name is not implemented"),
-    ("server-hostname", "server-hostname is not implemented"),
     (
         "decline-probation-period",
         "the probation period is fixed at Kea's default",
@@ -348,6 +378,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
     };
     let option_data = read_option_data(&mut d, faults);
     let timers = read_timers(&mut d, faults);
+    let boot = read_boot(&mut d, faults);
     let match_client_id = d.bool("match-client-id", faults).unwrap_or(true);
     let authoritative = d.bool("authoritative", faults).unwrap_or(false);
     let echo_client_id = d.bool("echo-client-id", faults).unwrap_or(true);
@@ -386,6 +417,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
         match_client_id,
         authoritative,
         echo_client_id,
+        boot,
         subnets,
         lease_database,
         expired_leases,
@@ -537,6 +569,39 @@ fn read_option(v: &Spanned, path: &str, faults: &mut Faults) -> Option<OptionDat
     })
 }
 
+fn read_boot(o: &mut Obj<'_>, faults: &mut Faults) -> Boot {
+    let next_server = o
+        .string("next-server", faults)
+        .and_then(|t| match t.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                faults.add(
+                    &o.child("next-server"),
+                    o.pos_of("next-server"),
+                    format!("{t:?} is not an IPv4 address"),
+                );
+                None
+            }
+        });
+    let mut text = |key: &str, max: usize, faults: &mut Faults| {
+        let t = o.string(key, faults)?;
+        if t.len() > max {
+            faults.add(
+                &o.child(key),
+                o.pos_of(key),
+                format!("{} bytes; the field holds {max}", t.len()),
+            );
+            return None;
+        }
+        Some(t)
+    };
+    Boot {
+        next_server,
+        server_hostname: text("server-hostname", 63, faults),
+        boot_file_name: text("boot-file-name", 127, faults),
+    }
+}
+
 fn read_timers(o: &mut Obj<'_>, faults: &mut Faults) -> Timers {
     let secs = |o: &mut Obj<'_>, key: &str, faults: &mut Faults| {
         o.uint(key, 0..=u64::from(u32::MAX), faults)
@@ -628,6 +693,7 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> 
         })
         .collect();
     let timers = read_timers(&mut o, faults);
+    let boot = read_boot(&mut o, faults);
     let interface = o.string("interface", faults);
     let relays = match o.take("relay", faults) {
         Some((r, p)) => read_relay(r, &p, faults),
@@ -642,9 +708,6 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> 
                 "require-client-classes",
                 "client classification is not implemented",
             ),
-            ("next-server", "next-server is not implemented"),
-            ("boot-file-name", "boot-file-name is not implemented"),
-            ("server-hostname", "server-hostname is not implemented"),
             ("4o6-interface", "DHCPv4-over-DHCPv6 is not implemented"),
             ("4o6-subnet", "DHCPv4-over-DHCPv6 is not implemented"),
             ("reservation-mode", "reservation modes are not implemented"),
@@ -662,6 +725,7 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> 
         relays,
         match_client_id,
         authoritative,
+        boot,
     })
 }
 

@@ -27,6 +27,8 @@ pub(crate) struct Subnet {
     pub relays: Vec<Ipv4Addr>,
     pub match_client_id: bool,
     pub authoritative: bool,
+    /// `next-server`, `server-hostname`, `boot-file-name`: the subnet's over the global ones.
+    pub boot: dhcplab_kea_config::dhcp4::Boot,
     pub reservations: Vec<Reservation4>,
     by_hwaddr: HashMap<Vec<u8>, usize>,
     by_client_id: HashMap<Vec<u8>, usize>,
@@ -72,6 +74,7 @@ impl Subnet {
             relays: s.relays.clone(),
             match_client_id: s.match_client_id.unwrap_or(global.match_client_id),
             authoritative: s.authoritative.unwrap_or(global.authoritative),
+            boot: s.boot.over(&global.boot),
             reservations: s.reservations.clone(),
             by_hwaddr,
             by_client_id,

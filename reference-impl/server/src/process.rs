@@ -356,7 +356,26 @@ fn send(
     yiaddr: Ipv4Addr,
     options: Options,
 ) {
-    let reply = reply::build(q.msg, kind, yiaddr, options);
+    let mut reply = reply::build(q.msg, kind, yiaddr, options);
+    if kind != Some(MessageType::Nak) {
+        // Kea's next-server, server-hostname and boot-file-name.
+        let global = &server.config.kea.boot;
+        let boot = q
+            .subnet
+            .and_then(|i| server.config.subnets.get(i))
+            .map_or_else(|| global.clone(), |s| s.boot.clone());
+        if let Some(a) = boot.next_server {
+            reply.siaddr = a;
+        }
+        if let Some(name) = &boot.server_hostname {
+            let n = name.len().min(reply.sname.len() - 1);
+            reply.sname[..n].copy_from_slice(&name.as_bytes()[..n]);
+        }
+        if let Some(file) = &boot.boot_file_name {
+            let n = file.len().min(reply.file.len() - 1);
+            reply.file[..n].copy_from_slice(&file.as_bytes()[..n]);
+        }
+    }
     let t = reply::transmit(q.msg, &reply, &q.on, q.source);
     server.stats.bump(Counter::Sent, q.now);
     match kind {

@@ -373,3 +373,35 @@ fn malformed_packets_are_counted_and_dropped() {
     // The server still works.
     Client::new(1).dora(&mut s, at(1));
 }
+
+/// Kea's next-server, server-hostname and boot-file-name fill siaddr, sname and file of OFFERs
+/// and ACKs (the subnet's over the global ones); echo-client-id false keeps option 61 out.
+#[test]
+fn boot_fields_and_echo_client_id_follow_the_configuration() {
+    let text = config(
+        POOL,
+        r#""next-server": "192.0.2.9", "boot-file-name": "pxelinux.0""#,
+        r#""next-server": "192.0.2.8", "server-hostname": "boot.example", "echo-client-id": false"#,
+    );
+    let mut s = server(&text);
+    let c = Client::new(3).with_client_id();
+    let offer = send(&mut s, at(0), &c.discover()).reply().1.clone();
+    assert_eq!(
+        offer.siaddr,
+        Ipv4Addr::new(192, 0, 2, 9),
+        "the subnet's next-server"
+    );
+    assert!(
+        offer.sname.starts_with(b"boot.example\0"),
+        "the global server-hostname"
+    );
+    assert!(offer.file.starts_with(b"pxelinux.0\0"));
+    assert!(offer.option(61).is_none(), "echo-client-id false");
+    let ack = c.dora(&mut s, at(1));
+    assert_eq!(ack.siaddr, Ipv4Addr::new(192, 0, 2, 9));
+
+    let mut plain = server(&config(POOL, "", ""));
+    let offer = send(&mut plain, at(0), &c.discover()).reply().1.clone();
+    assert_eq!(offer.siaddr, Ipv4Addr::UNSPECIFIED);
+    assert!(offer.option(61).is_some(), "echoed by default (RFC 6842)");
+}

@@ -157,10 +157,25 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             return ExitCode::from(BAD_INPUT);
         }
     };
+    for w in plan.warnings() {
+        eprintln!("dhcplab replay: warning: {w}");
+    }
     let scenario = match dhcplab_replay::scenario_of(&plan) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("dhcplab replay: {e}");
+            let kept = match &args.artifacts {
+                Some(dir) => {
+                    let file = dir.join("replay.toml");
+                    let written = std::fs::create_dir_all(dir)
+                        .and_then(|()| std::fs::write(&file, plan.scenario(false)));
+                    match written {
+                        Ok(()) => format!(" (the scenario it wrote is {})", file.display()),
+                        Err(_) => String::new(),
+                    }
+                }
+                None => " (--artifacts DIR keeps the scenario it wrote as DIR/replay.toml)".into(),
+            };
+            eprintln!("dhcplab replay: the run cannot be made: {e}{kept}");
             return ExitCode::from(BAD_INPUT);
         }
     };
@@ -219,7 +234,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             return ExitCode::from(BAD_INPUT);
         }
     }
-    if report.passed() {
+    if report.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -117,7 +117,7 @@ fn a_divergence_exits_1_and_names_the_field() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("siaddr: recorded 192.0.2.1, got 0.0.0.0"),
+        text(&out).contains("siaddr: recorded 0.0.0.0, got 192.0.2.1"),
         "{}",
         text(&out)
     );

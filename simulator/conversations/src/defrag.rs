@@ -2,12 +2,17 @@
 //! set over a small MTU) is read like any other: fragments are kept by source, destination,
 //! protocol and identification until the pieces cover the datagram from its first byte to the
 //! fragment without "more fragments", then the whole datagram is rebuilt with the first
-//! fragment's header. Bounded: at most [`MAX_PENDING`] datagrams wait, each at most 64 KiB.
+//! fragment's header. Bounded: at most [`MAX_PENDING`] datagrams wait, each holding at most
+//! [`MAX_HELD`] bytes of pieces (overlapping ones count twice).
 
 use std::collections::BTreeMap;
 
 /// Datagrams waiting for their fragments at once; the oldest is dropped beyond this.
 pub const MAX_PENDING: usize = 256;
+
+/// Bytes of pieces one datagram may hold: a datagram whose fragments overlap past this is
+/// given up.
+pub const MAX_HELD: usize = 2 * 65_535;
 
 type Key = ([u8; 4], [u8; 4], u8, u16);
 
@@ -23,6 +28,8 @@ struct Pending {
     order: u64,
     /// The capture record of its first fragment seen.
     record: u64,
+    /// Bytes held in its pieces.
+    held: usize,
 }
 
 /// Fragments waiting for the rest of their datagram.
@@ -99,6 +106,13 @@ impl Reassembler {
         }
         if !more {
             p.total = Some(offset + payload.len());
+        }
+        p.held += payload.len();
+        if p.held > MAX_HELD {
+            self.pending.remove(&key);
+            return Fragment::Bad(format!(
+                "fragments of datagram {id:#06x} overlap past {MAX_HELD} bytes: given up"
+            ));
         }
         p.pieces.insert(offset, payload.to_vec());
         let (Some(total), Some(header)) = (p.total, p.header.as_ref()) else {

@@ -39,7 +39,7 @@ impl Verdict {
             Verdict::Same => "same",
             Verdict::Tolerated => "same but for tolerated differences",
             Verdict::Diverges => "diverges",
-            Verdict::Missing => "no answer",
+            Verdict::Missing => "none came",
             Verdict::Unexpected => "unexpected answer",
             Verdict::NotSent => "not sent (the run stopped before it)",
             Verdict::Unrecorded => "the capture holds no answers to compare with",
@@ -74,7 +74,8 @@ pub struct Difference {
 pub struct Answer {
     /// The recorded answer's frame number (`None` for an unexpected answer).
     pub record: Option<u64>,
-    /// The frame number of the request it answers.
+    /// The frame number of the recorded message it follows: the request it answers (client
+    /// side), the answer before it (server side).
     pub request: Option<u64>,
     /// The recorded type (`None` for an unexpected answer).
     pub recorded: Option<String>,
@@ -127,6 +128,8 @@ pub struct Report {
     pub stopped: Option<String>,
     /// Answers per verdict.
     pub counts: Counts,
+    /// Nothing diverges beyond the tolerated differences (what the exit status says).
+    pub passed: bool,
 }
 
 /// Answers per verdict.
@@ -151,10 +154,27 @@ pub struct Counts {
 }
 
 impl Report {
-    /// Whether nothing diverges beyond the tolerated differences.
-    pub fn passed(&self) -> bool {
-        let c = self.counts;
-        c.diverges + c.missing + c.unexpected + c.not_sent == 0 && self.stopped.is_none()
+    fn new(
+        plan: &Plan,
+        compared: &str,
+        against: &str,
+        conversations: Vec<ConversationReport>,
+        stopped: Option<String>,
+        counts: Counts,
+    ) -> Report {
+        let c = counts;
+        let passed = c.diverges + c.missing + c.unexpected + c.not_sent == 0 && stopped.is_none();
+        Report {
+            capture: plan.capture.clone(),
+            compared: compared.into(),
+            against: against.to_string(),
+            mapping: plan.mapping(),
+            left_out: plan.left_out.clone(),
+            conversations,
+            stopped,
+            counts,
+            passed,
+        }
     }
 
     /// The report for people: the mapping, a line per conversation, a line per answer with
@@ -171,14 +191,13 @@ impl Report {
             let diverging = c.answers.iter().filter(|a| a.verdict.fails()).count();
             let _ = writeln!(
                 out,
-                "conversation {}: {} {}, xid {} -> {}: {} {}, {}",
+                "conversation {}: {} {}, xid {} -> {}: {}, {}",
                 i + 1,
                 c.client,
                 c.requests.join(" "),
                 c.recorded_xid,
                 c.xid,
-                c.answers.len(),
-                self.compared,
+                counted(c.answers.len(), &self.compared),
                 if diverging == 0 {
                     "no divergence".to_string()
                 } else {
@@ -219,10 +238,9 @@ impl Report {
         let c = self.counts;
         let _ = writeln!(
             out,
-            "summary: {} conversations, {} {} recorded: {} same, {} tolerated, {} diverge, {} missing; {} unexpected, {} unrecorded, {} requests not sent",
-            self.conversations.len(),
-            c.recorded,
-            self.compared,
+            "summary: {}, {} recorded: {} same, {} tolerated, {} diverge, {} missing; {} unexpected, {} unrecorded, {} not sent",
+            counted(self.conversations.len(), "conversations"),
+            counted(c.recorded, &self.compared),
             c.same,
             c.tolerated,
             c.diverges,
@@ -235,114 +253,128 @@ impl Report {
     }
 }
 
-/// A recorded answer: frame number, payload, type.
-type Recorded<'a> = (u64, &'a [u8], &'a str);
+/// `n` and a plural noun, singular for one.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {}", noun.strip_suffix('s').unwrap_or(noun))
+    } else {
+        format!("{n} {noun}")
+    }
+}
+
+/// A recorded answer: the index of the request it follows, the request's frame number, its
+/// own frame number, payload and type.
+type Recorded<'a> = (usize, u64, u64, &'a [u8], &'a str);
+
+/// How an answer compares with the one recorded: diverging when a difference is not
+/// tolerated.
+fn verdict_of(differences: &[Difference]) -> Verdict {
+    if differences.iter().any(|d| d.tolerated.is_none()) {
+        Verdict::Diverges
+    } else if differences.is_empty() {
+        Verdict::Same
+    } else {
+        Verdict::Tolerated
+    }
+}
 
 /// Compares the recorded answers of `plan` with those in `run` (the run's own capture, read
-/// by the conversation finder). `stopped` is why the run ended early, if it did.
+/// by the conversation finder), conversation by conversation: the k-th answer of the stack
+/// beside the k-th recorded one, whichever retransmission each answered. `stopped` is why
+/// the run ended early, if it did.
 pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>) -> Report {
     let lifetimes = lifetimes(&plan.config);
     let one_sided = !plan.items.iter().any(|i| matches!(i, Item::Answer(_)));
     let mut conversations = Vec::new();
     let mut counts = Counts::default();
     for (ci, conv) in plan.conversations.iter().enumerate() {
-        // The recorded answers, grouped by the request they follow.
-        let mut recorded: Vec<(u64, Vec<Recorded<'_>>)> = Vec::new();
+        let mut requests_recorded: Vec<u64> = Vec::new();
+        let mut recorded: Vec<Recorded<'_>> = Vec::new();
         for item in &plan.items {
             match item {
-                Item::Send(s) if s.conversation == ci => recorded.push((s.record, Vec::new())),
+                Item::Send(s) if s.conversation == ci => requests_recorded.push(s.record),
                 Item::Answer(a) if a.conversation == ci => {
-                    if let Some(last) = recorded.last_mut() {
-                        last.1.push((a.record, &a.payload, &a.kind));
+                    if let Some(request) = requests_recorded.last() {
+                        let k = requests_recorded.len() - 1;
+                        recorded.push((k, *request, a.record, &a.payload, &a.kind));
                     }
                 }
                 _ => {}
             }
         }
-        // The run's answers, grouped the same way.
-        let mut got: Vec<Vec<(&[u8], &str)>> = Vec::new();
+        // The run's requests of this transaction, and its answers with the index of the
+        // request each follows.
+        let mut sent = 0;
+        let mut got: Vec<(usize, &[u8], &str)> = Vec::new();
         for m in run
             .messages
             .iter()
             .filter(|m| m.family == Family::V4 && m.xid == conv.xid)
         {
             if m.payload.first() == Some(&Message::BOOTREQUEST) {
-                got.push(Vec::new());
-            } else if m.sender == Role::Server
-                && let Some(last) = got.last_mut()
-            {
-                last.push((&m.payload, &m.kind));
+                sent += 1;
+            } else if m.sender == Role::Server && sent > 0 {
+                got.push((sent - 1, &m.payload, &m.kind));
             }
         }
         let mut answers = Vec::new();
-        for (k, (request, rec)) in recorded.iter().enumerate() {
-            let Some(theirs) = got.get(k) else {
-                counts.not_sent += 1;
-                counts.recorded += rec.len();
-                for (record, _, kind) in rec {
-                    answers.push(Answer {
-                        record: Some(*record),
-                        request: Some(*request),
-                        recorded: Some(kind.to_string()),
-                        got: None,
-                        verdict: Verdict::NotSent,
-                        differences: Vec::new(),
-                        holds: None,
-                    });
+        let mut theirs = got.iter();
+        for &(k, request, record, ours, kind) in &recorded {
+            counts.recorded += 1;
+            let answer = if k >= sent {
+                Answer {
+                    record: Some(record),
+                    request: Some(request),
+                    recorded: Some(kind.to_string()),
+                    got: None,
+                    verdict: Verdict::NotSent,
+                    differences: Vec::new(),
+                    holds: None,
                 }
-                continue;
-            };
-            for j in 0..rec.len().max(theirs.len()) {
-                let answer = match (rec.get(j), theirs.get(j)) {
-                    (Some((record, ours, kind)), Some((payload, got_kind))) => {
+            } else {
+                match theirs.next() {
+                    Some((_, payload, got_kind)) => {
                         let differences = differences(plan, lifetimes, ours, payload);
-                        let verdict = if differences.iter().any(|d| d.tolerated.is_none()) {
-                            Verdict::Diverges
-                        } else if differences.is_empty() {
-                            Verdict::Same
-                        } else {
-                            Verdict::Tolerated
-                        };
                         Answer {
-                            record: Some(*record),
-                            request: Some(*request),
+                            record: Some(record),
+                            request: Some(request),
                             recorded: Some(kind.to_string()),
                             got: Some(got_kind.to_string()),
-                            verdict,
+                            verdict: verdict_of(&differences),
                             differences,
                             holds: None,
                         }
                     }
-                    (Some((record, _, kind)), None) => Answer {
-                        record: Some(*record),
-                        request: Some(*request),
+                    None => Answer {
+                        record: Some(record),
+                        request: Some(request),
                         recorded: Some(kind.to_string()),
                         got: None,
                         verdict: Verdict::Missing,
                         differences: Vec::new(),
                         holds: None,
                     },
-                    (None, Some((payload, got_kind))) => Answer {
-                        record: None,
-                        request: Some(*request),
-                        recorded: None,
-                        got: Some(got_kind.to_string()),
-                        verdict: if one_sided {
-                            Verdict::Unrecorded
-                        } else {
-                            Verdict::Unexpected
-                        },
-                        differences: Vec::new(),
-                        holds: Some(holds(payload)),
-                    },
-                    (None, None) => continue,
-                };
-                tally(&mut counts, answer.verdict);
-                if answer.record.is_some() {
-                    counts.recorded += 1;
                 }
-                answers.push(answer);
-            }
+            };
+            tally(&mut counts, answer.verdict);
+            answers.push(answer);
+        }
+        for (k, payload, got_kind) in theirs {
+            let extra = Answer {
+                record: None,
+                request: requests_recorded.get(*k).copied(),
+                recorded: None,
+                got: Some(got_kind.to_string()),
+                verdict: if one_sided {
+                    Verdict::Unrecorded
+                } else {
+                    Verdict::Unexpected
+                },
+                differences: Vec::new(),
+                holds: Some(holds(payload)),
+            };
+            tally(&mut counts, extra.verdict);
+            answers.push(extra);
         }
         let verdict = worst(&answers);
         let requests = plan
@@ -362,16 +394,7 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
             verdict,
         });
     }
-    Report {
-        capture: plan.capture.clone(),
-        compared: "answers".into(),
-        against: against.to_string(),
-        mapping: plan.mapping(),
-        left_out: plan.left_out.clone(),
-        conversations,
-        stopped,
-        counts,
-    }
+    Report::new(plan, "answers", against, conversations, stopped, counts)
 }
 
 /// The lifetimes a configuration allows: the smallest and largest of `valid-lifetime`,
@@ -523,7 +546,7 @@ fn shown(m: &Message, c: u8) -> String {
     match (m.option(c), m.value(c)) {
         (None, _) => "(absent)".to_string(),
         (Some(_), Ok(Some(v))) => v.to_string(),
-        (Some(d), _) => format!("0x{}", hex(&d.data)),
+        (Some(d), _) => format!("0x{}", crate::hex(&d.data)),
     }
 }
 
@@ -567,10 +590,6 @@ fn field_text(bytes: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(&bytes[..end]))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The server side's report: the client under test's requests in the run, in order, beside
 /// the recorded client's. What a client must get right against these answers is compared
 /// (type, `ciaddr`, and in a REQUEST the requested address and server identifier); what it
@@ -596,17 +615,26 @@ pub fn requests(plan: &Plan, run: &Found, against: &str, stopped: Option<String>
                 Item::Send(s) if s.conversation == ci => {
                     requests.push(format!("#{} {}", s.record, s.kind));
                     counts.recorded += 1;
+                    // The client's next request of the recorded type; what it sent before
+                    // that (a retransmission, a message the recorded client did not send) is
+                    // listed as unexpected.
+                    let same_kind = theirs[next.min(theirs.len())..]
+                        .iter()
+                        .position(|(_, k)| *k == s.kind)
+                        .map(|j| next + j);
+                    if let Some(j) = same_kind {
+                        for (payload, kind) in &theirs[next..j] {
+                            let extra = unexpected(after, payload, kind);
+                            tally(&mut counts, extra.verdict);
+                            answers.push(extra);
+                        }
+                        next = j;
+                    }
                     let answer = match theirs.get(next) {
                         Some((payload, kind)) => {
                             next += 1;
                             let differences = request_differences(&s.payload, payload);
-                            let verdict = if differences.iter().any(|d| d.tolerated.is_none()) {
-                                Verdict::Diverges
-                            } else if differences.is_empty() {
-                                Verdict::Same
-                            } else {
-                                Verdict::Tolerated
-                            };
+                            let verdict = verdict_of(&differences);
                             Answer {
                                 record: Some(s.record),
                                 request: after,
@@ -635,15 +663,7 @@ pub fn requests(plan: &Plan, run: &Found, against: &str, stopped: Option<String>
         }
         if ci + 1 == plan.conversations.len() {
             for (payload, kind) in theirs.iter().skip(next) {
-                let extra = Answer {
-                    record: None,
-                    request: after,
-                    recorded: None,
-                    got: Some(kind.to_string()),
-                    verdict: Verdict::Unexpected,
-                    differences: Vec::new(),
-                    holds: Some(holds(payload)),
-                };
+                let extra = unexpected(after, payload, kind);
                 tally(&mut counts, extra.verdict);
                 answers.push(extra);
             }
@@ -658,15 +678,19 @@ pub fn requests(plan: &Plan, run: &Found, against: &str, stopped: Option<String>
             verdict,
         });
     }
-    Report {
-        capture: plan.capture.clone(),
-        compared: "requests".into(),
-        against: against.to_string(),
-        mapping: plan.mapping(),
-        left_out: plan.left_out.clone(),
-        conversations,
-        stopped,
-        counts,
+    Report::new(plan, "requests", against, conversations, stopped, counts)
+}
+
+/// A request of the client under test with no recorded one beside it.
+fn unexpected(after: Option<u64>, payload: &[u8], kind: &str) -> Answer {
+    Answer {
+        record: None,
+        request: after,
+        recorded: None,
+        got: Some(kind.to_string()),
+        verdict: Verdict::Unexpected,
+        differences: Vec::new(),
+        holds: Some(holds(payload)),
     }
 }
 

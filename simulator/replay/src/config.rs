@@ -1,7 +1,8 @@
 //! The server configuration a capture implies, in Kea's JSON: per subnet that addresses were
 //! given from, a pool spanning them, a reservation per client for the address it was given
 //! (so the server under test hands out what the recorded one did), the options the recorded
-//! server sent (sent whether asked for or not, as it did), and its lifetime and timers.
+//! server sent (sent whether asked for or not, as it did), its lifetime and timers, and the
+//! boot fields it filled (`next-server`, `server-hostname`, `boot-file-name`).
 
 use crate::Item;
 use crate::map::{AddressMap, Net, mac_text};
@@ -39,6 +40,16 @@ struct Subnet {
     t2: Option<u32>,
     from_ack: bool,
     relays: Vec<Ipv4Addr>,
+    next_server: Option<Ipv4Addr>,
+    server_hostname: Option<String>,
+    boot_file_name: Option<String>,
+}
+
+/// A `sname` or `file` field as configuration text: up to its first NUL, when printable.
+fn field_text(bytes: &[u8]) -> Option<String> {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    let text = std::str::from_utf8(&bytes[..end]).ok()?;
+    (!text.is_empty() && text.bytes().all(|b| (0x20..0x7f).contains(&b))).then(|| text.to_string())
 }
 
 /// The configuration, pretty-printed.
@@ -117,6 +128,9 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
         {
             s.reservations.entry(m.yiaddr).or_insert(owner);
         }
+        if s.next_server.is_none() && !m.siaddr.is_unspecified() {
+            s.next_server = Some(m.siaddr);
+        }
         if s.options.is_empty() || (ack && !s.from_ack) {
             s.from_ack = ack;
             s.options = Vec::new();
@@ -130,6 +144,16 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
                     s.options.push((o.code, data.data.into_owned()));
                 }
             }
+            s.server_hostname = m
+                .field_tail(dhcplab_wire::v4::Area::Sname)
+                .is_none()
+                .then(|| field_text(&m.sname))
+                .flatten();
+            s.boot_file_name = m
+                .field_tail(dhcplab_wire::v4::Area::File)
+                .is_none()
+                .then(|| field_text(&m.file))
+                .flatten();
             s.lifetime = m.lease_time().ok().flatten();
             s.t1 = m.renewal_time().ok().flatten();
             s.t2 = m.rebinding_time().ok().flatten();
@@ -159,10 +183,19 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
                 s.options
                     .iter()
                     .map(|(c, d)| {
-                        json!({ "code": c, "data": hex(d), "csv-format": false, "always-send": true })
+                        json!({ "code": c, "data": crate::hex(d), "csv-format": false, "always-send": true })
                     })
                     .collect(),
             );
+        }
+        if let Some(a) = s.next_server {
+            subnet["next-server"] = json!(a.to_string());
+        }
+        if let Some(t) = &s.server_hostname {
+            subnet["server-hostname"] = json!(t);
+        }
+        if let Some(t) = &s.boot_file_name {
+            subnet["boot-file-name"] = json!(t);
         }
         if !s.relays.is_empty() {
             let list: Vec<String> = s.relays.iter().map(Ipv4Addr::to_string).collect();
@@ -199,8 +232,4 @@ fn pool_of(net: Net) -> (Ipv4Addr, Ipv4Addr) {
     let size = 1u64 << (32 - u32::from(net.len));
     let (first, last) = ((size / 4).max(1), (size * 3 / 4).saturating_sub(1).max(1));
     (net.nth(first), net.nth(last))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -39,12 +39,12 @@ use std::time::Duration;
 /// What can stop a replay from being planned.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// The capture holds no DHCPv4 request to replay.
-    #[error("the capture holds no DHCPv4 request to replay{0}")]
+    /// The capture holds nothing the chosen side can replay.
+    #[error("the capture holds nothing to replay{0}")]
     NothingToReplay(String),
     /// More subnets than the documentation ranges hold.
     #[error(
-        "subnet {0} has no place left in the run's ranges (two /24s fit, and two /16s or one /15)"
+        "subnet {0} has no place left in the run's ranges (242 subnets of a /24 or less fit, and larger ones in 198.18.0.0/16)"
     )]
     TooManySubnets(Net),
     /// The configuration given is not JSON.
@@ -77,9 +77,9 @@ impl std::str::FromStr for Speed {
             "original" => Ok(Speed::Original),
             "asap" => Ok(Speed::Asap),
             _ => match s.strip_prefix('x').and_then(|n| n.parse::<f64>().ok()) {
-                Some(f) if f.is_finite() && f > 0.0 => Ok(Speed::Times(f)),
+                Some(f) if (0.001..=1_000_000.0).contains(&f) => Ok(Speed::Times(f)),
                 _ => Err(format!(
-                    "{s:?}: give original, asap or xN (x10 plays ten times as fast)"
+                    "{s:?}: give original, asap or xN with N from 0.001 to 1000000 (x10 plays ten times as fast)"
                 )),
             },
         }
@@ -91,7 +91,9 @@ impl Speed {
         match self {
             Speed::Original => d,
             Speed::Asap => Duration::ZERO,
-            Speed::Times(f) => Duration::from_secs_f64(d.as_secs_f64() / f),
+            Speed::Times(f) => {
+                Duration::try_from_secs_f64(d.as_secs_f64() / f).unwrap_or(Duration::MAX)
+            }
         }
     }
 }
@@ -282,7 +284,9 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
         } else {
             format!(": {}", left_out.join("; "))
         };
-        return Err(ReplayError::NothingToReplay(why));
+        return Err(ReplayError::NothingToReplay(format!(
+            ": no DHCPv4 request{why}"
+        )));
     }
     let decoded = |i: usize| Message::decode(&found.messages[i].payload).ok();
     let mut map = AddressMap::default();
@@ -404,7 +408,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
         let relayed_requests = conv
             .messages
             .iter()
-            .any(|m| found.messages[*m].sender == Role::Relay && is_request(&found.messages[*m]));
+            .any(|m| is_relayed(&found.messages[*m]));
         let server_answers = conv.messages.iter().any(|m| {
             let m = &found.messages[*m];
             m.sender == Role::Server && !is_request(m)
@@ -416,10 +420,10 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                 continue;
             };
             if is_request(m) {
-                if relayed_requests && m.sender != Role::Relay {
+                if relayed_requests && !is_relayed(m) {
                     continue;
                 }
-                let peer = if m.sender == Role::Relay {
+                let peer = if is_relayed(m) {
                     let giaddr = decoded(i).map_or(*src.ip(), |d| d.giaddr);
                     match relays.iter().find(|(a, _)| *a == giaddr) {
                         Some((_, p)) => *p,
@@ -427,7 +431,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                             let lab = map.address(giaddr);
                             peers.push(Peer {
                                 name: format!("r{}", relays.len() + 1),
-                                mac: [0x02, 0x00, 0x5e, 0x00, 0x53, 0xf1 + relays.len() as u8],
+                                mac: map::relay_mac(relays.len()),
                                 address: Some(lab),
                                 recorded: giaddr.to_string(),
                                 relay: true,
@@ -490,13 +494,31 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
         Item::Send(s) => peers[s.peer].relay,
         Item::Answer(_) => true,
     });
-    let server = match recorded_servers.first() {
-        Some(a) => map.address(*a),
-        None if relayed_only => Ipv4Addr::new(203, 0, 113, 254),
+    // Without a recorded answer, the server is where the requests went (a relay's unicast,
+    // a server identifier), else a fresh address for relayed requests, else the top of the
+    // first subnet.
+    let asked: Option<Ipv4Addr> = chosen.iter().find_map(|&c| {
+        found.conversations[c].messages.iter().find_map(|&i| {
+            let m = &found.messages[i];
+            let to = match m.dst.ip() {
+                IpAddr::V4(a) if is_request(m) && !a.is_broadcast() => Some(a),
+                _ => None,
+            };
+            to.or_else(|| decoded(i).and_then(|d| d.server_id().ok().flatten()))
+        })
+    });
+    let server = match recorded_servers.first().copied().or(asked) {
+        Some(a) => map.address(a),
+        None if relayed_only => map.fresh(),
         None => map.subnets[0]
             .1
             .nth(254.min((1u64 << (32 - u32::from(map.subnets[0].1.len))).saturating_sub(2))),
     };
+    if options.side == Side::Server && !items.iter().any(|i| matches!(i, Item::Answer(_))) {
+        return Err(ReplayError::NothingToReplay(
+            ": the server side needs a server's answers, and the capture holds none".into(),
+        ));
+    }
     let (config, derived) = match &options.config {
         Some(text) => {
             serde_json::from_str::<serde_json::Value>(text)
@@ -569,6 +591,11 @@ pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), 
     Ok((report, outcome))
 }
 
+/// Bytes as lower-case hexadecimal digits.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The option codes of `messages`, each once, in order of first appearance, without `skip`.
 pub(crate) fn codes(messages: &[&Message], skip: &[u8]) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::new();
@@ -595,6 +622,13 @@ fn answered_by(m: &dhcplab_conversations::Message) -> Option<Ipv4Addr> {
     }
 }
 
+/// A BOOTREQUEST a relay agent forwarded (from port 67, with giaddr set).
+fn is_relayed(m: &dhcplab_conversations::Message) -> bool {
+    m.sender == Role::Relay
+        && is_request(m)
+        && Message::decode(&m.payload).is_ok_and(|d| !d.giaddr.is_unspecified())
+}
+
 /// A BOOTREQUEST (from a client, or forwarded by a relay).
 fn is_request(m: &dhcplab_conversations::Message) -> bool {
     m.family == Family::V4 && m.payload.first() == Some(&Message::BOOTREQUEST)
@@ -618,6 +652,44 @@ impl Plan {
             Side::Client => text::scenario(self, checks),
             Side::Server => text::server_side(self),
         }
+    }
+
+    /// What may go wrong with a configuration given (`--config`): the run's server address,
+    /// or a relay's, outside every subnet it declares (the capture's addresses were moved:
+    /// see [`Plan::mapping`]).
+    pub fn warnings(&self) -> Vec<String> {
+        if self.derived {
+            return Vec::new();
+        }
+        let subnets: Vec<Net> = serde_json::from_str::<serde_json::Value>(&self.config)
+            .ok()
+            .and_then(|j| j["Dhcp4"]["subnet4"].as_array().cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                let (a, len) = s["subnet"].as_str()?.split_once('/')?;
+                Some(Net::of(a.parse().ok()?, len.parse().ok()?))
+            })
+            .collect();
+        let mut out = Vec::new();
+        let relays = self
+            .peers
+            .iter()
+            .filter(|p| p.relay)
+            .filter_map(|p| p.address);
+        let server_needed = !self.peers.iter().any(|p| p.relay);
+        for (what, a) in std::iter::once(("the server's address", self.server))
+            .filter(|_| server_needed)
+            .chain(relays.map(|a| ("a relay's address", a)))
+        {
+            if !subnets.iter().any(|n| n.contains(a)) {
+                out.push(format!(
+                    "the configuration given has no subnet holding {what} {a}: the capture's addresses moved ({})",
+                    self.mapping().join("; ")
+                ));
+            }
+        }
+        out
     }
 
     /// The lines that say where the capture's addresses went in the run.

@@ -10,7 +10,7 @@ use dhcplab_scenario::format_duration;
 use dhcplab_wire::v4::Message;
 use dhcplab_wire::v4::catalogue::{self, Format, code};
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
@@ -40,7 +40,7 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
     if plan.derived {
         out.push_str("# configuration derived from the recorded answers\n");
     }
-    let _ = writeln!(out, "config = '''\n{}\n'''\n", plan.config.trim());
+    let _ = writeln!(out, "config = {}\n", multi_line(plan.config.trim()));
     for p in &plan.peers {
         let _ = writeln!(
             out,
@@ -157,8 +157,12 @@ pub(crate) fn server_side(plan: &Plan) -> String {
             Item::Send(s) => {
                 requests += 1;
                 // The client under test keeps its own time (offer wait, T1 of the lease it was
-                // given): half as long again as the recorded client took, and 10 s more.
-                let took = previous.map(|p| gap(plan, p, s.at_ns)).unwrap_or_default();
+                // given), whatever the speed: half as long again as the recorded client took,
+                // and 10 s more.
+                let took = previous
+                    .and_then(|p| u64::try_from(s.at_ns.saturating_sub(p)).ok())
+                    .map(Duration::from_nanos)
+                    .unwrap_or_default();
                 let within = if requests == 1 {
                     plan.options.wait.max(Duration::from_secs(30))
                 } else {
@@ -168,14 +172,16 @@ pub(crate) fn server_side(plan: &Plan) -> String {
                 // A release is the user's doing, not the protocol's: the run asks for it.
                 if s.kind == "RELEASE" {
                     out.push_str("# the recorded client was told to release\n[[step]]\n");
-                    if !took.is_zero() {
-                        let _ = writeln!(out, "after = \"{}\"", format_duration(took));
+                    let pause = gap(plan, s.at_ns - took.as_nanos() as i128, s.at_ns);
+                    if !pause.is_zero() {
+                        let _ = writeln!(out, "after = \"{}\"", format_duration(pause));
                     }
                     out.push_str("do = \"release\"\nhosts = [\"c1\"]\n\n");
                 }
                 let _ = writeln!(
                     out,
-                    "[[step]]\nexpect = \"message\"\nfrom = \"c1\"\nwithin = \"{}\"\nnote = \"#{} {} (recorded)\"\n[step.capture]\nx{requests} = \"xid\"",
+                    "[[step]]\nexpect = \"message\"\nfrom = \"c1\"\ntype = \"{}\"\nwithin = \"{}\"\nnote = \"#{} {} (recorded)\"\n[step.capture]\nx{requests} = \"xid\"",
+                    s.kind,
                     format_duration(within),
                     s.record,
                     s.kind
@@ -192,7 +198,27 @@ pub(crate) fn server_side(plan: &Plan) -> String {
                 if !g.is_zero() {
                     let _ = writeln!(out, "after = \"{}\"", format_duration(g));
                 }
-                let to = if a.dst.ip().is_broadcast() {
+                let mut payload = a.payload.clone();
+                let mut dst = a.dst;
+                if let Ok(mut m) = Message::decode(&a.payload) {
+                    // The client under test is on the server's link: a relayed answer goes
+                    // to it directly, as the relay would have sent it on, without giaddr and
+                    // option 82; the recorded client identifier is not its own.
+                    let relayed = !m.giaddr.is_unspecified();
+                    if relayed {
+                        dst = if m.broadcast() {
+                            SocketAddrV4::new(Ipv4Addr::BROADCAST, 68)
+                        } else {
+                            SocketAddrV4::new(m.yiaddr, 68)
+                        };
+                        m.giaddr = Ipv4Addr::UNSPECIFIED;
+                        m.options.remove(code::RELAY_AGENT_INFO);
+                    }
+                    if m.options.remove(code::CLIENT_ID) > 0 || relayed {
+                        payload = m.encode();
+                    }
+                }
+                let to = if dst.ip().is_broadcast() {
                     "broadcast"
                 } else {
                     "c1"
@@ -200,14 +226,8 @@ pub(crate) fn server_side(plan: &Plan) -> String {
                 let _ = writeln!(
                     out,
                     "do = \"send\"\nfrom = \"srv\"\nto = \"{to}\"\nsrc = \"{}:67\"\ndst = \"{}\"\nnote = \"#{} {}\"",
-                    plan.server, a.dst, a.record, a.kind
+                    plan.server, dst, a.record, a.kind
                 );
-                let mut payload = a.payload.clone();
-                if let Ok(mut m) = Message::decode(&a.payload)
-                    && m.options.remove(code::CLIENT_ID) > 0
-                {
-                    payload = m.encode();
-                }
                 let vars = (format!("$x{requests}"), "$hw".to_string());
                 message_with(&mut out, &payload, [0; 6], Some(&vars));
                 out.push('\n');
@@ -254,7 +274,11 @@ fn message_with(
                 "# as bytes: the fields and options do not encode back to the recorded bytes\n\
                  # (padding, overloaded fields, split options or bytes after END)\n",
             );
-            let _ = writeln!(out, "[step.message]\npayload = \"0x{}\"", hex(payload));
+            let _ = writeln!(
+                out,
+                "[step.message]\npayload = \"0x{}\"",
+                crate::hex(payload)
+            );
             if let Some((xid, chaddr)) = vars {
                 let _ = writeln!(out, "xid = \"{xid}\"\nchaddr = \"{chaddr}\"");
             }
@@ -373,10 +397,7 @@ fn expectation(out: &mut String, plan: &Plan, payload: &[u8], xid: u32) {
     }
     for (name, a) in [("siaddr", m.siaddr), ("giaddr", m.giaddr)] {
         if !a.is_unspecified() {
-            let _ = writeln!(
-                out,
-                "# recorded {name} {a}, not checked (the server's choice: Kea's next-server)"
-            );
+            let _ = writeln!(out, "{name} = \"{a}\"");
         }
     }
     let codes = crate::codes(&[&m], &[code::MESSAGE_TYPE, code::OVERLOAD]);
@@ -462,7 +483,7 @@ fn send_value(c: u8, data: &[u8]) -> String {
     {
         return format!("\"{t}\"");
     }
-    format!("\"0x{}\"", hex(data))
+    format!("\"0x{}\"", crate::hex(data))
 }
 
 fn check_value(c: u8, data: &[u8]) -> String {
@@ -473,15 +494,21 @@ fn check_value(c: u8, data: &[u8]) -> String {
         return format!("\"{a}\"");
     }
     match plain_text(data).filter(|_| format_of(c) == Some(Format::Text)) {
-        Some(t) => format!("\"0x{}\" # \"{t}\"", hex(data)),
-        None => format!("\"0x{}\"", hex(data)),
+        Some(t) => format!("\"0x{}\" # \"{t}\"", crate::hex(data)),
+        None => format!("\"0x{}\"", crate::hex(data)),
+    }
+}
+
+/// A TOML multi-line string holding `text`: literal when it can be, else basic with escapes.
+fn multi_line(text: &str) -> String {
+    if text.contains("'''") {
+        let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"\"\"\n{escaped}\n\"\"\"")
+    } else {
+        format!("'''\n{text}\n'''")
     }
 }
 
 fn quote(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
