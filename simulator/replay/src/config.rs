@@ -112,14 +112,12 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
         let Some(net) = subnets.keys().copied().find(|n| n.contains(m.yiaddr)) else {
             continue;
         };
-        let ack = m
-            .message_type()
-            .ok()
-            .flatten()
-            .map(|t| t.to_string())
-            .as_deref()
-            == Some("ACK");
+        let ack = kind.as_deref() == Some("ACK");
         let s = subnets.entry(net).or_default();
+        // A relay whose giaddr is outside the subnet it was served from: Kea's relay list.
+        if !m.giaddr.is_unspecified() && !net.contains(m.giaddr) && !s.relays.contains(&m.giaddr) {
+            s.relays.push(m.giaddr);
+        }
         if !s.addresses.contains(&m.yiaddr) {
             s.addresses.push(m.yiaddr);
         }

@@ -914,6 +914,44 @@ impl Builder<'_> {
             },
         };
         if let Some(p) = &m.payload {
+            // The whole message is given: only a captured xid or chaddr may be put in it.
+            let numeric_xid = m.xid.as_ref().is_some_and(|x| x.get_ref().is_integer());
+            let fixed_chaddr = m
+                .chaddr
+                .as_ref()
+                .is_some_and(|c| !c.get_ref().starts_with('$'));
+            let others = [
+                ("type", m.kind.is_some()),
+                ("op", m.op.is_some()),
+                ("htype", m.htype.is_some()),
+                ("hlen", m.hlen.is_some()),
+                ("hops", m.hops.is_some()),
+                ("secs", m.secs.is_some()),
+                ("flags", m.flags.is_some()),
+                ("ciaddr", m.ciaddr.is_some()),
+                ("yiaddr", m.yiaddr.is_some()),
+                ("siaddr", m.siaddr.is_some()),
+                ("giaddr", m.giaddr.is_some()),
+                ("options", m.options.is_some()),
+                ("cookie", m.cookie.is_some()),
+                ("raw-options", m.raw_options.is_some()),
+                ("end", m.end.is_some()),
+                ("truncate", m.truncate.is_some()),
+                ("padding", m.padding.is_some()),
+                ("a numeric xid", numeric_xid),
+                ("a fixed chaddr", fixed_chaddr),
+            ];
+            let given: Vec<&str> = others.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
+            if !given.is_empty() {
+                self.fault(
+                    p.span().start,
+                    format!(
+                        "payload gives the whole message: {} cannot go with it (only xid = \"$name\" and chaddr = \"$name\" can)",
+                        given.join(", ")
+                    ),
+                );
+                return None;
+            }
             let bytes = self.hex(p)?;
             let request = bytes.first().is_none_or(|op| *op != Message::BOOTREPLY);
             return Some(Crafted {

@@ -269,3 +269,17 @@ fn a_crafted_answer_takes_the_xid_and_chaddr_a_step_captured() {
         faults(&wrong)
     );
 }
+
+#[test]
+fn a_whole_payload_takes_no_other_field_but_captured_ones() {
+    let peer = "[[host]]\nname = \"p\"\nrole = \"peer\"\n";
+    let text = format!(
+        "{SERVER}\n{peer}\n[[step]]\ndo = \"send\"\nfrom = \"p\"\n[step.message]\npayload = \"0x0101\"\npadding = 3\nxid = 7\n"
+    );
+    let f = faults(&text);
+    assert!(
+        f[0].2.contains("padding, a numeric xid cannot go with it"),
+        "{f:?}"
+    );
+    assert_eq!(f[0].0, place_of(&text, "payload").0);
+}
