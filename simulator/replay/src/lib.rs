@@ -44,7 +44,7 @@ pub enum ReplayError {
     NothingToReplay(String),
     /// More subnets than the documentation ranges hold.
     #[error(
-        "subnet {0} has no place left in the run's ranges (242 subnets of a /24 or less fit, and larger ones in 198.18.0.0/16)"
+        "subnet {0} has no place left in the run's ranges (242 subnets of a /24 or less fit, and larger ones, up to a /15, in 198.18.0.0/15)"
     )]
     TooManySubnets(Net),
     /// The configuration given is not JSON.
@@ -470,7 +470,15 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                     conversation: index,
                     kind: m.kind.clone(),
                     dst: SocketAddrV4::new(map.address(*dst.ip()), dst.port()),
-                    payload: map.rewrite(&m.payload, xid),
+                    payload: {
+                        let mut p = map.rewrite(&m.payload, xid);
+                        // Captured on the client's side of a relay while the run's client
+                        // talks to the server directly: the server's answer has no giaddr.
+                        if m.sender == Role::Relay && !relayed_requests && p.len() >= 28 {
+                            p[24..28].fill(0);
+                        }
+                        p
+                    },
                     waited: false,
                 }));
             }
@@ -507,12 +515,18 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
             to.or_else(|| decoded(i).and_then(|d| d.server_id().ok().flatten()))
         })
     });
+    let top_of_first = map.subnets[0]
+        .1
+        .nth(254.min((1u64 << (32 - u32::from(map.subnets[0].1.len))).saturating_sub(2)));
     let server = match recorded_servers.first().copied().or(asked) {
+        // Clients on the server's link reach only a server with an address in their subnet
+        // (Kea selects the subnet by the interface's address): one the capture shows behind a
+        // relay moves there.
+        Some(a) if relayed_only || map.subnet(a).is_some() => map.address(a),
+        Some(_) if !relayed_only => top_of_first,
         Some(a) => map.address(a),
         None if relayed_only => map.fresh(),
-        None => map.subnets[0]
-            .1
-            .nth(254.min((1u64 << (32 - u32::from(map.subnets[0].1.len))).saturating_sub(2))),
+        None => top_of_first,
     };
     if options.side == Side::Server && !items.iter().any(|i| matches!(i, Item::Answer(_))) {
         return Err(ReplayError::NothingToReplay(
@@ -607,10 +621,16 @@ pub(crate) fn codes(messages: &[&Message], skip: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The server a recorded answer came from: its server identifier, else its source address.
+/// The server a recorded answer came from: its server identifier, else its source address
+/// (an answer a relay passed on has the relay's).
 fn answered_by(m: &dhcplab_conversations::Message) -> Option<Ipv4Addr> {
-    if m.sender != Role::Server || is_request(m) {
+    if m.sender == Role::Client || is_request(m) {
         return None;
+    }
+    if m.sender == Role::Relay {
+        return Message::decode(&m.payload)
+            .ok()
+            .and_then(|d| d.server_id().ok().flatten());
     }
     let id = Message::decode(&m.payload)
         .ok()
