@@ -160,8 +160,13 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
     for w in plan.warnings() {
         eprintln!("dhcplab replay: warning: {w}");
     }
-    let scenario = match dhcplab_replay::scenario_of(&plan) {
-        Ok(s) => s,
+    let run = if mode == "virtual" {
+        dhcplab_replay::replay_virtual(&plan).map_err(|e| e.to_string())
+    } else {
+        tap_replay(&plan, args, side)
+    };
+    let (report, outcome) = match run {
+        Ok(r) => r,
         Err(e) => {
             let kept = match &args.artifacts {
                 Some(dir) => {
@@ -176,43 +181,6 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
                 None => " (--artifacts DIR keeps the scenario it wrote as DIR/replay.toml)".into(),
             };
             eprintln!("dhcplab replay: the run cannot be made: {e}{kept}");
-            return ExitCode::from(BAD_INPUT);
-        }
-    };
-    let outcome = if mode == "virtual" {
-        dhcplab_virtual_mode::run(
-            &scenario,
-            dhcplab_virtual_mode::Options {
-                seed: plan.options.seed,
-                record: true,
-            },
-        )
-    } else {
-        let dir = args.artifacts.as_ref().map(|d| d.join("hosts"));
-        // The side the capture plays is peers: only the stack under test is started.
-        let stacks = match side {
-            Side::Client => (args.against.as_str(), "reference"),
-            Side::Server => ("reference", args.against.as_str()),
-        };
-        match tap_outcome(
-            &scenario,
-            plan.options.seed,
-            stacks,
-            (dir.as_deref(), true),
-            Duration::from_secs(3600),
-        ) {
-            Ok(o) => o,
-            Err((_, why)) => {
-                eprintln!("dhcplab replay: the TAP run could not be made: {why}");
-                return ExitCode::from(BAD_INPUT);
-            }
-        }
-    };
-    let against = format!("{} ({mode} mode)", args.against);
-    let report = match dhcplab_replay::report(&plan, &outcome, &against) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("dhcplab replay: {e}");
             return ExitCode::from(BAD_INPUT);
         }
     };
@@ -239,6 +207,32 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Replays `plan` in TAP mode against the stack `args` names: only that stack is started,
+/// the side the capture plays is scripted peers.
+fn tap_replay(
+    plan: &Plan,
+    args: &ReplayArgs,
+    side: Side,
+) -> Result<(dhcplab_replay::Report, dhcplab_runner::Outcome), String> {
+    let scenario = dhcplab_replay::scenario_of(plan).map_err(|e| e.to_string())?;
+    let dir = args.artifacts.as_ref().map(|d| d.join("hosts"));
+    let stacks = match side {
+        Side::Client => (args.against.as_str(), "reference"),
+        Side::Server => ("reference", args.against.as_str()),
+    };
+    let outcome = tap_outcome(
+        &scenario,
+        plan.options.seed,
+        stacks,
+        (dir.as_deref(), true),
+        Duration::from_secs(3600),
+    )
+    .map_err(|(_, why)| format!("the TAP run could not be made: {why}"))?;
+    let against = format!("{} (tap mode)", args.against);
+    let report = dhcplab_replay::report(plan, &outcome, &against).map_err(|e| e.to_string())?;
+    Ok((report, outcome))
 }
 
 /// The run's pcap, ladder and scenario in `dir`.

@@ -364,7 +364,8 @@ mod tests {
             .unwrap();
         m.add_subnet(Net::of(Ipv4Addr::new(172, 16, 0, 0), 24))
             .unwrap();
-        m.add_subnet(Net::of(Ipv4Addr::new(172, 17, 0, 0), 20)).unwrap();
+        m.add_subnet(Net::of(Ipv4Addr::new(172, 17, 0, 0), 20))
+            .unwrap();
         assert_eq!(
             m.address(Ipv4Addr::new(172, 17, 1, 1)),
             Ipv4Addr::new(198, 19, 17, 1),
