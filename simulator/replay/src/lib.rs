@@ -17,7 +17,7 @@
 //!
 //! The server side ([`Side::Server`]) turns it around: the recorded server is a peer that
 //! answers a client under test with the recorded answers in the client's own transaction, and
-//! [`compare::requests`] sets the client's requests beside the recorded ones. DHCPv6
+//! the report sets the client's requests beside the recorded ones. DHCPv6
 //! conversations are listed as left out: their replay is not built yet.
 
 mod compare;
