@@ -58,14 +58,6 @@ fn mask(len: u8) -> u32 {
     }
 }
 
-/// The ranges a run may use (documentation and benchmarking).
-const ALLOWED: [(Ipv4Addr, u8); 4] = [
-    (Ipv4Addr::new(192, 0, 2, 0), 24),
-    (Ipv4Addr::new(198, 51, 100, 0), 24),
-    (Ipv4Addr::new(203, 0, 113, 0), 24),
-    (Ipv4Addr::new(198, 18, 0, 0), 15),
-];
-
 /// The /24s subnets of /24 or smaller go to first, in order; then 198.19.0.0/24 upwards.
 const SLOTS: [Ipv4Addr; 2] = [Ipv4Addr::new(192, 0, 2, 0), Ipv4Addr::new(198, 51, 100, 0)];
 
@@ -89,7 +81,7 @@ const LARGE: Net = Net {
 };
 
 fn allowed(a: Ipv4Addr) -> bool {
-    ALLOWED.iter().any(|(b, l)| Net::of(*b, *l).contains(a))
+    dhcplab_scenario::in_lab_ranges(a)
 }
 
 /// The capture's addresses and link addresses, and where each goes in the run.

@@ -286,7 +286,7 @@ impl Builder<'_> {
             self.fault(at, "a server needs an address");
             return None;
         };
-        let address = self.addr(address)?;
+        let address = self.lab_addr(address)?;
         let Some(config) = h.config.as_ref() else {
             self.fault(
                 at,
@@ -374,7 +374,7 @@ impl Builder<'_> {
         self.refuse(h.start.as_ref().map(|s| s.span().start), "start", "clients");
         self.refuse(h.churn.as_ref().map(|s| s.span().start), "churn", "clients");
         let address = match &h.address {
-            Some(a) => Some(self.addr(a)?),
+            Some(a) => Some(self.lab_addr(a)?),
             None => None,
         };
         Some(Role::Peer(PeerHost { address }))
@@ -390,11 +390,36 @@ impl Builder<'_> {
     fn kea(&mut self, s: &S<String>) -> Option<ServerConfig> {
         let text = s.get_ref();
         match dhcplab_kea_config::dhcp4::parse_document(text) {
-            Ok((dhcp4, json)) => Some(ServerConfig {
-                text: text.clone(),
-                dhcp4,
-                json,
-            }),
+            Ok((dhcp4, json)) => {
+                let outside_subnets: Vec<String> = dhcp4
+                    .subnets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| {
+                        let last = u32::from(n.prefix.network)
+                            | u32::MAX.checked_shr(u32::from(n.prefix.len)).unwrap_or(0);
+                        !in_lab_ranges(n.prefix.network) || !in_lab_ranges(Ipv4Addr::from(last))
+                    })
+                    .map(|(i, n)| {
+                        format!("Dhcp4.subnet4[{i}] ({}/{})", n.prefix.network, n.prefix.len)
+                    })
+                    .collect();
+                if !outside_subnets.is_empty() {
+                    self.fault(
+                        s.span().start,
+                        format!(
+                            "server config: {} outside the ranges a run may use (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15)",
+                            outside_subnets.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+                Some(ServerConfig {
+                    text: text.clone(),
+                    dhcp4,
+                    json,
+                })
+            }
             Err(errors) => {
                 let start = s.span().start;
                 let opener = self.text.get(start..).unwrap_or("");
@@ -528,6 +553,17 @@ impl Builder<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// An address a host holds: in the ranges a run may use.
+    fn lab_addr(&mut self, s: &S<String>) -> Option<Ipv4Addr> {
+        let a = self.addr(s)?;
+        if in_lab_ranges(a) {
+            Some(a)
+        } else {
+            self.fault(s.span().start, outside(a));
+            None
         }
     }
 
@@ -845,8 +881,14 @@ impl Builder<'_> {
     }
 
     fn endpoint(&mut self, s: &S<String>) -> Option<SocketAddrV4> {
-        match s.get_ref().parse() {
-            Ok(a) => Some(a),
+        match s.get_ref().parse::<SocketAddrV4>() {
+            Ok(a) if a.ip().is_unspecified() || a.ip().is_broadcast() || in_lab_ranges(*a.ip()) => {
+                Some(a)
+            }
+            Ok(a) => {
+                self.fault(s.span().start, outside(*a.ip()));
+                None
+            }
             Err(_) => {
                 self.fault(
                     s.span().start,
@@ -1454,6 +1496,13 @@ impl Builder<'_> {
             }
         })
     }
+}
+
+/// The fault of an address outside the ranges a run may use.
+fn outside(a: Ipv4Addr) -> String {
+    format!(
+        "{a} is outside the ranges a run may use (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15)"
+    )
 }
 
 /// A crafted message as [`Send`] carries it.

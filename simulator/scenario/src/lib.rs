@@ -73,6 +73,23 @@ pub struct Difference {
     pub place: Place,
 }
 
+/// The IPv4 ranges a run may use (RFC 5737 documentation, RFC 2544 benchmarking): every
+/// address a scenario gives a host, a datagram or a server's subnet lies in one of them.
+pub const LAB_RANGES: [(Ipv4Addr, u8); 4] = [
+    (Ipv4Addr::new(192, 0, 2, 0), 24),
+    (Ipv4Addr::new(198, 51, 100, 0), 24),
+    (Ipv4Addr::new(203, 0, 113, 0), 24),
+    (Ipv4Addr::new(198, 18, 0, 0), 15),
+];
+
+/// Whether `a` lies in one of [`LAB_RANGES`].
+pub fn in_lab_ranges(a: Ipv4Addr) -> bool {
+    LAB_RANGES.iter().any(|(base, len)| {
+        let mask = u32::MAX << (32 - u32::from(*len));
+        u32::from(a) & mask == u32::from(*base)
+    })
+}
+
 /// The stacks a `[[differs]]` record may name: the real ones (the reference stacks are what
 /// scenarios are written against, and must pass).
 pub const REAL_STACKS: [&str; 6] = ["kea", "dhcpd", "dnsmasq", "dhclient", "udhcpc", "dhcpcd"];

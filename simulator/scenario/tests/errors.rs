@@ -283,3 +283,33 @@ fn a_whole_payload_takes_no_other_field_but_captured_ones() {
     );
     assert_eq!(f[0].0, place_of(&text, "payload").0);
 }
+
+#[test]
+fn addresses_outside_the_lab_ranges_are_refused_where_they_are_written() {
+    let server = |address: &str, subnet: &str| {
+        format!(
+            "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"{address}\"\nconfig = '''\n{{ \"Dhcp4\": {{ \"interfaces-config\": {{ \"interfaces\": [ \"eth0\" ] }},\n  \"subnet4\": [ {{ \"id\": 1, \"subnet\": \"{subnet}\" }} ] }} }}\n'''\n"
+        )
+    };
+    let f = faults(&server("10.0.0.1", "192.0.2.0/24"));
+    assert!(
+        f[0].2.starts_with("10.0.0.1 is outside the ranges"),
+        "{f:?}"
+    );
+    let f = faults(&server("192.0.2.1", "10.0.0.0/24"));
+    assert!(
+        f[0].2.contains("Dhcp4.subnet4[0] (10.0.0.0/24) outside"),
+        "{f:?}"
+    );
+    let ok = server("192.0.2.1", "192.0.2.0/24");
+    let text = format!("{ok}\n[[host]]\nname = \"p\"\nrole = \"peer\"\naddress = \"8.8.8.8\"\n");
+    let f = faults(&text);
+    assert!(f[0].2.starts_with("8.8.8.8 is outside"), "{f:?}");
+    assert_eq!(f[0].0, place_of(&text, "\"8.8.8.8\"").0);
+    let text = format!(
+        "{ok}\n[[host]]\nname = \"p\"\nrole = \"peer\"\n\n[[step]]\ndo = \"send\"\nfrom = \"p\"\ndst = \"1.1.1.1:67\"\nsrc = \"0.0.0.0:68\"\n[step.message]\ntype = \"DISCOVER\"\n"
+    );
+    let f = faults(&text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].2.starts_with("1.1.1.1 is outside"), "{f:?}");
+}
