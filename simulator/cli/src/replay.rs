@@ -63,6 +63,10 @@ pub struct ToScenarioArgs {
     /// The scenario file to write.
     #[arg(short = 'o', long = "output", value_name = "FILE.toml")]
     output: PathBuf,
+    /// The side the capture plays: its clients against the scenario's server, or its server
+    /// against the scenario's client.
+    #[arg(long, default_value = "client", value_parser = ["client", "server"])]
+    role: String,
 }
 
 /// Reads the capture (reporting each frame skipped) and plans its replay of `side`.
@@ -252,7 +256,12 @@ fn artifacts(
 
 /// Runs `dhcplab pcap2scenario`.
 pub fn to_scenario(args: &ToScenarioArgs) -> ExitCode {
-    let plan = match plan(&args.plan, Side::Client) {
+    let side = if args.role == "server" {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    let plan = match plan(&args.plan, side) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("dhcplab pcap2scenario: {e}");
@@ -273,11 +282,14 @@ pub fn to_scenario(args: &ToScenarioArgs) -> ExitCode {
         .iter()
         .filter(|i| matches!(i, dhcplab_replay::Item::Send(_)))
         .count();
+    let answers = plan.items.len() - sends;
+    let (sent, expected) = match side {
+        Side::Client => (format!("{sends} requests"), format!("{answers} answers")),
+        Side::Server => (format!("{answers} answers"), format!("{sends} requests")),
+    };
     println!(
-        "wrote {}: {} requests, {} recorded answers expected, {} left out; run it with: dhcplab run {}",
+        "wrote {}: {sent} sent, {expected} expected as recorded, {} left out; run it with: dhcplab run {}",
         args.output.display(),
-        sends,
-        plan.items.len() - sends,
         plan.left_out.len(),
         args.output.display()
     );

@@ -58,6 +58,33 @@ fn the_pcap2scenario_files_of_three_captures_pass_against_the_reference() {
     }
 }
 
+/// The server side written as a scenario: the reference agent, answered with the recorded
+/// answers, sends what the recorded clients sent (DORA; and for the kea capture the renewal
+/// and the release the scenario asks for).
+#[test]
+fn the_server_side_pcap2scenario_files_pass_against_the_reference_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for capture in [
+        "pcaps/public/wireshark-dhcp.pcap",
+        "pcaps/recorded/kea-dhclient.pcap",
+    ] {
+        let file = dir.path().join("server-side.toml");
+        let file = file.to_str().expect("utf-8");
+        let out = dhcplab(&["pcap2scenario", capture, "--role", "server", "-o", file]);
+        assert_eq!(out.status.code(), Some(0), "{capture}: {}", text(&out));
+        let written = std::fs::read_to_string(file).expect("written");
+        assert!(written.contains("role = \"client\""), "{written}");
+        assert!(written.contains("dhcp-requested-address = "), "{written}");
+        let run = dhcplab(&["run", file]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{capture}: {}\n{written}",
+            text(&run)
+        );
+    }
+}
+
 #[test]
 fn a_replay_without_divergence_exits_0_and_a_changed_lifetime_shows_in_option_51() {
     let dir = tempfile::tempdir().expect("tempdir");

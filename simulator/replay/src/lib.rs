@@ -666,11 +666,12 @@ impl Plan {
     /// recorded answer is an expectation on type, address and options (what `pcap2scenario`
     /// writes); without, only the answers a recorded client waited for are waited for (what a
     /// replay plays). The server side: a client under test, and the recorded answers sent
-    /// to each of its requests in its transaction.
+    /// to each of its requests in its transaction; with `checks`, its requests must carry
+    /// the recorded `ciaddr`, and in a REQUEST the recorded requested address and server.
     pub fn scenario(&self, checks: bool) -> String {
         match self.options.side {
             Side::Client => text::scenario(self, checks),
-            Side::Server => text::server_side(self),
+            Side::Server => text::server_side(self, checks),
         }
     }
 

@@ -134,7 +134,7 @@ fn header(out: &mut String, plan: &Plan) {
 /// test as `c1`; each recorded request is waited for (its transaction id captured), each
 /// recorded answer sent to it after the recorded pause, in its transaction, to its hardware
 /// address, without the recorded client identifier.
-pub(crate) fn server_side(plan: &Plan) -> String {
+pub(crate) fn server_side(plan: &Plan, checks: bool) -> String {
     let mut out = format!(
         "# The DHCPv4 server side of {}, re-enacted against a client under test: written by dhcplab replay --role server.\n",
         plan.capture
@@ -189,6 +189,9 @@ pub(crate) fn server_side(plan: &Plan) -> String {
                 if requests == 1 {
                     out.push_str("hw = \"chaddr\"\n");
                 }
+                if checks {
+                    request_checks(&mut out, &s.payload, &s.kind);
+                }
                 out.push('\n');
             }
             Item::Answer(a) if requests > 0 => {
@@ -241,6 +244,36 @@ pub(crate) fn server_side(plan: &Plan) -> String {
         format_duration(plan.options.wait)
     );
     out
+}
+
+/// What a client under test must send as the recorded one did (RFC 2131 table 5): `ciaddr`,
+/// and in a REQUEST the address it asks for and the server it names.
+fn request_checks(out: &mut String, payload: &[u8], kind: &str) {
+    let Ok(m) = Message::decode(payload) else {
+        return;
+    };
+    if !m.ciaddr.is_unspecified() {
+        let _ = writeln!(out, "[step.fields]\nciaddr = \"{}\"", m.ciaddr);
+    }
+    if kind != "REQUEST" {
+        return;
+    }
+    let wanted: Vec<(u8, Ipv4Addr)> = [code::REQUESTED_IP, code::SERVER_ID]
+        .into_iter()
+        .filter_map(|c| {
+            let d = m.option(c)?;
+            Some((
+                c,
+                Ipv4Addr::from(<[u8; 4]>::try_from(d.data.as_ref()).ok()?),
+            ))
+        })
+        .collect();
+    if !wanted.is_empty() {
+        out.push_str("[step.options]\n");
+        for (c, a) in wanted {
+            let _ = writeln!(out, "{} = \"{a}\"", key(c));
+        }
+    }
 }
 
 /// The pause before a step recorded at `to_ns` after one recorded at `from_ns`, at the plan's
