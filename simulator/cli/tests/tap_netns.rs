@@ -491,6 +491,30 @@ fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
     }
 }
 
+/// Runs `dhcplab replay pcaps/recorded/kea-dhclient.pcap` with `args` and a JSON report:
+/// its exit status, its output and the report.
+fn replay_kea_capture(args: &[&str]) -> (Option<i32>, String, serde_json::Value) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .current_dir(&root)
+        .args(["replay", "pcaps/recorded/kea-dhclient.pcap"])
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("dhcplab replay");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("parses");
+    (out.status.code(), text, report)
+}
+
 /// Issue 8: a capture TAP mode recorded of kea-dhcp4 serving dhclient replays against kea and
 /// against the reference server in TAP mode with no divergence at all; with a configuration
 /// whose lifetime differs, every answer of kea keeps its type and differs in option 51 only.
@@ -499,34 +523,9 @@ fn a_recorded_kea_capture_replays_against_kea_and_the_reference_in_tap_mode() {
     if !can_create_namespaces() || !have("kea-dhcp4") {
         return;
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replay = |extra: &[&str], json: &str| {
-        let json = dir.path().join(json);
-        let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
-            .current_dir(&root)
-            .args([
-                "replay",
-                "pcaps/recorded/kea-dhclient.pcap",
-                "--mode",
-                "tap",
-            ])
-            .args(["--speed", "x4", "--json"])
-            .arg(&json)
-            .args(extra)
-            .output()
-            .expect("dhcplab replay");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("parses");
-        (out.status.code(), text, report)
-    };
     for against in ["kea", "reference"] {
-        let (code, text, report) = replay(&["--against", against], &format!("{against}.json"));
+        let (code, text, report) =
+            replay_kea_capture(&["--mode", "tap", "--speed", "x4", "--against", against]);
         assert_eq!(code, Some(0), "{text}");
         assert!(
             text.contains(&format!("against {against} (tap mode)")),
@@ -535,15 +534,16 @@ fn a_recorded_kea_capture_replays_against_kea_and_the_reference_in_tap_mode() {
         assert_eq!(report["counts"]["same"], 3, "{text}");
     }
 
-    let (code, text, report) = replay(
-        &[
-            "--against",
-            "kea",
-            "--config",
-            "pcaps/recorded/kea-dhclient-lifetime-60.json",
-        ],
-        "changed.json",
-    );
+    let (code, text, report) = replay_kea_capture(&[
+        "--mode",
+        "tap",
+        "--speed",
+        "x4",
+        "--against",
+        "kea",
+        "--config",
+        "pcaps/recorded/kea-dhclient-lifetime-60.json",
+    ]);
     assert_eq!(code, Some(1), "{text}");
     let answers = report["conversations"][0]["answers"]
         .as_array()
@@ -574,29 +574,8 @@ fn the_recorded_server_side_draws_dhclients_recorded_requests_in_tap_mode() {
     if !can_create_namespaces() || !have("dhclient") {
         return;
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let json = dir.path().join("server-side.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
-        .current_dir(&root)
-        .args([
-            "replay",
-            "pcaps/recorded/kea-dhclient.pcap",
-            "--role",
-            "server",
-        ])
-        .args(["--against", "dhclient", "--json"])
-        .arg(&json)
-        .output()
-        .expect("dhcplab replay");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("parses");
+    let (code, text, report) = replay_kea_capture(&["--role", "server", "--against", "dhclient"]);
+    assert_eq!(code, Some(0), "{text}");
     assert_eq!(report["compared"], "requests", "{text}");
     assert_eq!(report["counts"]["recorded"], 4, "{text}");
     assert_eq!(report["counts"]["same"], 4, "{text}");

@@ -8,8 +8,8 @@
 use crate::{Item, Plan};
 use dhcplab_conversations::{Family, Found, Role};
 use dhcplab_kea_config::options4;
-use dhcplab_wire::v4::Message;
 use dhcplab_wire::v4::catalogue::code;
+use dhcplab_wire::v4::{Hex, Message};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -464,8 +464,8 @@ fn differences(plan: &Plan, lifetimes: (u64, u64), recorded: &[u8], got: &[u8]) 
     diff(
         &mut out,
         "chaddr",
-        crate::mac_text(r.hardware_address()),
-        crate::mac_text(g.hardware_address()),
+        Hex(r.hardware_address()).to_string(),
+        Hex(g.hardware_address()).to_string(),
     );
     diff(
         &mut out,
@@ -583,11 +583,10 @@ fn decodes(e: Option<dhcplab_wire::DecodeError>) -> String {
 
 /// A `sname` or `file` field as text, up to its first NUL.
 fn field_text(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
-    if end == 0 {
-        return "(empty)".to_string();
+    match crate::until_nul(bytes) {
+        [] => "(empty)".to_string(),
+        text => format!("{:?}", String::from_utf8_lossy(text)),
     }
-    format!("{:?}", String::from_utf8_lossy(&bytes[..end]))
 }
 
 /// The server side's report: the client under test's requests in the run, in order, beside

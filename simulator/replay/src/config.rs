@@ -5,9 +5,9 @@
 //! boot fields it filled (`next-server`, `server-hostname`, `boot-file-name`).
 
 use crate::Item;
-use crate::map::{AddressMap, Net, mac_text};
-use dhcplab_wire::v4::Message;
+use crate::map::{AddressMap, Net};
 use dhcplab_wire::v4::catalogue::code;
+use dhcplab_wire::v4::{Hex, Message};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -47,8 +47,7 @@ struct Subnet {
 
 /// A `sname` or `file` field as configuration text: up to its first NUL, when printable.
 fn field_text(bytes: &[u8]) -> Option<String> {
-    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
-    let text = std::str::from_utf8(&bytes[..end]).ok()?;
+    let text = std::str::from_utf8(crate::until_nul(bytes)).ok()?;
     (!text.is_empty() && text.bytes().all(|b| (0x20..0x7f).contains(&b))).then(|| text.to_string())
 }
 
@@ -172,7 +171,7 @@ pub(crate) fn derive(items: &[Item], map: &AddressMap) -> String {
             subnet["reservations"] = Value::Array(
                 s.reservations
                     .iter()
-                    .map(|(a, mac)| json!({ "hw-address": mac_text(mac), "ip-address": a.to_string() }))
+                    .map(|(a, mac)| json!({ "hw-address": Hex(mac).to_string(), "ip-address": a.to_string() }))
                     .collect(),
             );
         }

@@ -28,10 +28,10 @@ mod text;
 pub use compare::{
     Answer as AnswerReport, ConversationReport, Difference, Report, Verdict, compare,
 };
-pub use map::{AddressMap, Net, mac_text};
+pub use map::{AddressMap, Net};
 
 use dhcplab_conversations::{Family, Found, Role};
-use dhcplab_wire::v4::Message;
+use dhcplab_wire::v4::{Hex, Message};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
@@ -372,9 +372,9 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                 Some(mac) if mac != recorded_mac => {
                     left_out.push(format!(
                         "the conversation of client {} (xid {:#010x}): one client is under test, {}",
-                        mac_text(&recorded_mac),
+                        Hex(&recorded_mac),
                         conv.xid,
-                        mac_text(&mac)
+                        Hex(&mac)
                     ));
                     continue;
                 }
@@ -389,7 +389,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
                     name: format!("c{}", peers.iter().filter(|p| !p.relay).count() + 1),
                     mac: lab_mac,
                     address: None,
-                    recorded: mac_text(&recorded_mac),
+                    recorded: Hex(&recorded_mac).to_string(),
                     relay: false,
                 });
                 peers.len() - 1
@@ -605,6 +605,12 @@ pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), 
     Ok((report, outcome))
 }
 
+/// The bytes of a `sname` or `file` field up to its first NUL.
+pub(crate) fn until_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
 /// Bytes as lower-case hexadecimal digits.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -734,7 +740,7 @@ impl Plan {
                 "{} {} -> {}{address} ({})",
                 if p.relay { "relay" } else { "client" },
                 p.recorded,
-                mac_text(&p.mac),
+                Hex(&p.mac),
                 p.name
             ));
         }

@@ -332,14 +332,6 @@ pub fn relay_mac(n: usize) -> [u8; 6] {
     }
 }
 
-/// A link address written out (`02:00:5e:00:53:11`).
-pub fn mac_text(mac: &[u8]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

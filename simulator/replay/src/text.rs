@@ -3,12 +3,11 @@
 //! encode back to the same bytes, else the payload as bytes) and per answer waited for or
 //! checked.
 
-use crate::map::mac_text;
 use crate::{Item, Plan};
 use dhcplab_kea_config::options4;
 use dhcplab_scenario::format_duration;
-use dhcplab_wire::v4::Message;
 use dhcplab_wire::v4::catalogue::{self, Format, code};
+use dhcplab_wire::v4::{Hex, Message};
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -48,7 +47,7 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
             if p.relay { "relay" } else { "client" },
             p.recorded,
             p.name,
-            mac_text(&p.mac)
+            Hex(&p.mac)
         );
         if let Some(a) = p.address {
             let _ = writeln!(out, "address = \"{a}\"");
@@ -148,7 +147,7 @@ pub(crate) fn server_side(plan: &Plan, checks: bool) -> String {
         out,
         "# the recorded server\n[[host]]\nname = \"srv\"\nrole = \"peer\"\naddress = \"{}\"\n\n# the client under test\n[[host]]\nname = \"c1\"\nrole = \"client\"\nmac = \"{}\"\n",
         plan.server,
-        mac_text(&mac)
+        Hex(&mac)
     );
     let mut requests = 0;
     let mut previous: Option<i128> = None;
@@ -388,7 +387,7 @@ fn typed_message(
             let _ = writeln!(out, "chaddr = \"{chaddr}\"");
         }
         None if mac != peer_mac => {
-            let _ = writeln!(out, "chaddr = \"{}\"", mac_text(&mac));
+            let _ = writeln!(out, "chaddr = \"{}\"", Hex(&mac));
         }
         None => {}
     }
