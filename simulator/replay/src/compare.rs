@@ -11,6 +11,7 @@ use dhcplab_kea_config::options4;
 use dhcplab_wire::v4::catalogue::code;
 use dhcplab_wire::v4::{Hex, Message};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// How an answer compares.
@@ -285,32 +286,33 @@ fn verdict_of(differences: &[Difference]) -> Verdict {
 pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>) -> Report {
     let lifetimes = lifetimes(&plan.config);
     let one_sided = !plan.items.iter().any(|i| matches!(i, Item::Answer(_)));
+    let items = plan.items_by_conversation();
+    // The run's DHCPv4 messages by transaction, read once (a capture may hold thousands).
+    let mut by_xid: HashMap<u32, Vec<&dhcplab_conversations::Message>> = HashMap::new();
+    for m in run.messages.iter().filter(|m| m.family == Family::V4) {
+        by_xid.entry(m.xid).or_default().push(m);
+    }
     let mut conversations = Vec::new();
     let mut counts = Counts::default();
     for (ci, conv) in plan.conversations.iter().enumerate() {
         let mut requests_recorded: Vec<u64> = Vec::new();
         let mut recorded: Vec<Recorded<'_>> = Vec::new();
-        for item in &plan.items {
+        for item in &items[ci] {
             match item {
-                Item::Send(s) if s.conversation == ci => requests_recorded.push(s.record),
-                Item::Answer(a) if a.conversation == ci => {
+                Item::Send(s) => requests_recorded.push(s.record),
+                Item::Answer(a) => {
                     if let Some(request) = requests_recorded.last() {
                         let k = requests_recorded.len() - 1;
                         recorded.push((k, *request, a.record, &a.payload, &a.kind));
                     }
                 }
-                _ => {}
             }
         }
         // The run's requests of this transaction, and its answers with the index of the
         // request each follows.
         let mut sent = 0;
         let mut got: Vec<(usize, &[u8], &str)> = Vec::new();
-        for m in run
-            .messages
-            .iter()
-            .filter(|m| m.family == Family::V4 && m.xid == conv.xid)
-        {
+        for m in by_xid.get(&conv.xid).into_iter().flatten() {
             if m.payload.first() == Some(&Message::BOOTREQUEST) {
                 sent += 1;
             } else if m.sender == Role::Server && sent > 0 {
@@ -377,12 +379,11 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
             answers.push(extra);
         }
         let verdict = worst(&answers);
-        let requests = plan
-            .items
+        let requests = items[ci]
             .iter()
             .filter_map(|i| match i {
-                Item::Send(s) if s.conversation == ci => Some(format!("#{} {}", s.record, s.kind)),
-                _ => None,
+                Item::Send(s) => Some(format!("#{} {}", s.record, s.kind)),
+                Item::Answer(_) => None,
             })
             .collect();
         conversations.push(ConversationReport {
@@ -604,14 +605,15 @@ pub fn requests(plan: &Plan, run: &Found, against: &str, stopped: Option<String>
     let mut next = 0;
     let mut counts = Counts::default();
     let mut conversations = Vec::new();
+    let items = plan.items_by_conversation();
     for (ci, conv) in plan.conversations.iter().enumerate() {
         let mut answers = Vec::new();
         let mut after: Option<u64> = None;
         let mut requests = Vec::new();
-        for item in &plan.items {
+        for item in &items[ci] {
             match item {
-                Item::Answer(a) if a.conversation == ci => after = Some(a.record),
-                Item::Send(s) if s.conversation == ci => {
+                Item::Answer(a) => after = Some(a.record),
+                Item::Send(s) => {
                     requests.push(format!("#{} {}", s.record, s.kind));
                     counts.recorded += 1;
                     // The client's next request of the recorded type; what it sent before
@@ -657,7 +659,6 @@ pub fn requests(plan: &Plan, run: &Found, against: &str, stopped: Option<String>
                     tally(&mut counts, answer.verdict);
                     answers.push(answer);
                 }
-                _ => {}
             }
         }
         if ci + 1 == plan.conversations.len() {

@@ -719,6 +719,21 @@ impl Plan {
         out
     }
 
+    /// The items of each conversation, in capture order, indexed as [`Plan::conversations`].
+    pub fn items_by_conversation(&self) -> Vec<Vec<&Item>> {
+        let mut out = vec![Vec::new(); self.conversations.len()];
+        for item in &self.items {
+            let c = match item {
+                Item::Send(s) => s.conversation,
+                Item::Answer(a) => a.conversation,
+            };
+            if let Some(list) = out.get_mut(c) {
+                list.push(item);
+            }
+        }
+        out
+    }
+
     /// The lines that say where the capture's addresses went in the run.
     pub fn mapping(&self) -> Vec<String> {
         let mut out = Vec::new();
