@@ -171,7 +171,7 @@ pub(crate) fn server_side(plan: &Plan, checks: bool) -> String {
                 // A release is the user's doing, not the protocol's: the run asks for it.
                 if s.kind == "RELEASE" {
                     out.push_str("# the recorded client was told to release\n[[step]]\n");
-                    let pause = gap(plan, s.at_ns - took.as_nanos() as i128, s.at_ns);
+                    let pause = paced(plan, took);
                     if !pause.is_zero() {
                         let _ = writeln!(out, "after = \"{}\"", format_duration(pause));
                     }
@@ -279,7 +279,12 @@ fn request_checks(out: &mut String, payload: &[u8], kind: &str) {
 /// speed, in whole milliseconds.
 fn gap(plan: &Plan, from_ns: i128, to_ns: i128) -> Duration {
     let ns = u64::try_from(to_ns.saturating_sub(from_ns)).unwrap_or(0);
-    let scaled = plan.options.speed.scale(Duration::from_nanos(ns));
+    paced(plan, Duration::from_nanos(ns))
+}
+
+/// A recorded pause at the plan's speed, in whole milliseconds.
+fn paced(plan: &Plan, d: Duration) -> Duration {
+    let scaled = plan.options.speed.scale(d);
     Duration::from_millis(u64::try_from(scaled.as_millis()).unwrap_or(u64::MAX))
 }
 
