@@ -39,8 +39,10 @@ pub const SLACK: Duration = Duration::from_millis(500);
 pub const SETTLE: Duration = Duration::from_secs(2);
 
 /// How long before its time a state expectation may already hold: lease files keep whole
-/// seconds, and a server's reclaim timer runs from its own start, before time zero.
-pub const LOOKBACK: Duration = Duration::from_secs(1);
+/// seconds (a lease written at 2.98 s expires a second early), a server's reclaim timer runs
+/// from its own start, before time zero, and the step the time counts from may have ended
+/// late by up to the slack (a kill right after an ACK the runner saw a little late).
+pub const LOOKBACK: Duration = Duration::from_secs(1).saturating_add(SLACK);
 
 /// The stacks a TAP run puts on the scenario's hosts.
 #[derive(Debug, Clone)]
