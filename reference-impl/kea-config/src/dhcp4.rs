@@ -37,6 +37,23 @@ pub struct Dhcp4 {
     pub control_socket: Option<ControlSocket>,
     /// `loggers`.
     pub loggers: Vec<Logger>,
+    /// `hooks-libraries`, in the order their callouts run.
+    pub hooks_libraries: Vec<HookLibrary>,
+    /// `parked-packet-limit` (default 256): how many packets callouts may hold parked at
+    /// once; a packet parked beyond it is dropped. 0: no limit.
+    pub parked_packet_limit: u32,
+}
+
+/// One `hooks-libraries` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookLibrary {
+    /// `library`: the path of the shared object (Kea's own file names name built-in hooks,
+    /// such as `libdhcp_run_script.so`).
+    pub library: String,
+    /// `parameters`, as written (null when absent): handed to the library when it loads.
+    pub parameters: serde_json::Value,
+    /// The entry's JSON path, for errors (`Dhcp4.hooks-libraries[1]`).
+    pub path: String,
 }
 
 /// The BOOTP header fields a server fills in its OFFERs and ACKs (Kea's `next-server` for
@@ -274,7 +291,6 @@ pub struct Logger {
 
 /// Kea 2.2 `Dhcp4` keys the reference server does not implement, and why.
 const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
-    ("hooks-libraries", "hooks libraries arrive with issue 9"),
     (
         "high-availability",
         "high availability arrives with issue 10",
@@ -328,7 +344,6 @@ const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
     ("cache-threshold", "lease caching is not implemented"),
     ("cache-max-age", "lease caching is not implemented"),
     ("ddns-send-updates", "DNS updates are not implemented"),
-    ("parked-packet-limit", "hooks arrive with issue 9"),
 ];
 
 /// The whole file read, or every fault found in it.
@@ -409,6 +424,14 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
         .into_iter()
         .filter_map(|(v, p)| read_logger(v, &p, faults))
         .collect();
+    let hooks_libraries = d
+        .array("hooks-libraries", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_hook_library(v, &p, faults))
+        .collect();
+    let parked_packet_limit = d
+        .uint("parked-packet-limit", 0..=u64::from(u32::MAX), faults)
+        .map_or(256, |n| u32::try_from(n).unwrap_or(u32::MAX));
     d.finish(UNSUPPORTED_DHCP4, faults);
     Some(Dhcp4 {
         interfaces,
@@ -423,6 +446,8 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
         expired_leases,
         control_socket,
         loggers,
+        hooks_libraries,
+        parked_packet_limit,
     })
 }
 
@@ -1015,6 +1040,34 @@ fn read_control_socket(v: &Spanned, path: &str, faults: &mut Faults) -> Option<C
     o.finish(&[], faults);
     name.map(|n| ControlSocket {
         path: PathBuf::from(n),
+    })
+}
+
+fn read_hook_library(v: &Spanned, path: &str, faults: &mut Faults) -> Option<HookLibrary> {
+    let mut o = Obj::new(v, path, faults)?;
+    let library = o.string("library", faults);
+    let parameters = match o.take("parameters", faults) {
+        Some((p, at)) if !matches!(p.value, json::Value::Object(_)) => {
+            faults.add(&at, p.pos, "parameters must be a map");
+            None
+        }
+        Some((p, _)) => Some(p.to_serde()),
+        None => Some(serde_json::Value::Null),
+    };
+    o.finish(&[], faults);
+    match (&library, &parameters) {
+        (None, _) => faults.add(path, v.pos, "a hooks library needs \"library\": its path"),
+        (Some(l), _) if l.is_empty() => faults.add(
+            &format!("{path}.library"),
+            v.pos,
+            "the library path is empty",
+        ),
+        _ => {}
+    }
+    Some(HookLibrary {
+        library: library.filter(|l| !l.is_empty())?,
+        parameters: parameters?,
+        path: path.to_string(),
     })
 }
 

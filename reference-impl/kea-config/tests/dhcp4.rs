@@ -98,7 +98,7 @@ fn every_fault_is_reported_with_path_line_and_column() {
   "Dhcp4": {
     "valid-lifetime": "long",
     "renew-timer": 2000, "rebind-timer": 1000,
-    "hooks-libraries": [],
+    "hooks-libraries": [ { "parameters": {} }, { "library": "/x.so", "parameters": [ 1 ] } ],
     "subnet4": [
       { "id": 1, "subnet": "192.0.2.0/24",
         "pools": [ { "pool": "198.51.100.1 - 198.51.100.9" } ],
@@ -115,7 +115,8 @@ fn every_fault_is_reported_with_path_line_and_column() {
     let expect = [
         "3:23: Dhcp4.valid-lifetime: expected an integer from 0 to 4294967295, found a string",
         "4:20: Dhcp4.renew-timer: renew-timer 2000 is above rebind-timer 1000",
-        "5:5: Dhcp4.hooks-libraries: not supported by dhcplab: hooks libraries arrive with issue 9",
+        "5:26: Dhcp4.hooks-libraries[0]: a hooks library needs \"library\": its path",
+        "5:84: Dhcp4.hooks-libraries[1].parameters: parameters must be a map",
         "8:30: Dhcp4.subnet4[0].pools[0].pool: pool \"198.51.100.1 - 198.51.100.9\" is not inside the subnet",
         "9:36: Dhcp4.subnet4[0].option-data[0].name: \"routerz\" is not a standard DHCPv4 option name",
         "10:55: Dhcp4.subnet4[0].option-data[1].data: \"192.0.2\" is not an IPv4 address",
@@ -124,6 +125,33 @@ fn every_fault_is_reported_with_path_line_and_column() {
         "14:33: Dhcp4.lease-database.type: lease database type \"mysql\" is not implemented (only memfile)",
     ];
     assert_eq!(shown, expect);
+}
+
+#[test]
+fn hooks_libraries_keep_their_order_and_parameters() {
+    let text = r#"{ "Dhcp4": { "parked-packet-limit": 4, "hooks-libraries": [
+        { "library": "/opt/a.so", "parameters": { "name": "A", "n": [ 1, 2 ] } },
+        { "library": "libdhcp_run_script.so" } ] } }"#;
+    let c = dhcp4::parse(text).expect("valid");
+    let names: Vec<&str> = c
+        .hooks_libraries
+        .iter()
+        .map(|l| l.library.as_str())
+        .collect();
+    assert_eq!(names, ["/opt/a.so", "libdhcp_run_script.so"]);
+    assert_eq!(
+        c.hooks_libraries[0].parameters,
+        serde_json::json!({ "name": "A", "n": [ 1, 2 ] })
+    );
+    assert_eq!(c.hooks_libraries[1].parameters, serde_json::Value::Null);
+    assert_eq!(c.hooks_libraries[1].path, "Dhcp4.hooks-libraries[1]");
+    assert_eq!(c.parked_packet_limit, 4);
+    assert_eq!(
+        dhcp4::parse(r#"{ "Dhcp4": { } }"#)
+            .expect("valid")
+            .parked_packet_limit,
+        256
+    );
 }
 
 #[test]

@@ -159,7 +159,12 @@ async fn serve(
     };
     let links = net::open(&config.interfaces)?;
     let control_path = config.control_socket.as_ref().map(|c| c.path.clone());
-    let mut server = Server::new(config, json, leases, SystemTime::now());
+    let loader = dhcplab_hook_loader::NativeLoader::new(dhcplab_hook_loader::Scripts::Run);
+    let mut server = Server::with_loader(config, json, leases, SystemTime::now(), Box::new(loader))
+        .map_err(|e| DaemonError::Config {
+            path: options.config.clone(),
+            faults: vec![format!("{}: {e}", options.config.display())],
+        })?;
     server.set_process_id(std::process::id());
     for l in &links {
         tracing::info!(
@@ -333,9 +338,27 @@ fn carry_out(server: &mut Server, mut writer: Option<&mut LeaseWriter>, held: &m
                 }
             }
             Action::Shutdown => stop = true,
+            Action::RunScript(script) => run_script(&script),
         }
     }
     stop
+}
+
+/// Starts the run-script hook's script as Kea does: the hook point's name as its argument,
+/// Kea's variables as its whole environment, not waited for (a thread reaps it).
+fn run_script(script: &dhcplab_server::hooks::Script) {
+    let spawned = std::process::Command::new(&script.program)
+        .args(&script.args)
+        .env_clear()
+        .envs(script.env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => tracing::error!("run-script {}: {e}", script.program),
+    }
 }
 
 /// Sends every held reply whose rows are durable.

@@ -65,7 +65,7 @@ fn main() {
     println!("|---|---|---|---|");
     for n in [16_384u32, 32_768, 65_536, 131_070] {
         let (config, json) = dhcplab_kea_config::dhcp4::parse_document(CONFIG).expect("config");
-        let mut s = Server::new(config, json, Vec::new(), now);
+        let mut s = Server::new(config, json, Vec::new(), now).expect("server starts");
         s.attach(Interface {
             index: 1,
             name: "eth0".into(),

@@ -48,6 +48,14 @@ pub enum CommandOutcome {
     ReloadFromFile,
 }
 
+/// The answer's text for a configuration the server refused to take, with Kea's wording.
+fn refusal(e: &crate::ServerError) -> String {
+    match e {
+        crate::ServerError::Hooks(h) => format!("One or more hook libraries failed to load: {h}"),
+        other => other.to_string(),
+    }
+}
+
 fn answer(result: i64, text: impl Into<String>) -> Value {
     json!({ "result": result, "text": text.into() })
 }
@@ -114,7 +122,8 @@ fn hex(text: &str, name: &str) -> Result<Vec<u8>, Bad> {
     dhcplab_kea_config::options4::hex(text).map_err(|e| Bad(format!("'{name}': {e}")))
 }
 
-fn hex_text(bytes: &[u8]) -> String {
+/// Lower-case colon-separated hex, as Kea writes link addresses and client identifiers.
+pub(crate) fn hex_text(bytes: &[u8]) -> String {
     let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
     parts.join(":")
 }
@@ -210,10 +219,10 @@ impl Server {
                 Err(e) => answer(ERROR, e),
             }),
             "config-set" => Ok(match parse_config(given, args) {
-                Ok((config, json)) => {
-                    self.reconfigure(now, config, json);
-                    answer(SUCCESS, "Configuration successful.")
-                }
+                Ok((config, json)) => match self.reconfigure(now, config, json) {
+                    Ok(()) => answer(SUCCESS, "Configuration successful."),
+                    Err(e) => answer(ERROR, refusal(&e)),
+                },
                 Err(e) => answer(ERROR, e),
             }),
             "lease4-get" if given.is_none() => {
@@ -257,17 +266,34 @@ impl Server {
                 format!("'{other}' command not supported."),
             )),
         };
-        CommandOutcome::Answer(result.unwrap_or_else(|Bad(e)| answer(ERROR, e)))
+        let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
+        self.command_processed(name, given, &response);
+        CommandOutcome::Answer(response)
+    }
+
+    /// Calls command_processed with a command and its answer.
+    pub(crate) fn command_processed(
+        &mut self,
+        name: &str,
+        arguments: Option<&Value>,
+        response: &Value,
+    ) {
+        let none = Value::Null;
+        let args = crate::hooks::Args {
+            command: Some((name, arguments.unwrap_or(&none), response)),
+            ..crate::hooks::Args::default()
+        };
+        self.callout(crate::hooks::HookPoint::CommandProcessed, &args);
     }
 
     /// Applies a configuration file's text read again (`config-reload`, SIGHUP); the answer to
     /// send. A faulty file leaves the configuration in force as it was.
     pub fn reload(&mut self, now: SystemTime, text: &str) -> Value {
         match dhcp4::parse_document(text) {
-            Ok((config, json)) => {
-                self.reconfigure(now, config, json);
-                answer(SUCCESS, "Configuration successful.")
-            }
+            Ok((config, json)) => match self.reconfigure(now, config, json) {
+                Ok(()) => answer(SUCCESS, "Configuration successful."),
+                Err(e) => answer(ERROR, format!("Config reload failed: {}", refusal(&e))),
+            },
             Err(faults) => {
                 let list: Vec<String> = faults.iter().map(ToString::to_string).collect();
                 answer(ERROR, format!("Config reload failed: {}", list.join("; ")))

@@ -26,6 +26,7 @@ mod alloc;
 mod bytes;
 mod config;
 mod control;
+pub mod hooks;
 mod process;
 mod reclaim;
 mod reply;
@@ -98,6 +99,8 @@ pub enum Action {
     CompactLeaseFile,
     /// Stop the server (the `shutdown` command).
     Shutdown,
+    /// Start this program and do not wait for it (the run-script hook).
+    RunScript(hooks::Script),
 }
 
 /// Why a configuration cannot be used.
@@ -106,6 +109,12 @@ pub enum ServerError {
     /// Faults in the configuration text, each with its place and JSON path.
     #[error("{}", .0.join("; "))]
     Config(Vec<String>),
+    /// A hooks library could not be loaded.
+    #[error("a hooks library failed to load: {0}")]
+    Hooks(#[from] hooks::HookError),
+    /// A `dhcp4_srv_configured` callout set DROP: the configuration is refused.
+    #[error("a dhcp4_srv_configured callout refused the configuration")]
+    RefusedByHook,
 }
 
 /// Seconds since the epoch of `t` (0 before the epoch).
@@ -138,18 +147,45 @@ pub struct Server {
     unfinished_reclaims: u32,
     /// The process id `status-get` reports, when the driver gives one.
     pid: Option<u32>,
+    /// The hooks libraries in force, in configuration order.
+    hooks: hooks::Chain,
+    /// How native libraries are loaded (the driver's).
+    loader: Box<dyn hooks::Loader>,
+    /// Replies a callout parked (leases4_committed); ABI version 1 has no way to release
+    /// them, so they stay, as in Kea when no library unparks.
+    parked: usize,
 }
 
 impl Server {
     /// A server with configuration `config` (`json` is its text, for `config-get`) and the
-    /// leases loaded from the lease file, starting at `now`. Leases the store refuses (no
-    /// client identity, unknown state) are skipped; the driver has already reported bad rows.
+    /// leases loaded from the lease file, starting at `now`, that loads no native hooks
+    /// library ([`hooks::NoNativeLibraries`]). Leases the store refuses (no client identity,
+    /// unknown state) are skipped; the driver has already reported bad rows.
     pub fn new(
         config: Dhcp4,
         json: serde_json::Value,
         leases: impl IntoIterator<Item = Lease4>,
         now: SystemTime,
-    ) -> Self {
+    ) -> Result<Self, ServerError> {
+        Self::with_loader(
+            config,
+            json,
+            leases,
+            now,
+            Box::new(hooks::NoNativeLibraries),
+        )
+    }
+
+    /// [`Server::new`] with the driver's loader of native hooks libraries: the libraries
+    /// `config` lists are loaded now, in order, and `dhcp4_srv_configured` is called.
+    pub fn with_loader(
+        config: Dhcp4,
+        json: serde_json::Value,
+        leases: impl IntoIterator<Item = Lease4>,
+        now: SystemTime,
+        mut loader: Box<dyn hooks::Loader>,
+    ) -> Result<Self, ServerError> {
+        let chain = hooks::Chain::load(&config.hooks_libraries, loader.as_mut())?;
         let config = Config::new(config, json);
         let mut store = LeaseStore::new(&config.pools());
         for lease in leases {
@@ -169,10 +205,18 @@ impl Server {
             reloaded: now,
             unfinished_reclaims: 0,
             pid: None,
+            hooks: chain,
+            loader,
+            parked: 0,
         };
+        let json = server.config.json.clone();
+        if server.configured(&json) == hooks::NextStep::Drop {
+            server.hooks.unload();
+            return Err(ServerError::RefusedByHook);
+        }
         server.reset_cursors();
         server.arm_timers(now);
-        server
+        Ok(server)
     }
 
     /// Tells the server about an interface it receives on; an interface of the same index is
@@ -236,14 +280,69 @@ impl Server {
     }
 
     /// Replaces the configuration (`config-set`, `config-reload`, SIGHUP). Leases stay; the
-    /// timers restart from `now`.
-    pub fn reconfigure(&mut self, now: SystemTime, config: Dhcp4, json: serde_json::Value) {
+    /// timers restart from `now`. As Kea does, the libraries in force are unloaded (last
+    /// first) and the new list loaded in order, even when it did not change. When a library
+    /// fails to load or a `dhcp4_srv_configured` callout refuses, the old configuration stays
+    /// in force with its libraries loaded again, and the error says why.
+    pub fn reconfigure(
+        &mut self,
+        now: SystemTime,
+        config: Dhcp4,
+        json: serde_json::Value,
+    ) -> Result<(), ServerError> {
+        self.hooks.unload();
+        let refused = match hooks::Chain::load(&config.hooks_libraries, self.loader.as_mut()) {
+            Ok(chain) => {
+                self.hooks = chain;
+                if self.configured(&json) == hooks::NextStep::Drop {
+                    self.hooks.unload();
+                    Some(ServerError::RefusedByHook)
+                } else {
+                    None
+                }
+            }
+            Err(e) => Some(ServerError::Hooks(e)),
+        };
+        if let Some(e) = refused {
+            match hooks::Chain::load(&self.config.kea.hooks_libraries, self.loader.as_mut()) {
+                Ok(chain) => self.hooks = chain,
+                Err(again) => {
+                    tracing::error!("the libraries in force do not load again: {again}");
+                }
+            }
+            return Err(e);
+        }
         self.config = Config::new(config, json);
         self.leases = self.leases.with_pools(&self.config.pools());
         self.reset_cursors();
         self.stats.reset_subnets(now);
         self.reloaded = now;
         self.arm_timers(now);
+        Ok(())
+    }
+
+    /// Calls `dhcp4_srv_configured` with the configuration's JSON.
+    fn configured(&mut self, json: &serde_json::Value) -> hooks::NextStep {
+        let args = hooks::Args {
+            json_config: Some(json),
+            ..hooks::Args::default()
+        };
+        self.callout(hooks::HookPoint::Dhcp4SrvConfigured, &args)
+            .next_step
+    }
+
+    /// Calls the libraries at `point` and queues the scripts they ask for.
+    fn callout(&mut self, point: hooks::HookPoint, args: &hooks::Args<'_>) -> hooks::Outcome {
+        let mut out = self.hooks.call(point, args);
+        for s in out.scripts.drain(..) {
+            self.actions.push_back(Action::RunScript(s));
+        }
+        out
+    }
+
+    /// Number of replies parked by callouts.
+    pub fn parked(&self) -> usize {
+        self.parked
     }
 
     fn reset_cursors(&mut self) {

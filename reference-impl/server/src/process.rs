@@ -5,6 +5,7 @@
 
 use crate::alloc::{self, ClientKey, Exhaustion, Refusal};
 use crate::config::Subnet;
+use crate::hooks::{self, Args, HookPoint, NextStep};
 use crate::reply::{self, Options};
 use crate::stats::{Counter, SubnetCounter};
 use crate::{Datagram, Interface, Server, epoch_secs};
@@ -21,6 +22,12 @@ pub(crate) const INFINITE: u32 = u32::MAX;
 /// Everything about one query the handlers need.
 struct Query<'a> {
     msg: &'a Message,
+    /// The datagram as received, for the hooks.
+    raw: &'a [u8],
+    /// Where it was sent to.
+    destination: Ipv4Addr,
+    /// What a REQUEST changed, for leases4_committed: the lease given, the lease deleted.
+    committed: std::cell::RefCell<(Vec<Lease4>, Vec<Lease4>)>,
     on: Interface,
     source: SocketAddrV4,
     now: SystemTime,
@@ -52,6 +59,33 @@ impl Query<'_> {
     fn ciaddr(&self) -> Option<Ipv4Addr> {
         (self.msg.ciaddr != Ipv4Addr::UNSPECIFIED).then_some(self.msg.ciaddr)
     }
+
+    /// The query as the hooks see it.
+    fn hook(&self) -> hooks::Query<'_> {
+        hook_query(
+            self.raw,
+            Some(self.msg),
+            &self.on,
+            self.source,
+            self.destination,
+        )
+    }
+}
+
+fn hook_query<'a>(
+    raw: &'a [u8],
+    msg: Option<&'a Message>,
+    on: &'a Interface,
+    source: SocketAddrV4,
+    destination: Ipv4Addr,
+) -> hooks::Query<'a> {
+    hooks::Query {
+        raw,
+        msg,
+        remote: source,
+        local: SocketAddrV4::new(destination, dhcplab_wire::v4::SERVER_PORT),
+        interface: (on.index, &on.name),
+    }
 }
 
 /// Decodes a datagram, counts it, runs Kea's `accept()` checks and hands it to the handler of
@@ -71,6 +105,18 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         server.stats.bump(Counter::ReceiveDrop, now);
         return;
     };
+    if server.hooks.present(HookPoint::Buffer4Receive) {
+        let args = Args {
+            query: Some(hook_query(d.payload, None, &on, d.source, d.destination)),
+            ..Args::default()
+        };
+        // SKIP: the callouts parsed the packet; the server parses it anyway.
+        if server.callout(HookPoint::Buffer4Receive, &args).next_step == NextStep::Drop {
+            tracing::debug!(source = %d.source, "dropped by a buffer4_receive callout");
+            server.stats.bump(Counter::ReceiveDrop, now);
+            return;
+        }
+    }
     let msg = match Message::decode(d.payload) {
         Ok(m) => m,
         Err(e) => return parse_failed(server, now, &format!("from {}: {e}", d.source)),
@@ -111,6 +157,9 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
     }
     let mut q = Query {
         msg: &msg,
+        raw: d.payload,
+        destination: d.destination,
+        committed: std::cell::RefCell::default(),
         on,
         source: d.source,
         now,
@@ -124,6 +173,11 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         server.stats.bump(Counter::ReceiveDrop, now);
         return;
     }
+    if let Err(why) = receive_callouts(server, &mut q, kind) {
+        tracing::debug!(xid = msg.xid, "dropped: {why}");
+        server.stats.bump(Counter::ReceiveDrop, now);
+        return;
+    }
     match kind {
         Some(MessageType::Discover) => discover(server, &q),
         Some(MessageType::Request) => request(server, &q),
@@ -132,6 +186,49 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         Some(MessageType::Inform) => inform(server, &q),
         _ => bootp_request(server, &q),
     }
+}
+
+/// pkt4_receive, then subnet4_select for the queries Kea selects a subnet for (DISCOVER,
+/// REQUEST, INFORM and BOOTP): why the query is dropped, if it is.
+fn receive_callouts(
+    server: &mut Server,
+    q: &mut Query<'_>,
+    kind: Option<MessageType>,
+) -> Result<(), &'static str> {
+    let args = Args {
+        query: Some(q.hook()),
+        ..Args::default()
+    };
+    if matches!(
+        server.callout(HookPoint::Pkt4Receive, &args).next_step,
+        NextStep::Skip | NextStep::Drop
+    ) {
+        return Err("a pkt4_receive callout set SKIP or DROP");
+    }
+    if matches!(
+        kind,
+        Some(MessageType::Discover | MessageType::Request | MessageType::Inform) | None
+    ) && server.hooks.present(HookPoint::Subnet4Select)
+    {
+        let subnet = q.subnet.and_then(|i| server.config.subnets.get(i).cloned());
+        let args = Args {
+            query: Some(q.hook()),
+            subnet: subnet.as_deref(),
+            ..Args::default()
+        };
+        match server.callout(HookPoint::Subnet4Select, &args).next_step {
+            NextStep::Drop => return Err("a subnet4_select callout set DROP"),
+            NextStep::Skip => {
+                tracing::debug!(
+                    xid = q.msg.xid,
+                    "no subnet: a subnet4_select callout set SKIP"
+                );
+                q.subnet = None;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn parse_failed(server: &mut Server, now: SystemTime, why: &str) {
@@ -376,7 +473,46 @@ fn send(
             reply.file[..n].copy_from_slice(&file.as_bytes()[..n]);
         }
     }
+    let query_kind = q.msg.message_type().ok().flatten();
+    if matches!(query_kind, Some(MessageType::Request) | None) {
+        let (leases, deleted) = q.committed.take();
+        let args = Args {
+            query: Some(q.hook()),
+            leases: Some(&leases),
+            deleted: Some(&deleted),
+            ..Args::default()
+        };
+        match server.callout(HookPoint::Leases4Committed, &args).next_step {
+            NextStep::Drop => {
+                return ignore(q, "a leases4_committed callout set DROP: no answer");
+            }
+            NextStep::Park => return park(server, q),
+            _ => {}
+        }
+    }
+    let args = Args {
+        query: Some(q.hook()),
+        response: Some(&reply),
+        ..Args::default()
+    };
+    // SKIP: the callouts packed the answer; the server packs it anyway.
+    if server.callout(HookPoint::Pkt4Send, &args).next_step == NextStep::Drop {
+        return ignore(q, "a pkt4_send callout set DROP: no answer");
+    }
     let t = reply::transmit(q.msg, &reply, &q.on, q.source);
+    if server.hooks.present(HookPoint::Buffer4Send) {
+        let args = Args {
+            query: Some(q.hook()),
+            packed: Some(&t.payload),
+            ..Args::default()
+        };
+        if matches!(
+            server.callout(HookPoint::Buffer4Send, &args).next_step,
+            NextStep::Skip | NextStep::Drop
+        ) {
+            return ignore(q, "a buffer4_send callout set SKIP or DROP: no answer");
+        }
+    }
     server.stats.bump(Counter::Sent, q.now);
     match kind {
         Some(MessageType::Offer) => server.stats.bump(Counter::OfferSent, q.now),
@@ -385,6 +521,23 @@ fn send(
         _ => {}
     }
     server.transmit(t);
+}
+
+/// Holds a reply a leases4_committed callout parked, or drops it when `parked-packet-limit`
+/// replies are parked already (Kea's parking lot full).
+fn park(server: &mut Server, q: &Query<'_>) {
+    let limit = server.config.kea.parked_packet_limit;
+    if limit != 0 && server.parked >= limit as usize {
+        return ignore(
+            q,
+            "parked-packet-limit reached: the parked reply is dropped",
+        );
+    }
+    server.parked += 1;
+    tracing::debug!(
+        xid = q.msg.xid,
+        "reply parked by a leases4_committed callout"
+    );
 }
 
 /// A NAK carries only the base options (Kea 2.2: no host name, no configured options).
@@ -481,6 +634,13 @@ fn discover(server: &mut Server, q: &Query<'_>) {
     let picked = pick(server, si, &subnet, key, current.as_ref(), hint, q.secs);
     match picked {
         Ok(address) => {
+            let renewal = is_renewal(current.as_ref(), address, q.secs);
+            let mut lease = new_lease(server, q, &subnet, address, subnet.valid_lifetime);
+            if select_callouts(server, q, &subnet, &mut lease, renewal, true) == NextStep::Skip
+                && !renewal
+            {
+                return ignore(q, "a lease4_select callout set SKIP: nothing to offer");
+            }
             let mut o = base_options(q, Some(MessageType::Offer), q.relayed());
             config_options(
                 &mut o,
@@ -587,19 +747,52 @@ fn grant(
         }
     }
     // A renewal of the client's active lease is not a new assignment.
-    let renewal = current
-        .as_ref()
-        .is_some_and(|l| l.address == address && l.state == STATE_DEFAULT && l.expire >= q.secs);
+    let renewal = is_renewal(current.as_ref(), address, q.secs);
+    let mut lease = new_lease(server, q, subnet, address, valid);
+    if select_callouts(server, q, subnet, &mut lease, renewal, false) == NextStep::Skip {
+        if !renewal {
+            return match kind {
+                Some(_) => nak(server, q, "a lease4_select callout set SKIP: no lease"),
+                None => ignore(q, "a lease4_select callout set SKIP: no lease"),
+            };
+        }
+        // Kea keeps the lease as it was and answers with it.
+        tracing::debug!(%address, "a lease4_renew callout set SKIP: the lease is not renewed");
+        *q.committed.borrow_mut() = (current.into_iter().collect(), Vec::new());
+        return send(server, q, kind, address, o);
+    }
     if !renewal {
         server.stats.bump(Counter::CumulativeAssigned, q.now);
         server
             .stats
             .bump_subnet(subnet.id, SubnetCounter::CumulativeAssigned, q.now);
     }
+    let mut deleted = Vec::new();
     if let Some(old) = current.filter(|l| l.address != address) {
-        server.delete(old.address);
+        deleted.extend(server.delete(old.address));
     }
-    let lease = Lease4 {
+    if let Err(e) = server.commit(lease.clone()) {
+        tracing::error!("lease not stored: {e}");
+        return;
+    }
+    *q.committed.borrow_mut() = (vec![lease], deleted);
+    send(server, q, kind, address, o);
+}
+
+/// True when giving `address` extends the client's active lease of it.
+fn is_renewal(current: Option<&Lease4>, address: Ipv4Addr, secs: u64) -> bool {
+    current.is_some_and(|l| l.address == address && l.state == STATE_DEFAULT && l.expire >= secs)
+}
+
+/// The lease of `address` for `valid` seconds that the query would get.
+fn new_lease(
+    server: &Server,
+    q: &Query<'_>,
+    subnet: &Subnet,
+    address: Ipv4Addr,
+    valid: u32,
+) -> Lease4 {
+    Lease4 {
         address,
         hwaddr: q.msg.hardware_address().to_vec(),
         client_id: q.client_id.clone().unwrap_or_default(),
@@ -611,12 +804,42 @@ fn grant(
         hostname: host_name(q, subnet).unwrap_or_default(),
         state: STATE_DEFAULT,
         user_context: server.leases.get(address).and_then(|l| l.user_context),
-    };
-    if let Err(e) = server.commit(lease) {
-        tracing::error!("lease not stored: {e}");
-        return;
     }
-    send(server, q, kind, address, o);
+}
+
+/// lease4_renew for a renewal of the client's lease, else lease4_select (`fake`: only
+/// offered); a user context a callout set goes into `lease`. The status the callouts left:
+/// SKIP means no lease (select) or the lease left as it was (renew).
+fn select_callouts(
+    server: &mut Server,
+    q: &Query<'_>,
+    subnet: &Subnet,
+    lease: &mut Lease4,
+    renewal: bool,
+    fake: bool,
+) -> NextStep {
+    let point = if renewal {
+        HookPoint::Lease4Renew
+    } else {
+        HookPoint::Lease4Select
+    };
+    if !server.hooks.present(point) {
+        return NextStep::Continue;
+    }
+    let client_id = q.key(subnet).client_id.unwrap_or_default();
+    let args = Args {
+        query: Some(q.hook()),
+        subnet: Some(subnet),
+        lease: Some(lease),
+        fake_allocation: (!renewal).then_some(fake),
+        renew_ids: renewal.then_some((client_id, q.msg.hardware_address())),
+        ..Args::default()
+    };
+    let out = server.callout(point, &args);
+    if let Some(context) = out.lease_context {
+        lease.user_context = Some(context);
+    }
+    out.next_step
 }
 
 /// DECLINE: the address is in use by someone else; it rests in probation for a day, as Kea's
@@ -640,6 +863,17 @@ fn decline(server: &mut Server, q: &Query<'_>) {
     if !q.key(subnet).owns(&lease) {
         return ignore(q, "DECLINE of another client's lease");
     }
+    let args = Args {
+        query: Some(q.hook()),
+        lease: Some(&lease),
+        ..Args::default()
+    };
+    if matches!(
+        server.callout(HookPoint::Lease4Decline, &args).next_step,
+        NextStep::Skip | NextStep::Drop
+    ) {
+        return ignore(q, "a lease4_decline callout set SKIP or DROP: not declined");
+    }
     tracing::info!(%address, "declined; in probation for {DECLINE_PROBATION} s");
     let declined = Lease4 {
         hwaddr: Vec::new(),
@@ -652,9 +886,22 @@ fn decline(server: &mut Server, q: &Query<'_>) {
         state: STATE_DECLINED,
         ..lease
     };
-    if let Err(e) = server.commit(declined) {
+    if let Err(e) = server.commit(declined.clone()) {
         tracing::error!("lease not stored: {e}");
+        return;
     }
+    committed(server, q, &[declined], &[]);
+}
+
+/// leases4_committed for a query that gets no answer (RELEASE, DECLINE).
+fn committed(server: &mut Server, q: &Query<'_>, leases: &[Lease4], deleted: &[Lease4]) {
+    let args = Args {
+        query: Some(q.hook()),
+        leases: Some(leases),
+        deleted: Some(deleted),
+        ..Args::default()
+    };
+    server.callout(HookPoint::Leases4Committed, &args);
 }
 
 /// RELEASE: the client gives `ciaddr` back; Kea 2.2 deletes the lease. Nothing is sent.
@@ -670,8 +917,23 @@ fn release(server: &mut Server, q: &Query<'_>) {
     if !owns {
         return ignore(q, "RELEASE of another client's lease");
     }
+    let args = Args {
+        query: Some(q.hook()),
+        lease: Some(&lease),
+        ..Args::default()
+    };
+    if matches!(
+        server.callout(HookPoint::Lease4Release, &args).next_step,
+        NextStep::Skip | NextStep::Drop
+    ) {
+        return ignore(
+            q,
+            "a lease4_release callout set SKIP or DROP: the lease stays",
+        );
+    }
     tracing::info!(%address, "released");
-    server.delete(address);
+    let deleted: Vec<Lease4> = server.delete(address).into_iter().collect();
+    committed(server, q, &[], &deleted);
 }
 
 /// INFORM: configuration without an address. Without a subnet the ACK carries only the base

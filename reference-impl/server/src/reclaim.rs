@@ -12,9 +12,10 @@
 //! run is exactly the wait time later. `max-reclaim-time` bounds a run's duration in Kea; the
 //! core has no notion of how long work takes, so only `max-reclaim-leases` bounds a run.
 
+use crate::hooks::{Args, HookPoint, NextStep};
 use crate::stats::{Counter, SubnetCounter};
 use crate::{Action, Server, epoch_secs};
-use dhcplab_memfile::{STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
 use std::time::{Duration, SystemTime};
 
 /// Runs the timers that are due at `now` and re-arms them.
@@ -74,6 +75,9 @@ pub(crate) fn reclaim(
     let expired = server.leases.expired(secs_now, limit);
     for lease in &expired {
         let declined = lease.state == STATE_DECLINED;
+        if !reclaim_callouts(server, lease, remove, declined) {
+            continue;
+        }
         server.stats.bump(Counter::ReclaimedLeases, now);
         server
             .stats
@@ -101,6 +105,32 @@ pub(crate) fn reclaim(
         tracing::debug!(address = %lease.address, "lease reclaimed");
     }
     limit != 0 && server.leases.expired(secs_now, 1).len() == 1
+}
+
+/// lease4_expire, then lease4_recover for a declined lease: false when a callout set SKIP
+/// (Kea takes the lease as reclaimed by the callout, or kept in probation, and leaves it; an
+/// expired lease left so is met again by the next run).
+fn reclaim_callouts(server: &mut Server, lease: &Lease4, remove: bool, declined: bool) -> bool {
+    let args = Args {
+        lease: Some(lease),
+        remove_lease: Some(remove),
+        ..Args::default()
+    };
+    if server.callout(HookPoint::Lease4Expire, &args).next_step == NextStep::Skip {
+        tracing::debug!(address = %lease.address, "a lease4_expire callout set SKIP");
+        return false;
+    }
+    if declined {
+        let args = Args {
+            lease: Some(lease),
+            ..Args::default()
+        };
+        if server.callout(HookPoint::Lease4Recover, &args).next_step == NextStep::Skip {
+            tracing::debug!(address = %lease.address, "a lease4_recover callout set SKIP");
+            return false;
+        }
+    }
+    true
 }
 
 /// Deletes reclaimed leases that expired more than `hold-reclaimed-time` seconds ago.

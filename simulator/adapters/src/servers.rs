@@ -175,6 +175,25 @@ impl Server {
         let Some(d4) = config.get_mut("Dhcp4").filter(|d| d.is_object()) else {
             return Err(AdapterError::NoDhcp4);
         };
+        if self == Server::Kea {
+            for lib in d4
+                .get_mut("hooks-libraries")
+                .and_then(serde_json::Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                let Some(path) = lib.get("library").and_then(serde_json::Value::as_str) else {
+                    continue;
+                };
+                // Kea's own libraries by file name: where this machine's Kea keeps them.
+                let file = path.rsplit('/').next().unwrap_or(path);
+                if !Path::new(path).is_file() {
+                    if let Some(found) = kea_hook(file) {
+                        lib["library"] = serde_json::json!(found);
+                    }
+                }
+            }
+        }
         d4["interfaces-config"] =
             serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
         tie_to(iface, d4);
@@ -248,6 +267,20 @@ impl Server {
                         .is_some_and(|new| new.windows(13).any(|w| w == b"DHCP4_STARTED"))
                 }))
     }
+}
+
+/// Where this machine's Kea keeps its hook library `file` (`libdhcp_run_script.so`):
+/// Debian's multiarch directory, `/usr/lib/<triplet>/kea/hooks`, or `/usr/lib/kea/hooks`.
+pub fn kea_hook(file: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("kea/hooks"))
+        .collect();
+    dirs.sort();
+    dirs.push(PathBuf::from("/usr/lib/kea/hooks"));
+    dirs.into_iter().map(|d| d.join(file)).find(|p| p.is_file())
 }
 
 /// Ties the subnets and shared networks of the `Dhcp4` map `d4` that name an interface to

@@ -4,6 +4,7 @@
 //! leases). The network is anything that implements [`Network`]: virtual mode's hosts in
 //! virtual time, or TAP mode's real stacks in real time; the steps and their checks are the same.
 
+pub mod hookfiles;
 mod matcher;
 
 pub use matcher::{Seen, check, kind_of, passes, show, value};
@@ -89,6 +90,11 @@ pub trait Network {
     ) -> Result<(LeaseState, Option<Lease4>), String>;
     /// How many active leases server `i` holds now.
     fn active_leases(&self, i: usize) -> Result<u64, String>;
+    /// The calls server `i`'s trace hook library wrote to `${trace}`, in order, each as
+    /// `LIBRARY HOOK`.
+    fn hook_calls(&self, i: usize) -> Result<Vec<String>, String>;
+    /// The runs of server `i`'s run-script hook, in order.
+    fn script_runs(&self, i: usize) -> Result<Vec<hookfiles::ScriptRun>, String>;
     /// How long a state expectation (events, client, lease, leases) may take to hold: zero in
     /// virtual time; in real time, what a host's own waits take (the reference agent probes
     /// an address with ARP for a second before it binds; virtual mode answers at once).
@@ -212,6 +218,8 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
     let mut r = Runner {
         net,
         vars: BTreeMap::new(),
+        hooks_seen: BTreeMap::new(),
+        scripts_seen: BTreeMap::new(),
         cursor: 0,
         step_end,
         matched_at: None,
@@ -280,6 +288,9 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
 struct Runner<'a, N: Network> {
     net: &'a mut N,
     vars: BTreeMap<String, Vec<u8>>,
+    /// Per server: trace calls and script runs earlier checks matched.
+    hooks_seen: BTreeMap<usize, usize>,
+    scripts_seen: BTreeMap<usize, usize>,
     /// Messages before this index in the log have been matched past.
     cursor: usize,
     /// When the step before ended.
@@ -541,15 +552,46 @@ impl<N: Network> Runner<'_, N> {
                 }
                 self.net.inject(i, dst_mac, src, dst, &payload);
             }
-            Act::Reconfigure { host, config } => {
+            Act::Reconfigure {
+                host,
+                config,
+                refused,
+            } => {
                 let i = self.index(host)?;
                 self.action(&[i], format!("reconfigure {host}"));
-                self.net
-                    .reconfigure(i, config)
-                    .map_err(|e| format!("reconfigure {host}: {e}"))?;
+                match (self.net.reconfigure(i, config), refused) {
+                    (Ok(()), false) => {}
+                    (Err(e), false) => return Err(format!("reconfigure {host}: {e}")),
+                    (Ok(()), true) => {
+                        return Err(format!(
+                            "reconfigure {host}: expected the server to refuse the configuration, it took it"
+                        ));
+                    }
+                    (Err(e), true) => self.pass(format!("{host} refused the configuration: {e}")),
+                }
             }
         }
         Ok(())
+    }
+
+    /// A script expectation's value: the text, or a captured value written as Kea writes
+    /// it (an address dotted, anything else as colon hex).
+    fn env_value(&self, value: &str) -> Result<String, String> {
+        let Some(var) = value.strip_prefix('$') else {
+            return Ok(value.to_string());
+        };
+        let bytes = self
+            .vars
+            .get(var)
+            .ok_or_else(|| format!("${var} was never captured"))?;
+        Ok(match <[u8; 4]>::try_from(bytes.as_slice()) {
+            Ok(a) => Ipv4Addr::from(a).to_string(),
+            Err(_) => bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        })
     }
 
     fn addr(&self, a: &AddrRef) -> Result<Ipv4Addr, String> {
@@ -720,6 +762,7 @@ impl<N: Network> Runner<'_, N> {
                 loop {
                     match self.state(state) {
                         Ok(text) => {
+                            self.consume(state);
                             self.pass(text);
                             return Ok(());
                         }
@@ -739,6 +782,23 @@ impl<N: Network> Runner<'_, N> {
                     }
                 }
             }
+        }
+    }
+
+    /// After a hook-calls or script expectation held: what it matched is behind the next.
+    fn consume(&mut self, e: &Expect) {
+        match e {
+            Expect::HookCalls { host, calls } => {
+                if let Ok(i) = self.index(host) {
+                    *self.hooks_seen.entry(i).or_default() += calls.len();
+                }
+            }
+            Expect::Scripts { host, runs } => {
+                if let Ok(i) = self.index(host) {
+                    *self.scripts_seen.entry(i).or_default() += runs.len();
+                }
+            }
+            _ => {}
         }
     }
 
@@ -831,6 +891,57 @@ impl<N: Network> Runner<'_, N> {
                     ));
                 }
                 Ok(format!("{host}: {n} active leases"))
+            }
+            Expect::HookCalls { host, calls } => {
+                let i = self.index(host)?;
+                let all = self.net.hook_calls(i)?;
+                let seen = self.hooks_seen.get(&i).copied().unwrap_or(0);
+                let new = all.get(seen..).unwrap_or_default();
+                if new != calls.as_slice() {
+                    return Err(format!(
+                        "expected {host}'s hooks to be called [{}] since the last check, they were called [{}]",
+                        calls.join(", "),
+                        new.join(", ")
+                    ));
+                }
+                Ok(format!("{host}'s hook calls: [{}]", calls.join(", ")))
+            }
+            Expect::Scripts { host, runs } => {
+                let i = self.index(host)?;
+                let all = self.net.script_runs(i)?;
+                let seen = self.scripts_seen.get(&i).copied().unwrap_or(0);
+                let new = all.get(seen..).unwrap_or_default();
+                let hooks = |r: &[hookfiles::ScriptRun]| -> String {
+                    r.iter()
+                        .map(|r| r.hook.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let want: Vec<&str> = runs.iter().map(|r| r.hook.as_str()).collect();
+                let got: Vec<&str> = new.iter().map(|r| r.hook.as_str()).collect();
+                if want != got {
+                    return Err(format!(
+                        "expected {host}'s script to run for [{}] since the last check, it ran for [{}]",
+                        want.join(", "),
+                        hooks(new)
+                    ));
+                }
+                for (check, run) in runs.iter().zip(new) {
+                    for (name, value) in &check.env {
+                        let want = self.env_value(value)?;
+                        let got = run.env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+                        if got != Some(&want) {
+                            return Err(format!(
+                                "expected {name}={want} in the {} run of {host}'s script, got {}",
+                                run.hook,
+                                got.map_or("no such variable".to_string(), |v| format!(
+                                    "{name}={v}"
+                                ))
+                            ));
+                        }
+                    }
+                }
+                Ok(format!("{host}'s script ran for [{}]", want.join(", ")))
             }
             Expect::Message { .. } | Expect::Nothing { .. } => {
                 Err("not a state expectation".into())

@@ -820,6 +820,7 @@ impl Builder<'_> {
                 Act::Reconfigure {
                     host,
                     config: Box::new(self.kea(c)?),
+                    refused: s.refused.as_ref().is_some_and(|r| *r.get_ref()),
                 }
             }
             other => {
@@ -1298,6 +1299,38 @@ impl Builder<'_> {
                     within: self.duration(w)?,
                 }
             }
+            "hook-calls" => {
+                let host = self.need_host(s, at, RoleKind::Server)?;
+                let Some(c) = &s.calls else {
+                    self.fault(at, "expect = \"hook-calls\" needs calls = [\"A pkt4_receive\", ...] (every call since the previous such check, in order)");
+                    return None;
+                };
+                for call in c.get_ref() {
+                    if call.get_ref().split(' ').count() != 2 {
+                        self.fault(
+                            call.span().start,
+                            format!("{:?} is not \"LIBRARY HOOK\"", call.get_ref()),
+                        );
+                    }
+                }
+                Expect::HookCalls {
+                    host,
+                    calls: c.get_ref().iter().map(|x| x.get_ref().clone()).collect(),
+                }
+            }
+            "script" => {
+                let host = self.need_host(s, at, RoleKind::Server)?;
+                let Some(r) = &s.runs else {
+                    self.fault(at, "expect = \"script\" needs runs = [\"lease4_renew\", { hook = \"leases4_committed\", env = { ... } }, ...] (every run since the previous such check, in order)");
+                    return None;
+                };
+                let runs = r
+                    .get_ref()
+                    .iter()
+                    .map(|v| self.script_check(v))
+                    .collect::<Option<Vec<_>>>()?;
+                Expect::Scripts { host, runs }
+            }
             "events" => {
                 let host = self.need_host(s, at, RoleKind::Client)?;
                 let Some(e) = &s.events else {
@@ -1405,6 +1438,61 @@ impl Builder<'_> {
                 None
             }
         }
+    }
+
+    /// One entry of a script expectation's `runs`: a hook point's name, or a table with
+    /// `hook` and `env`.
+    fn script_check(&mut self, v: &S<toml::Value>) -> Option<ScriptCheck> {
+        let at = v.span().start;
+        let (hook, env) = match v.get_ref() {
+            toml::Value::String(h) => (h.clone(), Vec::new()),
+            toml::Value::Table(t) => {
+                if let Some(k) = t.keys().find(|k| *k != "hook" && *k != "env") {
+                    self.fault(
+                        at,
+                        format!("unknown key {k:?} in a run: expected hook and env"),
+                    );
+                    return None;
+                }
+                let Some(toml::Value::String(h)) = t.get("hook") else {
+                    self.fault(at, "a run needs hook = \"...\"");
+                    return None;
+                };
+                let mut env = Vec::new();
+                match t.get("env") {
+                    None => {}
+                    Some(toml::Value::Table(e)) => {
+                        for (k, x) in e {
+                            let Some(text) = x.as_str() else {
+                                self.fault(at, format!("env {k}: the value must be a string"));
+                                return None;
+                            };
+                            if let Some(var) = text.strip_prefix('$') {
+                                self.check_var(var, at)?;
+                            }
+                            env.push((k.clone(), text.to_string()));
+                        }
+                    }
+                    Some(_) => {
+                        self.fault(at, "env must be a table of variable = \"value\"");
+                        return None;
+                    }
+                }
+                (h.clone(), env)
+            }
+            _ => {
+                self.fault(
+                    at,
+                    "a run is a hook point's name or { hook = ..., env = { ... } }",
+                );
+                return None;
+            }
+        };
+        if dhcplab_hooks::HookPoint::from_name(&hook).is_none() {
+            self.fault(at, format!("{hook:?} is not a hook point of Kea's"));
+            return None;
+        }
+        Some(ScriptCheck { hook, env })
     }
 
     fn addr_ref(&mut self, s: &S<String>) -> Option<AddrRef> {
@@ -1520,7 +1608,7 @@ fn allowed_for_action(verb: &str) -> Option<&'static [&'static str]> {
         "inform" => &["host", "address"],
         "faults" => &["host", "hosts", "link"],
         "send" => &["from", "to", "message", "src", "dst"],
-        "reconfigure" => &["host", "config"],
+        "reconfigure" => &["host", "config", "refused"],
         _ => return None,
     })
 }
@@ -1541,6 +1629,8 @@ fn allowed_for_expectation(kind: &str) -> Option<&'static [&'static str]> {
         ],
         "nothing" => &["from", "to", "type", "within"],
         "events" => &["host", "events"],
+        "hook-calls" => &["host", "calls"],
+        "script" => &["host", "runs"],
         "client" => &["host", "state", "address"],
         "lease" => &["host", "address", "state", "to"],
         "leases" => &["host", "count"],

@@ -383,6 +383,8 @@ pub enum Act {
         host: String,
         /// The configuration.
         config: Box<ServerConfig>,
+        /// The server must refuse it (and keep the configuration in force).
+        refused: bool,
     },
 }
 
@@ -485,6 +487,32 @@ pub enum Expect {
         /// Most.
         max: u64,
     },
+    /// The calls the trace hook library wrote to `${trace}` since the previous such check of
+    /// the server: exactly these, in order, each `LIBRARY HOOK` (`A pkt4_receive`, `A load`).
+    HookCalls {
+        /// The server.
+        host: String,
+        /// The calls.
+        calls: Vec<String>,
+    },
+    /// The run-script hook's runs on the server since the previous such check: exactly these
+    /// hook points, in order, each with the variables given.
+    Scripts {
+        /// The server.
+        host: String,
+        /// The runs.
+        runs: Vec<ScriptCheck>,
+    },
+}
+
+/// One run of the run-script hook an expectation looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptCheck {
+    /// The hook point (the script's `$1`).
+    pub hook: String,
+    /// Variables of its environment and their values: text, or `$var` for a captured value
+    /// (an address as `192.0.2.100`, anything else as `aa:bb:...`).
+    pub env: Vec<(String, String)>,
 }
 
 /// The states of a server's lease an expectation can name.

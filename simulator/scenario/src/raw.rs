@@ -110,6 +110,9 @@ pub(crate) struct Step {
     pub src: Option<S<String>>,
     pub dst: Option<S<String>>,
     pub optional: Option<S<bool>>,
+    pub calls: Option<S<Vec<S<String>>>>,
+    pub runs: Option<S<Vec<S<Value>>>>,
+    pub refused: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

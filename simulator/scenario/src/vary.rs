@@ -68,6 +68,15 @@ pub(crate) fn ranges(text: &str) -> Result<Vec<Vary>, Vec<Fault>> {
     let mut faults = Vec::new();
     for (name, v) in only.vary.unwrap_or_default() {
         let at = Place::of(text, v.span().start);
+        if RUN_PLACEHOLDERS.contains(&name.as_str()) {
+            faults.push(Fault {
+                place: at,
+                message: format!(
+                    "vary {name}: ${{{name}}} is filled in by the run; name the range otherwise"
+                ),
+            });
+            continue;
+        }
         let bound = |t: &toml::Table, k: &str| -> Option<(f64, bool)> {
             match t.get(k)? {
                 Value::Integer(i) if *i >= 0 => Some((*i as f64, true)),
@@ -103,6 +112,10 @@ pub(crate) fn ranges(text: &str) -> Result<Vec<Vary>, Vec<Fault>> {
     }
 }
 
+/// Placeholders a run fills in itself (`${hooks}`, `${trace}`, `${script}` in a server's
+/// hooks libraries): a range may not take their names.
+pub(crate) const RUN_PLACEHOLDERS: [&str; 3] = ["hooks", "trace", "script"];
+
 /// `text` with every `"${name}"` replaced by the bare value and every other `${name}` by the
 /// value; faults for placeholders no range declares.
 pub(crate) fn substitute(text: &str, vary: &[Vary], values: &[f64]) -> Result<String, Vec<Fault>> {
@@ -115,6 +128,13 @@ pub(crate) fn substitute(text: &str, vary: &[Vary], values: &[f64]) -> Result<St
             break;
         };
         let name = &rest[k + 2..k + end];
+        if RUN_PLACEHOLDERS.contains(&name) {
+            // Filled in by the run (the server's hook files), not by a range.
+            out.push_str(&rest[..=k + end]);
+            rest = &rest[k + end + 1..];
+            offset += k + end + 1;
+            continue;
+        }
         let quoted = rest[..k].ends_with('"') && rest[k + end + 1..].starts_with('"');
         let head = if quoted { &rest[..k - 1] } else { &rest[..k] };
         out.push_str(head);

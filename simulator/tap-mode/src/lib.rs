@@ -16,6 +16,7 @@ use dhcplab_adapters::servers::Server;
 use dhcplab_adapters::wait_until;
 use dhcplab_client::HostEvent;
 use dhcplab_memfile::Lease4;
+use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
 use dhcplab_runner::{Network, Seen};
 use dhcplab_scenario::{Act, LeaseState, Role, Scenario, ServerConfig, What};
 use dhcplab_tap::{Control, Lab};
@@ -339,10 +340,11 @@ impl TapNetwork {
                 config, dir, child, ..
             } => {
                 let mark = self.stacks.server.log_mark(dir);
+                let config = hooked(config, dir).map_err(fail)?;
                 let mut c = self
                     .stacks
                     .server
-                    .kea_command(config.clone(), &host.tap, dir, &self.stacks.dhcplab, &in_ns)
+                    .kea_command(config, &host.tap, dir, &self.stacks.dhcplab, &in_ns)
                     .map_err(|e| fail(e.to_string()))?;
                 c.stdout(log(dir, "server.out").map_err(fail)?)
                     .stderr(log(dir, "server.err").map_err(fail)?);
@@ -675,6 +677,20 @@ impl TapNetwork {
     }
 }
 
+/// `config` with the placeholders of its hooks libraries replaced for a server whose files
+/// are in `dir`, and the `${script}` script written there when it lists libraries.
+fn hooked(config: &serde_json::Value, dir: &Path) -> Result<serde_json::Value, String> {
+    let mut config = config.clone();
+    let Some(list) = config.pointer_mut("/Dhcp4/hooks-libraries") else {
+        return Ok(config);
+    };
+    let p = Placeholders::in_dir(dir);
+    p.write_script()
+        .map_err(|e| format!("{}: {e}", p.script.display()))?;
+    *list = p.apply_json(list);
+    Ok(config)
+}
+
 /// Waits up to `limit` for `child` to end and gives how it ended; one still running then is
 /// killed (and reaped), and there is no status.
 fn end_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -900,11 +916,26 @@ impl Network for TapNetwork {
         else {
             return Err(format!("{} is not a server", self.names[i]));
         };
-        *config = new.json.clone();
-        if child.is_none() {
-            return Ok(());
+        let json = hooked(&new.json, dir)?;
+        if child.is_some() {
+            self.stacks.server.reconfigure(json, &tap, dir)?;
         }
-        self.stacks.server.reconfigure(new.json.clone(), &tap, dir)
+        *config = new.json.clone();
+        Ok(())
+    }
+
+    fn hook_calls(&self, i: usize) -> Result<Vec<String>, String> {
+        match &self.nodes[i] {
+            Node::Server { dir, .. } => Placeholders::in_dir(dir).hook_calls(),
+            _ => Err(format!("{} is not a server", self.names[i])),
+        }
+    }
+
+    fn script_runs(&self, i: usize) -> Result<Vec<ScriptRun>, String> {
+        match &self.nodes[i] {
+            Node::Server { dir, .. } => Placeholders::in_dir(dir).script_runs(),
+            _ => Err(format!("{} is not a server", self.names[i])),
+        }
     }
 
     fn events(&self, i: usize) -> Vec<String> {

@@ -14,13 +14,9 @@ pub struct KeaDhcp4 {
     socket: PathBuf,
 }
 
-/// Where Debian installs Kea's hooks (multiarch directory).
+/// Kea's lease commands hook, where this machine's Kea keeps it.
 fn lease_cmds_hook() -> Option<PathBuf> {
-    std::fs::read_dir("/usr/lib")
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("kea/hooks/libdhcp_lease_cmds.so"))
-        .find(|p| p.is_file())
+    dhcplab_adapters::servers::kea_hook("libdhcp_lease_cmds.so")
 }
 
 /// True when kea-dhcp4 and its lease commands hook are installed. Under CI (`CI` set) their

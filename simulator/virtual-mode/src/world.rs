@@ -4,8 +4,11 @@
 
 use dhcplab_client::{Action as ClientAction, Client, Config as ClientConfig, HostEvent, Lease};
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
+use dhcplab_hook_loader::{NativeLoader, Scripts};
+use dhcplab_kea_config::dhcp4::Dhcp4;
 use dhcplab_memfile::Lease4;
 use dhcplab_rng::Rng;
+use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
 use dhcplab_runner::{Network, Seen};
 use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig};
 use dhcplab_server::{Action as ServerAction, Datagram, Interface, Server};
@@ -31,6 +34,8 @@ pub(crate) struct ServerNode {
     /// The lease file: every row appended, in order.
     pub rows: Vec<Lease4>,
     pub suspended: bool,
+    /// The run-script hook's runs, recorded instead of run.
+    pub scripts: Vec<ScriptRun>,
 }
 
 pub(crate) struct ClientNode {
@@ -75,6 +80,8 @@ pub(crate) struct World {
     pub violations: Vec<String>,
     pub stuck: Option<String>,
     work: u64,
+    /// Where servers' hook files go (trace files), made when a server first needs one.
+    hook_files: Option<tempfile::TempDir>,
 }
 
 impl World {
@@ -101,6 +108,7 @@ impl World {
                         config: s.config.clone(),
                         rows: Vec::new(),
                         suspended: false,
+                        scripts: Vec::new(),
                     }))
                 }
                 Role::Client(c) => {
@@ -156,14 +164,44 @@ impl World {
             violations: Vec::new(),
             stuck: None,
             work: 0,
+            hook_files: None,
         };
         for i in 0..w.nodes.len() {
             if matches!(w.nodes[i], Node::Server(_)) {
-                w.start_host(i);
+                if let Err(e) = w.start_host(i) {
+                    w.stuck.get_or_insert(e);
+                }
             }
             w.rearm(i);
         }
         w
+    }
+
+    /// `config` for server `i` with the placeholders of its hooks libraries replaced.
+    fn hooked(&mut self, i: usize, config: &Dhcp4) -> Result<Dhcp4, String> {
+        if config.hooks_libraries.is_empty() {
+            return Ok(config.clone());
+        }
+        Ok(self.placeholders(i)?.apply_config(config))
+    }
+
+    /// The placeholders of server `i`'s configuration; its files go in a directory of the
+    /// run's own, removed with the world.
+    fn placeholders(&mut self, i: usize) -> Result<Placeholders, String> {
+        if self.hook_files.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("dhcplab-hooks-")
+                .tempdir()
+                .map_err(|e| format!("a directory for hook files: {e}"))?;
+            self.hook_files = Some(dir);
+        }
+        let base = self
+            .hook_files
+            .as_ref()
+            .map(|d| d.path().join(&self.names[i]));
+        let dir = base.ok_or("no directory for hook files")?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Placeholders::in_dir(&dir))
     }
 
     fn deadline(&self, i: usize) -> Option<SystemTime> {
@@ -272,7 +310,9 @@ impl World {
             Node::Client(c) => {
                 if c.start_at.is_some_and(|t| t <= now) {
                     c.start_at = None;
-                    self.start_host(i);
+                    if let Err(e) = self.start_host(i) {
+                        self.stuck.get_or_insert(e);
+                    }
                     return;
                 }
                 if c.leave_at.is_some_and(|t| t <= now) {
@@ -318,8 +358,9 @@ impl World {
         self.rearm(i);
     }
 
-    /// Starts a stopped host (or a client whose agent ended).
-    pub(crate) fn start_host(&mut self, i: usize) {
+    /// Starts a stopped host (or a client whose agent ended); a server whose hooks libraries
+    /// do not load stays down.
+    pub(crate) fn start_host(&mut self, i: usize) -> Result<(), String> {
         let now = self.now;
         let running = match &self.nodes[i] {
             Node::Server(s) => s.core.is_some(),
@@ -331,13 +372,22 @@ impl World {
         };
         if running {
             self.note(i, "already running: start does nothing");
-            return;
+            return Ok(());
         }
+        let config = match &self.nodes[i] {
+            Node::Server(s) => Some(self.hooked(i, &s.config.dhcp4.clone())?),
+            _ => None,
+        };
+        let name = self.names[i].clone();
         match &mut self.nodes[i] {
             Node::Server(s) => {
                 let leases = replay_rows(&s.rows);
+                let config = config.ok_or("no configuration")?;
+                // Native code runs in this process; scripts are recorded, not run.
+                let loader = Box::new(NativeLoader::new(Scripts::Record));
                 let mut core =
-                    Server::new(s.config.dhcp4.clone(), s.config.json.clone(), leases, now);
+                    Server::with_loader(config, s.config.json.clone(), leases, now, loader)
+                        .map_err(|e| format!("{name} does not start: {e}"))?;
                 core.attach(Interface {
                     index: 1,
                     name: "eth0".into(),
@@ -372,6 +422,7 @@ impl World {
             Node::Peer(_) => {}
         }
         self.rearm(i);
+        Ok(())
     }
 
     /// Stops a host: `graceful` lets a client drop its lease as dhcpagent does on SIGTERM.
@@ -511,6 +562,10 @@ impl World {
                     s.core = None;
                     self.note(i, "shut down");
                 }
+                ServerAction::RunScript(script) => s.scripts.push(ScriptRun {
+                    hook: script.args.first().cloned().unwrap_or_default(),
+                    env: script.env,
+                }),
             }
         }
     }
@@ -804,8 +859,7 @@ impl Network for World {
     }
 
     fn start_host(&mut self, i: usize) -> Result<(), String> {
-        World::start_host(self, i);
-        Ok(())
+        World::start_host(self, i)
     }
 
     fn stop_host(&mut self, i: usize, graceful: bool) {
@@ -862,13 +916,32 @@ impl Network for World {
 
     fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String> {
         let now = self.now;
+        let dhcp4 = self.hooked(i, &config.dhcp4)?;
         if let Node::Server(s) = &mut self.nodes[i] {
-            s.config = config.clone();
             if let Some(core) = s.core.as_mut() {
-                core.reconfigure(now, config.dhcp4.clone(), config.json.clone());
+                core.reconfigure(now, dhcp4, config.json.clone())
+                    .map_err(|e| e.to_string())?;
             }
+            s.config = config.clone();
         }
+        self.drain_server(i);
         Ok(())
+    }
+
+    fn hook_calls(&self, i: usize) -> Result<Vec<String>, String> {
+        match &self.hook_files {
+            Some(d) => dhcplab_runner::hookfiles::read_trace(
+                &Placeholders::in_dir(&d.path().join(&self.names[i])).trace,
+            ),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn script_runs(&self, i: usize) -> Result<Vec<ScriptRun>, String> {
+        match &self.nodes[i] {
+            Node::Server(s) => Ok(s.scripts.clone()),
+            _ => Err(format!("{} is not a server", self.names[i])),
+        }
     }
 
     fn events(&self, i: usize) -> Vec<String> {

@@ -111,7 +111,7 @@ impl Lab {
         let now = at(0.0);
         let (cfg, json) = dhcplab_kea_config::dhcp4::parse_document(server_text)
             .unwrap_or_else(|e| panic!("server configuration: {e:?}"));
-        let mut server = Server::new(cfg, json, Vec::new(), now);
+        let mut server = Server::new(cfg, json, Vec::new(), now).expect("server starts");
         server.attach(Interface {
             index: 1,
             name: "eth0".into(),

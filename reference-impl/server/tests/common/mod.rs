@@ -53,7 +53,7 @@ pub fn config(pool: &str, subnet_extra: &str, global_extra: &str) -> String {
 pub fn server_with(text: &str, leases: Vec<Lease4>, now: SystemTime) -> Server {
     let (config, json) = dhcplab_kea_config::dhcp4::parse_document(text)
         .unwrap_or_else(|e| panic!("test configuration: {e:?}"));
-    let mut s = Server::new(config, json, leases, now);
+    let mut s = Server::new(config, json, leases, now).expect("server starts");
     s.attach(eth0());
     s
 }

@@ -1,0 +1,608 @@
+//! Hooks libraries: the chain of libraries `hooks-libraries` lists, called in that order at
+//! Kea's hook points, and the built-in ones.
+//!
+//! As in Kea 2.2 every callout of a hook point runs, whatever the ones before decided, and the
+//! status the last one leaves is what the server does; a callout's failure is logged and its
+//! status stands. Loading native code is the driver's business ([`Loader`]): the core only
+//! calls what it is given.
+//!
+//! Built in, by Kea's file names (the directory does not matter):
+//! - `libdhcp_run_script.so`: runs the script `name` with the hook point's name as `$1` and
+//!   Kea's variables as its only environment ([`crate::Action::RunScript`]), at lease4_renew,
+//!   lease4_expire, lease4_recover, leases4_committed, lease4_release and lease4_decline. As in
+//!   Kea, it does not run when a library before it set SKIP or DROP, and `sync` is read but
+//!   Kea never waits for the script.
+//! - `libdhcp_lease_cmds.so`, `libdhcp_stat_cmds.so`, `libdhcp_bootp.so`: accepted and inert;
+//!   the lease and statistics commands and BOOTP are always there.
+//!
+//! Deliberate difference from Kea 2.2: removing `hooks-libraries` from a configuration
+//! unloads the libraries (Kea ignores the removal and keeps them until the list is given
+//! empty).
+
+use crate::config::Subnet;
+use crate::control::{hex_text as hex, lease_json};
+use dhcplab_hooks::Call;
+pub use dhcplab_hooks::{HookPoint, Library, Loader, NextStep};
+use dhcplab_kea_config::dhcp4::HookLibrary;
+use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+use dhcplab_wire::v4::{Message, MessageType, code};
+use serde_json::{Value, json};
+use std::net::SocketAddrV4;
+
+/// A loader that loads no native code: a configuration that lists a native library is
+/// refused. For drivers and tests without hooks; run-script scripts are taken as given.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoNativeLibraries;
+
+impl Loader for NoNativeLibraries {
+    fn load(
+        &mut self,
+        library: &str,
+        _parameters: &Value,
+        _index: u32,
+    ) -> Result<Box<dyn Library>, String> {
+        Err(format!(
+            "{library}: this server was started without a native library loader"
+        ))
+    }
+
+    fn check_script(&mut self, _path: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The run-script hook, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RunScript {
+    /// `name`: the script.
+    name: String,
+    /// `sync`: read as Kea reads it; Kea never waits for the script.
+    sync: bool,
+}
+
+impl RunScript {
+    /// Kea's run_script hook handles these hook points.
+    const POINTS: [HookPoint; 6] = [
+        HookPoint::Lease4Renew,
+        HookPoint::Lease4Expire,
+        HookPoint::Lease4Recover,
+        HookPoint::Leases4Committed,
+        HookPoint::Lease4Release,
+        HookPoint::Lease4Decline,
+    ];
+
+    fn configure(parameters: &Value) -> Result<Self, String> {
+        let name = match parameters.get("name") {
+            Some(Value::String(n)) => n.clone(),
+            Some(_) => return Err("the 'name' parameter must be a string".into()),
+            None => return Err("the 'name' parameter is mandatory".into()),
+        };
+        let sync = match parameters.get("sync") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("the 'sync' parameter must be a boolean".into()),
+        };
+        Ok(Self { name, sync })
+    }
+}
+
+/// One library of the chain.
+#[derive(Debug)]
+enum Link {
+    Native(Box<dyn Library>),
+    RunScript(RunScript),
+    /// A Kea library whose work the server does anyway.
+    Inert,
+}
+
+impl Link {
+    fn serves(&self, point: HookPoint) -> bool {
+        match self {
+            Link::Native(l) => l.implements(point),
+            Link::RunScript(_) => RunScript::POINTS.contains(&point),
+            Link::Inert => false,
+        }
+    }
+}
+
+/// Why a configuration's libraries cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path} ({library}): {why}")]
+pub struct HookError {
+    /// The entry's JSON path.
+    pub path: String,
+    /// The library as configured.
+    pub library: String,
+    /// What went wrong.
+    pub why: String,
+}
+
+/// The libraries in force, in configuration order.
+#[derive(Debug, Default)]
+pub(crate) struct Chain {
+    links: Vec<Link>,
+    /// Hook point calls made so far.
+    sequence: u64,
+}
+
+/// A script to run: what the run-script hook asks of the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// The program (the hook's `name`).
+    pub program: String,
+    /// Its arguments: the hook point's name.
+    pub args: Vec<String>,
+    /// Its whole environment, in Kea's order.
+    pub env: Vec<(String, String)>,
+}
+
+/// What the callouts of one hook point call decided.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub next_step: NextStep,
+    /// A user context a library set on the lease.
+    pub lease_context: Option<String>,
+    /// Scripts the run-script hook asks to run.
+    pub scripts: Vec<Script>,
+}
+
+/// Kea's names of the library files whose work the server does without them.
+const INERT: [&str; 3] = [
+    "libdhcp_lease_cmds.so",
+    "libdhcp_stat_cmds.so",
+    "libdhcp_bootp.so",
+];
+
+/// Kea libraries the server cannot stand in for, and why.
+const REFUSED: [(&str, &str); 4] = [
+    (
+        "libdhcp_ha.so",
+        "high availability arrives with its own issue",
+    ),
+    (
+        "libdhcp_flex_option.so",
+        "flexible options are not implemented",
+    ),
+    (
+        "libdhcp_mysql_cb.so",
+        "configuration backends are not implemented",
+    ),
+    (
+        "libdhcp_pgsql_cb.so",
+        "configuration backends are not implemented",
+    ),
+];
+
+impl Chain {
+    /// Loads `libraries` in order. On a failure the ones already loaded are unloaded again
+    /// (last first) and the failure is the answer.
+    pub fn load(libraries: &[HookLibrary], loader: &mut dyn Loader) -> Result<Self, HookError> {
+        let mut chain = Chain::default();
+        for (index, lib) in libraries.iter().enumerate() {
+            let fail = |why: String| HookError {
+                path: lib.path.clone(),
+                library: lib.library.clone(),
+                why,
+            };
+            let file = lib.library.rsplit('/').next().unwrap_or(&lib.library);
+            let link = if file == "libdhcp_run_script.so" {
+                RunScript::configure(&lib.parameters)
+                    .and_then(|r| loader.check_script(&r.name).map(|()| r))
+                    .map(Link::RunScript)
+                    .map_err(fail)
+            } else if INERT.contains(&file) {
+                Ok(Link::Inert)
+            } else if let Some((_, why)) = REFUSED.iter().find(|(f, _)| *f == file) {
+                Err(fail((*why).to_string()))
+            } else {
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                loader
+                    .load(&lib.library, &lib.parameters, index)
+                    .map(Link::Native)
+                    .map_err(fail)
+            };
+            match link {
+                Ok(l) => chain.links.push(l),
+                Err(e) => {
+                    chain.unload();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(chain)
+    }
+
+    /// Unloads every library, last first (Kea's order).
+    pub fn unload(&mut self) {
+        while let Some(link) = self.links.pop() {
+            drop(link);
+        }
+    }
+
+    /// True when some library serves `point`: the arguments need building.
+    pub fn present(&self, point: HookPoint) -> bool {
+        self.links.iter().any(|l| l.serves(point))
+    }
+
+    /// Calls every library that serves `point`, in order, with `args`.
+    pub fn call(&mut self, point: HookPoint, args: &Args<'_>) -> Outcome {
+        let mut out = Outcome::default();
+        if !self.present(point) {
+            return out;
+        }
+        self.sequence += 1;
+        let arguments = if self
+            .links
+            .iter()
+            .any(|l| matches!(l, Link::Native(n) if n.implements(point)))
+        {
+            args.json().to_string()
+        } else {
+            String::new()
+        };
+        let response = args.response_bytes();
+        for link in &mut self.links {
+            match link {
+                Link::Native(lib) if lib.implements(point) => {
+                    let mut call = Call {
+                        point,
+                        sequence: self.sequence,
+                        query: args.query.map_or(&[], |q| q.raw),
+                        response: &response,
+                        arguments: &arguments,
+                        next_step: out.next_step,
+                        lease_context: None,
+                    };
+                    if let Err(e) = lib.call(&mut call) {
+                        tracing::error!(
+                            library = lib.name(),
+                            hook = point.name(),
+                            "callout failed: {e}"
+                        );
+                    }
+                    out.next_step = call.next_step;
+                    if call.lease_context.is_some() {
+                        out.lease_context = call.lease_context;
+                    }
+                }
+                // Kea's run_script callouts return at once after a SKIP or DROP.
+                Link::RunScript(r)
+                    if RunScript::POINTS.contains(&point)
+                        && !matches!(out.next_step, NextStep::Skip | NextStep::Drop) =>
+                {
+                    out.scripts.push(Script {
+                        program: r.name.clone(),
+                        args: vec![point.name().to_string()],
+                        env: args.env(point),
+                    });
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A query as the hooks see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Query<'a> {
+    pub raw: &'a [u8],
+    pub msg: Option<&'a Message>,
+    /// Where it came from and where it went.
+    pub remote: SocketAddrV4,
+    pub local: SocketAddrV4,
+    pub interface: (u32, &'a str),
+}
+
+/// A hook point's arguments, named as Kea names them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Args<'a> {
+    pub query: Option<Query<'a>>,
+    pub response: Option<&'a Message>,
+    /// Bytes of the response when it is already packed (buffer4_send).
+    pub packed: Option<&'a [u8]>,
+    pub subnet: Option<&'a Subnet>,
+    pub lease: Option<&'a Lease4>,
+    pub leases: Option<&'a [Lease4]>,
+    pub deleted: Option<&'a [Lease4]>,
+    pub fake_allocation: Option<bool>,
+    pub remove_lease: Option<bool>,
+    /// lease4_renew's `clientid` (sent only with `match-client-id`) and `hwaddr`.
+    pub renew_ids: Option<(&'a [u8], &'a [u8])>,
+    /// command_processed: name, arguments, response.
+    pub command: Option<(&'a str, &'a Value, &'a Value)>,
+    /// dhcp4_srv_configured: the configuration.
+    pub json_config: Option<&'a Value>,
+}
+
+impl Args<'_> {
+    fn response_bytes(&self) -> Vec<u8> {
+        match (self.packed, self.response) {
+            (Some(p), _) => p.to_vec(),
+            (None, Some(r)) => r.encode(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// The arguments other than the packets, as JSON with Kea's names.
+    fn json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        if let Some(s) = self.subnet {
+            m.insert("subnet4".into(), subnet_json(s));
+        }
+        if let Some(l) = self.lease {
+            m.insert("lease4".into(), lease_json(l));
+        }
+        if let Some(ls) = self.leases {
+            m.insert("leases4".into(), ls.iter().map(lease_json).collect());
+        }
+        if let Some(ls) = self.deleted {
+            m.insert(
+                "deleted_leases4".into(),
+                ls.iter().map(lease_json).collect(),
+            );
+        }
+        if let Some(f) = self.fake_allocation {
+            m.insert("fake_allocation".into(), json!(f));
+        }
+        if let Some(r) = self.remove_lease {
+            m.insert("remove_lease".into(), json!(r));
+        }
+        if let Some((client_id, hwaddr)) = self.renew_ids {
+            m.insert("clientid".into(), json!(hex(client_id)));
+            m.insert("hwaddr".into(), json!(hex(hwaddr)));
+        }
+        if let Some(c) = self.json_config {
+            m.insert("json_config".into(), c.clone());
+        }
+        if let Some((name, arguments, response)) = self.command {
+            m.insert("name".into(), json!(name));
+            m.insert("arguments".into(), arguments.clone());
+            m.insert("response".into(), response.clone());
+        }
+        Value::Object(m)
+    }
+
+    /// Kea's run_script variables for `point`, in its order.
+    fn env(&self, point: HookPoint) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        match point {
+            HookPoint::Lease4Renew => {
+                self.query_env(&mut env);
+                let s = self.subnet;
+                push(&mut env, "SUBNET4_ID", s.map(|s| s.id.to_string()));
+                push(&mut env, "SUBNET4_NAME", s.map(prefix_text));
+                push(
+                    &mut env,
+                    "SUBNET4_PREFIX",
+                    s.map(|s| s.prefix.network.to_string()),
+                );
+                push(
+                    &mut env,
+                    "SUBNET4_PREFIX_LEN",
+                    s.map(|s| s.prefix.len.to_string()),
+                );
+                let (client_id, hwaddr) = self.renew_ids.unwrap_or_default();
+                push(
+                    &mut env,
+                    "PKT4_CLIENT_ID",
+                    (!client_id.is_empty()).then(|| hex(client_id)),
+                );
+                let hw = (!hwaddr.is_empty()).then_some(hwaddr);
+                push(&mut env, "PKT4_HWADDR", hw.map(hex));
+                let htype = self.query.and_then(|q| q.msg).map(|m| m.htype);
+                push(
+                    &mut env,
+                    "PKT4_HWADDR_TYPE",
+                    hw.and(htype).map(|t| t.to_string()),
+                );
+                lease_env(&mut env, "LEASE4", self.lease);
+            }
+            HookPoint::Lease4Expire => {
+                lease_env(&mut env, "LEASE4", self.lease);
+                push(
+                    &mut env,
+                    "REMOVE_LEASE",
+                    Some(self.remove_lease.unwrap_or(false).to_string()),
+                );
+            }
+            HookPoint::Lease4Recover => lease_env(&mut env, "LEASE4", self.lease),
+            HookPoint::Leases4Committed => {
+                self.query_env(&mut env);
+                for (name, list) in [("LEASES4", self.leases), ("DELETED_LEASES4", self.deleted)] {
+                    let list = list.unwrap_or_default();
+                    push(
+                        &mut env,
+                        &format!("{name}_SIZE"),
+                        Some(list.len().to_string()),
+                    );
+                    for (i, l) in list.iter().enumerate() {
+                        lease_env(&mut env, &format!("{name}_AT{i}"), Some(l));
+                    }
+                }
+            }
+            HookPoint::Lease4Release | HookPoint::Lease4Decline => {
+                self.query_env(&mut env);
+                lease_env(&mut env, "LEASE4", self.lease);
+            }
+            _ => {}
+        }
+        env
+    }
+
+    /// Kea's `extractPkt4` with prefix QUERY4.
+    fn query_env(&self, env: &mut Vec<(String, String)>) {
+        let q = self.query;
+        let m = q.and_then(|q| q.msg);
+        let v = |f: &dyn Fn(&Query<'_>, &Message) -> String| q.zip(m).map(|(q, m)| f(&q, m));
+        let kind = |m: &Message| match m.message_type().ok().flatten() {
+            Some(k) => type_name(k).to_string(),
+            None => "UNKNOWN".to_string(),
+        };
+        push(env, "QUERY4_TYPE", v(&|_, m| kind(m)));
+        push(env, "QUERY4_TXID", v(&|_, m| m.xid.to_string()));
+        push(
+            env,
+            "QUERY4_LOCAL_ADDR",
+            v(&|q, _| q.local.ip().to_string()),
+        );
+        push(
+            env,
+            "QUERY4_LOCAL_PORT",
+            v(&|q, _| q.local.port().to_string()),
+        );
+        push(
+            env,
+            "QUERY4_REMOTE_ADDR",
+            v(&|q, _| q.remote.ip().to_string()),
+        );
+        push(
+            env,
+            "QUERY4_REMOTE_PORT",
+            v(&|q, _| q.remote.port().to_string()),
+        );
+        push(
+            env,
+            "QUERY4_IFACE_INDEX",
+            v(&|q, _| q.interface.0.to_string()),
+        );
+        push(
+            env,
+            "QUERY4_IFACE_NAME",
+            v(&|q, _| q.interface.1.to_string()),
+        );
+        push(env, "QUERY4_HOPS", v(&|_, m| m.hops.to_string()));
+        push(env, "QUERY4_SECS", v(&|_, m| m.secs.to_string()));
+        push(env, "QUERY4_FLAGS", v(&|_, m| m.flags.to_string()));
+        push(env, "QUERY4_CIADDR", v(&|_, m| m.ciaddr.to_string()));
+        push(env, "QUERY4_SIADDR", v(&|_, m| m.siaddr.to_string()));
+        push(env, "QUERY4_YIADDR", v(&|_, m| m.yiaddr.to_string()));
+        push(env, "QUERY4_GIADDR", v(&|_, m| m.giaddr.to_string()));
+        push(
+            env,
+            "QUERY4_RELAYED",
+            v(&|_, m| (!m.giaddr.is_unspecified()).to_string()),
+        );
+        push(env, "QUERY4_HWADDR", v(&|_, m| hex(m.hardware_address())));
+        push(env, "QUERY4_HWADDR_TYPE", v(&|_, m| m.htype.to_string()));
+        // The link addresses of the frame: the core sees datagrams only, as Kea does with
+        // UDP sockets; Kea fills these from the raw socket's frame.
+        push(env, "QUERY4_LOCAL_HWADDR", None);
+        push(env, "QUERY4_LOCAL_HWADDR_TYPE", None);
+        push(env, "QUERY4_REMOTE_HWADDR", None);
+        push(env, "QUERY4_REMOTE_HWADDR_TYPE", None);
+        if let Some(rai) = m.and_then(|m| m.option(code::RELAY_AGENT_INFO)) {
+            push(
+                env,
+                "QUERY4_OPTION_82",
+                Some(upper_hex(code::RELAY_AGENT_INFO, &rai.data)),
+            );
+            let subs = m.and_then(|m| m.relay_agent_info().ok().flatten());
+            for sub in subs.iter().flatten().filter(|s| s.code == 1 || s.code == 2) {
+                push(
+                    env,
+                    &format!("QUERY4_OPTION_82_SUB_OPTION_{}", sub.code),
+                    Some(upper_hex(sub.code, &sub.data)),
+                );
+            }
+        }
+    }
+}
+
+fn push(env: &mut Vec<(String, String)>, name: &str, value: Option<String>) {
+    env.push((name.to_string(), value.unwrap_or_default()));
+}
+
+/// Kea's `extractLease4` with `prefix`.
+fn lease_env(env: &mut Vec<(String, String)>, prefix: &str, lease: Option<&Lease4>) {
+    let l = lease;
+    push(
+        env,
+        &format!("{prefix}_ADDRESS"),
+        l.map(|l| l.address.to_string()),
+    );
+    push(
+        env,
+        &format!("{prefix}_CLTT"),
+        l.map(|l| l.cltt().to_string()),
+    );
+    push(
+        env,
+        &format!("{prefix}_HOSTNAME"),
+        l.map(|l| l.hostname.clone()),
+    );
+    let hw = l.filter(|l| !l.hwaddr.is_empty());
+    push(env, &format!("{prefix}_HWADDR"), hw.map(|l| hex(&l.hwaddr)));
+    push(
+        env,
+        &format!("{prefix}_HWADDR_TYPE"),
+        hw.map(|_| "1".to_string()),
+    );
+    push(
+        env,
+        &format!("{prefix}_STATE"),
+        l.map(|l| state_name(l.state)),
+    );
+    push(
+        env,
+        &format!("{prefix}_SUBNET_ID"),
+        l.map(|l| l.subnet_id.to_string()),
+    );
+    push(
+        env,
+        &format!("{prefix}_VALID_LIFETIME"),
+        l.map(|l| l.valid_lifetime.to_string()),
+    );
+    push(
+        env,
+        &format!("{prefix}_CLIENT_ID"),
+        l.filter(|l| !l.client_id.is_empty())
+            .map(|l| hex(&l.client_id)),
+    );
+}
+
+/// Kea's `Lease4::statesToText`.
+fn state_name(state: u32) -> String {
+    match state {
+        0 => "default".into(),
+        STATE_DECLINED => "declined".into(),
+        STATE_EXPIRED_RECLAIMED => "expired-reclaimed".into(),
+        n => format!("unknown ({n})"),
+    }
+}
+
+/// Kea's `Pkt4::getName`.
+fn type_name(k: MessageType) -> &'static str {
+    match k {
+        MessageType::Discover => "DHCPDISCOVER",
+        MessageType::Offer => "DHCPOFFER",
+        MessageType::Request => "DHCPREQUEST",
+        MessageType::Decline => "DHCPDECLINE",
+        MessageType::Ack => "DHCPACK",
+        MessageType::Nak => "DHCPNAK",
+        MessageType::Release => "DHCPRELEASE",
+        MessageType::Inform => "DHCPINFORM",
+        _ => "UNKNOWN",
+    }
+}
+
+/// An option (code, length, data) as Kea's `Option::toHexString` writes it: `0x` and
+/// upper-case hex.
+fn upper_hex(code: u8, data: &[u8]) -> String {
+    let len = u8::try_from(data.len()).unwrap_or(u8::MAX);
+    let digits: String = [code, len]
+        .iter()
+        .chain(data)
+        .map(|x| format!("{x:02X}"))
+        .collect();
+    format!("0x{digits}")
+}
+
+/// A subnet's prefix as Kea writes it: `192.0.2.0/24`.
+fn prefix_text(s: &Subnet) -> String {
+    format!("{}/{}", s.prefix.network, s.prefix.len)
+}
+
+fn subnet_json(s: &Subnet) -> Value {
+    json!({ "id": s.id, "subnet": prefix_text(s) })
+}
