@@ -1,16 +1,14 @@
 //! The loader against the example libraries of `reference-impl/hook-examples`, built by
-//! `support`: instances, parameters, next steps, lease contexts, and failures contained.
+//! the test kit: instances, parameters, next steps, lease contexts, and failures contained.
 
 #![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::path::Path;
 
 use dhcplab_hook_loader::{LoadError, NativeLibrary};
 use dhcplab_hooks::{Call, HookPoint, Library, NextStep};
+use dhcplab_testkit::hooks::example;
 use serde_json::json;
-use support::example;
 
 fn load(lib: &str, index: u32, params: serde_json::Value) -> Result<NativeLibrary, LoadError> {
     NativeLibrary::load(&example(lib), index, &params)

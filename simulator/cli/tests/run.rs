@@ -57,6 +57,8 @@ fn write_suite(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_shipped_suite_passes_from_the_repository_root() {
+    // The hook-ordering scenarios load the example libraries from beside the binary.
+    dhcplab_testkit::hooks::examples_dir();
     let out = dhcplab(&["run"], &repo());
     let stdout = text(&out.stdout);
     assert_eq!(
@@ -69,7 +71,12 @@ fn the_shipped_suite_passes_from_the_repository_root() {
     for column in ["scenario", "result", "covered", "wall"] {
         assert!(first.contains(column), "{first}");
     }
-    for topic in ["lease-expiry/", "suspend-resume/", "link-flap/"] {
+    for topic in [
+        "lease-expiry/",
+        "suspend-resume/",
+        "link-flap/",
+        "hook-ordering/",
+    ] {
         assert!(stdout.matches(topic).count() >= 6, "{topic}: {stdout}");
     }
     assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");

@@ -97,6 +97,13 @@ pub fn supports(
             stacks.server.program()
         ));
     }
+    if stacks.server == Server::Kea {
+        if let Some(lib) = foreign_hooks(scenario).next() {
+            return no(format!(
+                "lists the hooks library {lib}, which kea-dhcp4 cannot load (only Kea's own, libdhcp_*.so)"
+            ));
+        }
+    }
     if let Some(r) = scenario
         .requires
         .iter()
@@ -147,6 +154,28 @@ pub fn supports(
         }
     }
     Ok(())
+}
+
+/// The hooks libraries the scenario's server configurations list (at the start or in a
+/// reconfigure step) that are not Kea's own (`libdhcp_*.so`).
+fn foreign_hooks(scenario: &Scenario) -> impl Iterator<Item = String> + '_ {
+    let initial = scenario.hosts.iter().filter_map(|h| match &h.role {
+        Role::Server(s) => Some(&s.config),
+        _ => None,
+    });
+    let reloaded = scenario.steps.iter().filter_map(|s| match &s.what {
+        What::Act(Act::Reconfigure { config, .. }) => Some(config.as_ref()),
+        _ => None,
+    });
+    initial
+        .chain(reloaded)
+        .flat_map(|c| c.dhcp4.hooks_libraries.iter())
+        .map(|l| l.library.clone())
+        .filter(|l| {
+            !l.rsplit('/')
+                .next()
+                .is_some_and(|f| f.starts_with("libdhcp_"))
+        })
 }
 
 /// A host's process and files.

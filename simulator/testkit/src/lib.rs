@@ -7,6 +7,7 @@
 //! so a clone on its own still passes its tests without hiding a missing corpus in CI.
 
 pub mod clients;
+pub mod hooks;
 pub mod netns;
 pub mod servers;
 

@@ -7,7 +7,9 @@ use dhcplab_scenario::Scenario;
 use dhcplab_virtual_mode::{Options, run};
 use std::path::PathBuf;
 
+/// Every scenario, with the example hook libraries built for `${hooks}`.
 fn suite() -> Vec<Scenario> {
+    dhcplab_testkit::hooks::examples_dir();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let files = dhcplab_scenario::discover(&root).expect("scenarios folder");
     assert!(files.len() >= 20, "the suite has {} scenarios", files.len());

@@ -1,5 +1,6 @@
-//! Finds the example hook libraries (`reference-impl/hook-examples/*`), building them first,
-//! once per test binary.
+//! The example hook libraries (`reference-impl/hook-examples/*`) for tests, built first (once
+//! per test binary) into the test's own target directory, where the simulator finds them
+//! for `${hooks}`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,15 +57,26 @@ fn build() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// The path of example library `lib` ("trace", "drop_by_mac", ...), built if need be.
-pub fn example(lib: &str) -> PathBuf {
+/// The directory of the example libraries, built if need be.
+///
+/// # Panics
+/// When they cannot be built.
+pub fn examples_dir() -> PathBuf {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     match DIR.get_or_init(build) {
-        Ok(dir) => dir.join(format!(
-            "{}dhcplab_hook_{lib}{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        )),
+        Ok(dir) => dir.clone(),
         Err(e) => panic!("{e}"),
     }
+}
+
+/// The path of example library `lib` ("trace", "drop_by_mac", ...), built if need be.
+///
+/// # Panics
+/// When they cannot be built.
+pub fn example(lib: &str) -> PathBuf {
+    examples_dir().join(format!(
+        "{}dhcplab_hook_{lib}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
 }
