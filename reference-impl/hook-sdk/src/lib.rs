@@ -5,7 +5,8 @@
 //! library's JSON parameters, `callout` runs at each hook point it serves with a safe
 //! [`Call`], and `unload` runs before it is dropped. [`export!`] generates the C entry points,
 //! each inside [`std::panic::catch_unwind`], so that a panic never unwinds into the server: a
-//! panicking callout sets DROP and returns 1 (what Kea does when a callout throws), a panicking
+//! panicking callout sets DROP and returns 1 (the packet is dropped, as Kea drops a packet whose
+//! processing throws; Kea 2.2's own callout manager only logs a callout's exception), a panicking
 //! or failing `load` returns 1.
 //!
 //! ```
@@ -26,58 +27,28 @@ use dhcplab_hook_abi as abi;
 
 /// Every hook point name the server calls (Kea's names, DHCPv4 first): the only names
 /// [`export!`] accepts, so that a typo is a compile error instead of a silent no-op.
-pub const HOOK_POINTS: [&str; 30] = [
-    "buffer4_receive",
-    "pkt4_receive",
-    "subnet4_select",
-    "host4_identifier",
-    "lease4_select",
-    "lease4_renew",
-    "lease4_release",
-    "lease4_decline",
-    "leases4_committed",
-    "pkt4_send",
-    "buffer4_send",
-    "lease4_expire",
-    "lease4_recover",
-    "command_processed",
-    "dhcp4_srv_configured",
-    "buffer6_receive",
-    "pkt6_receive",
-    "subnet6_select",
-    "host6_identifier",
-    "lease6_select",
-    "lease6_renew",
-    "lease6_rebind",
-    "lease6_release",
-    "lease6_decline",
-    "leases6_committed",
-    "pkt6_send",
-    "buffer6_send",
-    "lease6_expire",
-    "lease6_recover",
-    "dhcp6_srv_configured",
-];
+pub const HOOK_POINTS: [&str; 30] = {
+    let all = dhcplab_hooks::HookPoint::ALL;
+    let mut names = [""; 30];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = all[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// The DHCPv4 hook point names, what `export!(Type, all_v4)` exports: for libraries that
 /// want to see everything a DHCPv4 server does.
-pub const HOOK_POINTS_V4: [&str; 15] = [
-    "buffer4_receive",
-    "pkt4_receive",
-    "subnet4_select",
-    "host4_identifier",
-    "lease4_select",
-    "lease4_renew",
-    "lease4_release",
-    "lease4_decline",
-    "leases4_committed",
-    "pkt4_send",
-    "buffer4_send",
-    "lease4_expire",
-    "lease4_recover",
-    "command_processed",
-    "dhcp4_srv_configured",
-];
+pub const HOOK_POINTS_V4: [&str; 15] = {
+    let mut names = [""; 15];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = HOOK_POINTS[i];
+        i += 1;
+    }
+    names
+};
 
 /// A hook library's state: one value per configured instance of the library (the same file
 /// listed twice gets two), created by `load` and dropped after `unload`.
@@ -94,55 +65,8 @@ pub trait Hook: Sized + 'static {
     fn unload(&mut self) {}
 }
 
-/// What the server does next, as a callout decides: the sdk's own copy of Kea's statuses,
-/// so that library authors need only this crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NextStep {
-    /// Go on as usual.
-    #[default]
-    Continue,
-    /// Leave out the server's own step at this point.
-    Skip,
-    /// Drop the packet.
-    Drop,
-    /// Hold the packet.
-    Park,
-}
-
-impl NextStep {
-    /// The ABI's (Kea's) number of the status.
-    pub fn code(self) -> i32 {
-        match self {
-            Self::Continue => abi::NEXT_STEP_CONTINUE,
-            Self::Skip => abi::NEXT_STEP_SKIP,
-            Self::Drop => abi::NEXT_STEP_DROP,
-            Self::Park => abi::NEXT_STEP_PARK,
-        }
-    }
-
-    /// The status of the ABI's number `code`, or none when it is unknown.
-    pub fn from_code(code: i32) -> Option<Self> {
-        match code {
-            abi::NEXT_STEP_CONTINUE => Some(Self::Continue),
-            abi::NEXT_STEP_SKIP => Some(Self::Skip),
-            abi::NEXT_STEP_DROP => Some(Self::Drop),
-            abi::NEXT_STEP_PARK => Some(Self::Park),
-            _ => None,
-        }
-    }
-
-    /// The status named `name` ("continue", "skip", "drop", "park", any case), so that
-    /// libraries can take statuses from their parameters.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "continue" => Some(Self::Continue),
-            "skip" => Some(Self::Skip),
-            "drop" => Some(Self::Drop),
-            "park" => Some(Self::Park),
-            _ => None,
-        }
-    }
-}
+/// What the server does next, as a callout decides (Kea's statuses, with the ABI's numbers).
+pub use dhcplab_hooks::NextStep;
 
 /// One call of a library's callout, with safe access to what the server passed.
 #[derive(Debug)]
@@ -579,7 +503,11 @@ mod tests {
             assert_eq!(raw.next_step, step.code());
             assert_eq!(NextStep::from_code(step.code()), Some(step));
         }
+        // The server's numbers are the header's.
+        assert_eq!(NextStep::Continue.code(), abi::NEXT_STEP_CONTINUE);
+        assert_eq!(NextStep::Skip.code(), abi::NEXT_STEP_SKIP);
         assert_eq!(NextStep::Drop.code(), abi::NEXT_STEP_DROP);
+        assert_eq!(NextStep::Park.code(), abi::NEXT_STEP_PARK);
         assert_eq!(NextStep::from_name("PARK"), Some(NextStep::Park));
         assert_eq!(NextStep::from_name("stop"), None);
     }
@@ -629,12 +557,8 @@ mod tests {
     }
 
     #[test]
-    fn the_names_are_the_servers() {
-        let theirs: Vec<&str> = dhcplab_hooks::HookPoint::ALL
-            .iter()
-            .map(|p| p.name())
-            .collect();
-        assert_eq!(HOOK_POINTS.as_slice(), theirs.as_slice());
-        assert_eq!(HOOK_POINTS_V4.as_slice(), &HOOK_POINTS[..15]);
+    fn the_v4_names_end_where_the_v6_ones_begin() {
+        assert_eq!(HOOK_POINTS_V4[14], "dhcp4_srv_configured");
+        assert_eq!(HOOK_POINTS[15], "buffer6_receive");
     }
 }

@@ -106,7 +106,7 @@ impl HookPoint {
     ];
 
     /// Kea's name, which is also the name of a library's callout function.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Buffer4Receive => "buffer4_receive",
             Self::Pkt4Receive => "pkt4_receive",
@@ -187,6 +187,14 @@ impl NextStep {
             Self::Park => 2,
             Self::Drop => 3,
         }
+    }
+
+    /// The status named `name` (`continue`, `skip`, `drop`, `park`, in any case), so that
+    /// libraries can take statuses from their parameters.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Continue, Self::Skip, Self::Drop, Self::Park]
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
     }
 
     /// Kea's name: CONTINUE, SKIP, DROP, PARK.
@@ -276,6 +284,9 @@ mod tests {
             assert_eq!(s.code(), n);
         }
         assert_eq!(NextStep::from_code(4), None);
+        assert_eq!(NextStep::from_name("skip"), Some(NextStep::Skip));
+        assert_eq!(NextStep::from_name("DROP"), Some(NextStep::Drop));
+        assert_eq!(NextStep::from_name("stop"), None);
         assert_eq!(NextStep::from_code(-1), None);
     }
 }

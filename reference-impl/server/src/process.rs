@@ -863,15 +863,7 @@ fn decline(server: &mut Server, q: &Query<'_>) {
     if !q.key(subnet).owns(&lease) {
         return ignore(q, "DECLINE of another client's lease");
     }
-    let args = Args {
-        query: Some(q.hook()),
-        lease: Some(&lease),
-        ..Args::default()
-    };
-    if matches!(
-        server.callout(HookPoint::Lease4Decline, &args).next_step,
-        NextStep::Skip | NextStep::Drop
-    ) {
+    if stopped(server, q, HookPoint::Lease4Decline, &lease) {
         return ignore(q, "a lease4_decline callout set SKIP or DROP: not declined");
     }
     tracing::info!(%address, "declined; in probation for {DECLINE_PROBATION} s");
@@ -891,6 +883,20 @@ fn decline(server: &mut Server, q: &Query<'_>) {
         return;
     }
     committed(server, q, &[declined], &[]);
+}
+
+/// lease4_decline or lease4_release with the query and its lease: true when a callout set
+/// SKIP or DROP, and the server leaves the lease as it is.
+fn stopped(server: &mut Server, q: &Query<'_>, point: HookPoint, lease: &Lease4) -> bool {
+    let args = Args {
+        query: Some(q.hook()),
+        lease: Some(lease),
+        ..Args::default()
+    };
+    matches!(
+        server.callout(point, &args).next_step,
+        NextStep::Skip | NextStep::Drop
+    )
 }
 
 /// leases4_committed for a query that gets no answer (RELEASE, DECLINE).
@@ -917,15 +923,7 @@ fn release(server: &mut Server, q: &Query<'_>) {
     if !owns {
         return ignore(q, "RELEASE of another client's lease");
     }
-    let args = Args {
-        query: Some(q.hook()),
-        lease: Some(&lease),
-        ..Args::default()
-    };
-    if matches!(
-        server.callout(HookPoint::Lease4Release, &args).next_step,
-        NextStep::Skip | NextStep::Drop
-    ) {
+    if stopped(server, q, HookPoint::Lease4Release, &lease) {
         return ignore(
             q,
             "a lease4_release callout set SKIP or DROP: the lease stays",

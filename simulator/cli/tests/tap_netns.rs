@@ -580,3 +580,74 @@ fn the_recorded_server_side_draws_dhclients_recorded_requests_in_tap_mode() {
     assert_eq!(report["counts"]["recorded"], 4, "{text}");
     assert_eq!(report["counts"]["same"], 4, "{text}");
 }
+
+/// The hook-ordering suite in TAP mode, side by side on the reference daemon (which loads the
+/// example libraries in its namespace) and on kea-dhcp4 (with its own run-script hook),
+/// both with the reference agent. The reference runs every scenario and passes them all; Kea
+/// runs the run-script and client-event ones (the others list dhcplab's libraries, which
+/// it cannot load, and are skipped with that reason), and fails only as the failed-reload
+/// scenario records: Kea 2.2 goes on without its libraries after such a reload.
+#[test]
+fn the_hook_ordering_scenarios_pass_in_tap_mode_on_the_reference_and_on_kea() {
+    if !can_create_namespaces() || !have("kea-dhcp4") {
+        return;
+    }
+    dhcplab_testkit::hooks::examples_dir();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runs: Vec<(&str, std::process::Child)> = ["reference", "kea"]
+        .into_iter()
+        .map(|server| {
+            let child = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+                .current_dir(&root)
+                .args(["run", "--mode", "tap", "--server", server])
+                .args(["--client", "reference", "--jobs", "10", "--json"])
+                .arg(dir.path().join(format!("{server}.json")))
+                .arg("--artifacts")
+                .arg(dir.path().join(server))
+                .arg("scenarios/hook-ordering")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dhcplab run");
+            (server, child)
+        })
+        .collect();
+    for (server, child) in runs {
+        let out = child.wait_with_output().expect("dhcplab run ends");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json = dir.path().join(format!("{server}.json"));
+        let results: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("results")).expect("json");
+        let mut by_status: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in results["results"].as_array().expect("results") {
+            let name = r["name"].as_str().unwrap_or("?").to_string();
+            let status = r["status"].as_str().unwrap_or("?").to_string();
+            if status == "skipped" {
+                let message = r["message"].as_str().unwrap_or("");
+                assert!(
+                    message.contains("which kea-dhcp4 cannot load"),
+                    "{server}: {name}: {message}"
+                );
+            }
+            by_status.entry(status).or_default().push(name);
+        }
+        let count = |s: &str| by_status.get(s).map_or(0, Vec::len);
+        match server {
+            "reference" => {
+                assert_eq!(count("passed"), 19, "{by_status:?}\n{stdout}");
+                assert_eq!(by_status.len(), 1, "{by_status:?}\n{stdout}");
+            }
+            _ => {
+                assert_eq!(count("passed"), 8, "{by_status:?}\n{stdout}");
+                assert_eq!(
+                    by_status.get("differs").cloned().unwrap_or_default(),
+                    ["hook-ordering/run-script-kept-when-a-reload-fails"],
+                    "{stdout}"
+                );
+                assert_eq!(count("skipped"), 10, "{by_status:?}\n{stdout}");
+                assert_eq!(count("failed"), 0, "{by_status:?}\n{stdout}");
+            }
+        }
+    }
+}

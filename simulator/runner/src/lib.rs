@@ -580,6 +580,26 @@ impl<N: Network> Runner<'_, N> {
         Ok(())
     }
 
+    /// Why `run` lacks a variable `check` asks for, if it does.
+    fn env_faults(
+        &self,
+        check: &dhcplab_scenario::ScriptCheck,
+        run: &hookfiles::ScriptRun,
+    ) -> Result<(), String> {
+        for (name, value) in &check.env {
+            let want = self.env_value(value)?;
+            let got = run.env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+            if got != Some(&want) {
+                return Err(format!(
+                    "expected {name}={want} in the {} run of the script, got {}",
+                    run.hook,
+                    got.map_or("no such variable".to_string(), |v| format!("{name}={v}"))
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A script expectation's value: the text, or a captured value written as Kea writes
     /// it (an address dotted, anything else as colon hex).
     fn env_value(&self, value: &str) -> Result<String, String> {
@@ -917,37 +937,47 @@ impl<N: Network> Runner<'_, N> {
                 let all = self.net.script_runs(i)?;
                 let seen = self.scripts_seen.get(&i).copied().unwrap_or(0);
                 let new = all.get(seen..).unwrap_or_default();
-                let hooks = |r: &[hookfiles::ScriptRun]| -> String {
-                    r.iter()
-                        .map(|r| r.hook.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
+                let listed = |hooks: Vec<&str>| hooks.join(", ");
+                fn sorted(mut hooks: Vec<&str>) -> Vec<&str> {
+                    hooks.sort_unstable();
+                    hooks
+                }
                 let want: Vec<&str> = runs.iter().map(|r| r.hook.as_str()).collect();
                 let got: Vec<&str> = new.iter().map(|r| r.hook.as_str()).collect();
-                if want != got {
+                if sorted(want.clone()) != sorted(got.clone()) {
                     return Err(format!(
                         "expected {host}'s script to run for [{}] since the last check, it ran for [{}]",
-                        want.join(", "),
-                        hooks(new)
+                        listed(want),
+                        listed(got)
                     ));
                 }
-                for (check, run) in runs.iter().zip(new) {
-                    for (name, value) in &check.env {
-                        let want = self.env_value(value)?;
-                        let got = run.env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-                        if got != Some(&want) {
-                            return Err(format!(
-                                "expected {name}={want} in the {} run of {host}'s script, got {}",
-                                run.hook,
-                                got.map_or("no such variable".to_string(), |v| format!(
-                                    "{name}={v}"
-                                ))
-                            ));
+                // Scripts run without waiting for each other: their records may come in any
+                // order. Each expected run is matched with one recorded run of its hook point.
+                let mut free: Vec<&hookfiles::ScriptRun> = new.iter().collect();
+                for check in runs {
+                    let mut faults = Vec::new();
+                    let mut matched = None;
+                    for (k, run) in free
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.hook == check.hook)
+                    {
+                        match self.env_faults(check, run) {
+                            Ok(()) => {
+                                matched = Some(k);
+                                break;
+                            }
+                            Err(f) => faults.push(f),
                         }
                     }
+                    match matched {
+                        Some(k) => {
+                            free.remove(k);
+                        }
+                        None => return Err(faults.join("; ")),
+                    }
                 }
-                Ok(format!("{host}'s script ran for [{}]", want.join(", ")))
+                Ok(format!("{host}'s script ran for [{}]", listed(want)))
             }
             Expect::Message { .. } | Expect::Nothing { .. } => {
                 Err("not a state expectation".into())

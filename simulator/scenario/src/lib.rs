@@ -496,7 +496,8 @@ pub enum Expect {
         calls: Vec<String>,
     },
     /// The run-script hook's runs on the server since the previous such check: exactly these
-    /// hook points, in order, each with the variables given.
+    /// hook points, each with the variables given, in any order (scripts run without waiting
+    /// for each other, as Kea runs them, so their records may swap).
     Scripts {
         /// The server.
         host: String,
