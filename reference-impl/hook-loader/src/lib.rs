@@ -12,7 +12,6 @@ mod loader;
 
 pub use loader::{NativeLoader, Scripts};
 
-use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -153,7 +152,8 @@ pub struct NativeLibrary {
     index: u32,
     instance: Instance,
     unload: Option<UnloadFn>,
-    callouts: BTreeMap<HookPoint, Callout>,
+    /// By [`HookPoint::index`].
+    callouts: [Option<Callout>; HookPoint::ALL.len()],
     /// Kept open while the function pointers above are in use; closed after `unload()`.
     _library: libloading::Library,
 }
@@ -163,7 +163,13 @@ impl fmt::Debug for NativeLibrary {
         f.debug_struct("NativeLibrary")
             .field("name", &self.name)
             .field("index", &self.index)
-            .field("callouts", &self.callouts.keys().collect::<Vec<_>>())
+            .field(
+                "callouts",
+                &HookPoint::ALL
+                    .iter()
+                    .filter(|p| self.callouts[p.index()].is_some())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -219,7 +225,7 @@ impl NativeLibrary {
         let unload = unsafe { library.get::<UnloadFn>("unload") }
             .ok()
             .map(|s| *s);
-        let mut callouts = BTreeMap::new();
+        let mut callouts: [Option<Callout>; HookPoint::ALL.len()] = Default::default();
         for point in HookPoint::ALL {
             // SAFETY: as above.
             if let Ok(symbol) = unsafe { library.get::<CalloutFn>(point.name()) } {
@@ -227,13 +233,10 @@ impl NativeLibrary {
                     path: owned(),
                     message: e.to_string(),
                 })?;
-                callouts.insert(
-                    point,
-                    Callout {
-                        function: *symbol,
-                        hook,
-                    },
-                );
+                callouts[point.index()] = Some(Callout {
+                    function: *symbol,
+                    hook,
+                });
             }
         }
 
@@ -261,7 +264,7 @@ impl NativeLibrary {
         tracing::debug!(
             library = %path.display(),
             index,
-            callouts = callouts.len(),
+            callouts = callouts.iter().flatten().count(),
             "hook library loaded"
         );
         Ok(NativeLibrary {
@@ -281,21 +284,19 @@ impl Library for NativeLibrary {
     }
 
     fn implements(&self, point: HookPoint) -> bool {
-        self.callouts.contains_key(&point)
+        self.callouts[point.index()].is_some()
     }
 
     /// Runs the callout for `call.point`; a library without one leaves the call as it is.
     fn call(&mut self, call: &mut Call<'_>) -> Result<(), String> {
-        let Some(callout) = self.callouts.get(&call.point) else {
+        let Some(callout) = &self.callouts[call.point.index()] else {
             return Ok(());
         };
         let arguments = if call.arguments.is_empty() {
-            "{}"
+            c"{}"
         } else {
             call.arguments
         };
-        let arguments = CString::new(arguments)
-            .map_err(|_| format!("the arguments of {} contain a NUL byte", call.point))?;
         let mut host = Host {
             accepts_lease_context: LEASE_POINTS.contains(&call.point),
             lease_context: None,

@@ -27,7 +27,7 @@ fn call_with<'a>(
         sequence,
         query,
         response: &[],
-        arguments: "{}",
+        arguments: c"{}",
         next_step,
         lease_context: None,
     };
@@ -334,15 +334,4 @@ fn noop_implements_every_v4_hook_point_and_nothing_else() {
             );
         }
     }
-    let mut bad = Call {
-        point: HookPoint::Pkt4Receive,
-        sequence: 1,
-        query: &[],
-        response: &[],
-        arguments: "{\"a\":\"\0\"}",
-        next_step: NextStep::Continue,
-        lease_context: None,
-    };
-    let err = lib.call(&mut bad).unwrap_err();
-    assert!(err.contains("NUL"), "{err}");
 }

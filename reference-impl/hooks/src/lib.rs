@@ -141,6 +141,11 @@ impl HookPoint {
         }
     }
 
+    /// Its position in [`HookPoint::ALL`], for tables indexed by hook point.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The hook point of Kea's name `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name)
@@ -219,8 +224,9 @@ pub struct Call<'a> {
     pub query: &'a [u8],
     /// The server's answer as it stands, or empty.
     pub response: &'a [u8],
-    /// The other arguments, a JSON object with Kea's argument names.
-    pub arguments: &'a str,
+    /// The other arguments, a JSON object with Kea's argument names, NUL-terminated as the C
+    /// ABI hands it on (built once for all the libraries of a call).
+    pub arguments: &'a std::ffi::CStr,
     /// In: what the callouts before decided. Out: this library's decision; the last wins.
     pub next_step: NextStep,
     /// A user context (JSON object text) a library set on the lease the call is about.
@@ -265,6 +271,9 @@ mod tests {
         let mut names: Vec<&str> = HookPoint::ALL.iter().map(|p| p.name()).collect();
         for p in HookPoint::ALL {
             assert_eq!(HookPoint::from_name(p.name()), Some(p));
+        }
+        for (i, p) in HookPoint::ALL.iter().enumerate() {
+            assert_eq!(p.index(), i);
         }
         names.sort_unstable();
         names.dedup();

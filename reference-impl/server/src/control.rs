@@ -124,8 +124,16 @@ fn hex(text: &str, name: &str) -> Result<Vec<u8>, Bad> {
 
 /// Lower-case colon-separated hex, as Kea writes link addresses and client identifiers.
 pub(crate) fn hex_text(bytes: &[u8]) -> String {
-    let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    parts.join(":")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
 }
 
 /// A lease as Kea's lease commands show it.

@@ -20,13 +20,14 @@
 //! empty).
 
 use crate::config::Subnet;
-use crate::control::{hex_text as hex, lease_json};
+use crate::control::hex_text as hex;
 use dhcplab_hooks::Call;
 pub use dhcplab_hooks::{HookPoint, Library, Loader, NextStep};
 use dhcplab_kea_config::dhcp4::HookLibrary;
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
 use dhcplab_wire::v4::{Message, MessageType, code};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::ffi::CString;
 use std::net::SocketAddrV4;
 
 /// A loader that loads no native code: a configuration that lists a native library is
@@ -121,6 +122,8 @@ pub struct HookError {
 #[derive(Debug, Default)]
 pub(crate) struct Chain {
     links: Vec<Link>,
+    /// By [`HookPoint::index`]: some library serves the hook point.
+    served: [bool; HookPoint::ALL.len()],
     /// Hook point calls made so far.
     sequence: u64,
 }
@@ -202,7 +205,12 @@ impl Chain {
                     .map_err(fail)
             };
             match link {
-                Ok(l) => chain.links.push(l),
+                Ok(l) => {
+                    for p in HookPoint::ALL.into_iter().filter(|p| l.serves(*p)) {
+                        chain.served[p.index()] = true;
+                    }
+                    chain.links.push(l);
+                }
                 Err(e) => {
                     chain.unload();
                     return Err(e);
@@ -217,11 +225,12 @@ impl Chain {
         while let Some(link) = self.links.pop() {
             drop(link);
         }
+        self.served = Default::default();
     }
 
     /// True when some library serves `point`: the arguments need building.
     pub fn present(&self, point: HookPoint) -> bool {
-        self.links.iter().any(|l| l.serves(point))
+        self.served[point.index()]
     }
 
     /// Calls every library that serves `point`, in order, with `args`.
@@ -236,9 +245,10 @@ impl Chain {
             .iter()
             .any(|l| matches!(l, Link::Native(n) if n.implements(point)))
         {
-            args.json().to_string()
+            // JSON escapes every control character: the text holds no NUL.
+            CString::new(args.json()).unwrap_or_default()
         } else {
-            String::new()
+            CString::default()
         };
         let response = args.response_bytes();
         for link in &mut self.links {
@@ -316,51 +326,52 @@ pub(crate) struct Args<'a> {
 }
 
 impl Args<'_> {
-    fn response_bytes(&self) -> Vec<u8> {
+    fn response_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
         match (self.packed, self.response) {
-            (Some(p), _) => p.to_vec(),
-            (None, Some(r)) => r.encode(),
-            (None, None) => Vec::new(),
+            (Some(p), _) => std::borrow::Cow::Borrowed(p),
+            (None, Some(r)) => std::borrow::Cow::Owned(r.encode()),
+            (None, None) => std::borrow::Cow::Borrowed(&[]),
         }
     }
 
-    /// The arguments other than the packets, as JSON with Kea's names.
-    fn json(&self) -> Value {
-        let mut m = serde_json::Map::new();
+    /// The arguments other than the packets, as JSON text with Kea's names (written out
+    /// directly: it is built at every hook point call).
+    fn json(&self) -> String {
+        let mut o = JsonObject::default();
         if let Some(s) = self.subnet {
-            m.insert("subnet4".into(), subnet_json(s));
-        }
-        if let Some(l) = self.lease {
-            m.insert("lease4".into(), lease_json(l));
-        }
-        if let Some(ls) = self.leases {
-            m.insert("leases4".into(), ls.iter().map(lease_json).collect());
-        }
-        if let Some(ls) = self.deleted {
-            m.insert(
-                "deleted_leases4".into(),
-                ls.iter().map(lease_json).collect(),
+            o.field(
+                "subnet4",
+                &format!(r#"{{"id":{},"subnet":"{}"}}"#, s.id, prefix_text(s)),
             );
         }
+        if let Some(l) = self.lease {
+            o.field("lease4", &lease_text(l));
+        }
+        for (name, list) in [("leases4", self.leases), ("deleted_leases4", self.deleted)] {
+            if let Some(ls) = list {
+                let items: Vec<String> = ls.iter().map(lease_text).collect();
+                o.field(name, &format!("[{}]", items.join(",")));
+            }
+        }
         if let Some(f) = self.fake_allocation {
-            m.insert("fake_allocation".into(), json!(f));
+            o.field("fake_allocation", if f { "true" } else { "false" });
         }
         if let Some(r) = self.remove_lease {
-            m.insert("remove_lease".into(), json!(r));
+            o.field("remove_lease", if r { "true" } else { "false" });
         }
         if let Some((client_id, hwaddr)) = self.renew_ids {
-            m.insert("clientid".into(), json!(hex(client_id)));
-            m.insert("hwaddr".into(), json!(hex(hwaddr)));
+            o.field("clientid", &format!(r#""{}""#, hex(client_id)));
+            o.field("hwaddr", &format!(r#""{}""#, hex(hwaddr)));
         }
         if let Some(c) = self.json_config {
-            m.insert("json_config".into(), c.clone());
+            o.field("json_config", &c.to_string());
         }
         if let Some((name, arguments, response)) = self.command {
-            m.insert("name".into(), json!(name));
-            m.insert("arguments".into(), arguments.clone());
-            m.insert("response".into(), response.clone());
+            o.field("name", &Value::from(name).to_string());
+            o.field("arguments", &arguments.to_string());
+            o.field("response", &response.to_string());
         }
-        Value::Object(m)
+        o.finish()
     }
 
     /// Kea's run_script variables for `point`, in its order.
@@ -603,6 +614,87 @@ fn prefix_text(s: &Subnet) -> String {
     format!("{}/{}", s.prefix.network, s.prefix.len)
 }
 
-fn subnet_json(s: &Subnet) -> Value {
-    json!({ "id": s.id, "subnet": prefix_text(s) })
+/// A JSON object written field by field.
+#[derive(Default)]
+struct JsonObject(String);
+
+impl JsonObject {
+    /// Adds `key` (plain text, no escaping needed) with the JSON text `value`.
+    fn field(&mut self, key: &str, value: &str) {
+        self.0.push(if self.0.is_empty() { '{' } else { ',' });
+        self.0.push('"');
+        self.0.push_str(key);
+        self.0.push_str("\":");
+        self.0.push_str(value);
+    }
+
+    fn finish(mut self) -> String {
+        if self.0.is_empty() {
+            self.0.push('{');
+        }
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// A lease as JSON text, with the fields of Kea's `lease4-get` ([`lease_json`]).
+fn lease_text(l: &Lease4) -> String {
+    let mut o = JsonObject::default();
+    o.field("ip-address", &format!(r#""{}""#, l.address));
+    o.field("hw-address", &format!(r#""{}""#, hex(&l.hwaddr)));
+    o.field("valid-lft", &l.valid_lifetime.to_string());
+    o.field("cltt", &l.cltt().to_string());
+    o.field("subnet-id", &l.subnet_id.to_string());
+    o.field("fqdn-fwd", if l.fqdn_fwd { "true" } else { "false" });
+    o.field("fqdn-rev", if l.fqdn_rev { "true" } else { "false" });
+    o.field("hostname", &Value::from(l.hostname.as_str()).to_string());
+    o.field("state", &l.state.to_string());
+    if !l.client_id.is_empty() {
+        o.field("client-id", &format!(r#""{}""#, hex(&l.client_id)));
+    }
+    if let Some(c) = l.user_context.as_deref() {
+        if let Ok(v) = serde_json::from_str::<Value>(c) {
+            o.field("user-context", &v.to_string());
+        }
+    }
+    o.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn lease_text_is_the_json_of_lease4_get() {
+        let mut l = Lease4 {
+            address: Ipv4Addr::new(192, 0, 2, 100),
+            hwaddr: vec![2, 0, 0x5e, 0, 0x53, 0xab],
+            client_id: vec![1, 2, 0, 0x5e, 0, 0x53, 0xab],
+            valid_lifetime: 3600,
+            expire: 1_800_003_600,
+            subnet_id: 7,
+            fqdn_fwd: true,
+            fqdn_rev: false,
+            hostname: "a \"quoted\"\nname\u{0}".into(),
+            state: 0,
+            user_context: Some(r#"{"tag": ["x", 1]}"#.into()),
+        };
+        let parsed: Value = serde_json::from_str(&lease_text(&l)).expect("JSON");
+        assert_eq!(parsed, crate::control::lease_json(&l));
+        l.client_id.clear();
+        l.user_context = None;
+        let parsed: Value = serde_json::from_str(&lease_text(&l)).expect("JSON");
+        assert_eq!(parsed, crate::control::lease_json(&l));
+        assert!(!lease_text(&l).contains('\0'));
+    }
+
+    #[test]
+    fn an_empty_object_is_written_whole() {
+        assert_eq!(JsonObject::default().finish(), "{}");
+        let mut o = JsonObject::default();
+        o.field("a", "1");
+        o.field("b", "[]");
+        assert_eq!(o.finish(), r#"{"a":1,"b":[]}"#);
+    }
 }
