@@ -251,7 +251,11 @@ async fn serve(
                 let now = SystemTime::now();
                 let answer = match server.handle_command(now, &cmd.text) {
                     CommandOutcome::Answer(a) => a,
-                    CommandOutcome::ReloadFromFile => reload(&mut server, &options.config),
+                    CommandOutcome::ReloadFromFile => {
+                        let answer = reload(&mut server, &options.config);
+                        server.command_processed("config-reload", None, &answer);
+                        answer
+                    }
                 };
                 let _ = cmd.answer.send(answer);
             }

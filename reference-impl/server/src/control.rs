@@ -279,13 +279,10 @@ impl Server {
         CommandOutcome::Answer(response)
     }
 
-    /// Calls command_processed with a command and its answer.
-    pub(crate) fn command_processed(
-        &mut self,
-        name: &str,
-        arguments: Option<&Value>,
-        response: &Value,
-    ) {
+    /// Calls the command_processed callouts with a command and its answer. The core calls it
+    /// for the commands it answers; a driver calls it for `config-reload`, whose answer it
+    /// makes with [`Server::reload`].
+    pub fn command_processed(&mut self, name: &str, arguments: Option<&Value>, response: &Value) {
         let none = Value::Null;
         let args = crate::hooks::Args {
             command: Some((name, arguments.unwrap_or(&none), response)),

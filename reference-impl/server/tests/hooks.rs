@@ -514,3 +514,20 @@ fn kea_libraries_the_server_stands_in_for_are_inert_and_ha_is_refused() {
     let err = Server::new(c, json, Vec::new(), at(0)).expect_err("refused");
     assert!(err.to_string().contains("high availability"), "{err}");
 }
+
+#[test]
+fn command_processed_runs_after_each_command() {
+    let (mut s, log) = server(&config(POOL, "", &hooks(&[("A", ""), ("B", "")])));
+    taken(&log);
+    s.handle_command(at(1), r#"{ "command": "status-get" }"#);
+    s.handle_command(at(1), r#"{ "command": "no-such-command" }"#);
+    assert_eq!(
+        taken(&log),
+        [
+            "A command_processed",
+            "B command_processed",
+            "A command_processed",
+            "B command_processed"
+        ]
+    );
+}
