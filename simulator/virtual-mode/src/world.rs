@@ -11,7 +11,7 @@ use dhcplab_rng::Rng;
 use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
 use dhcplab_runner::{Network, Seen};
 use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig};
-use dhcplab_server::{Action as ServerAction, Datagram, Interface, Server};
+use dhcplab_server::{Action as ServerAction, CommandOutcome, Datagram, Interface, Server};
 use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
 use dhcplab_vnet::{Faults, Segment, Sent};
 use dhcplab_wire::v4::Message;
@@ -916,11 +916,24 @@ impl Network for World {
 
     fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String> {
         let now = self.now;
-        let dhcp4 = self.hooked(i, &config.dhcp4)?;
+        let json = if config.dhcp4.hooks_libraries.is_empty() {
+            config.json.clone()
+        } else {
+            self.placeholders(i)?.apply_json(&config.json)
+        };
         if let Node::Server(s) = &mut self.nodes[i] {
             if let Some(core) = s.core.as_mut() {
-                core.reconfigure(now, dhcp4, config.json.clone())
-                    .map_err(|e| e.to_string())?;
+                // As a control command, the way TAP mode and an operator reconfigure.
+                let command = serde_json::json!({ "command": "config-set", "arguments": json });
+                match core.handle_command(now, &command.to_string()) {
+                    CommandOutcome::Answer(a) if a["result"] == 0 => {}
+                    CommandOutcome::Answer(a) => {
+                        return Err(a["text"].as_str().unwrap_or("refused").to_string());
+                    }
+                    CommandOutcome::ReloadFromFile => {
+                        return Err("config-set answered as config-reload".into());
+                    }
+                }
             }
             s.config = config.clone();
         }
