@@ -335,3 +335,76 @@ fn noop_implements_every_v4_hook_point_and_nothing_else() {
         }
     }
 }
+
+/// The C library of `tests/c/hook.c`, compiled against the header with the system's C
+/// compiler into `dir`.
+fn c_library(dir: &Path) -> std::path::PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = dir.join("libc_hook.so");
+    let status = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-shared", "-fPIC", "-Wall", "-Werror", "-o"])
+        .arg(&out)
+        .arg("-I")
+        .arg(manifest.join("../hook-abi/include"))
+        .arg(manifest.join("tests/c/hook.c"))
+        .status()
+        .expect("the C compiler runs");
+    assert!(
+        status.success(),
+        "tests/c/hook.c compiles against the header"
+    );
+    out
+}
+
+#[test]
+fn a_library_written_in_c_against_the_header_loads_and_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = c_library(dir.path());
+    let query = [0u8; 300];
+
+    let mut dropping = NativeLibrary::load(&path, 0, &json!({ "mode": "drop" })).unwrap();
+    assert!(dropping.implements(HookPoint::Pkt4Receive));
+    assert!(!dropping.implements(HookPoint::Pkt4Send));
+    let (r, c) = call_with(
+        &mut dropping,
+        HookPoint::Pkt4Receive,
+        1,
+        &query,
+        NextStep::Continue,
+    );
+    assert_eq!((r, c.next_step), (Ok(()), NextStep::Drop));
+    let (r, c) = call_with(
+        &mut dropping,
+        HookPoint::Pkt4Receive,
+        2,
+        &[1, 2],
+        NextStep::Skip,
+    );
+    assert_eq!(r, Err("callout returned 2".to_string()));
+    assert_eq!(
+        c.next_step,
+        NextStep::Skip,
+        "a failing callout's status stands"
+    );
+
+    let mut passing = NativeLibrary::load(&path, 1, &serde_json::Value::Null).unwrap();
+    let (r, c) = call_with(
+        &mut passing,
+        HookPoint::Pkt4Receive,
+        3,
+        &query,
+        NextStep::Continue,
+    );
+    assert_eq!((r, c.next_step), (Ok(()), NextStep::Continue));
+    let (r, c) = call_with(
+        &mut passing,
+        HookPoint::Lease4Select,
+        9,
+        &query,
+        NextStep::Continue,
+    );
+    assert_eq!(r, Ok(()));
+    let context: serde_json::Value =
+        serde_json::from_str(c.lease_context.as_deref().unwrap()).unwrap();
+    assert_eq!(context, json!({ "from": "c", "sequence": 9 }));
+}
