@@ -1,6 +1,6 @@
 //! No panic on any scenario text: the shipped files, damaged at random (bytes flipped, lines
 //! dropped or repeated, numbers changed), either read with faults placed in the file, or read
-//! and run to an outcome.
+//! and run to an outcome (those that load dhcplab's example hook libraries are only read).
 
 use dhcplab_virtual_mode::{Options, run};
 use proptest::prelude::*;
@@ -101,7 +101,10 @@ proptest! {
             }
             Ok(s) => {
                 let big = s.hosts.len() > 200;
-                if !big {
+                // A damaged parameter of a native library could point its files anywhere
+                // (the trace library writes where "file" says): those are read, not run.
+                let native = t.contains("libdhcplab_hook");
+                if !big && !native {
                     let values = s.draw(1);
                     let s = if s.vary.is_empty() { s } else { match s.instance(&values) { Ok(i) => i, Err(_) => return Ok(()) } };
                     let o = run(&s, Options { seed: 1, record: true });
