@@ -635,11 +635,19 @@ fn discover(server: &mut Server, q: &Query<'_>) {
     match picked {
         Ok(address) => {
             let renewal = is_renewal(current.as_ref(), address, q.secs);
-            let mut lease = new_lease(server, q, &subnet, address, subnet.valid_lifetime);
-            if select_callouts(server, q, &subnet, &mut lease, renewal, true) == NextStep::Skip
-                && !renewal
-            {
-                return ignore(q, "a lease4_select callout set SKIP: nothing to offer");
+            let point = if renewal {
+                HookPoint::Lease4Renew
+            } else {
+                HookPoint::Lease4Select
+            };
+            // The lease an OFFER stands for is built only for the callouts: Kea keeps none.
+            if server.hooks.present(point) {
+                let mut lease = new_lease(server, q, &subnet, address, subnet.valid_lifetime);
+                if select_callouts(server, q, &subnet, &mut lease, renewal, true) == NextStep::Skip
+                    && !renewal
+                {
+                    return ignore(q, "a lease4_select callout set SKIP: nothing to offer");
+                }
             }
             let mut o = base_options(q, Some(MessageType::Offer), q.relayed());
             config_options(
@@ -771,11 +779,13 @@ fn grant(
     if let Some(old) = current.filter(|l| l.address != address) {
         deleted.extend(server.delete(old.address));
     }
-    if let Err(e) = server.commit(lease.clone()) {
+    if server.hooks.present(HookPoint::Leases4Committed) {
+        *q.committed.borrow_mut() = (vec![lease.clone()], deleted);
+    }
+    if let Err(e) = server.commit(lease) {
         tracing::error!("lease not stored: {e}");
         return;
     }
-    *q.committed.borrow_mut() = (vec![lease], deleted);
     send(server, q, kind, address, o);
 }
 
