@@ -10,15 +10,20 @@
  * A library exports:
  *   uint32_t version(void);                                  required: DHCPLAB_HOOK_ABI_VERSION
  *   int32_t  load(const char *parameters, void **instance);  optional: 0 to go on
+ *   const char *load_error(void);                            optional: why load() failed
  *   int32_t  unload(void *instance);                         optional
  *   int32_t  <hook point>(struct dhcplab_callout *call);    one per hook point it serves
  *
  * load() gets the library's "parameters" map as JSON text ("{}" when there is none) and may
  * set *instance; callouts and unload() get it back. The same file listed twice is loaded
- * once by the system but gets two instances. A non-zero return from load() refuses the
- * configuration (at start the server does not start; on a reload the old configuration and
- * libraries stay). A non-zero return from a callout is logged and its status kept; a callout
- * that fails as a C++ exception would in Kea should set DHCPLAB_NEXT_STEP_DROP.
+ * once by the system, so its static data is shared, but each entry gets its own instance.
+ * A non-zero return from load() refuses the configuration (at start the server does not
+ * start; on a reload the old configuration and libraries stay); unload() is then not
+ * called, so load() frees what it made before failing. load_error(), when exported, is
+ * asked right after a failed load(): a NUL-terminated text (or NULL) that the error shows.
+ * A non-zero return from a callout is logged and its status kept, as Kea does. Kea 2.2 also
+ * only logs a callout that throws; dhcplab's Rust helper sets DHCPLAB_NEXT_STEP_DROP for a
+ * callout that panics, and a C callout that cannot do its work may do the same.
  *
  * Everything a callout is given lives only during the call. Calls come from one thread.
  */
@@ -59,9 +64,11 @@ struct dhcplab_callout {
     struct dhcplab_bytes query;
     /* The server's answer (Kea's response4) as it stands, or empty. */
     struct dhcplab_bytes response;
-    /* The hook point's other arguments as a JSON object, NUL-terminated: "lease4",
-     * "leases4", "deleted_leases4", "subnet4", "fake_allocation", "command", ... named as
-     * Kea names them, leases written as Kea's lease4-get writes them. */
+    /* The hook point's other arguments as a JSON object, NUL-terminated, named as Kea names
+     * them: "subnet4", "lease4", "leases4", "deleted_leases4", "fake_allocation",
+     * "remove_lease", "clientid" and "hwaddr" (lease4_renew), "name", "arguments" and
+     * "response" (command_processed), "json_config" (dhcp4_srv_configured); leases written
+     * as Kea's lease4-get writes them. */
     const char *arguments;
     /* In: the status the callouts before left (CONTINUE for the first). Out: this one's. */
     int32_t next_step;

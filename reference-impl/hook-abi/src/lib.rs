@@ -89,6 +89,8 @@ pub type VersionFn = unsafe extern "C" fn() -> u32;
 /// `load(parameters, instance)`.
 pub type LoadFn =
     unsafe extern "C" fn(parameters: *const c_char, instance: *mut *mut c_void) -> i32;
+/// `load_error()`.
+pub type LoadErrorFn = unsafe extern "C" fn() -> *const c_char;
 /// `unload(instance)`.
 pub type UnloadFn = unsafe extern "C" fn(instance: *mut c_void) -> i32;
 /// A callout.

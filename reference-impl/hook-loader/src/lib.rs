@@ -16,7 +16,7 @@ use std::ffi::{CStr, CString, c_char, c_void};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use dhcplab_hook_abi::{self as abi, CalloutFn, LoadFn, UnloadFn, VersionFn};
+use dhcplab_hook_abi::{self as abi, CalloutFn, LoadErrorFn, LoadFn, UnloadFn, VersionFn};
 use dhcplab_hooks::{Call, HookPoint, Library, NextStep};
 
 /// Why a hook library could not be loaded; every variant names the file, so that the
@@ -63,12 +63,14 @@ pub enum LoadError {
         message: String,
     },
     /// `load()` returned non-zero: the library refused its configuration.
-    #[error("hook library {}: load() failed with code {code}", path.display())]
+    #[error("hook library {}: load() failed with code {code}{}", path.display(), why.as_deref().map(|w| format!(": {w}")).unwrap_or_default())]
     LoadFailed {
         /// The library's path as configured.
         path: PathBuf,
         /// What `load()` returned.
         code: i32,
+        /// What the library's `load_error()` said, if it has one.
+        why: Option<String>,
     },
 }
 
@@ -199,9 +201,17 @@ impl NativeLibrary {
         // SAFETY: opening runs the library's initialisers. A configured hook library is
         // trusted code (as Kea trusts its libraries); nothing else makes this sound.
         let library = unsafe { libloading::Library::new(&open_path) }.map_err(|e| {
+            // libloading says "dlopen failed" and keeps the system's reason as the source.
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(": ");
+                message.push_str(&s.to_string());
+                source = s.source();
+            }
             LoadError::NotALibrary {
                 path: owned(),
-                message: e.to_string(),
+                message,
             }
         })?;
 
@@ -255,9 +265,25 @@ impl NativeLibrary {
             // as the header asks of load().
             let code = unsafe { load(text.as_ptr(), &mut instance) };
             if code != 0 {
+                // SAFETY: `load_error` has the type the header declares for it.
+                let load_error = unsafe { library.get::<LoadErrorFn>("load_error") }
+                    .ok()
+                    .map(|f| *f);
+                let why = load_error.and_then(|f| {
+                    // SAFETY: asked right after load(), as the header says; it takes nothing.
+                    let text = unsafe { f() };
+                    // SAFETY: a non-null text is NUL-terminated and valid until the next
+                    // load() (the header); it is copied at once.
+                    (!text.is_null()).then(|| {
+                        unsafe { CStr::from_ptr(text) }
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                });
                 return Err(LoadError::LoadFailed {
                     path: owned(),
                     code,
+                    why,
                 });
             }
         }

@@ -144,31 +144,38 @@ fn next_steps_from_parameters_reach_the_call() {
 fn libraries_whose_load_fails_give_load_errors() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("trace.txt");
+    // Each with a word the library's load_error() must say.
     let cases = [
-        ("faulty", json!({"fail-in": "load"})),
-        ("trace", json!({})),
-        ("trace", serde_json::Value::Null),
+        ("faulty", json!({"fail-in": "load"}), "load"),
+        ("trace", json!({}), "file"),
+        ("trace", serde_json::Value::Null, "file"),
         (
             "trace",
             json!({"file": file, "next-step": {"pkt4_recieve": "drop"}}),
+            "pkt4_recieve",
         ),
         (
             "trace",
             json!({"file": file, "next-step": {"pkt4_receive": "stop"}}),
+            "stop",
         ),
-        ("drop_by_mac", json!({"macs": ["02:00:5e:00:53"]})),
-        ("drop_by_mac", json!({"macs": ["not a mac"]})),
-        ("lease_tag", json!({})),
+        (
+            "drop_by_mac",
+            json!({"macs": ["02:00:5e:00:53"]}),
+            "02:00:5e:00:53",
+        ),
+        ("drop_by_mac", json!({"macs": ["not a mac"]}), "not a mac"),
+        ("lease_tag", json!({}), "tag"),
     ];
-    for (lib, params) in cases {
+    for (lib, params, word) in cases {
         let err = load(lib, 0, params.clone()).unwrap_err();
         assert!(
-            matches!(&err, LoadError::LoadFailed { code: 1, path } if path == &example(lib)),
+            matches!(&err, LoadError::LoadFailed { code: 1, path, why: Some(w) } if path == &example(lib) && w.contains(word)),
             "{lib} {params}: {err:?}"
         );
         let text = err.to_string();
         assert!(
-            text.contains(lib) && text.ends_with("load() failed with code 1"),
+            text.contains(lib) && text.contains("load() failed with code 1: "),
             "{text}"
         );
     }
@@ -251,7 +258,7 @@ fn a_failing_callout_keeps_the_status() {
 fn a_panicking_load_is_a_load_error_and_the_process_lives() {
     let err = load("faulty", 0, json!({"panic-in": "load"})).unwrap_err();
     assert!(
-        matches!(err, LoadError::LoadFailed { code: 1, .. }),
+        matches!(&err, LoadError::LoadFailed { code: 1, why: Some(w), .. } if w.starts_with("load() panicked: ")),
         "{err:?}"
     );
     // Still alive, and the same file loads with other parameters.

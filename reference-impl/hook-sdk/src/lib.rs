@@ -208,6 +208,12 @@ macro_rules! export {
             $crate::__private::ABI_VERSION
         }
 
+        /// Why the last `load()` failed (`load_error()` of `dhcplab_hook.h`).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn load_error() -> *const ::std::ffi::c_char {
+            $crate::__private::load_error()
+        }
+
         /// Creates an instance from JSON parameters (`load()` of `dhcplab_hook.h`).
         ///
         /// # Safety
@@ -310,28 +316,51 @@ pub mod __private {
                 match text.to_str().map(serde_json::from_str::<serde_json::Value>) {
                     Ok(Ok(v)) if v.is_null() => serde_json::Value::Object(serde_json::Map::new()),
                     Ok(Ok(v)) => v,
-                    _ => {
-                        eprintln!("dhcplab hook load: the parameters are not JSON");
-                        return None;
-                    }
+                    _ => return Err("the parameters are not JSON".to_string()),
                 }
             };
-            match H::load(params) {
-                Ok(h) => Some(Box::new(h)),
-                Err(e) => {
-                    eprintln!("dhcplab hook load: {e}");
-                    None
-                }
-            }
+            H::load(params).map(Box::new)
         }));
         match built {
-            Ok(Some(h)) => {
+            Ok(Ok(h)) => {
+                set_load_error(None);
                 // SAFETY: instance is non-null and writable (contract above).
                 unsafe { *instance = Box::into_raw(h).cast::<c_void>() };
                 0
             }
-            Ok(None) | Err(_) => 1,
+            Ok(Err(e)) => {
+                set_load_error(Some(e));
+                1
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                set_load_error(Some(format!("load() panicked: {what}")));
+                1
+            }
         }
+    }
+
+    /// Why the last `load()` failed, for `load_error()`.
+    static LOAD_ERROR: std::sync::Mutex<Option<std::ffi::CString>> = std::sync::Mutex::new(None);
+
+    fn set_load_error(why: Option<String>) {
+        if let Ok(mut last) = LOAD_ERROR.lock() {
+            *last = why.and_then(|w| std::ffi::CString::new(w.replace('\0', " ")).ok());
+        }
+    }
+
+    /// `load_error()`: the text of the last failed `load()`, or null; valid until the next
+    /// `load()`.
+    pub fn load_error() -> *const c_char {
+        LOAD_ERROR
+            .lock()
+            .ok()
+            .and_then(|last| last.as_ref().map(|c| c.as_ptr()))
+            .unwrap_or(std::ptr::null())
     }
 
     /// `unload()`: runs `H::unload` and frees the instance.

@@ -503,17 +503,13 @@ impl Args<'_> {
         push(env, "QUERY4_REMOTE_HWADDR", None);
         push(env, "QUERY4_REMOTE_HWADDR_TYPE", None);
         if let Some(rai) = m.and_then(|m| m.option(code::RELAY_AGENT_INFO)) {
-            push(
-                env,
-                "QUERY4_OPTION_82",
-                Some(upper_hex(code::RELAY_AGENT_INFO, &rai.data)),
-            );
+            push(env, "QUERY4_OPTION_82", Some(upper_hex(&rai.data)));
             let subs = m.and_then(|m| m.relay_agent_info().ok().flatten());
             for sub in subs.iter().flatten().filter(|s| s.code == 1 || s.code == 2) {
                 push(
                     env,
                     &format!("QUERY4_OPTION_82_SUB_OPTION_{}", sub.code),
-                    Some(upper_hex(sub.code, &sub.data)),
+                    Some(upper_hex(&sub.data)),
                 );
             }
         }
@@ -597,15 +593,10 @@ fn type_name(k: MessageType) -> &'static str {
     }
 }
 
-/// An option (code, length, data) as Kea's `Option::toHexString` writes it: `0x` and
-/// upper-case hex.
-fn upper_hex(code: u8, data: &[u8]) -> String {
-    let len = u8::try_from(data.len()).unwrap_or(u8::MAX);
-    let digits: String = [code, len]
-        .iter()
-        .chain(data)
-        .map(|x| format!("{x:02X}"))
-        .collect();
+/// An option's data as Kea's `Option::toHexString` writes it for run-script (without the
+/// code and length): `0x` and upper-case hex.
+fn upper_hex(data: &[u8]) -> String {
+    let digits: String = data.iter().map(|x| format!("{x:02X}")).collect();
     format!("0x{digits}")
 }
 

@@ -75,14 +75,14 @@ pub(crate) fn reclaim(
     let expired = server.leases.expired(secs_now, limit);
     for lease in &expired {
         let declined = lease.state == STATE_DECLINED;
-        if !reclaim_callouts(server, lease, remove, declined) {
+        let Some(recovered) = reclaim_callouts(server, lease, remove, declined) else {
             continue;
-        }
+        };
         server.stats.bump(Counter::ReclaimedLeases, now);
         server
             .stats
             .bump_subnet(lease.subnet_id, SubnetCounter::ReclaimedLeases, now);
-        if declined {
+        if recovered {
             server.stats.bump(Counter::ReclaimedDeclinedAddresses, now);
             server.stats.bump_subnet(
                 lease.subnet_id,
@@ -90,7 +90,7 @@ pub(crate) fn reclaim(
                 now,
             );
         }
-        if remove || declined {
+        if remove || recovered {
             server.delete(lease.address);
         } else {
             let mut r = lease.clone();
@@ -107,10 +107,17 @@ pub(crate) fn reclaim(
     limit != 0 && server.leases.expired(secs_now, 1).len() == 1
 }
 
-/// lease4_expire, then lease4_recover for a declined lease: false when a callout set SKIP
-/// (Kea takes the lease as reclaimed by the callout, or kept in probation, and leaves it; an
-/// expired lease left so is met again by the next run).
-fn reclaim_callouts(server: &mut Server, lease: &Lease4, remove: bool, declined: bool) -> bool {
+/// lease4_expire, then lease4_recover for a declined lease, as Kea's
+/// `reclaimExpiredLease` and `reclaimDeclined` call them. None when a lease4_expire callout
+/// set SKIP: the callout took the lease as reclaimed, the server leaves it (an expired lease
+/// left so is met again by the next run). Else whether a declined lease is recovered (and
+/// deleted): a lease4_recover SKIP keeps it, reclaimed rather than deleted.
+fn reclaim_callouts(
+    server: &mut Server,
+    lease: &Lease4,
+    remove: bool,
+    declined: bool,
+) -> Option<bool> {
     let args = Args {
         lease: Some(lease),
         remove_lease: Some(remove),
@@ -118,19 +125,20 @@ fn reclaim_callouts(server: &mut Server, lease: &Lease4, remove: bool, declined:
     };
     if server.callout(HookPoint::Lease4Expire, &args).next_step == NextStep::Skip {
         tracing::debug!(address = %lease.address, "a lease4_expire callout set SKIP");
-        return false;
+        return None;
     }
-    if declined {
-        let args = Args {
-            lease: Some(lease),
-            ..Args::default()
-        };
-        if server.callout(HookPoint::Lease4Recover, &args).next_step == NextStep::Skip {
-            tracing::debug!(address = %lease.address, "a lease4_recover callout set SKIP");
-            return false;
-        }
+    if !declined {
+        return Some(false);
     }
-    true
+    let args = Args {
+        lease: Some(lease),
+        ..Args::default()
+    };
+    let skip = server.callout(HookPoint::Lease4Recover, &args).next_step == NextStep::Skip;
+    if skip {
+        tracing::debug!(address = %lease.address, "a lease4_recover callout set SKIP: kept");
+    }
+    Some(!skip)
 }
 
 /// Deletes reclaimed leases that expired more than `hold-reclaimed-time` seconds ago.

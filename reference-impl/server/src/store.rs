@@ -159,7 +159,7 @@ impl Range {
 /// Why a lease cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// A lease in use must name its client.
+    /// A lease in use (state default) must name its client.
     #[error("lease {0} has neither a hardware address nor a client identifier")]
     NoIdentifier(Ipv4Addr),
     /// Kea knows states 0, 1 and 2 only.
@@ -347,7 +347,9 @@ impl LeaseStore {
                 state: lease.state,
             });
         }
-        if lease.hwaddr.is_empty() && lease.client_id.is_empty() && lease.state != STATE_DECLINED {
+        // Declined and reclaimed leases need no client (a declined lease whose recovery a
+        // callout skipped is reclaimed without one, as in Kea).
+        if lease.hwaddr.is_empty() && lease.client_id.is_empty() && lease.state == STATE_DEFAULT {
             return Err(StoreError::NoIdentifier(lease.address));
         }
         let old = self.remove(lease.address);

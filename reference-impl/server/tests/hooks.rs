@@ -531,3 +531,46 @@ fn command_processed_runs_after_each_command() {
         ]
     );
 }
+
+#[test]
+fn run_script_writes_option_82_and_its_sub_options_as_kea_does() {
+    let text = config(
+        POOL,
+        "",
+        r#""hooks-libraries": [ { "library": "libdhcp_run_script.so", "parameters": { "name": "/lab/script" } } ]"#,
+    );
+    let (mut s, _) = server(&text);
+    let c = Client::new(1);
+    let offer = send(&mut s, at(1), &c.discover());
+    let mut request = c.select(offer.reply().1.yiaddr, SID);
+    // Circuit id "eth1", remote id 0x0102.
+    request
+        .options
+        .push(82, &[1, 4, b'e', b't', b'h', b'1', 2, 2, 1, 2])
+        .expect("82");
+    let runs = scripts(&send(&mut s, at(1), &request));
+    assert_eq!(env(&runs[0], "QUERY4_OPTION_82"), "0x01046574683102020102");
+    assert_eq!(env(&runs[0], "QUERY4_OPTION_82_SUB_OPTION_1"), "0x65746831");
+    assert_eq!(env(&runs[0], "QUERY4_OPTION_82_SUB_OPTION_2"), "0x0102");
+}
+
+#[test]
+fn skip_at_lease4_recover_keeps_a_declined_address_reclaimed_instead_of_deleted() {
+    let text = |steps: &str| config(POOL, "", &hooks(&[("A", steps)]));
+    for (steps, kept) in [(r#""lease4_recover": "SKIP""#, true), ("", false)] {
+        let (mut s, log) = server(&text(steps));
+        let c = Client::new(1);
+        let ack = c.dora(&mut s, at(1));
+        send(&mut s, at(2), &c.decline(ack.yiaddr, SID));
+        taken(&log);
+        s.handle_timeout(at(86_500));
+        drain(&mut s);
+        assert_eq!(taken(&log), ["A lease4_expire", "A lease4_recover"]);
+        let lease = s.lease(ack.yiaddr);
+        if kept {
+            assert_eq!(lease.map(|l| l.state), Some(2), "expired-reclaimed");
+        } else {
+            assert!(lease.is_none(), "recovered: deleted");
+        }
+    }
+}
