@@ -15,9 +15,15 @@
 //! - `libdhcp_lease_cmds.so`, `libdhcp_stat_cmds.so`, `libdhcp_bootp.so`: accepted and inert;
 //!   the lease and statistics commands and BOOTP are always there.
 //!
-//! Deliberate difference from Kea 2.2: removing `hooks-libraries` from a configuration
-//! unloads the libraries (Kea ignores the removal and keeps them until the list is given
-//! empty).
+//! Deliberate differences from Kea 2.2:
+//! - a reload whose libraries do not load is refused and the libraries in force are loaded
+//!   again (with dhcp4_srv_configured); kea-dhcp4 2.2.0 refuses it too but goes on without
+//!   any library;
+//! - a Rust callout that panics sets DROP (the helper crate's doing); Kea only logs a
+//!   callout that throws and keeps its status.
+//!
+//! Removing `hooks-libraries` unloads the libraries, as kea-dhcp4 2.2.0 does, though Kea's
+//! documentation says the removal is ignored.
 
 use crate::config::Subnet;
 use crate::control::hex_text as hex;
@@ -57,8 +63,6 @@ impl Loader for NoNativeLibraries {
 struct RunScript {
     /// `name`: the script.
     name: String,
-    /// `sync`: read as Kea reads it; Kea never waits for the script.
-    sync: bool,
 }
 
 impl RunScript {
@@ -78,12 +82,11 @@ impl RunScript {
             Some(_) => return Err("the 'name' parameter must be a string".into()),
             None => return Err("the 'name' parameter is mandatory".into()),
         };
-        let sync = match parameters.get("sync") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("the 'sync' parameter must be a boolean".into()),
-        };
-        Ok(Self { name, sync })
+        // Kea reads `sync` and never waits for the script all the same.
+        if parameters.get("sync").is_some_and(|v| !v.is_boolean()) {
+            return Err("the 'sync' parameter must be a boolean".into());
+        }
+        Ok(Self { name })
     }
 }
 
@@ -240,17 +243,18 @@ impl Chain {
             return out;
         }
         self.sequence += 1;
-        let arguments = if self
+        let native = self
             .links
             .iter()
-            .any(|l| matches!(l, Link::Native(n) if n.implements(point)))
-        {
-            // JSON escapes every control character: the text holds no NUL.
-            CString::new(args.json()).unwrap_or_default()
+            .any(|l| matches!(l, Link::Native(n) if n.implements(point)));
+        // Built for native libraries only (run-script reads the arguments itself). JSON
+        // escapes every control character: the text holds no NUL.
+        let (arguments, response) = if native {
+            let text = CString::new(args.json()).unwrap_or_default();
+            (text, args.response_bytes())
         } else {
-            CString::default()
+            (CString::default(), std::borrow::Cow::Borrowed(&[][..]))
         };
-        let response = args.response_bytes();
         for link in &mut self.links {
             match link {
                 Link::Native(lib) if lib.implements(point) => {
@@ -540,6 +544,7 @@ fn lease_env(env: &mut Vec<(String, String)>, prefix: &str, lease: Option<&Lease
     );
     let hw = l.filter(|l| !l.hwaddr.is_empty());
     push(env, &format!("{prefix}_HWADDR"), hw.map(|l| hex(&l.hwaddr)));
+    // A lease keeps no hardware type (nor does Kea's lease file, read back as Ethernet).
     push(
         env,
         &format!("{prefix}_HWADDR_TYPE"),

@@ -151,8 +151,8 @@ pub struct Server {
     hooks: hooks::Chain,
     /// How native libraries are loaded (the driver's).
     loader: Box<dyn hooks::Loader>,
-    /// Replies a callout parked (leases4_committed); ABI version 1 has no way to release
-    /// them, so they stay, as in Kea when no library unparks.
+    /// Replies a callout of the libraries in force parked (leases4_committed); ABI version
+    /// 1 has no way to release them, so they stay, as in Kea when no library unparks.
     parked: usize,
 }
 
@@ -305,13 +305,19 @@ impl Server {
         };
         if let Some(e) = refused {
             match hooks::Chain::load(&self.config.kea.hooks_libraries, self.loader.as_mut()) {
-                Ok(chain) => self.hooks = chain,
+                Ok(chain) => {
+                    self.hooks = chain;
+                    let json = self.config.json.clone();
+                    self.configured(&json);
+                }
                 Err(again) => {
                     tracing::error!("the libraries in force do not load again: {again}");
                 }
             }
             return Err(e);
         }
+        // Replies parked by the libraries just unloaded stay parked for good.
+        self.parked = 0;
         self.config = Config::new(config, json);
         self.leases = self.leases.with_pools(&self.config.pools());
         self.reset_cursors();

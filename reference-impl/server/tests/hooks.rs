@@ -436,7 +436,16 @@ fn a_library_that_fails_to_load_keeps_the_old_configuration_and_libraries() {
         matches!(&err, ServerError::Hooks(h) if h.path == "Dhcp4.hooks-libraries[1]"),
         "{err}"
     );
-    assert_eq!(taken(&log), ["A unload", "B load", "B unload", "A load",]);
+    assert_eq!(
+        taken(&log),
+        [
+            "A unload",
+            "B load",
+            "B unload",
+            "A load",
+            "A dhcp4_srv_configured"
+        ]
+    );
     // The old pool and library are in force.
     let offer = send(&mut s, at(6), &Client::new(1).discover());
     assert_eq!(offer.reply().1.yiaddr, Ipv4Addr::new(192, 0, 2, 100));
