@@ -10,7 +10,7 @@
 
 mod loader;
 
-pub use loader::{NativeLoader, Scripts};
+pub use loader::{CheckingLoader, NativeLoader, Scripts};
 
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::fmt;
@@ -176,7 +176,60 @@ impl fmt::Debug for NativeLibrary {
     }
 }
 
+/// Opens the library at `path` and checks its `version()`, as Kea validates a library
+/// before it loads it.
+fn open(path: &Path) -> Result<libloading::Library, LoadError> {
+    let owned = || path.to_path_buf();
+    if matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+        return Err(LoadError::Missing { path: owned() });
+    }
+    // A bare file name would make dlopen search the system's directories; the
+    // configuration means the file here.
+    let open_path = if path.is_relative() && path.components().count() == 1 {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    };
+    // SAFETY: opening runs the library's initialisers. A configured hook library is
+    // trusted code (as Kea trusts its libraries); nothing else makes this sound.
+    let library = unsafe { libloading::Library::new(&open_path) }.map_err(|e| {
+        // libloading says "dlopen failed" and keeps the system's reason as the source.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        LoadError::NotALibrary {
+            path: owned(),
+            message,
+        }
+    })?;
+
+    // SAFETY: `version` has the type the header declares for it.
+    let version = unsafe { library.get::<VersionFn>("version") }
+        .map(|s| *s)
+        .map_err(|_| LoadError::NoVersion { path: owned() })?;
+    // SAFETY: version() takes nothing and, per the header, only returns a number.
+    let found = unsafe { version() };
+    if found != abi::ABI_VERSION {
+        return Err(LoadError::WrongVersion {
+            path: owned(),
+            found,
+        });
+    }
+    Ok(library)
+}
+
 impl NativeLibrary {
+    /// Checks that `path` is a hook library of this ABI (it opens and its `version()` is
+    /// right) without running its `load()`: what `dhcplab server -t` checks, as Kea validates
+    /// its libraries when it tests a configuration.
+    pub fn check(path: &Path) -> Result<(), LoadError> {
+        open(path).map(drop)
+    }
+
     /// Loads the library at `path`, which is entry `index` of `hooks-libraries`, and runs its
     /// `load()` with `parameters` (JSON null passes `{}`).
     ///
@@ -188,45 +241,7 @@ impl NativeLibrary {
         parameters: &serde_json::Value,
     ) -> Result<NativeLibrary, LoadError> {
         let owned = || path.to_path_buf();
-        if matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
-            return Err(LoadError::Missing { path: owned() });
-        }
-        // A bare file name would make dlopen search the system's directories; the
-        // configuration means the file here.
-        let open_path = if path.is_relative() && path.components().count() == 1 {
-            Path::new(".").join(path)
-        } else {
-            path.to_path_buf()
-        };
-        // SAFETY: opening runs the library's initialisers. A configured hook library is
-        // trusted code (as Kea trusts its libraries); nothing else makes this sound.
-        let library = unsafe { libloading::Library::new(&open_path) }.map_err(|e| {
-            // libloading says "dlopen failed" and keeps the system's reason as the source.
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                message.push_str(": ");
-                message.push_str(&s.to_string());
-                source = s.source();
-            }
-            LoadError::NotALibrary {
-                path: owned(),
-                message,
-            }
-        })?;
-
-        // SAFETY: `version` has the type the header declares for it.
-        let version = unsafe { library.get::<VersionFn>("version") }
-            .map(|s| *s)
-            .map_err(|_| LoadError::NoVersion { path: owned() })?;
-        // SAFETY: version() takes nothing and, per the header, only returns a number.
-        let found = unsafe { version() };
-        if found != abi::ABI_VERSION {
-            return Err(LoadError::WrongVersion {
-                path: owned(),
-                found,
-            });
-        }
+        let library = open(path)?;
 
         // SAFETY (the three lookups below): the header declares these types for these names,
         // and version() confirmed the library follows the header.

@@ -54,6 +54,8 @@ pub struct HookLibrary {
     pub parameters: serde_json::Value,
     /// The entry's JSON path, for errors (`Dhcp4.hooks-libraries[1]`).
     pub path: String,
+    /// Where the entry starts in the text, for errors.
+    pub pos: crate::json::Pos,
 }
 
 /// The BOOTP header fields a server fills in its OFFERs and ACKs (Kea's `next-server` for
@@ -1045,6 +1047,7 @@ fn read_control_socket(v: &Spanned, path: &str, faults: &mut Faults) -> Option<C
 
 fn read_hook_library(v: &Spanned, path: &str, faults: &mut Faults) -> Option<HookLibrary> {
     let mut o = Obj::new(v, path, faults)?;
+    let has_library = o.has("library");
     let library = o.string("library", faults);
     let parameters = match o.take("parameters", faults) {
         Some((p, at)) if !matches!(p.value, json::Value::Object(_)) => {
@@ -1056,7 +1059,9 @@ fn read_hook_library(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Hoo
     };
     o.finish(&[], faults);
     match (&library, &parameters) {
-        (None, _) => faults.add(path, v.pos, "a hooks library needs \"library\": its path"),
+        (None, _) if !has_library => {
+            faults.add(path, v.pos, "a hooks library needs \"library\": its path");
+        }
         (Some(l), _) if l.is_empty() => faults.add(
             &format!("{path}.library"),
             v.pos,
@@ -1068,6 +1073,7 @@ fn read_hook_library(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Hoo
         library: library.filter(|l| !l.is_empty())?,
         parameters: parameters?,
         path: path.to_string(),
+        pos: v.pos,
     })
 }
 

@@ -163,7 +163,7 @@ async fn serve(
     let mut server = Server::with_loader(config, json, leases, SystemTime::now(), Box::new(loader))
         .map_err(|e| DaemonError::Config {
             path: options.config.clone(),
-            faults: vec![format!("{}: {e}", options.config.display())],
+            faults: vec![format!("{}:{e}", options.config.display())],
         })?;
     server.set_process_id(std::process::id());
     for l in &links {

@@ -111,14 +111,23 @@ impl Link {
 
 /// Why a configuration's libraries cannot be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path} ({library}): {why}")]
+#[error("{}:{}: {path} ({library}): {why}", pos.line, pos.column)]
 pub struct HookError {
     /// The entry's JSON path.
     pub path: String,
+    /// Where the entry is in the configuration's text.
+    pub pos: dhcplab_kea_config::json::Pos,
     /// The library as configured.
     pub library: String,
     /// What went wrong.
     pub why: String,
+}
+
+/// Checks `libraries` as the server loads them, with a loader that checks rather than runs
+/// (`dhcplab server -t`): built-in names and parameters, refused Kea libraries, and what
+/// `loader` checks of the others.
+pub fn check(libraries: &[HookLibrary], loader: &mut dyn Loader) -> Result<(), HookError> {
+    Chain::load(libraries, loader).map(drop)
 }
 
 /// The libraries in force, in configuration order.
@@ -187,6 +196,7 @@ impl Chain {
         for (index, lib) in libraries.iter().enumerate() {
             let fail = |why: String| HookError {
                 path: lib.path.clone(),
+                pos: lib.pos,
                 library: lib.library.clone(),
                 why,
             };

@@ -110,7 +110,7 @@ pub enum ServerError {
     #[error("{}", .0.join("; "))]
     Config(Vec<String>),
     /// A hooks library could not be loaded.
-    #[error("a hooks library failed to load: {0}")]
+    #[error("{0}")]
     Hooks(#[from] hooks::HookError),
     /// A `dhcp4_srv_configured` callout set DROP: the configuration is refused.
     #[error("a dhcp4_srv_configured callout refused the configuration")]

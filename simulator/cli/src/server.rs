@@ -1,5 +1,6 @@
 //! `dhcplab server`: `-t FILE` checks a Kea `Dhcp4` configuration as `kea-dhcp4 -t` does,
-//! printing every fault with file, line, column and JSON path; `-c FILE` runs the reference
+//! printing every fault with file, line, column and JSON path (hooks libraries are opened
+//! and their version checked, not run); `-c FILE` runs the reference
 //! server with it until SIGTERM.
 
 use dhcplab_kea_config::dhcp4;
@@ -56,6 +57,12 @@ fn check(path: &PathBuf) -> ExitCode {
     };
     match dhcp4::parse(&text) {
         Ok(c) => {
+            let mut loader = dhcplab_hook_loader::CheckingLoader;
+            if let Err(e) = dhcplab_server::hooks::check(&c.hooks_libraries, &mut loader) {
+                eprintln!("{}:{e}", path.display());
+                eprintln!("{}: configuration not accepted", path.display());
+                return ExitCode::from(2);
+            }
             let pools: usize = c.subnets.iter().map(|s| s.pools.len()).sum();
             let reservations: usize = c.subnets.iter().map(|s| s.reservations.len()).sum();
             println!(

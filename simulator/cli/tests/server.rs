@@ -79,3 +79,56 @@ fn running_with_a_missing_or_faulty_configuration_exits_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_opens_each_hooks_library_and_checks_run_script_without_running_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dhcplab_testkit::hooks::example("trace");
+    let script = dir.path().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\n").expect("write");
+    let cases = [
+        // Loads: the trace library's load() is not run, so its missing "file" is no fault.
+        (format!(r#"{{ "library": "{}" }}"#, trace.display()), None),
+        (
+            r#"{ "library": "/etc/passwd" }"#.to_string(),
+            Some("not a loadable shared object"),
+        ),
+        (
+            r#"{ "library": "/lab/libdhcp_run_script.so" }"#.to_string(),
+            Some("the 'name' parameter is mandatory"),
+        ),
+        (
+            format!(
+                r#"{{ "library": "libdhcp_run_script.so", "parameters": {{ "name": "{}" }} }}"#,
+                script.display()
+            ),
+            Some("File not executable"),
+        ),
+        (
+            r#"{ "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so" }"#.to_string(),
+            Some("high availability"),
+        ),
+    ];
+    for (entry, fault) in cases {
+        let file = dir.path().join("kea4.json");
+        std::fs::write(
+            &file,
+            format!("{{ \"Dhcp4\": {{\n  \"hooks-libraries\": [\n    {entry} ] }} }}"),
+        )
+        .expect("write");
+        let path = file.to_str().expect("utf-8 path");
+        let (code, _, stderr) = server(&["-t", path]);
+        match fault {
+            None => assert_eq!(code, Some(0), "{entry}: {stderr}"),
+            Some(f) => {
+                assert_eq!(code, Some(2), "{entry}");
+                let first = stderr.lines().next().unwrap_or_default();
+                assert!(
+                    first.starts_with(&format!("{path}:3:5: Dhcp4.hooks-libraries[0] (")),
+                    "{first}"
+                );
+                assert!(first.contains(f), "{entry}: {first}");
+            }
+        }
+    }
+}
