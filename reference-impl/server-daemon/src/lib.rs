@@ -348,20 +348,47 @@ fn carry_out(server: &mut Server, mut writer: Option<&mut LeaseWriter>, held: &m
     stop
 }
 
-/// Starts the run-script hook's script as Kea does: the hook point's name as its argument,
-/// Kea's variables as its whole environment, not waited for (a thread reaps it).
+/// Starts the run-script hook's script as Kea does: the path as given (not looked up in
+/// PATH), the hook point's name as its argument, Kea's variables as its whole environment,
+/// the server's standard streams, not waited for. One thread reaps every script.
 fn run_script(script: &dhcplab_server::hooks::Script) {
-    let spawned = std::process::Command::new(&script.program)
+    let program = if script.program.contains('/') {
+        PathBuf::from(&script.program)
+    } else {
+        Path::new(".").join(&script.program)
+    };
+    let spawned = std::process::Command::new(program)
         .args(&script.args)
         .env_clear()
         .envs(script.env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::null())
         .spawn();
     match spawned {
-        Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
-        }
+        Ok(child) => reap(child),
         Err(e) => tracing::error!("run-script {}: {e}", script.program),
+    }
+}
+
+/// Hands `child` to the thread that waits for the scripts the server started.
+fn reap(child: std::process::Child) {
+    use std::sync::{Mutex, OnceLock, mpsc};
+    static REAPER: OnceLock<Mutex<mpsc::Sender<std::process::Child>>> = OnceLock::new();
+    let sender = REAPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<std::process::Child>();
+        std::thread::spawn(move || {
+            let mut running: Vec<std::process::Child> = Vec::new();
+            loop {
+                match rx.recv_timeout(Duration::from_millis(200)) {
+                    Ok(c) => running.push(c),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                running.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+            }
+        });
+        Mutex::new(tx)
+    });
+    if let Ok(tx) = sender.lock() {
+        let _ = tx.send(child);
     }
 }
 

@@ -709,7 +709,7 @@ impl Builder<'_> {
                 .and_then(|m| m.values().next())
                 .map_or(at, |v| v.span().start)
         };
-        let given: [(&str, Option<usize>); 23] = [
+        let given: [(&str, Option<usize>); 26] = [
             ("host", s.host.as_ref().map(|v| v.span().start)),
             ("hosts", s.hosts.as_ref().map(|v| v.span().start)),
             ("from", s.from.as_ref().map(|v| v.span().start)),
@@ -735,6 +735,9 @@ impl Builder<'_> {
             ("src", s.src.as_ref().map(|v| v.span().start)),
             ("dst", s.dst.as_ref().map(|v| v.span().start)),
             ("optional", s.optional.as_ref().map(|v| v.span().start)),
+            ("calls", s.calls.as_ref().map(|v| v.span().start)),
+            ("runs", s.runs.as_ref().map(|v| v.span().start)),
+            ("refused", s.refused.as_ref().map(|v| v.span().start)),
             ("at", None),
             ("after", None),
             ("note", None),
@@ -1306,10 +1309,18 @@ impl Builder<'_> {
                     return None;
                 };
                 for call in c.get_ref() {
-                    if call.get_ref().split(' ').count() != 2 {
+                    let known = call.get_ref().split_once(' ').is_some_and(|(_, hook)| {
+                        hook == "load"
+                            || hook == "unload"
+                            || dhcplab_hooks::HookPoint::from_name(hook).is_some()
+                    });
+                    if !known {
                         self.fault(
                             call.span().start,
-                            format!("{:?} is not \"LIBRARY HOOK\"", call.get_ref()),
+                            format!(
+                                "{:?} is not \"LIBRARY HOOK\" with a hook point of Kea's, load or unload",
+                                call.get_ref()
+                            ),
                         );
                     }
                 }
@@ -1324,11 +1335,10 @@ impl Builder<'_> {
                     self.fault(at, "expect = \"script\" needs runs = [\"lease4_renew\", { hook = \"leases4_committed\", env = { ... } }, ...] (every run since the previous such check, in order)");
                     return None;
                 };
-                let runs = r
-                    .get_ref()
-                    .iter()
-                    .map(|v| self.script_check(v))
-                    .collect::<Option<Vec<_>>>()?;
+                // Every run checked, so that every fault is reported.
+                let checked: Vec<Option<ScriptCheck>> =
+                    r.get_ref().iter().map(|v| self.script_check(v)).collect();
+                let runs = checked.into_iter().collect::<Option<Vec<_>>>()?;
                 Expect::Scripts { host, runs }
             }
             "events" => {

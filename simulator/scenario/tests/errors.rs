@@ -313,3 +313,45 @@ fn addresses_outside_the_lab_ranges_are_refused_where_they_are_written() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].2.starts_with("1.1.1.1 is outside"), "{f:?}");
 }
+
+#[test]
+fn hook_expectations_name_known_hook_points_and_refused_only_on_reconfigure() {
+    let text = format!(
+        r#"{SERVER}
+[[step]]
+expect = "hook-calls"
+host = "srv"
+calls = ["A load", "A pkt4_recieve", "Apkt4_receive"]
+
+[[step]]
+expect = "script"
+host = "srv"
+runs = ["leases4_comitted", {{ hook = "lease4_renew", env = {{ LEASE4_ADDRESS = "$nothing" }} }}, {{ hook = "lease4_release", envv = {{}} }}, 7]
+
+[[step]]
+do = "start"
+host = "c1"
+refused = true
+"#
+    );
+    let f = faults(&text);
+    let at = |needle: &str| place_of(&text, needle);
+    let has = |needle: &str, words: &str| {
+        let (line, column) = at(needle);
+        assert!(
+            f.iter()
+                .any(|(l, c, m)| (*l, *c) == (line, column) && m.contains(words)),
+            "{needle}: {words}: {f:?}"
+        );
+    };
+    has(r#""A pkt4_recieve""#, "hook point of Kea's");
+    has(r#""Apkt4_receive""#, "LIBRARY HOOK");
+    has(r#""leases4_comitted""#, "is not a hook point of Kea's");
+    has(
+        r#"{ hook = "lease4_renew""#,
+        "$nothing is used before any step captures it",
+    );
+    has(r#"{ hook = "lease4_release""#, "unknown key \"envv\"");
+    has("7]", "a run is a hook point's name");
+    has("true", "\"start\" does not use refused");
+}
