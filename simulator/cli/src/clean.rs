@@ -1,5 +1,6 @@
 //! `dhcplab clean`: removes what killed runs left behind: every `dhcplab-` network namespace,
-//! with the processes in it (their TAP devices go with them).
+//! with the processes in it (their TAP devices go with them), and the hook files of virtual
+//! runs whose process is gone.
 
 use std::process::ExitCode;
 
@@ -9,7 +10,11 @@ pub fn run() -> ExitCode {
     for ns in &removed {
         println!("removed namespace {ns}");
     }
-    if removed.is_empty() {
+    let dirs = dhcplab_runner::hookfiles::clean_hook_dirs(&std::env::temp_dir());
+    for d in &dirs {
+        println!("removed directory {}", d.display());
+    }
+    if removed.is_empty() && dirs.is_empty() {
         println!("nothing to clean");
     }
     ExitCode::SUCCESS

@@ -10,6 +10,36 @@
 
 use std::path::{Path, PathBuf};
 
+/// The start of the name of a run's directory for hook files (virtual mode), with the
+/// process id, so that `dhcplab clean` knows the leftovers of a killed run.
+pub fn hook_dir_prefix() -> String {
+    format!("dhcplab-hooks-{}-", std::process::id())
+}
+
+/// Removes from `root` (the temporary directory) the hook directories of processes that no
+/// longer run, as a killed run leaves them; the directories removed.
+pub fn clean_hook_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("dhcplab-hooks-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() && std::fs::remove_dir_all(e.path()).is_ok()
+        {
+            removed.push(e.path());
+        }
+    }
+    removed
+}
+
 /// One run of the run-script hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptRun {
@@ -191,6 +221,20 @@ mod tests {
                 runs[1].env
             );
         }
+    }
+
+    #[test]
+    fn clean_removes_the_hook_directories_of_dead_processes_only() {
+        let root = tempfile::tempdir().expect("test");
+        // No process has a number this high (pid_max is at most 2^22).
+        let dead = root.path().join("dhcplab-hooks-4000000000-abc");
+        let alive = root.path().join(format!("{}x", hook_dir_prefix()));
+        let other = root.path().join("dhcplab-hooks-notapid");
+        for d in [&dead, &alive, &other] {
+            std::fs::create_dir_all(d.join("srv")).expect("test");
+        }
+        assert_eq!(clean_hook_dirs(root.path()), std::slice::from_ref(&dead));
+        assert!(!dead.exists() && alive.exists() && other.exists());
     }
 
     #[test]

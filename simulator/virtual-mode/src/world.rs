@@ -190,7 +190,7 @@ impl World {
     fn placeholders(&mut self, i: usize) -> Result<Placeholders, String> {
         if self.hook_files.is_none() {
             let dir = tempfile::Builder::new()
-                .prefix("dhcplab-hooks-")
+                .prefix(&dhcplab_runner::hookfiles::hook_dir_prefix())
                 .tempdir()
                 .map_err(|e| format!("a directory for hook files: {e}"))?;
             self.hook_files = Some(dir);
