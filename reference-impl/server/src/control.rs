@@ -8,6 +8,7 @@ use crate::reclaim;
 use crate::{Action, Server, epoch_secs};
 use dhcplab_kea_config::dhcp4;
 use dhcplab_memfile::{Lease4, STATE_EXPIRED_RECLAIMED};
+use dhcplab_wire::v4::Hex;
 use serde_json::{Map, Value, json};
 use std::net::Ipv4Addr;
 use std::time::SystemTime;
@@ -122,25 +123,11 @@ fn hex(text: &str, name: &str) -> Result<Vec<u8>, Bad> {
     dhcplab_kea_config::options4::hex(text).map_err(|e| Bad(format!("'{name}': {e}")))
 }
 
-/// Lower-case colon-separated hex, as Kea writes link addresses and client identifiers.
-pub(crate) fn hex_text(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
-}
-
 /// A lease as Kea's lease commands show it.
 pub(crate) fn lease_json(l: &Lease4) -> Value {
     let mut v = json!({
         "ip-address": l.address.to_string(),
-        "hw-address": hex_text(&l.hwaddr),
+        "hw-address": Hex(&l.hwaddr).to_string(),
         "valid-lft": l.valid_lifetime,
         "cltt": l.cltt(),
         "subnet-id": l.subnet_id,
@@ -150,7 +137,7 @@ pub(crate) fn lease_json(l: &Lease4) -> Value {
         "state": l.state,
     });
     if !l.client_id.is_empty() {
-        v["client-id"] = json!(hex_text(&l.client_id));
+        v["client-id"] = json!(Hex(&l.client_id).to_string());
     }
     if let Some(ctx) = l
         .user_context

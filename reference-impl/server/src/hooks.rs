@@ -26,12 +26,11 @@
 //! documentation says the removal is ignored.
 
 use crate::config::Subnet;
-use crate::control::hex_text as hex;
 use dhcplab_hooks::Call;
 pub use dhcplab_hooks::{HookPoint, Library, Loader, NextStep};
 use dhcplab_kea_config::dhcp4::HookLibrary;
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
-use dhcplab_wire::v4::{Message, MessageType, code};
+use dhcplab_wire::v4::{Hex, Message, MessageType, code};
 use serde_json::Value;
 use std::ffi::CString;
 use std::net::SocketAddrV4;
@@ -606,6 +605,11 @@ fn type_name(k: MessageType) -> &'static str {
         MessageType::Inform => "DHCPINFORM",
         _ => "UNKNOWN",
     }
+}
+
+/// Lower-case colon-separated hex, as Kea writes link addresses and client identifiers.
+fn hex(b: &[u8]) -> String {
+    Hex(b).to_string()
 }
 
 /// An option's data as Kea's `Option::toHexString` writes it for run-script (without the

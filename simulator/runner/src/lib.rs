@@ -612,11 +612,7 @@ impl<N: Network> Runner<'_, N> {
             .ok_or_else(|| format!("${var} was never captured"))?;
         Ok(match <[u8; 4]>::try_from(bytes.as_slice()) {
             Ok(a) => Ipv4Addr::from(a).to_string(),
-            Err(_) => bytes
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":"),
+            Err(_) => dhcplab_wire::v4::Hex(bytes).to_string(),
         })
     }
 

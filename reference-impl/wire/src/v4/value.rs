@@ -475,11 +475,15 @@ pub struct Hex<'a>(pub &'a [u8]);
 
 impl fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        // Digit by digit: servers write link addresses into every hook call's arguments.
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         for (i, b) in self.0.iter().enumerate() {
             if i > 0 {
-                f.write_str(":")?;
+                f.write_char(':')?;
             }
-            write!(f, "{b:02x}")?;
+            f.write_char(char::from(DIGITS[usize::from(b >> 4)]))?;
+            f.write_char(char::from(DIGITS[usize::from(b & 15)]))?;
         }
         Ok(())
     }
