@@ -124,13 +124,11 @@ fn a_replay_without_divergence_exits_0_and_a_changed_lifetime_shows_in_option_51
     for a in answers {
         assert_eq!(a["recorded"], a["got"], "{a}");
         assert_eq!(a["verdict"], "diverges", "{a}");
-        let what: Vec<&str> = a["differences"]
-            .as_array()
-            .expect("differences")
-            .iter()
-            .filter_map(|d| d["what"].as_str())
-            .collect();
-        assert_eq!(what, ["option 51 dhcp-lease-time"], "{a}");
+        assert_eq!(
+            dhcplab_testkit::differences(a),
+            ["option 51 dhcp-lease-time"],
+            "{a}"
+        );
     }
 }
 

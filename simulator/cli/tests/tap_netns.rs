@@ -551,13 +551,11 @@ fn a_recorded_kea_capture_replays_against_kea_and_the_reference_in_tap_mode() {
     assert_eq!(answers.len(), 3, "{text}");
     for a in answers {
         assert_eq!(a["recorded"], a["got"], "{text}");
-        let what: Vec<&str> = a["differences"]
-            .as_array()
-            .expect("differences")
-            .iter()
-            .filter_map(|d| d["what"].as_str())
-            .collect();
-        assert_eq!(what, ["option 51 dhcp-lease-time"], "{text}");
+        assert_eq!(
+            dhcplab_testkit::differences(a),
+            ["option 51 dhcp-lease-time"],
+            "{text}"
+        );
     }
     assert!(
         namespaces().iter().all(|n| !n.starts_with(PREFIX)),

@@ -113,3 +113,14 @@ pub fn dhcp_payloads(file: &Path) -> Result<Vec<Payload>, CaptureError> {
 }
 
 pub mod kea;
+
+/// What an answer of a `dhcplab replay --json` report differs in: the `what` of each of
+/// its differences (`option 51 dhcp-lease-time`).
+pub fn differences(answer: &serde_json::Value) -> Vec<&str> {
+    answer["differences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["what"].as_str())
+        .collect()
+}
