@@ -45,6 +45,22 @@ pub enum AdapterError {
         /// Its length in bytes.
         len: usize,
     },
+    /// kea-dhcp4 loads the high availability hook (`libdhcp_ha.so`), but its parameters do not
+    /// say where this server's control agent is to listen (its own peer's `url`).
+    #[error("libdhcp_ha.so parameters: {0}")]
+    HaParameters(String),
+    /// The `url` of this server's own HA peer is not one a control agent can listen on.
+    #[error(
+        "libdhcp_ha.so parameters: the url {url:?} of peer {peer:?}: {reason}; the control agent listens on http://ADDRESS:PORT/"
+    )]
+    HaUrl {
+        /// The url.
+        url: String,
+        /// The peer's `name` (this server's `this-server-name`).
+        peer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// The longest path a unix socket address holds (`sun_path` is 108 bytes with its NUL).

@@ -2,10 +2,18 @@
 //! on one interface with a router and DNS server option.
 
 use crate::{AdapterError, InNamespace, arg, write};
-use std::net::Ipv4Addr;
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+
+/// The file name of Kea's high availability hook library.
+const HA_LIBRARY: &str = "libdhcp_ha.so";
+/// The control agent's configuration, beside the server's in its directory.
+const CTRL_AGENT_CONFIG: &str = "ctrl-agent.json";
+/// The control agent's log, beside the server's in its directory.
+const CTRL_AGENT_LOG: &str = "ctrl-agent.log";
 
 /// A DHCPv4 server stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +171,14 @@ impl Server {
     /// Writes the Kea configuration `config` for a server of this kind under `dir`, its files
     /// moved there (memfile lease file `leases4.csv` with no cleanup, log `server.log`, control
     /// socket `server.sock`), serving `iface` with raw sockets; the file's path.
+    ///
+    /// For kea-dhcp4 loading the high availability hook (`libdhcp_ha.so`) it also writes the
+    /// configuration of the control agent the server needs ([`Server::ctrl_agent_command`]),
+    /// `ctrl-agent.json`: listening on the `url` of this server's own peer
+    /// (`this-server-name`), passing commands on to the control socket, logging to
+    /// `ctrl-agent.log`, and taking the peer's `basic-auth-*` credentials, which the partner
+    /// sends. A configuration without that hook, or whose HA runs its own HTTP listener
+    /// (`http-dedicated-listener` with multi-threading), removes that file.
     pub fn write_kea_config(
         self,
         mut config: serde_json::Value,
@@ -201,8 +217,11 @@ impl Server {
             "name": dir.join("leases4.csv"), "lfc-interval": 0 });
         d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
             "output_options": [ { "output": dir.join("server.log") } ] } ]);
-        d4["control-socket"] = serde_json::json!({ "socket-type": "unix",
-            "socket-name": crate::socket_path(self.control_socket(dir))? });
+        let socket = crate::socket_path(self.control_socket(dir))?;
+        d4["control-socket"] = serde_json::json!({ "socket-type": "unix", "socket-name": socket });
+        if self == Server::Kea {
+            write_ctrl_agent_config(d4, &socket, dir)?;
+        }
         let path = dir.join("dhcp4.json");
         write(&path, &config.to_string())?;
         Ok(path)
@@ -211,6 +230,53 @@ impl Server {
     /// The control socket of a server started with `kea_command` in `dir`.
     pub fn control_socket(self, dir: &Path) -> PathBuf {
         dir.join("server.sock")
+    }
+
+    /// The command that runs kea-ctrl-agent in the foreground in the host's namespace, for a
+    /// kea-dhcp4 whose configuration [`Server::write_kea_config`] wrote in `dir` with the high
+    /// availability hook; None for any other server or configuration. Kea 2.2's HA (without
+    /// its multi-threaded listener) needs one agent beside each kea-dhcp4: the partner POSTs
+    /// its HA commands (ha-heartbeat, lease4-update, lease4-get-page, dhcp-disable, ...) to
+    /// this server's peer `url`, where the agent listens and passes them on over the control
+    /// socket. Its pid and lock files go in `dir`, as kea-dhcp4's do. Start it once the server
+    /// is ready (its control socket is bound), and stop it with the server.
+    pub fn ctrl_agent_command(self, dir: &Path, in_ns: InNamespace<'_>) -> Option<Command> {
+        let config = dir.join(CTRL_AGENT_CONFIG);
+        if self != Server::Kea || !config.is_file() {
+            return None;
+        }
+        let mut c = in_ns("kea-ctrl-agent");
+        c.env("KEA_PIDFILE_DIR", dir)
+            .env("KEA_LOCKFILE_DIR", dir)
+            .arg("-c")
+            .arg(config);
+        Some(c)
+    }
+
+    /// True when the control agent started with [`Server::ctrl_agent_command`] in `dir`
+    /// listens on its HTTP port in the host's namespace, so that the partner's commands reach
+    /// the server; false when there is no agent configuration there.
+    pub fn ctrl_agent_ready(self, dir: &Path, in_ns: InNamespace<'_>) -> bool {
+        let Some(port) = std::fs::read(dir.join(CTRL_AGENT_CONFIG))
+            .ok()
+            .and_then(|text| serde_json::from_slice::<Value>(&text).ok())
+            .and_then(|c| {
+                c.pointer("/Control-agent/http-port")
+                    .and_then(Value::as_u64)
+            })
+        else {
+            return false;
+        };
+        in_ns("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .is_ok_and(|o| !o.stdout.is_empty())
+    }
+
+    /// The control agent's own log, when [`Server::write_kea_config`] configured one in `dir`.
+    pub fn ctrl_agent_log(self, dir: &Path) -> Option<PathBuf> {
+        (self == Server::Kea && dir.join(CTRL_AGENT_CONFIG).is_file())
+            .then(|| dir.join(CTRL_AGENT_LOG))
     }
 
     /// Gives a server started with `kea_command` in `dir` the Kea configuration `config`:
@@ -281,6 +347,149 @@ pub fn kea_hook(file: &str) -> Option<PathBuf> {
     dirs.sort();
     dirs.push(PathBuf::from("/usr/lib/kea/hooks"));
     dirs.into_iter().map(|d| d.join(file)).find(|p| p.is_file())
+}
+
+/// Writes `ctrl-agent.json` in `dir` when the `Dhcp4` map `d4` loads the high availability
+/// hook and needs a control agent ([`own_ha_peer`]): listening on this server's peer url,
+/// passing commands on to `socket`; removes one left by an earlier configuration otherwise.
+fn write_ctrl_agent_config(d4: &Value, socket: &Path, dir: &Path) -> Result<(), AdapterError> {
+    let path = dir.join(CTRL_AGENT_CONFIG);
+    let Some((name, peer)) = own_ha_peer(d4)? else {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(AdapterError::Write {
+                path: path.display().to_string(),
+                source: e,
+            }),
+            _ => Ok(()),
+        };
+    };
+    let Some(url) = peer.get("url").and_then(Value::as_str) else {
+        return Err(AdapterError::HaParameters(format!(
+            "peer {name:?} (this-server-name) has no \"url\" string"
+        )));
+    };
+    let listener = http_listener(url).map_err(|reason| AdapterError::HaUrl {
+        url: url.to_string(),
+        peer: name.to_string(),
+        reason,
+    })?;
+    let mut agent = serde_json::json!({
+        "http-host": listener.ip().to_string(),
+        "http-port": listener.port(),
+        "control-sockets": { "dhcp4": { "socket-type": "unix", "socket-name": socket } },
+        "loggers": [ { "name": "kea-ctrl-agent", "severity": "INFO",
+            "output_options": [ { "output": dir.join(CTRL_AGENT_LOG) } ] } ]
+    });
+    // The partner sends the credentials of this server's peer entry: the agent takes them.
+    if let Some(user) = peer
+        .get("basic-auth-user")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+    {
+        let mut client = serde_json::json!({ "user": user });
+        if let Some(password) = peer.get("basic-auth-password") {
+            client["password"] = password.clone();
+        }
+        if let Some(file) = peer.get("basic-auth-password-file") {
+            client["password-file"] = file.clone();
+        }
+        agent["authentication"] = serde_json::json!({ "type": "basic",
+            "realm": "kea-control-agent", "clients": [ client ] });
+    }
+    write(
+        &path,
+        &serde_json::json!({ "Control-agent": agent }).to_string(),
+    )
+}
+
+/// This server's name and its own entry in the peers of the high availability hook that the
+/// `Dhcp4` map `d4` loads, when the server needs a control agent for it: None without the
+/// hook, and when HA runs its own HTTP listener (multi-threading on in the core and in HA,
+/// with `http-dedicated-listener`).
+fn own_ha_peer(d4: &Value) -> Result<Option<(&str, &Value)>, AdapterError> {
+    let bad = |why: &str| AdapterError::HaParameters(why.to_string());
+    let Some(ha) = d4
+        .get("hooks-libraries")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|l| {
+            l.get("library")
+                .and_then(Value::as_str)
+                .and_then(|p| p.rsplit('/').next())
+                == Some(HA_LIBRARY)
+        })
+    else {
+        return Ok(None);
+    };
+    let params = ha
+        .pointer("/parameters/high-availability/0")
+        .ok_or_else(|| bad("no \"high-availability\" list holding a map"))?;
+    let on = |v: Option<&Value>| v.and_then(Value::as_bool) == Some(true);
+    if on(d4.pointer("/multi-threading/enable-multi-threading"))
+        && on(params.pointer("/multi-threading/enable-multi-threading"))
+        && on(params.pointer("/multi-threading/http-dedicated-listener"))
+    {
+        return Ok(None);
+    }
+    let name = params
+        .get("this-server-name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("no \"this-server-name\" string"))?;
+    let peer = params
+        .get("peers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        .ok_or_else(|| {
+            AdapterError::HaParameters(format!(
+                "no peer named {name:?} (this-server-name) in \"peers\""
+            ))
+        })?;
+    Ok(Some((name, peer)))
+}
+
+/// The address and port an HA peer url (`http://192.0.2.1:8000/`, `http://[2001:db8::1]/`)
+/// names, as Kea reads it: plain HTTP, a literal address, port 80 when none is given; what is
+/// wrong with it otherwise.
+fn http_listener(url: &str) -> Result<SocketAddr, &'static str> {
+    let rest = url
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .and_then(|_| url.get(7..))
+        .ok_or("not an http:// url (an https peer needs TLS settings TAP mode does not give the agent)")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or("an IPv6 address without its ']'")?;
+            match after {
+                "" => (host, None),
+                _ => (
+                    host,
+                    Some(after.strip_prefix(':').ok_or("junk after the address")?),
+                ),
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| "the host is not a literal IP address, which Kea requires")?;
+    let port = match port {
+        None => 80,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or("the port is not a number from 1 to 65535")?,
+    };
+    Ok(SocketAddr::new(ip, port))
 }
 
 /// Ties the subnets and shared networks of the `Dhcp4` map `d4` that name an interface to
@@ -364,5 +573,172 @@ mod tests {
             Server::Kea.write_kea_config(serde_json::json!({"Dhcp6": {}}), "x", dir.path()),
             Err(AdapterError::NoDhcp4)
         ));
+    }
+
+    /// A hot-standby pair's configuration, as `this` (server1 or server2) reads it.
+    fn ha_pair(this: &str) -> serde_json::Value {
+        serde_json::json!({ "Dhcp4": {
+            "hooks-libraries": [
+                { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_lease_cmds.so" },
+                { "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so",
+                  "parameters": { "high-availability": [ {
+                    "this-server-name": this, "mode": "hot-standby",
+                    "heartbeat-delay": 1000, "max-response-delay": 3000,
+                    "max-ack-delay": 1000, "max-unacked-clients": 0,
+                    "peers": [
+                        { "name": "server1", "url": "http://192.0.2.1:8000/", "role": "primary" },
+                        { "name": "server2", "url": "http://192.0.2.2:8000/", "role": "standby",
+                          "basic-auth-user": "ha", "basic-auth-password": "secret" } ] } ] } } ],
+            "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24",
+                "pools": [ { "pool": "192.0.2.100 - 192.0.2.200" } ] } ] } })
+    }
+
+    fn read_json(path: &Path) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
+    }
+
+    #[test]
+    fn a_kea_server_with_the_ha_hook_gets_a_control_agent_on_its_own_peer_url() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let in_ns = |p: &str| Command::new(p);
+        Server::Kea
+            .write_kea_config(ha_pair("server1"), "veth0", d)
+            .expect("written");
+        let agent = read_json(&d.join("ctrl-agent.json"));
+        assert_eq!(
+            agent,
+            serde_json::json!({ "Control-agent": {
+                "http-host": "192.0.2.1", "http-port": 8000,
+                "control-sockets": { "dhcp4": { "socket-type": "unix",
+                    "socket-name": d.join("server.sock") } },
+                "loggers": [ { "name": "kea-ctrl-agent", "severity": "INFO",
+                    "output_options": [ { "output": d.join("ctrl-agent.log") } ] } ] } })
+        );
+        // The agent passes commands on to the very socket the server binds.
+        let server = read_json(&d.join("dhcp4.json"));
+        assert_eq!(
+            server["Dhcp4"]["control-socket"]["socket-name"],
+            agent["Control-agent"]["control-sockets"]["dhcp4"]["socket-name"]
+        );
+        let c = Server::Kea.ctrl_agent_command(d, &in_ns).expect("an agent");
+        assert_eq!(c.get_program(), "kea-ctrl-agent");
+        let args: Vec<_> = c.get_args().collect();
+        assert_eq!(
+            args,
+            [
+                std::ffi::OsStr::new("-c"),
+                d.join("ctrl-agent.json").as_os_str()
+            ]
+        );
+        let envs: Vec<_> = c.get_envs().collect();
+        assert!(envs.contains(&("KEA_PIDFILE_DIR".as_ref(), Some(d.as_os_str()))));
+        assert!(envs.contains(&("KEA_LOCKFILE_DIR".as_ref(), Some(d.as_os_str()))));
+        assert_eq!(
+            Server::Kea.ctrl_agent_log(d),
+            Some(d.join("ctrl-agent.log"))
+        );
+        assert!(Server::Reference.ctrl_agent_command(d, &in_ns).is_none());
+
+        // The standby's agent listens on its own url and takes the credentials its partner
+        // sends it.
+        Server::Kea
+            .write_kea_config(ha_pair("server2"), "veth1", d)
+            .expect("written");
+        let agent = read_json(&d.join("ctrl-agent.json"));
+        assert_eq!(agent["Control-agent"]["http-host"], "192.0.2.2");
+        assert_eq!(
+            agent["Control-agent"]["authentication"],
+            serde_json::json!({ "type": "basic", "realm": "kea-control-agent",
+                "clients": [ { "user": "ha", "password": "secret" } ] })
+        );
+
+        // Without the hook (a reload that drops HA), no agent configuration is left.
+        Server::Kea
+            .write_kea_config(serde_json::json!({ "Dhcp4": {} }), "veth1", d)
+            .expect("written");
+        assert!(!d.join("ctrl-agent.json").exists());
+        assert!(Server::Kea.ctrl_agent_command(d, &in_ns).is_none());
+        assert!(Server::Kea.ctrl_agent_log(d).is_none());
+
+        // The reference server takes HA itself: no agent.
+        Server::Reference
+            .write_kea_config(ha_pair("server1"), "veth0", d)
+            .expect("written");
+        assert!(!d.join("ctrl-agent.json").exists());
+
+        // HA's own multi-threaded listener needs no agent.
+        let mut mt = ha_pair("server1");
+        mt["Dhcp4"]["multi-threading"] = serde_json::json!({ "enable-multi-threading": true });
+        mt["Dhcp4"]["hooks-libraries"][1]["parameters"]["high-availability"][0]["multi-threading"] = serde_json::json!({ "enable-multi-threading": true,
+                "http-dedicated-listener": true });
+        Server::Kea
+            .write_kea_config(mt, "veth0", d)
+            .expect("written");
+        assert!(!d.join("ctrl-agent.json").exists());
+    }
+
+    #[test]
+    fn ha_parameters_that_do_not_place_the_agent_are_errors_naming_what_is_wrong() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let error = |config: serde_json::Value| {
+            Server::Kea
+                .write_kea_config(config, "veth0", dir.path())
+                .expect_err("refused")
+                .to_string()
+        };
+        let e = error(ha_pair("server9"));
+        assert!(e.contains("no peer named \"server9\""), "{e}");
+        let mut no_name = ha_pair("server1");
+        no_name["Dhcp4"]["hooks-libraries"][1]["parameters"]["high-availability"][0]
+            .as_object_mut()
+            .expect("map")
+            .remove("this-server-name");
+        let e = error(no_name);
+        assert!(e.contains("this-server-name"), "{e}");
+        let mut no_list = ha_pair("server1");
+        no_list["Dhcp4"]["hooks-libraries"][1]["parameters"] = serde_json::json!({});
+        let e = error(no_list);
+        assert!(e.contains("high-availability"), "{e}");
+        for (url, why) in [
+            ("https://192.0.2.1:8000/", "not an http:// url"),
+            ("http://peer.example:8000/", "not a literal IP address"),
+            ("http://192.0.2.1:http/", "the port"),
+            ("http://[2001:db8::1/", "without its ']'"),
+        ] {
+            let mut bad = ha_pair("server1");
+            bad["Dhcp4"]["hooks-libraries"][1]["parameters"]["high-availability"][0]["peers"][0]
+                ["url"] = url.into();
+            let e = error(bad);
+            assert!(
+                e.contains(why) && e.contains(url) && e.contains("server1"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn peer_urls_are_read_as_kea_reads_them() {
+        let at = |s: &str| s.parse::<SocketAddr>().expect("address");
+        assert_eq!(
+            http_listener("http://192.0.2.1:8000/"),
+            Ok(at("192.0.2.1:8000"))
+        );
+        assert_eq!(
+            http_listener("HTTP://192.0.2.1:8000"),
+            Ok(at("192.0.2.1:8000"))
+        );
+        assert_eq!(http_listener("http://192.0.2.1/"), Ok(at("192.0.2.1:80")));
+        assert_eq!(
+            http_listener("http://[2001:db8::1]:8001/"),
+            Ok(at("[2001:db8::1]:8001"))
+        );
+        assert_eq!(
+            http_listener("http://[2001:db8::1]/"),
+            Ok(at("[2001:db8::1]:80"))
+        );
+        assert!(http_listener("http://192.0.2.1:0/").is_err());
+        assert!(http_listener("http://192.0.2.1:70000/").is_err());
+        assert!(http_listener("192.0.2.1:8000").is_err());
     }
 }

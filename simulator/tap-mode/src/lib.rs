@@ -185,6 +185,11 @@ enum Node {
         config: serde_json::Value,
         dir: PathBuf,
         child: Option<Child>,
+        /// Its kea-ctrl-agent, when its kea-dhcp4 loads Kea's high availability hook
+        /// ([`Server::ctrl_agent_command`]): the partner's HA commands reach the server
+        /// through it. It runs in the host's namespace, starts, stops, is signalled and dies
+        /// with `child`, as one machine.
+        agent: Option<Child>,
     },
     Client {
         dir: PathBuf,
@@ -292,6 +297,7 @@ impl TapNetwork {
                         config: s.config.json.clone(),
                         dir: here,
                         child: None,
+                        agent: None,
                     }
                 }
                 Role::Client(c) => Node::Client {
@@ -351,22 +357,19 @@ impl TapNetwork {
         Ok(())
     }
 
-    /// Starts host `i`'s stack; a server is waited for until it listens.
+    /// Starts host `i`'s stack; a server is waited for until it listens, and then its control
+    /// agent, when it has one, until that listens on its HA peer url.
     fn spawn(&mut self, i: usize) -> Result<(), TapModeError> {
         let host = &self.lab.hosts()[i];
         let in_ns = |p: &str| host.command(p);
         let fail = |e: String| TapModeError::Stack(format!("{}: {e}", self.names[i]));
-        let log = |dir: &Path, name: &str| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(name))
-                .map(Stdio::from)
-                .map_err(|e| e.to_string())
-        };
         match &mut self.nodes[i] {
             Node::Server {
-                config, dir, child, ..
+                config,
+                dir,
+                child,
+                agent,
+                ..
             } => {
                 let mark = self.stacks.server.log_mark(dir);
                 let config = hooked(config, dir).map_err(fail)?;
@@ -375,8 +378,8 @@ impl TapNetwork {
                     .server
                     .kea_command(config, &host.tap, dir, &self.stacks.dhcplab, &in_ns)
                     .map_err(|e| fail(e.to_string()))?;
-                c.stdout(log(dir, "server.out").map_err(fail)?)
-                    .stderr(log(dir, "server.err").map_err(fail)?);
+                c.stdout(append_to(dir, "server.out").map_err(fail)?)
+                    .stderr(append_to(dir, "server.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
                 self.may_exit[i] = false;
                 let server = self.stacks.server;
@@ -386,6 +389,21 @@ impl TapNetwork {
                         server.program(),
                         READY.as_secs()
                     )));
+                }
+                // After the server: the agent passes commands on to its control socket.
+                if let Some(mut a) = server.ctrl_agent_command(dir, &in_ns) {
+                    a.stdout(append_to(dir, "ctrl-agent.out").map_err(fail)?)
+                        .stderr(append_to(dir, "ctrl-agent.err").map_err(fail)?);
+                    *agent = Some(
+                        a.spawn()
+                            .map_err(|e| fail(format!("kea-ctrl-agent: {e}")))?,
+                    );
+                    if !wait_until(READY, POLL, || server.ctrl_agent_ready(dir, &in_ns)) {
+                        return Err(fail(format!(
+                            "kea-ctrl-agent was not listening on this server's HA peer url within {} s (see ctrl-agent.log)",
+                            READY.as_secs()
+                        )));
+                    }
                 }
             }
             Node::Client {
@@ -408,8 +426,8 @@ impl TapNetwork {
                     }
                 }
                 .map_err(|e| fail(e.to_string()))?;
-                c.stdout(log(dir, "client.out").map_err(fail)?)
-                    .stderr(log(dir, "client.err").map_err(fail)?);
+                c.stdout(append_to(dir, "client.out").map_err(fail)?)
+                    .stderr(append_to(dir, "client.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
                 self.may_exit[i] = false;
             }
@@ -418,13 +436,16 @@ impl TapNetwork {
         Ok(())
     }
 
-    /// Sends `signal` to host `i`'s process, if it runs.
+    /// Sends `signal` to host `i`'s processes that run: its stack, and a server's control
+    /// agent (a suspended or stopped host is the whole machine).
     fn signal(&self, i: usize, signal: nix::sys::signal::Signal) {
-        if let Node::Server { child: Some(c), .. } | Node::Client { child: Some(c), .. } =
-            &self.nodes[i]
-            && let Ok(pid) = i32::try_from(c.id())
-        {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        let processes = match &self.nodes[i] {
+            Node::Server { child, agent, .. } => [child.as_ref(), agent.as_ref()],
+            Node::Client { child, .. } => [child.as_ref(), None],
+            Node::Peer(_) => [None, None],
+        };
+        for c in processes.into_iter().flatten() {
+            send(c, signal);
         }
     }
 
@@ -442,6 +463,15 @@ impl TapNetwork {
                 self.may_exit[i] = true;
                 return Some(format!(
                     "{}'s process ended by itself: {status}",
+                    self.names[i]
+                ));
+            }
+            if let Node::Server { agent: Some(a), .. } = &mut self.nodes[i]
+                && let Ok(Some(status)) = a.try_wait()
+            {
+                self.may_exit[i] = true;
+                return Some(format!(
+                    "{}'s kea-ctrl-agent ended by itself: {status}",
                     self.names[i]
                 ));
             }
@@ -685,6 +715,10 @@ impl TapNetwork {
 
     /// Stops host `i`'s process: SIGTERM and a wait when `graceful` (continued after the
     /// signal if suspended, so that it acts on it), else SIGKILL. It is no longer suspended.
+    ///
+    /// A server's control agent stops with it, and is killed with it too: a kill models a
+    /// crashed server machine, so its partner loses the HA endpoint (connection refused) as
+    /// well as the DHCP service, rather than an agent that answers for a dead kea-dhcp4.
     fn halt(&mut self, i: usize, graceful: bool) {
         if graceful {
             self.signal(i, nix::sys::signal::Signal::SIGTERM);
@@ -693,16 +727,55 @@ impl TapNetwork {
             }
         }
         self.suspended[i] = false;
+        let limit = if graceful {
+            Duration::from_secs(5)
+        } else {
+            Duration::ZERO
+        };
         if let Node::Server { child, .. } | Node::Client { child, .. } = &mut self.nodes[i]
             && let Some(mut c) = child.take()
         {
-            let limit = if graceful {
-                Duration::from_secs(5)
-            } else {
-                Duration::ZERO
-            };
             end_within(&mut c, limit);
         }
+        if let Node::Server { agent, .. } = &mut self.nodes[i]
+            && let Some(mut a) = agent.take()
+        {
+            end_within(&mut a, limit);
+        }
+    }
+
+    /// After server `i` took a new configuration: its control agent follows it, told to read
+    /// its rewritten configuration (SIGHUP) when it runs and still has one, stopped when it
+    /// has none now, started when it has one now and ran none.
+    fn follow_agent(&mut self, i: usize) -> Result<(), String> {
+        let host = &self.lab.hosts()[i];
+        let in_ns = |p: &str| host.command(p);
+        let server = self.stacks.server;
+        let Node::Server { dir, agent, .. } = &mut self.nodes[i] else {
+            return Ok(());
+        };
+        match (agent.as_mut(), server.ctrl_agent_command(dir, &in_ns)) {
+            (Some(a), Some(_)) => send(a, nix::sys::signal::Signal::SIGHUP),
+            (Some(_), None) => {
+                if let Some(mut a) = agent.take() {
+                    send(&a, nix::sys::signal::Signal::SIGTERM);
+                    end_within(&mut a, Duration::from_secs(5));
+                }
+            }
+            (None, Some(mut c)) => {
+                c.stdout(append_to(dir, "ctrl-agent.out")?)
+                    .stderr(append_to(dir, "ctrl-agent.err")?);
+                *agent = Some(c.spawn().map_err(|e| format!("kea-ctrl-agent: {e}"))?);
+                if !wait_until(READY, POLL, || server.ctrl_agent_ready(dir, &in_ns)) {
+                    return Err(format!(
+                        "kea-ctrl-agent was not listening on this server's HA peer url within {} s (see ctrl-agent.log)",
+                        READY.as_secs()
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+        Ok(())
     }
 }
 
@@ -718,6 +791,24 @@ fn hooked(config: &serde_json::Value, dir: &Path) -> Result<serde_json::Value, S
         .map_err(|e| format!("{}: {e}", p.script.display()))?;
     *list = p.apply_json(list);
     Ok(config)
+}
+
+/// The file `name` in `dir`, opened to append a process's output to.
+fn append_to(dir: &Path, name: &str) -> Result<Stdio, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(name))
+        .map(Stdio::from)
+        .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+}
+
+/// Sends `signal` to `child` (whether it still runs or not: a pid not reaped yet is not
+/// reused).
+fn send(child: &Child, signal: nix::sys::signal::Signal) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+    }
 }
 
 /// Waits up to `limit` for `child` to end and gives how it ended; one still running then is
@@ -946,10 +1037,14 @@ impl Network for TapNetwork {
             return Err(format!("{} is not a server", self.names[i]));
         };
         let json = hooked(&new.json, dir)?;
-        if child.is_some() {
+        let running = child.is_some();
+        if running {
             self.stacks.server.reconfigure(json, &tap, dir)?;
         }
         *config = new.json.clone();
+        if running {
+            self.follow_agent(i)?;
+        }
         Ok(())
     }
 
