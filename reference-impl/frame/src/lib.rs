@@ -5,6 +5,8 @@
 //! A bad checksum is reported, not refused: field captures taken on the sending host carry
 //! checksums the NIC had not yet filled in, and the harness must still read them.
 
+pub mod tcp;
+
 use etherparse::{IpNumber, Ipv4Slice, Ipv6Slice, PacketBuilder, UdpSlice};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
