@@ -310,27 +310,46 @@ impl Ha {
         in_scope
     }
 
-    fn in_scope(&self, c: &Client<'_>) -> bool {
-        // DISCOVER, REQUEST, DECLINE, RELEASE and INFORM are balanced; others go to the
-        // primary's scope and are always served.
+    /// The class Kea's HA library gives the query: `HA_` and the name of the server whose
+    /// scope it is in, which pools may be limited to (`client-class`).
+    pub fn scope_class(&self, c: &Client<'_>) -> Option<String> {
+        self.scope_of(c)
+            .and_then(|i| self.config.peers.get(i))
+            .map(|p| format!("HA_{}", p.name))
+    }
+
+    /// The index of the peer whose scope the query is in; `None` when it has no key.
+    fn scope_of(&self, c: &Client<'_>) -> Option<usize> {
         if !matches!(c.message_type, Some(1 | 3 | 4 | 7 | 8)) {
-            return true;
+            return Some(0);
         }
         let key = match c.client_id {
             Some(id) if !id.is_empty() => id,
             _ => c.hwaddr,
         };
         if key.is_empty() {
-            return false;
+            return None;
         }
-        let index = if self.config.mode == Mode::LoadBalancing {
+        Some(if self.config.mode == Mode::LoadBalancing {
             usize::from(load_balance_hash(key) % 2)
         } else {
             0
-        };
-        match self.config.peers.get(index) {
-            Some(p) => self.scopes.contains(&p.name),
-            None => true,
+        })
+    }
+
+    fn in_scope(&self, c: &Client<'_>) -> bool {
+        // DISCOVER, REQUEST, DECLINE, RELEASE and INFORM are balanced; others go to the
+        // primary's scope and are always served.
+        if !matches!(c.message_type, Some(1 | 3 | 4 | 7 | 8)) {
+            return true;
+        }
+        match self.scope_of(c) {
+            None => false,
+            Some(i) => self
+                .config
+                .peers
+                .get(i)
+                .is_none_or(|p| self.scopes.contains(&p.name)),
         }
     }
 
@@ -1195,8 +1214,10 @@ impl Ha {
                 ),
             );
         }
-        self.before_maintenance = Some(self.state);
-        self.transition(now, State::InMaintenance);
+        if self.state != State::InMaintenance {
+            self.before_maintenance = Some(self.state);
+            self.transition(now, State::InMaintenance);
+        }
         answer(SUCCESS, "Server is in-maintenance state.")
     }
 

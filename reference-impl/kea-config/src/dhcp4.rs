@@ -203,6 +203,9 @@ pub struct Pool4 {
     pub last: Ipv4Addr,
     /// The pool's `option-data`.
     pub option_data: Vec<OptionData>,
+    /// `client-class`: only clients of this class get its addresses. Only the classes
+    /// libdhcp_ha.so gives (`HA_` and a server name) are known.
+    pub client_class: Option<String>,
 }
 
 /// How a reservation recognises its client.
@@ -295,7 +298,7 @@ pub struct Logger {
 const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
     (
         "high-availability",
-        "high availability arrives with issue 10",
+        "not a Dhcp4 key: high availability is configured in the parameters of libdhcp_ha.so in hooks-libraries",
     ),
     ("shared-networks", "shared networks are not implemented"),
     ("client-classes", "client classification is not implemented"),
@@ -808,15 +811,25 @@ fn read_pool(
         }
     };
     let option_data = read_option_data(&mut o, faults);
-    o.finish(
-        &[("client-class", "client classification is not implemented")],
-        faults,
-    );
+    let client_class = o.string("client-class", faults).and_then(|c| {
+        if c.starts_with("HA_") {
+            Some(c)
+        } else {
+            faults.add(
+                &format!("{path}/client-class"),
+                v.pos,
+                "client classification is not implemented: only the HA_<server> classes of libdhcp_ha.so",
+            );
+            None
+        }
+    });
+    o.finish(&[], faults);
     let (first, last) = range?;
     Some(Pool4 {
         first,
         last,
         option_data,
+        client_class,
     })
 }
 

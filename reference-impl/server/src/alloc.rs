@@ -17,6 +17,18 @@ pub(crate) struct ClientKey<'a> {
     pub hwaddr: &'a [u8],
     /// Option 61's data, when sent and `match-client-id` is on.
     pub client_id: Option<&'a [u8]>,
+    /// The class libdhcp_ha.so gave the query (`HA_server1`), for pools limited to one.
+    pub class: Option<&'a str>,
+}
+
+impl ClientKey<'_> {
+    /// Whether the client may get addresses of `pool` (its `client-class`, if any, is the
+    /// client's).
+    pub fn may_use(&self, pool: &dhcplab_kea_config::dhcp4::Pool4) -> bool {
+        pool.client_class
+            .as_deref()
+            .is_none_or(|c| Some(c) == self.class)
+    }
 }
 
 impl ClientKey<'_> {
@@ -97,7 +109,9 @@ pub(crate) fn check(
     match reserved_for(subnet, address, key) {
         Some(false) => return Err(Refusal::ReservedForOther),
         Some(true) => {}
-        None if subnet.pool_of(address).is_none() => return Err(Refusal::NotAllocatable),
+        None if !subnet.pool_of(address).is_some_and(|p| key.may_use(p)) => {
+            return Err(Refusal::NotAllocatable);
+        }
         None => {}
     }
     match store.get(address) {
@@ -152,6 +166,7 @@ pub(crate) fn pick(
     subnet
         .pools
         .iter()
+        .filter(|p| key.may_use(p))
         .filter_map(|p| store.expired_in(p.first, p.last, now))
         .find(|a| reserved_for(subnet, *a, key) != Some(false))
         .ok_or(Exhaustion::Full)
@@ -171,6 +186,9 @@ fn next_free(
     for k in 0..=n {
         let i = (start + k) % n;
         let pool = subnet.pools.get(i)?;
+        if !key.may_use(pool) {
+            continue;
+        }
         let mut from = match (k, cursor.next) {
             (0, Some(next)) => next,
             _ => pool.first,

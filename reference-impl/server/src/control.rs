@@ -20,15 +20,19 @@ const UNSUPPORTED: i64 = 2;
 const EMPTY: i64 = 3;
 
 /// The commands the server answers, in `list-commands` order.
-pub const COMMANDS: [&str; 16] = [
+pub const COMMANDS: [&str; 20] = [
     "config-get",
     "config-reload",
     "config-set",
     "config-test",
+    "dhcp-disable",
+    "dhcp-enable",
     "lease4-add",
     "lease4-del",
     "lease4-get",
     "lease4-get-all",
+    "lease4-get-page",
+    "lease4-update",
     "lease4-wipe",
     "leases-reclaim",
     "list-commands",
@@ -37,6 +41,19 @@ pub const COMMANDS: [&str; 16] = [
     "statistic-get-all",
     "status-get",
     "version-get",
+];
+
+/// The commands the HA library adds, in `list-commands` order.
+pub const HA_COMMANDS: [&str; 9] = [
+    "ha-continue",
+    "ha-heartbeat",
+    "ha-maintenance-cancel",
+    "ha-maintenance-notify",
+    "ha-maintenance-start",
+    "ha-reset",
+    "ha-scopes",
+    "ha-sync",
+    "ha-sync-complete-notify",
 ];
 
 /// What a command asks of the driver besides its answer.
@@ -72,7 +89,7 @@ fn arguments_only(arguments: Value) -> Value {
 }
 
 /// A fault in a command's arguments.
-struct Bad(String);
+pub(crate) struct Bad(pub(crate) String);
 
 type Args<'a> = &'a Map<String, Value>;
 
@@ -197,8 +214,26 @@ impl Server {
         if name == "config-reload" {
             return CommandOutcome::ReloadFromFile;
         }
+        if let Some(ha) = self.ha.as_mut() {
+            if let Some(response) = ha.handle_command(now, name, args) {
+                self.drain_ha(now);
+                self.command_processed(name, given, &response);
+                return CommandOutcome::Answer(response);
+            }
+        }
         let result = match name {
-            "list-commands" => Ok(arguments_only(json!(COMMANDS))),
+            "list-commands" => {
+                let mut names: Vec<&str> = COMMANDS.to_vec();
+                if self.ha.is_some() {
+                    names.extend(HA_COMMANDS.iter().filter(|c| **c != "ha-sync"));
+                    names.sort_unstable();
+                }
+                Ok(arguments_only(json!(names)))
+            }
+            "dhcp-disable" => self.dhcp_disable(args, now),
+            "dhcp-enable" => self.dhcp_enable(args),
+            "lease4-update" => self.lease_update(args, now),
+            "lease4-get-page" => self.lease_get_page(args),
             "version-get" => Ok(answer_with(
                 SUCCESS,
                 concat!("dhcplab ", env!("CARGO_PKG_VERSION")),
@@ -304,7 +339,95 @@ impl Server {
         if let Some(pid) = self.pid {
             args["pid"] = json!(pid);
         }
+        if let Some(ha) = &self.ha {
+            args["high-availability"] = ha.status(now);
+        }
         arguments_only(args)
+    }
+
+    /// dhcp-disable: by the HA partner (`origin` `ha-partner`) or an administrator, for
+    /// `max-period` seconds when given.
+    fn dhcp_disable(&mut self, args: Args<'_>, now: SystemTime) -> Result<Value, Bad> {
+        let period = match uint(args, "max-period", u64::from(u32::MAX))? {
+            Some(0) => return Err(Bad("'max-period' must be positive integer".into())),
+            p => p.map(std::time::Duration::from_secs),
+        };
+        match string(args, "origin")? {
+            Some("ha-partner") => match self.ha.as_mut() {
+                Some(ha) => ha.disable_by_partner(now, period),
+                None => return Err(Bad("origin 'ha-partner' needs high availability".into())),
+            },
+            Some("user") | None => self.user_disabled = Some(period.map(|p| now + p)),
+            Some(other) => {
+                return Err(Bad(format!(
+                    "invalid value used for 'origin' parameter: {other}"
+                )));
+            }
+        }
+        Ok(answer(SUCCESS, "DHCPv4 service disabled."))
+    }
+
+    /// dhcp-enable: ends a dhcp-disable of the same origin.
+    fn dhcp_enable(&mut self, args: Args<'_>) -> Result<Value, Bad> {
+        match string(args, "origin")? {
+            Some("ha-partner") => {
+                if let Some(ha) = self.ha.as_mut() {
+                    ha.enable_by_partner();
+                }
+            }
+            Some("user") | None => self.user_disabled = None,
+            Some(other) => {
+                return Err(Bad(format!(
+                    "invalid value used for 'origin' parameter: {other}"
+                )));
+            }
+        }
+        Ok(answer(SUCCESS, "DHCP service successfully enabled"))
+    }
+
+    /// lease4-update: replaces the lease of `ip-address`; with `force-create` (the HA
+    /// partner's updates) a lease that does not exist is added.
+    fn lease_update(&mut self, args: Args<'_>, now: SystemTime) -> Result<Value, Bad> {
+        let lease = self.lease_from_args(args, now)?;
+        let address = lease.address;
+        if !self.leases.contains(address) && boolean(args, "force-create")? != Some(true) {
+            return Ok(answer(
+                ERROR,
+                format!("failed to update the lease with address {address} - no such lease"),
+            ));
+        }
+        self.commit(lease).map_err(|e| Bad(e.to_string()))?;
+        Ok(answer(SUCCESS, "IPv4 lease updated."))
+    }
+
+    /// lease4-get-page: up to `limit` leases after the address `from` (`start`: from the
+    /// first), by address.
+    fn lease_get_page(&self, args: Args<'_>) -> Result<Value, Bad> {
+        let from = match string(args, "from")? {
+            None => return Err(Bad("'from' parameter is mandatory".into())),
+            Some("start") => None,
+            Some(_) => address(args, "from")?,
+        };
+        let limit = match uint(args, "limit", u64::from(u32::MAX))? {
+            None => return Err(Bad("'limit' parameter is mandatory".into())),
+            Some(0) => return Err(Bad("page size of the retrieved leases must not be 0".into())),
+            Some(l) => l as usize,
+        };
+        let leases: Vec<Value> = self
+            .leases
+            .all()
+            .iter()
+            .filter(|l| from.is_none_or(|f| l.address > f))
+            .take(limit)
+            .map(lease_json)
+            .collect();
+        let n = leases.len();
+        let code = if n == 0 { EMPTY } else { SUCCESS };
+        Ok(answer_with(
+            code,
+            format!("{n} IPv4 lease(s) found."),
+            json!({ "leases": leases, "count": n }),
+        ))
     }
 
     /// The lease `lease4-get` and `lease4-del` name: by `ip-address`, else by identifier
@@ -360,7 +483,9 @@ impl Server {
         ))
     }
 
-    fn lease_add(&mut self, args: Args<'_>, now: SystemTime) -> Result<Value, Bad> {
+    /// The lease lease4-add and lease4-update describe (and the leases of a partner's lease
+    /// page, which carry `cltt` where the commands carry `expire`).
+    pub(crate) fn lease_from_args(&self, args: Args<'_>, now: SystemTime) -> Result<Lease4, Bad> {
         let address = address(args, "ip-address")?
             .ok_or_else(|| Bad("missing parameter 'ip-address'".into()))?;
         let subnet_id = match uint(args, "subnet-id", u64::from(u32::MAX))? {
@@ -399,7 +524,8 @@ impl Server {
                 .map_or(7200, |s| s.valid_lifetime),
         };
         let now_secs = epoch_secs(now);
-        let expire = match uint(args, "expire", u64::MAX)? {
+        let cltt = uint(args, "cltt", u64::MAX)?;
+        let expire = match uint(args, "expire", u64::MAX)?.or(cltt.map(|c| c + u64::from(valid))) {
             Some(e) if e <= u64::from(valid) => {
                 return Err(Bad(format!(
                     "expiration time must be greater than valid lifetime for address {address}"
@@ -444,6 +570,12 @@ impl Server {
             state,
             user_context,
         };
+        Ok(lease)
+    }
+
+    fn lease_add(&mut self, args: Args<'_>, now: SystemTime) -> Result<Value, Bad> {
+        let lease = self.lease_from_args(args, now)?;
+        let (address, subnet_id) = (lease.address, lease.subnet_id);
         if self.leases.contains(address) {
             return Ok(answer(ERROR, "IPv4 lease already exists."));
         }

@@ -12,6 +12,9 @@
 //!   lease4_expire, lease4_recover, leases4_committed, lease4_release and lease4_decline. As in
 //!   Kea, it does not run when a library before it set SKIP or DROP, and `sync` is read but
 //!   Kea never waits for the script.
+//! - `libdhcp_ha.so`: high availability ([`crate::ha`]), with its `high-availability`
+//!   parameters. Its query filter runs before every library's buffer4_receive callouts and its
+//!   lease updates after every library's leases4_committed callouts, wherever it is listed.
 //! - `libdhcp_lease_cmds.so`, `libdhcp_stat_cmds.so`, `libdhcp_bootp.so`: accepted and inert;
 //!   the lease and statistics commands and BOOTP are always there.
 //!
@@ -137,6 +140,8 @@ pub(crate) struct Chain {
     served: [bool; HookPoint::ALL.len()],
     /// Hook point calls made so far.
     sequence: u64,
+    /// The HA configuration, when `libdhcp_ha.so` is listed.
+    pub ha: Option<dhcplab_ha::HaConfig>,
 }
 
 /// A script to run: what the run-script hook asks of the driver.
@@ -168,11 +173,7 @@ const INERT: [&str; 3] = [
 ];
 
 /// Kea libraries the server cannot stand in for, and why.
-const REFUSED: [(&str, &str); 4] = [
-    (
-        "libdhcp_ha.so",
-        "high availability arrives with its own issue",
-    ),
+const REFUSED: [(&str, &str); 3] = [
     (
         "libdhcp_flex_option.so",
         "flexible options are not implemented",
@@ -205,6 +206,21 @@ impl Chain {
                     .and_then(|r| loader.check_script(&r.name).map(|()| r))
                     .map(Link::RunScript)
                     .map_err(fail)
+            } else if file == dhcplab_ha::LIBRARY {
+                if chain.ha.is_some() {
+                    Err(fail("libdhcp_ha.so is listed twice".into()))
+                } else {
+                    dhcplab_ha::HaConfig::parse(&lib.parameters)
+                        .map(|c| {
+                            chain.ha = Some(c);
+                            Link::Inert
+                        })
+                        .map_err(|e| {
+                            fail(format!(
+                                "failed to configure High Availability hooks library: {e}"
+                            ))
+                        })
+                }
             } else if INERT.contains(&file) {
                 Ok(Link::Inert)
             } else if let Some((_, why)) = REFUSED.iter().find(|(f, _)| *f == file) {
@@ -238,6 +254,7 @@ impl Chain {
             drop(link);
         }
         self.served = Default::default();
+        self.ha = None;
     }
 
     /// True when some library serves `point`: the arguments need building.

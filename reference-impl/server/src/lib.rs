@@ -26,6 +26,7 @@ mod alloc;
 mod bytes;
 mod config;
 mod control;
+pub mod ha;
 pub mod hooks;
 mod process;
 mod reclaim;
@@ -88,7 +89,7 @@ pub struct Transmit {
 }
 
 /// What the driver must do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Send a datagram (after every earlier [`Action::Persist`] is durable).
     Transmit(Transmit),
@@ -101,6 +102,11 @@ pub enum Action {
     Shutdown,
     /// Start this program and do not wait for it (the run-script hook).
     RunScript(hooks::Script),
+    /// POST this HA peer command to the peer and give the answer (or why there is none, once
+    /// the request's timeout has passed) to [`Server::handle_peer_answer`].
+    PeerRequest(dhcplab_ha::Request),
+    /// The HA state changed (Kea's HA_STATE_TRANSITION): for the log and the timeline.
+    HaTransition(ha::Transition),
 }
 
 /// Why a configuration cannot be used.
@@ -154,6 +160,13 @@ pub struct Server {
     /// Replies a callout of the libraries in force parked (leases4_committed); ABI version
     /// 1 has no way to release them, so they stay, as in Kea when no library unparks.
     parked: usize,
+    /// The HA service, when `libdhcp_ha.so` is configured.
+    ha: Option<dhcplab_ha::Ha>,
+    /// Replies (or nothing, for RELEASE and DECLINE) waiting for the HA partner's
+    /// acknowledgement of their lease updates, by the HA service's ticket.
+    held: std::collections::BTreeMap<u64, Option<process::Held>>,
+    /// dhcp-disable by an administrator: until when (`None`: until dhcp-enable).
+    user_disabled: Option<Option<SystemTime>>,
 }
 
 impl Server {
@@ -208,6 +221,9 @@ impl Server {
             hooks: chain,
             loader,
             parked: 0,
+            ha: None,
+            held: std::collections::BTreeMap::new(),
+            user_disabled: None,
         };
         let json = server.config.json.clone();
         if server.configured(&json) == hooks::NextStep::Drop {
@@ -216,6 +232,7 @@ impl Server {
         }
         server.reset_cursors();
         server.arm_timers(now);
+        server.start_ha(now);
         Ok(server)
     }
 
@@ -260,6 +277,10 @@ impl Server {
     /// Runs every timer whose deadline is at or before `now`.
     pub fn handle_timeout(&mut self, now: SystemTime) {
         reclaim::on_timeout(self, now);
+        if let Some(ha) = self.ha.as_mut() {
+            ha.handle_timeout(now);
+        }
+        self.drain_ha(now);
     }
 
     /// The next deadline, if any timer is armed.
@@ -268,6 +289,7 @@ impl Server {
             self.timers.reclaim,
             self.timers.flush,
             self.timers.lease_file_cleanup,
+            self.ha.as_ref().and_then(dhcplab_ha::Ha::poll_timeout),
         ]
         .into_iter()
         .flatten()
@@ -324,6 +346,7 @@ impl Server {
         self.stats.reset_subnets(now);
         self.reloaded = now;
         self.arm_timers(now);
+        self.start_ha(now);
         Ok(())
     }
 

@@ -38,6 +38,8 @@ struct Query<'a> {
     subnet: Option<usize>,
     /// `echo-client-id`: answers carry the client identifier back (RFC 6842).
     echo_client_id: bool,
+    /// The class libdhcp_ha.so gave the query (`HA_server1`).
+    ha_class: Option<String>,
 }
 
 impl Query<'_> {
@@ -45,6 +47,7 @@ impl Query<'_> {
         ClientKey {
             hwaddr: self.msg.hardware_address(),
             client_id: self.client_id.as_deref().filter(|_| subnet.match_client_id),
+            class: self.ha_class.as_deref(),
         }
     }
 
@@ -125,6 +128,31 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         Ok(k) => k,
         Err(e) => return parse_failed(server, now, &format!("xid {:#x}: {e}", msg.xid)),
     };
+    if !server.service_enabled(now) {
+        tracing::debug!(xid = msg.xid, "dropped: the DHCP service is disabled");
+        server.stats.bump(Counter::ReceiveDrop, now);
+        return;
+    }
+    let mut ha_class = None;
+    if let Some(ha) = server.ha.as_mut() {
+        let hlen = usize::from(msg.hlen).min(msg.chaddr.len());
+        let client_id = msg.option(code::CLIENT_ID);
+        let client = dhcplab_ha::Client {
+            message_type: kind.map(u8::from),
+            hwaddr: &msg.chaddr[..hlen],
+            client_id: client_id.as_ref().map(|o| &*o.data),
+            secs: msg.secs,
+        };
+        ha_class = ha.scope_class(&client);
+        if !ha.accepts(now, &client) {
+            tracing::debug!(
+                xid = msg.xid,
+                "HA_BUFFER4_RECEIVE_NOT_FOR_US: the partner's client"
+            );
+            server.stats.bump(Counter::ReceiveDrop, now);
+            return;
+        }
+    }
     let bootp = kind.is_none() && msg.op == Message::BOOTREQUEST;
     server.stats.bump(
         match kind {
@@ -167,6 +195,7 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         client_id,
         subnet: None,
         echo_client_id: server.config().echo_client_id,
+        ha_class,
     };
     if let Err(why) = accept(server, &mut q, kind, bootp, d.destination) {
         tracing::debug!(xid = msg.xid, "dropped: {why}");
@@ -474,6 +503,7 @@ fn send(
         }
     }
     let query_kind = q.msg.message_type().ok().flatten();
+    let mut committed = None;
     if matches!(query_kind, Some(MessageType::Request) | None) {
         let (leases, deleted) = q.committed.take();
         let args = Args {
@@ -489,6 +519,7 @@ fn send(
             NextStep::Park => return park(server, q),
             _ => {}
         }
+        committed = Some((leases, deleted));
     }
     let args = Args {
         query: Some(q.hook()),
@@ -513,14 +544,33 @@ fn send(
             return ignore(q, "a buffer4_send callout set SKIP or DROP: no answer");
         }
     }
-    server.stats.bump(Counter::Sent, q.now);
-    match kind {
-        Some(MessageType::Offer) => server.stats.bump(Counter::OfferSent, q.now),
-        Some(MessageType::Ack) => server.stats.bump(Counter::AckSent, q.now),
-        Some(MessageType::Nak) => server.stats.bump(Counter::NakSent, q.now),
+    let held = Held { transmit: t, kind };
+    let ready = match committed {
+        Some((leases, deleted)) => server.hold_for_partner(q.now, &leases, &deleted, Some(held)),
+        None => Some(held),
+    };
+    if let Some(held) = ready {
+        release_held(server, q.now, held);
+    }
+}
+
+/// A reply ready to go, held while the HA partner acknowledges its lease updates.
+#[derive(Debug)]
+pub(crate) struct Held {
+    transmit: crate::Transmit,
+    kind: Option<MessageType>,
+}
+
+/// Sends a reply and counts it.
+pub(crate) fn release_held(server: &mut Server, now: SystemTime, held: Held) {
+    server.stats.bump(Counter::Sent, now);
+    match held.kind {
+        Some(MessageType::Offer) => server.stats.bump(Counter::OfferSent, now),
+        Some(MessageType::Ack) => server.stats.bump(Counter::AckSent, now),
+        Some(MessageType::Nak) => server.stats.bump(Counter::NakSent, now),
         _ => {}
     }
-    server.transmit(t);
+    server.transmit(held.transmit);
 }
 
 /// Holds a reply a leases4_committed callout parked, or drops it when `parked-packet-limit`
@@ -779,7 +829,7 @@ fn grant(
     if let Some(old) = current.filter(|l| l.address != address) {
         deleted.extend(server.delete(old.address));
     }
-    if server.hooks.present(HookPoint::Leases4Committed) {
+    if server.hooks.present(HookPoint::Leases4Committed) || server.ha.is_some() {
         *q.committed.borrow_mut() = (vec![lease.clone()], deleted);
     }
     if let Err(e) = server.commit(lease) {
@@ -917,7 +967,10 @@ fn committed(server: &mut Server, q: &Query<'_>, leases: &[Lease4], deleted: &[L
         deleted: Some(deleted),
         ..Args::default()
     };
-    server.callout(HookPoint::Leases4Committed, &args);
+    if server.callout(HookPoint::Leases4Committed, &args).next_step == NextStep::Drop {
+        return;
+    }
+    server.hold_for_partner(q.now, leases, deleted, None);
 }
 
 /// RELEASE: the client gives `ciaddr` back; Kea 2.2 deletes the lease. Nothing is sent.

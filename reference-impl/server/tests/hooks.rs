@@ -505,7 +505,7 @@ fn a_run_script_without_its_script_does_not_load_and_refused_configurations_do_n
 }
 
 #[test]
-fn kea_libraries_the_server_stands_in_for_are_inert_and_ha_is_refused() {
+fn kea_libraries_the_server_stands_in_for_are_inert_and_bad_ha_parameters_are_refused() {
     let text = config(
         POOL,
         "",
@@ -521,7 +521,12 @@ fn kea_libraries_the_server_stands_in_for_are_inert_and_ha_is_refused() {
     );
     let (c, json) = dhcplab_kea_config::dhcp4::parse_document(&text).expect("valid");
     let err = Server::new(c, json, Vec::new(), at(0)).expect_err("refused");
-    assert!(err.to_string().contains("high availability"), "{err}");
+    assert!(
+        err.to_string().contains(
+            "failed to configure High Availability hooks library: high-availability: missing parameter 'high-availability'"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

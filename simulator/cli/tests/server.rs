@@ -106,7 +106,15 @@ fn check_opens_each_hooks_library_and_checks_run_script_without_running_them() {
         ),
         (
             r#"{ "library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_ha.so" }"#.to_string(),
-            Some("high availability"),
+            Some("failed to configure High Availability hooks library: high-availability: missing parameter 'high-availability'"),
+        ),
+        (
+            r#"{ "library": "libdhcp_ha.so", "parameters": { "high-availability": [ {
+                 "this-server-name": "server1", "mode": "hot-standby", "heartbeat-delay": 70000,
+                 "peers": [ { "name": "server1", "url": "http://192.0.2.1:8000/", "role": "primary" },
+                            { "name": "server2", "url": "http://192.0.2.2:8000/", "role": "standby" } ] } ] } }"#
+                .to_string(),
+            Some("high-availability[0]/heartbeat-delay: 'heartbeat-delay' must not be greater than 65535"),
         ),
     ];
     for (entry, fault) in cases {
