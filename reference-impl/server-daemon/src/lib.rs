@@ -9,11 +9,15 @@
 //! (group commit), and a reply leaves only when every row queued before it is on disk.
 //! SIGTERM and SIGINT stop the daemon after the last rows are synced; SIGHUP reloads the
 //! configuration file, as `config-reload` does.
+//!
+//! With high availability (`libdhcp_ha.so`), the daemon carries the HA service's peer commands
+//! over HTTP and answers the partner's at this server's own peer URL ([`peers`]).
 
 mod control;
 pub mod lease_file;
 mod logging;
 pub mod net;
+pub mod peers;
 
 use dhcplab_kea_config::dhcp4;
 use dhcplab_server::{Action, CommandOutcome, Datagram, Server, Transmit};
@@ -76,6 +80,9 @@ pub enum DaemonError {
     /// Logging could not be set up.
     #[error("logging: {0}")]
     Logging(String),
+    /// The HA peer endpoint could not listen at this server's peer URL.
+    #[error(transparent)]
+    PeerEndpoint(#[from] peers::EndpointError),
 }
 
 /// Reads and checks the configuration file.
@@ -116,7 +123,7 @@ pub fn run(options: &Options) -> Result<(), DaemonError> {
     runtime.block_on(serve(options, config, json))
 }
 
-/// A command from the control socket, with where its answer goes.
+/// A command from the control socket or the HA peer endpoint, with where its answer goes.
 pub(crate) struct Command {
     text: String,
     answer: oneshot::Sender<serde_json::Value>,
@@ -194,6 +201,7 @@ async fn serve(
     }
     drop(rx_tx);
     let (cmd_tx, mut commands) = mpsc::channel::<Command>(16);
+    let cmd_tx_peers = cmd_tx.clone();
     let control = match &control_path {
         Some(p) => {
             Some(
@@ -205,13 +213,18 @@ async fn serve(
         }
         None => None,
     };
+    let mut endpoint = peers::Endpoint::new(cmd_tx_peers);
+    endpoint.follow(peers::endpoint_address(&server)).await?;
+    let (requester, mut peer_answers) = peers::Requester::new();
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Runtime)?;
     let mut durable = writer.as_ref().map(LeaseWriter::durable);
     let mut held = Held::default();
-    let mut stop = false;
     tracing::info!("dhcplab server started, pid {}", std::process::id());
+    // What the start asked for: the HA service's first peer commands, scripts of
+    // dhcp4_srv_configured.
+    let mut stop = carry_out(&mut server, writer.as_mut(), &mut held, &requester);
     while !stop {
         let deadline = server.poll_timeout();
         let sleep = deadline
@@ -226,6 +239,7 @@ async fn serve(
             _ = hup.recv() => {
                 let answer = reload(&mut server, &options.config);
                 tracing::info!("SIGHUP: {answer}");
+                follow(&mut endpoint, &server).await;
             }
             changed = async { match durable.as_mut() { Some(d) => d.changed().await, None => std::future::pending().await } } => {
                 if changed.is_err() {
@@ -235,35 +249,32 @@ async fn serve(
             Some(first) = received.recv() => {
                 let now = SystemTime::now();
                 handle(&mut server, now, &first);
-                stop |= carry_out(&mut server, writer.as_mut(), &mut held);
+                stop |= carry_out(&mut server, writer.as_mut(), &mut held, &requester);
                 // Group commit: take what else is waiting before syncing once.
                 for _ in 0..255 {
                     match received.try_recv() {
                         Ok(r) => {
                             handle(&mut server, now, &r);
-                            stop |= carry_out(&mut server, writer.as_mut(), &mut held);
+                            stop |= carry_out(&mut server, writer.as_mut(), &mut held, &requester);
                         }
                         Err(_) => break,
                     }
                 }
             }
             Some(cmd) = commands.recv() => {
-                let now = SystemTime::now();
-                let answer = match server.handle_command(now, &cmd.text) {
-                    CommandOutcome::Answer(a) => a,
-                    CommandOutcome::ReloadFromFile => {
-                        let answer = reload(&mut server, &options.config);
-                        server.command_processed("config-reload", None, &answer);
-                        answer
-                    }
-                };
+                let answer = answer_command(&mut server, &options.config, &cmd.text);
                 let _ = cmd.answer.send(answer);
+                // config-set and config-reload may move or end HA.
+                follow(&mut endpoint, &server).await;
+            }
+            Some(answer) = peer_answers.recv() => {
+                server.handle_peer_answer(SystemTime::now(), answer.id, answer.result);
             }
             _ = tokio::time::sleep(sleep) => {
                 server.handle_timeout(SystemTime::now());
             }
         }
-        stop |= carry_out(&mut server, writer.as_mut(), &mut held);
+        stop |= carry_out(&mut server, writer.as_mut(), &mut held, &requester);
         if let Some(w) = writer.as_mut() {
             if !held.rows.is_empty() {
                 w.append(std::mem::take(&mut held.rows));
@@ -298,6 +309,27 @@ fn handle(server: &mut Server, now: SystemTime, r: &net::Received) {
     );
 }
 
+/// Runs a command from the control socket or the HA peer endpoint; its answer. `config-reload`
+/// reads the configuration file at `config_path` again.
+fn answer_command(server: &mut Server, config_path: &Path, text: &str) -> serde_json::Value {
+    match server.handle_command(SystemTime::now(), text) {
+        CommandOutcome::Answer(a) => a,
+        CommandOutcome::ReloadFromFile => {
+            let answer = reload(server, config_path);
+            server.command_processed("config-reload", None, &answer);
+            answer
+        }
+    }
+}
+
+/// Moves or closes the HA peer endpoint as the configuration in force asks; a failure is
+/// logged and the endpoint listens nowhere until the next reload.
+async fn follow(endpoint: &mut peers::Endpoint, server: &Server) {
+    if let Err(e) = endpoint.follow(peers::endpoint_address(server)).await {
+        tracing::error!("{e}");
+    }
+}
+
 fn reload(server: &mut Server, path: &Path) -> serde_json::Value {
     match std::fs::read_to_string(path) {
         Ok(text) => server.reload(SystemTime::now(), &text),
@@ -311,8 +343,14 @@ fn reload(server: &mut Server, path: &Path) -> serde_json::Value {
 /// Carries out the actions of one call into the core: rows gathered for the writer (appended
 /// once per loop turn, for group commit), replies held until the rows the same call returned
 /// before them are on disk, as the core's durability contract asks; a reply with no row of its
-/// own (OFFER, NAK, INFORM's ACK) leaves at once. Returns true when the core asked to stop.
-fn carry_out(server: &mut Server, mut writer: Option<&mut LeaseWriter>, held: &mut Held) -> bool {
+/// own (OFFER, NAK, INFORM's ACK) leaves at once. Peer commands go out at once, each on a
+/// task of its own. Returns true when the core asked to stop.
+fn carry_out(
+    server: &mut Server,
+    mut writer: Option<&mut LeaseWriter>,
+    held: &mut Held,
+    peers: &peers::Requester,
+) -> bool {
     let mut stop = false;
     let mut own_rows = false;
     while let Some(action) = server.poll_action() {
@@ -343,6 +381,9 @@ fn carry_out(server: &mut Server, mut writer: Option<&mut LeaseWriter>, held: &m
             }
             Action::Shutdown => stop = true,
             Action::RunScript(script) => run_script(&script),
+            Action::PeerRequest(request) => peers.send(request),
+            // The core logs HA_STATE_TRANSITION itself, through tracing, at INFO.
+            Action::HaTransition(_) => {}
         }
     }
     stop
