@@ -93,6 +93,10 @@ pub trait Network {
     /// The calls server `i`'s trace hook library wrote to `${trace}`, in order, each as
     /// `LIBRARY HOOK`.
     fn hook_calls(&self, i: usize) -> Result<Vec<String>, String>;
+    /// Sends server `i` a control command: its answer.
+    fn command(&mut self, i: usize, command: &str) -> Result<serde_json::Value, String>;
+    /// Server `i`'s HA state, by Kea's name (`status-get`'s local state).
+    fn ha_state(&self, i: usize) -> Result<String, String>;
     /// The runs of server `i`'s run-script hook, in order.
     fn script_runs(&self, i: usize) -> Result<Vec<hookfiles::ScriptRun>, String>;
     /// How long a state expectation (events, client, lease, leases) may take to hold: zero in
@@ -344,7 +348,9 @@ impl<N: Network> Runner<'_, N> {
         // judged at the step's time, so that "nothing ran" is not judged before it could.
         let counts_calls = matches!(
             &step.what,
-            What::Expect(Expect::HookCalls { .. } | Expect::Scripts { .. })
+            What::Expect(
+                Expect::HookCalls { .. } | Expect::Scripts { .. } | Expect::HaState { .. }
+            )
         );
         let from = if state_check && !counts_calls {
             t.checked_sub(self.net.lookback()).unwrap_or(t)
@@ -557,6 +563,22 @@ impl<N: Network> Runner<'_, N> {
                     }
                 }
                 self.net.inject(i, dst_mac, src, dst, &payload);
+            }
+            Act::Command {
+                host,
+                command,
+                result,
+            } => {
+                let i = self.index(host)?;
+                self.action(&[i], format!("{host}: {command}"));
+                let answer = self.net.command(i, command)?;
+                let got = answer.get("result").and_then(serde_json::Value::as_i64);
+                if got != Some(*result) {
+                    return Err(format!(
+                        "{host} answered {answer}, expected result {result}"
+                    ));
+                }
+                self.pass(format!("{host} answered: {answer}"));
             }
             Act::Reconfigure {
                 host,
@@ -777,13 +799,21 @@ impl<N: Network> Runner<'_, N> {
                 Ok(())
             }
             state => {
-                let deadline = t.max(self.net.now()) + self.net.settle();
+                let within = match state {
+                    Expect::HaState { within, .. } => *within,
+                    _ => Duration::ZERO,
+                };
+                let deadline = t.max(self.net.now()) + within + self.net.settle();
                 // In real time the state may change while it is checked: every state seen
                 // is told, in order.
                 let mut seen: Vec<String> = Vec::new();
                 loop {
                     match self.state(state) {
                         Ok(text) => {
+                            // A state waited for ends its step when it came.
+                            if !within.is_zero() {
+                                self.matched_at = Some(self.net.now());
+                            }
                             self.consume(state);
                             self.pass(text);
                             return Ok(());
@@ -800,6 +830,11 @@ impl<N: Network> Runner<'_, N> {
                                 (now + Duration::from_millis(20)).min(deadline),
                                 &mut |_| false,
                             );
+                            // A network that cannot move on (stuck) ends the wait.
+                            if let Some(why) = self.net.stuck() {
+                                seen.push(why);
+                                return Err(seen.join("; later: "));
+                            }
                         }
                     }
                 }
@@ -974,6 +1009,16 @@ impl<N: Network> Runner<'_, N> {
                     }
                 }
                 Ok(format!("{host}'s script ran for [{}]", listed(want)))
+            }
+            Expect::HaState { host, state, .. } => {
+                let i = self.index(host)?;
+                let got = self.net.ha_state(i)?;
+                if got != *state {
+                    return Err(format!(
+                        "expected {host} in HA state {state}, it is in {got}"
+                    ));
+                }
+                Ok(format!("{host}: HA state {got}"))
             }
             Expect::Message { .. } | Expect::Nothing { .. } => {
                 Err("not a state expectation".into())

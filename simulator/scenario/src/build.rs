@@ -295,10 +295,39 @@ impl Builder<'_> {
             return None;
         };
         let config = self.kea(config)?;
-        Some(Role::Server(ServerHost { address, config }))
+        let clock_offset = match &h.clock {
+            None => 0,
+            Some(c) => {
+                let text = c.get_ref().as_str();
+                let (sign, rest) = match text.strip_prefix('-') {
+                    Some(r) => (-1, r),
+                    None => (1, text.strip_prefix('+').unwrap_or(text)),
+                };
+                match parse_duration(rest) {
+                    Ok(d) if d <= Duration::from_secs(365 * 86_400) => sign * d.as_secs() as i64,
+                    Ok(_) => {
+                        self.fault(c.span().start, "clock: at most a year off");
+                        return None;
+                    }
+                    Err(e) => {
+                        self.fault(
+                            c.span().start,
+                            format!("clock is how far the server's clock is off, such as \"+70s\" or \"-2m\": {e}"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Role::Server(Box::new(ServerHost {
+            address,
+            config,
+            clock_offset,
+        })))
     }
 
     fn client(&mut self, h: &raw::Host) -> Option<Role> {
+        self.refuse(h.clock.as_ref().map(|s| s.span().start), "clock", "servers");
         if let Some(a) = &h.address {
             self.fault(
                 a.span().start,
@@ -366,6 +395,7 @@ impl Builder<'_> {
     }
 
     fn peer(&mut self, h: &raw::Host) -> Option<Role> {
+        self.refuse(h.clock.as_ref().map(|s| s.span().start), "clock", "servers");
         self.refuse(
             h.config.as_ref().map(|s| s.span().start),
             "config",
@@ -826,10 +856,45 @@ impl Builder<'_> {
                     refused: s.refused.as_ref().is_some_and(|r| *r.get_ref()),
                 }
             }
+            "command" => {
+                let host = match &s.host {
+                    Some(h) => self.one_host(h, Some(Server))?,
+                    None => {
+                        self.fault(at, "command needs host (a server)");
+                        return None;
+                    }
+                };
+                let Some(c) = &s.command else {
+                    self.fault(
+                        at,
+                        "command needs command (Kea's JSON: '{ \"command\": \"status-get\" }')",
+                    );
+                    return None;
+                };
+                match serde_json::from_str::<serde_json::Value>(c.get_ref()) {
+                    Ok(v) if v.get("command").is_some_and(serde_json::Value::is_string) => {}
+                    Ok(_) => {
+                        self.fault(
+                            c.span().start,
+                            "command is a JSON map with a \"command\" string",
+                        );
+                        return None;
+                    }
+                    Err(e) => {
+                        self.fault(c.span().start, format!("command is not JSON: {e}"));
+                        return None;
+                    }
+                }
+                Act::Command {
+                    host,
+                    command: c.get_ref().clone(),
+                    result: s.result.as_ref().map_or(0, |r| *r.get_ref()),
+                }
+            }
             other => {
                 self.fault(
                     verb.span().start,
-                    format!("unknown action {other:?}: expected start, stop, kill, restart, link-down, link-up, suspend, resume, release, drop, inform, partition, heal, faults, send or reconfigure"),
+                    format!("unknown action {other:?}: expected start, stop, kill, restart, link-down, link-up, suspend, resume, release, drop, inform, partition, heal, faults, send, reconfigure or command"),
                 );
                 return None;
             }
@@ -1433,8 +1498,38 @@ impl Builder<'_> {
                 };
                 Expect::Leases { host, min, max }
             }
+            "ha-state" => {
+                let host = self.need_host(s, at, RoleKind::Server)?;
+                let Some(st) = &s.state else {
+                    self.fault(
+                        at,
+                        "expect = \"ha-state\" needs state (hot-standby, partner-down, ...)",
+                    );
+                    return None;
+                };
+                if !HA_STATES.contains(&st.get_ref().as_str()) {
+                    self.fault(
+                        st.span().start,
+                        format!(
+                            "unknown HA state {:?}: expected {}",
+                            st.get_ref(),
+                            HA_STATES.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+                let within = match &s.within {
+                    Some(w) => self.duration(w)?,
+                    None => Duration::ZERO,
+                };
+                Expect::HaState {
+                    host,
+                    state: st.get_ref().clone(),
+                    within,
+                }
+            }
             other => {
-                self.fault(kind.span().start, format!("unknown expectation {other:?}: expected message, nothing, events, client, lease or leases"));
+                self.fault(kind.span().start, format!("unknown expectation {other:?}: expected message, nothing, events, client, lease, leases, ha-state, hook-calls or script"));
                 return None;
             }
         })
@@ -1619,6 +1714,7 @@ fn allowed_for_action(verb: &str) -> Option<&'static [&'static str]> {
         "faults" => &["host", "hosts", "link"],
         "send" => &["from", "to", "message", "src", "dst"],
         "reconfigure" => &["host", "config", "refused"],
+        "command" => &["host", "command", "result"],
         _ => return None,
     })
 }
@@ -1644,9 +1740,26 @@ fn allowed_for_expectation(kind: &str) -> Option<&'static [&'static str]> {
         "client" => &["host", "state", "address"],
         "lease" => &["host", "address", "state", "to"],
         "leases" => &["host", "count"],
+        "ha-state" => &["host", "state", "within"],
         _ => return None,
     })
 }
+
+/// The HA states an expectation can name (Kea's).
+pub(crate) const HA_STATES: [&str; 12] = [
+    "backup",
+    "communication-recovery",
+    "hot-standby",
+    "load-balancing",
+    "in-maintenance",
+    "partner-down",
+    "partner-in-maintenance",
+    "passive-backup",
+    "ready",
+    "syncing",
+    "terminated",
+    "waiting",
+];
 
 /// The client states an expectation can name.
 pub(crate) const CLIENT_STATES: [&str; 13] = [

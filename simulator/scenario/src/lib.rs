@@ -203,7 +203,7 @@ pub struct Host {
 #[derive(Debug, Clone)]
 pub enum Role {
     /// A DHCPv4 server.
-    Server(ServerHost),
+    Server(Box<ServerHost>),
     /// A DHCPv4 client.
     Client(ClientHost),
     /// A scripted peer: it sends what `send` steps craft and takes whatever reaches it.
@@ -217,6 +217,9 @@ pub struct ServerHost {
     pub address: Ipv4Addr,
     /// Its configuration.
     pub config: ServerConfig,
+    /// How far its clock is ahead of the run's (negative: behind), in seconds; only virtual
+    /// mode sets a host's clock (HA's clock-skew checks).
+    pub clock_offset: i64,
 }
 
 /// A Kea configuration as written and as read.
@@ -377,6 +380,16 @@ pub enum Act {
     },
     /// A peer sends a crafted datagram.
     Send(Send),
+    /// A server is sent a control command (its control socket in TAP mode); the answer's
+    /// `result` must be the one given.
+    Command {
+        /// The server.
+        host: String,
+        /// The command, Kea's JSON (`{"command": "ha-maintenance-start"}`).
+        command: String,
+        /// The result code the answer must carry.
+        result: i64,
+    },
     /// A server takes a new configuration (`config-set`); its leases stay.
     Reconfigure {
         /// The server.
@@ -494,6 +507,16 @@ pub enum Expect {
         host: String,
         /// The calls.
         calls: Vec<String>,
+    },
+    /// A server's HA state (`status-get`'s local state): it must hold at some moment within
+    /// `within` of the step's time.
+    HaState {
+        /// The server.
+        host: String,
+        /// Kea's state name (`hot-standby`, `partner-down`, ...).
+        state: String,
+        /// How long it may take to come.
+        within: Duration,
     },
     /// The run-script hook's runs on the server since the previous such check: exactly these
     /// hook points, each with the variables given, in any order (scripts run without waiting

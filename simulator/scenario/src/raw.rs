@@ -60,6 +60,7 @@ pub(crate) struct Host {
     pub client_id: Option<S<String>>,
     pub hostname: Option<String>,
     pub offer_wait: Option<S<Value>>,
+    pub clock: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +114,8 @@ pub(crate) struct Step {
     pub calls: Option<S<Vec<S<String>>>>,
     pub runs: Option<S<Vec<S<Value>>>>,
     pub refused: Option<S<bool>>,
+    pub command: Option<S<String>>,
+    pub result: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

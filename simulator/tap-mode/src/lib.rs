@@ -1055,6 +1055,39 @@ impl Network for TapNetwork {
         }
     }
 
+    fn command(&mut self, i: usize, command: &str) -> Result<serde_json::Value, String> {
+        let Node::Server { dir, .. } = &self.nodes[i] else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        let socket = self.stacks.server.control_socket(dir);
+        let answer = dhcplab_adapters::exchange(&socket, Duration::from_secs(10), command)
+            .map_err(|e| format!("{}: {e}", self.names[i]))?;
+        serde_json::from_str(&answer)
+            .map_err(|e| format!("{}: answer is not JSON: {e}: {answer}", self.names[i]))
+    }
+
+    fn ha_state(&self, i: usize) -> Result<String, String> {
+        let Node::Server { dir, child, .. } = &self.nodes[i] else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        if child.is_none() {
+            return Err(format!("{} is not running", self.names[i]));
+        }
+        let socket = self.stacks.server.control_socket(dir);
+        let answer = dhcplab_adapters::exchange(
+            &socket,
+            Duration::from_secs(5),
+            r#"{"command": "status-get"}"#,
+        )
+        .map_err(|e| format!("{}: status-get: {e}", self.names[i]))?;
+        let v: serde_json::Value = serde_json::from_str(&answer)
+            .map_err(|e| format!("{}: status-get answer is not JSON: {e}", self.names[i]))?;
+        v.pointer("/arguments/high-availability/0/ha-servers/local/state")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("{} reports no HA state: {answer}", self.names[i]))
+    }
+
     fn script_runs(&self, i: usize) -> Result<Vec<ScriptRun>, String> {
         match &self.nodes[i] {
             Node::Server { dir, .. } => Placeholders::in_dir(dir).script_runs(),

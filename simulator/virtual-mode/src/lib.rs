@@ -14,9 +14,14 @@
 //!   an ARP probe is answered at once, by a host that can reach the prober;
 //! - a broadcast reaches only the hosts with a socket on its UDP port;
 //! - the event program exits as soon as it starts;
-//! - the pcap records each frame once, when it is put on the link, not once per receiver.
+//! - the pcap records each frame once, when it is put on the link, not once per receiver;
+//! - HA peers' HTTP runs over a TCP without retransmission ([`peer_http`]).
+//!
+//! Servers of an HA pair are checked beyond the rule above: no address may be leased to two
+//! clients at once by the servers' lease tables, nor by the ACKs on the link.
 
 mod minimize;
+mod peer_http;
 mod world;
 
 pub use minimize::{MAX_RUNS, Minimized, minimize};

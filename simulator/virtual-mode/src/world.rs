@@ -36,6 +36,8 @@ pub(crate) struct ServerNode {
     pub suspended: bool,
     /// The run-script hook's runs, recorded instead of run.
     pub scripts: Vec<ScriptRun>,
+    /// How far its clock is ahead of the run's, in seconds.
+    pub clock_offset: i64,
 }
 
 pub(crate) struct ClientNode {
@@ -82,6 +84,11 @@ pub(crate) struct World {
     work: u64,
     /// Where servers' hook files go (trace files), made when a server first needs one.
     hook_files: Option<tempfile::TempDir>,
+    /// HA peer requests in flight.
+    pub(crate) exchanges: crate::peer_http::Exchanges,
+    /// The address each ACK on the link gave, to which link address, until when: the
+    /// capture's view of who holds what, for the invariant.
+    acked: BTreeMap<Ipv4Addr, ([u8; 6], SystemTime)>,
 }
 
 impl World {
@@ -109,6 +116,7 @@ impl World {
                         rows: Vec::new(),
                         suspended: false,
                         scripts: Vec::new(),
+                        clock_offset: s.clock_offset,
                     }))
                 }
                 Role::Client(c) => {
@@ -165,6 +173,8 @@ impl World {
             stuck: None,
             work: 0,
             hook_files: None,
+            exchanges: crate::peer_http::Exchanges::default(),
+            acked: BTreeMap::new(),
         };
         for i in 0..w.nodes.len() {
             if matches!(w.nodes[i], Node::Server(_)) {
@@ -204,9 +214,26 @@ impl World {
         Ok(Placeholders::in_dir(&dir))
     }
 
+    /// Server `i`'s clock (the run's, shifted by its `clock` offset).
+    pub(crate) fn clock_of(&self, i: usize) -> SystemTime {
+        match &self.nodes[i] {
+            Node::Server(s) => shift(self.now, s.clock_offset),
+            _ => self.now,
+        }
+    }
+
+    /// The host that holds `address` on the link.
+    pub(crate) fn owners_of(&self, address: Ipv4Addr) -> Option<usize> {
+        self.owners.get(&address).copied()
+    }
+
     fn deadline(&self, i: usize) -> Option<SystemTime> {
         match &self.nodes[i] {
-            Node::Server(s) if !s.suspended => s.core.as_ref().and_then(Server::poll_timeout),
+            Node::Server(s) if !s.suspended => s
+                .core
+                .as_ref()
+                .and_then(Server::poll_timeout)
+                .map(|t| shift(t, -s.clock_offset)),
             Node::Client(c) => [
                 c.core.as_ref().and_then(Client::poll_timeout),
                 c.start_at,
@@ -219,7 +246,7 @@ impl World {
         }
     }
 
-    fn rearm(&mut self, i: usize) {
+    pub(crate) fn rearm(&mut self, i: usize) {
         if let Some(t) = self.deadline(i) {
             self.wakeups.push(Reverse((t, i)));
         }
@@ -246,7 +273,7 @@ impl World {
                     None => break None,
                 }
             };
-            let next = [wake, self.segment.poll_timeout()]
+            let next = [wake, self.segment.poll_timeout(), self.exchanges.deadline()]
                 .into_iter()
                 .flatten()
                 .min();
@@ -278,6 +305,7 @@ impl World {
                 self.work += 1;
                 self.deliver(d.port, &d.frame);
             }
+            self.expire_exchanges();
             while let Some(Reverse((t, i))) = self.wakeups.peek().copied() {
                 if t > now {
                     break;
@@ -303,7 +331,7 @@ impl World {
         match &mut self.nodes[i] {
             Node::Server(s) => {
                 if let Some(core) = s.core.as_mut() {
-                    core.handle_timeout(now);
+                    core.handle_timeout(shift(now, s.clock_offset));
                 }
                 self.drain_server(i);
             }
@@ -385,8 +413,9 @@ impl World {
                 let config = config.ok_or("no configuration")?;
                 // Native code runs in this process; scripts are recorded, not run.
                 let loader = Box::new(NativeLoader::new(Scripts::Record));
+                let at = shift(now, s.clock_offset);
                 let mut core =
-                    Server::with_loader(config, s.config.json.clone(), leases, now, loader)
+                    Server::with_loader(config, s.config.json.clone(), leases, at, loader)
                         .map_err(|e| format!("{name} does not start: {e}"))?;
                 core.attach(Interface {
                     index: 1,
@@ -396,6 +425,7 @@ impl World {
                 });
                 s.core = Some(core);
                 s.suspended = false;
+                self.drain_server(i);
             }
             Node::Client(c) => {
                 let mut config = ClientConfig::new(self.macs[i]);
@@ -430,6 +460,9 @@ impl World {
         if graceful && self.client_running(i) {
             self.client_host_event(i, HostEvent::Drop);
         }
+        if matches!(self.nodes[i], Node::Server(_)) {
+            self.forget_exchanges(i);
+        }
         match &mut self.nodes[i] {
             Node::Server(s) => s.core = None,
             Node::Client(c) => {
@@ -463,7 +496,7 @@ impl World {
             Node::Server(s) => {
                 s.suspended = suspended;
                 if !suspended {
-                    let now = self.now;
+                    let now = shift(self.now, s.clock_offset);
                     if let Some(core) = s.core.as_mut()
                         && core.poll_timeout().is_some_and(|t| t <= now)
                     {
@@ -506,13 +539,16 @@ impl World {
     }
 
     fn deliver(&mut self, port: usize, frame: &[u8]) {
+        if self.deliver_tcp(port, frame) {
+            return;
+        }
         let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, frame) else {
             return;
         };
         let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (u.src, u.dst) else {
             return;
         };
-        let now = self.now;
+        let now = self.clock_of(port);
         match &mut self.nodes[port] {
             Node::Server(s) if dst.port() == 67 && !s.suspended => {
                 if let Some(core) = s.core.as_mut() {
@@ -530,7 +566,7 @@ impl World {
             }
             Node::Client(c) if dst.port() == 68 => {
                 if let Some(core) = c.core.as_mut() {
-                    core.handle_datagram(now, u.payload);
+                    core.handle_datagram(self.now, u.payload);
                 }
                 self.drain_client(port);
             }
@@ -539,7 +575,7 @@ impl World {
         self.rearm(port);
     }
 
-    fn drain_server(&mut self, i: usize) {
+    pub(crate) fn drain_server(&mut self, i: usize) {
         loop {
             let Node::Server(s) = &mut self.nodes[i] else {
                 return;
@@ -556,7 +592,10 @@ impl World {
                     };
                     self.send(i, dst_mac, t.source, t.destination, &t.payload);
                 }
-                ServerAction::Persist(row) => s.rows.push(row),
+                ServerAction::Persist(row) => {
+                    s.rows.push(row.clone());
+                    self.check_lease_tables(i, &row);
+                }
                 ServerAction::CompactLeaseFile => s.rows = core.leases(),
                 ServerAction::Shutdown => {
                     s.core = None;
@@ -566,6 +605,16 @@ impl World {
                     hook: script.args.first().cloned().unwrap_or_default(),
                     env: script.env,
                 }),
+                ServerAction::PeerRequest(r) => self.peer_request(i, r),
+                ServerAction::HaTransition(t) => {
+                    let text = format!(
+                        "HA {} -> {} (partner {})",
+                        t.from.name(),
+                        t.to.name(),
+                        t.partner.name()
+                    );
+                    self.note(i, &text);
+                }
             }
         }
     }
@@ -726,6 +775,13 @@ impl World {
             return;
         }
         let fates = dhcplab_runner::fates(&sent, now);
+        if let Some(m) = &message {
+            if self.servers.contains(&i) {
+                self.check_ack(i, m);
+            } else {
+                self.client_let_go(m);
+            }
+        }
         if self.keep_log
             && let Some(m) = message
         {
@@ -801,6 +857,124 @@ impl World {
             .filter(|l| dhcplab_runner::in_force(l, now))
             .count() as u64)
     }
+}
+
+impl World {
+    /// The invariant on the servers' lease tables: a lease server `i` just wrote must not be
+    /// an address another running server leases, now, to another client.
+    fn check_lease_tables(&mut self, i: usize, row: &Lease4) {
+        if row.valid_lifetime == 0 || row.state != 0 {
+            return;
+        }
+        for &j in &self.servers.clone() {
+            let Node::Server(s) = &self.nodes[j] else {
+                continue;
+            };
+            let Some(core) = s.core.as_ref().filter(|_| j != i) else {
+                continue;
+            };
+            let now = crate::world::epoch(shift(self.now, s.clock_offset));
+            let Some(other) = core.lease(row.address) else {
+                continue;
+            };
+            let active = other.state == 0 && other.expire > now;
+            let same = other.hwaddr == row.hwaddr
+                || (!row.client_id.is_empty() && other.client_id == row.client_id);
+            if active && !same {
+                let text = format!(
+                    "{} leased {} to {} while {} leases it to {}",
+                    self.names[i],
+                    row.address,
+                    dhcplab_wire::v4::Hex(&row.hwaddr),
+                    self.names[j],
+                    dhcplab_wire::v4::Hex(&other.hwaddr)
+                );
+                self.violate(text);
+            }
+        }
+    }
+
+    /// The invariant on the capture: an ACK must not give an address another client got in
+    /// an ACK whose lease has not ended, been released or declined since.
+    fn check_ack(&mut self, i: usize, m: &Message) {
+        use dhcplab_wire::v4::MessageType;
+        let now = self.now;
+        let Ok(Some(kind)) = m.message_type() else {
+            return;
+        };
+        match kind {
+            MessageType::Ack if m.yiaddr != Ipv4Addr::UNSPECIFIED => {
+                let Ok(mac) = <[u8; 6]>::try_from(m.hardware_address()) else {
+                    return;
+                };
+                let lifetime = m.lease_time().ok().flatten().unwrap_or(0);
+                if let Some((holder, until)) = self.acked.get(&m.yiaddr)
+                    && *holder != mac
+                    && *until > now
+                {
+                    let text = format!(
+                        "{} ACKed {} to {} while {} holds it from an earlier ACK",
+                        self.names[i],
+                        m.yiaddr,
+                        dhcplab_wire::v4::Hex(&mac),
+                        dhcplab_wire::v4::Hex(holder)
+                    );
+                    self.violate(text);
+                }
+                let until = now + Duration::from_secs(u64::from(lifetime));
+                self.acked.insert(m.yiaddr, (mac, until));
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends a client's hold on an address in the capture's view (a RELEASE or DECLINE it sent).
+    fn client_let_go(&mut self, m: &Message) {
+        use dhcplab_wire::v4::MessageType;
+        let address = match m.message_type() {
+            Ok(Some(MessageType::Release)) => m.ciaddr,
+            Ok(Some(MessageType::Decline)) => match m.requested_ip() {
+                Ok(Some(a)) => a,
+                _ => return,
+            },
+            _ => return,
+        };
+        if let Ok(mac) = <[u8; 6]>::try_from(m.hardware_address())
+            && self.acked.get(&address).is_some_and(|(h, _)| *h == mac)
+        {
+            self.acked.remove(&address);
+        }
+    }
+
+    fn violate(&mut self, text: String) {
+        if self.violations.contains(&text) {
+            return;
+        }
+        self.timeline.push(
+            self.now,
+            Entry::Check {
+                passed: false,
+                text: text.clone(),
+            },
+        );
+        self.violations.push(text);
+    }
+}
+
+/// `t` moved by `secs` seconds (a server's clock offset).
+fn shift(t: SystemTime, secs: i64) -> SystemTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        t + d
+    } else {
+        t.checked_sub(d).unwrap_or(t)
+    }
+}
+
+/// Seconds since 1970 of `t`.
+pub(crate) fn epoch(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The leases a lease file holds: the last row of each address wins, a row of lifetime 0
@@ -948,6 +1122,32 @@ impl Network for World {
             ),
             None => Ok(Vec::new()),
         }
+    }
+
+    fn command(&mut self, i: usize, command: &str) -> Result<serde_json::Value, String> {
+        let now = self.clock_of(i);
+        let Node::Server(s) = &mut self.nodes[i] else {
+            return Err(format!("{} is not a server", self.names[i]));
+        };
+        let Some(core) = s.core.as_mut() else {
+            return Err(format!("{} is not running", self.names[i]));
+        };
+        let answer = match core.handle_command(now, command) {
+            CommandOutcome::Answer(a) => a,
+            CommandOutcome::ReloadFromFile => {
+                serde_json::json!({ "result": 1, "text": "config-reload: virtual servers have no configuration file" })
+            }
+        };
+        self.drain_server(i);
+        self.rearm(i);
+        Ok(answer)
+    }
+
+    fn ha_state(&self, i: usize) -> Result<String, String> {
+        let (core, _) = self.running_server(i)?;
+        core.ha()
+            .map(|h| h.state().name().to_string())
+            .ok_or_else(|| format!("{} runs no HA (libdhcp_ha.so)", self.names[i]))
     }
 
     fn script_runs(&self, i: usize) -> Result<Vec<ScriptRun>, String> {

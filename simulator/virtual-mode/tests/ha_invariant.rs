@@ -1,0 +1,114 @@
+//! The run's own check on HA pairs: no address leased to two clients at once, by the
+//! servers' lease tables or by the ACKs on the link. Two servers that share a pool without HA
+//! must break it; the HA scenarios (under scenarios/ha-failover) must not.
+
+use dhcplab_runner::Status;
+use dhcplab_virtual_mode::{Options, run};
+
+/// Two servers on one pool, each reachable by one of two clients only: without HA they
+/// know nothing of each other; with HA (load balancing, pools not split) they do.
+fn rivals(ha: bool) -> String {
+    let server = |name: &str, address: &str| {
+        let hooks = if ha {
+            format!(
+                r#""hooks-libraries": [ {{ "library": "libdhcp_ha.so", "parameters": {{ "high-availability": [ {{
+                  "this-server-name": "{name}", "mode": "load-balancing",
+                  "heartbeat-delay": 2000, "max-response-delay": 6000,
+                  "peers": [ {{ "name": "server1", "url": "http://192.0.2.1:8000/", "role": "primary" }},
+                             {{ "name": "server2", "url": "http://192.0.2.2:8000/", "role": "secondary" }} ] }} ] }} }} ],"#
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            r#"
+[[host]]
+name = "{name}"
+role = "server"
+address = "{address}"
+config = '''
+{{ "Dhcp4": {{ "interfaces-config": {{ "interfaces": [ "eth0" ] }}, "valid-lifetime": 600, {hooks}
+  "subnet4": [ {{ "id": 1, "subnet": "192.0.2.0/24",
+                  "pools": [ {{ "pool": "192.0.2.100 - 192.0.2.199" }} ] }} ] }} }}
+'''
+"#
+        )
+    };
+    format!(
+        r#"
+[scenario]
+description = "two servers on one pool"
+{}{}
+[[host]]
+name = "c"
+role = "client"
+count = 2
+start = "10s"
+probe = false
+
+# c1 sees only server1, c2 only server2: each server gives its first address.
+[[step]]
+do = "partition"
+hosts = ["c1", "server2"]
+
+[[step]]
+do = "partition"
+hosts = ["c2", "server1"]
+
+[[step]]
+at = "1m"
+expect = "leases"
+host = "server1"
+count = {{ min = 0, max = 2 }}
+"#,
+        server("server1", "192.0.2.1"),
+        server("server2", "192.0.2.2")
+    )
+}
+
+fn outcome(text: &str) -> dhcplab_runner::Outcome {
+    let s = dhcplab_scenario::parse(text, std::path::Path::new("rivals.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    run(
+        &s,
+        Options {
+            seed: 1,
+            record: true,
+        },
+    )
+}
+
+#[test]
+fn two_servers_without_ha_on_one_pool_break_the_invariant() {
+    let o = outcome(&rivals(false));
+    assert_eq!(o.status, Status::Failed, "{}", o.message);
+    // Each view of the link finds it: the lease tables, the ACKs, the interfaces.
+    let failed: Vec<String> = o
+        .timeline
+        .entries
+        .iter()
+        .filter_map(|(_, e)| match e {
+            dhcplab_timeline::Entry::Check {
+                passed: false,
+                text,
+            } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    for want in [
+        "server2 leased 192.0.2.100 to 02:00:5e:00:53:04 while server1 leases it to 02:00:5e:00:53:03",
+        "server2 ACKed 192.0.2.100 to 02:00:5e:00:53:04 while 02:00:5e:00:53:03 holds it",
+        "c2 configured 192.0.2.100 while c1 has it",
+    ] {
+        assert!(
+            failed.iter().any(|f| f.starts_with(want)),
+            "{want}: {failed:?}"
+        );
+    }
+}
+
+#[test]
+fn the_same_servers_in_load_balancing_keep_it() {
+    let o = outcome(&rivals(true));
+    assert_eq!(o.status, Status::Passed, "{}", o.message);
+}
