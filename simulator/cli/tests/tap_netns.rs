@@ -649,3 +649,76 @@ fn the_hook_ordering_scenarios_pass_in_tap_mode_on_the_reference_and_on_kea() {
         }
     }
 }
+
+/// The HA failover scenarios short enough for real time, on a pair of reference daemons and on
+/// a pair of kea-dhcp4, each with its kea-ctrl-agent (Kea 2.2 carries HA commands through
+/// it): the pairs come up, the standby takes over from a killed primary, the primary comes
+/// back and syncs, load balancing splits clients by the RFC 3074 hash as Kea does, and a
+/// partition between the peers gives no address twice. Both pairs run side by side.
+#[test]
+fn the_ha_failover_scenarios_pass_in_tap_mode_on_reference_and_kea_pairs() {
+    if !can_create_namespaces() || !have("kea-dhcp4") || !have("kea-ctrl-agent") {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runs: Vec<(&str, std::process::Child)> = ["reference", "kea"]
+        .into_iter()
+        .map(|server| {
+            let child = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+                .current_dir(&root)
+                .args(["run", "--mode", "tap", "--server", server])
+                .args(["--client", "reference", "--jobs", "5", "--json"])
+                .arg(dir.path().join(format!("{server}.json")))
+                .arg("scenarios/ha-failover")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dhcplab run");
+            (server, child)
+        })
+        .collect();
+    for (server, child) in runs {
+        let out = child.wait_with_output().expect("dhcplab run ends");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json = dir.path().join(format!("{server}.json"));
+        let results: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("results")).expect("json");
+        let mut by_status: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in results["results"].as_array().expect("results") {
+            let name = r["name"].as_str().unwrap_or("?").to_string();
+            let status = r["status"].as_str().unwrap_or("?").to_string();
+            if status == "skipped" {
+                let message = r["message"].as_str().unwrap_or("");
+                assert!(
+                    message.contains("of real time in TAP mode")
+                        || message.contains("clock offset")
+                        || message.contains("8 clients at most"),
+                    "{server}: {name}: {message}"
+                );
+            }
+            by_status.entry(status).or_default().push(name);
+        }
+        let passed = by_status.get("passed").cloned().unwrap_or_default();
+        for must in [
+            "ha-failover/primary-killed",
+            "ha-failover/primary-returns",
+            "ha-failover/load-balancing-split-by-hash",
+            "ha-failover/partition-between-peers",
+            "ha-failover/communication-recovery-queues-updates",
+        ] {
+            assert!(
+                passed.iter().any(|p| p == must),
+                "{server}: {must}: {by_status:?}\n{stdout}"
+            );
+        }
+        assert_eq!(
+            by_status
+                .keys()
+                .filter(|k| *k != "passed" && *k != "skipped")
+                .count(),
+            0,
+            "{server}: {by_status:?}\n{stdout}"
+        );
+    }
+}

@@ -111,6 +111,16 @@ pub fn supports(
     {
         return no(format!("requires {r}, which TAP mode does not run yet"));
     }
+    if let Some(h) = scenario
+        .hosts
+        .iter()
+        .find(|h| matches!(&h.role, Role::Server(s) if s.clock_offset != 0))
+    {
+        return no(format!(
+            "server {} has a clock offset, which only virtual mode gives a host",
+            h.name
+        ));
+    }
     let clients = scenario
         .hosts
         .iter()
