@@ -5,6 +5,7 @@
 //! virtual time, or TAP mode's real stacks in real time; the steps and their checks are the same.
 
 pub mod hookfiles;
+pub mod invariant;
 mod matcher;
 
 pub use matcher::{Seen, check, kind_of, passes, show, value};

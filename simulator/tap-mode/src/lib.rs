@@ -888,7 +888,32 @@ impl Network for TapNetwork {
     }
 
     fn violation(&self) -> Option<String> {
-        None
+        // With more than one server: no address held by two clients, by the ACKs in the
+        // switch's capture or by the running servers' lease files.
+        let servers: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| matches!(self.nodes[*i], Node::Server { .. }))
+            .collect();
+        if servers.len() < 2 {
+            return None;
+        }
+        let mut ledger = dhcplab_runner::invariant::AckLedger::default();
+        for s in &self.log {
+            let server = self
+                .names
+                .iter()
+                .position(|n| *n == s.from)
+                .is_some_and(|i| servers.contains(&i));
+            if let Some(broken) = ledger.observe(s.at_ns, &s.from, server, &s.message) {
+                return Some(broken);
+            }
+        }
+        let tables: Vec<(String, Vec<Lease4>)> = servers
+            .iter()
+            .filter_map(|i| self.leases(*i).ok().map(|l| (self.names[*i].clone(), l)))
+            .collect();
+        dhcplab_runner::invariant::table_conflicts(&tables, Self::epoch_secs())
+            .into_iter()
+            .next()
     }
 
     fn stuck(&self) -> Option<String> {

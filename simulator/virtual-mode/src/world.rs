@@ -86,9 +86,8 @@ pub(crate) struct World {
     hook_files: Option<tempfile::TempDir>,
     /// HA peer requests in flight.
     pub(crate) exchanges: crate::peer_http::Exchanges,
-    /// The address each ACK on the link gave, to which link address, until when: the
-    /// capture's view of who holds what, for the invariant.
-    acked: BTreeMap<Ipv4Addr, ([u8; 6], SystemTime)>,
+    /// Who holds which address by the ACKs on the link, for the invariant.
+    ledger: dhcplab_runner::invariant::AckLedger,
 }
 
 impl World {
@@ -174,7 +173,7 @@ impl World {
             work: 0,
             hook_files: None,
             exchanges: crate::peer_http::Exchanges::default(),
-            acked: BTreeMap::new(),
+            ledger: dhcplab_runner::invariant::AckLedger::default(),
         };
         for i in 0..w.nodes.len() {
             if matches!(w.nodes[i], Node::Server(_)) {
@@ -776,10 +775,13 @@ impl World {
         }
         let fates = dhcplab_runner::fates(&sent, now);
         if let Some(m) = &message {
-            if self.servers.contains(&i) {
-                self.check_ack(i, m);
-            } else {
-                self.client_let_go(m);
+            let at = now
+                .duration_since(self.start)
+                .unwrap_or_default()
+                .as_nanos();
+            let server = self.servers.contains(&i);
+            if let Some(broken) = self.ledger.observe(at, &self.names[i], server, m) {
+                self.violate(broken);
             }
         }
         if self.keep_log
@@ -863,9 +865,6 @@ impl World {
     /// The invariant on the servers' lease tables: a lease server `i` just wrote must not be
     /// an address another running server leases, now, to another client.
     fn check_lease_tables(&mut self, i: usize, row: &Lease4) {
-        if row.valid_lifetime == 0 || row.state != 0 {
-            return;
-        }
         for &j in &self.servers.clone() {
             let Node::Server(s) = &self.nodes[j] else {
                 continue;
@@ -873,76 +872,19 @@ impl World {
             let Some(core) = s.core.as_ref().filter(|_| j != i) else {
                 continue;
             };
-            let now = crate::world::epoch(shift(self.now, s.clock_offset));
+            let now = epoch(shift(self.now, s.clock_offset));
             let Some(other) = core.lease(row.address) else {
                 continue;
             };
-            let active = other.state == 0 && other.expire > now;
-            let same = other.hwaddr == row.hwaddr
-                || (!row.client_id.is_empty() && other.client_id == row.client_id);
-            if active && !same {
-                let text = format!(
-                    "{} leased {} to {} while {} leases it to {}",
-                    self.names[i],
-                    row.address,
-                    dhcplab_wire::v4::Hex(&row.hwaddr),
-                    self.names[j],
-                    dhcplab_wire::v4::Hex(&other.hwaddr)
+            if dhcplab_runner::invariant::leases_conflict(row, &other, now) {
+                let text = dhcplab_runner::invariant::lease_conflict_text(
+                    &self.names[i],
+                    row,
+                    &self.names[j],
+                    &other,
                 );
                 self.violate(text);
             }
-        }
-    }
-
-    /// The invariant on the capture: an ACK must not give an address another client got in
-    /// an ACK whose lease has not ended, been released or declined since.
-    fn check_ack(&mut self, i: usize, m: &Message) {
-        use dhcplab_wire::v4::MessageType;
-        let now = self.now;
-        let Ok(Some(kind)) = m.message_type() else {
-            return;
-        };
-        match kind {
-            MessageType::Ack if m.yiaddr != Ipv4Addr::UNSPECIFIED => {
-                let Ok(mac) = <[u8; 6]>::try_from(m.hardware_address()) else {
-                    return;
-                };
-                let lifetime = m.lease_time().ok().flatten().unwrap_or(0);
-                if let Some((holder, until)) = self.acked.get(&m.yiaddr)
-                    && *holder != mac
-                    && *until > now
-                {
-                    let text = format!(
-                        "{} ACKed {} to {} while {} holds it from an earlier ACK",
-                        self.names[i],
-                        m.yiaddr,
-                        dhcplab_wire::v4::Hex(&mac),
-                        dhcplab_wire::v4::Hex(holder)
-                    );
-                    self.violate(text);
-                }
-                let until = now + Duration::from_secs(u64::from(lifetime));
-                self.acked.insert(m.yiaddr, (mac, until));
-            }
-            _ => {}
-        }
-    }
-
-    /// Ends a client's hold on an address in the capture's view (a RELEASE or DECLINE it sent).
-    fn client_let_go(&mut self, m: &Message) {
-        use dhcplab_wire::v4::MessageType;
-        let address = match m.message_type() {
-            Ok(Some(MessageType::Release)) => m.ciaddr,
-            Ok(Some(MessageType::Decline)) => match m.requested_ip() {
-                Ok(Some(a)) => a,
-                _ => return,
-            },
-            _ => return,
-        };
-        if let Ok(mac) = <[u8; 6]>::try_from(m.hardware_address())
-            && self.acked.get(&address).is_some_and(|(h, _)| *h == mac)
-        {
-            self.acked.remove(&address);
         }
     }
 
@@ -972,7 +914,7 @@ fn shift(t: SystemTime, secs: i64) -> SystemTime {
 }
 
 /// Seconds since 1970 of `t`.
-pub(crate) fn epoch(t: SystemTime) -> u64 {
+fn epoch(t: SystemTime) -> u64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
