@@ -11,12 +11,14 @@
 //! Differences from Kea 2.2 are documented where they are implemented.
 
 mod config;
+mod disable;
 mod hash;
 pub mod http;
 mod service;
 mod state;
 
 pub use config::{ConfigError, HaConfig, Mode, Peer, Role};
+pub use disable::Disable;
 pub use hash::load_balance_hash;
 pub use service::{Client, Effect, Ha, Request};
 pub use state::{PartnerState, State};

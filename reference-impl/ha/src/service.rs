@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// How long Kea's HA HTTP client waits for an answer (TIMEOUT_DEFAULT_HTTP_CLIENT_REQUEST).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A clock skew over this many seconds is logged.
-const SKEW_WARN: i64 = 30;
+const SKEW_WARN: u64 = 30;
 /// A clock skew over this many seconds stops the service (terminated).
-const SKEW_TERMINATE: i64 = 60;
+const SKEW_TERMINATE: u64 = 60;
 /// Kea's result codes.
 const SUCCESS: i64 = 0;
 const ERROR: i64 = 1;
@@ -139,7 +139,7 @@ pub struct Ha {
     /// DHCP service as this server's state sets it.
     service_enabled: bool,
     /// dhcp-disable from the partner (origin ha-partner): until when (`None`: no limit).
-    partner_disabled: Option<Option<SystemTime>>,
+    partner_disabled: crate::Disable,
     sync_complete_notified: bool,
     /// Clients seen while communication is interrupted, and whether each is unacked.
     clients: BTreeMap<(Vec<u8>, Vec<u8>), bool>,
@@ -150,7 +150,8 @@ pub struct Ha {
     unsent_update_count: i64,
     backlog: Vec<Delayed>,
     overflown: bool,
-    backlog_outstanding: Option<(usize, bool)>,
+    /// The kept updates being sent, one at a time, when contact came back.
+    flushing: Option<VecDeque<Delayed>>,
     tickets: BTreeMap<u64, Ticket>,
     pending: BTreeMap<u64, Pending>,
     next_id: u64,
@@ -175,22 +176,41 @@ fn command(name: &str, arguments: Option<Value>) -> Value {
     c
 }
 
-/// The result code and arguments of a peer's answer (a list of one map, or a map), or why it
-/// is not one; 0 and 3 count as success.
-fn verify(answer: &Value) -> Result<(i64, Option<&Value>), String> {
-    let a = match answer {
-        Value::Array(l) => l.first().ok_or("empty answer list")?,
-        other => other,
-    };
+/// Whether Kea balances messages of this type between the servers (its HA types).
+fn balanced(c: &Client<'_>) -> bool {
+    matches!(c.message_type, Some(1 | 3 | 4 | 7 | 8))
+}
+
+/// Why a peer's answer is not a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Refusal {
+    /// No answer (the driver's reason), or not an answer of Kea's form.
+    Failed(String),
+    /// An answer with this result code (neither 0 nor 3).
+    Code(i64),
+}
+
+/// The answer map of a peer's answer: the first of a list (the Control Agent's form), or the
+/// map itself.
+fn answer_map(answer: &Value) -> Option<&Value> {
+    match answer {
+        Value::Array(l) => l.first(),
+        other => Some(other),
+    }
+}
+
+/// The arguments of a peer's successful answer (result 0 or 3), or why it is not one.
+fn verify(answer: Result<Value, String>) -> Result<Option<Value>, Refusal> {
+    let answer = answer.map_err(Refusal::Failed)?;
+    let a = answer_map(&answer).ok_or_else(|| Refusal::Failed("empty answer list".into()))?;
     let code = a
         .get("result")
         .and_then(Value::as_i64)
-        .ok_or("answer without a 'result'")?;
+        .ok_or_else(|| Refusal::Failed("answer without a 'result'".into()))?;
     if code != SUCCESS && code != EMPTY {
-        let text = a.get("text").and_then(Value::as_str).unwrap_or("");
-        return Err(format!("{text}, error code {code}"));
+        return Err(Refusal::Code(code));
     }
-    Ok((code, a.get("arguments")))
+    Ok(a.get("arguments").cloned())
 }
 
 impl Ha {
@@ -211,7 +231,7 @@ impl Ha {
             last_poke: now,
             scopes: BTreeSet::new(),
             service_enabled: false,
-            partner_disabled: None,
+            partner_disabled: crate::Disable::default(),
             sync_complete_notified: false,
             clients: BTreeMap::new(),
             analyzed: 0,
@@ -221,7 +241,7 @@ impl Ha {
             unsent_update_count: 0,
             backlog: Vec::new(),
             overflown: false,
-            backlog_outstanding: None,
+            flushing: None,
             tickets: BTreeMap::new(),
             pending: BTreeMap::new(),
             next_id: 1,
@@ -230,6 +250,12 @@ impl Ha {
         };
         ha.run(now);
         ha
+    }
+
+    /// Goes on numbering requests and tickets after `previous` (the service a reload
+    /// replaced), so that a late answer to one of its requests matches nothing here.
+    pub fn continue_after(&mut self, previous: &Ha) {
+        self.next_id = self.next_id.max(previous.next_id);
     }
 
     /// The configuration.
@@ -255,12 +281,7 @@ impl Ha {
     /// Whether the DHCP service is on: the state allows it and the partner has not disabled
     /// it (a partner's dhcp-disable ends by itself after its `max-period`).
     pub fn dhcp_enabled(&self, now: SystemTime) -> bool {
-        let partner = match self.partner_disabled {
-            Some(None) => true,
-            Some(Some(until)) => now < until,
-            None => false,
-        };
-        self.service_enabled && !partner
+        self.service_enabled && !self.partner_disabled.active(now)
     }
 
     /// When the service next needs the clock.
@@ -292,11 +313,6 @@ impl Ha {
                 );
             }
         }
-        if let Some(Some(until)) = self.partner_disabled {
-            if now >= until {
-                self.partner_disabled = None;
-            }
-        }
     }
 
     /// Whether this server answers `client` (Kea's buffer4_receive callout: the query
@@ -319,8 +335,10 @@ impl Ha {
     }
 
     /// The index of the peer whose scope the query is in; `None` when it has no key.
+    /// DISCOVER, REQUEST, DECLINE, RELEASE and INFORM are balanced by their client's key;
+    /// other messages go to the primary's scope.
     fn scope_of(&self, c: &Client<'_>) -> Option<usize> {
-        if !matches!(c.message_type, Some(1 | 3 | 4 | 7 | 8)) {
+        if !balanced(c) {
             return Some(0);
         }
         let key = match c.client_id {
@@ -337,10 +355,9 @@ impl Ha {
         })
     }
 
+    /// Kea's QueryFilter::inScope: a message that is not balanced is always served.
     fn in_scope(&self, c: &Client<'_>) -> bool {
-        // DISCOVER, REQUEST, DECLINE, RELEASE and INFORM are balanced; others go to the
-        // primary's scope and are always served.
-        if !matches!(c.message_type, Some(1 | 3 | 4 | 7 | 8)) {
+        if !balanced(c) {
             return true;
         }
         match self.scope_of(c) {
@@ -402,14 +419,14 @@ impl Ha {
     }
 
     fn should_terminate(&mut self, now: SystemTime) -> bool {
-        if self.skew.abs() > SKEW_TERMINATE {
+        if self.skew.unsigned_abs() > SKEW_TERMINATE {
             self.effects.push_back(Effect::Warning(format!(
                 "HA_HIGH_CLOCK_SKEW_CAUSES_TERMINATION {}",
                 self.skew_text()
             )));
             return true;
         }
-        if self.skew.abs() > SKEW_WARN
+        if self.skew.unsigned_abs() > SKEW_WARN
             && self.last_skew_warning.is_none_or(|t| {
                 now.duration_since(t)
                     .is_ok_and(|d| d >= Duration::from_secs(60))
@@ -426,7 +443,7 @@ impl Ha {
 
     fn skew_text(&self) -> String {
         let way = if self.skew < 0 { "behind" } else { "ahead" };
-        format!("partner's clock is {}s {way}", self.skew.abs())
+        format!("partner's clock is {}s {way}", self.skew.unsigned_abs())
     }
 
     fn normal_state(&self) -> State {
@@ -464,7 +481,7 @@ impl Ha {
     fn run(&mut self, now: SystemTime) {
         for _ in 0..MAX_TRANSITIONS {
             match self.next_state(now) {
-                Some(next) if next != self.state => self.transition(now, next),
+                Some(next) if next != self.state => self.transition(next),
                 _ => return,
             }
         }
@@ -491,6 +508,10 @@ impl Ha {
                 self.schedule_heartbeat(now);
                 if self.should_terminate(now) {
                     return Some(State::Terminated);
+                }
+                // A partner in a mode this server does not run: stay waiting.
+                if self.partner_state_invalid() {
+                    return None;
                 }
                 let onwards = if self.config.sync_leases {
                     State::Syncing
@@ -520,7 +541,7 @@ impl Ha {
                     Known(State::Terminated) => Some(State::Terminated),
                     Unavailable if self.should_partner_down(now) => Some(State::PartnerDown),
                     Known(_) if self.sync.is_none() => {
-                        self.start_sync(now);
+                        self.start_sync();
                         None
                     }
                     _ => {
@@ -577,7 +598,7 @@ impl Ha {
                         Some(State::Waiting)
                     }
                     Known(State::LoadBalancing | State::CommunicationRecovery) if recovering => {
-                        self.recover(now)
+                        self.recover()
                     }
                     _ => None,
                 }
@@ -618,7 +639,7 @@ impl Ha {
         }
     }
 
-    fn transition(&mut self, now: SystemTime, to: State) {
+    fn transition(&mut self, to: State) {
         let from = self.state;
         self.effects.push_back(Effect::Transition {
             from,
@@ -629,7 +650,7 @@ impl Ha {
         if from == State::CommunicationRecovery {
             self.backlog.clear();
             self.overflown = false;
-            self.backlog_outstanding = None;
+            self.flushing = None;
         }
         let me = self.config.this_server().clone();
         let failover = || -> BTreeSet<String> {
@@ -669,12 +690,11 @@ impl Ha {
         );
         if matches!(to, State::HotStandby | State::LoadBalancing) && self.sync_complete_notified {
             self.sync_complete_notified = false;
-            self.partner_disabled = None;
+            self.partner_disabled.clear();
         }
         if to == State::Terminated {
             self.heartbeat_at = None;
         }
-        let _ = now;
     }
 
     fn send(&mut self, peer: &Peer, body: Value, pending: Pending, timeout: Duration) -> u64 {
@@ -698,7 +718,7 @@ impl Ha {
         }
     }
 
-    fn start_sync(&mut self, _now: SystemTime) {
+    fn start_sync(&mut self) {
         self.heartbeat_at = None;
         self.sync = Some(None);
         self.sync_disable();
@@ -714,11 +734,7 @@ impl Ha {
     }
 
     fn sync_step(&mut self, now: SystemTime, step: SyncStep, result: Result<Value, String>) {
-        let outcome = result.and_then(|a| {
-            let (code, args) = verify(&a)?;
-            Ok((code, args.cloned()))
-        });
-        match (step, outcome) {
+        match (step, verify(result)) {
             (SyncStep::Disable, Ok(_)) => {
                 let from = self
                     .sync
@@ -732,7 +748,7 @@ impl Ha {
                 let timeout = self.config.sync_timeout;
                 self.send_to_partner(body, Pending::Sync(SyncStep::Page), timeout);
             }
-            (SyncStep::Page, Ok((_, args))) => {
+            (SyncStep::Page, Ok(args)) => {
                 let leases: Vec<Value> = args
                     .as_ref()
                     .and_then(|a| a.get("leases"))
@@ -759,12 +775,16 @@ impl Ha {
                 }
             }
             (SyncStep::Notify, Ok(_)) => self.sync_done(now, true),
-            (SyncStep::Notify, Err(e)) if e.ends_with(&format!("error code {UNSUPPORTED}")) => {
+            // A partner without ha-sync-complete-notify: enable its service as Kea 2.2 does.
+            (SyncStep::Notify, Err(Refusal::Code(UNSUPPORTED))) => {
                 self.enable_partner();
                 self.sync_done(now, true);
             }
             (_, Err(_)) => {
+                // Kea's synchronize() failed: the partner counts as unavailable until the
+                // next heartbeat says otherwise, and the sync is tried again after it.
                 self.enable_partner();
+                self.partner_state = PartnerState::Unavailable;
                 self.sync_done(now, false);
             }
         }
@@ -778,7 +798,7 @@ impl Ha {
     fn sync_done(&mut self, now: SystemTime, ok: bool) {
         self.sync = None;
         if ok && self.state == State::Syncing {
-            self.transition(now, State::Ready);
+            self.transition(State::Ready);
         }
         self.schedule_heartbeat(now);
         self.run(now);
@@ -786,43 +806,45 @@ impl Ha {
 
     /// communication-recovery with the partner back: send the kept updates, or ask the
     /// partner to resync when they overflowed.
-    fn recover(&mut self, _now: SystemTime) -> Option<State> {
+    fn recover(&mut self) -> Option<State> {
         if self.overflown {
             self.send_to_partner(command("ha-reset", None), Pending::Ignored, REQUEST_TIMEOUT);
             return Some(State::Waiting);
         }
-        if self.backlog_outstanding.is_some() {
+        if self.flushing.is_some() {
             return None;
         }
         if self.backlog.is_empty() {
             return Some(State::LoadBalancing);
         }
-        let backlog = std::mem::take(&mut self.backlog);
-        self.backlog_outstanding = Some((backlog.len(), false));
-        for d in backlog {
-            let name = if d.delete {
-                "lease4-del"
-            } else {
-                "lease4-update"
-            };
-            self.send_to_partner(
-                command(name, Some(d.lease)),
-                Pending::Backlog,
-                REQUEST_TIMEOUT,
-            );
-        }
+        // In the order kept, one at a time, as Kea sends them.
+        self.flushing = Some(std::mem::take(&mut self.backlog).into());
+        self.flush_next();
         None
+    }
+
+    /// Sends the next kept update; false when none is left.
+    fn flush_next(&mut self) -> bool {
+        let Some(d) = self.flushing.as_mut().and_then(VecDeque::pop_front) else {
+            return false;
+        };
+        let name = if d.delete {
+            "lease4-del"
+        } else {
+            "lease4-update"
+        };
+        self.send_to_partner(
+            command(name, Some(d.lease)),
+            Pending::Backlog,
+            REQUEST_TIMEOUT,
+        );
+        true
     }
 
     /// Sends the lease changes a reply commits to the peers that get updates (Kea's
     /// leases4_committed callout); `leases` and `deleted` are lease4-get maps with `cltt`.
     /// `Some(ticket)`: park the reply until [`Effect::Unpark`] with this ticket.
-    pub fn lease_updates(
-        &mut self,
-        now: SystemTime,
-        leases: Vec<Value>,
-        deleted: Vec<Value>,
-    ) -> Option<u64> {
+    pub fn lease_updates(&mut self, leases: Vec<Value>, deleted: Vec<Value>) -> Option<u64> {
         if !self.config.send_lease_updates || (leases.is_empty() && deleted.is_empty()) {
             return None;
         }
@@ -839,7 +861,8 @@ impl Ha {
         let mut awaited = 0;
         for peer in peers {
             let active = peer.role != Role::Backup;
-            if active && self.state == State::CommunicationRecovery {
+            let recovering = self.state == State::CommunicationRecovery;
+            if active && recovering && self.flushing.is_none() {
                 for (delete, list) in [(true, &deleted), (false, &leases)] {
                     for l in list {
                         if self.backlog.len() >= self.config.delayed_updates_limit as usize {
@@ -854,7 +877,9 @@ impl Ha {
                 }
                 continue;
             }
+            // While the kept updates go out, new ones go too (the partner is back).
             let sends = !active
+                || (recovering && self.flushing.is_some())
                 || matches!(
                     self.state,
                     State::HotStandby | State::LoadBalancing | State::PartnerInMaintenance
@@ -878,7 +903,6 @@ impl Ha {
                 awaited += usize::from(wait);
             }
         }
-        let _ = now;
         (awaited > 0).then(|| {
             self.tickets.insert(
                 ticket,
@@ -900,7 +924,7 @@ impl Ha {
         match pending {
             Pending::Heartbeat => self.heartbeat_answer(now, result),
             Pending::Update { ticket } => {
-                let ok = result.and_then(|a| verify(&a).map(|_| ())).is_ok();
+                let ok = verify(result).is_ok();
                 if ok {
                     self.poke(now);
                 } else if ticket.is_some() {
@@ -915,46 +939,38 @@ impl Ha {
             }
             Pending::Sync(step) => self.sync_step(now, step, result),
             Pending::Backlog => {
-                let ok = result.and_then(|a| verify(&a).map(|_| ())).is_ok();
-                if let Some((left, failed)) = self.backlog_outstanding.as_mut() {
-                    *left -= 1;
-                    *failed |= !ok;
-                    if *left == 0 {
-                        let failed = *failed;
-                        self.backlog_outstanding = None;
-                        if self.state == State::CommunicationRecovery {
-                            if failed {
-                                self.send_to_partner(
-                                    command("ha-reset", None),
-                                    Pending::Ignored,
-                                    REQUEST_TIMEOUT,
-                                );
-                                self.transition(now, State::Waiting);
-                            } else {
-                                self.transition(now, State::LoadBalancing);
-                            }
-                            self.run(now);
-                        }
-                    }
+                if self.state != State::CommunicationRecovery || self.flushing.is_none() {
+                    return;
+                }
+                if verify(result).is_err() {
+                    // The partner resyncs from scratch (Kea's ha-reset), and so does this
+                    // server.
+                    self.send_to_partner(
+                        command("ha-reset", None),
+                        Pending::Ignored,
+                        REQUEST_TIMEOUT,
+                    );
+                    self.transition(State::Waiting);
+                    self.run(now);
+                } else if !self.flush_next() {
+                    self.transition(State::LoadBalancing);
+                    self.run(now);
                 }
             }
             Pending::MaintenanceNotify { cancel } => {
                 if cancel {
                     return;
                 }
-                let code = match &result {
-                    Ok(a) => match a {
-                        Value::Array(l) => l.first(),
-                        other => Some(other),
-                    }
+                let code = result
+                    .as_ref()
+                    .ok()
+                    .and_then(answer_map)
                     .and_then(|m| m.get("result"))
-                    .and_then(Value::as_i64),
-                    Err(_) => None,
-                };
+                    .and_then(Value::as_i64);
                 match code {
                     Some(SUCCESS) => {
                         self.before_maintenance = Some(self.state);
-                        self.transition(now, State::PartnerInMaintenance);
+                        self.transition(State::PartnerInMaintenance);
                     }
                     Some(MAINTENANCE_NOT_ALLOWED) => {
                         self.effects.push_back(Effect::Warning(format!(
@@ -964,7 +980,7 @@ impl Ha {
                     }
                     _ => {
                         self.maintenance_start = true;
-                        self.transition(now, State::PartnerDown);
+                        self.transition(State::PartnerDown);
                     }
                 }
             }
@@ -996,8 +1012,7 @@ impl Ha {
 
     fn heartbeat_answer(&mut self, now: SystemTime, result: Result<Value, String>) {
         self.heartbeat_in_flight = false;
-        let parsed = result.and_then(|a| {
-            let (_, args) = verify(&a)?;
+        let parsed = verify(result).map_err(|_| "no answer").and_then(|args| {
             let args = args.ok_or("heartbeat answer without arguments")?;
             let state = args
                 .get("state")
@@ -1034,7 +1049,7 @@ impl Ha {
                 self.partner_scopes = scopes;
                 self.partner_unsent_before = self.partner_unsent.or(unsent);
                 self.partner_unsent = unsent;
-                self.skew = time - epoch(now);
+                self.skew = time.saturating_sub(epoch(now));
                 self.poke(now);
             }
             Err(_) => {
@@ -1042,7 +1057,7 @@ impl Ha {
                 if self.state == State::PartnerDown && self.sync_complete_notified {
                     // HA_SYNCED_PARTNER_UNAVAILABLE: the partner synced and went away.
                     self.sync_complete_notified = false;
-                    self.partner_disabled = None;
+                    self.partner_disabled.clear();
                 }
             }
         }
@@ -1077,12 +1092,12 @@ impl Ha {
                 if self.state == State::Waiting {
                     answer(SUCCESS, "HA state machine already in WAITING state.")
                 } else {
-                    self.transition(now, State::Waiting);
+                    self.transition(State::Waiting);
                     self.run(now);
                     answer(SUCCESS, "HA state machine reset.")
                 }
             }
-            "ha-maintenance-start" => self.maintenance_start(now),
+            "ha-maintenance-start" => self.maintenance_start(),
             "ha-maintenance-notify" => self.maintenance_notify(now, args),
             "ha-maintenance-cancel" => {
                 if self.state != State::PartnerInMaintenance {
@@ -1097,7 +1112,7 @@ impl Ha {
                         REQUEST_TIMEOUT,
                     );
                     let back = self.before_maintenance.take().unwrap_or(State::Waiting);
-                    self.transition(now, back);
+                    self.transition(back);
                     self.run(now);
                     answer(SUCCESS, "Server maintenance successfully canceled.")
                 }
@@ -1106,7 +1121,7 @@ impl Ha {
                 if self.state == State::PartnerDown {
                     self.sync_complete_notified = true;
                 } else {
-                    self.partner_disabled = None;
+                    self.partner_disabled.clear();
                 }
                 answer(
                     SUCCESS,
@@ -1119,12 +1134,12 @@ impl Ha {
 
     /// dhcp-disable from the partner (origin `ha-partner`), for `max_period` when given.
     pub fn disable_by_partner(&mut self, now: SystemTime, max_period: Option<Duration>) {
-        self.partner_disabled = Some(max_period.map(|p| now + p));
+        self.partner_disabled.set(now, max_period);
     }
 
     /// dhcp-enable from the partner (origin `ha-partner`).
     pub fn enable_by_partner(&mut self) {
-        self.partner_disabled = None;
+        self.partner_disabled.clear();
     }
 
     fn set_scopes(&mut self, args: &Map<String, Value>) -> Value {
@@ -1159,7 +1174,7 @@ impl Ha {
     /// ha-maintenance-start. Kea waits for the partner's answer before it answers; here the
     /// notification goes out and the answer says so, and the transition follows the
     /// partner's answer (partner-in-maintenance, or partner-down when it does not answer).
-    fn maintenance_start(&mut self, _now: SystemTime) -> Value {
+    fn maintenance_start(&mut self) -> Value {
         if matches!(
             self.state,
             State::Backup | State::InMaintenance | State::PartnerInMaintenance | State::Terminated
@@ -1198,7 +1213,7 @@ impl Ha {
                 );
             }
             let back = self.before_maintenance.take().unwrap_or(State::Waiting);
-            self.transition(now, back);
+            self.transition(back);
             self.run(now);
             return answer(SUCCESS, "Server maintenance canceled.");
         }
@@ -1216,7 +1231,7 @@ impl Ha {
         }
         if self.state != State::InMaintenance {
             self.before_maintenance = Some(self.state);
-            self.transition(now, State::InMaintenance);
+            self.transition(State::InMaintenance);
         }
         answer(SUCCESS, "Server is in-maintenance state.")
     }

@@ -357,7 +357,7 @@ impl Server {
                 Some(ha) => ha.disable_by_partner(now, period),
                 None => return Err(Bad("origin 'ha-partner' needs high availability".into())),
             },
-            Some("user") | None => self.user_disabled = Some(period.map(|p| now + p)),
+            Some("user") | None => self.user_disabled.set(now, period),
             Some(other) => {
                 return Err(Bad(format!(
                     "invalid value used for 'origin' parameter: {other}"
@@ -375,7 +375,7 @@ impl Server {
                     ha.enable_by_partner();
                 }
             }
-            Some("user") | None => self.user_disabled = None,
+            Some("user") | None => self.user_disabled.clear(),
             Some(other) => {
                 return Err(Bad(format!(
                     "invalid value used for 'origin' parameter: {other}"
@@ -525,7 +525,9 @@ impl Server {
         };
         let now_secs = epoch_secs(now);
         let cltt = uint(args, "cltt", u64::MAX)?;
-        let expire = match uint(args, "expire", u64::MAX)?.or(cltt.map(|c| c + u64::from(valid))) {
+        let expire = match uint(args, "expire", u64::MAX)?
+            .or(cltt.map(|c| c.saturating_add(u64::from(valid))))
+        {
             Some(e) if e <= u64::from(valid) => {
                 return Err(Bad(format!(
                     "expiration time must be greater than valid lifetime for address {address}"

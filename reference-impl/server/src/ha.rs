@@ -45,20 +45,22 @@ impl Server {
     /// Whether the DHCP service is on: not disabled by dhcp-disable, and allowed by the HA
     /// state.
     pub(crate) fn service_enabled(&self, now: SystemTime) -> bool {
-        let user = match self.user_disabled {
-            Some(None) => true,
-            Some(Some(until)) => now < until,
-            None => false,
-        };
-        !user && self.ha.as_ref().is_none_or(|h| h.dhcp_enabled(now))
+        !self.user_disabled.active(now) && self.ha.as_ref().is_none_or(|h| h.dhcp_enabled(now))
     }
 
     /// Starts the HA service the configuration asks for (again, after a reload: Kea's HA
     /// service restarts in the waiting state), dropping the replies the old one held.
     pub(crate) fn start_ha(&mut self, now: SystemTime) {
         self.held.clear();
-        let before = self.ha.as_ref().map(|h| (h.state(), h.partner_state()));
-        self.ha = self.hooks.ha.clone().map(|c| Ha::new(c, now));
+        let previous = self.ha.take();
+        let before = previous.as_ref().map(|h| (h.state(), h.partner_state()));
+        self.ha = self.hooks.ha.clone().map(|c| {
+            let mut ha = Ha::new(c, now);
+            if let Some(p) = &previous {
+                ha.continue_after(p);
+            }
+            ha
+        });
         if let (Some((from, partner)), Some(_)) = (before, &self.ha)
             && from != dhcplab_ha::State::Waiting
         {
@@ -132,7 +134,6 @@ impl Server {
             return reply;
         };
         let ticket = ha.lease_updates(
-            now,
             leases.iter().map(lease_json).collect(),
             deleted.iter().map(lease_json).collect(),
         );

@@ -13,8 +13,9 @@
 //!   Kea, it does not run when a library before it set SKIP or DROP, and `sync` is read but
 //!   Kea never waits for the script.
 //! - `libdhcp_ha.so`: high availability ([`crate::ha`]), with its `high-availability`
-//!   parameters. Its query filter runs before every library's buffer4_receive callouts and its
-//!   lease updates after every library's leases4_committed callouts, wherever it is listed.
+//!   parameters. Wherever it is listed, its query filter runs after every library's
+//!   buffer4_receive callouts (once the packet is parsed) and its lease updates after every
+//!   library's leases4_committed callouts (Kea calls it in configuration order).
 //! - `libdhcp_lease_cmds.so`, `libdhcp_stat_cmds.so`, `libdhcp_bootp.so`: accepted and inert;
 //!   the lease and statistics commands and BOOTP are always there.
 //!

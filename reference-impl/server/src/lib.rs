@@ -166,7 +166,7 @@ pub struct Server {
     /// acknowledgement of their lease updates, by the HA service's ticket.
     held: std::collections::BTreeMap<u64, Option<process::Held>>,
     /// dhcp-disable by an administrator: until when (`None`: until dhcp-enable).
-    user_disabled: Option<Option<SystemTime>>,
+    user_disabled: dhcplab_ha::Disable,
 }
 
 impl Server {
@@ -223,7 +223,7 @@ impl Server {
             parked: 0,
             ha: None,
             held: std::collections::BTreeMap::new(),
-            user_disabled: None,
+            user_disabled: dhcplab_ha::Disable::default(),
         };
         let json = server.config.json.clone();
         if server.configured(&json) == hooks::NextStep::Drop {
@@ -270,6 +270,12 @@ impl Server {
 
     /// Handles a datagram received on port 67.
     pub fn handle_datagram(&mut self, now: SystemTime, datagram: Datagram<'_>) {
+        // As Kea's DHCP4_PACKET_DROP_0008: a disabled service drops before any callout and
+        // counts nothing.
+        if !self.service_enabled(now) {
+            tracing::debug!(source = %datagram.source, "dropped: the DHCP service is disabled");
+            return;
+        }
         self.stats.bump(Counter::Received, now);
         process::handle(self, now, datagram);
     }

@@ -128,11 +128,6 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         Ok(k) => k,
         Err(e) => return parse_failed(server, now, &format!("xid {:#x}: {e}", msg.xid)),
     };
-    if !server.service_enabled(now) {
-        tracing::debug!(xid = msg.xid, "dropped: the DHCP service is disabled");
-        server.stats.bump(Counter::ReceiveDrop, now);
-        return;
-    }
     let mut ha_class = None;
     if let Some(ha) = server.ha.as_mut() {
         let hlen = usize::from(msg.hlen).min(msg.chaddr.len());

@@ -50,7 +50,7 @@ pub fn parse_http(text: &str) -> Option<i64> {
     if parts.next()? != "GMT" || parts.next().is_some() || hms.next().is_some() {
         return None;
     }
-    if !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=31).contains(&d) || !(0..=9999).contains(&y) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let secs = days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s;
@@ -136,6 +136,7 @@ mod tests {
             "Mon, 30 Foo 2026 21:41:07 GMT",
             "Mon, 32 Nov 2026 21:41:07 GMT",
             "Mon, 30 Nov 2026 24:00:00 GMT x",
+            "Mon, 30 Nov 99999999999999999999999999999999999999 21:41:07 GMT",
         ] {
             assert_eq!(parse_http(bad), None, "{bad}");
         }

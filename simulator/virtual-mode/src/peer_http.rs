@@ -4,10 +4,12 @@
 //! HTTP with "Decode As" on the peer port).
 //!
 //! The TCP is the least that carries one request and its answer: handshake, data in segments
-//! of at most [`MSS`] bytes, FIN. Nothing is retransmitted: a lost segment leaves the
-//! exchange to its timeout, which the HA service then sees as a failed request, as Kea's HTTP
-//! client reports a timeout. A stopped server's host answers a SYN with RST (connection
-//! refused at once); a suspended one does not answer at all.
+//! of at most [`MSS`] bytes, FIN. Nothing is retransmitted and only the next expected segment
+//! is taken: a lost, duplicated or reordered segment leaves the exchange to its timeout, which
+//! the HA service then sees as a failed request, as Kea's HTTP client reports a timeout (a
+//! duplicate never runs a command twice). A stopped server's host answers a SYN with RST
+//! (connection refused at once); a suspended one takes nothing and answers nothing, and learns
+//! of its own timeouts when it resumes.
 
 use crate::world::{Node, World};
 use dhcplab_frame::tcp::{Flags, Segment, decode_tcp, encode_tcp};
@@ -35,6 +37,10 @@ pub(crate) struct Exchange {
     /// The answer's bytes the client has, and the request's bytes the server has.
     answer_got: Vec<u8>,
     request_got: Vec<u8>,
+    /// The client has sent its request (the first SYN-ACK came).
+    established: bool,
+    /// The server has answered.
+    answered: bool,
     client_isn: u32,
     server_isn: u32,
     deadline: SystemTime,
@@ -65,9 +71,20 @@ impl World {
             return;
         };
         let server = self.owners_of(to_ip);
-        let port = FIRST_PORT + (self.exchanges.next_port % 16_384) as u16;
-        self.exchanges.next_port += 1;
-        let client_addr = SocketAddrV4::new(from, port);
+        // The next ephemeral port no exchange of this host holds.
+        let mut client_addr = SocketAddrV4::new(from, FIRST_PORT);
+        for _ in 0..=16_384 {
+            let port = FIRST_PORT + (self.exchanges.next_port % 16_384) as u16;
+            self.exchanges.next_port = self.exchanges.next_port.wrapping_add(1);
+            client_addr = SocketAddrV4::new(from, port);
+            if !self.exchanges.open.contains_key(&client_addr) {
+                break;
+            }
+        }
+        if self.exchanges.open.contains_key(&client_addr) {
+            self.peer_failed(i, r.id, "no free port for an HA peer connection");
+            return;
+        }
         let server_addr = SocketAddrV4::new(to_ip, r.port);
         let Some(server) = server else {
             // No ARP answer: nothing leaves, and the connection times out.
@@ -86,6 +103,8 @@ impl World {
                     request: Vec::new(),
                     answer_got: Vec::new(),
                     request_got: Vec::new(),
+                    established: false,
+                    answered: false,
                     client_isn: 0,
                     server_isn: 0,
                     deadline: now + r.timeout,
@@ -105,6 +124,8 @@ impl World {
             request: body,
             answer_got: Vec::new(),
             request_got: Vec::new(),
+            established: false,
+            answered: false,
             client_isn: seed,
             server_isn: seed.rotate_left(16),
             deadline: now + r.timeout,
@@ -136,6 +157,14 @@ impl World {
             .map(|(k, _)| *k)
             .collect();
         for k in due {
+            // A suspended server learns of its timeouts when it resumes.
+            let asker = self.exchanges.open.get(&k).map(|e| e.client);
+            if asker.is_some_and(|c| self.suspended(c)) {
+                if let Some(e) = self.exchanges.open.get_mut(&k) {
+                    e.deadline = now + std::time::Duration::from_secs(1);
+                }
+                continue;
+            }
             if let Some(e) = self.exchanges.open.remove(&k) {
                 let why = format!("HTTP {}: timed out", e.label);
                 self.peer_failed(e.client, e.id, &why);
@@ -154,6 +183,9 @@ impl World {
             && e.client == port
         {
             let (server, client_addr, server_addr) = (e.server, e.client_addr, e.server_addr);
+            if self.suspended(port) {
+                return true;
+            }
             if f.rst {
                 if let Some(e) = self.exchanges.open.remove(&seg.dst) {
                     self.peer_failed(port, e.id, &format!("HTTP {}: connection refused", e.label));
@@ -161,9 +193,13 @@ impl World {
                 return true;
             }
             if f.syn && f.ack {
-                let Some(e) = self.exchanges.open.get(&seg.dst) else {
+                let Some(e) = self.exchanges.open.get_mut(&seg.dst) else {
                     return true;
                 };
+                if e.established {
+                    return true;
+                }
+                e.established = true;
                 let request = e.request.clone();
                 let (cseq, sseq) = (e.client_isn.wrapping_add(1), e.server_isn.wrapping_add(1));
                 let chunks = request.chunks(MSS).count();
@@ -194,6 +230,13 @@ impl World {
                     let Some(e) = self.exchanges.open.get_mut(&seg.dst) else {
                         return true;
                     };
+                    let expected = e
+                        .server_isn
+                        .wrapping_add(1)
+                        .wrapping_add(e.answer_got.len() as u32);
+                    if seg.seq != expected {
+                        return true;
+                    }
                     e.answer_got.extend_from_slice(seg.payload);
                     dhcplab_ha::http::parse(&e.answer_got)
                 };
@@ -322,8 +365,19 @@ impl World {
             let Some(e) = self.exchanges.open.get_mut(&seg.src) else {
                 return;
             };
+            let expected = e
+                .client_isn
+                .wrapping_add(1)
+                .wrapping_add(e.request_got.len() as u32);
+            if e.answered || seg.seq != expected {
+                return;
+            }
             e.request_got.extend_from_slice(seg.payload);
-            dhcplab_ha::http::parse(&e.request_got)
+            let parsed = dhcplab_ha::http::parse(&e.request_got);
+            if !matches!(parsed, Ok(None)) {
+                e.answered = true;
+            }
+            parsed
         };
         let answer = match parsed {
             Ok(None) => return,
@@ -429,6 +483,10 @@ impl World {
                 fates,
             },
         );
+    }
+
+    fn suspended(&self, i: usize) -> bool {
+        matches!(&self.nodes[i], Node::Server(s) if s.suspended)
     }
 
     /// Drops the exchanges server `i` asked for (it stopped): nobody waits for them.

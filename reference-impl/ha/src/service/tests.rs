@@ -257,13 +257,15 @@ fn load_balancing_keeps_updates_in_communication_recovery_and_sends_them_back() 
     assert_eq!(p.states()[0], State::CommunicationRecovery);
     let lease = json!({ "ip-address": "192.0.2.100", "hw-address": "02:00:5e:00:53:01",
                         "cltt": 1_800_000_000u64, "valid-lft": 600, "subnet-id": 1 });
-    let t = p.now;
     assert_eq!(
-        p.ha[0].lease_updates(t, vec![lease], vec![]),
+        p.ha[0].lease_updates(vec![lease.clone()], vec![]),
         None,
         "kept, not parked"
     );
-    assert_eq!(p.ha[0].backlog.len(), 1);
+    let mut deleted = lease.clone();
+    deleted["ip-address"] = json!("192.0.2.101");
+    assert_eq!(p.ha[0].lease_updates(vec![], vec![deleted]), None);
+    assert_eq!(p.ha[0].backlog.len(), 2);
     p.up[1] = true;
     p.run(Duration::from_secs(3));
     assert_eq!(p.states(), [State::LoadBalancing, State::LoadBalancing]);
@@ -277,7 +279,7 @@ fn a_lease_update_parks_the_reply_until_the_partner_acknowledges() {
                         "cltt": 1_800_000_000u64, "valid-lft": 600, "subnet-id": 1 });
     let t = p.now;
     let ticket = p.ha[0]
-        .lease_updates(t, vec![lease.clone()], vec![])
+        .lease_updates(vec![lease.clone()], vec![])
         .expect("parked");
     let r = p.ha[0].poll_request().expect("an update");
     assert_eq!(r.body["command"], "lease4-update");
@@ -288,9 +290,7 @@ fn a_lease_update_parks_the_reply_until_the_partner_acknowledges() {
     p.carry();
     assert_eq!(p.unparked, [(0, ticket, true)]);
     // A failed update drops the reply and marks the partner unavailable.
-    let ticket = p.ha[0]
-        .lease_updates(t, vec![lease], vec![])
-        .expect("parked");
+    let ticket = p.ha[0].lease_updates(vec![lease], vec![]).expect("parked");
     let r = p.ha[0].poll_request().expect("an update");
     p.ha[0].handle_answer(t, r.id, Err("connection refused".into()));
     p.carry();
@@ -373,4 +373,126 @@ fn heartbeat_answers_carry_keas_fields() {
     assert_eq!(s[0]["ha-servers"]["local"]["role"], "standby");
     assert_eq!(s[0]["ha-servers"]["remote"]["last-state"], "hot-standby");
     assert_eq!(s[0]["ha-servers"]["remote"]["unacked-clients-left"], 3);
+}
+
+#[test]
+fn kept_updates_go_back_one_at_a_time_in_order() {
+    let mut p = Pair::new("load-balancing", json!({ "max-unacked-clients": 100 }));
+    p.run(Duration::from_secs(5));
+    p.up[1] = false;
+    p.run(Duration::from_secs(5));
+    let lease = |a: &str| {
+        json!({ "ip-address": a, "hw-address": "02:00:5e:00:53:01",
+                                  "cltt": 1_800_000_000u64, "valid-lft": 600, "subnet-id": 1 })
+    };
+    assert_eq!(
+        p.ha[0].lease_updates(vec![], vec![lease("192.0.2.100")]),
+        None
+    );
+    assert_eq!(
+        p.ha[0].lease_updates(vec![lease("192.0.2.100")], vec![]),
+        None
+    );
+    p.up[1] = true;
+    // Carry requests by hand to see them one by one.
+    let t = p.now + Duration::from_secs(2);
+    p.ha[0].handle_timeout(t);
+    let hb = p.ha[0].poll_request().expect("a heartbeat");
+    let answer = p.serve(1, &hb.body);
+    p.ha[0].handle_answer(t, hb.id, Ok(answer));
+    let first = p.ha[0].poll_request().expect("the first kept update");
+    assert_eq!(first.body["command"], "lease4-del");
+    assert!(p.ha[0].poll_request().is_none(), "one at a time");
+    // A lease committed meanwhile goes to the partner at once, with its reply held.
+    assert!(
+        p.ha[0]
+            .lease_updates(vec![lease("192.0.2.102")], vec![])
+            .is_some()
+    );
+    let direct = p.ha[0].poll_request().expect("sent at once");
+    assert_eq!(direct.body["arguments"]["ip-address"], "192.0.2.102");
+    p.ha[0].handle_answer(t, first.id, Ok(json!([{ "result": 0 }])));
+    let second = p.ha[0].poll_request().expect("the second kept update");
+    assert_eq!(second.body["command"], "lease4-update");
+    p.ha[0].handle_answer(t, second.id, Ok(json!([{ "result": 0 }])));
+    assert_eq!(p.ha[0].state(), State::LoadBalancing);
+}
+
+#[test]
+fn a_sync_that_fails_waits_for_the_next_heartbeat_and_can_end_in_partner_down() {
+    let mut p = Pair::new("hot-standby", json!({ "max-unacked-clients": 0 }));
+    p.run(Duration::from_secs(5));
+    // The standby restarts; the primary dies as the standby asks for the first page.
+    let t = p.now;
+    p.ha[1] = Ha::new(
+        config(
+            "server2",
+            "hot-standby",
+            json!({ "max-unacked-clients": 0 }),
+        ),
+        t,
+    );
+    let t = t + Duration::from_secs(1);
+    p.ha[1].handle_timeout(t);
+    let hb = p.ha[1].poll_request().expect("a heartbeat");
+    let answer = p.serve(0, &hb.body);
+    p.ha[1].handle_answer(t, hb.id, Ok(answer));
+    assert_eq!(p.ha[1].state(), State::Syncing);
+    let disable = p.ha[1].poll_request().expect("dhcp-disable");
+    assert_eq!(disable.body["command"], "dhcp-disable");
+    p.ha[1].handle_answer(t, disable.id, Err("connection refused".into()));
+    let enable = p.ha[1]
+        .poll_request()
+        .expect("dhcp-enable after the failure");
+    assert_eq!(enable.body["command"], "dhcp-enable");
+    assert!(
+        p.ha[1].poll_request().is_none(),
+        "no retry before the next heartbeat"
+    );
+    assert_eq!(p.ha[1].partner_state(), PartnerState::Unavailable);
+    assert!(p.ha[1].poll_timeout().is_some(), "the heartbeat goes on");
+    // Heartbeats keep failing: once max-response-delay passed, partner-down.
+    p.up[0] = false;
+    p.ha[1].handle_answer(t, enable.id, Err("connection refused".into()));
+    let mut now = t;
+    for _ in 0..10 {
+        now += Duration::from_secs(1);
+        p.ha[1].handle_timeout(now);
+        while let Some(r) = p.ha[1].poll_request() {
+            p.ha[1].handle_answer(now, r.id, Err("connection refused".into()));
+        }
+    }
+    assert_eq!(p.ha[1].state(), State::PartnerDown);
+}
+
+#[test]
+fn a_reloaded_service_does_not_take_answers_meant_for_the_one_before() {
+    let mut p = Pair::new("hot-standby", json!({}));
+    p.run(Duration::from_secs(5));
+    let lease = json!({ "ip-address": "192.0.2.100", "hw-address": "02:00:5e:00:53:01",
+                        "cltt": 1_800_000_000u64, "valid-lft": 600, "subnet-id": 1 });
+    let old_ticket = p.ha[0]
+        .lease_updates(vec![lease.clone()], vec![])
+        .expect("parked");
+    let old = p.ha[0].poll_request().expect("update");
+    let mut fresh = Ha::new(config("server1", "hot-standby", json!({})), p.now);
+    fresh.continue_after(&p.ha[0]);
+    // The old request's answer arrives at the new service: nothing is released.
+    fresh.handle_answer(p.now, old.id, Ok(json!([{ "result": 0 }])));
+    assert!(fresh.poll_effect().is_none());
+    assert!(fresh.next_id > old.id && fresh.next_id > old_ticket);
+}
+
+#[test]
+fn a_skewed_or_absurd_date_never_panics() {
+    let mut p = Pair::new("hot-standby", json!({}));
+    p.run(Duration::from_secs(5));
+    let t = p.now + Duration::from_secs(2);
+    p.ha[0].handle_timeout(t);
+    let hb = p.ha[0].poll_request().expect("a heartbeat");
+    let answer = json!([{ "result": 0, "arguments": {
+        "state": "hot-standby", "date-time": "Mon, 30 Nov 9999 23:59:59 GMT",
+        "unsent-update-count": i64::MIN } }]);
+    p.ha[0].handle_answer(t, hb.id, Ok(answer));
+    assert_eq!(p.ha[0].state(), State::Terminated);
 }
