@@ -269,6 +269,9 @@ async fn serve(
             }
             Some(answer) = peer_answers.recv() => {
                 server.handle_peer_answer(SystemTime::now(), answer.id, answer.result);
+                // A reply the partner's acknowledgement releases covers rows an earlier
+                // turn wrote: it waits until every row so far is on disk.
+                stop |= carry_out_with(&mut server, writer.as_mut(), &mut held, &requester, true);
             }
             _ = tokio::time::sleep(sleep) => {
                 server.handle_timeout(SystemTime::now());
@@ -347,9 +350,21 @@ fn reload(server: &mut Server, path: &Path) -> serde_json::Value {
 /// task of its own. Returns true when the core asked to stop.
 fn carry_out(
     server: &mut Server,
+    writer: Option<&mut LeaseWriter>,
+    held: &mut Held,
+    peers: &peers::Requester,
+) -> bool {
+    carry_out_with(server, writer, held, peers, false)
+}
+
+/// [`carry_out`]; with `after_all_rows`, every reply waits for every row persisted so far,
+/// not only for the rows of its own call (replies held for the HA partner).
+fn carry_out_with(
+    server: &mut Server,
     mut writer: Option<&mut LeaseWriter>,
     held: &mut Held,
     peers: &peers::Requester,
+    after_all_rows: bool,
 ) -> bool {
     let mut stop = false;
     let mut own_rows = false;
@@ -363,9 +378,10 @@ fn carry_out(
             Action::Transmit(t) => {
                 // Rows still gathered go out as the writer's next job; rows already handed
                 // over (before a compaction) are covered by its last one.
+                let covered = own_rows || after_all_rows;
                 let after = match writer.as_deref() {
-                    Some(w) if own_rows && !held.rows.is_empty() => w.last_seq() + 1,
-                    Some(w) if own_rows => w.last_seq(),
+                    Some(w) if covered && !held.rows.is_empty() => w.last_seq() + 1,
+                    Some(w) if covered => w.last_seq(),
                     _ => 0,
                 };
                 held.replies.push((after, t));
