@@ -140,6 +140,17 @@ fn hex(text: &str, name: &str) -> Result<Vec<u8>, Bad> {
     dhcplab_kea_config::options4::hex(text).map_err(|e| Bad(format!("'{name}': {e}")))
 }
 
+/// The answer listing `leases` (lease4-get-all, lease4-get-page): result 3 when none.
+fn leases_found(leases: Vec<Value>) -> Value {
+    let n = leases.len();
+    let code = if n == 0 { EMPTY } else { SUCCESS };
+    answer_with(
+        code,
+        format!("{n} IPv4 lease(s) found."),
+        json!({ "leases": leases }),
+    )
+}
+
 /// A lease as Kea's lease commands show it.
 pub(crate) fn lease_json(l: &Lease4) -> Value {
     let mut v = json!({
@@ -422,12 +433,9 @@ impl Server {
             .map(lease_json)
             .collect();
         let n = leases.len();
-        let code = if n == 0 { EMPTY } else { SUCCESS };
-        Ok(answer_with(
-            code,
-            format!("{n} IPv4 lease(s) found."),
-            json!({ "leases": leases, "count": n }),
-        ))
+        let mut a = leases_found(leases);
+        a["arguments"]["count"] = json!(n);
+        Ok(a)
     }
 
     /// The lease `lease4-get` and `lease4-del` name: by `ip-address`, else by identifier
@@ -474,13 +482,7 @@ impl Server {
             })
             .map(lease_json)
             .collect();
-        let n = leases.len();
-        let code = if n == 0 { EMPTY } else { SUCCESS };
-        Ok(answer_with(
-            code,
-            format!("{n} IPv4 lease(s) found."),
-            json!({ "leases": leases }),
-        ))
+        Ok(leases_found(leases))
     }
 
     /// The lease lease4-add and lease4-update describe (and the leases of a partner's lease
