@@ -192,7 +192,7 @@ for kind in reference kea; do
         start_pair $kind
         out=$RUN/$kind-$rate.txt
         t0=$(cpu_ticks "$SPID")
-        timeout $((PERIOD + 30)) ip netns exec "$NSC" perfdhcp -4 -g single -r "$rate" -R 50000 \
+        timeout $((PERIOD + 30)) ip netns exec "$NSC" perfdhcp -4 -g single -r "$rate" -R 65000 \
             -p "$PERIOD" -l br0 198.18.0.1 > "$out" 2>&1
         t1=$(cpu_ticks "$SPID")
         stop_all

@@ -6,6 +6,7 @@ use dhcplab_ha::{PartnerState, State};
 use serde_json::json;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -57,10 +58,11 @@ async fn an_answered_request_comes_back_as_its_json_body() {
     let answer = json!({ "result": 0, "text": "HA peer status returned." });
     let canned = http::response(&answer);
     let peer = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.expect("accept");
-        let got = read_message(&mut s).await.expect("a whole request");
-        s.write_all(&canned).await.expect("write");
-        got
+        let (s, _) = listener.accept().await.expect("accept");
+        let mut c = Connection::new(s);
+        let got = c.read_message().await.expect("a whole request");
+        c.stream.write_all(&canned).await.expect("write");
+        got.message
     });
     let (requester, mut answers) = Requester::new();
     requester.send(request_to(port, Duration::from_secs(5)));
@@ -124,9 +126,10 @@ async fn an_error_status_is_an_error_named_by_its_status() {
             b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{x}",
             b"HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n[]",
         ] {
-            let (mut s, _) = listener.accept().await.expect("accept");
-            let _ = read_message(&mut s).await;
-            s.write_all(reply).await.expect("write");
+            let (s, _) = listener.accept().await.expect("accept");
+            let mut c = Connection::new(s);
+            let _ = c.read_message().await;
+            c.stream.write_all(reply).await.expect("write");
         }
     });
     let r = request_to(port, Duration::from_secs(5));
@@ -235,7 +238,7 @@ async fn the_endpoint_refuses_what_is_not_a_post_of_json() {
         .await
         .expect("listening");
     let addr = endpoint.local_addr().expect("bound");
-    let bad = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    let bad = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     for bytes in [
         &b"GARBAGE\r\n\r\n"[..],
         b"POST / HTTP/1.1\r\nHost x\r\n\r\n",
@@ -322,4 +325,406 @@ async fn two_servers_exchange_a_heartbeat_through_requester_and_endpoint() {
     carry_out(&mut one, None, &mut held, &requester);
     let ha = one.ha().expect("HA");
     assert_eq!(ha.partner_state(), PartnerState::Known(State::Waiting));
+}
+
+/// A test peer on loopback that counts the connections it accepts and answers each request
+/// on them with `answer`, keeping each connection open for more.
+struct CountingPeer {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+fn ok_answer() -> Value {
+    json!({ "result": 0, "text": "HA peer status returned." })
+}
+
+impl CountingPeer {
+    async fn start() -> Self {
+        let listener = TcpListener::bind((LOOPBACK, 0)).await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (a, r) = (accepted.clone(), requests.clone());
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = listener.accept().await.expect("accept");
+                a.fetch_add(1, Ordering::SeqCst);
+                let r = r.clone();
+                tokio::spawn(async move {
+                    let mut c = Connection::new(s);
+                    while c.read_message().await.is_ok() {
+                        r.fetch_add(1, Ordering::SeqCst);
+                        let bytes = http::response(&ok_answer());
+                        if c.stream.write_all(&bytes).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            accepted,
+            requests,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn requests_to_one_peer_reuse_one_connection() {
+    let peer = CountingPeer::start().await;
+    let (requester, mut answers) = Requester::new();
+    let r = request_to(peer.port, Duration::from_secs(5));
+    for _ in 0..3 {
+        let body = requester.exchange(&r).await.expect("answered");
+        assert_eq!(body, json!([ok_answer()]));
+    }
+    // Through send too, as the daemon does, on a clone: the clones share the connections.
+    let clone = requester.clone();
+    for _ in 0..2 {
+        clone.send(r.clone());
+        let back = tokio::time::timeout(Duration::from_secs(5), answers.recv())
+            .await
+            .expect("in time")
+            .expect("an answer");
+        assert_eq!(back.result, Ok(json!([ok_answer()])));
+    }
+    assert_eq!(peer.requests.load(Ordering::SeqCst), 5);
+    assert_eq!(peer.accepted(), 1, "one connection for every request");
+}
+
+#[tokio::test]
+async fn concurrent_requests_to_one_peer_run_on_connections_of_their_own() {
+    // A peer that answers only once it holds two requests: requests queued behind one
+    // connection would never be answered.
+    let listener = TcpListener::bind((LOOPBACK, 0)).await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = listener.accept().await.expect("accept");
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut c = Connection::new(s);
+            c.read_message().await.expect("a request");
+            held.push(c);
+            if held.len() == 2 {
+                for mut c in held.drain(..) {
+                    tokio::spawn(async move {
+                        loop {
+                            let bytes = http::response(&ok_answer());
+                            c.stream.write_all(&bytes).await.expect("write");
+                            if c.read_message().await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    });
+    let (requester, _answers) = Requester::new();
+    let r = request_to(port, Duration::from_secs(5));
+    let (one, two) = tokio::join!(requester.exchange(&r), requester.exchange(&r));
+    assert!(one.is_ok() && two.is_ok(), "{one:?} {two:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    // Both went back to the pool: more requests, concurrent or not, open none.
+    let (one, two) = tokio::join!(requester.exchange(&r), requester.exchange(&r));
+    assert!(one.is_ok() && two.is_ok(), "{one:?} {two:?}");
+    requester.exchange(&r).await.expect("answered");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_burst_of_requests_to_one_peer_shares_at_most_pool_connections() {
+    let peer = CountingPeer::start().await;
+    let (requester, mut answers) = Requester::new();
+    let r = request_to(peer.port, Duration::from_secs(5));
+    let burst = 5 * POOL;
+    for _ in 0..burst {
+        requester.send(r.clone());
+    }
+    for _ in 0..burst {
+        let back = tokio::time::timeout(Duration::from_secs(5), answers.recv())
+            .await
+            .expect("in time")
+            .expect("an answer");
+        assert_eq!(back.result, Ok(json!([ok_answer()])));
+    }
+    assert_eq!(peer.requests.load(Ordering::SeqCst), burst);
+    let accepted = peer.accepted();
+    assert!((1..=POOL).contains(&accepted), "{accepted} connections");
+    // A request waiting for a connection still times out by its own timeout.
+    let listener = TcpListener::bind((LOOPBACK, 0)).await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = listener.accept().await.expect("accept");
+            held.push(s);
+        }
+    });
+    let slow = request_to(port, Duration::from_millis(300));
+    let started = Instant::now();
+    let mut all = tokio::task::JoinSet::new();
+    for _ in 0..=POOL {
+        let (requester, slow) = (requester.clone(), slow.clone());
+        all.spawn(async move { requester.exchange(&slow).await });
+    }
+    while let Some(result) = all.join_next().await {
+        let result = result.expect("task");
+        assert!(
+            matches!(result, Err(PeerError::Timeout { .. })),
+            "{result:?}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// A peer that plays `script` on the connections it accepts, one entry per connection:
+/// for each request on it, the bytes it answers, or `None` to close the connection (after
+/// reading the request); out of replies, it closes the connection. Returns its port and how
+/// many connections it accepted.
+async fn scripted_peer(script: Vec<Vec<Option<Vec<u8>>>>) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind((LOOPBACK, 0)).await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
+    tokio::spawn(async move {
+        for replies in script {
+            let (s, _) = listener.accept().await.expect("accept");
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut c = Connection::new(s);
+                for reply in replies {
+                    if c.read_message().await.is_err() {
+                        return;
+                    }
+                    match reply {
+                        Some(bytes) => c.stream.write_all(&bytes).await.expect("write"),
+                        None => return,
+                    }
+                }
+            });
+        }
+        // No more connections are accepted (the listener stays open).
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(listener);
+    });
+    (port, accepted)
+}
+
+#[tokio::test]
+async fn a_connection_the_peer_closed_is_replaced_by_a_new_one() {
+    let ok = http::response(&ok_answer());
+    // First connection: one answer, then closed when idle (before the next request).
+    // Second: one answer, then closed as the next request arrives, unanswered.
+    // Third: answers.
+    let (port, accepted) = scripted_peer(vec![
+        vec![Some(ok.clone())],
+        vec![Some(ok.clone()), None],
+        vec![Some(ok.clone()), Some(ok.clone())],
+    ])
+    .await;
+    let (requester, _answers) = Requester::new();
+    let r = request_to(port, Duration::from_secs(5));
+    requester.exchange(&r).await.expect("first");
+    // Let the close of the first connection arrive.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    requester
+        .exchange(&r)
+        .await
+        .expect("second, on a new connection");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    // The second connection is closed on the request itself: retried once, on a third.
+    requester.exchange(&r).await.expect("third, retried");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    requester.exchange(&r).await.expect("fourth, on the third");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn no_retry_when_the_answer_was_started_or_the_connection_was_new() {
+    let ok = http::response(&ok_answer());
+    let half = ok.get(..ok.len() / 2).expect("half").to_vec();
+    // First: one answer, then half an answer and a close. Second: a new connection closed on
+    // its first request. Third: would answer, but must not be needed.
+    let (port, accepted) = scripted_peer(vec![
+        vec![Some(ok.clone()), Some(half)],
+        vec![None],
+        vec![Some(ok.clone())],
+    ])
+    .await;
+    let (requester, _answers) = Requester::new();
+    let r = request_to(port, Duration::from_secs(5));
+    requester.exchange(&r).await.expect("first");
+    // Half an answer, then the close: an error.
+    let e = requester.exchange(&r).await.expect_err("cut short");
+    assert!(
+        matches!(
+            e,
+            PeerError::Answer {
+                source: ReadError::Closed(n),
+                ..
+            } if n > 0
+        ),
+        "{e:?}"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "not retried");
+    // Nothing was kept: a new connection, closed unanswered, is an error, not retried.
+    let e = requester.exchange(&r).await.expect_err("closed unanswered");
+    assert!(
+        matches!(
+            e,
+            PeerError::Answer {
+                source: ReadError::Closed(0) | ReadError::Io(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "not retried");
+}
+
+#[tokio::test]
+async fn an_answer_that_says_close_is_not_reused() {
+    let close = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]".to_vec();
+    let old = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n[]".to_vec();
+    let ok = http::response(&ok_answer());
+    // Each connection would answer again, but the requester must not ask it.
+    let (port, accepted) = scripted_peer(vec![
+        vec![Some(close), Some(ok.clone())],
+        vec![Some(old), Some(ok.clone())],
+        vec![Some(ok.clone()), Some(ok.clone())],
+    ])
+    .await;
+    let (requester, _answers) = Requester::new();
+    let r = request_to(port, Duration::from_secs(5));
+    assert_eq!(requester.exchange(&r).await.expect("close"), json!([]));
+    assert_eq!(requester.exchange(&r).await.expect("HTTP/1.0"), json!([]));
+    requester.exchange(&r).await.expect("kept");
+    requester.exchange(&r).await.expect("on the kept one");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_error_status_closes_the_connection() {
+    let error = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec();
+    let ok = http::response(&ok_answer());
+    let (port, accepted) = scripted_peer(vec![
+        vec![Some(error), Some(ok.clone())],
+        vec![Some(ok.clone())],
+    ])
+    .await;
+    let (requester, _answers) = Requester::new();
+    let r = request_to(port, Duration::from_secs(5));
+    let e = requester.exchange(&r).await.expect_err("500");
+    assert!(matches!(e, PeerError::Status { .. }), "{e:?}");
+    requester.exchange(&r).await.expect("on a new connection");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn keep_alive_follows_the_version_and_the_connection_header() {
+    for (bytes, keep) in [
+        (&b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..], true),
+        (b"POST / HTTP/1.1\r\nHost: x\r\n\r\n{}", true),
+        (b"POST / HTTP/1.1\r\nconnection:  Close\r\n\r\n", false),
+        (
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n\r\n",
+            false,
+        ),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
+        (b"POST / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
+        (b"POST / HTTP/2\r\n\r\n", false),
+        // The body is not looked at.
+        (b"HTTP/1.1 200 OK\r\n\r\nConnection: close\r\n\r\n", true),
+    ] {
+        assert_eq!(
+            keeps_alive(bytes),
+            keep,
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_endpoint_answers_several_commands_on_one_connection() {
+    let (port1, port2) = (free_port(), free_port());
+    let mut server = server(&ha_config("server1", port1, port2));
+    let addr = endpoint_address(&server).expect("HA configured");
+    let (tx, mut commands) = mpsc::channel(16);
+    let mut endpoint = Endpoint::new(tx);
+    endpoint.follow(Some(addr)).await.expect("listening");
+    let (requester, _answers) = Requester::new();
+    let mut c = Connection::new(TcpStream::connect(addr).await.expect("connect"));
+    let request = http::request("127.0.0.1", &heartbeat());
+
+    // Two commands, one after the other's answer.
+    for _ in 0..2 {
+        c.stream.write_all(&request).await.expect("write");
+        answer_one(&mut server, &mut commands, &requester).await;
+        let got = c.read_message().await.expect("an answer");
+        assert_eq!(got.message.status(), Some(200));
+        assert!(got.keep_alive);
+        assert_eq!(got.message.body[0]["arguments"]["state"], "waiting");
+    }
+    // Two at once (pipelined): answered in turn.
+    let mut two = request.clone();
+    two.extend_from_slice(&request);
+    c.stream.write_all(&two).await.expect("write");
+    for _ in 0..2 {
+        answer_one(&mut server, &mut commands, &requester).await;
+        let got = c.read_message().await.expect("an answer");
+        assert_eq!(got.message.status(), Some(200));
+    }
+    // A command that asks for the close: answered, then closed.
+    let last = String::from_utf8(request).expect("text").replacen(
+        "\r\n\r\n",
+        "\r\nConnection: close\r\n\r\n",
+        1,
+    );
+    c.stream.write_all(last.as_bytes()).await.expect("write");
+    answer_one(&mut server, &mut commands, &requester).await;
+    let got = c.read_message().await.expect("an answer");
+    assert_eq!(got.message.status(), Some(200));
+    let end = tokio::time::timeout(Duration::from_secs(5), c.read_message())
+        .await
+        .expect("closed in time");
+    assert!(matches!(end, Err(ReadError::Closed(0))), "{end:?}");
+}
+
+#[tokio::test]
+async fn requester_and_endpoint_share_one_connection_for_many_heartbeats() {
+    let (port1, port2) = (free_port(), free_port());
+    let mut two = server(&ha_config("server2", port1, port2));
+    let (tx, mut commands) = mpsc::channel(16);
+    let mut endpoint = Endpoint::new(tx);
+    endpoint
+        .follow(endpoint_address(&two))
+        .await
+        .expect("server2 listening");
+    let (requester, _answers) = Requester::new();
+    let (requester2, _answers2) = Requester::new();
+    let r = request_to(port2, Duration::from_secs(5));
+    for _ in 0..5 {
+        let (answer, ()) = tokio::join!(
+            requester.exchange(&r),
+            answer_one(&mut two, &mut commands, &requester2)
+        );
+        let answer = answer.expect("answered");
+        assert_eq!(answer[0]["result"], 0, "{answer}");
+    }
+    let peers = requester.pool.lock();
+    let kept = peers
+        .get(&SocketAddr::new(LOOPBACK, port2))
+        .map(|p| p.idle.len());
+    assert_eq!(kept, Some(1), "one connection, kept");
 }
