@@ -20,7 +20,7 @@ mod state;
 pub use config::{ConfigError, HaConfig, Mode, Peer, Role};
 pub use disable::Disable;
 pub use hash::load_balance_hash;
-pub use service::{Client, Effect, Ha, Request};
+pub use service::{Client, Effect, Ha, Request, Verdict};
 pub use state::{PartnerState, State};
 
 /// The file name of Kea's HA hook library, which a configuration lists to turn HA on.

@@ -70,6 +70,16 @@ pub enum Effect {
     Warning(String),
 }
 
+/// What the query filter decided about a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// This server answers it.
+    pub in_scope: bool,
+    /// The class Kea's HA library gives it: `HA_` and the name of the server whose scope it
+    /// is in, which pools may be limited to (`client-class`); none when it has no key.
+    pub class: Option<String>,
+}
+
 /// A client query, as the query filter and the failure detection see it.
 #[derive(Debug, Clone, Copy)]
 pub struct Client<'a> {
@@ -315,23 +325,18 @@ impl Ha {
         }
     }
 
-    /// Whether this server answers `client` (Kea's buffer4_receive callout: the query
-    /// filter). A query for the partner's scope while communication is interrupted counts
-    /// towards failure detection.
-    pub fn accepts(&mut self, now: SystemTime, client: &Client<'_>) -> bool {
-        let in_scope = self.in_scope(client);
+    /// Kea's buffer4_receive callout, the query filter: whether this server answers
+    /// `client`, and the class it gives the query. A query for the partner's scope while
+    /// communication is interrupted counts towards failure detection.
+    pub fn accepts(&mut self, now: SystemTime, client: &Client<'_>) -> Verdict {
+        let scope = self.scope_of(client).and_then(|i| self.config.peers.get(i));
+        // A message that is not balanced is always served; a balanced one without a key never.
+        let in_scope = !balanced(client) || scope.is_some_and(|p| self.scopes.contains(&p.name));
+        let class = scope.map(|p| format!("HA_{}", p.name));
         if !in_scope && self.interrupted(now) {
             self.analyze(client);
         }
-        in_scope
-    }
-
-    /// The class Kea's HA library gives the query: `HA_` and the name of the server whose
-    /// scope it is in, which pools may be limited to (`client-class`).
-    pub fn scope_class(&self, c: &Client<'_>) -> Option<String> {
-        self.scope_of(c)
-            .and_then(|i| self.config.peers.get(i))
-            .map(|p| format!("HA_{}", p.name))
+        Verdict { in_scope, class }
     }
 
     /// The index of the peer whose scope the query is in; `None` when it has no key.
@@ -353,21 +358,6 @@ impl Ha {
         } else {
             0
         })
-    }
-
-    /// Kea's QueryFilter::inScope: a message that is not balanced is always served.
-    fn in_scope(&self, c: &Client<'_>) -> bool {
-        if !balanced(c) {
-            return true;
-        }
-        match self.scope_of(c) {
-            None => false,
-            Some(i) => self
-                .config
-                .peers
-                .get(i)
-                .is_none_or(|p| self.scopes.contains(&p.name)),
-        }
     }
 
     fn interrupted(&self, now: SystemTime) -> bool {

@@ -138,8 +138,9 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
             client_id: client_id.as_ref().map(|o| &*o.data),
             secs: msg.secs,
         };
-        ha_class = ha.scope_class(&client);
-        if !ha.accepts(now, &client) {
+        let verdict = ha.accepts(now, &client);
+        ha_class = verdict.class;
+        if !verdict.in_scope {
             tracing::debug!(
                 xid = msg.xid,
                 "HA_BUFFER4_RECEIVE_NOT_FOR_US: the partner's client"

@@ -865,7 +865,8 @@ impl World {
     /// The invariant on the servers' lease tables: a lease server `i` just wrote must not be
     /// an address another running server leases, now, to another client.
     fn check_lease_tables(&mut self, i: usize, row: &Lease4) {
-        for &j in &self.servers.clone() {
+        for k in 0..self.servers.len() {
+            let j = self.servers[k];
             let Node::Server(s) = &self.nodes[j] else {
                 continue;
             };
