@@ -4,11 +4,18 @@
 //! JSON path and the reason; a key Kea does not know is refused as unknown. Every fault of a
 //! file is reported at once.
 
+use crate::common::{
+    self, read_control_socket, read_expired, read_hook_library, read_lease_database, read_logger,
+    read_timers,
+};
+pub use crate::common::{
+    ControlSocket, ExpiredLeasesProcessing, HookLibrary, Interface, LeaseDatabase, Logger,
+    OptionData, Timers,
+};
 use crate::json::{self, Spanned};
 use crate::options4;
 use crate::reader::{ConfigError, Faults, Obj, as_string};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 
 /// A whole configuration file: its `Dhcp4` map.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,21 +51,6 @@ pub struct Dhcp4 {
     pub parked_packet_limit: u32,
 }
 
-/// One `hooks-libraries` entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HookLibrary {
-    /// `library`: the path of the shared object (Kea's own file names name built-in hooks,
-    /// such as `libdhcp_run_script.so`).
-    pub library: String,
-    /// `parameters`, as written (null when absent): handed to the library when it loads.
-    pub parameters: serde_json::Value,
-    /// The entry's JSON path, for errors (`Dhcp4.hooks-libraries[1]`).
-    pub path: String,
-    /// Where the entry starts in the text, for errors.
-    pub pos: crate::json::Pos,
-}
-
-/// The BOOTP header fields a server fills in its OFFERs and ACKs (Kea's `next-server` for
 /// `siaddr`, `server-hostname` for `sname`, `boot-file-name` for `file`), for network boot.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Boot {
@@ -96,15 +88,6 @@ pub struct InterfacesConfig {
     pub socket_type: SocketType,
 }
 
-/// One entry of `interfaces`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    /// Interface name, or `*` for all.
-    pub name: String,
-    /// The one address to use, when given as `name/address`.
-    pub address: Option<Ipv4Addr>,
-}
-
 /// `dhcp-socket-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SocketType {
@@ -115,39 +98,11 @@ pub enum SocketType {
     Udp,
 }
 
-/// One `option-data` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptionData {
-    /// Option code.
-    pub code: u8,
-    /// Option bytes, from `data` by the option's format or as hex.
-    pub data: Vec<u8>,
-    /// `always-send`: include it even when the client did not ask.
-    pub always_send: bool,
-}
-
-/// Lease times at one level (global or subnet); `None` inherits from the level above.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Timers {
-    /// `valid-lifetime`, seconds.
-    pub valid_lifetime: Option<u32>,
-    /// `renew-timer` (T1), seconds.
-    pub renew_timer: Option<u32>,
-    /// `rebind-timer` (T2), seconds.
-    pub rebind_timer: Option<u32>,
-    /// `calculate-tee-times`.
-    pub calculate_tee_times: Option<bool>,
-    /// `t1-percent`.
-    pub t1_percent: Option<f64>,
-    /// `t2-percent`.
-    pub t2_percent: Option<f64>,
-}
-
-/// Kea 2.2's defaults for the global level.
+/// Kea 2.2's default `valid-lifetime` for DHCPv4, seconds.
 pub const DEFAULT_VALID_LIFETIME: u32 = 7200;
-/// Default `t1-percent`.
+/// Kea 2.2's default `t1-percent` for DHCPv4.
 pub const DEFAULT_T1_PERCENT: f64 = 0.5;
-/// Default `t2-percent`.
+/// Kea 2.2's default `t2-percent` for DHCPv4.
 pub const DEFAULT_T2_PERCENT: f64 = 0.875;
 
 /// An IPv4 prefix.
@@ -230,71 +185,6 @@ pub struct Reservation4 {
     pub option_data: Vec<OptionData>,
 }
 
-/// `lease-database` (memfile only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseDatabase {
-    /// `name`: the CSV lease file; `None` leaves the choice to the daemon (never Kea's default
-    /// under /var).
-    pub name: Option<PathBuf>,
-    /// `persist` (default true).
-    pub persist: bool,
-    /// `lfc-interval` in seconds (default 3600; 0 disables lease file cleanup).
-    pub lfc_interval: u32,
-}
-
-/// `expired-leases-processing`, with Kea 2.2's defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExpiredLeasesProcessing {
-    /// Seconds between reclamation runs (default 10).
-    pub reclaim_timer_wait_time: u32,
-    /// Seconds between removals of reclaimed leases (default 25; 0 keeps them).
-    pub flush_reclaimed_timer_wait_time: u32,
-    /// Seconds a reclaimed lease is kept (default 3600).
-    pub hold_reclaimed_time: u32,
-    /// Most leases reclaimed in one run (default 100; 0 means no limit).
-    pub max_reclaim_leases: u32,
-    /// Most milliseconds one run takes (default 250; 0 means no limit).
-    pub max_reclaim_time: u32,
-    /// Runs that may leave leases behind before a warning (default 5).
-    pub unwarned_reclaim_cycles: u32,
-}
-
-impl Default for ExpiredLeasesProcessing {
-    fn default() -> Self {
-        Self {
-            reclaim_timer_wait_time: 10,
-            flush_reclaimed_timer_wait_time: 25,
-            hold_reclaimed_time: 3600,
-            max_reclaim_leases: 100,
-            max_reclaim_time: 250,
-            unwarned_reclaim_cycles: 5,
-        }
-    }
-}
-
-/// `control-socket` (unix sockets only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlSocket {
-    /// `socket-name`: the socket's path.
-    pub path: PathBuf,
-}
-
-/// One `loggers` entry. Of `output_options`, only `output` is kept; `flush`, `maxsize`,
-/// `maxver` and `pattern` are accepted, because nearly every Kea configuration has them, and
-/// have no effect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Logger {
-    /// `name`, e.g. `kea-dhcp4`.
-    pub name: String,
-    /// `severity`: FATAL, ERROR, WARN, INFO or DEBUG (default INFO).
-    pub severity: String,
-    /// `debuglevel`, 0 to 99.
-    pub debug_level: u8,
-    /// `output_options[].output`: `stdout`, `stderr`, `syslog...` or a file path.
-    pub outputs: Vec<String>,
-}
-
-/// Kea 2.2 `Dhcp4` keys the reference server does not implement, and why.
 const UNSUPPORTED_DHCP4: &[(&str, &str)] = &[
     (
         "high-availability",
@@ -427,7 +317,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
     let loggers = d
         .array("loggers", faults)
         .into_iter()
-        .filter_map(|(v, p)| read_logger(v, &p, faults))
+        .filter_map(|(v, p)| read_logger(v, &p, "kea-dhcp4", faults))
         .collect();
     let hooks_libraries = d
         .array("hooks-libraries", faults)
@@ -460,25 +350,7 @@ fn read_interfaces(v: &Spanned, path: &str, faults: &mut Faults) -> InterfacesCo
     let Some(mut o) = Obj::new(v, path, faults) else {
         return InterfacesConfig::default();
     };
-    let mut interfaces = Vec::new();
-    for (item, p) in o.array("interfaces", faults) {
-        let Some(text) = as_string(item, &p, faults) else {
-            continue;
-        };
-        match text.split_once('/') {
-            Some((name, addr)) => match addr.parse() {
-                Ok(address) => interfaces.push(Interface {
-                    name: name.to_string(),
-                    address: Some(address),
-                }),
-                Err(_) => faults.add(&p, item.pos, format!("{addr:?} is not an IPv4 address")),
-            },
-            None => interfaces.push(Interface {
-                name: text,
-                address: None,
-            }),
-        }
-    }
+    let interfaces = common::read_interface_list(&mut o, "IPv4", faults);
     let socket_type = match o.string("dhcp-socket-type", faults).as_deref() {
         None | Some("raw") => SocketType::Raw,
         Some("udp") => SocketType::Udp,
@@ -491,112 +363,37 @@ fn read_interfaces(v: &Spanned, path: &str, faults: &mut Faults) -> InterfacesCo
             SocketType::Raw
         }
     };
-    o.finish(
-        &[
-            (
-                "outbound-interface",
-                "replies leave by the interface the query came in on",
-            ),
-            ("re-detect", "interfaces are detected once at start"),
-            ("service-sockets-require-all", "not implemented"),
-            ("service-sockets-max-retries", "not implemented"),
-            ("service-sockets-retry-wait-time", "not implemented"),
-        ],
-        faults,
-    );
+    let mut unsupported = vec![(
+        "outbound-interface",
+        "replies leave by the interface the query came in on",
+    )];
+    unsupported.extend_from_slice(common::UNSUPPORTED_INTERFACES);
+    o.finish(&unsupported, faults);
     InterfacesConfig {
         interfaces,
         socket_type,
     }
 }
 
-fn read_option_data(o: &mut Obj<'_>, faults: &mut Faults) -> Vec<OptionData> {
-    o.array("option-data", faults)
-        .into_iter()
-        .filter_map(|(v, p)| read_option(v, &p, faults))
-        .collect()
+/// DHCPv4's options for `option-data`.
+struct V4;
+
+impl common::OptionFamily for V4 {
+    type Code = u8;
+    const SPACE: &'static str = "dhcp4";
+    const NAME: &'static str = "DHCPv4";
+    const MAX_CODE: u64 = 254;
+    const MAX_LEN: usize = 255;
+    fn code_of(name: &str) -> Option<u8> {
+        options4::code_of(name)
+    }
+    fn csv(code: u8, text: &str) -> Result<Vec<u8>, String> {
+        options4::csv(code, text)
+    }
 }
 
-fn read_option(v: &Spanned, path: &str, faults: &mut Faults) -> Option<OptionData> {
-    let mut o = Obj::new(v, path, faults)?;
-    let name = o.take("name", faults);
-    let code = o.uint("code", 1..=254, faults);
-    let space = o.string("space", faults);
-    let csv_format = o.bool("csv-format", faults).unwrap_or(true);
-    let always_send = o.bool("always-send", faults).unwrap_or(false);
-    let data = o.take("data", faults);
-    o.finish(&[], faults);
-    if let Some(space) = space.filter(|s| s != "dhcp4") {
-        faults.add(
-            &format!("{path}.space"),
-            v.pos,
-            format!("option space {space:?} is not implemented (only dhcp4)"),
-        );
-        return None;
-    }
-    let by_name = match name {
-        Some((n, p)) => {
-            let text = as_string(n, &p, faults)?;
-            match options4::code_of(&text) {
-                Some(c) => Some(c),
-                None => {
-                    faults.add(
-                        &p,
-                        n.pos,
-                        format!("{text:?} is not a standard DHCPv4 option name"),
-                    );
-                    return None;
-                }
-            }
-        }
-        None => None,
-    };
-    let code = match (by_name, code.map(|c| c as u8)) {
-        (Some(a), Some(b)) if a != b => {
-            faults.add(
-                path,
-                v.pos,
-                format!("name means option {a} but code says {b}"),
-            );
-            return None;
-        }
-        (Some(c), _) | (None, Some(c)) => c,
-        (None, None) => {
-            faults.add(path, v.pos, "option-data needs a name or a code");
-            return None;
-        }
-    };
-    let bytes = match data {
-        None => Vec::new(),
-        Some((d, p)) => {
-            let text = as_string(d, &p, faults)?;
-            let converted = if csv_format {
-                options4::csv(code, &text)
-            } else {
-                options4::hex(&text)
-            };
-            match converted {
-                Ok(b) if b.len() <= 255 => b,
-                Ok(b) => {
-                    faults.add(
-                        &p,
-                        d.pos,
-                        format!("option data is {} bytes; at most 255", b.len()),
-                    );
-                    return None;
-                }
-                Err(e) => {
-                    faults.add(&p, d.pos, e);
-                    return None;
-                }
-            }
-        }
-    };
-    Some(OptionData {
-        code,
-        data: bytes,
-        always_send,
-    })
+fn read_option_data(o: &mut Obj<'_>, faults: &mut Faults) -> Vec<OptionData> {
+    common::read_option_data::<V4>(o, faults)
 }
 
 fn read_boot(o: &mut Obj<'_>, faults: &mut Faults) -> Boot {
@@ -630,31 +427,6 @@ fn read_boot(o: &mut Obj<'_>, faults: &mut Faults) -> Boot {
         server_hostname: text("server-hostname", 63, faults),
         boot_file_name: text("boot-file-name", 127, faults),
     }
-}
-
-fn read_timers(o: &mut Obj<'_>, faults: &mut Faults) -> Timers {
-    let secs = |o: &mut Obj<'_>, key: &str, faults: &mut Faults| {
-        o.uint(key, 0..=u64::from(u32::MAX), faults)
-            .map(|v| v as u32)
-    };
-    let timers = Timers {
-        valid_lifetime: secs(o, "valid-lifetime", faults),
-        renew_timer: secs(o, "renew-timer", faults),
-        rebind_timer: secs(o, "rebind-timer", faults),
-        calculate_tee_times: o.bool("calculate-tee-times", faults),
-        t1_percent: o.float("t1-percent", 0.0..=1.0, faults),
-        t2_percent: o.float("t2-percent", 0.0..=1.0, faults),
-    };
-    if let (Some(t1), Some(t2)) = (timers.renew_timer, timers.rebind_timer) {
-        if t1 > t2 {
-            faults.add(
-                &o.child("renew-timer"),
-                o.pos_of("renew-timer"),
-                format!("renew-timer {t1} is above rebind-timer {t2}"),
-            );
-        }
-    }
-    timers
 }
 
 fn read_prefix(text: &str) -> Result<Prefix4, String> {
@@ -966,171 +738,4 @@ fn check_subnets(subnets: &[(Subnet4, json::Pos)], path: &str, faults: &mut Faul
         }
         widest = Some((last, i, a));
     }
-}
-
-fn read_lease_database(v: &Spanned, path: &str, faults: &mut Faults) -> LeaseDatabase {
-    let mut db = LeaseDatabase {
-        name: None,
-        persist: true,
-        lfc_interval: 3600,
-    };
-    let Some(mut o) = Obj::new(v, path, faults) else {
-        return db;
-    };
-    match o.string("type", faults).as_deref() {
-        Some("memfile") => {}
-        Some(other) => faults.add(
-            &o.child("type"),
-            o.pos_of("type"),
-            format!("lease database type {other:?} is not implemented (only memfile)"),
-        ),
-        None => faults.add(path, v.pos, "lease-database needs \"type\": \"memfile\""),
-    }
-    db.name = o.string("name", faults).map(PathBuf::from);
-    db.persist = o.bool("persist", faults).unwrap_or(true);
-    db.lfc_interval = o
-        .uint("lfc-interval", 0..=u64::from(u32::MAX), faults)
-        .map_or(3600, |v| v as u32);
-    o.finish(
-        &[
-            ("max-row-errors", "every bad row is skipped and reported"),
-            ("readonly", "not implemented"),
-        ],
-        faults,
-    );
-    db
-}
-
-fn read_expired(v: &Spanned, path: &str, faults: &mut Faults) -> ExpiredLeasesProcessing {
-    let mut e = ExpiredLeasesProcessing::default();
-    let Some(mut o) = Obj::new(v, path, faults) else {
-        return e;
-    };
-    let mut get = |key: &str, slot: &mut u32, faults: &mut Faults| {
-        if let Some(v) = o.uint(key, 0..=u64::from(u32::MAX), faults) {
-            *slot = v as u32;
-        }
-    };
-    get(
-        "reclaim-timer-wait-time",
-        &mut e.reclaim_timer_wait_time,
-        faults,
-    );
-    get(
-        "flush-reclaimed-timer-wait-time",
-        &mut e.flush_reclaimed_timer_wait_time,
-        faults,
-    );
-    get("hold-reclaimed-time", &mut e.hold_reclaimed_time, faults);
-    get("max-reclaim-leases", &mut e.max_reclaim_leases, faults);
-    get("max-reclaim-time", &mut e.max_reclaim_time, faults);
-    get(
-        "unwarned-reclaim-cycles",
-        &mut e.unwarned_reclaim_cycles,
-        faults,
-    );
-    o.finish(&[], faults);
-    e
-}
-
-fn read_control_socket(v: &Spanned, path: &str, faults: &mut Faults) -> Option<ControlSocket> {
-    let mut o = Obj::new(v, path, faults)?;
-    match o.string("socket-type", faults).as_deref() {
-        Some("unix") => {}
-        Some(other) => faults.add(
-            &o.child("socket-type"),
-            o.pos_of("socket-type"),
-            format!("socket type {other:?} is not implemented (only unix)"),
-        ),
-        None => faults.add(
-            path,
-            v.pos,
-            "control-socket needs \"socket-type\": \"unix\"",
-        ),
-    }
-    let name = o.string("socket-name", faults);
-    if name.is_none() {
-        faults.add(path, v.pos, "control-socket needs \"socket-name\"");
-    }
-    o.finish(&[], faults);
-    name.map(|n| ControlSocket {
-        path: PathBuf::from(n),
-    })
-}
-
-fn read_hook_library(v: &Spanned, path: &str, faults: &mut Faults) -> Option<HookLibrary> {
-    let mut o = Obj::new(v, path, faults)?;
-    let has_library = o.has("library");
-    let library = o.string("library", faults);
-    let parameters = match o.take("parameters", faults) {
-        Some((p, at)) if !matches!(p.value, json::Value::Object(_)) => {
-            faults.add(&at, p.pos, "parameters must be a map");
-            None
-        }
-        Some((p, _)) => Some(p.to_serde()),
-        None => Some(serde_json::Value::Null),
-    };
-    o.finish(&[], faults);
-    match (&library, &parameters) {
-        (None, _) if !has_library => {
-            faults.add(path, v.pos, "a hooks library needs \"library\": its path");
-        }
-        (Some(l), _) if l.is_empty() => faults.add(
-            &format!("{path}.library"),
-            v.pos,
-            "the library path is empty",
-        ),
-        _ => {}
-    }
-    Some(HookLibrary {
-        library: library.filter(|l| !l.is_empty())?,
-        parameters: parameters?,
-        path: path.to_string(),
-        pos: v.pos,
-    })
-}
-
-fn read_logger(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Logger> {
-    let mut o = Obj::new(v, path, faults)?;
-    let name = o
-        .string("name", faults)
-        .unwrap_or_else(|| "kea-dhcp4".into());
-    let severity = o
-        .string("severity", faults)
-        .unwrap_or_else(|| "INFO".into());
-    if !["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "NONE"].contains(&severity.as_str()) {
-        faults.add(
-            &o.child("severity"),
-            o.pos_of("severity"),
-            format!("{severity:?} is not a Kea severity"),
-        );
-    }
-    let debug_level = o.uint("debuglevel", 0..=99, faults).map_or(0, |d| d as u8);
-    let mut outputs = Vec::new();
-    for (item, p) in o
-        .array("output_options", faults)
-        .into_iter()
-        .chain(o.array("output-options", faults))
-    {
-        let Some(mut out) = Obj::new(item, &p, faults) else {
-            continue;
-        };
-        if let Some(target) = out.string("output", faults) {
-            outputs.push(target);
-        }
-        let _ = (
-            out.bool("flush", faults),
-            out.uint("maxsize", 0..=u64::MAX, faults),
-            out.uint("maxver", 0..=u64::MAX, faults),
-            out.string("pattern", faults),
-        );
-        out.finish(&[], faults);
-    }
-    o.finish(&[], faults);
-    Some(Logger {
-        name,
-        severity,
-        debug_level,
-        outputs,
-    })
 }

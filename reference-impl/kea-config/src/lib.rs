@@ -5,7 +5,9 @@
 //! later check can name both the JSON path (`Dhcp4.subnet4[0].pools[1].pool`) and the place in
 //! the file of a key it does not accept.
 
+pub mod common;
 pub mod dhcp4;
+pub mod dhcp6;
 pub mod json;
 pub mod options4;
 mod reader;

@@ -6,6 +6,8 @@ use dhcplab_wire::v4::ClasslessRoute;
 use dhcplab_wire::v4::catalogue::{self, Format};
 use std::net::Ipv4Addr;
 
+pub use crate::common::hex;
+
 /// Kea's names of the standard DHCPv4 options (Kea ARM, "DHCPv4 Option Definitions").
 const KEA_NAMES: &[(&str, u8)] = &[
     ("subnet-mask", 1),
@@ -106,47 +108,6 @@ pub fn code_of(name: &str) -> Option<u8> {
 /// Kea's name of a standard option.
 pub fn name_of(code: u8) -> Option<&'static str> {
     KEA_NAMES.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
-}
-
-/// Reads hex as Kea does for binary data and identifiers: bytes of one or two digits between
-/// `:` or space separators (`1:2:a` is 01 02 0a), or a run of digits without separators,
-/// optionally after `0x`, where an odd count gets a leading zero.
-pub fn hex(text: &str) -> Result<Vec<u8>, String> {
-    let bad = || format!("{text:?} is not hex bytes");
-    let body = text.trim();
-    if body.contains([':', ' ']) {
-        return body
-            .split([':', ' '])
-            .filter(|part| !part.is_empty() || body.contains(':'))
-            .map(|part| match part.len() {
-                1 | 2 if part.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                    u8::from_str_radix(part, 16).map_err(|_| bad())
-                }
-                _ => Err(bad()),
-            })
-            .collect();
-    }
-    let digits = body
-        .strip_prefix("0x")
-        .or_else(|| body.strip_prefix("0X"))
-        .unwrap_or(body);
-    if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let padded = if digits.len() % 2 == 1 {
-        format!("0{digits}")
-    } else {
-        digits.to_string()
-    };
-    (0..padded.len())
-        .step_by(2)
-        .map(|i| {
-            padded
-                .get(i..i + 2)
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(bad)
-        })
-        .collect()
 }
 
 fn items(text: &str) -> impl Iterator<Item = &str> {
