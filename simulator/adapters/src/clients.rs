@@ -7,8 +7,9 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 
-/// The hook every client runs.
-const HOOK: &str = r#"#!/bin/sh
+/// The hook every client runs, DHCPv4 and DHCPv6 (dhclient -6 reasons end in 6, and give
+/// `new_ip6_address`; dhcpcd sets `protocol` and configures the interface itself).
+pub(crate) const HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
 ev="${reason:-$1}"
 # An event ends with its own line: a reader takes only whole events.
@@ -18,6 +19,8 @@ printf '%s\n' "$msg" >> "$out"
 case "$ev" in
   BOUND|RENEW|REBIND|REBOOT|TIMEOUT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
   EXPIRE|FAIL|RELEASE|STOP) [ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
+  BOUND6|RENEW6|REBIND6|REBOOT6) ip -6 addr replace "$new_ip6_address/${new_ip6_prefixlen:-128}" dev "$interface" nodad ;;
+  EXPIRE6|RELEASE6|STOP6) [ -n "${old_ip6_address:-}" ] && ip -6 addr del "$old_ip6_address/${old_ip6_prefixlen:-128}" dev "$interface" ;;
   bound|renew) ip addr replace "$ip/$subnet" dev "$interface" ;;
   deconfig) ip -4 addr flush dev "$interface" ;;
 esac
@@ -192,10 +195,7 @@ impl RealClient {
         in_ns: InNamespace<'_>,
     ) -> Result<Command, AdapterError> {
         let once = persistence == Persistence::Once;
-        make_dir(dir)?;
-        let hook = dir.join("hook.sh");
-        write(&hook, HOOK)?;
-        executable(&hook)?;
+        let hook = write_hook(dir)?;
         Ok(match self {
             RealClient::Dhclient => {
                 let conf = dir.join("dhclient.conf");
@@ -239,22 +239,17 @@ impl RealClient {
                     &conf,
                     "option subnet_mask, routers, domain_name_servers\nnoipv4ll\nnoarp\n",
                 )?;
-                let (run, lib) = (dir.join("root/run"), dir.join("root/lib"));
-                make_dir(&run)?;
-                make_dir(&lib)?;
-                // dhcpcd has fixed /run/dhcpcd and /var/lib/dhcpcd: private directories are
-                // bound over them in the mount namespace `ip netns exec` makes.
-                let script = format!(
-                    "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd -B -4 -d -t {} -f {} -c {} {iface}",
-                    arg(&run),
-                    arg(&lib),
-                    if once { 20 } else { 0 },
-                    arg(&conf),
-                    arg(&hook)
-                );
-                let mut c = in_ns("sh");
-                c.args(["-c", &script]);
-                c
+                dhcpcd_dirs(dir)?;
+                dhcpcd(
+                    dir,
+                    &format!(
+                        "-B -4 -d -t {} -f {} -c {} {iface}",
+                        if once { 20 } else { 0 },
+                        arg(&conf),
+                        arg(&hook)
+                    ),
+                    in_ns,
+                )
             }
         })
     }
@@ -287,18 +282,48 @@ impl RealClient {
                 // Through the control socket (`dhcpcd -k`), in a mount namespace with the same
                 // private directories: dhcpcd 9.4.1 under load now and then never acts on a
                 // SIGALRM to its manager (seen in CI: no "received SIGALRM" and renewals go on).
-                let script = format!(
-                    "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd -4 -k -f {} {iface}",
-                    arg(&dir.join("root/run")),
-                    arg(&dir.join("root/lib")),
-                    arg(&dir.join("dhcpcd.conf")),
-                );
-                let mut c = in_ns("sh");
-                c.args(["-c", &script]);
-                Some(c)
+                Some(dhcpcd(
+                    dir,
+                    &format!("-4 -k -f {} {iface}", arg(&dir.join("dhcpcd.conf"))),
+                    in_ns,
+                ))
             }
         }
     }
+}
+
+/// Makes the client's `dir` and writes the hook ([`HOOK`]) there, executable; its path.
+pub(crate) fn write_hook(dir: &Path) -> Result<std::path::PathBuf, AdapterError> {
+    make_dir(dir)?;
+    let hook = dir.join("hook.sh");
+    write(&hook, HOOK)?;
+    executable(&hook)?;
+    Ok(hook)
+}
+
+/// Makes the private directories [`dhcpcd`] binds, under the client's `dir`.
+pub(crate) fn dhcpcd_dirs(dir: &Path) -> Result<(), AdapterError> {
+    make_dir(&dir.join(DHCPCD_RUN))?;
+    make_dir(&dir.join(DHCPCD_LIB))
+}
+
+/// Where, under a client's directory, dhcpcd's /run and /var/lib/dhcpcd are.
+const DHCPCD_RUN: &str = "root/run";
+/// See [`DHCPCD_RUN`].
+const DHCPCD_LIB: &str = "root/lib";
+
+/// The command that runs `dhcpcd ARGS` in the host's namespace with the private directories
+/// of the client's `dir` ([`dhcpcd_dirs`]) bound over the fixed /run and /var/lib/dhcpcd it
+/// uses, in the mount namespace `ip netns exec` makes: DHCPv4 and DHCPv6 alike.
+pub(crate) fn dhcpcd(dir: &Path, args: &str, in_ns: InNamespace<'_>) -> Command {
+    let script = format!(
+        "mount --bind {} /run && mount --bind {} /var/lib/dhcpcd && exec dhcpcd {args}",
+        arg(&dir.join(DHCPCD_RUN)),
+        arg(&dir.join(DHCPCD_LIB)),
+    );
+    let mut c = in_ns("sh");
+    c.args(["-c", &script]);
+    c
 }
 
 /// The file, in a client's directory, its hook logs each event to.

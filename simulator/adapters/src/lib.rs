@@ -9,7 +9,9 @@
 //! adapters serve the veth pairs of the daemon tests and the TAP hosts of TAP mode.
 
 pub mod clients;
+pub mod clients6;
 pub mod servers;
+pub mod servers6;
 
 use std::path::Path;
 use std::process::Command;
@@ -35,6 +37,16 @@ pub enum AdapterError {
     /// The Kea configuration given has no `Dhcp4` map.
     #[error("the Kea configuration has no Dhcp4 map")]
     NoDhcp4,
+    /// The Kea configuration given has no `Dhcp6` map.
+    #[error("the Kea configuration has no Dhcp6 map")]
+    NoDhcp6,
+    /// The stack does not take part in DHCPv6 in the lab: why.
+    #[error("no DHCPv6: {0}")]
+    NoV6(&'static str),
+    /// A DHCPv6 address given to a stack is outside 2001:db8::/32 (the lab's only global
+    /// addresses) or outside the server's /64.
+    #[error("{0} is outside 2001:db8::/32 or outside the server's /64")]
+    Outside6(std::net::Ipv6Addr),
     /// A control socket's path is longer than a unix socket address takes.
     #[error(
         "the control socket {path} is {len} bytes long, more than a unix socket takes ({MAX_SOCKET_PATH}): use a shorter directory"

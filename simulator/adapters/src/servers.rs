@@ -212,7 +212,7 @@ impl Server {
         }
         d4["interfaces-config"] =
             serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
-        tie_to(iface, d4);
+        tie_to(iface, "subnet4", d4);
         d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": true,
             "name": dir.join("leases4.csv"), "lfc-interval": 0 });
         d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
@@ -325,14 +325,17 @@ impl Server {
     /// DHCP4_STARTED after `mark` ([`Server::log_mark`]): it binds its socket before it loads
     /// its leases, and drops what comes in between.
     pub fn ready(self, dir: &Path, mark: u64, in_ns: InNamespace<'_>) -> bool {
-        listening(in_ns)
-            && (self != Server::Kea
-                || std::fs::read(dir.join("server.log")).is_ok_and(|log| {
-                    let from = usize::try_from(mark).unwrap_or(usize::MAX);
-                    log.get(from..)
-                        .is_some_and(|new| new.windows(13).any(|w| w == b"DHCP4_STARTED"))
-                }))
+        listening(67, in_ns) && (self != Server::Kea || logged_since(dir, mark, b"DHCP4_STARTED"))
     }
+}
+
+/// True when the server log `server.log` in `dir` holds `message` after byte `mark`.
+pub(crate) fn logged_since(dir: &Path, mark: u64, message: &[u8]) -> bool {
+    std::fs::read(dir.join("server.log")).is_ok_and(|log| {
+        let from = usize::try_from(mark).unwrap_or(usize::MAX);
+        log.get(from..)
+            .is_some_and(|new| new.windows(message.len()).any(|w| w == message))
+    })
 }
 
 /// Where this machine's Kea keeps its hook library `file` (`libdhcp_run_script.so`):
@@ -492,9 +495,10 @@ fn http_listener(url: &str) -> Result<SocketAddr, &'static str> {
     Ok(SocketAddr::new(ip, port))
 }
 
-/// Ties the subnets and shared networks of the `Dhcp4` map `d4` that name an interface to
-/// `iface`: a scenario's server has one interface, whatever the configuration calls it.
-fn tie_to(iface: &str, d4: &mut serde_json::Value) {
+/// Ties the subnets (under `subnets`: `subnet4` or `subnet6`) and shared networks of the
+/// `Dhcp4` or `Dhcp6` map `d4` that name an interface to `iface`: a scenario's server has one
+/// interface, whatever the configuration calls it.
+pub(crate) fn tie_to(iface: &str, subnets: &str, d4: &mut serde_json::Value) {
     let tie = |list: Option<&mut serde_json::Value>| {
         for item in list
             .and_then(serde_json::Value::as_array_mut)
@@ -506,7 +510,7 @@ fn tie_to(iface: &str, d4: &mut serde_json::Value) {
             }
         }
     };
-    tie(d4.get_mut("subnet4"));
+    tie(d4.get_mut(subnets));
     tie(d4.get_mut("shared-networks"));
     for network in d4
         .get_mut("shared-networks")
@@ -514,14 +518,15 @@ fn tie_to(iface: &str, d4: &mut serde_json::Value) {
         .into_iter()
         .flatten()
     {
-        tie(network.get_mut("subnet4"));
+        tie(network.get_mut(subnets));
     }
 }
 
-/// True when something in the host's namespace listens on UDP port 67.
-fn listening(in_ns: InNamespace<'_>) -> bool {
+/// True when something in the host's namespace listens on UDP port `port` (67, or 547 for
+/// DHCPv6).
+pub(crate) fn listening(port: u16, in_ns: InNamespace<'_>) -> bool {
     in_ns("ss")
-        .args(["-Hlun", "sport = :67"])
+        .args(["-Hlun", &format!("sport = :{port}")])
         .output()
         .is_ok_and(|o| !o.stdout.is_empty())
 }

@@ -11,9 +11,16 @@
 //! [`remove_on_interrupt`] first.
 //! DHCP traffic never touches the default namespace: a TAP device is created there down, and
 //! moved into its host's namespace before it is brought up.
+//!
+//! IPv6: every namespace has it on with duplicate address detection off, so a TAP device's
+//! link-local address is usable as it comes up and DHCPv6 stacks start at once. The switch
+//! floods every frame whose destination is a group address (the I/G bit), so a DHCPv6
+//! Solicit to ff02::1:2, Ethernet 33:33:00:01:00:02, reaches every other host as a
+//! broadcast does.
 
 use dhcplab_vnet::{Faults, Segment, Sent};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use std::net::Ipv6Addr;
 use std::os::fd::AsFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -47,6 +54,22 @@ pub enum TapError {
     /// The switch thread could not start.
     #[error("cannot start the switch: {0}")]
     Switch(std::io::Error),
+    /// An IPv6 setting of a namespace or device could not be made.
+    #[error("sysctl in {netns}: {message}")]
+    Sysctl {
+        /// The namespace.
+        netns: String,
+        /// What sysctl said.
+        message: String,
+    },
+    /// The TAP device had no usable (non-tentative) IPv6 link-local address in time.
+    #[error("{tap} in {netns} has no usable IPv6 link-local address within {LINK_LOCAL_WAIT:?}")]
+    LinkLocal {
+        /// The namespace.
+        netns: String,
+        /// The device.
+        tap: String,
+    },
     /// The signals that end a run could not be caught.
     #[error("cannot catch SIGINT, SIGTERM and SIGHUP: {0}")]
     Signals(std::io::Error),
@@ -94,6 +117,12 @@ impl std::fmt::Debug for Host {
 }
 
 impl Host {
+    /// The IPv6 link-local address of the host's TAP device, once it is usable (not
+    /// tentative); None before, or without IPv6.
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        link_local(&self.netns, &self.tap)
+    }
+
     /// A command that runs `program` inside the host's namespace.
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
@@ -264,8 +293,13 @@ impl Lab {
         &self.hosts
     }
 
-    /// Adds a host: its namespace (loopback up, IPv6 DAD off) and a TAP device with link
-    /// address `mac`, moved into it and up. Returns its port on the switch.
+    /// Adds a host: its namespace (loopback up, IPv6 on with duplicate address detection
+    /// off) and a TAP device with link address `mac`, moved into it and up, its IPv6
+    /// link-local address usable at once (not tentative). Returns its port on the switch.
+    ///
+    /// DAD off is what lets DHCPv6 stacks start at once: while the link-local address is
+    /// tentative (a second or two with DAD on) kea-dhcp6 silently opens no socket and
+    /// `dhclient -6` exits (../shared/realstacks.md).
     pub fn add_host(&mut self, name: &str, mac: [u8; 6]) -> Result<usize, TapError> {
         let port = self.hosts.len();
         let netns = format!("{PREFIX}{}-{name}", self.run);
@@ -282,13 +316,9 @@ impl Lab {
             ip(&all)
         };
         let made = ns_ip(&["link", "set", "lo", "up"]).and_then(|()| {
-            let _ = Command::new("ip")
-                .args(["netns", "exec", &netns, "sysctl", "-qw"])
-                .args([
-                    "net.ipv6.conf.all.accept_dad=0",
-                    "net.ipv6.conf.default.accept_dad=0",
-                ])
-                .status();
+            // Before the device comes in: a device takes its namespace's `default` settings.
+            ipv6_without_dad(&netns, "default")?;
+            ipv6_without_dad(&netns, "all")?;
             let device = DeviceBuilder::new()
                 .name(tap.as_str())
                 .layer(Layer::L2)
@@ -300,7 +330,14 @@ impl Lab {
                     source,
                 })?;
             ip(&["link", "set", "dev", &tap, "netns", &netns])?;
+            ipv6_without_dad(&netns, &tap)?;
             ns_ip(&["link", "set", "dev", &tap, "up"])?;
+            if ipv6_available() && !wait_link_local(&netns, &tap, LINK_LOCAL_WAIT) {
+                return Err(TapError::LinkLocal {
+                    netns: netns.clone(),
+                    tap: tap.clone(),
+                });
+            }
             Ok(device)
         });
         match made {
@@ -399,6 +436,95 @@ impl Drop for Lab {
             remove_namespace(&h.netns);
             live(&h.netns, false);
         }
+    }
+}
+
+/// How long a new TAP device may take to get its link-local address (with DAD off it is
+/// there as the device comes up).
+pub const LINK_LOCAL_WAIT: Duration = Duration::from_secs(2);
+
+/// True when the kernel has IPv6 (`ipv6.disable=1` removes `/proc/sys/net/ipv6`): without it
+/// a lab still serves DHCPv4.
+fn ipv6_available() -> bool {
+    std::path::Path::new("/proc/sys/net/ipv6").exists()
+}
+
+/// Turns IPv6 on and duplicate address detection off for `conf` (`all`, `default` or a
+/// device) in `netns`: `disable_ipv6=0`, `accept_dad=0`, `dad_transmits=0`, and no router
+/// advertisements taken (`accept_ra=0`: nothing in a lab sends them, and a stray one must not
+/// configure addresses outside 2001:db8::/32). Nothing to do without IPv6.
+fn ipv6_without_dad(netns: &str, conf: &str) -> Result<(), TapError> {
+    if !ipv6_available() {
+        return Ok(());
+    }
+    let settings: Vec<String> = [
+        "disable_ipv6=0",
+        "accept_dad=0",
+        "dad_transmits=0",
+        "accept_ra=0",
+    ]
+    .iter()
+    .map(|s| format!("net.ipv6.conf.{conf}.{s}"))
+    .collect();
+    let fail = |message: String| TapError::Sysctl {
+        netns: netns.to_string(),
+        message,
+    };
+    let out = Command::new("ip")
+        .args(["netns", "exec", netns, "sysctl", "-qw"])
+        .args(&settings)
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(fail(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
+/// The usable (not tentative) link-local address of `dev` in `netns`, as `ip -6 -o addr`
+/// lists it.
+fn link_local(netns: &str, dev: &str) -> Option<Ipv6Addr> {
+    let out = Command::new("ip")
+        .args([
+            "-n",
+            netns,
+            "-6",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            dev,
+            "scope",
+            "link",
+            "-tentative",
+        ])
+        .output()
+        .ok()?;
+    parse_link_local(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The first `fe80::/10` address in `ip -6 -o addr` output.
+fn parse_link_local(listing: &str) -> Option<Ipv6Addr> {
+    listing
+        .split_whitespace()
+        .filter_map(|w| w.split('/').next()?.parse::<Ipv6Addr>().ok())
+        .find(|a| a.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// Waits at most `limit` for `dev` in `netns` to have a usable link-local address.
+fn wait_link_local(netns: &str, dev: &str, limit: Duration) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if link_local(netns, dev).is_some() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -539,5 +665,17 @@ mod tests {
         let longest = run_name((1 << 22) - 1, 0xfff);
         let device = format!("dl{longest}t{}", 99);
         assert!(device.len() <= 15, "{device}");
+    }
+
+    #[test]
+    fn the_link_local_address_is_read_from_ip_addr_output() {
+        let listing = "7: dl1r0t1    inet6 fe80::ff:fe00:5302/64 scope link \\       valid_lft forever preferred_lft forever\n";
+        assert_eq!(
+            parse_link_local(listing),
+            Some("fe80::ff:fe00:5302".parse().expect("address"))
+        );
+        let global = "7: dl1r0t1    inet6 2001:db8:1::1/64 scope global \\       valid_lft forever preferred_lft forever\n";
+        assert_eq!(parse_link_local(global), None);
+        assert_eq!(parse_link_local(""), None);
     }
 }
