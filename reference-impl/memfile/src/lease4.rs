@@ -1,8 +1,8 @@
 //! DHCPv4 lease rows (`CSVLeaseFile4`, schema 2.1 as Kea 2.2 writes it).
 
 use crate::escape::{escape, unescape};
+use crate::row::{Fault, Fields, RowError, Schema, hex};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::Ipv4Addr;
 
 /// The header line Kea 2.2 writes at the top of a DHCPv4 lease file.
@@ -22,9 +22,14 @@ const COLUMNS4: [&str; 11] = [
     "user_context",
 ];
 
-/// Columns every schema version has (through `hostname`); older files lack `state` and
-/// `user_context`, newer ones add columns after them (`pool_id` from Kea 2.3.8), ignored here.
-const MIN_COLUMNS4: usize = 9;
+/// Kea 2.2's DHCPv4 schema: every version has the columns through `hostname`; older files lack
+/// `state` and `user_context`, newer ones add columns after them (`pool_id` from Kea 2.3.8),
+/// ignored here.
+const SCHEMA4: Schema = Schema {
+    columns: &COLUMNS4,
+    min_columns: 9,
+    family: "DHCPv4",
+};
 
 /// `state` of a lease in use.
 pub const STATE_DEFAULT: u32 = 0;
@@ -85,31 +90,6 @@ impl Lease4 {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let parts: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    parts.join(":")
-}
-
-/// A row that could not be read: its line number, the column when one is at fault, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct RowError {
-    /// Line number in the file, from 1.
-    pub line: usize,
-    /// The column at fault, when the fault is in one.
-    pub column: Option<&'static str>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for RowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.column {
-            Some(c) => write!(f, "line {}: column {c}: {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
-        }
-    }
-}
-
 /// What loading a DHCPv4 lease file gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Load4 {
@@ -138,40 +118,12 @@ pub struct Rows4 {
 /// Reads every row of a DHCPv4 lease file's text, in order. A bad row is skipped and listed in
 /// [`Rows4::errors`]; a missing or foreign header fails the whole read. Empty text has no rows.
 pub fn rows4(text: &str) -> Result<Rows4, RowError> {
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.is_empty());
-    let mut out = Rows4::default();
-    let Some((header_line, header)) = lines.next() else {
-        return Ok(out);
-    };
-    let names: Vec<&str> = header.split(',').collect();
-    let known = names
-        .iter()
-        .zip(COLUMNS4)
-        .take_while(|(a, b)| **a == *b)
-        .count();
-    if known < MIN_COLUMNS4 || (known < COLUMNS4.len() && known < names.len()) {
-        return Err(RowError {
-            line: header_line,
-            column: None,
-            message: format!("not a Kea DHCPv4 lease file header: {header:?}"),
-        });
-    }
-    out.header_columns = names.len();
-    for (line, row) in lines {
-        match parse_row(row, names.len()) {
-            Ok(lease) => out.rows.push((line, lease)),
-            Err((column, message)) => out.errors.push(RowError {
-                line,
-                column,
-                message,
-            }),
-        }
-    }
-    Ok(out)
+    let (rows, errors, header_columns) = SCHEMA4.read(text, parse_row)?;
+    Ok(Rows4 {
+        rows,
+        errors,
+        header_columns,
+    })
 }
 
 /// Loads a DHCPv4 lease file's text: rows in order, the last row of an address wins, a row
@@ -196,76 +148,17 @@ pub fn load4(text: &str) -> Result<Load4, RowError> {
     Ok(load)
 }
 
-type Fault = (Option<&'static str>, String);
-
-fn field<'a>(fields: &[&'a str], i: usize) -> &'a str {
-    fields.get(i).copied().unwrap_or_default()
-}
-
-fn number<T: std::str::FromStr>(fields: &[&str], i: usize) -> Result<T, Fault> {
-    let text = field(fields, i);
-    text.parse().map_err(|_| {
-        (
-            Some(COLUMNS4[i]),
-            format!("{text:?} is not a number in range"),
-        )
-    })
-}
-
-fn flag(fields: &[&str], i: usize) -> Result<bool, Fault> {
-    match field(fields, i) {
-        "1" => Ok(true),
-        "0" => Ok(false),
-        other => Err((Some(COLUMNS4[i]), format!("{other:?} is neither 0 nor 1"))),
-    }
-}
-
-/// Reads hex bytes as Kea's `HWAddr::fromText` does: colon-separated parts of one or two
-/// digits, or plain hex without colons.
-fn hex_bytes(text: &str, column: &'static str) -> Result<Vec<u8>, Fault> {
-    let bad = || (Some(column), format!("{text:?} is not hex bytes"));
-    if text.is_empty() {
-        return Ok(Vec::new());
-    }
-    if text.contains(':') {
-        text.split(':')
-            .map(|part| match part.len() {
-                1 | 2 => u8::from_str_radix(part, 16).map_err(|_| bad()),
-                _ => Err(bad()),
-            })
-            .collect()
-    } else if text.len() % 2 == 0 {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| {
-                text.get(i..i + 2)
-                    .and_then(|p| u8::from_str_radix(p, 16).ok())
-                    .ok_or_else(bad)
-            })
-            .collect()
-    } else {
-        Err(bad())
-    }
-}
-
-fn parse_row(row: &str, columns: usize) -> Result<Lease4, Fault> {
-    let fields: Vec<&str> = row.split(',').collect();
-    if fields.len() != columns {
-        return Err((
-            None,
-            format!("{} fields where the header names {columns}", fields.len()),
-        ));
-    }
-    let address = field(&fields, 0).parse().map_err(|_| {
+fn parse_row(f: &Fields<'_>) -> Result<Lease4, Fault> {
+    let address = f.text(0).parse().map_err(|_| {
         (
             Some("address"),
-            format!("{:?} is not an IPv4 address", field(&fields, 0)),
+            format!("{:?} is not an IPv4 address", f.text(0)),
         )
     })?;
-    let hwaddr = hex_bytes(field(&fields, 1), "hwaddr")?;
-    let client_id = hex_bytes(field(&fields, 2), "client_id")?;
-    let state = if columns > 9 {
-        number(&fields, 9)?
+    let hwaddr = f.hex(1)?;
+    let client_id = f.hex(2)?;
+    let state = if f.has(9) {
+        f.number(9)?
     } else {
         STATE_DEFAULT
     };
@@ -275,28 +168,18 @@ fn parse_row(row: &str, columns: usize) -> Result<Lease4, Fault> {
             "neither a hardware address nor a client identifier".into(),
         ));
     }
-    let user_context = match columns > 10 {
-        true if !field(&fields, 10).is_empty() => {
-            let text = unescape(field(&fields, 10));
-            match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(serde_json::Value::Object(_)) => Some(text),
-                _ => return Err((Some("user_context"), format!("{text:?} is not a JSON map"))),
-            }
-        }
-        _ => None,
-    };
     Ok(Lease4 {
         address,
         hwaddr,
         client_id,
-        valid_lifetime: number(&fields, 3)?,
-        expire: number(&fields, 4)?,
-        subnet_id: number(&fields, 5)?,
-        fqdn_fwd: flag(&fields, 6)?,
-        fqdn_rev: flag(&fields, 7)?,
-        hostname: unescape(field(&fields, 8)),
+        valid_lifetime: f.number(3)?,
+        expire: f.number(4)?,
+        subnet_id: f.number(5)?,
+        fqdn_fwd: f.flag(6)?,
+        fqdn_rev: f.flag(7)?,
+        hostname: unescape(f.text(8)),
         state,
-        user_context,
+        user_context: f.user_context(10)?,
     })
 }
 
