@@ -25,12 +25,11 @@ mod message;
 mod program;
 
 pub use backoff::{FIRST as FIRST_RETRANSMISSION, LONGEST as LONGEST_RETRANSMISSION};
-pub use program::{Event, KILL_AFTER, Signal, TERM_AFTER};
+pub use program::{Event, KILL_AFTER, Order, Programs, Signal, TERM_AFTER};
 
 use dhcplab_rng::Rng;
 use dhcplab_wire::v4::{Message, MessageType};
 use message::Kind;
-use program::{Order, Programs};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};

@@ -1,6 +1,7 @@
 //! The event program's supervision, as dhcpagent does it: one run at a time per interface, in
 //! event order; SIGTERM when a run lasts 55 s, SIGKILL 3 s later (both configurable, so a
-//! daemon test in real time need not wait a minute).
+//! daemon test in real time need not wait a minute). The DHCPv6 client core
+//! (`dhcplab-client6`) runs its events through the same supervisor.
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -26,6 +27,23 @@ pub enum Event {
     Release,
     /// Configuration was obtained with DHCPINFORM.
     Inform,
+    /// DHCPv6: the first addresses or prefixes of a binding were configured.
+    Bound6,
+    /// DHCPv6: a Renew, Rebind or Request reply extended the binding.
+    Extend6,
+    /// DHCPv6: the last addresses and prefixes of the binding are gone (expired, or taken
+    /// away by the server).
+    Expire6,
+    /// DHCPv6: the binding was dropped (by command, on stop, or on NotOnLink); its addresses
+    /// and prefixes are gone.
+    Drop6,
+    /// DHCPv6: the binding was released to the server; its addresses and prefixes are gone.
+    Release6,
+    /// DHCPv6: configuration was obtained with an Information-request.
+    Inform6,
+    /// DHCPv6: some, but not all, of the binding's addresses or prefixes were lost (one
+    /// expired, or a reply took it away).
+    Loss6,
 }
 
 impl Event {
@@ -38,6 +56,13 @@ impl Event {
             Event::Drop => "DROP",
             Event::Release => "RELEASE",
             Event::Inform => "INFORM",
+            Event::Bound6 => "BOUND6",
+            Event::Extend6 => "EXTEND6",
+            Event::Expire6 => "EXPIRE6",
+            Event::Drop6 => "DROP6",
+            Event::Release6 => "RELEASE6",
+            Event::Inform6 => "INFORM6",
+            Event::Loss6 => "LOSS6",
         }
     }
 }
@@ -53,9 +78,21 @@ pub enum Signal {
 
 /// What the supervisor asks of the driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Order {
-    Run { run: u64, event: Event },
-    Signal { run: u64, signal: Signal },
+pub enum Order {
+    /// Run the event program for `event`; the run is numbered `run`.
+    Run {
+        /// The run's number.
+        run: u64,
+        /// The event.
+        event: Event,
+    },
+    /// Send `signal` to run `run`.
+    Signal {
+        /// The run's number.
+        run: u64,
+        /// The signal.
+        signal: Signal,
+    },
 }
 
 #[derive(Debug)]
@@ -66,9 +103,9 @@ struct Running {
     killed: bool,
 }
 
-/// The queue of events and the run in progress.
+/// The queue of events and the run in progress: one interface's event program supervisor.
 #[derive(Debug)]
-pub(crate) struct Programs {
+pub struct Programs {
     term_after: Duration,
     kill_after: Duration,
     queue: VecDeque<Event>,
@@ -78,7 +115,7 @@ pub(crate) struct Programs {
 
 impl Programs {
     /// A supervisor that sends SIGTERM after `term_after` and SIGKILL `kill_after` later.
-    pub(crate) fn new(term_after: Duration, kill_after: Duration) -> Self {
+    pub fn new(term_after: Duration, kill_after: Duration) -> Self {
         Self {
             term_after,
             kill_after,
@@ -89,7 +126,7 @@ impl Programs {
     }
 
     /// Queues `event`; starts it when nothing runs.
-    pub(crate) fn push(&mut self, now: SystemTime, event: Event, out: &mut VecDeque<Order>) {
+    pub fn push(&mut self, now: SystemTime, event: Event, out: &mut VecDeque<Order>) {
         self.queue.push_back(event);
         self.start_next(now, out);
     }
@@ -114,7 +151,7 @@ impl Programs {
     }
 
     /// Run `run` ended: the next event starts.
-    pub(crate) fn exited(&mut self, now: SystemTime, run: u64, out: &mut VecDeque<Order>) {
+    pub fn exited(&mut self, now: SystemTime, run: u64, out: &mut VecDeque<Order>) {
         if self.running.as_ref().is_some_and(|r| r.run == run) {
             self.running = None;
             self.start_next(now, out);
@@ -122,7 +159,7 @@ impl Programs {
     }
 
     /// Signals a run that has lasted too long.
-    pub(crate) fn on_timeout(&mut self, now: SystemTime, out: &mut VecDeque<Order>) {
+    pub fn on_timeout(&mut self, now: SystemTime, out: &mut VecDeque<Order>) {
         let Some(r) = self.running.as_mut() else {
             return;
         };
@@ -146,7 +183,7 @@ impl Programs {
     }
 
     /// When a run next needs a signal.
-    pub(crate) fn deadline(&self) -> Option<SystemTime> {
+    pub fn deadline(&self) -> Option<SystemTime> {
         let r = self.running.as_ref()?;
         match r.kill_at {
             None => Some(r.term_at),
