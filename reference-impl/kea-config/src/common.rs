@@ -4,7 +4,7 @@
 //! re-exports the types, so `dhcp4::Logger` and `dhcp6::Logger` are the same type.
 
 use crate::json::{self, Spanned};
-use crate::reader::{Faults, Obj, as_string};
+use crate::reader::{ConfigError, Faults, Obj, as_string};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -149,7 +149,7 @@ pub(crate) fn read_timers(o: &mut Obj<'_>, faults: &mut Faults) -> Timers {
     timers
 }
 
-pub(crate) fn read_lease_database(v: &Spanned, path: &str, faults: &mut Faults) -> LeaseDatabase {
+fn read_lease_database(v: &Spanned, path: &str, faults: &mut Faults) -> LeaseDatabase {
     let mut db = LeaseDatabase {
         name: None,
         persist: true,
@@ -182,11 +182,7 @@ pub(crate) fn read_lease_database(v: &Spanned, path: &str, faults: &mut Faults) 
     db
 }
 
-pub(crate) fn read_expired(
-    v: &Spanned,
-    path: &str,
-    faults: &mut Faults,
-) -> ExpiredLeasesProcessing {
+fn read_expired(v: &Spanned, path: &str, faults: &mut Faults) -> ExpiredLeasesProcessing {
     let mut e = ExpiredLeasesProcessing::default();
     let Some(mut o) = Obj::new(v, path, faults) else {
         return e;
@@ -218,11 +214,7 @@ pub(crate) fn read_expired(
     e
 }
 
-pub(crate) fn read_control_socket(
-    v: &Spanned,
-    path: &str,
-    faults: &mut Faults,
-) -> Option<ControlSocket> {
+fn read_control_socket(v: &Spanned, path: &str, faults: &mut Faults) -> Option<ControlSocket> {
     let mut o = Obj::new(v, path, faults)?;
     match o.string("socket-type", faults).as_deref() {
         Some("unix") => {}
@@ -247,11 +239,7 @@ pub(crate) fn read_control_socket(
     })
 }
 
-pub(crate) fn read_hook_library(
-    v: &Spanned,
-    path: &str,
-    faults: &mut Faults,
-) -> Option<HookLibrary> {
+fn read_hook_library(v: &Spanned, path: &str, faults: &mut Faults) -> Option<HookLibrary> {
     let mut o = Obj::new(v, path, faults)?;
     let has_library = o.has("library");
     let library = o.string("library", faults);
@@ -284,12 +272,7 @@ pub(crate) fn read_hook_library(
 }
 
 /// One `loggers` entry; `default_name` (the daemon's own logger) stands in for a missing name.
-pub(crate) fn read_logger(
-    v: &Spanned,
-    path: &str,
-    default_name: &str,
-    faults: &mut Faults,
-) -> Option<Logger> {
+fn read_logger(v: &Spanned, path: &str, default_name: &str, faults: &mut Faults) -> Option<Logger> {
     let mut o = Obj::new(v, path, faults)?;
     let name = o
         .string("name", faults)
@@ -528,4 +511,188 @@ pub fn hex(text: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(bad)
         })
         .collect()
+}
+
+/// What [`check_subnets`] needs of one subnet.
+pub(crate) struct SubnetKey {
+    /// `id`.
+    pub(crate) id: u32,
+    /// The prefix as a number (an IPv4 address in the low 32 bits) and its length.
+    pub(crate) prefix: (u128, u8),
+    /// Where the subnet starts in the text.
+    pub(crate) pos: json::Pos,
+}
+
+/// One kind of pool of every subnet, for [`check_subnets`]: its key (`pools`), how errors name
+/// one (`pool`), and each pool's first and last address as numbers with the indexes of its
+/// subnet and of the pool in the subnet.
+pub(crate) type PoolSet<'a> = (&'a str, &'a str, Vec<(u128, u128, usize, usize)>);
+
+/// Faults between subnets (`list` names them in errors: `subnet4`, `subnet6`): a repeated id
+/// or prefix, and pools of one kind that overlap (within a subnet or across subnets), found by
+/// one sweep over the pools sorted by first address.
+pub(crate) fn check_subnets(
+    list: &str,
+    path: &str,
+    subnets: &[SubnetKey],
+    pool_sets: &[PoolSet<'_>],
+    faults: &mut Faults,
+) {
+    let mut seen_ids = std::collections::HashMap::new();
+    let mut seen_prefixes = std::collections::HashMap::new();
+    for (j, s) in subnets.iter().enumerate() {
+        if let Some(i) = seen_ids.insert(s.id, j) {
+            faults.add(
+                &format!("{path}[{j}].id"),
+                s.pos,
+                format!("subnet id {} is also used by {list}[{i}]", s.id),
+            );
+        }
+        if let Some(i) = seen_prefixes.insert(s.prefix, j) {
+            faults.add(
+                &format!("{path}[{j}].subnet"),
+                s.pos,
+                format!("the same prefix as {list}[{i}]"),
+            );
+        }
+    }
+    for (key, noun, pools) in pool_sets {
+        let mut pools = pools.clone();
+        pools.sort_unstable();
+        let mut widest: Option<(u128, usize, usize)> = None;
+        for (first, last, i, a) in pools {
+            if let Some((end, wi, wa)) = widest {
+                if first <= end {
+                    let at = subnets.get(i).map_or_else(json::Pos::default, |s| s.pos);
+                    faults.add(
+                        &format!("{path}[{i}].{key}[{a}]"),
+                        at,
+                        format!("{noun} overlaps {list}[{wi}].{key}[{wa}]"),
+                    );
+                }
+                if last <= end {
+                    continue;
+                }
+            }
+            widest = Some((last, i, a));
+        }
+    }
+}
+
+/// Parses `text` as JSON with comments and reads its root with `read_root`: the configuration
+/// with its JSON (for `config-get`), or every fault, in the order of the text.
+pub(crate) fn parse_with<T>(
+    text: &str,
+    read_root: impl FnOnce(&Spanned, &mut Faults) -> Option<T>,
+) -> Result<(T, serde_json::Value), Vec<ConfigError>> {
+    let root = json::parse(text).map_err(|e| {
+        vec![ConfigError {
+            path: String::new(),
+            pos: e.pos,
+            message: e.message,
+        }]
+    })?;
+    let mut faults = Faults::default();
+    let config = read_root(&root, &mut faults);
+    match config {
+        Some(c) if faults.0.is_empty() => Ok((c, root.to_serde())),
+        _ => {
+            let mut list = faults.0;
+            list.sort_by_key(|f| f.pos.offset);
+            Err(list)
+        }
+    }
+}
+
+/// The daemon-level keys both families have, read by [`read_daemon`].
+pub(crate) struct Daemon {
+    pub(crate) lease_database: LeaseDatabase,
+    pub(crate) expired_leases: ExpiredLeasesProcessing,
+    pub(crate) control_socket: Option<ControlSocket>,
+    pub(crate) loggers: Vec<Logger>,
+    pub(crate) hooks_libraries: Vec<HookLibrary>,
+    pub(crate) parked_packet_limit: u32,
+}
+
+/// Reads `lease-database`, `expired-leases-processing`, `control-socket`, `loggers` (whose
+/// default name is `daemon`), `hooks-libraries` and `parked-packet-limit`, with Kea 2.2's
+/// defaults.
+pub(crate) fn read_daemon(d: &mut Obj<'_>, daemon: &str, faults: &mut Faults) -> Daemon {
+    let lease_database = match d.take("lease-database", faults) {
+        Some((v, p)) => read_lease_database(v, &p, faults),
+        None => LeaseDatabase {
+            name: None,
+            persist: true,
+            lfc_interval: 3600,
+        },
+    };
+    let expired_leases = match d.take("expired-leases-processing", faults) {
+        Some((v, p)) => read_expired(v, &p, faults),
+        None => ExpiredLeasesProcessing::default(),
+    };
+    let control_socket = d
+        .take("control-socket", faults)
+        .and_then(|(v, p)| read_control_socket(v, &p, faults));
+    let loggers = d
+        .array("loggers", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_logger(v, &p, daemon, faults))
+        .collect();
+    let hooks_libraries = d
+        .array("hooks-libraries", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_hook_library(v, &p, faults))
+        .collect();
+    let parked_packet_limit = d
+        .uint("parked-packet-limit", 0..=u64::from(u32::MAX), faults)
+        .map_or(256, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    Daemon {
+        lease_database,
+        expired_leases,
+        control_socket,
+        loggers,
+        hooks_libraries,
+        parked_packet_limit,
+    }
+}
+
+/// The addresses of an array of address strings (`family` names the family in errors, e.g.
+/// `IPv6`); a bad one is a fault and left out.
+pub(crate) fn read_addresses<A: FromStr>(
+    o: &mut Obj<'_>,
+    key: &str,
+    family: &str,
+    faults: &mut Faults,
+) -> Vec<A> {
+    let mut out = Vec::new();
+    for (item, p) in o.array(key, faults) {
+        if let Some(t) = as_string(item, &p, faults) {
+            match t.parse() {
+                Ok(a) => out.push(a),
+                Err(_) => faults.add(&p, item.pos, format!("{t:?} is not an {family} address")),
+            }
+        }
+    }
+    out
+}
+
+/// A subnet's `relay` map: the addresses of `ip-addresses`.
+pub(crate) fn read_relay<A: FromStr>(
+    v: &Spanned,
+    path: &str,
+    family: &str,
+    faults: &mut Faults,
+) -> Vec<A> {
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return Vec::new();
+    };
+    let out = read_addresses(&mut o, "ip-addresses", family, faults);
+    o.finish(
+        &[(
+            "ip-address",
+            "the single relay address of Kea 1.x: use ip-addresses",
+        )],
+        faults,
+    );
+    out
 }

@@ -4,10 +4,7 @@
 //! JSON path and the reason; a key Kea does not know is refused as unknown. Every fault of a
 //! file is reported at once.
 
-use crate::common::{
-    self, read_control_socket, read_expired, read_hook_library, read_lease_database, read_logger,
-    read_timers,
-};
+use crate::common::{self, read_timers};
 pub use crate::common::{
     ControlSocket, ExpiredLeasesProcessing, HookLibrary, Interface, LeaseDatabase, Logger,
     OptionData, Timers,
@@ -249,23 +246,7 @@ pub fn parse(text: &str) -> Result<Dhcp4, Vec<ConfigError>> {
 /// The whole file read, with its JSON (comments dropped) for `config-get`; or every fault
 /// found in it.
 pub fn parse_document(text: &str) -> Result<(Dhcp4, serde_json::Value), Vec<ConfigError>> {
-    let root = json::parse(text).map_err(|e| {
-        vec![ConfigError {
-            path: String::new(),
-            pos: e.pos,
-            message: e.message,
-        }]
-    })?;
-    let mut faults = Faults::default();
-    let config = read_root(&root, &mut faults);
-    match config {
-        Some(c) if faults.0.is_empty() => Ok((c, root.to_serde())),
-        _ => {
-            let mut list = faults.0;
-            list.sort_by_key(|f| f.pos.offset);
-            Err(list)
-        }
-    }
+    common::parse_with(text, read_root)
 }
 
 fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
@@ -299,34 +280,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
         .collect();
     check_subnets(&subnets, &d.child("subnet4"), faults);
     let subnets = subnets.into_iter().map(|(s, _)| s).collect();
-    let lease_database = match d.take("lease-database", faults) {
-        Some((v, p)) => read_lease_database(v, &p, faults),
-        None => LeaseDatabase {
-            name: None,
-            persist: true,
-            lfc_interval: 3600,
-        },
-    };
-    let expired_leases = match d.take("expired-leases-processing", faults) {
-        Some((v, p)) => read_expired(v, &p, faults),
-        None => ExpiredLeasesProcessing::default(),
-    };
-    let control_socket = d
-        .take("control-socket", faults)
-        .and_then(|(v, p)| read_control_socket(v, &p, faults));
-    let loggers = d
-        .array("loggers", faults)
-        .into_iter()
-        .filter_map(|(v, p)| read_logger(v, &p, "kea-dhcp4", faults))
-        .collect();
-    let hooks_libraries = d
-        .array("hooks-libraries", faults)
-        .into_iter()
-        .filter_map(|(v, p)| read_hook_library(v, &p, faults))
-        .collect();
-    let parked_packet_limit = d
-        .uint("parked-packet-limit", 0..=u64::from(u32::MAX), faults)
-        .map_or(256, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let daemon = common::read_daemon(&mut d, "kea-dhcp4", faults);
     d.finish(UNSUPPORTED_DHCP4, faults);
     Some(Dhcp4 {
         interfaces,
@@ -337,12 +291,12 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp4> {
         echo_client_id,
         boot,
         subnets,
-        lease_database,
-        expired_leases,
-        control_socket,
-        loggers,
-        hooks_libraries,
-        parked_packet_limit,
+        lease_database: daemon.lease_database,
+        expired_leases: daemon.expired_leases,
+        control_socket: daemon.control_socket,
+        loggers: daemon.loggers,
+        hooks_libraries: daemon.hooks_libraries,
+        parked_packet_limit: daemon.parked_packet_limit,
     })
 }
 
@@ -498,7 +452,7 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> 
     let boot = read_boot(&mut o, faults);
     let interface = o.string("interface", faults);
     let relays = match o.take("relay", faults) {
-        Some((r, p)) => read_relay(r, &p, faults),
+        Some((r, p)) => common::read_relay(r, &p, "IPv4", faults),
         None => Vec::new(),
     };
     let match_client_id = o.bool("match-client-id", faults);
@@ -672,70 +626,29 @@ fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Rese
     })
 }
 
-fn read_relay(v: &Spanned, path: &str, faults: &mut Faults) -> Vec<Ipv4Addr> {
-    let Some(mut o) = Obj::new(v, path, faults) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (item, p) in o.array("ip-addresses", faults) {
-        if let Some(t) = as_string(item, &p, faults) {
-            match t.parse() {
-                Ok(a) => out.push(a),
-                Err(_) => faults.add(&p, item.pos, format!("{t:?} is not an IPv4 address")),
-            }
-        }
-    }
-    o.finish(&[], faults);
-    out
-}
-
-/// Faults between subnets and pools: a repeated id or prefix, and pools that overlap (within a
-/// subnet or across subnets), found by one sweep over the pools sorted by first address.
+/// Faults between subnets and pools ([`common::check_subnets`]).
 fn check_subnets(subnets: &[(Subnet4, json::Pos)], path: &str, faults: &mut Faults) {
-    let mut seen_ids = std::collections::HashMap::new();
-    let mut seen_prefixes = std::collections::HashMap::new();
-    for (j, (s, at)) in subnets.iter().enumerate() {
-        if let Some(i) = seen_ids.insert(s.id, j) {
-            faults.add(
-                &format!("{path}[{j}].id"),
-                *at,
-                format!("subnet id {} is also used by subnet4[{i}]", s.id),
-            );
-        }
-        if let Some(i) = seen_prefixes.insert((s.prefix.network, s.prefix.len), j) {
-            faults.add(
-                &format!("{path}[{j}].subnet"),
-                *at,
-                format!("the same prefix as subnet4[{i}]"),
-            );
-        }
-    }
-    let mut pools: Vec<(u32, u32, usize, usize)> = subnets
+    let keys: Vec<common::SubnetKey> = subnets
+        .iter()
+        .map(|(s, at)| common::SubnetKey {
+            id: s.id,
+            prefix: (u128::from(u32::from(s.prefix.network)), s.prefix.len),
+            pos: *at,
+        })
+        .collect();
+    let pools = subnets
         .iter()
         .enumerate()
         .flat_map(|(i, (s, _))| {
-            s.pools
-                .iter()
-                .enumerate()
-                .map(move |(a, p)| (u32::from(p.first), u32::from(p.last), i, a))
+            s.pools.iter().enumerate().map(move |(a, p)| {
+                (
+                    u128::from(u32::from(p.first)),
+                    u128::from(u32::from(p.last)),
+                    i,
+                    a,
+                )
+            })
         })
         .collect();
-    pools.sort_unstable();
-    let mut widest: Option<(u32, usize, usize)> = None;
-    for (first, last, i, a) in pools {
-        if let Some((end, wi, wa)) = widest {
-            if first <= end {
-                let at = subnets.get(i).map_or_else(json::Pos::default, |(_, p)| *p);
-                faults.add(
-                    &format!("{path}[{i}].pools[{a}]"),
-                    at,
-                    format!("pool overlaps subnet4[{wi}].pools[{wa}]"),
-                );
-            }
-            if last <= end {
-                continue;
-            }
-        }
-        widest = Some((last, i, a));
-    }
+    common::check_subnets("subnet4", path, &keys, &[("pools", "pool", pools)], faults);
 }

@@ -10,6 +10,7 @@ pub mod dhcp4;
 pub mod dhcp6;
 pub mod json;
 pub mod options4;
+pub mod options6;
 mod reader;
 
 pub use reader::ConfigError;
