@@ -1,13 +1,13 @@
 //! The binding file (`IF.dhc6`): what the client keeps of a DHCPv6 binding across restarts, so
 //! that on start it confirms (or rebinds) instead of soliciting. Text, so a person can read it;
-//! times are seconds.nanoseconds since 1970, or `infinite`:
+//! times are seconds since 1970 with nine decimals, or `infinite`:
 //!
 //! ```text
 //! dhcplab-binding6 1
 //! server 000100011c39cf88080027fe8f95
 //! unicast 2001:db8::1
-//! ia na 1 renew 1800000900.0 rebind 1800001440.0
-//! lease 2001:db8::100/128 preferred 1800001800.0 valid 1800003600.0
+//! ia na 1 renew 1800000900.000000000 rebind 1800001440.000000000
+//! lease 2001:db8::100/128 preferred 1800001800.000000000 valid 1800003600.500000000
 //! ia pd 2 renew infinite rebind infinite
 //! lease 2001:db8:1::/56 preferred infinite valid infinite
 //! ```
@@ -145,24 +145,23 @@ fn time(t: Option<SystemTime>) -> String {
         None => "infinite".into(),
         Some(t) => {
             let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-            format!("{}.{}", d.as_secs(), d.subsec_nanos())
+            format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
         }
     }
 }
 
-/// `infinite`, or seconds.nanoseconds (nanoseconds as a whole number, up to 999999999).
+/// `infinite`, or seconds since 1970 with a decimal fraction of one to nine digits.
 fn parse_time(s: &str) -> Result<Option<SystemTime>, String> {
     if s == "infinite" {
         return Ok(None);
     }
-    let bad = || format!("bad time {s:?} (seconds.nanoseconds since 1970, or infinite)");
-    let (secs, nanos) = s.split_once('.').ok_or_else(bad)?;
+    let bad = || format!("bad time {s:?} (seconds.fraction since 1970, or infinite)");
+    let (secs, fraction) = s.split_once('.').ok_or_else(bad)?;
     let secs: u64 = secs.parse().map_err(|_| bad())?;
-    let nanos: u32 = nanos
-        .parse()
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .ok_or_else(bad)?;
+    if fraction.is_empty() || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let nanos: u32 = format!("{fraction:0<9}").parse().map_err(|_| bad())?;
     UNIX_EPOCH
         .checked_add(Duration::new(secs, nanos))
         .map(Some)
