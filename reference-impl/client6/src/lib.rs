@@ -36,9 +36,9 @@ pub mod lease_file;
 mod message;
 pub mod timing;
 
-pub use dhcplab_client::{Event, KILL_AFTER, Level, Signal, TERM_AFTER};
+pub use dhcplab_client::{Event, KILL_AFTER, Level, Order, Signal, TERM_AFTER};
 
-use dhcplab_client::{Order, Programs};
+use dhcplab_client::Programs;
 use dhcplab_rng::Rng;
 use dhcplab_wire::v6::{Duid, MessageType};
 use message::{Answer, IaIn, IaOut, Outgoing};
@@ -269,21 +269,9 @@ pub enum Action {
     ForgetBinding,
     /// Keep this DUID and give it back in [`Config::duid`] from now on.
     SaveDuid(Duid),
-    /// Run the event program with (interface, event); report its end with
-    /// [`Client::handle_program_exit`].
-    RunProgram {
-        /// The run's number.
-        run: u64,
-        /// The event.
-        event: Event,
-    },
-    /// Signal a run of the event program.
-    SignalProgram {
-        /// The run's number.
-        run: u64,
-        /// The signal.
-        signal: Signal,
-    },
+    /// Run the event program with (interface, event), or signal a run, as the v4 client's
+    /// supervisor orders; report a run's end with [`Client::handle_program_exit`].
+    Program(Order),
     /// Log a message.
     Log {
         /// Its category, as dhcpagent's.
@@ -1430,12 +1418,7 @@ impl Client {
     }
 
     fn take(&mut self, orders: VecDeque<Order>) {
-        for o in orders {
-            self.actions.push_back(match o {
-                Order::Run { run, event } => Action::RunProgram { run, event },
-                Order::Signal { run, signal } => Action::SignalProgram { run, signal },
-            });
-        }
+        self.actions.extend(orders.into_iter().map(Action::Program));
     }
 
     fn ignore(&mut self, why: &str) {

@@ -327,3 +327,90 @@ fn binding_file_faults_name_their_line() {
         Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(5500))
     );
 }
+
+#[test]
+fn event_program_runs_one_at_a_time_and_is_signalled_as_configured() {
+    use dhcplab_client6::{Action, Client, Order, Signal};
+    use std::time::Duration;
+    let mut c = config();
+    c.program_term_after = Duration::from_secs(5);
+    c.program_kill_after = Duration::from_secs(2);
+    let mut client = Client::new(c, 9, None, t0());
+    let mut good = good_server();
+    let mut orders = Vec::new();
+    let mut now = t0();
+    // The program never exits by itself: BOUND6 runs, then gets SIGTERM at 5 s and SIGKILL 2 s
+    // later; the next event (DROP6) waits for the run's end.
+    for _ in 0..50 {
+        while let Some(a) = client.poll_action() {
+            match a {
+                Action::Transmit(t) => {
+                    let Ok(dhcplab_wire::v6::Message::Client(m)) =
+                        dhcplab_wire::v6::Message::decode(&t.payload)
+                    else {
+                        panic!("client message");
+                    };
+                    let s = Sent {
+                        at: secs(now),
+                        transmit: t,
+                        message: m,
+                    };
+                    for reply in good(&s) {
+                        client.handle_datagram(now, &reply);
+                    }
+                }
+                Action::Program(o) => orders.push((secs(now), o)),
+                _ => {}
+            }
+        }
+        match client.poll_timeout() {
+            Some(t) if t <= at(20.0) => {
+                now = t;
+                client.handle_timeout(t);
+            }
+            _ => break,
+        }
+    }
+    let bound = orders[0].0;
+    assert_eq!(
+        orders[0].1,
+        Order::Run {
+            run: 1,
+            event: Event::Bound6
+        }
+    );
+    client.handle_host(at(bound + 1.0), HostEvent::Drop);
+    while let Some(a) = client.poll_action() {
+        if let Action::Program(o) = a {
+            orders.push((bound + 1.0, o));
+        }
+    }
+    assert_eq!(
+        orders[1..3],
+        [
+            (
+                bound + 5.0,
+                Order::Signal {
+                    run: 1,
+                    signal: Signal::Term
+                }
+            ),
+            (
+                bound + 7.0,
+                Order::Signal {
+                    run: 1,
+                    signal: Signal::Kill
+                }
+            ),
+        ]
+    );
+    assert_eq!(orders.len(), 3, "DROP6 waits for run 1 to end");
+    client.handle_program_exit(at(bound + 8.0), 1);
+    assert_eq!(
+        client.poll_action(),
+        Some(Action::Program(Order::Run {
+            run: 2,
+            event: Event::Drop6
+        }))
+    );
+}

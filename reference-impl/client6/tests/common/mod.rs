@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use dhcplab_client6::{
-    Action, Binding, Client, Config, Configuration, Event, HostEvent, Level, Transmit,
+    Action, Binding, Client, Config, Configuration, Event, HostEvent, Level, Order, Transmit,
 };
 use dhcplab_wire::v6::{ClientMessage, Duid, Message, MessageType, Options, code};
 use std::net::Ipv6Addr;
@@ -180,11 +180,11 @@ impl Lab {
                     self.forgotten += 1;
                 }
                 Action::SaveDuid(d) => self.duid_saved = Some(d),
-                Action::RunProgram { run, event } => {
+                Action::Program(Order::Run { run, event }) => {
                     self.events.push((self.now, event));
                     self.client.handle_program_exit(at(self.now), run);
                 }
-                Action::SignalProgram { .. } => {}
+                Action::Program(Order::Signal { .. }) => {}
                 Action::Log { level, text } => self.logs.push((level, text)),
             }
         }
