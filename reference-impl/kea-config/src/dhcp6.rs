@@ -5,10 +5,14 @@
 //! file is reported at once. The parts both families share (hooks libraries, lease database,
 //! loggers ...) are the [`crate::common`] types, re-exported here.
 
+use crate::common::{self, read_timers};
 pub use crate::common::{
     ControlSocket, ExpiredLeasesProcessing, HookLibrary, LeaseDatabase, Logger, Timers,
 };
-use crate::reader::ConfigError;
+use crate::json::{self, Spanned};
+use crate::options6;
+use crate::reader::{ConfigError, Faults, Obj, as_string};
+use std::collections::HashMap;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 
@@ -28,8 +32,10 @@ pub struct Dhcp6 {
     pub option_data: Vec<OptionData6>,
     /// Global lease times, inherited by subnets; [`Timers6::resolve`] fills in Kea's defaults.
     pub timers: Timers6,
-    /// Global `rapid-commit` (default false): answer a Solicit carrying Rapid Commit with a
-    /// Reply at once (RFC 8415 §18.3.1), unless a subnet says otherwise.
+    /// The rapid commit a subnet without `rapid-commit` has: answer a Solicit carrying Rapid
+    /// Commit with a Reply at once (RFC 8415 §18.3.1). Always false: Kea 2.2 has no global
+    /// `rapid-commit` (kea-dhcp6 refuses the key in the Dhcp6 map), so neither does this
+    /// reader.
     pub rapid_commit: bool,
     /// `subnet6`.
     pub subnets: Vec<Subnet6>,
@@ -237,7 +243,7 @@ pub struct PdPool6 {
 }
 
 /// How a DHCPv6 reservation recognises its client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identifier6 {
     /// `duid`: the Client Identifier option's data.
     Duid(Vec<u8>),
@@ -306,6 +312,212 @@ impl Default for ServerId {
     }
 }
 
+/// Kea 2.2 `Dhcp6` keys the reference server does not implement, and why.
+const UNSUPPORTED_DHCP6: &[(&str, &str)] = &[
+    (
+        "rapid-commit",
+        "not a Dhcp6 key in Kea 2.2 (kea-dhcp6 refuses it): set rapid-commit per subnet",
+    ),
+    (
+        "high-availability",
+        "not a Dhcp6 key: high availability is configured in the parameters of libdhcp_ha.so in hooks-libraries",
+    ),
+    ("shared-networks", "shared networks are not implemented"),
+    ("client-classes", "client classification is not implemented"),
+    (
+        "hosts-database",
+        "host databases are not implemented; use reservations",
+    ),
+    (
+        "hosts-databases",
+        "host databases are not implemented; use reservations",
+    ),
+    ("dhcp-ddns", "DNS updates are not implemented"),
+    (
+        "option-def",
+        "custom option definitions are not implemented",
+    ),
+    ("multi-threading", "the reference server is single-threaded"),
+    (
+        "dhcp-queue-control",
+        "the reference server has no packet queue",
+    ),
+    ("sanity-checks", "lease sanity checks are not implemented"),
+    (
+        "host-reservation-identifiers",
+        "reservations match duid and hw-address only",
+    ),
+    (
+        "mac-sources",
+        "the client's hardware address comes from its DUID only",
+    ),
+    (
+        "relay-supplied-options",
+        "relay-supplied options (RSOO) are not implemented",
+    ),
+    ("reservation-mode", "reservation modes are not implemented"),
+    (
+        "reservations-global",
+        "global reservations are not implemented",
+    ),
+    (
+        "reservations-in-subnet",
+        "reservations are always in subnets",
+    ),
+    (
+        "reservations-out-of-pool",
+        "reservation modes are not implemented",
+    ),
+    (
+        "reservations-lookup-first",
+        "host databases are not implemented",
+    ),
+    (
+        "early-global-reservations-lookup",
+        "global reservations are not implemented",
+    ),
+    (
+        "ip-reservations-unique",
+        "reserved addresses are always unique",
+    ),
+    ("server-tag", "configuration backends are not implemented"),
+    (
+        "config-control",
+        "configuration backends are not implemented",
+    ),
+    (
+        "statistic-default-sample-count",
+        "statistics sampling is not implemented",
+    ),
+    (
+        "statistic-default-sample-age",
+        "statistics sampling is not implemented",
+    ),
+    ("dhcp4o6-port", "DHCPv4-over-DHCPv6 is not implemented"),
+    ("min-valid-lifetime", "lifetime bounds are not implemented"),
+    ("max-valid-lifetime", "lifetime bounds are not implemented"),
+    (
+        "min-preferred-lifetime",
+        "lifetime bounds are not implemented",
+    ),
+    (
+        "max-preferred-lifetime",
+        "lifetime bounds are not implemented",
+    ),
+    ("cache-threshold", "lease caching is not implemented"),
+    ("cache-max-age", "lease caching is not implemented"),
+    (
+        "store-extended-info",
+        "extended lease information is not implemented",
+    ),
+    ("compatibility", "lenient option parsing is not implemented"),
+    ("ddns-send-updates", "DNS updates are not implemented"),
+    ("ddns-override-no-update", "DNS updates are not implemented"),
+    (
+        "ddns-override-client-update",
+        "DNS updates are not implemented",
+    ),
+    (
+        "ddns-replace-client-name",
+        "DNS updates are not implemented",
+    ),
+    ("ddns-generated-prefix", "DNS updates are not implemented"),
+    ("ddns-qualifying-suffix", "DNS updates are not implemented"),
+    ("ddns-update-on-renew", "DNS updates are not implemented"),
+    (
+        "ddns-use-conflict-resolution",
+        "DNS updates are not implemented",
+    ),
+    (
+        "hostname-char-set",
+        "host name sanitising is not implemented",
+    ),
+    (
+        "hostname-char-replacement",
+        "host name sanitising is not implemented",
+    ),
+];
+
+/// Kea 2.2 `subnet6` keys the reference server does not implement, and why.
+const UNSUPPORTED_SUBNET6: &[(&str, &str)] = &[
+    ("client-class", "client classification is not implemented"),
+    (
+        "require-client-classes",
+        "client classification is not implemented",
+    ),
+    ("reservation-mode", "reservation modes are not implemented"),
+    (
+        "reservations-global",
+        "global reservations are not implemented",
+    ),
+    (
+        "reservations-in-subnet",
+        "reservations are always in subnets",
+    ),
+    (
+        "reservations-out-of-pool",
+        "reservation modes are not implemented",
+    ),
+    ("min-valid-lifetime", "lifetime bounds are not implemented"),
+    ("max-valid-lifetime", "lifetime bounds are not implemented"),
+    (
+        "min-preferred-lifetime",
+        "lifetime bounds are not implemented",
+    ),
+    (
+        "max-preferred-lifetime",
+        "lifetime bounds are not implemented",
+    ),
+    ("cache-threshold", "lease caching is not implemented"),
+    ("cache-max-age", "lease caching is not implemented"),
+    (
+        "store-extended-info",
+        "extended lease information is not implemented",
+    ),
+    ("ddns-send-updates", "DNS updates are not implemented"),
+    ("ddns-override-no-update", "DNS updates are not implemented"),
+    (
+        "ddns-override-client-update",
+        "DNS updates are not implemented",
+    ),
+    (
+        "ddns-replace-client-name",
+        "DNS updates are not implemented",
+    ),
+    ("ddns-generated-prefix", "DNS updates are not implemented"),
+    ("ddns-qualifying-suffix", "DNS updates are not implemented"),
+    ("ddns-update-on-renew", "DNS updates are not implemented"),
+    (
+        "ddns-use-conflict-resolution",
+        "DNS updates are not implemented",
+    ),
+    (
+        "hostname-char-set",
+        "host name sanitising is not implemented",
+    ),
+    (
+        "hostname-char-replacement",
+        "host name sanitising is not implemented",
+    ),
+];
+
+/// Pool keys (of `pools` and `pd-pools`) the reference server does not implement.
+const UNSUPPORTED_POOL6: &[(&str, &str)] = &[
+    ("client-class", "client classification is not implemented"),
+    (
+        "require-client-classes",
+        "client classification is not implemented",
+    ),
+    (
+        "excluded-prefix",
+        "excluded prefixes (PD_EXCLUDE, RFC 6603) are not implemented",
+    ),
+    (
+        "excluded-prefix-len",
+        "excluded prefixes (PD_EXCLUDE, RFC 6603) are not implemented",
+    ),
+];
+
 /// The whole file read, or every fault found in it.
 pub fn parse(text: &str) -> Result<Dhcp6, Vec<ConfigError>> {
     parse_document(text).map(|(config, _)| config)
@@ -314,6 +526,530 @@ pub fn parse(text: &str) -> Result<Dhcp6, Vec<ConfigError>> {
 /// The whole file read, with its JSON (comments dropped) for `config-get`; or every fault
 /// found in it.
 pub fn parse_document(text: &str) -> Result<(Dhcp6, serde_json::Value), Vec<ConfigError>> {
-    let _ = text;
-    Err(Vec::new())
+    common::parse_with(text, read_root)
+}
+
+/// DHCPv6's options for `option-data`.
+struct V6;
+
+impl common::OptionFamily for V6 {
+    type Code = u16;
+    const SPACE: &'static str = "dhcp6";
+    const NAME: &'static str = "DHCPv6";
+    const MAX_CODE: u64 = 65535;
+    const MAX_LEN: usize = 65535;
+    fn code_of(name: &str) -> Option<u16> {
+        options6::code_of(name)
+    }
+    fn csv(code: u16, text: &str) -> Result<Vec<u8>, String> {
+        options6::csv(code, text)
+    }
+}
+
+fn read_option_data(o: &mut Obj<'_>, faults: &mut Faults) -> Vec<OptionData6> {
+    common::read_option_data::<V6>(o, faults)
+}
+
+fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp6> {
+    let mut top = Obj::new(root, "", faults)?;
+    let Some((dhcp6, path)) = top.take("Dhcp6", faults) else {
+        faults.add("Dhcp6", root.pos, "the file has no Dhcp6 map");
+        return None;
+    };
+    top.finish(
+        &[
+            ("Dhcp4", "this is a DHCPv6 server configuration"),
+            ("Control-agent", "run by kea-ctrl-agent, not the server"),
+        ],
+        faults,
+    );
+    let mut d = Obj::new(dhcp6, &path, faults)?;
+    let interfaces = match d.take("interfaces-config", faults) {
+        Some((v, p)) => read_interfaces(v, &p, faults),
+        None => InterfacesConfig6::default(),
+    };
+    let option_data = read_option_data(&mut d, faults);
+    let timers = read_timers6(&mut d, faults);
+    let subnets: Vec<(Subnet6, json::Pos)> = d
+        .array("subnet6", faults)
+        .into_iter()
+        .filter_map(|(v, p)| read_subnet(v, &p, faults).map(|s| (s, v.pos)))
+        .collect();
+    check_subnets(&subnets, &d.child("subnet6"), faults);
+    let subnets = subnets.into_iter().map(|(s, _)| s).collect();
+    let decline_probation_period = d
+        .uint("decline-probation-period", 0..=u64::from(u32::MAX), faults)
+        .map_or(DEFAULT_DECLINE_PROBATION_PERIOD, |n| n as u32);
+    let server_id = match d.take("server-id", faults) {
+        Some((v, p)) => read_server_id(v, &p, faults),
+        None => ServerId::default(),
+    };
+    let data_directory = d.string("data-directory", faults).map(PathBuf::from);
+    let daemon = common::read_daemon(&mut d, "kea-dhcp6", faults);
+    d.finish(UNSUPPORTED_DHCP6, faults);
+    Some(Dhcp6 {
+        interfaces,
+        option_data,
+        timers,
+        rapid_commit: false,
+        subnets,
+        lease_database: daemon.lease_database,
+        expired_leases: daemon.expired_leases,
+        decline_probation_period,
+        control_socket: daemon.control_socket,
+        loggers: daemon.loggers,
+        hooks_libraries: daemon.hooks_libraries,
+        parked_packet_limit: daemon.parked_packet_limit,
+        server_id,
+        data_directory,
+    })
+}
+
+fn read_interfaces(v: &Spanned, path: &str, faults: &mut Faults) -> InterfacesConfig6 {
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return InterfacesConfig6::default();
+    };
+    let interfaces = common::read_interface_list(&mut o, "IPv6", faults);
+    let mut unsupported = vec![(
+        "dhcp-socket-type",
+        "a DHCPv4 key: DHCPv6 always uses UDP sockets",
+    )];
+    unsupported.extend_from_slice(common::UNSUPPORTED_INTERFACES);
+    o.finish(&unsupported, faults);
+    InterfacesConfig6 { interfaces }
+}
+
+/// The lease times of one level; a preferred lifetime above the valid one at the same level is
+/// a fault (RFC 8415 §21.6: a client discards such an address).
+fn read_timers6(o: &mut Obj<'_>, faults: &mut Faults) -> Timers6 {
+    let base = read_timers(o, faults);
+    let preferred_lifetime = o
+        .uint("preferred-lifetime", 0..=u64::from(u32::MAX), faults)
+        .map(|v| v as u32);
+    if let (Some(p), Some(v)) = (preferred_lifetime, base.valid_lifetime) {
+        if p > v {
+            faults.add(
+                &o.child("preferred-lifetime"),
+                o.pos_of("preferred-lifetime"),
+                format!("preferred-lifetime {p} is above valid-lifetime {v}"),
+            );
+        }
+    }
+    Timers6 {
+        base,
+        preferred_lifetime,
+    }
+}
+
+fn read_prefix(text: &str) -> Result<Prefix6, String> {
+    let (addr, len) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not address/length"))?;
+    let network = read_address(addr)?;
+    let len = read_len(len)?;
+    prefix(network, len).map_err(|()| format!("{text} has host bits set"))
+}
+
+fn read_address(text: &str) -> Result<Ipv6Addr, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{:?} is not an IPv6 address", text.trim()))
+}
+
+fn read_len(text: &str) -> Result<u8, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|l| *l <= 128)
+        .ok_or_else(|| format!("{text:?} is not a prefix length"))
+}
+
+/// The prefix, or `Err` when `network` has bits set beyond `len`.
+fn prefix(network: Ipv6Addr, len: u8) -> Result<Prefix6, ()> {
+    let p = Prefix6 { network, len };
+    if p.contains(network) { Ok(p) } else { Err(()) }
+}
+
+fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet6> {
+    let mut o = Obj::new(v, path, faults)?;
+    let has_id = o.has("id");
+    let id = o.uint("id", 1..=u64::from(u32::MAX), faults);
+    if !has_id {
+        faults.add(
+            path,
+            v.pos,
+            "a subnet needs an \"id\" (dhcplab does not number subnets itself)",
+        );
+    }
+    let prefix = match o.take("subnet", faults) {
+        Some((s, p)) => as_string(s, &p, faults)
+            .and_then(|t| read_prefix(&t).map_err(|e| faults.add(&p, s.pos, e)).ok()),
+        None => {
+            faults.add(path, v.pos, "a subnet needs \"subnet\"");
+            None
+        }
+    };
+    let pools = o
+        .array("pools", faults)
+        .into_iter()
+        .filter_map(|(pv, pp)| read_pool(pv, &pp, prefix, faults))
+        .collect();
+    let pd_pools = o
+        .array("pd-pools", faults)
+        .into_iter()
+        .filter_map(|(pv, pp)| read_pd_pool(pv, &pp, faults))
+        .collect();
+    let option_data = read_option_data(&mut o, faults);
+    let reservations = read_reservations(&mut o, prefix, faults);
+    let timers = read_timers6(&mut o, faults);
+    let rapid_commit = o.bool("rapid-commit", faults);
+    let interface = o.string("interface", faults);
+    let interface_id = o.string("interface-id", faults);
+    if let (Some(i), Some(_)) = (&interface, &interface_id) {
+        faults.add(
+            &o.child("interface-id"),
+            o.pos_of("interface-id"),
+            format!(
+                "interface ({i}, for directly connected clients) and interface-id (for relayed \
+                 ones) cannot both be given"
+            ),
+        );
+    }
+    let relays = match o.take("relay", faults) {
+        Some((r, p)) => common::read_relay(r, &p, "IPv6", faults),
+        None => Vec::new(),
+    };
+    o.finish(UNSUPPORTED_SUBNET6, faults);
+    Some(Subnet6 {
+        id: id? as u32,
+        prefix: prefix?,
+        pools,
+        pd_pools,
+        option_data,
+        reservations,
+        timers,
+        rapid_commit,
+        interface,
+        // Kea takes the text's bytes as the option's data (Subnet6ConfigParser).
+        interface_id: interface_id
+            .filter(|t| !t.is_empty())
+            .map(String::into_bytes),
+        relays,
+    })
+}
+
+fn read_pool(
+    v: &Spanned,
+    path: &str,
+    subnet: Option<Prefix6>,
+    faults: &mut Faults,
+) -> Option<Pool6> {
+    let mut o = Obj::new(v, path, faults)?;
+    let range = match o.take("pool", faults) {
+        Some((p, pp)) => {
+            let text = as_string(p, &pp, faults)?;
+            let parsed = if let Some((a, b)) = text.split_once('-') {
+                match (read_address(a), read_address(b)) {
+                    (Ok(a), Ok(b)) if a <= b => Ok((a, b)),
+                    (Ok(_), Ok(_)) => Err(format!("{text:?}: the first address is above the last")),
+                    _ => Err(format!("{text:?} is not \"first - last\"")),
+                }
+            } else {
+                read_prefix(&text).map(|p| (p.network, p.last()))
+            };
+            match parsed {
+                Ok((first, last))
+                    if subnet.is_none_or(|s| s.contains(first) && s.contains(last)) =>
+                {
+                    Some((first, last))
+                }
+                Ok(_) => {
+                    faults.add(
+                        &pp,
+                        p.pos,
+                        format!("pool {text:?} is not inside the subnet"),
+                    );
+                    None
+                }
+                Err(e) => {
+                    faults.add(&pp, p.pos, e);
+                    None
+                }
+            }
+        }
+        None => {
+            faults.add(path, v.pos, "a pool needs \"pool\"");
+            None
+        }
+    };
+    let option_data = read_option_data(&mut o, faults);
+    o.finish(UNSUPPORTED_POOL6, faults);
+    let (first, last) = range?;
+    Some(Pool6 {
+        first,
+        last,
+        option_data,
+    })
+}
+
+/// One `pd-pools` entry. Its prefix need not be inside the subnet (as in Kea: delegated
+/// prefixes are routed to the client, not on its link).
+fn read_pd_pool(v: &Spanned, path: &str, faults: &mut Faults) -> Option<PdPool6> {
+    let mut o = Obj::new(v, path, faults)?;
+    let network = match o.take("prefix", faults) {
+        Some((p, pp)) => as_string(p, &pp, faults)
+            .and_then(|t| read_address(&t).map_err(|e| faults.add(&pp, p.pos, e)).ok()),
+        None => {
+            faults.add(path, v.pos, "a pd-pool needs \"prefix\"");
+            None
+        }
+    };
+    let has_len = o.has("prefix-len");
+    let len = o.uint("prefix-len", 1..=128, faults).map(|l| l as u8);
+    let has_delegated = o.has("delegated-len");
+    let delegated_len = o.uint("delegated-len", 1..=128, faults).map(|l| l as u8);
+    for (present, key) in [(has_len, "prefix-len"), (has_delegated, "delegated-len")] {
+        if !present {
+            faults.add(path, v.pos, format!("a pd-pool needs \"{key}\""));
+        }
+    }
+    let prefix = match (network, len) {
+        (Some(n), Some(l)) => match prefix(n, l) {
+            Ok(p) => Some(p),
+            Err(()) => {
+                faults.add(
+                    &o.child("prefix"),
+                    o.pos_of("prefix"),
+                    format!("{n}/{l} has host bits set"),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    if let (Some(l), Some(d)) = (len, delegated_len) {
+        if d < l {
+            faults.add(
+                &o.child("delegated-len"),
+                o.pos_of("delegated-len"),
+                format!("delegated-len {d} is shorter than prefix-len {l}"),
+            );
+        }
+    }
+    let option_data = read_option_data(&mut o, faults);
+    o.finish(UNSUPPORTED_POOL6, faults);
+    let delegated_len = delegated_len.filter(|d| len.is_none_or(|l| *d >= l))?;
+    Some(PdPool6 {
+        prefix: prefix?,
+        delegated_len,
+        option_data,
+    })
+}
+
+/// A subnet's `reservations`, with the checks across them Kea makes: one reservation per
+/// client, an address or prefix reserved once (Kea's `ip-reservations-unique`), addresses
+/// inside the subnet.
+fn read_reservations(
+    o: &mut Obj<'_>,
+    subnet: Option<Prefix6>,
+    faults: &mut Faults,
+) -> Vec<Reservation6> {
+    let mut clients = HashMap::new();
+    let mut reserved: HashMap<(Ipv6Addr, u8), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (j, (rv, rp)) in o.array("reservations", faults).into_iter().enumerate() {
+        let Some(r) = read_reservation(rv, &rp, faults) else {
+            continue;
+        };
+        if let Some(i) = clients.insert(r.identifier.clone(), j) {
+            faults.add(&rp, rv.pos, format!("the same client as reservations[{i}]"));
+        }
+        for (n, addr) in r.addresses.iter().enumerate() {
+            if subnet.is_some_and(|p| !p.contains(*addr)) {
+                faults.add(
+                    &format!("{rp}.ip-addresses[{n}]"),
+                    rv.pos,
+                    format!("{addr} is not inside the subnet"),
+                );
+            }
+        }
+        let held = r
+            .addresses
+            .iter()
+            .map(|a| ("ip-addresses", *a, 128))
+            .chain(r.prefixes.iter().map(|p| ("prefixes", p.network, p.len)));
+        for (n, (key, addr, len)) in held.enumerate() {
+            if let Some(i) = reserved.insert((addr, len), j) {
+                let n = if key == "prefixes" {
+                    n - r.addresses.len()
+                } else {
+                    n
+                };
+                faults.add(
+                    &format!("{rp}.{key}[{n}]"),
+                    rv.pos,
+                    format!("{addr}/{len} is also reserved by reservations[{i}]"),
+                );
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Reservation6> {
+    let mut o = Obj::new(v, path, faults)?;
+    let duid = o.take("duid", faults);
+    let hw = o.take("hw-address", faults);
+    let hex_of = |(value, p): (&Spanned, String), faults: &mut Faults| {
+        as_string(value, &p, faults).and_then(|t| {
+            common::hex(&t)
+                .map_err(|e| faults.add(&p, value.pos, e))
+                .ok()
+        })
+    };
+    let identifier = match (duid, hw) {
+        (Some(d), None) => hex_of(d, faults).map(Identifier6::Duid),
+        (None, Some(h)) => hex_of(h, faults).map(Identifier6::HwAddress),
+        (Some(_), Some(_)) => {
+            faults.add(
+                path,
+                v.pos,
+                "a reservation takes one identifier, not both duid and hw-address",
+            );
+            None
+        }
+        (None, None) => {
+            faults.add(path, v.pos, "a reservation needs duid or hw-address");
+            None
+        }
+    };
+    let addresses = common::read_addresses(&mut o, "ip-addresses", "IPv6", faults);
+    let mut prefixes = Vec::new();
+    for (item, p) in o.array("prefixes", faults) {
+        if let Some(t) = as_string(item, &p, faults) {
+            match read_prefix(&t) {
+                Ok(prefix) => prefixes.push(prefix),
+                Err(e) => faults.add(&p, item.pos, e),
+            }
+        }
+    }
+    let hostname = o.string("hostname", faults);
+    if hostname.as_deref() == Some("") {
+        faults.add(
+            &o.child("hostname"),
+            o.pos_of("hostname"),
+            "an empty hostname",
+        );
+    }
+    let option_data = read_option_data(&mut o, faults);
+    o.finish(
+        &[
+            ("flex-id", "reservations match duid and hw-address only"),
+            ("client-classes", "client classification is not implemented"),
+        ],
+        faults,
+    );
+    if addresses.is_empty() && prefixes.is_empty() && hostname.is_none() && option_data.is_empty() {
+        faults.add(
+            path,
+            v.pos,
+            "a reservation needs something to reserve: ip-addresses, prefixes, hostname or option-data",
+        );
+    }
+    Some(Reservation6 {
+        identifier: identifier?,
+        addresses,
+        prefixes,
+        hostname,
+        option_data,
+    })
+}
+
+/// Faults between subnets and pools ([`common::check_subnets`]): address pools may not
+/// overlap, nor may prefix pools.
+fn check_subnets(subnets: &[(Subnet6, json::Pos)], path: &str, faults: &mut Faults) {
+    let keys: Vec<common::SubnetKey> = subnets
+        .iter()
+        .map(|(s, at)| common::SubnetKey {
+            id: s.id,
+            prefix: (u128::from(s.prefix.network), s.prefix.len),
+            pos: *at,
+        })
+        .collect();
+    let pools = subnets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (s, _))| {
+            s.pools
+                .iter()
+                .enumerate()
+                .map(move |(a, p)| (u128::from(p.first), u128::from(p.last), i, a))
+        })
+        .collect();
+    let pd_pools = subnets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (s, _))| {
+            s.pd_pools.iter().enumerate().map(move |(a, p)| {
+                (
+                    u128::from(p.prefix.network),
+                    u128::from(p.prefix.last()),
+                    i,
+                    a,
+                )
+            })
+        })
+        .collect();
+    common::check_subnets(
+        "subnet6",
+        path,
+        &keys,
+        &[("pools", "pool", pools), ("pd-pools", "pd-pool", pd_pools)],
+        faults,
+    );
+}
+
+/// `server-id`, with Kea 2.2's defaults.
+fn read_server_id(v: &Spanned, path: &str, faults: &mut Faults) -> ServerId {
+    let mut id = ServerId::default();
+    let Some(mut o) = Obj::new(v, path, faults) else {
+        return id;
+    };
+    match o.string("type", faults).as_deref() {
+        None | Some("LLT") => {}
+        Some("EN") => id.kind = DuidType::En,
+        Some("LL") => id.kind = DuidType::Ll,
+        Some(other) => faults.add(
+            &o.child("type"),
+            o.pos_of("type"),
+            format!("{other:?} is not LLT, EN or LL"),
+        ),
+    }
+    if let Some(text) = o.string("identifier", faults) {
+        // Kea decodes this one as plain hex digits (util::encode::decodeHex): no colons.
+        let plain = text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+        match common::hex(&text) {
+            Ok(bytes) if plain => id.identifier = bytes,
+            _ => faults.add(
+                &o.child("identifier"),
+                o.pos_of("identifier"),
+                format!("{text:?} is not an even number of hex digits (Kea takes no colons here)"),
+            ),
+        }
+    }
+    if let Some(t) = o.uint("time", 0..=u64::from(u32::MAX), faults) {
+        id.time = t as u32;
+    }
+    if let Some(h) = o.uint("htype", 0..=u64::from(u16::MAX), faults) {
+        id.htype = h as u16;
+    }
+    if let Some(e) = o.uint("enterprise-id", 0..=u64::from(u32::MAX), faults) {
+        id.enterprise_id = e as u32;
+    }
+    if let Some(p) = o.bool("persist", faults) {
+        id.persist = p;
+    }
+    o.finish(&[], faults);
+    id
 }
