@@ -662,6 +662,7 @@ impl Client {
         {
             return self.ignore("a reply from another server");
         }
+        self.take_max_rt(&a);
         match (x.kind, a.msg_type) {
             (Kind::Solicit, MessageType::ADVERTISE) => self.on_advertise(now, a),
             (Kind::Solicit, MessageType::REPLY) if self.config.rapid_commit && a.rapid_commit => {
@@ -858,15 +859,19 @@ impl Client {
         self.exchange = Some(x);
     }
 
-    fn on_advertise(&mut self, now: SystemTime, a: Answer) {
-        // RFC 8415 18.2.9: SOL_MAX_RT and INF_MAX_RT are taken even from an Advertise
-        // without leases; values outside 60 ..= 86400 are ignored (21.24, 21.25).
+    /// RFC 8415 18.2.9 and 18.2.10: SOL_MAX_RT and INF_MAX_RT are taken from any Advertise
+    /// or Reply for this client, even one without leases; values outside 60 ..= 86400 are
+    /// ignored (21.24, 21.25).
+    fn take_max_rt(&mut self, a: &Answer) {
         if let Some(s) = a.sol_max_rt.filter(|s| (60..=86_400).contains(s)) {
             self.solicit.mrt = Duration::from_secs(u64::from(s));
         }
         if let Some(s) = a.inf_max_rt.filter(|s| (60..=86_400).contains(s)) {
             self.inform.mrt = Duration::from_secs(u64::from(s));
         }
+    }
+
+    fn on_advertise(&mut self, now: SystemTime, a: Answer) {
         let collecting = self
             .exchange
             .as_ref()

@@ -461,3 +461,40 @@ fn without_a_duid_the_client_makes_a_duid_llt_and_asks_to_keep_it() {
     assert_eq!(Config::new(MAC).na_iaids, vec![IAID]);
     assert_eq!(dhcplab_client6::default_iaid(MAC), IAID);
 }
+
+#[test]
+fn sol_max_rt_from_the_server_caps_later_solicits() {
+    // The first Solicit gets an Advertise with no addresses but SOL_MAX_RT 60 (RFC 8415
+    // 18.2.9: taken even from such an Advertise); the Information-request's Reply sets the
+    // refresh to 600 s; from then on the server is silent.
+    let script: Script = Box::new(|s: &Sent| match s.kind() {
+        MessageType::SOLICIT if s.elapsed() == 0 && s.at < 2.0 => vec![answer(
+            s,
+            MessageType::ADVERTISE,
+            &[
+                (code::STATUS_CODE, status(2, "none")),
+                (code::SOL_MAX_RT, 60u32.to_be_bytes().to_vec()),
+            ],
+        )],
+        MessageType::INFORMATION_REQUEST => vec![answer(
+            s,
+            MessageType::REPLY,
+            &[(
+                code::INFORMATION_REFRESH_TIME,
+                600u32.to_be_bytes().to_vec(),
+            )],
+        )],
+        _ => Vec::new(),
+    });
+    let mut lab = Lab::new(config(), None, script);
+    lab.run_until(2000.0);
+    let later: Vec<f64> = lab
+        .sent_of(MessageType::SOLICIT)
+        .iter()
+        .skip(1)
+        .map(|s| s.at)
+        .collect();
+    assert!(later[0] >= 600.0 && later[0] <= 604.0, "{}", later[0]);
+    assert_backoff(&later, 1.0, 60.0, true);
+    assert!(later.windows(2).any(|w| w[1] - w[0] >= 54.0));
+}
