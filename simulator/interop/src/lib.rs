@@ -7,6 +7,9 @@
 //!
 //! A check a stack cannot take part in is skipped with the reason (dnsmasq's shortest lease is
 //! 2 minutes, so its renew would take a minute: skipped rather than slowing every run).
+//!
+//! The DHCPv6 matrix ([`run_pair6`]) runs the same way with the DHCPv6 forms of the stacks:
+//! SARR, renew, release (see [`v6`]).
 
 use dhcplab_adapters::clients::{self, Client, Persistence};
 use dhcplab_adapters::servers::{Server, ServerSetup};
@@ -18,6 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod v6;
+pub use v6::run_pair6;
+
 /// The server's link address on its TAP host.
 const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
 /// The client's link address on its TAP host.
@@ -25,11 +31,41 @@ const CLIENT_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
 /// The lease the servers give, short enough that T1 comes in 10 s.
 pub const LEASE: u32 = 20;
 
+/// Which DHCP a cell speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// DHCPv4 (RFC 2131).
+    V4,
+    /// DHCPv6 (RFC 8415).
+    V6,
+}
+
+impl Family {
+    /// Its name in reports (`v4`, `v6`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
+        }
+    }
+
+    /// Its checks, in the order a pair goes through them.
+    pub fn checks(self) -> [Check; 3] {
+        match self {
+            Family::V4 => Check::ALL,
+            Family::V6 => Check::ALL6,
+        }
+    }
+}
+
 /// An interop check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
     /// DISCOVER, OFFER, REQUEST, ACK: the client binds.
     Dora,
+    /// DHCPv6 Solicit, Advertise, Request, Reply: the client gets an address and puts it on
+    /// its interface.
+    Sarr,
     /// At T1 the client renews by unicast and the server ACKs.
     Renew,
     /// The client releases its address.
@@ -39,11 +75,14 @@ pub enum Check {
 impl Check {
     /// Every check, in the order a pair goes through them.
     pub const ALL: [Check; 3] = [Check::Dora, Check::Renew, Check::Release];
+    /// Every DHCPv6 check, in the order a pair goes through them.
+    pub const ALL6: [Check; 3] = [Check::Sarr, Check::Renew, Check::Release];
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
         match self {
             Check::Dora => "dora",
+            Check::Sarr => "sarr",
             Check::Renew => "renew",
             Check::Release => "release",
         }
@@ -53,6 +92,7 @@ impl Check {
     pub fn letter(self) -> char {
         match self {
             Check::Dora => 'D',
+            Check::Sarr => 'S',
             Check::Renew => 'R',
             Check::Release => 'L',
         }
@@ -73,12 +113,17 @@ pub enum Verdict {
 /// One cell of the matrix.
 #[derive(Debug, Clone)]
 pub struct Cell {
+    /// DHCPv4 or DHCPv6.
+    pub family: Family,
     /// The server stack.
     pub server: Server,
     /// The client stack.
     pub client: Client,
     /// Each check with its verdict and how long it took.
     pub results: Vec<(Check, Verdict, Duration)>,
+    /// Where the capture shows a stack going against its RFC without failing a check, each
+    /// with the RFC's text and what was seen (DHCPv6 cells; see [`v6`]).
+    pub findings: Vec<String>,
 }
 
 impl Cell {
@@ -92,7 +137,7 @@ impl Cell {
 }
 
 /// The processes of a pair, killed when it ends.
-struct Running(Vec<Child>);
+pub(crate) struct Running(pub(crate) Vec<Child>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -112,17 +157,33 @@ fn message(frame: &[u8]) -> Option<Message> {
 }
 
 /// Waits for `ok`, checking every 100 ms, at most `limit`.
-fn wait(limit: Duration, ok: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait(limit: Duration, ok: impl FnMut() -> bool) -> bool {
     dhcplab_adapters::wait_until(limit, Duration::from_millis(100), ok)
 }
+
+/// A pair's network: the server's host (port 0), the client's (port 1), the switch running
+/// between them; why not when it cannot be built.
+pub(crate) fn lab() -> Result<Lab, String> {
+    let mut lab = Lab::new();
+    lab.add_host("srv", SERVER_MAC)
+        .and_then(|_| lab.add_host("cli", CLIENT_MAC))
+        .and_then(|_| lab.start_switch(1, vec![Default::default(); 2]))
+        .map_err(|e| format!("{NETWORK_FAILED}: {e}"))?;
+    Ok(lab)
+}
+
+/// How a failure to build a pair's network starts: `dhcplab matrix` exits 2 on it.
+pub const NETWORK_FAILED: &str = "cannot build the TAP network";
 
 /// Runs the interop checks for `server` x `client`, files under `dir`; `dhcplab` is the binary
 /// that runs the reference stacks.
 pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> Cell {
     let mut cell = Cell {
+        family: Family::V4,
         server,
         client,
         results: Vec::new(),
+        findings: Vec::new(),
     };
     let fail_all = |cell: &mut Cell, why: String| {
         for c in Check::ALL {
@@ -130,15 +191,13 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
                 .push((c, Verdict::Fail(why.clone()), Duration::ZERO));
         }
     };
-    let mut lab = Lab::new();
-    let built = lab
-        .add_host("srv", SERVER_MAC)
-        .and_then(|_| lab.add_host("cli", CLIENT_MAC))
-        .and_then(|_| lab.start_switch(1, vec![Default::default(); 2]));
-    if let Err(e) = built {
-        fail_all(&mut cell, format!("cannot build the TAP network: {e}"));
-        return cell;
-    }
+    let lab = match lab() {
+        Ok(lab) => lab,
+        Err(why) => {
+            fail_all(&mut cell, why);
+            return cell;
+        }
+    };
     let (srv, cli) = (&lab.hosts()[0], &lab.hosts()[1]);
     let in_srv = |p: &str| srv.command(p);
     let in_cli = |p: &str| cli.command(p);
@@ -339,7 +398,21 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
     cell.results.push((Check::Release, verdict, t.elapsed()));
     running.0.reverse();
     drop(running);
+    keep_capture(&lab, dir, &mut cell);
     cell
+}
+
+/// The file, in a pair's directory, that holds everything the switch carried.
+pub const CAPTURE: &str = "capture.pcap";
+
+/// Writes the pair's capture to [`CAPTURE`] in `dir`; a failure to write it fails the last
+/// check with the reason (the verdicts stand, but the evidence is missing).
+pub(crate) fn keep_capture(lab: &Lab, dir: &Path, cell: &mut Cell) {
+    if let Err(e) = lab.write_pcap(&dir.join(CAPTURE))
+        && let Some((_, verdict, _)) = cell.results.last_mut()
+    {
+        *verdict = Verdict::Fail(e.to_string());
+    }
 }
 
 /// ARP requests from the client for `target` captured at or after `since`.
@@ -359,7 +432,7 @@ fn arp_requests_for(lab: &Lab, since: std::time::SystemTime, target: Ipv4Addr) -
 
 /// Sends SIGTERM to a child (the client), the release signal of udhcpc -R and of the
 /// reference agent with RELEASE_ON_SIGTERM.
-fn terminate(child: Option<&Child>) -> Result<(), String> {
+pub(crate) fn terminate(child: Option<&Child>) -> Result<(), String> {
     let Some(c) = child else {
         return Err("the client is not running".into());
     };
@@ -374,14 +447,15 @@ fn terminate(child: Option<&Child>) -> Result<(), String> {
     }
 }
 
-/// The matrix as JSON: `[{"server", "client", "passed", "checks": [{"check", "verdict",
-/// "why", "seconds"}]}]`.
+/// The matrix as JSON: `[{"family", "server", "client", "passed", "checks": [{"check",
+/// "verdict", "why", "seconds"}], "findings": [TEXT]}]`.
 pub fn json(cells: &[Cell]) -> serde_json::Value {
     serde_json::Value::Array(
         cells
             .iter()
             .map(|c| {
                 serde_json::json!({
+                    "family": c.family.name(),
                     "server": c.server.name(),
                     "client": c.client.name(),
                     "passed": c.passed(),
@@ -393,6 +467,7 @@ pub fn json(cells: &[Cell]) -> serde_json::Value {
                         };
                         serde_json::json!({ "check": k.name(), "verdict": verdict, "why": why, "seconds": d.as_secs_f64() })
                     }).collect::<Vec<_>>(),
+                    "findings": c.findings,
                 })
             })
             .collect(),
@@ -427,7 +502,16 @@ pub fn table(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
         }
         out.push('\n');
     }
-    out.push_str("D dora, R renew, L release: passed; - skipped; x failed\n");
+    let family = cells.first().map_or(Family::V4, |c| c.family);
+    let legend: Vec<String> = family
+        .checks()
+        .iter()
+        .map(|k| format!("{} {}", k.letter(), k.name()))
+        .collect();
+    out.push_str(&format!(
+        "{}: passed; - skipped; x failed\n",
+        legend.join(", ")
+    ));
     for cell in cells {
         for (k, v, _) in &cell.results {
             match v {
@@ -445,6 +529,13 @@ pub fn table(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
                 )),
                 Verdict::Pass => {}
             }
+        }
+        for f in &cell.findings {
+            out.push_str(&format!(
+                "finding {} x {}: {f}\n",
+                cell.server.name(),
+                cell.client.name()
+            ));
         }
     }
     out
@@ -488,12 +579,16 @@ pub fn html(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
         .iter()
         .map(|c| format!("<th>{}</th>", c.name()))
         .collect();
+    let family = match cells.first().map(|c| c.family) {
+        Some(Family::V6) => " (DHCPv6)",
+        _ => "",
+    };
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dhcplab interop matrix</title><style>\n\
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dhcplab interop matrix{family}</title><style>\n\
          body {{ font: 14px system-ui, sans-serif; margin: 16px; }} table {{ border-collapse: collapse; }}\n\
          th, td {{ border: 1px solid #ccc; padding: 6px 10px; }} span {{ padding: 1px 5px; border-radius: 3px; }}\n\
          .pass {{ background: #d7f0dc; }} .skip {{ background: #eee; color: #777; }} .fail {{ background: #f8d0d0; font-weight: bold; }}\n\
-         </style></head><body><h1>Interop matrix</h1><p>Servers down, clients across; hover a check for its time or reason.</p>\n\
+         </style></head><body><h1>Interop matrix{family}</h1><p>Servers down, clients across; hover a check for its time or reason.</p>\n\
          <table><tr><th>server \\ client</th>{head}</tr>\n{rows}</table></body></html>\n"
     )
 }

@@ -70,6 +70,14 @@ pub enum TapError {
         /// The device.
         tap: String,
     },
+    /// The capture could not be written.
+    #[error("cannot write the capture {path}: {message}")]
+    Pcap {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// The signals that end a run could not be caught.
     #[error("cannot catch SIGINT, SIGTERM and SIGHUP: {0}")]
     Signals(std::io::Error),
@@ -404,6 +412,26 @@ impl Lab {
             .lock()
             .map(|c| c.get(first..).map(<[Captured]>::to_vec).unwrap_or_default())
             .unwrap_or_default()
+    }
+
+    /// Writes every frame the switch has seen so far to `path` as a pcap file (Ethernet,
+    /// nanosecond timestamps, as each frame arrived): a run's capture to open in Wireshark.
+    pub fn write_pcap(&self, path: &std::path::Path) -> Result<(), TapError> {
+        let fail = |message: String| TapError::Pcap {
+            path: path.display().to_string(),
+            message,
+        };
+        let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
+        let mut w = dhcplab_capture::CaptureWriter::new(std::io::BufWriter::new(file))
+            .map_err(|e| fail(e.to_string()))?;
+        for c in self.captured() {
+            let ns = c
+                .at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+            w.write(ns, &c.frame).map_err(|e| fail(e.to_string()))?;
+        }
+        std::io::Write::flush(&mut w.into_inner()).map_err(|e| fail(e.to_string()))
     }
 
     /// Tells the running switch what to do and waits until it has done it (so a host that
