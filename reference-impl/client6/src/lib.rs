@@ -32,16 +32,20 @@
 //!   expired or the server took them, DROP6 when the client dropped them (drop command,
 //!   NotOnLink, a duplicate address).
 
+mod binding;
 pub mod lease_file;
 mod message;
 pub mod timing;
 
+pub use binding::{Binding, IaBinding, IaKind, Lease6};
+
 pub use dhcplab_client::{Event, KILL_AFTER, Level, Order, Signal, TERM_AFTER};
 
+use binding::{apply_ia, config_of, describe, held_ia, hints, latest_valid, take_ia};
 use dhcplab_client::Programs;
 use dhcplab_rng::Rng;
 use dhcplab_wire::v6::{Duid, MessageType};
-use message::{Answer, IaIn, IaOut, Outgoing};
+use message::{Answer, IaOut, Outgoing};
 use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -160,74 +164,6 @@ pub fn duid_llt(hardware_address: [u8; 6], now: SystemTime) -> Duid {
         htype: 1,
         time: (since % (1 << 32)) as u32,
         addr: hardware_address.to_vec(),
-    }
-}
-
-/// Whether an IA holds addresses or delegated prefixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IaKind {
-    /// IA_NA: non-temporary addresses.
-    Na,
-    /// IA_PD: delegated prefixes.
-    Pd,
-}
-
-/// One address (IA_NA) or delegated prefix (IA_PD) the client holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease6 {
-    /// The address, or the prefix.
-    pub address: Ipv6Addr,
-    /// 128 for an address; the prefix's length.
-    pub prefix_len: u8,
-    /// When the preferred lifetime ends; `None` for infinite.
-    pub preferred_until: Option<SystemTime>,
-    /// When the valid lifetime ends and the lease goes; `None` for infinite.
-    pub valid_until: Option<SystemTime>,
-}
-
-/// One IA of the binding, with its timers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IaBinding {
-    /// IA_NA or IA_PD.
-    pub kind: IaKind,
-    /// Its IAID.
-    pub iaid: u32,
-    /// T1: when to Renew; `None` for never.
-    pub renew_at: Option<SystemTime>,
-    /// T2: when to Rebind; `None` for never.
-    pub rebind_at: Option<SystemTime>,
-    /// The addresses or prefixes.
-    pub leases: Vec<Lease6>,
-}
-
-/// What the client holds from one server: the lease file's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    /// The server's DUID as sent (option 2).
-    pub server_id: Vec<u8>,
-    /// The server's address from the Server Unicast option, where Renews may go.
-    pub server_unicast: Option<Ipv6Addr>,
-    /// The IAs, each with at least one lease.
-    pub ias: Vec<IaBinding>,
-}
-
-impl Binding {
-    /// Every lease with its IA's kind and IAID.
-    pub fn leases(&self) -> impl Iterator<Item = (IaKind, u32, &Lease6)> {
-        self.ias
-            .iter()
-            .flat_map(|ia| ia.leases.iter().map(move |l| (ia.kind, ia.iaid, l)))
-    }
-
-    /// The IA of `kind` with `iaid`.
-    pub fn ia(&self, kind: IaKind, iaid: u32) -> Option<&IaBinding> {
-        self.ias
-            .iter()
-            .find(|ia| ia.kind == kind && ia.iaid == iaid)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.ias.iter().all(|ia| ia.leases.is_empty())
     }
 }
 
@@ -1437,157 +1373,4 @@ impl Client {
             text: text.to_string(),
         });
     }
-}
-
-fn config_of(kind: IaKind, l: &Lease6) -> Configuration {
-    Configuration {
-        kind,
-        address: l.address,
-        prefix_len: l.prefix_len,
-    }
-}
-
-fn describe(what: &str, b: &Binding) -> String {
-    let leases: Vec<String> = b
-        .leases()
-        .map(|(_, _, l)| format!("{}/{}", l.address, l.prefix_len))
-        .collect();
-    format!("{what} {}", leases.join(", "))
-}
-
-/// The offered leases of an Advertise's IA, as hints for the Request.
-fn hints(offered: &IaIn) -> Vec<Lease6> {
-    if offered.status.unwrap_or(status::SUCCESS) != status::SUCCESS {
-        return Vec::new();
-    }
-    offered
-        .leases
-        .iter()
-        .filter(|l| l.3 > 0)
-        .map(|&(address, prefix_len, _, _)| Lease6 {
-            address,
-            prefix_len,
-            preferred_until: None,
-            valid_until: None,
-        })
-        .collect()
-}
-
-/// The IA as held (leases as hints), or as sent when it is not held.
-fn held_ia(b: &Binding, sent: &IaOut) -> IaOut {
-    match b.ia(sent.kind, sent.iaid) {
-        Some(ia) => IaOut {
-            kind: ia.kind,
-            iaid: ia.iaid,
-            leases: ia.leases.clone(),
-        },
-        None => sent.clone(),
-    }
-}
-
-/// Removes an IA's leases from the binding; returns them as configurations.
-fn take_ia(b: &mut Binding, kind: IaKind, iaid: u32) -> Vec<Configuration> {
-    b.ias
-        .iter_mut()
-        .filter(|ia| ia.kind == kind && ia.iaid == iaid)
-        .flat_map(|ia| std::mem::take(&mut ia.leases))
-        .map(|l| config_of(kind, &l))
-        .collect()
-}
-
-/// The latest valid lifetime's end among the leases of `ias`; `None` when one is infinite.
-fn latest_valid(b: &Binding, ias: &[IaOut]) -> Option<SystemTime> {
-    let mut latest = None;
-    for ia in ias {
-        for l in b.ia(ia.kind, ia.iaid).map_or(&[][..], |i| &i.leases) {
-            let v = l.valid_until?;
-            latest = Some(latest.map_or(v, |x: SystemTime| x.max(v)));
-        }
-    }
-    latest
-}
-
-/// `secs` from `now`; `None` for infinity (0xffffffff).
-fn until(now: SystemTime, secs: u32) -> Option<SystemTime> {
-    (secs != u32::MAX).then(|| now + Duration::from_secs(u64::from(secs)))
-}
-
-/// Takes a successful IA of a Reply into the binding (RFC 8415 18.2.10.1): leases with valid
-/// lifetime 0 go, others are added or updated, leases not named keep their lifetimes; T1 and
-/// T2 of 0 become 0.5 and 0.8 of the shortest preferred lifetime (RFC 8415 14.2, 21.4).
-/// Returns the leases removed and whether any lease was added or extended. An IA whose T1 is
-/// above a non-zero T2, and leases whose preferred lifetime is above the valid one, are
-/// ignored (RFC 8415 21.4, 21.6, 21.22).
-fn apply_ia(b: &mut Binding, got: &IaIn, now: SystemTime) -> (Vec<Configuration>, bool) {
-    let mut removed = Vec::new();
-    if got.t2 != 0 && got.t1 > got.t2 {
-        return (removed, false);
-    }
-    if b.ia(got.kind, got.iaid).is_none() {
-        b.ias.push(IaBinding {
-            kind: got.kind,
-            iaid: got.iaid,
-            renew_at: None,
-            rebind_at: None,
-            leases: Vec::new(),
-        });
-    }
-    let Some(ia) = b
-        .ias
-        .iter_mut()
-        .find(|ia| ia.kind == got.kind && ia.iaid == got.iaid)
-    else {
-        return (removed, false);
-    };
-    let mut extended = false;
-    for &(address, prefix_len, preferred, valid) in &got.leases {
-        if preferred > valid {
-            continue;
-        }
-        let at = ia
-            .leases
-            .iter()
-            .position(|l| l.address == address && l.prefix_len == prefix_len);
-        if valid == 0 {
-            if let Some(i) = at {
-                removed.push(config_of(got.kind, &ia.leases.remove(i)));
-            }
-            continue;
-        }
-        let lease = Lease6 {
-            address,
-            prefix_len,
-            preferred_until: until(now, preferred),
-            valid_until: until(now, valid),
-        };
-        match at {
-            Some(i) => ia.leases[i] = lease,
-            None => ia.leases.push(lease),
-        }
-        extended = true;
-    }
-    let shortest = got
-        .leases
-        .iter()
-        .filter(|l| l.3 > 0 && l.2 <= l.3)
-        .map(|l| l.2)
-        .min();
-    let (t1, t2) = match (got.t1, got.t2, shortest) {
-        (0, _, Some(p)) | (_, 0, Some(p)) if p != u32::MAX => {
-            let t1 = if got.t1 == 0 { p / 2 } else { got.t1 };
-            let t2 = if got.t2 == 0 {
-                (u64::from(p) * 4 / 5) as u32
-            } else {
-                got.t2
-            };
-            (t1, t2)
-        }
-        (0, _, _) | (_, 0, _) => (u32::MAX, u32::MAX),
-        (t1, t2, _) => (t1, t2),
-    };
-    if extended {
-        ia.renew_at = until(now, t1);
-        ia.rebind_at = until(now, t2);
-    }
-    (removed, extended)
 }
