@@ -657,23 +657,36 @@ pub(crate) fn read_daemon(d: &mut Obj<'_>, daemon: &str, faults: &mut Faults) ->
 }
 
 /// The addresses of an array of address strings (`family` names the family in errors, e.g.
-/// `IPv6`); a bad one is a fault and left out.
+/// `IPv6`), each with where it is; a bad one is a fault and left out.
+pub(crate) fn read_addresses_at<A: FromStr>(
+    o: &mut Obj<'_>,
+    key: &str,
+    family: &str,
+    faults: &mut Faults,
+) -> Vec<(A, json::Pos)> {
+    let mut out = Vec::new();
+    for (item, p) in o.array(key, faults) {
+        if let Some(t) = as_string(item, &p, faults) {
+            match t.parse() {
+                Ok(a) => out.push((a, item.pos)),
+                Err(_) => faults.add(&p, item.pos, format!("{t:?} is not an {family} address")),
+            }
+        }
+    }
+    out
+}
+
+/// [`read_addresses_at`] without the positions.
 pub(crate) fn read_addresses<A: FromStr>(
     o: &mut Obj<'_>,
     key: &str,
     family: &str,
     faults: &mut Faults,
 ) -> Vec<A> {
-    let mut out = Vec::new();
-    for (item, p) in o.array(key, faults) {
-        if let Some(t) = as_string(item, &p, faults) {
-            match t.parse() {
-                Ok(a) => out.push(a),
-                Err(_) => faults.add(&p, item.pos, format!("{t:?} is not an {family} address")),
-            }
-        }
-    }
-    out
+    read_addresses_at(o, key, family, faults)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect()
 }
 
 /// A subnet's `relay` map: the addresses of `ip-addresses`.

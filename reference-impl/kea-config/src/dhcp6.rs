@@ -858,37 +858,25 @@ fn read_reservations(
     let mut reserved: HashMap<(Ipv6Addr, u8), usize> = HashMap::new();
     let mut out = Vec::new();
     for (j, (rv, rp)) in o.array("reservations", faults).into_iter().enumerate() {
-        let Some(r) = read_reservation(rv, &rp, faults) else {
+        let Some((r, held)) = read_reservation(rv, &rp, faults) else {
             continue;
         };
         if let Some(i) = clients.insert(r.identifier.clone(), j) {
             faults.add(&rp, rv.pos, format!("the same client as reservations[{i}]"));
         }
-        for (n, addr) in r.addresses.iter().enumerate() {
-            if subnet.is_some_and(|p| !p.contains(*addr)) {
+        for (path, prefix, at) in held {
+            if prefix.len == 128 && subnet.is_some_and(|s| !s.contains(prefix.network)) {
                 faults.add(
-                    &format!("{rp}.ip-addresses[{n}]"),
-                    rv.pos,
-                    format!("{addr} is not inside the subnet"),
+                    &path,
+                    at,
+                    format!("{} is not inside the subnet", prefix.network),
                 );
             }
-        }
-        let held = r
-            .addresses
-            .iter()
-            .map(|a| ("ip-addresses", *a, 128))
-            .chain(r.prefixes.iter().map(|p| ("prefixes", p.network, p.len)));
-        for (n, (key, addr, len)) in held.enumerate() {
-            if let Some(i) = reserved.insert((addr, len), j) {
-                let n = if key == "prefixes" {
-                    n - r.addresses.len()
-                } else {
-                    n
-                };
+            if let Some(i) = reserved.insert((prefix.network, prefix.len), j) {
                 faults.add(
-                    &format!("{rp}.{key}[{n}]"),
-                    rv.pos,
-                    format!("{addr}/{len} is also reserved by reservations[{i}]"),
+                    &path,
+                    at,
+                    format!("{prefix} is also reserved by reservations[{i}]"),
                 );
             }
         }
@@ -897,7 +885,10 @@ fn read_reservations(
     out
 }
 
-fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Reservation6> {
+/// What a reservation holds, each with its JSON path and place: addresses as /128 prefixes.
+type Held = Vec<(String, Prefix6, json::Pos)>;
+
+fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<(Reservation6, Held)> {
     let mut o = Obj::new(v, path, faults)?;
     let duid = o.take("duid", faults);
     let hw = o.take("hw-address", faults);
@@ -924,12 +915,27 @@ fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Rese
             None
         }
     };
-    let addresses = common::read_addresses(&mut o, "ip-addresses", "IPv6", faults);
+    let mut held = Held::new();
+    let mut addresses = Vec::new();
+    for (n, (a, at)) in common::read_addresses_at(&mut o, "ip-addresses", "IPv6", faults)
+        .into_iter()
+        .enumerate()
+    {
+        let host = Prefix6 {
+            network: a,
+            len: 128,
+        };
+        held.push((format!("{path}.ip-addresses[{n}]"), host, at));
+        addresses.push(a);
+    }
     let mut prefixes = Vec::new();
     for (item, p) in o.array("prefixes", faults) {
         if let Some(t) = as_string(item, &p, faults) {
             match read_prefix(&t) {
-                Ok(prefix) => prefixes.push(prefix),
+                Ok(prefix) => {
+                    held.push((p, prefix, item.pos));
+                    prefixes.push(prefix);
+                }
                 Err(e) => faults.add(&p, item.pos, e),
             }
         }
@@ -957,13 +963,14 @@ fn read_reservation(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Rese
             "a reservation needs something to reserve: ip-addresses, prefixes, hostname or option-data",
         );
     }
-    Some(Reservation6 {
+    let reservation = Reservation6 {
         identifier: identifier?,
         addresses,
         prefixes,
         hostname,
         option_data,
-    })
+    };
+    Some((reservation, held))
 }
 
 /// Faults between subnets and pools ([`common::check_subnets`]): address pools may not

@@ -280,3 +280,141 @@ fn root_interfaces_timers_and_server_id_faults() {
         ]
     );
 }
+
+#[test]
+fn subnet_pool_and_pd_pool_faults() {
+    let text = r#"{ "Dhcp6": { "subnet6": [
+  { "subnet": "2001:db8:1::/64", "interface": "eth0", "interface-id": "port-1",
+    "pools": [ { "pool": "2001:db8:2::1 - 2001:db8:2::9" },
+               { "pool": "2001:db8:1::9 - 2001:db8:1::1" },
+               { "pool": "2001:db8:1::x" },
+               { "option-data": [ ] },
+               { "pool": "2001:db8:1::/112", "client-class": "x" } ],
+    "pd-pools": [ { "prefix-len": 48 },
+                  { "prefix": "2001:db8:8000::1", "prefix-len": 48, "delegated-len": 56 },
+                  { "prefix": "2001:db8:8000::", "prefix-len": 56, "delegated-len": 48 },
+                  { "prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 129 },
+                  { "prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 64,
+                    "excluded-prefix": "2001:db8:8000::", "excluded-prefix-len": 72 } ],
+    "reservation-mode": "all" },
+  { "id": 2 },
+  { "id": 3, "subnet": "2001:db8:3::1/64" },
+  { "id": 4, "subnet": "2001:db8:4::" }
+] } }"#;
+    assert_eq!(
+        faults(text),
+        [
+            "2:3: Dhcp6.subnet6[0]: a subnet needs an \"id\" (dhcplab does not number subnets itself)",
+            "2:71: Dhcp6.subnet6[0].interface-id: interface (eth0, for directly connected clients) and interface-id (for relayed ones) cannot both be given",
+            "3:26: Dhcp6.subnet6[0].pools[0].pool: pool \"2001:db8:2::1 - 2001:db8:2::9\" is not inside the subnet",
+            "4:26: Dhcp6.subnet6[0].pools[1].pool: \"2001:db8:1::9 - 2001:db8:1::1\": the first address is above the last",
+            "5:26: Dhcp6.subnet6[0].pools[2].pool: \"2001:db8:1::x\" is not address/length",
+            "6:16: Dhcp6.subnet6[0].pools[3]: a pool needs \"pool\"",
+            "7:46: Dhcp6.subnet6[0].pools[4].client-class: not supported by dhcplab: client classification is not implemented",
+            "8:19: Dhcp6.subnet6[0].pd-pools[0]: a pd-pool needs \"prefix\"",
+            "8:19: Dhcp6.subnet6[0].pd-pools[0]: a pd-pool needs \"delegated-len\"",
+            "9:31: Dhcp6.subnet6[0].pd-pools[1].prefix: 2001:db8:8000::1/48 has host bits set",
+            "10:85: Dhcp6.subnet6[0].pd-pools[2].delegated-len: delegated-len 48 is shorter than prefix-len 56",
+            "11:85: Dhcp6.subnet6[0].pd-pools[3].delegated-len: expected an integer from 1 to 128, found 129",
+            "13:21: Dhcp6.subnet6[0].pd-pools[4].excluded-prefix: not supported by dhcplab: excluded prefixes (PD_EXCLUDE, RFC 6603) are not implemented",
+            "13:59: Dhcp6.subnet6[0].pd-pools[4].excluded-prefix-len: not supported by dhcplab: excluded prefixes (PD_EXCLUDE, RFC 6603) are not implemented",
+            "14:5: Dhcp6.subnet6[0].reservation-mode: not supported by dhcplab: reservation modes are not implemented",
+            "15:3: Dhcp6.subnet6[1]: a subnet needs \"subnet\"",
+            "16:24: Dhcp6.subnet6[2].subnet: 2001:db8:3::1/64 has host bits set",
+            "17:24: Dhcp6.subnet6[3].subnet: \"2001:db8:4::\" is not address/length",
+        ]
+    );
+}
+
+#[test]
+fn reservation_faults() {
+    let text = r#"{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64", "reservations": [
+  { "duid": "01:02:03", "hw-address": "02:00:5e:00:53:01", "hostname": "a" },
+  { "ip-addresses": [ "2001:db8:1::1" ] },
+  { "duid": "0g", "hostname": "b" },
+  { "duid": "01:02:04", "ip-addresses": [ "2001:db8:2::1", "2001:db8:1::x" ], "prefixes": [ "2001:db8:9::/129" ] },
+  { "duid": "01:02:05", "ip-addresses": [ "2001:db8:1::5" ], "prefixes": [ "2001:db8:9::/56" ] },
+  { "duid": "01:02:05", "ip-addresses": [ "2001:db8:1::5" ], "prefixes": [ "2001:db8:9::/56" ] },
+  { "hw-address": "02:00:5e:00:53:07" },
+  { "hw-address": "02:00:5e:00:53:08", "hostname": "", "flex-id": "'x'" }
+] } ] } }"#;
+    assert_eq!(
+        faults(text),
+        [
+            "2:3: Dhcp6.subnet6[0].reservations[0]: a reservation takes one identifier, not both duid and hw-address",
+            "3:3: Dhcp6.subnet6[0].reservations[1]: a reservation needs duid or hw-address",
+            "4:13: Dhcp6.subnet6[0].reservations[2].duid: \"0g\" is not hex bytes",
+            "5:43: Dhcp6.subnet6[0].reservations[3].ip-addresses[0]: 2001:db8:2::1 is not inside the subnet",
+            "5:60: Dhcp6.subnet6[0].reservations[3].ip-addresses[1]: \"2001:db8:1::x\" is not an IPv6 address",
+            "5:93: Dhcp6.subnet6[0].reservations[3].prefixes[0]: \"129\" is not a prefix length",
+            "7:3: Dhcp6.subnet6[0].reservations[5]: the same client as reservations[4]",
+            "7:43: Dhcp6.subnet6[0].reservations[5].ip-addresses[0]: 2001:db8:1::5/128 is also reserved by reservations[4]",
+            "7:76: Dhcp6.subnet6[0].reservations[5].prefixes[0]: 2001:db8:9::/56 is also reserved by reservations[4]",
+            "8:3: Dhcp6.subnet6[0].reservations[6]: a reservation needs something to reserve: ip-addresses, prefixes, hostname or option-data",
+            "9:52: Dhcp6.subnet6[0].reservations[7].hostname: an empty hostname",
+            "9:56: Dhcp6.subnet6[0].reservations[7].flex-id: not supported by dhcplab: reservations match duid and hw-address only",
+        ]
+    );
+}
+
+#[test]
+fn subnets_may_not_share_ids_prefixes_or_pools() {
+    let text = r#"{ "Dhcp6": { "subnet6": [
+  { "id": 1, "subnet": "2001:db8:1::/64", "pools": [ { "pool": "2001:db8:1::10 - 2001:db8:1::20" } ],
+    "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56 } ] },
+  { "id": 1, "subnet": "2001:db8:1::/64", "pools": [ { "pool": "2001:db8:1::20 - 2001:db8:1::30" } ],
+    "pd-pools": [ { "prefix": "2001:db8:8000:100::", "prefix-len": 56, "delegated-len": 64 } ] },
+  { "id": 3, "subnet": "2001:db8:3::/64",
+    "pools": [ { "pool": "2001:db8:3::/120" }, { "pool": "2001:db8:3::ff - 2001:db8:3::1ff" } ] }
+] } }"#;
+    assert_eq!(
+        faults(text),
+        [
+            "4:3: Dhcp6.subnet6[1].id: subnet id 1 is also used by subnet6[0]",
+            "4:3: Dhcp6.subnet6[1].subnet: the same prefix as subnet6[0]",
+            "4:3: Dhcp6.subnet6[1].pools[0]: pool overlaps subnet6[0].pools[0]",
+            "4:3: Dhcp6.subnet6[1].pd-pools[0]: pd-pool overlaps subnet6[0].pd-pools[0]",
+            "6:3: Dhcp6.subnet6[2].pools[1]: pool overlaps subnet6[2].pools[0]",
+        ]
+    );
+    // Prefix pools outside the subnet, and a reserved prefix outside it, are fine (Kea
+    // routes delegated prefixes to the client; they are not on its link).
+    let outside = r#"{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64",
+        "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 64 } ],
+        "reservations": [ { "duid": "01:02", "prefixes": [ "2001:db8:9000::/56" ] } ] } ] } }"#;
+    assert!(dhcp6::parse(outside).is_ok());
+}
+
+#[test]
+fn syntax_errors_and_wrong_roots() {
+    let err = dhcp6::parse("{ \"Dhcp6\": { \"valid-lifetime\": 10,, } }").expect_err("two commas");
+    assert_eq!(err[0].to_string(), "1:35: (syntax): expected a quoted key");
+    assert_eq!(
+        faults("{ \"Dhcp4\": {} }"),
+        ["1:1: Dhcp6: the file has no Dhcp6 map"]
+    );
+    assert_eq!(
+        faults("[]"),
+        ["1:1: (syntax): expected an object, found an array"]
+    );
+    assert_eq!(
+        faults("{ \"Dhcp6\": { \"subnet6\": {} } }"),
+        ["1:25: Dhcp6.subnet6: expected an array, found an object"]
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn mutated_configurations_never_panic(edits in proptest::collection::vec((0usize..6000, proptest::char::any()), 1..6)) {
+        let mut text: Vec<char> = FULL.chars().collect();
+        for (at, c) in edits {
+            let i = at % text.len();
+            text[i] = c;
+        }
+        let text: String = text.into_iter().collect();
+        if let Err(faults) = dhcp6::parse(&text) {
+            proptest::prop_assert!(!faults.is_empty());
+            proptest::prop_assert!(faults.windows(2).all(|w| w[0].pos.offset <= w[1].pos.offset));
+        }
+    }
+}
