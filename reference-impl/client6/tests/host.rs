@@ -137,10 +137,7 @@ fn nothing_is_sent_while_the_link_is_down_but_leases_still_expire() {
 
 #[test]
 fn release_sends_release_with_rel_retransmission_then_release6() {
-    let up = Rc::new(Cell::new(true));
-    let flag = up.clone();
-    let mut good = good_server();
-    let script: Script = Box::new(move |s: &Sent| if flag.get() { good(s) } else { Vec::new() });
+    let (script, up) = switchable();
     let mut lab = Lab::new(config(), None, script);
     lab.run_until(10.0);
     up.set(false);
@@ -245,10 +242,7 @@ fn a_duplicate_address_is_declined_and_the_client_solicits_again() {
 
 #[test]
 fn decline_retransmits_dec_max_rc_times() {
-    let up = Rc::new(Cell::new(true));
-    let flag = up.clone();
-    let mut good = good_server();
-    let script: Script = Box::new(move |s: &Sent| if flag.get() { good(s) } else { Vec::new() });
+    let (script, up) = switchable();
     let mut lab = Lab::new(config(), None, script);
     lab.run_until(10.0);
     up.set(false);

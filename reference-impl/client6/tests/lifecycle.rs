@@ -10,17 +10,6 @@ use dhcplab_wire::v6::{MessageType, code};
 use std::cell::Cell;
 use std::rc::Rc;
 
-/// A good server that can be switched off.
-fn switchable() -> (Script, Rc<Cell<bool>>) {
-    let up = Rc::new(Cell::new(true));
-    let flag = up.clone();
-    let mut inner = good_server();
-    (
-        Box::new(move |s: &Sent| if flag.get() { inner(s) } else { Vec::new() }),
-        up,
-    )
-}
-
 fn bound_at(lab: &Lab) -> f64 {
     lab.sent_of(MessageType::REQUEST)[0].at
 }

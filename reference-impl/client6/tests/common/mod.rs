@@ -7,7 +7,9 @@ use dhcplab_client6::{
     Action, Binding, Client, Config, Configuration, Event, HostEvent, Level, Order, Transmit,
 };
 use dhcplab_wire::v6::{ClientMessage, Duid, Message, MessageType, Options, code};
+use std::cell::Cell;
 use std::net::Ipv6Addr;
+use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The lab's time zero.
@@ -361,6 +363,17 @@ pub fn nth(base: Ipv6Addr, n: usize) -> Ipv6Addr {
     let mut seg = base.segments();
     seg[7] += n as u16;
     Ipv6Addr::from(seg)
+}
+
+/// A good server that can be switched off.
+pub fn switchable() -> (Script, Rc<Cell<bool>>) {
+    let up = Rc::new(Cell::new(true));
+    let flag = up.clone();
+    let mut inner = good_server();
+    (
+        Box::new(move |s: &Sent| if flag.get() { inner(s) } else { Vec::new() }),
+        up,
+    )
 }
 
 /// A server that never answers.
