@@ -112,6 +112,13 @@ proptest! {
                     client.handle_timeout(at(now));
                 }
             }
+            // What is on the interface is always held in the binding.
+            for c in client.configured() {
+                let held = client.binding().is_some_and(|b| {
+                    b.leases().any(|(k, _, l)| k == c.kind && l.address == c.address && l.prefix_len == c.prefix_len)
+                });
+                prop_assert!(held, "{:?} configured but not held", c);
+            }
             // The binding held is always one the file can carry.
             if let Some(b) = client.binding() {
                 let decoded = lease_file::decode(lease_file::encode(b).as_bytes());
