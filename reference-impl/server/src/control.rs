@@ -4,6 +4,10 @@
 //! result 1 and a text that names the argument; nothing a client sends can stop the server,
 //! except `shutdown`.
 
+use crate::command::{
+    Args, Bad, CONFIG_SANE, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with,
+    arguments_only, boolean, hex, sample, string, uint,
+};
 use crate::reclaim;
 use crate::{Action, Server, epoch_secs};
 use dhcplab_kea_config::dhcp4;
@@ -12,12 +16,6 @@ use dhcplab_wire::v4::Hex;
 use serde_json::{Map, Value, json};
 use std::net::Ipv4Addr;
 use std::time::SystemTime;
-
-/// Kea's result codes.
-const SUCCESS: i64 = 0;
-const ERROR: i64 = 1;
-const UNSUPPORTED: i64 = 2;
-const EMPTY: i64 = 3;
 
 /// The commands the server answers, in `list-commands` order.
 pub const COMMANDS: [&str; 20] = [
@@ -74,56 +72,6 @@ fn refusal(e: &crate::ServerError) -> String {
     }
 }
 
-fn answer(result: i64, text: impl Into<String>) -> Value {
-    json!({ "result": result, "text": text.into() })
-}
-
-fn answer_with(result: i64, text: impl Into<String>, arguments: Value) -> Value {
-    json!({ "result": result, "text": text.into(), "arguments": arguments })
-}
-
-/// An answer with arguments and no text, as Kea gives for `list-commands`, `status-get`,
-/// `config-get` and the statistics commands.
-fn arguments_only(arguments: Value) -> Value {
-    json!({ "result": SUCCESS, "arguments": arguments })
-}
-
-/// A fault in a command's arguments.
-pub(crate) struct Bad(pub(crate) String);
-
-type Args<'a> = &'a Map<String, Value>;
-
-fn arg<'a>(args: Args<'a>, name: &str) -> Option<&'a Value> {
-    args.get(name)
-}
-
-fn string<'a>(args: Args<'a>, name: &str) -> Result<Option<&'a str>, Bad> {
-    match arg(args, name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Bad(format!("'{name}' is not a string"))),
-    }
-}
-
-fn uint(args: Args<'_>, name: &str, max: u64) -> Result<Option<u64>, Bad> {
-    match arg(args, name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .filter(|n| *n <= max)
-            .map(Some)
-            .ok_or_else(|| Bad(format!("'{name}' is not an integer from 0 to {max}"))),
-    }
-}
-
-fn boolean(args: Args<'_>, name: &str) -> Result<Option<bool>, Bad> {
-    match arg(args, name) {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(Bad(format!("'{name}' is not a boolean"))),
-    }
-}
-
 fn address(args: Args<'_>, name: &str) -> Result<Option<Ipv4Addr>, Bad> {
     string(args, name)?
         .map(|s| match s.parse::<std::net::IpAddr>() {
@@ -134,10 +82,6 @@ fn address(args: Args<'_>, name: &str) -> Result<Option<Ipv4Addr>, Bad> {
             ))),
         })
         .transpose()
-}
-
-fn hex(text: &str, name: &str) -> Result<Vec<u8>, Bad> {
-    dhcplab_kea_config::options4::hex(text).map_err(|e| Bad(format!("'{name}': {e}")))
 }
 
 /// The answer listing `leases` (lease4-get-all, lease4-get-page): result 3 when none.
@@ -185,43 +129,13 @@ impl Server {
 
     /// Answers one control command (the text a client sent on the control socket).
     pub fn handle_command(&mut self, now: SystemTime, text: &str) -> CommandOutcome {
-        let request: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                return CommandOutcome::Answer(answer(
-                    ERROR,
-                    format!(
-                        "invalid command: not JSON at line {}, column {}: {e}",
-                        e.line(),
-                        e.column()
-                    ),
-                ));
-            }
+        let command = match crate::command::read(text) {
+            Ok(c) => c,
+            Err(answer) => return CommandOutcome::Answer(answer),
         };
-        if !request.is_object() {
-            return CommandOutcome::Answer(answer(
-                ERROR,
-                "Error during command processing: Invalid command Element specified, expected map",
-            ));
-        }
-        let Some(name) = request.get("command").and_then(Value::as_str) else {
-            return CommandOutcome::Answer(answer(
-                ERROR,
-                "Error during command processing: Invalid answer specified, does not contain mandatory 'command'",
-            ));
-        };
-        let empty = Map::new();
-        let given = request.get("arguments");
-        let args = match given {
-            None => &empty,
-            Some(Value::Object(m)) => m,
-            Some(_) => {
-                return CommandOutcome::Answer(answer(
-                    ERROR,
-                    "Error during command processing: 'arguments' is not a map",
-                ));
-            }
-        };
+        let name = command.name.as_str();
+        let given = command.given.as_ref();
+        let args = &command.args;
         if name == "config-reload" {
             return CommandOutcome::ReloadFromFile;
         }
@@ -253,10 +167,7 @@ impl Server {
             "status-get" => Ok(self.status(now)),
             "config-get" => Ok(arguments_only(self.config.json.clone())),
             "config-test" => Ok(match parse_config(given, args) {
-                Ok(_) => answer(
-                    SUCCESS,
-                    "Configuration seems sane. Control-socket, hook-libraries, and D2 configuration were sanity checked, but not applied.",
-                ),
+                Ok(_) => answer(SUCCESS, CONFIG_SANE),
                 Err(e) => answer(ERROR, e),
             }),
             "config-set" => Ok(match parse_config(given, args) {
@@ -277,7 +188,7 @@ impl Server {
             "lease4-add" => self.lease_add(args, now),
             "lease4-del" => self.lease_del(args),
             "lease4-wipe" => self.lease_wipe(args),
-            "leases-reclaim" => match arg(args, "remove") {
+            "leases-reclaim" => match args.get("remove") {
                 None => Err(Bad("Missing mandatory 'remove' parameter.".into())),
                 Some(Value::Bool(remove)) => {
                     let remove = *remove;
@@ -290,14 +201,7 @@ impl Server {
                 Some(_) => Err(Bad("'remove' parameter expected to be a boolean.".into())),
             },
             "statistic-get-all" => Ok(arguments_only(Value::Object(self.statistics()))),
-            "statistic-get" => string(args, "name").and_then(|n| {
-                let name = n.ok_or_else(|| Bad("Missing mandatory 'name' parameter.".into()))?;
-                let mut one = Map::new();
-                if let Some(v) = self.statistics().remove(name) {
-                    one.insert(name.to_string(), v);
-                }
-                Ok(arguments_only(Value::Object(one)))
-            }),
+            "statistic-get" => crate::command::statistic_get(args, self.statistics()),
             "shutdown" => {
                 self.actions.push_back(Action::Shutdown);
                 Ok(answer(SUCCESS, "Shutting down."))
@@ -340,16 +244,7 @@ impl Server {
     }
 
     fn status(&self, now: SystemTime) -> Value {
-        let since = |t: SystemTime| now.duration_since(t).map_or(0, |d| d.as_secs());
-        let mut args = json!({
-            "uptime": since(self.started),
-            "reload": since(self.reloaded),
-            "multi-threading-enabled": false,
-            "sockets": { "status": "ready" },
-        });
-        if let Some(pid) = self.pid {
-            args["pid"] = json!(pid);
-        }
+        let mut args = crate::command::status(now, self.started, self.reloaded, self.pid);
         if let Some(ha) = &self.ha {
             args["high-availability"] = ha.status(now);
         }
@@ -460,7 +355,7 @@ impl Server {
     }
 
     fn lease_get_all(&self, given: bool, args: Args<'_>) -> Result<Value, Bad> {
-        let subnets: Option<Vec<u32>> = match arg(args, "subnets") {
+        let subnets: Option<Vec<u32>> = match args.get("subnets") {
             None if given => return Err(Bad("'subnets' parameter not specified".into())),
             None => None,
             Some(Value::Array(ids)) => Some(
@@ -554,7 +449,7 @@ impl Server {
             .map(|c| hex(c, "client-id"))
             .transpose()?
             .unwrap_or_default();
-        let user_context = match arg(args, "user-context") {
+        let user_context = match args.get("user-context") {
             None => None,
             Some(v @ Value::Object(_)) => Some(v.to_string()),
             Some(_) => return Err(Bad("'user-context' is not a map".into())),
@@ -629,12 +524,6 @@ impl Server {
     }
 
     fn statistics(&self) -> Map<String, Value> {
-        let sample = |v: i64, at: SystemTime| {
-            let ns = at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as i128);
-            json!([[v, dhcplab_utc::format_kea(ns)]])
-        };
         let mut out = Map::new();
         for (name, s) in self.stats.global() {
             out.insert(name.to_string(), sample(s.value, s.at));
@@ -692,19 +581,5 @@ fn identifier(args: Args<'_>) -> Result<(&'static str, Vec<u8>, u32), Bad> {
 /// The `Dhcp4` configuration of `config-set` and `config-test`, read with the same checks as
 /// a file.
 fn parse_config(given: Option<&Value>, args: Args<'_>) -> Result<(dhcp4::Dhcp4, Value), String> {
-    if given.is_none() {
-        return Err("Missing mandatory 'arguments' parameter.".into());
-    }
-    if !args.contains_key("Dhcp4") {
-        return Err("Missing mandatory 'Dhcp4' parameter.".into());
-    }
-    let text = Value::Object(args.clone()).to_string();
-    dhcp4::parse_document(&text).map_err(|faults| {
-        // Positions in a one-line rendering mean little; the JSON path says where.
-        let list: Vec<String> = faults
-            .iter()
-            .map(|f| format!("{}: {}", f.path, f.message))
-            .collect();
-        list.join("; ")
-    })
+    crate::command::config_from(given, args, "Dhcp4", dhcp4::parse_document)
 }

@@ -24,6 +24,7 @@
 
 mod alloc;
 mod bytes;
+pub mod command;
 mod config;
 mod control;
 pub mod ha;

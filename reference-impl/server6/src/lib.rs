@@ -1,2 +1,322 @@
 //! The reference DHCPv6 server (RFC 8415) as a pure state machine that behaves like
 //! kea-dhcp6 2.2.
+//!
+//! It never reads a clock, a socket or a file. The driver (the daemon, or the simulator in
+//! virtual time) feeds it received datagrams ([`Server::handle_datagram`]), timer expiries
+//! ([`Server::handle_timeout`]) and control commands ([`Server::handle_command`]), each with
+//! the time, and carries out the [`Action`]s it then takes from [`Server::poll_action`]: send
+//! a datagram, append a lease row, compact the lease file, write the server DUID file, stop.
+//! [`Server::poll_timeout`] says when it next needs the clock. This is the v4 core's shape
+//! (`dhcplab_server`), so one driver loop serves both.
+//!
+//! Durability contract (the v4 core's): a [`Action::Transmit`] must not leave before the
+//! [`Action::Persist`]s queued before it are on disk, and with them every row persisted
+//! earlier: rows are appended in order. An Advertise has no row before it and may leave at
+//! once. A driver may batch (group commit).
+//!
+//! The server DUID: Kea keeps it in `kea-dhcp6-serverid` in its data directory. The core
+//! reads no file, so [`Server::new`] takes that file's text when the driver found one. The
+//! DUID is then, as Kea's `DUIDFactory` makes it: the file's when it agrees with the
+//! `server-id` configuration (same type, and every field the configuration sets equal), else
+//! a new one from the configured fields, the file's, and generated ones (the time from `now`,
+//! a link-layer address or enterprise identifier drawn from a generator seeded with `now`,
+//! since the core knows no hardware address at start). A new DUID with `persist` on is
+//! handed to the driver as [`Action::WriteServerId`] with the file's text.
+//!
+//! Where Kea's behaviour is the model, the module that implements it names Kea's function.
+//!
+//! Deliberate differences from Kea 2.2, each documented where it is implemented:
+//! - hooks libraries are not called (the configuration may list none);
+//! - the Client FQDN option (39) is not processed, and there are no client classes, shared
+//!   networks or IA_TA (ignored, as Kea ignores IA_TA);
+//! - an IA_PD hint is taken only when it is the start of a delegated prefix of a pool;
+//! - statistics keep their latest sample only.
+
+mod alloc;
+mod config;
+mod control;
+mod duid;
+mod process;
+mod reclaim;
+mod reply;
+mod stats;
+mod store;
+
+pub use control::{COMMANDS, CommandOutcome};
+pub use dhcplab_memfile::{Lease6, LeaseType};
+
+use config::Config;
+use dhcplab_kea_config::dhcp6::Dhcp6;
+use std::collections::VecDeque;
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::LeaseStore;
+
+/// The multicast address of all DHCPv6 relays and servers (RFC 8415 7.1): `ff02::1:2`.
+pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+
+/// An interface the server listens on, as the driver found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// The driver's number for it (the kernel's ifindex in the daemon).
+    pub index: u32,
+    /// Its name, for subnets selected by `interface`.
+    pub name: String,
+    /// Its link-local address: the source of replies to multicast queries.
+    pub link_local: Ipv6Addr,
+    /// Its global addresses; a query sent to one of them is answered from it.
+    pub addresses: Vec<Ipv6Addr>,
+}
+
+/// A UDP datagram received on port 547.
+#[derive(Debug, Clone, Copy)]
+pub struct Datagram<'a> {
+    /// [`Interface::index`] of the interface it came in on.
+    pub interface: u32,
+    /// Sender address and port (a client's link-local address and 546, or a relay and 547).
+    pub source: SocketAddrV6,
+    /// Destination address: [`ALL_DHCP_RELAY_AGENTS_AND_SERVERS`] or one of the server's.
+    pub destination: Ipv6Addr,
+    /// The UDP payload.
+    pub payload: &'a [u8],
+}
+
+/// A datagram to send from port 547.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// [`Interface::index`] to send it from.
+    pub interface: u32,
+    /// Source address and port.
+    pub source: SocketAddrV6,
+    /// Destination address and port (a client at 546, a relay at 547).
+    pub destination: SocketAddrV6,
+    /// The DHCPv6 message.
+    pub payload: Vec<u8>,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send a datagram (after every earlier [`Action::Persist`] is durable).
+    Transmit(Transmit),
+    /// Append this row to the lease file (Kea's memfile: the last row of an address wins, a
+    /// valid lifetime of 0 deletes).
+    Persist(Lease6),
+    /// Rewrite the lease file with [`Server::leases`] only (Kea's lease file cleanup).
+    CompactLeaseFile,
+    /// Write this text (the server DUID as colon hex and a line end) to `kea-dhcp6-serverid`
+    /// in the data directory, replacing what is there.
+    WriteServerId(String),
+    /// Stop the server (the `shutdown` command).
+    Shutdown,
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerError {
+    /// Faults in the configuration, each with its JSON path.
+    #[error("{}", .0.join("; "))]
+    Config(Vec<String>),
+}
+
+/// Seconds since the epoch of `t` (0 before the epoch).
+pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Timers the server runs, each at its deadline.
+#[derive(Debug, Clone, Default)]
+struct Timers {
+    reclaim: Option<SystemTime>,
+    flush: Option<SystemTime>,
+    lease_file_cleanup: Option<SystemTime>,
+}
+
+/// The server.
+#[derive(Debug)]
+pub struct Server {
+    config: Config,
+    leases: LeaseStore,
+    stats: stats::Stats,
+    interfaces: Vec<Interface>,
+    actions: VecDeque<Action>,
+    timers: Timers,
+    /// Per subnet, in configuration order: where the iterative allocator goes on from.
+    cursors: Vec<alloc::Cursors>,
+    /// The server DUID (option 2's data).
+    duid: Vec<u8>,
+    started: SystemTime,
+    reloaded: SystemTime,
+    /// The process id `status-get` reports, when the driver gives one.
+    pid: Option<u32>,
+}
+
+impl Server {
+    /// A server with configuration `config` (`json` is its text, for `config-get`), the
+    /// leases loaded from the lease file and `server_id_file`, the text of
+    /// `kea-dhcp6-serverid` when the driver found one, starting at `now`. Leases the store
+    /// refuses are skipped with a warning; the driver has already reported bad rows.
+    pub fn new(
+        config: Dhcp6,
+        json: serde_json::Value,
+        leases: impl IntoIterator<Item = Lease6>,
+        server_id_file: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Self, ServerError> {
+        let config = Config::new(config, json)?;
+        let mut store = LeaseStore::default();
+        for lease in leases {
+            store.put(lease);
+        }
+        let made = duid::server_duid(&config.kea.server_id, server_id_file, now);
+        let mut server = Self {
+            cursors: Vec::new(),
+            config,
+            leases: store,
+            stats: stats::Stats::new(now),
+            interfaces: Vec::new(),
+            actions: VecDeque::new(),
+            timers: Timers::default(),
+            duid: made.duid,
+            started: now,
+            reloaded: now,
+            pid: None,
+        };
+        if let Some(text) = made.write {
+            server.actions.push_back(Action::WriteServerId(text));
+        }
+        server.reset_cursors();
+        server.arm_timers(now);
+        Ok(server)
+    }
+
+    /// Tells the server about an interface it receives on; an interface of the same index is
+    /// replaced.
+    pub fn attach(&mut self, interface: Interface) {
+        self.interfaces.retain(|i| i.index != interface.index);
+        self.interfaces.push(interface);
+    }
+
+    /// The configuration in force, as read.
+    pub fn config(&self) -> &Dhcp6 {
+        &self.config.kea
+    }
+
+    /// The server DUID: the Server Identifier option's data.
+    pub fn server_duid(&self) -> &[u8] {
+        &self.duid
+    }
+
+    /// The lease of `address` (an address, or a delegated prefix's first address).
+    pub fn lease(&self, kind: LeaseType, address: Ipv6Addr) -> Option<Lease6> {
+        self.leases.get(kind, address).cloned()
+    }
+
+    /// Every lease, addresses first, each kind by address.
+    pub fn leases(&self) -> Vec<Lease6> {
+        self.leases.all()
+    }
+
+    /// Number of leases held.
+    pub fn lease_count(&self) -> usize {
+        self.leases.len()
+    }
+
+    /// The latest value of a statistic, by Kea's name (`pkt6-reply-sent`,
+    /// `subnet[1].assigned-nas` ...), as `statistic-get` shows it.
+    pub fn statistic(&self, name: &str) -> Option<i64> {
+        self.statistics()
+            .get(name)
+            .and_then(|v| v.get(0))
+            .and_then(|v| v.get(0))
+            .and_then(serde_json::Value::as_i64)
+    }
+
+    /// Handles a datagram received on port 547.
+    pub fn handle_datagram(&mut self, now: SystemTime, datagram: Datagram<'_>) {
+        self.stats.bump("pkt6-received", now);
+        process::handle(self, now, datagram);
+    }
+
+    /// Runs every timer whose deadline is at or before `now`.
+    pub fn handle_timeout(&mut self, now: SystemTime) {
+        reclaim::on_timeout(self, now);
+    }
+
+    /// The next deadline, if any timer is armed.
+    pub fn poll_timeout(&self) -> Option<SystemTime> {
+        [
+            self.timers.reclaim,
+            self.timers.flush,
+            self.timers.lease_file_cleanup,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next action to carry out, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Replaces the configuration (`config-set`, `config-reload`, SIGHUP). Leases stay; the
+    /// timers restart from `now`; the server DUID stays (Kea makes it once per process).
+    pub fn reconfigure(
+        &mut self,
+        now: SystemTime,
+        config: Dhcp6,
+        json: serde_json::Value,
+    ) -> Result<(), ServerError> {
+        self.config = Config::new(config, json)?;
+        self.stats.reset_subnets();
+        self.reset_cursors();
+        self.reloaded = now;
+        self.arm_timers(now);
+        Ok(())
+    }
+
+    fn reset_cursors(&mut self) {
+        self.cursors = vec![alloc::Cursors::default(); self.config.subnets.len()];
+    }
+
+    fn arm_timers(&mut self, now: SystemTime) {
+        let e = &self.config.kea.expired_leases;
+        let after = |secs: u32| (secs > 0).then(|| now + Duration::from_secs(secs.into()));
+        self.timers.reclaim = after(e.reclaim_timer_wait_time);
+        self.timers.flush = after(e.flush_reclaimed_timer_wait_time);
+        let db = &self.config.kea.lease_database;
+        self.timers.lease_file_cleanup = if db.persist {
+            after(db.lfc_interval)
+        } else {
+            None
+        };
+    }
+
+    /// Stores a lease and, when leases persist, queues its row.
+    fn commit(&mut self, lease: Lease6) {
+        self.leases.put(lease.clone());
+        self.persist(lease);
+    }
+
+    /// Removes a lease and queues the deleting row: Kea writes the lease with valid lifetime
+    /// 0, so its expiry column holds the client's last transmission time.
+    fn delete(&mut self, kind: LeaseType, address: Ipv6Addr) -> Option<Lease6> {
+        let old = self.leases.remove(kind, address)?;
+        let mut row = old.clone();
+        row.valid_lifetime = 0;
+        row.expire = old.cltt();
+        self.persist(row);
+        Some(old)
+    }
+
+    fn persist(&mut self, row: Lease6) {
+        if self.config.kea.lease_database.persist {
+            self.actions.push_back(Action::Persist(row));
+        }
+    }
+
+    fn transmit(&mut self, t: Transmit) {
+        self.actions.push_back(Action::Transmit(t));
+    }
+}

@@ -1,0 +1,819 @@
+//! What the server does with each message, after Kea 2.2's `Dhcpv6Srv`: unpacking (relay
+//! layers included), `testServerID`, `testUnicast`, `sanityCheck`, subnet selection
+//! (`CfgSubnets6::selectSubnet`), then `processSolicit`, `processRequest`, `processRenew`,
+//! `processRebind`, `processConfirm`, `processRelease`, `processDecline` and
+//! `processInfRequest`.
+
+use crate::alloc::{self, Client, Request};
+use crate::config::Subnet;
+use crate::reply::{self, IaReply, OptionList, RelayLayer};
+use crate::store::{HwAddr6, Lease6, LeaseType, STATE_DECLINED};
+use crate::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, Datagram, Interface, Server, Transmit, epoch_secs};
+use dhcplab_kea_config::dhcp6::OptionData6;
+use dhcplab_wire::v6::{
+    CLIENT_PORT, Duid, Ia, MAX_DEPTH, Message, MessageType, OptionsRef, SERVER_PORT, code,
+};
+use std::net::{Ipv6Addr, SocketAddrV6};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Status codes (RFC 8415 21.13).
+pub(crate) mod status {
+    pub const SUCCESS: u16 = 0;
+    pub const NO_ADDRS_AVAIL: u16 = 2;
+    pub const NO_BINDING: u16 = 3;
+    pub const NOT_ON_LINK: u16 = 4;
+    pub const NO_PREFIX_AVAIL: u16 = 6;
+}
+
+/// The Relay Source Port option (RFC 8357): the relay listens on the query's source port.
+const RELAY_SOURCE_PORT: u16 = 135;
+
+/// One Relay-forw layer of a query.
+#[derive(Debug, Clone)]
+struct Relay {
+    layer: RelayLayer,
+    /// Client Link-Layer Address option (79): hardware type and address.
+    client_link_layer: Option<Vec<u8>>,
+    source_port: bool,
+}
+
+/// Everything about one query the handlers need.
+struct Query {
+    msg: Message,
+    msg_type: MessageType,
+    xid: u32,
+    /// Relay layers, outermost (the relay next to the server) first.
+    relays: Vec<Relay>,
+    on: Interface,
+    source: SocketAddrV6,
+    destination: Ipv6Addr,
+    now: SystemTime,
+    secs: u64,
+    /// The Client Identifier's data; empty for an Information-request without one.
+    duid: Vec<u8>,
+    hwaddr: Option<HwAddr6>,
+    subnet: Option<Arc<Subnet>>,
+}
+
+impl Query {
+    fn options(&self) -> OptionsRef<'_> {
+        self.msg.options()
+    }
+
+    fn client(&self) -> Client<'_> {
+        Client {
+            duid: &self.duid,
+            hwaddr: self.hwaddr.as_ref(),
+        }
+    }
+
+    /// The IAs of one kind, in wire order; malformed ones were refused at unpacking.
+    fn ias(&self, kind: LeaseType) -> Vec<Ia<'_>> {
+        match kind {
+            LeaseType::Na | LeaseType::Ta => self.options().ia_na(),
+            LeaseType::Pd => self.options().ia_pd(),
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// The addresses (IA_NA) or prefixes (IA_PD) inside an IA, in wire order.
+fn resources(ia: &Ia<'_>, kind: LeaseType) -> Vec<(Ipv6Addr, u8)> {
+    match kind {
+        LeaseType::Na | LeaseType::Ta => ia
+            .options
+            .ia_addresses()
+            .unwrap_or_default()
+            .iter()
+            .map(|a| (a.addr, 128))
+            .collect(),
+        LeaseType::Pd => ia
+            .options
+            .ia_prefixes()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| (p.prefix, p.prefix_len))
+            .collect(),
+    }
+}
+
+fn discard(server: &mut Server, now: SystemTime, why: &str) {
+    tracing::debug!("dropped: {why}");
+    server.stats.bump("pkt6-receive-drop", now);
+}
+
+fn parse_failed(server: &mut Server, now: SystemTime, why: &str) {
+    server.stats.bump("pkt6-parse-failed", now);
+    discard(server, now, why);
+}
+
+/// Unpacks a datagram, runs Kea's checks and hands it to the handler of its type.
+pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
+    let Some(on) = server
+        .interfaces
+        .iter()
+        .find(|i| i.index == d.interface)
+        .cloned()
+    else {
+        return discard(
+            server,
+            now,
+            "datagram on an interface the server does not serve",
+        );
+    };
+    let mut msg = match Message::decode(d.payload) {
+        Ok(m) => m,
+        Err(e) => return parse_failed(server, now, &format!("not a DHCPv6 message: {e}")),
+    };
+    if let Some(fault) = msg.validate().first() {
+        return parse_failed(server, now, &format!("malformed option: {fault}"));
+    }
+    let mut relays = Vec::new();
+    while let Message::Relay(r) = &msg {
+        if r.msg_type != MessageType::RELAY_FORW || relays.len() >= MAX_DEPTH {
+            return discard(server, now, "a relay message that is not a Relay-forw");
+        }
+        let o = msg.options();
+        relays.push(Relay {
+            layer: RelayLayer {
+                hop_count: r.hop_count,
+                link_address: r.link_address,
+                peer_address: r.peer_address,
+                interface_id: o.interface_id().map(<[u8]>::to_vec),
+            },
+            client_link_layer: o.get(code::CLIENT_LINKLAYER_ADDR).map(|x| x.data.to_vec()),
+            source_port: o.get(RELAY_SOURCE_PORT).is_some(),
+        });
+        msg = match msg.relayed() {
+            Ok(Some(inner)) => inner,
+            _ => return parse_failed(server, now, "Relay-forw without a relayed message"),
+        };
+    }
+    let Message::Client(c) = &msg else {
+        return discard(server, now, "no client message");
+    };
+    let (msg_type, xid) = (c.msg_type, c.xid);
+    server.stats.bump(received_counter(msg_type), now);
+    let o = msg.options();
+    // Kea's testServerID: a Server Identifier that is not ours drops the message.
+    if o.get(code::SERVER_ID)
+        .is_some_and(|s| s.data != server.duid.as_slice())
+    {
+        return discard(server, now, "the server identifier is another server's");
+    }
+    // Kea's testUnicast: these four must come by multicast (or through a relay).
+    let must_multicast = [
+        MessageType::SOLICIT,
+        MessageType::CONFIRM,
+        MessageType::REBIND,
+        MessageType::INFORMATION_REQUEST,
+    ];
+    if must_multicast.contains(&msg_type) && relays.is_empty() && !d.destination.is_multicast() {
+        return discard(
+            server,
+            now,
+            "a message that must be multicast came by unicast",
+        );
+    }
+    if let Err(why) = sanity_check(msg_type, o) {
+        return discard(server, now, &why);
+    }
+    let duid = o
+        .get(code::CLIENT_ID)
+        .map(|x| x.data.to_vec())
+        .unwrap_or_default();
+    let hwaddr = hardware_address(&duid, d.source.ip(), &relays);
+    let mut q = Query {
+        msg_type,
+        xid,
+        relays,
+        on,
+        source: d.source,
+        destination: d.destination,
+        now,
+        secs: epoch_secs(now),
+        duid,
+        hwaddr,
+        subnet: None,
+        msg: msg.clone(),
+    };
+    q.subnet = select_subnet(server, &q);
+    let answer = match msg_type {
+        MessageType::SOLICIT => solicit(server, &q),
+        MessageType::REQUEST => Some(request(server, &q)),
+        MessageType::RENEW | MessageType::REBIND => extend(server, &q),
+        MessageType::CONFIRM => confirm(server, &q),
+        MessageType::RELEASE => Some(release(server, &q)),
+        MessageType::DECLINE => Some(decline(server, &q)),
+        MessageType::INFORMATION_REQUEST => Some(information(server, &q)),
+        _ => None,
+    };
+    match answer {
+        Some((reply_type, options)) => send(server, &q, reply_type, options),
+        None => discard(server, now, "no answer for this message"),
+    }
+}
+
+/// Kea's `processStatsReceived` names; Confirm has none of its own.
+fn received_counter(t: MessageType) -> &'static str {
+    match t {
+        MessageType::SOLICIT => "pkt6-solicit-received",
+        MessageType::ADVERTISE => "pkt6-advertise-received",
+        MessageType::REQUEST => "pkt6-request-received",
+        MessageType::REPLY => "pkt6-reply-received",
+        MessageType::RENEW => "pkt6-renew-received",
+        MessageType::REBIND => "pkt6-rebind-received",
+        MessageType::RELEASE => "pkt6-release-received",
+        MessageType::DECLINE => "pkt6-decline-received",
+        MessageType::INFORMATION_REQUEST => "pkt6-infrequest-received",
+        _ => "pkt6-unknown-received",
+    }
+}
+
+/// Kea's `sanityCheck`: Client Identifier mandatory (exactly one) except in
+/// Information-request (at most one); Server Identifier mandatory in Request, Renew, Release
+/// and Decline, forbidden in Solicit, Rebind and Confirm, optional in Information-request;
+/// each identifier at least 3 bytes (`sanityCheckDUID`). Other message types are dropped.
+fn sanity_check(t: MessageType, o: OptionsRef<'_>) -> Result<(), String> {
+    #[derive(PartialEq)]
+    enum Level {
+        Mandatory,
+        Forbidden,
+        Optional,
+    }
+    let (client, server) = match t {
+        MessageType::SOLICIT | MessageType::REBIND | MessageType::CONFIRM => {
+            (Level::Mandatory, Level::Forbidden)
+        }
+        MessageType::REQUEST | MessageType::RENEW | MessageType::RELEASE | MessageType::DECLINE => {
+            (Level::Mandatory, Level::Mandatory)
+        }
+        MessageType::INFORMATION_REQUEST => (Level::Optional, Level::Optional),
+        other => return Err(format!("message type {} is not served", other.0)),
+    };
+    for (c, level, name) in [
+        (code::CLIENT_ID, client, "client-id"),
+        (code::SERVER_ID, server, "server-id"),
+    ] {
+        let all: Vec<_> = o.get_all(c).collect();
+        match level {
+            Level::Mandatory if all.len() != 1 => {
+                return Err(format!(
+                    "exactly 1 {name} option expected, {} received",
+                    all.len()
+                ));
+            }
+            Level::Optional if all.len() > 1 => {
+                return Err(format!("too many ({}) {name} options", all.len()));
+            }
+            Level::Forbidden if !all.is_empty() => {
+                return Err(format!("{name} option was not expected"));
+            }
+            _ => {}
+        }
+        if let Some(x) = all.first() {
+            if x.data.len() < 3 {
+                return Err(format!(
+                    "empty or truncated {name} option: {} byte(s) only",
+                    x.data.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The client's hardware address, from the sources of Kea's default `mac-sources` ("any") the
+/// core can see, in Kea's order: the DUID (LLT or LL), the EUI-64 of a link-local source
+/// address (direct queries), the Client Link-Layer Address option of the relay next to the
+/// client.
+fn hardware_address(duid: &[u8], source: &Ipv6Addr, relays: &[Relay]) -> Option<HwAddr6> {
+    match Duid::parse(duid) {
+        Ok(Duid::Llt { htype, addr, .. } | Duid::Ll { htype, addr }) if !addr.is_empty() => {
+            return Some(HwAddr6 {
+                bytes: addr,
+                htype,
+                source: dhcplab_memfile::HWADDR_SOURCE_DUID,
+            });
+        }
+        _ => {}
+    }
+    let o = source.octets();
+    if relays.is_empty() && source.is_unicast_link_local() && o[11] == 0xff && o[12] == 0xfe {
+        return Some(HwAddr6 {
+            bytes: vec![o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]],
+            htype: 1,
+            source: dhcplab_memfile::HWADDR_SOURCE_IPV6_LINK_LOCAL,
+        });
+    }
+    let d = relays.last()?.client_link_layer.as_ref()?;
+    match d.as_slice() {
+        [h0, h1, addr @ ..] if !addr.is_empty() => Some(HwAddr6 {
+            bytes: addr.to_vec(),
+            htype: u16::from_be_bytes([*h0, *h1]),
+            source: dhcplab_memfile::HWADDR_SOURCE_CLIENT_ADDR_RELAY_OPTION,
+        }),
+        _ => None,
+    }
+}
+
+/// Kea's `CfgSubnets6::selectSubnet` with `initSelector`: a relayed query by the Interface-Id
+/// of the relay next to the client, then by the link-address of the relay nearest the client
+/// that is neither unspecified nor link-local (a subnet naming it in `relay.ip-addresses`,
+/// then the subnet holding it); a direct query (or one whose relays give no such
+/// link-address) by the receiving interface's name, then by the client's source address.
+fn select_subnet(server: &Server, q: &Query) -> Option<Arc<Subnet>> {
+    let subnets = &server.config.subnets;
+    if let Some(id) = q
+        .relays
+        .last()
+        .and_then(|r| r.layer.interface_id.as_deref())
+    {
+        if let Some(s) = subnets
+            .iter()
+            .find(|s| s.interface_id.as_deref() == Some(id))
+        {
+            return Some(s.clone());
+        }
+    }
+    let link = q
+        .relays
+        .iter()
+        .rev()
+        .map(|r| r.layer.link_address)
+        .find(|a| !a.is_unspecified() && !a.is_unicast_link_local());
+    if let Some(link) = link {
+        return subnets
+            .iter()
+            .find(|s| s.relays.contains(&link))
+            .or_else(|| subnets.iter().find(|s| s.prefix.contains(link)))
+            .cloned();
+    }
+    subnets
+        .iter()
+        .find(|s| s.interface.as_deref() == Some(q.on.name.as_str()))
+        .or_else(|| subnets.iter().find(|s| s.prefix.contains(*q.source.ip())))
+        .cloned()
+}
+
+/// The reply's first options: the client's identifier back (Kea's `copyClientOptions`) and
+/// ours (`appendDefaultOptions`).
+fn base_options(server: &Server, q: &Query) -> OptionList {
+    let mut o = OptionList::default();
+    if let Some(c) = q.options().get(code::CLIENT_ID) {
+        o.push(code::CLIENT_ID, c.data.to_vec());
+    }
+    o.push(code::SERVER_ID, server.duid.clone());
+    o
+}
+
+/// Kea's `buildCfgOptionList` and `appendRequestedOptions`: the option lists in force, most
+/// specific first (the client's reservation, the pools of what it got, its subnet, the global
+/// list), and from them the first of each code the client asked for in its ORO or that is
+/// `always-send`, unless the reply has the code already.
+fn requested_options(server: &Server, q: &Query, given: &[Lease6], reply: &mut OptionList) {
+    let mut lists: Vec<&[OptionData6]> = Vec::new();
+    if let Some(s) = &q.subnet {
+        if let Some(r) = s.reservation_for(&q.duid, q.hwaddr.as_ref().map(|h| h.bytes.as_slice())) {
+            lists.push(&r.option_data);
+        }
+        for l in given {
+            if let Some(range) = s.range_of(l.lease_type, l.address) {
+                lists.push(&range.options);
+            }
+        }
+        lists.push(&s.options);
+    }
+    lists.push(&server.config.kea.option_data);
+    let mut codes: std::collections::BTreeSet<u16> = q
+        .options()
+        .oro()
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    codes.extend(
+        lists
+            .iter()
+            .flat_map(|l| l.iter().filter(|o| o.always_send).map(|o| o.code)),
+    );
+    for c in codes {
+        if reply.has(c) {
+            continue;
+        }
+        if let Some(o) = lists.iter().find_map(|l| l.iter().find(|o| o.code == c)) {
+            reply.push(c, o.data.clone());
+        }
+    }
+}
+
+/// An IA option of the reply for `lease`s (lifetimes as they are) and T1/T2 from the shortest
+/// preferred lifetime.
+fn fill(ia: &mut IaReply, subnet: &Subnet, leases: &[Lease6]) {
+    for l in leases {
+        put_resource(ia, l, l.preferred_lifetime, l.valid_lifetime);
+    }
+    if let Some(min) = leases.iter().map(|l| l.preferred_lifetime).min() {
+        (ia.t1, ia.t2) = subnet.tee_times(min);
+    }
+}
+
+fn put_resource(ia: &mut IaReply, l: &Lease6, preferred: u32, valid: u32) {
+    match l.lease_type {
+        LeaseType::Na | LeaseType::Ta => ia.options.push(
+            code::IA_ADDR,
+            reply::ia_address(l.address, preferred, valid),
+        ),
+        LeaseType::Pd => ia.options.push(
+            code::IA_PREFIX,
+            reply::ia_prefix(l.address, l.prefix_len, preferred, valid),
+        ),
+    }
+}
+
+fn ia_code(kind: LeaseType) -> u16 {
+    match kind {
+        LeaseType::Na | LeaseType::Ta => code::IA_NA,
+        LeaseType::Pd => code::IA_PD,
+    }
+}
+
+/// Stores what the engine decided (when committing) and counts new leases.
+fn apply(server: &mut Server, q: &Query, out: &alloc::Outcome, commit: bool) {
+    if !commit {
+        return;
+    }
+    for old in &out.old {
+        server.delete(old.lease_type, old.address);
+    }
+    for l in &out.leases {
+        let fresh = server
+            .leases
+            .get(l.lease_type, l.address)
+            .is_none_or(|o| o.duid != l.duid || o.iaid != l.iaid);
+        if fresh {
+            let name = match l.lease_type {
+                LeaseType::Na | LeaseType::Ta => "cumulative-assigned-nas",
+                LeaseType::Pd => "cumulative-assigned-pds",
+            };
+            server.stats.add_subnet(l.subnet_id, name, 1, q.now);
+        }
+        server.commit(l.clone());
+    }
+}
+
+/// Kea's `assignLeases`: one IA option per IA_NA and IA_PD of the query, IA_NAs first (Kea
+/// walks its options by code), each from `assignIA_NA` or `assignIA_PD`.
+fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) -> Vec<Lease6> {
+    let mut given = Vec::new();
+    let mut taken = Vec::new();
+    for kind in [LeaseType::Na, LeaseType::Pd] {
+        for ia in q.ias(kind) {
+            let mut out = IaReply::new(ia_code(kind), ia.iaid);
+            let Some(subnet) = q.subnet.clone() else {
+                match kind {
+                    LeaseType::Na | LeaseType::Ta => out.status(
+                        status::NO_ADDRS_AVAIL,
+                        "Server could not select subnet for this client",
+                    ),
+                    LeaseType::Pd => {
+                        out.status(status::NO_PREFIX_AVAIL, "Sorry, no subnet available.")
+                    }
+                }
+                reply.push(out.code, out.data());
+                continue;
+            };
+            let hints = resources(&ia, kind);
+            let index = subnet_index(server, &subnet);
+            let decided = {
+                let r = Request {
+                    subnet: &subnet,
+                    client: q.client(),
+                    kind,
+                    iaid: ia.iaid,
+                    hints: &hints,
+                    renewing: false,
+                    now: q.secs,
+                    taken: &taken,
+                };
+                let cursors = server.cursors.get_mut(index);
+                match cursors {
+                    Some(c) => alloc::allocate(&server.leases, c, &r),
+                    None => alloc::Outcome::default(),
+                }
+            };
+            apply(server, q, &decided, commit);
+            if decided.leases.is_empty() {
+                match kind {
+                    LeaseType::Na | LeaseType::Ta => out.status(
+                        status::NO_ADDRS_AVAIL,
+                        "Sorry, no address could be allocated.",
+                    ),
+                    LeaseType::Pd => out.status(
+                        status::NO_PREFIX_AVAIL,
+                        "Sorry, no prefixes could be allocated.",
+                    ),
+                }
+            }
+            fill(&mut out, &subnet, &decided.leases);
+            taken.extend(decided.leases.iter().map(|l| (l.lease_type, l.address)));
+            given.extend(decided.leases);
+            reply.push(out.code, out.data());
+        }
+    }
+    given
+}
+
+fn subnet_index(server: &Server, subnet: &Subnet) -> usize {
+    server
+        .config
+        .subnets
+        .iter()
+        .position(|s| s.id == subnet.id)
+        .unwrap_or(usize::MAX)
+}
+
+/// Kea's `processSolicit`: an Advertise of what the client would get, nothing stored; or,
+/// when the client sent Rapid Commit and its subnet's `rapid-commit` is on, a Reply with the
+/// leases committed and Rapid Commit in it (RFC 8415 18.3.1).
+fn solicit(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
+    let rapid = q.options().rapid_commit().unwrap_or(false)
+        && q.subnet.as_ref().is_some_and(|s| s.rapid_commit);
+    let mut reply = base_options(server, q);
+    let given = assign(server, q, rapid, &mut reply);
+    if rapid {
+        reply.push(code::RAPID_COMMIT, Vec::new());
+    }
+    requested_options(server, q, &given, &mut reply);
+    let t = if rapid {
+        MessageType::REPLY
+    } else {
+        MessageType::ADVERTISE
+    };
+    Some((t, reply))
+}
+
+/// Kea's `processRequest`.
+fn request(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
+    let mut reply = base_options(server, q);
+    let given = assign(server, q, true, &mut reply);
+    requested_options(server, q, &given, &mut reply);
+    (MessageType::REPLY, reply)
+}
+
+/// Kea's `processRenew` and `processRebind` (`extendIA_NA`, `extendIA_PD`): every lease of
+/// the binding is extended (or, when the binding has none, one is allocated, the client's
+/// address first); a lease the binding lost and every address the client sent that it does
+/// not get are listed with lifetimes 0. A Rebind of an IA_PD with no subnet for the client
+/// is discarded (RFC 8415 18.3.5, as Kea).
+fn extend(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
+    let mut reply = base_options(server, q);
+    let mut given = Vec::new();
+    let mut taken = Vec::new();
+    for kind in [LeaseType::Na, LeaseType::Pd] {
+        for ia in q.ias(kind) {
+            let mut out = IaReply::new(ia_code(kind), ia.iaid);
+            let Some(subnet) = q.subnet.clone() else {
+                match (kind, q.msg_type) {
+                    (LeaseType::Na | LeaseType::Ta, _) => out.status(
+                        status::NO_BINDING,
+                        "Sorry, no known leases for this duid/iaid.",
+                    ),
+                    (LeaseType::Pd, MessageType::RENEW) => out.status(
+                        status::NO_BINDING,
+                        "Sorry, no known PD leases for this duid/iaid.",
+                    ),
+                    (LeaseType::Pd, _) => return None,
+                }
+                reply.push(out.code, out.data());
+                continue;
+            };
+            let mut hints = resources(&ia, kind);
+            let index = subnet_index(server, &subnet);
+            let decided = {
+                let r = Request {
+                    subnet: &subnet,
+                    client: q.client(),
+                    kind,
+                    iaid: ia.iaid,
+                    hints: &hints,
+                    renewing: true,
+                    now: q.secs,
+                    taken: &taken,
+                };
+                match server.cursors.get_mut(index) {
+                    Some(c) => alloc::allocate(&server.leases, c, &r),
+                    None => alloc::Outcome::default(),
+                }
+            };
+            apply(server, q, &decided, true);
+            fill(&mut out, &subnet, &decided.leases);
+            hints.retain(|(a, _)| !decided.leases.iter().any(|l| l.address == *a));
+            for old in &decided.old {
+                if old.duid == q.duid {
+                    put_resource(&mut out, old, 0, 0);
+                }
+                hints.retain(|(a, _)| *a != old.address);
+            }
+            for (a, len) in hints {
+                // A zero prefix is a hint of length only (Kea sends nothing back for it).
+                match kind {
+                    LeaseType::Na | LeaseType::Ta => {
+                        out.options.push(code::IA_ADDR, reply::ia_address(a, 0, 0))
+                    }
+                    LeaseType::Pd if !a.is_unspecified() => out
+                        .options
+                        .push(code::IA_PREFIX, reply::ia_prefix(a, len, 0, 0)),
+                    LeaseType::Pd => {}
+                }
+            }
+            if decided.leases.is_empty() {
+                match kind {
+                    LeaseType::Na | LeaseType::Ta => out.status(
+                        status::NO_ADDRS_AVAIL,
+                        "Sorry, no addresses could be assigned at this time.",
+                    ),
+                    LeaseType::Pd => out.status(
+                        status::NO_PREFIX_AVAIL,
+                        "Sorry, no prefixes could be assigned at this time.",
+                    ),
+                }
+            }
+            taken.extend(decided.leases.iter().map(|l| (l.lease_type, l.address)));
+            given.extend(decided.leases);
+            reply.push(out.code, out.data());
+        }
+    }
+    requested_options(server, q, &given, &mut reply);
+    Some((MessageType::REPLY, reply))
+}
+
+/// Kea's `processConfirm`: no IA_NA, or no address in them, and the Confirm is discarded;
+/// an address outside the selected subnet gives NotOnLink for it; no subnet gives NotOnLink
+/// "No subnet selected"; else Success. The status code is the message's, not an IA's.
+fn confirm(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
+    let ias = q.ias(LeaseType::Na);
+    let addresses: Vec<Ipv6Addr> = ias
+        .iter()
+        .flat_map(|ia| resources(ia, LeaseType::Na))
+        .map(|(a, _)| a)
+        .collect();
+    if addresses.is_empty() {
+        return None;
+    }
+    let mut reply = base_options(server, q);
+    requested_options(server, q, &[], &mut reply);
+    let (c, text) = match &q.subnet {
+        Some(s) => match addresses.iter().find(|a| !s.prefix.contains(**a)) {
+            Some(a) => (status::NOT_ON_LINK, format!("Address {a} is not on link.")),
+            None => (status::SUCCESS, "All addresses are on-link".to_string()),
+        },
+        None => (status::NOT_ON_LINK, "No subnet selected".to_string()),
+    };
+    reply.push(code::STATUS_CODE, reply::status(c, &text));
+    Some((MessageType::REPLY, reply))
+}
+
+/// Kea's `processRelease` (`releaseIA_NA`, `releaseIA_PD`): each IA names its first address
+/// or prefix; it is released (the lease deleted) when it is the client's, in that IA; else the
+/// IA gets NoBinding. The message's status code sums up: Success only when every IA was.
+fn release(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
+    let mut reply = base_options(server, q);
+    let mut general = status::SUCCESS;
+    for kind in [LeaseType::Na, LeaseType::Pd] {
+        for ia in q.ias(kind) {
+            let mut out = IaReply::new(ia_code(kind), ia.iaid);
+            let verdict = match resources(&ia, kind).first() {
+                None => Err(match kind {
+                    LeaseType::Na | LeaseType::Ta => {
+                        "You did not include an address in your RELEASE"
+                    }
+                    LeaseType::Pd => "You did not include a prefix in your RELEASE",
+                }),
+                Some((a, _)) => match server.leases.get(kind, *a) {
+                    None => Err("Sorry, no known leases for this duid/iaid, can't release."),
+                    Some(l) if l.duid != q.duid => {
+                        Err("This address does not belong to you, you can't release it")
+                    }
+                    Some(l) if l.iaid != ia.iaid => {
+                        Err("This is your address, but you used wrong IAID")
+                    }
+                    Some(l) => Ok(l.address),
+                },
+            };
+            match verdict {
+                Ok(a) => {
+                    server.delete(kind, a);
+                    out.status(
+                        status::SUCCESS,
+                        "Lease released. Thank you, please come again.",
+                    );
+                }
+                Err(text) => {
+                    out.status(status::NO_BINDING, text);
+                    general = status::NO_BINDING;
+                }
+            }
+            reply.push(out.code, out.data());
+        }
+    }
+    reply.push(
+        code::STATUS_CODE,
+        reply::status(general, "Summary status for all processed IA_NAs"),
+    );
+    (MessageType::REPLY, reply)
+}
+
+/// Kea's `processDecline` (`declineIA`, `declineLease`): each address of each IA_NA that is
+/// the client's, in that IA, is declined: the lease loses its client (Kea's empty DUID, one
+/// zero byte), its preferred lifetime and host name, and is held for
+/// `decline-probation-period` seconds in state declined. IA_PDs are ignored, as Kea does.
+fn decline(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
+    let mut reply = base_options(server, q);
+    let probation = server.config.kea.decline_probation_period;
+    for ia in q.ias(LeaseType::Na) {
+        let mut out = IaReply::new(code::IA_NA, ia.iaid);
+        let addresses = resources(&ia, LeaseType::Na);
+        for (a, _) in &addresses {
+            match server.leases.get(LeaseType::Na, *a).cloned() {
+                None => out.set_status(
+                    status::NO_BINDING,
+                    "Server does not know about such an address.",
+                ),
+                Some(l) if l.duid != q.duid => out.status(
+                    status::NO_BINDING,
+                    "This address does not belong to you, you can't decline it",
+                ),
+                Some(l) if l.iaid != ia.iaid => out.set_status(
+                    status::NO_BINDING,
+                    "This is your address, but you used wrong IAID",
+                ),
+                Some(mut l) => {
+                    l.hwaddr = None;
+                    l.duid = vec![0];
+                    l.preferred_lifetime = 0;
+                    l.valid_lifetime = probation;
+                    l.expire = q.secs + u64::from(probation);
+                    l.hostname.clear();
+                    l.fqdn_fwd = false;
+                    l.fqdn_rev = false;
+                    l.state = STATE_DECLINED;
+                    server.commit(l);
+                    out.status(
+                        status::SUCCESS,
+                        "Lease declined. Hopefully the next one will be better.",
+                    );
+                }
+            }
+        }
+        if addresses.is_empty() {
+            out.set_status(status::NO_BINDING, "No addresses sent in IA_NA");
+        }
+        reply.push(out.code, out.data());
+    }
+    (MessageType::REPLY, reply)
+}
+
+/// Kea's `processInfRequest`: the identifiers and the options asked for.
+fn information(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
+    let mut reply = base_options(server, q);
+    requested_options(server, q, &[], &mut reply);
+    (MessageType::REPLY, reply)
+}
+
+/// Sends the reply: to a relayed query, Relay-repl layers to the relay that sent it (port
+/// 547, or its source port when it asked with Relay Source Port, RFC 8357, as Kea's
+/// `checkRelaySourcePort`); else to the client at port 546. The source is the address the
+/// query was sent to, or the interface's link-local address for a multicast query.
+fn send(server: &mut Server, q: &Query, t: MessageType, options: OptionList) {
+    let layers: Vec<RelayLayer> = q.relays.iter().map(|r| r.layer.clone()).collect();
+    let payload = reply::encode(t, q.xid, options, &layers);
+    let port = match q.relays.first() {
+        None => CLIENT_PORT,
+        Some(r) if r.source_port => q.source.port(),
+        Some(_) => SERVER_PORT,
+    };
+    let from = if q.destination.is_multicast() || q.destination == ALL_DHCP_RELAY_AGENTS_AND_SERVERS
+    {
+        q.on.link_local
+    } else {
+        q.destination
+    };
+    server.stats.bump("pkt6-sent", q.now);
+    server.stats.bump(
+        if t == MessageType::ADVERTISE {
+            "pkt6-advertise-sent"
+        } else {
+            "pkt6-reply-sent"
+        },
+        q.now,
+    );
+    server.transmit(Transmit {
+        interface: q.on.index,
+        source: SocketAddrV6::new(from, SERVER_PORT, 0, 0),
+        destination: SocketAddrV6::new(*q.source.ip(), port, 0, q.source.scope_id()),
+        payload,
+    });
+}

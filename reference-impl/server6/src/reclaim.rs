@@ -1,0 +1,85 @@
+//! Expired leases processing, after Kea's `AllocEngine::reclaimExpiredLeases6` and
+//! `deleteExpiredReclaimedLeases6`, driven by `expired-leases-processing`:
+//! - every `reclaim-timer-wait-time` seconds, up to `max-reclaim-leases` expired leases are
+//!   reclaimed: kept for lease affinity in state expired-reclaimed (host name and DNS flags
+//!   cleared), or deleted at once when `flush-reclaimed-timer-wait-time` is 0; a declined
+//!   address whose probation is over is deleted (recovered);
+//! - every `flush-reclaimed-timer-wait-time` seconds, reclaimed leases that expired more than
+//!   `hold-reclaimed-time` seconds ago are deleted;
+//! - every `lfc-interval` seconds the lease file is compacted.
+//!
+//! As in the v4 core, a run takes no time in virtual time, so the next run is exactly the
+//! wait time later, and only `max-reclaim-leases` bounds a run.
+
+use crate::store::{STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+use crate::{Action, Server, epoch_secs};
+use std::time::{Duration, SystemTime};
+
+fn secs(s: u32) -> Duration {
+    Duration::from_secs(u64::from(s))
+}
+
+/// Runs the timers that are due at `now` and re-arms them.
+pub(crate) fn on_timeout(server: &mut Server, now: SystemTime) {
+    let e = server.config.kea.expired_leases;
+    if server.timers.reclaim.is_some_and(|t| t <= now) {
+        reclaim(server, now, e.max_reclaim_leases as usize, None);
+        server.timers.reclaim = Some(now + secs(e.reclaim_timer_wait_time));
+    }
+    if server.timers.flush.is_some_and(|t| t <= now) {
+        flush(server, now);
+        server.timers.flush = Some(now + secs(e.flush_reclaimed_timer_wait_time));
+    }
+    if server.timers.lease_file_cleanup.is_some_and(|t| t <= now) {
+        server.actions.push_back(Action::CompactLeaseFile);
+        let interval = server.config.kea.lease_database.lfc_interval;
+        server.timers.lease_file_cleanup = Some(now + secs(interval));
+    }
+}
+
+/// Reclaims up to `limit` expired leases (0: all). `remove` overrides whether reclaimed leases
+/// are deleted (`leases-reclaim`'s argument); by default they are deleted only when lease
+/// affinity is off.
+pub(crate) fn reclaim(server: &mut Server, now: SystemTime, limit: usize, remove: Option<bool>) {
+    let remove = remove.unwrap_or(
+        server
+            .config
+            .kea
+            .expired_leases
+            .flush_reclaimed_timer_wait_time
+            == 0,
+    );
+    for lease in server.leases.expired(epoch_secs(now), limit) {
+        let declined = lease.state == STATE_DECLINED;
+        server.stats.bump("reclaimed-leases", now);
+        server
+            .stats
+            .add_subnet(lease.subnet_id, "reclaimed-leases", 1, now);
+        if declined {
+            server.stats.bump("reclaimed-declined-addresses", now);
+            server
+                .stats
+                .add_subnet(lease.subnet_id, "reclaimed-declined-addresses", 1, now);
+        }
+        if remove || declined {
+            server.delete(lease.lease_type, lease.address);
+        } else {
+            let mut r = lease.clone();
+            r.state = STATE_EXPIRED_RECLAIMED;
+            r.hostname.clear();
+            r.fqdn_fwd = false;
+            r.fqdn_rev = false;
+            server.commit(r);
+        }
+        tracing::debug!(address = %lease.address, "lease reclaimed");
+    }
+}
+
+/// Deletes reclaimed leases that expired more than `hold-reclaimed-time` seconds ago.
+pub(crate) fn flush(server: &mut Server, now: SystemTime) {
+    let hold = u64::from(server.config.kea.expired_leases.hold_reclaimed_time);
+    let before = epoch_secs(now).saturating_sub(hold);
+    for lease in server.leases.reclaimed_before(before) {
+        server.delete(lease.lease_type, lease.address);
+    }
+}
