@@ -709,3 +709,42 @@ pub(crate) fn read_relay<A: FromStr>(
     );
     out
 }
+
+/// Takes a pool's `pool` key: `first - last`, or a prefix that `prefix` turns into its first
+/// and last address; a range outside the subnet (`inside` says false for an end) is a fault.
+pub(crate) fn read_pool_range<A: Copy + Ord + FromStr>(
+    o: &mut Obj<'_>,
+    prefix: impl Fn(&str) -> Result<(A, A), String>,
+    inside: impl Fn(A) -> bool,
+    faults: &mut Faults,
+) -> Option<(A, A)> {
+    let Some((p, pp)) = o.take("pool", faults) else {
+        faults.add(&o.path, o.pos, "a pool needs \"pool\"");
+        return None;
+    };
+    let text = as_string(p, &pp, faults)?;
+    let parsed = if let Some((a, b)) = text.split_once('-') {
+        match (a.trim().parse::<A>(), b.trim().parse::<A>()) {
+            (Ok(a), Ok(b)) if a <= b => Ok((a, b)),
+            (Ok(_), Ok(_)) => Err(format!("{text:?}: the first address is above the last")),
+            _ => Err(format!("{text:?} is not \"first - last\"")),
+        }
+    } else {
+        prefix(&text)
+    };
+    match parsed {
+        Ok((first, last)) if inside(first) && inside(last) => Some((first, last)),
+        Ok(_) => {
+            faults.add(
+                &pp,
+                p.pos,
+                format!("pool {text:?} is not inside the subnet"),
+            );
+            None
+        }
+        Err(e) => {
+            faults.add(&pp, p.pos, e);
+            None
+        }
+    }
+}

@@ -492,50 +492,21 @@ fn read_pool(
     faults: &mut Faults,
 ) -> Option<Pool4> {
     let mut o = Obj::new(v, path, faults)?;
-    let range = match o.take("pool", faults) {
-        Some((p, pp)) => {
-            let text = as_string(p, &pp, faults)?;
-            let parsed = if let Some((a, b)) = text.split_once('-') {
-                match (a.trim().parse::<Ipv4Addr>(), b.trim().parse::<Ipv4Addr>()) {
-                    (Ok(a), Ok(b)) if a <= b => Ok((a, b)),
-                    (Ok(_), Ok(_)) => Err(format!("{text:?}: the first address is above the last")),
-                    _ => Err(format!("{text:?} is not \"first - last\"")),
-                }
-            } else {
-                read_prefix(&text).map(|p| {
-                    let first = u32::from(p.network);
-                    let size = 1u64 << (32 - u32::from(p.len));
-                    (
-                        p.network,
-                        Ipv4Addr::from((u64::from(first) + size - 1) as u32),
-                    )
-                })
-            };
-            match parsed {
-                Ok((first, last))
-                    if subnet.is_none_or(|s| s.contains(first) && s.contains(last)) =>
-                {
-                    Some((first, last))
-                }
-                Ok(_) => {
-                    faults.add(
-                        &pp,
-                        p.pos,
-                        format!("pool {text:?} is not inside the subnet"),
-                    );
-                    None
-                }
-                Err(e) => {
-                    faults.add(&pp, p.pos, e);
-                    None
-                }
-            }
-        }
-        None => {
-            faults.add(path, v.pos, "a pool needs \"pool\"");
-            None
-        }
-    };
+    let range = common::read_pool_range(
+        &mut o,
+        |text| {
+            read_prefix(text).map(|p| {
+                let first = u32::from(p.network);
+                let size = 1u64 << (32 - u32::from(p.len));
+                (
+                    p.network,
+                    Ipv4Addr::from((u64::from(first) + size - 1) as u32),
+                )
+            })
+        },
+        |a| subnet.is_none_or(|s| s.contains(a)),
+        faults,
+    );
     let option_data = read_option_data(&mut o, faults);
     let client_class = o.string("client-class", faults).and_then(|c| {
         if c.starts_with("HA_") {

@@ -319,6 +319,10 @@ const UNSUPPORTED_DHCP6: &[(&str, &str)] = &[
         "not a Dhcp6 key in Kea 2.2 (kea-dhcp6 refuses it): set rapid-commit per subnet",
     ),
     (
+        "relay-supplied-options",
+        "relay-supplied options (RSOO) are not implemented",
+    ),
+    (
         "high-availability",
         "not a Dhcp6 key: high availability is configured in the parameters of libdhcp_ha.so in hooks-libraries",
     ),
@@ -352,23 +356,6 @@ const UNSUPPORTED_DHCP6: &[(&str, &str)] = &[
         "the client's hardware address comes from its DUID only",
     ),
     (
-        "relay-supplied-options",
-        "relay-supplied options (RSOO) are not implemented",
-    ),
-    ("reservation-mode", "reservation modes are not implemented"),
-    (
-        "reservations-global",
-        "global reservations are not implemented",
-    ),
-    (
-        "reservations-in-subnet",
-        "reservations are always in subnets",
-    ),
-    (
-        "reservations-out-of-pool",
-        "reservation modes are not implemented",
-    ),
-    (
         "reservations-lookup-first",
         "host databases are not implemented",
     ),
@@ -394,6 +381,25 @@ const UNSUPPORTED_DHCP6: &[(&str, &str)] = &[
         "statistics sampling is not implemented",
     ),
     ("dhcp4o6-port", "DHCPv4-over-DHCPv6 is not implemented"),
+    ("compatibility", "lenient option parsing is not implemented"),
+];
+
+/// Kea 2.2 keys of both the `Dhcp6` map and `subnet6` entries (a subnet's override of the
+/// global value) that the reference server does not implement, and why.
+const UNSUPPORTED_NETWORK6: &[(&str, &str)] = &[
+    ("reservation-mode", "reservation modes are not implemented"),
+    (
+        "reservations-global",
+        "global reservations are not implemented",
+    ),
+    (
+        "reservations-in-subnet",
+        "reservations are always in subnets",
+    ),
+    (
+        "reservations-out-of-pool",
+        "reservation modes are not implemented",
+    ),
     ("min-valid-lifetime", "lifetime bounds are not implemented"),
     ("max-valid-lifetime", "lifetime bounds are not implemented"),
     (
@@ -410,7 +416,6 @@ const UNSUPPORTED_DHCP6: &[(&str, &str)] = &[
         "store-extended-info",
         "extended lease information is not implemented",
     ),
-    ("compatibility", "lenient option parsing is not implemented"),
     ("ddns-send-updates", "DNS updates are not implemented"),
     ("ddns-override-no-update", "DNS updates are not implemented"),
     (
@@ -438,68 +443,25 @@ const UNSUPPORTED_DHCP6: &[(&str, &str)] = &[
     ),
 ];
 
-/// Kea 2.2 `subnet6` keys the reference server does not implement, and why.
+/// Kea 2.2 keys of `subnet6` entries only that the reference server does not implement.
 const UNSUPPORTED_SUBNET6: &[(&str, &str)] = &[
     ("client-class", "client classification is not implemented"),
     (
         "require-client-classes",
         "client classification is not implemented",
     ),
-    ("reservation-mode", "reservation modes are not implemented"),
-    (
-        "reservations-global",
-        "global reservations are not implemented",
-    ),
-    (
-        "reservations-in-subnet",
-        "reservations are always in subnets",
-    ),
-    (
-        "reservations-out-of-pool",
-        "reservation modes are not implemented",
-    ),
-    ("min-valid-lifetime", "lifetime bounds are not implemented"),
-    ("max-valid-lifetime", "lifetime bounds are not implemented"),
-    (
-        "min-preferred-lifetime",
-        "lifetime bounds are not implemented",
-    ),
-    (
-        "max-preferred-lifetime",
-        "lifetime bounds are not implemented",
-    ),
-    ("cache-threshold", "lease caching is not implemented"),
-    ("cache-max-age", "lease caching is not implemented"),
-    (
-        "store-extended-info",
-        "extended lease information is not implemented",
-    ),
-    ("ddns-send-updates", "DNS updates are not implemented"),
-    ("ddns-override-no-update", "DNS updates are not implemented"),
-    (
-        "ddns-override-client-update",
-        "DNS updates are not implemented",
-    ),
-    (
-        "ddns-replace-client-name",
-        "DNS updates are not implemented",
-    ),
-    ("ddns-generated-prefix", "DNS updates are not implemented"),
-    ("ddns-qualifying-suffix", "DNS updates are not implemented"),
-    ("ddns-update-on-renew", "DNS updates are not implemented"),
-    (
-        "ddns-use-conflict-resolution",
-        "DNS updates are not implemented",
-    ),
-    (
-        "hostname-char-set",
-        "host name sanitising is not implemented",
-    ),
-    (
-        "hostname-char-replacement",
-        "host name sanitising is not implemented",
-    ),
 ];
+
+/// `unsupported` and [`UNSUPPORTED_NETWORK6`] together, for `Obj::finish`.
+fn with_network_keys(
+    unsupported: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
+    unsupported
+        .iter()
+        .chain(UNSUPPORTED_NETWORK6)
+        .copied()
+        .collect()
+}
 
 /// Pool keys (of `pools` and `pd-pools`) the reference server does not implement.
 const UNSUPPORTED_POOL6: &[(&str, &str)] = &[
@@ -586,7 +548,7 @@ fn read_root(root: &Spanned, faults: &mut Faults) -> Option<Dhcp6> {
     };
     let data_directory = d.string("data-directory", faults).map(PathBuf::from);
     let daemon = common::read_daemon(&mut d, "kea-dhcp6", faults);
-    d.finish(UNSUPPORTED_DHCP6, faults);
+    d.finish(&with_network_keys(UNSUPPORTED_DHCP6), faults);
     Some(Dhcp6 {
         interfaces,
         option_data,
@@ -719,7 +681,7 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet6> 
         Some((r, p)) => common::read_relay(r, &p, "IPv6", faults),
         None => Vec::new(),
     };
-    o.finish(UNSUPPORTED_SUBNET6, faults);
+    o.finish(&with_network_keys(UNSUPPORTED_SUBNET6), faults);
     Some(Subnet6 {
         id: id? as u32,
         prefix: prefix?,
@@ -745,43 +707,12 @@ fn read_pool(
     faults: &mut Faults,
 ) -> Option<Pool6> {
     let mut o = Obj::new(v, path, faults)?;
-    let range = match o.take("pool", faults) {
-        Some((p, pp)) => {
-            let text = as_string(p, &pp, faults)?;
-            let parsed = if let Some((a, b)) = text.split_once('-') {
-                match (read_address(a), read_address(b)) {
-                    (Ok(a), Ok(b)) if a <= b => Ok((a, b)),
-                    (Ok(_), Ok(_)) => Err(format!("{text:?}: the first address is above the last")),
-                    _ => Err(format!("{text:?} is not \"first - last\"")),
-                }
-            } else {
-                read_prefix(&text).map(|p| (p.network, p.last()))
-            };
-            match parsed {
-                Ok((first, last))
-                    if subnet.is_none_or(|s| s.contains(first) && s.contains(last)) =>
-                {
-                    Some((first, last))
-                }
-                Ok(_) => {
-                    faults.add(
-                        &pp,
-                        p.pos,
-                        format!("pool {text:?} is not inside the subnet"),
-                    );
-                    None
-                }
-                Err(e) => {
-                    faults.add(&pp, p.pos, e);
-                    None
-                }
-            }
-        }
-        None => {
-            faults.add(path, v.pos, "a pool needs \"pool\"");
-            None
-        }
-    };
+    let range = common::read_pool_range(
+        &mut o,
+        |text| read_prefix(text).map(|p| (p.network, p.last())),
+        |a| subnet.is_none_or(|s| s.contains(a)),
+        faults,
+    );
     let option_data = read_option_data(&mut o, faults);
     o.finish(UNSUPPORTED_POOL6, faults);
     let (first, last) = range?;
