@@ -748,3 +748,32 @@ pub(crate) fn read_pool_range<A: Copy + Ord + FromStr>(
         }
     }
 }
+
+/// A subnet's `id` (required: dhcplab does not number subnets itself) and its `subnet`, read
+/// with `read_prefix`.
+pub(crate) fn read_subnet_head<P>(
+    o: &mut Obj<'_>,
+    read_prefix: impl Fn(&str) -> Result<P, String>,
+    faults: &mut Faults,
+) -> (Option<u32>, Option<P>) {
+    let has_id = o.has("id");
+    let id = o
+        .uint("id", 1..=u64::from(u32::MAX), faults)
+        .and_then(|n| u32::try_from(n).ok());
+    if !has_id {
+        faults.add(
+            &o.path,
+            o.pos,
+            "a subnet needs an \"id\" (dhcplab does not number subnets itself)",
+        );
+    }
+    let prefix = match o.take("subnet", faults) {
+        Some((s, p)) => as_string(s, &p, faults)
+            .and_then(|t| read_prefix(&t).map_err(|e| faults.add(&p, s.pos, e)).ok()),
+        None => {
+            faults.add(&o.path, o.pos, "a subnet needs \"subnet\"");
+            None
+        }
+    };
+    (id, prefix)
+}

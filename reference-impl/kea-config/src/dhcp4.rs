@@ -408,23 +408,7 @@ fn read_prefix(text: &str) -> Result<Prefix4, String> {
 
 fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> {
     let mut o = Obj::new(v, path, faults)?;
-    let has_id = o.has("id");
-    let id = o.uint("id", 1..=u64::from(u32::MAX), faults);
-    if !has_id {
-        faults.add(
-            path,
-            v.pos,
-            "a subnet needs an \"id\" (dhcplab does not number subnets itself)",
-        );
-    }
-    let prefix = match o.take("subnet", faults) {
-        Some((s, p)) => as_string(s, &p, faults)
-            .and_then(|t| read_prefix(&t).map_err(|e| faults.add(&p, s.pos, e)).ok()),
-        None => {
-            faults.add(path, v.pos, "a subnet needs \"subnet\"");
-            None
-        }
-    };
+    let (id, prefix) = common::read_subnet_head(&mut o, read_prefix, faults);
     let pools = o
         .array("pools", faults)
         .into_iter()
@@ -471,7 +455,7 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet4> 
         faults,
     );
     Some(Subnet4 {
-        id: id? as u32,
+        id: id?,
         prefix: prefix?,
         pools,
         option_data,

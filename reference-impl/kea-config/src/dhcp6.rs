@@ -634,23 +634,7 @@ fn prefix(network: Ipv6Addr, len: u8) -> Result<Prefix6, ()> {
 
 fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet6> {
     let mut o = Obj::new(v, path, faults)?;
-    let has_id = o.has("id");
-    let id = o.uint("id", 1..=u64::from(u32::MAX), faults);
-    if !has_id {
-        faults.add(
-            path,
-            v.pos,
-            "a subnet needs an \"id\" (dhcplab does not number subnets itself)",
-        );
-    }
-    let prefix = match o.take("subnet", faults) {
-        Some((s, p)) => as_string(s, &p, faults)
-            .and_then(|t| read_prefix(&t).map_err(|e| faults.add(&p, s.pos, e)).ok()),
-        None => {
-            faults.add(path, v.pos, "a subnet needs \"subnet\"");
-            None
-        }
-    };
+    let (id, prefix) = common::read_subnet_head(&mut o, read_prefix, faults);
     let pools = o
         .array("pools", faults)
         .into_iter()
@@ -683,7 +667,7 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet6> 
     };
     o.finish(&with_network_keys(UNSUPPORTED_SUBNET6), faults);
     Some(Subnet6 {
-        id: id? as u32,
+        id: id?,
         prefix: prefix?,
         pools,
         pd_pools,
