@@ -700,7 +700,15 @@ fn server_identifier_and_client_identifier_checks_drop_as_kea_does() {
         .is_none()
     );
     // sanityCheck: Request without one, Solicit with ours.
-    assert!(exchange(&mut s, at(0), 1, &msg(REQUEST, 1, std::slice::from_ref(&ia1))).is_none());
+    assert!(
+        exchange(
+            &mut s,
+            at(0),
+            1,
+            &msg(REQUEST, 1, std::slice::from_ref(&ia1))
+        )
+        .is_none()
+    );
     assert!(exchange(&mut s, at(0), 1, &msg(SOLICIT, 1, &[sid(), ia1.clone()])).is_none());
     // No client identifier.
     let mut bare = dhcplab_wire::v6::ClientMessage::new(SOLICIT, 1);
