@@ -8,19 +8,84 @@ pub mod hookfiles;
 pub mod invariant;
 mod matcher;
 
-pub use matcher::{Seen, check, kind_of, passes, show, value};
+pub use matcher::{Payload, Seen, check, kind_of, passes, show, value};
 
 use dhcplab_client::HostEvent;
-use dhcplab_memfile::Lease4;
+use dhcplab_memfile::{Lease4, Lease6};
 use dhcplab_scenario::{
-    Act, AddrRef, Expect, Filter, LeaseState, Scenario, ServerConfig, Step, To, What, When,
-    format_duration,
+    Act, AddrRef, Expect, Filter, LeaseOf, LeaseState, PrefixRef, Scenario, ServerConfig, Step, To,
+    What, When, format_duration,
 };
 use dhcplab_timeline::{Entry, Fate, Timeline};
 use dhcplab_vnet::{Faults, Sent};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, SystemTime};
+
+/// A client's state and what it holds, as a [`Network`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientView {
+    /// Its state as scenarios name it (`bound`, `init-reboot`, `stopped`; for DHCPv6
+    /// `soliciting`, `confirming`, ...).
+    pub state: String,
+    /// The IPv4 address on its interface (a DHCPv4 client).
+    pub address: Option<Ipv4Addr>,
+    /// The addresses of its IA_NAs (a DHCPv6 client).
+    pub addresses6: Vec<Ipv6Addr>,
+    /// The prefixes delegated to it in its IA_PDs (a DHCPv6 client).
+    pub prefixes: Vec<(Ipv6Addr, u8)>,
+}
+
+/// What a lease expectation asks a server about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseKey {
+    /// The lease of an address: an IPv4 lease, or a DHCPv6 IA_NA lease.
+    Address(IpAddr),
+    /// The lease of a delegated prefix (a DHCPv6 IA_PD lease).
+    Prefix(Ipv6Addr, u8),
+}
+
+/// A server's lease row of either version.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeaseRecord {
+    /// A DHCPv4 lease (Kea's lease4 CSV row).
+    V4(Lease4),
+    /// A DHCPv6 lease (Kea's lease6 CSV row).
+    V6(Lease6),
+}
+
+impl LeaseRecord {
+    /// Its state field (`STATE_DEFAULT`, `STATE_DECLINED`, `STATE_EXPIRED_RECLAIMED`).
+    pub fn state(&self) -> u32 {
+        match self {
+            LeaseRecord::V4(l) => l.state,
+            LeaseRecord::V6(l) => l.state,
+        }
+    }
+
+    /// When it expires, in seconds since 1970.
+    pub fn expire(&self) -> u64 {
+        match self {
+            LeaseRecord::V4(l) => l.expire,
+            LeaseRecord::V6(l) => l.expire,
+        }
+    }
+
+    /// Whether it belongs to the host with link address `mac`: by the lease's hardware
+    /// address, or (DHCPv6) by a DUID-LL or DUID-LLT made from that address, which ends with
+    /// it (RFC 8415 11.2, 11.4).
+    pub fn belongs_to(&self, mac: [u8; 6]) -> bool {
+        match self {
+            LeaseRecord::V4(l) => l.hwaddr == mac,
+            LeaseRecord::V6(l) => {
+                l.hwaddr.as_ref().is_some_and(|h| h.bytes == mac)
+                    || (l.duid.len() >= 10
+                        && matches!(l.duid.get(..2), Some([0, 1] | [0, 3]))
+                        && l.duid.ends_with(&mac))
+            }
+        }
+    }
+}
 
 /// The longest run: a step later than this fails the scenario.
 pub const MAX_VIRTUAL_TIME: Duration = dhcplab_scenario::MAX_DURATION;
@@ -67,29 +132,32 @@ pub trait Network {
     fn heal(&mut self, hosts: &[usize]);
     /// Sets the faults of host `i`'s link.
     fn set_faults(&mut self, i: usize, faults: Faults);
-    /// Puts a crafted datagram from host `i` on the link.
+    /// Puts a crafted datagram from host `i` on the link (UDP over IPv4 or IPv6, as the
+    /// addresses are).
     fn inject(
         &mut self,
         i: usize,
         dst_mac: [u8; 6],
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
+        src: SocketAddr,
+        dst: SocketAddr,
         payload: &[u8],
     );
     /// Gives server `i` a new configuration.
     fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String>;
     /// The events client `i` has run its event program for, in order.
     fn events(&self, i: usize) -> Vec<String>;
-    /// Client `i`'s state as scenarios name it (`bound`, `init-reboot`, `stopped`) and the
-    /// address on its interface; none when host `i` is not a client.
-    fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)>;
-    /// The state of server `i`'s lease of `address` now, with the lease.
+    /// Client `i`'s state as scenarios name it (`bound`, `init-reboot`, `stopped`) and what
+    /// it holds; none when host `i` is not a client.
+    fn client(&self, i: usize) -> Option<ClientView>;
+    /// The state of server `i`'s lease of an address or a delegated prefix now, with the
+    /// lease.
     fn lease_state(
         &self,
         i: usize,
-        address: Ipv4Addr,
-    ) -> Result<(LeaseState, Option<Lease4>), String>;
-    /// How many active leases server `i` holds now.
+        of: LeaseKey,
+    ) -> Result<(LeaseState, Option<LeaseRecord>), String>;
+    /// How many active leases server `i` holds now (of its DHCP version: a DHCPv6 server
+    /// counts its IA_NA and IA_PD leases).
     fn active_leases(&self, i: usize) -> Result<u64, String>;
     /// The calls server `i`'s trace hook library wrote to `${trace}`, in order, each as
     /// `LIBRARY HOOK`.
@@ -188,16 +256,17 @@ pub fn fates(sent: &Sent, now: SystemTime) -> Vec<(usize, Fate)> {
 }
 
 /// The state of a server's lease (none: no lease) at `now`, in seconds since 1970 as lease
-/// expiries count, with the lease.
-pub fn lease_state(lease: Option<Lease4>, now: u64) -> (LeaseState, Option<Lease4>) {
+/// expiries count, with the lease. Both versions keep Kea's states (lease4 and lease6 CSV
+/// share them).
+pub fn lease_state(lease: Option<LeaseRecord>, now: u64) -> (LeaseState, Option<LeaseRecord>) {
     use dhcplab_memfile::{STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
     match lease {
         None => (LeaseState::Absent, None),
         Some(l) => {
-            let st = match l.state {
+            let st = match l.state() {
                 STATE_DECLINED => LeaseState::Declined,
                 STATE_EXPIRED_RECLAIMED => LeaseState::Reclaimed,
-                _ if l.expire <= now => LeaseState::Expired,
+                _ if l.expire() <= now => LeaseState::Expired,
                 _ => LeaseState::Active,
             };
             (st, Some(l))
@@ -563,7 +632,28 @@ impl<N: Network> Runner<'_, N> {
                         }
                     }
                 }
-                self.net.inject(i, dst_mac, src, dst, &payload);
+                self.net.inject(
+                    i,
+                    dst_mac,
+                    SocketAddr::V4(src),
+                    SocketAddr::V4(dst),
+                    &payload,
+                );
+            }
+            Act::Send6(s) => {
+                let i = self.index(&s.from)?;
+                let dst_mac = match &s.to {
+                    To::Host(h) => self.net.mac(self.index(h)?),
+                    To::Broadcast => dhcplab_scenario::v6::multicast_mac(*s.dst.ip()),
+                };
+                let payload = s.message.encode(&self.vars)?;
+                self.net.inject(
+                    i,
+                    dst_mac,
+                    SocketAddr::V6(s.src),
+                    SocketAddr::V6(s.dst),
+                    &payload,
+                );
             }
             Act::Command {
                 host,
@@ -633,18 +723,33 @@ impl<N: Network> Runner<'_, N> {
             .vars
             .get(var)
             .ok_or_else(|| format!("${var} was never captured"))?;
-        Ok(match <[u8; 4]>::try_from(bytes.as_slice()) {
-            Ok(a) => Ipv4Addr::from(a).to_string(),
-            Err(_) => dhcplab_wire::v4::Hex(bytes).to_string(),
+        Ok(match address_of(bytes) {
+            Some(a) => a.to_string(),
+            None => dhcplab_wire::v4::Hex(bytes).to_string(),
         })
     }
 
-    fn addr(&self, a: &AddrRef) -> Result<Ipv4Addr, String> {
+    fn addr(&self, a: &AddrRef) -> Result<IpAddr, String> {
         match a {
             AddrRef::Literal(a) => Ok(*a),
-            AddrRef::Var(v) => match self.vars.get(v).map(|b| <[u8; 4]>::try_from(b.as_slice())) {
-                Some(Ok(b)) => Ok(Ipv4Addr::from(b)),
-                Some(Err(_)) => Err(format!("${v} is not an address")),
+            AddrRef::Var(v) => match self.vars.get(v).map(|b| address_of(b)) {
+                Some(Some(a)) => Ok(a),
+                Some(None) => Err(format!("${v} is not an address")),
+                None => Err(format!("${v} was never captured")),
+            },
+        }
+    }
+
+    /// A prefix written out or captured (`ia-pd.iaprefix`: its length, then 16 bytes).
+    fn prefix(&self, p: &PrefixRef) -> Result<(Ipv6Addr, u8), String> {
+        match p {
+            PrefixRef::Literal(a, len) => Ok((*a, *len)),
+            PrefixRef::Var(v) => match self.vars.get(v).map(|b| b.split_first()) {
+                Some(Some((len, rest))) if *len <= 128 => match <[u8; 16]>::try_from(rest) {
+                    Ok(a) => Ok((Ipv6Addr::from(a), *len)),
+                    Err(_) => Err(format!("${v} is not a prefix")),
+                },
+                Some(_) => Err(format!("${v} is not a prefix")),
                 None => Err(format!("${v} was never captured")),
             },
         }
@@ -699,7 +804,7 @@ impl<N: Network> Runner<'_, N> {
                         if near_misses.len() < 3 {
                             near_misses.push(format!(
                                 "{} at {}: {}",
-                                dhcplab_timeline::describe_message(&s.message),
+                                s.message.describe(),
                                 clock(s.at_ns),
                                 faults.join("; ")
                             ));
@@ -755,7 +860,7 @@ impl<N: Network> Runner<'_, N> {
                 );
                 self.pass(format!(
                     "{what}: {} at {}",
-                    dhcplab_timeline::describe_message(&s.message),
+                    s.message.describe(),
                     clock(s.at_ns)
                 ));
                 Ok(())
@@ -778,11 +883,7 @@ impl<N: Network> Runner<'_, N> {
                         scan += 1;
                         // What came after the window (real time may run behind) is not in it.
                         if s.at_ns >= from && s.at_ns <= until && passes(filter, s) {
-                            hit = Some(format!(
-                                "{} at {}",
-                                dhcplab_timeline::describe_message(&s.message),
-                                clock(s.at_ns)
-                            ));
+                            hit = Some(format!("{} at {}", s.message.describe(), clock(s.at_ns)));
                             return true;
                         }
                     }
@@ -879,46 +980,98 @@ impl<N: Network> Runner<'_, N> {
                 host,
                 state,
                 address,
+                prefix,
             } => {
                 let i = self.index(host)?;
-                let Some((now_state, configured)) = self.net.client(i) else {
+                let Some(view) = self.net.client(i) else {
                     return Err(format!("{host} is not a client"));
                 };
+                let now_state = &view.state;
                 if let Some(want) = state
-                    && *want != now_state
+                    && want != now_state
                 {
                     return Err(format!("expected {host} {want}, it is {now_state}"));
                 }
+                let held: Vec<IpAddr> = view
+                    .address
+                    .map(IpAddr::V4)
+                    .into_iter()
+                    .chain(view.addresses6.iter().copied().map(IpAddr::V6))
+                    .collect();
+                let list = |items: Vec<String>, none: &str| {
+                    if items.is_empty() {
+                        none.to_string()
+                    } else {
+                        items.join(", ")
+                    }
+                };
+                let held_text = list(held.iter().map(ToString::to_string).collect(), "no address");
                 if let Some(want) = address {
                     let want = match want {
                         None => None,
                         Some(a) => Some(self.addr(a)?),
                     };
-                    if want != configured {
-                        let show = |a: Option<Ipv4Addr>| {
-                            a.map_or("no address".to_string(), |a| a.to_string())
-                        };
+                    let ok = match want {
+                        None => held.is_empty(),
+                        Some(a) => held.contains(&a),
+                    };
+                    if !ok {
                         return Err(format!(
-                            "expected {host} with {}, it has {}",
-                            show(want),
-                            show(configured)
+                            "expected {host} with {}, it has {held_text}",
+                            want.map_or("no address".to_string(), |a| a.to_string()),
                         ));
                     }
                 }
-                Ok(format!(
-                    "{host} {now_state}{}",
-                    configured.map_or(String::new(), |a| format!(" with {a}"))
-                ))
+                let prefixes_text = list(
+                    view.prefixes
+                        .iter()
+                        .map(|(a, l)| format!("{a}/{l}"))
+                        .collect(),
+                    "no prefix",
+                );
+                if let Some(want) = prefix {
+                    let want = match want {
+                        None => None,
+                        Some(p) => Some(self.prefix(p)?),
+                    };
+                    let ok = match want {
+                        None => view.prefixes.is_empty(),
+                        Some(p) => view.prefixes.contains(&p),
+                    };
+                    if !ok {
+                        return Err(format!(
+                            "expected {host} with {}, it has {prefixes_text}",
+                            want.map_or("no prefix".to_string(), |(a, l)| format!("{a}/{l}")),
+                        ));
+                    }
+                }
+                let mut text = format!("{host} {now_state}");
+                if !held.is_empty() {
+                    text.push_str(&format!(" with {held_text}"));
+                }
+                if !view.prefixes.is_empty() {
+                    text.push_str(&format!(", prefixes {prefixes_text}"));
+                }
+                Ok(text)
             }
             Expect::Lease {
                 host,
-                address,
+                of,
                 state,
                 owner,
             } => {
                 let i = self.index(host)?;
-                let a = self.addr(address)?;
-                let (got, lease) = self.net.lease_state(i, a)?;
+                let (key, a) = match of {
+                    LeaseOf::Address(a) => {
+                        let a = self.addr(a)?;
+                        (LeaseKey::Address(a), a.to_string())
+                    }
+                    LeaseOf::Prefix(p) => {
+                        let (p, len) = self.prefix(p)?;
+                        (LeaseKey::Prefix(p, len), format!("{p}/{len}"))
+                    }
+                };
+                let (got, lease) = self.net.lease_state(i, key)?;
                 if got != *state {
                     return Err(format!(
                         "expected {host}'s lease of {a} {}, it is {}",
@@ -929,7 +1082,7 @@ impl<N: Network> Runner<'_, N> {
                 if let Some(o) = owner {
                     let j = self.index(o)?;
                     let mac = self.net.mac(j);
-                    if lease.as_ref().is_none_or(|l| l.hwaddr != mac) {
+                    if lease.as_ref().is_none_or(|l| !l.belongs_to(mac)) {
                         return Err(format!("expected {host}'s lease of {a} to belong to {o}"));
                     }
                 }
@@ -1026,6 +1179,16 @@ impl<N: Network> Runner<'_, N> {
             }
         }
     }
+}
+
+/// The address in captured bytes: 4 of them IPv4, 16 IPv6.
+fn address_of(bytes: &[u8]) -> Option<IpAddr> {
+    if let Ok(a) = <[u8; 4]>::try_from(bytes) {
+        return Some(IpAddr::V4(Ipv4Addr::from(a)));
+    }
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
 }
 
 /// `+1h2m3.004s`-style time since the start, from nanoseconds.

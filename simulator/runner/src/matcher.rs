@@ -3,40 +3,102 @@
 //! mode can check what real stacks send the same way.
 
 use dhcplab_scenario::text::{format_hex, parse_hex};
-use dhcplab_scenario::{Check, Field, Filter, Kind, Matcher, Target, To};
+use dhcplab_scenario::v6::{IaKind, Leaf6, in_prefix6, parse_prefix6, status_code_named};
+use dhcplab_scenario::{Check, Family, Field, Filter, Kind, Matcher, Path6, Target, To};
 use dhcplab_wire::v4::catalogue::{self, Format};
 use dhcplab_wire::v4::{Message, MessageType};
+use dhcplab_wire::v6;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// A DHCPv4 message seen on the link, with who sent it and where it went.
+/// A DHCP message seen on the link, with who sent it and where it went.
 #[derive(Debug, Clone)]
 pub struct Seen {
     /// When it was sent, in nanoseconds since the start of the run.
     pub at_ns: u128,
     /// The sending host.
     pub from: String,
-    /// The host owning the destination link address, or none for a broadcast.
+    /// The host owning the destination link address, or none for a broadcast or multicast.
     pub to: Option<String>,
-    /// True for a broadcast frame.
+    /// True for a broadcast frame, and for a multicast one (DHCPv6's ff02::1:2).
     pub broadcast: bool,
     /// IP source address.
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// IP destination address.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// The message.
-    pub message: Message,
-    /// The client host whose link address is in `chaddr`, if any.
+    pub message: Payload,
+    /// The client host whose link address is in `chaddr`, if any (DHCPv4).
     pub chaddr_host: Option<String>,
 }
 
+/// A DHCP message of either version: a mode decodes a datagram to UDP ports 67 and 68 as
+/// DHCPv4, to 546 and 547 as DHCPv6.
+// Unboxed on purpose: the log holds mostly DHCPv4 messages, and boxing them would cost an
+// allocation each to save space on the fewer DHCPv6 ones.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A DHCPv4 message.
+    V4(Message),
+    /// A DHCPv6 message (a relay message with what it carries).
+    V6(v6::Message),
+}
+
+impl Payload {
+    /// Its DHCP version.
+    pub fn family(&self) -> Family {
+        match self {
+            Payload::V4(_) => Family::V4,
+            Payload::V6(_) => Family::V6,
+        }
+    }
+
+    /// The DHCPv4 message, if it is one.
+    pub fn v4(&self) -> Option<&Message> {
+        match self {
+            Payload::V4(m) => Some(m),
+            Payload::V6(_) => None,
+        }
+    }
+
+    /// The DHCPv6 message, if it is one.
+    pub fn v6(&self) -> Option<&v6::Message> {
+        match self {
+            Payload::V6(m) => Some(m),
+            Payload::V4(_) => None,
+        }
+    }
+
+    /// One line for a timeline or a report: `ACK 192.0.2.100`, `SOLICIT xid 0x0a0b0c`,
+    /// `RELAY-FORW (hops 1, SOLICIT)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Payload::V4(m) => dhcplab_timeline::describe_message(m),
+            Payload::V6(m) => match (m, m.innermost()) {
+                (v6::Message::Relay(r), Ok(inner)) => format!(
+                    "{} (hops {}, {})",
+                    r.msg_type,
+                    r.hop_count,
+                    inner.msg_type()
+                ),
+                (v6::Message::Relay(r), Err(_)) => format!("{} (hops {})", r.msg_type, r.hop_count),
+                (v6::Message::Client(c), _) => format!("{} xid {:#08x}", c.msg_type, c.xid),
+            },
+        }
+    }
+}
+
 /// The kind of a message as an expectation names it.
-pub fn kind_of(m: &Message) -> Option<Kind> {
-    match m.message_type() {
-        Ok(Some(t)) => Some(Kind::Dhcp(t)),
-        Ok(None) if m.op == Message::BOOTREPLY => Some(Kind::BootReply),
-        Ok(None) => Some(Kind::BootRequest),
-        Err(_) => None,
+pub fn kind_of(m: &Payload) -> Option<Kind> {
+    match m {
+        Payload::V6(m) => Some(Kind::Dhcp6(m.msg_type())),
+        Payload::V4(m) => match m.message_type() {
+            Ok(Some(t)) => Some(Kind::Dhcp(t)),
+            Ok(None) if m.op == Message::BOOTREPLY => Some(Kind::BootReply),
+            Ok(None) => Some(Kind::BootRequest),
+            Err(_) => None,
+        },
     }
 }
 
@@ -52,7 +114,10 @@ pub fn passes(filter: &Filter, seen: &Seen) -> bool {
         Some(To::Host(h)) => {
             let direct = seen.to.as_ref() == Some(h);
             let for_it = seen.broadcast
-                && seen.message.op == Message::BOOTREPLY
+                && seen
+                    .message
+                    .v4()
+                    .is_some_and(|m| m.op == Message::BOOTREPLY)
                 && seen.chaddr_host.as_ref() == Some(h);
             if !(direct || for_it) {
                 return false;
@@ -65,10 +130,23 @@ pub fn passes(filter: &Filter, seen: &Seen) -> bool {
     }
 }
 
-/// The bytes of `target` in `seen`; `None` when the option is absent.
+/// The bytes of `target` in `seen`; `None` when the option is absent, or the message has no
+/// such part (a DHCPv4 option of a DHCPv6 message, a relay field of a client's message).
 pub fn value(seen: &Seen, target: Target) -> Option<Vec<u8>> {
-    let m = &seen.message;
+    let ip = |a: IpAddr| match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    match (target, &seen.message) {
+        (Target::Field(Field::Src), _) => return Some(ip(seen.src)),
+        (Target::Field(Field::Dst), _) => return Some(ip(seen.dst)),
+        (_, Payload::V6(m)) => return value6(m, target),
+        (Target::Option6(_), Payload::V4(_)) => return None,
+        (_, Payload::V4(_)) => {}
+    }
+    let m = seen.message.v4()?;
     Some(match target {
+        Target::Option6(_) => return None,
         Target::Option(code) => m.option(code)?.data.into_owned(),
         Target::Field(f) => match f {
             Field::Op => vec![m.op],
@@ -86,9 +164,241 @@ pub fn value(seen: &Seen, target: Target) -> Option<Vec<u8>> {
             Field::Chaddr => m.hardware_address().to_vec(),
             Field::Sname => until_nul(&m.sname),
             Field::File => until_nul(&m.file),
-            Field::Src => seen.src.octets().to_vec(),
-            Field::Dst => seen.dst.octets().to_vec(),
+            Field::Src | Field::Dst => return None,
+            Field::LinkAddress | Field::PeerAddress | Field::InterfaceId | Field::Inner => {
+                return None;
+            }
         },
+    })
+}
+
+/// The bytes of `target` in a DHCPv6 message: header fields of the outermost message (a
+/// relay's), options and IA paths of the client's message inside (RFC 8415 9: the relay
+/// message option carries it, through every relay).
+fn value6(m: &v6::Message, target: Target) -> Option<Vec<u8>> {
+    let relay = match m {
+        v6::Message::Relay(r) => Some(r),
+        v6::Message::Client(_) => None,
+    };
+    let inner = m.innermost().ok()?;
+    match target {
+        Target::Option(_) => None,
+        Target::Field(f) => match f {
+            Field::Xid => match &inner {
+                v6::Message::Client(c) => Some(c.xid.to_be_bytes()[1..].to_vec()),
+                v6::Message::Relay(_) => None,
+            },
+            Field::Hops => relay.map(|r| vec![r.hop_count]),
+            Field::LinkAddress => relay.map(|r| r.link_address.octets().to_vec()),
+            Field::PeerAddress => relay.map(|r| r.peer_address.octets().to_vec()),
+            Field::InterfaceId => {
+                relay.and_then(|_| m.options().interface_id().map(<[u8]>::to_vec))
+            }
+            Field::Inner => relay.map(|_| vec![inner.msg_type().0]),
+            _ => None,
+        },
+        Target::Option6(p) => path_value(&inner, p),
+    }
+}
+
+/// The bytes a v6 path reads in a client message (see [`Path6`]): a status code's two bytes
+/// of code, an IA prefix as its length and its 16 bytes.
+fn path_value(m: &v6::Message, p: Path6) -> Option<Vec<u8>> {
+    let options = m.options();
+    let status = |data: &[u8]| data.get(..2).map(<[u8]>::to_vec);
+    let Some((kind, index)) = p.ia else {
+        let Leaf6::Option(code) = p.leaf else {
+            return None;
+        };
+        let o = options.get(code)?;
+        return if code == v6::code::STATUS_CODE {
+            status(o.data)
+        } else {
+            Some(o.data.to_vec())
+        };
+    };
+    let o = options.get_all(kind.code()).nth(usize::from(index) - 1)?;
+    let ia = v6::Ia::parse(o.data, o.data_offset()).ok()?;
+    let lease = || -> Option<(Vec<u8>, u32, u32, u8)> {
+        match kind {
+            IaKind::Na => {
+                let a = ia.options.get(v6::code::IA_ADDR)?;
+                let a = v6::IaAddress::parse(a.data, a.data_offset()).ok()?;
+                Some((a.addr.octets().to_vec(), a.valid, a.preferred, 128))
+            }
+            IaKind::Pd => {
+                let x = ia.options.get(v6::code::IA_PREFIX)?;
+                let x = v6::IaPrefix::parse(x.data, x.data_offset()).ok()?;
+                let bytes = [&[x.prefix_len][..], &x.prefix.octets()].concat();
+                Some((bytes, x.valid, x.preferred, x.prefix_len))
+            }
+        }
+    };
+    match p.leaf {
+        Leaf6::Ia => Some(o.data.to_vec()),
+        Leaf6::Iaid => Some(ia.iaid.to_be_bytes().to_vec()),
+        Leaf6::T1 => Some(ia.t1.to_be_bytes().to_vec()),
+        Leaf6::T2 => Some(ia.t2.to_be_bytes().to_vec()),
+        Leaf6::Option(code) => {
+            let x = ia.options.get(code)?;
+            if code == v6::code::STATUS_CODE {
+                status(x.data)
+            } else {
+                Some(x.data.to_vec())
+            }
+        }
+        Leaf6::Lease => lease().map(|l| l.0),
+        Leaf6::Valid => lease().map(|l| l.1.to_be_bytes().to_vec()),
+        Leaf6::Preferred => lease().map(|l| l.2.to_be_bytes().to_vec()),
+        Leaf6::Length => lease().map(|l| vec![l.3]),
+    }
+}
+
+/// How a DHCPv6 value is written out and read back in a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape6 {
+    /// One address (or several, 16 bytes each).
+    Addrs,
+    /// An IA prefix: length, then 16 bytes.
+    Prefix,
+    /// A number.
+    Number,
+    /// A status code, by name.
+    Status,
+    /// A message type, by name.
+    Type,
+    /// A list of 16-bit codes.
+    Codes,
+    /// Text.
+    Text,
+    /// Bytes, in hex.
+    Hex,
+    /// As the option's format reads (domain lists and the like).
+    Option(v6::catalogue::Format),
+}
+
+fn shape6(target: Target) -> Option<Shape6> {
+    use v6::catalogue::Format as F;
+    Some(match target {
+        Target::Option(_) => return None,
+        Target::Field(f) => match f {
+            Field::LinkAddress | Field::PeerAddress => Shape6::Addrs,
+            Field::Inner => Shape6::Type,
+            Field::InterfaceId => Shape6::Hex,
+            Field::Hops | Field::Xid => Shape6::Number,
+            _ => return None,
+        },
+        Target::Option6(p) => match p.leaf {
+            Leaf6::Iaid
+            | Leaf6::T1
+            | Leaf6::T2
+            | Leaf6::Valid
+            | Leaf6::Preferred
+            | Leaf6::Length => Shape6::Number,
+            Leaf6::Ia => Shape6::Hex,
+            Leaf6::Lease => match p.ia {
+                Some((IaKind::Pd, _)) => Shape6::Prefix,
+                _ => Shape6::Addrs,
+            },
+            Leaf6::Option(v6::code::STATUS_CODE) => Shape6::Status,
+            Leaf6::Option(code) => match v6::catalogue::lookup(code).map(|(_, f)| f) {
+                Some(F::Addr | F::Addrs) => Shape6::Addrs,
+                Some(F::Codes | F::U16s) => Shape6::Codes,
+                Some(F::U8 | F::Elapsed | F::Seconds | F::Lifetime) => Shape6::Number,
+                Some(F::Text) => Shape6::Text,
+                Some(F::Duid | F::Bytes | F::Ia | F::IaTa | F::Empty) | None => Shape6::Hex,
+                Some(f) => Shape6::Option(f),
+            },
+        },
+    })
+}
+
+/// A DHCPv6 value written out; `None` for a DHCPv4 target.
+fn show6(target: Target, bytes: &[u8]) -> Option<String> {
+    let addrs = |b: &[u8]| -> Option<Vec<Ipv6Addr>> {
+        (b.len() % 16 == 0 && !b.is_empty()).then(|| {
+            b.chunks_exact(16)
+                .map(|c| {
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(c);
+                    Ipv6Addr::from(o)
+                })
+                .collect()
+        })
+    };
+    Some(match shape6(target)? {
+        Shape6::Addrs => match addrs(bytes) {
+            Some(list) => {
+                let l: Vec<String> = list.iter().map(ToString::to_string).collect();
+                l.join(",")
+            }
+            None => format_hex(bytes),
+        },
+        Shape6::Prefix => match (bytes.first(), bytes.get(1..).and_then(addrs)) {
+            (Some(len), Some(a)) if a.len() == 1 => format!("{}/{len}", a[0]),
+            _ => format_hex(bytes),
+        },
+        Shape6::Number if bytes.len() <= 8 => number(bytes).to_string(),
+        Shape6::Status if bytes.len() == 2 => {
+            let c = u16::from_be_bytes([bytes[0], bytes[1]]);
+            v6::catalogue::status_name(c).map_or_else(|| c.to_string(), str::to_string)
+        }
+        Shape6::Type if bytes.len() == 1 => v6::MessageType(bytes[0]).to_string(),
+        Shape6::Codes if bytes.len() % 2 == 0 => {
+            let l: Vec<String> = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]).to_string())
+                .collect();
+            l.join(",")
+        }
+        Shape6::Text => String::from_utf8_lossy(bytes).into_owned(),
+        Shape6::Option(f) => match v6::OptionValue::parse(f, bytes, 0) {
+            Ok(v) => v.to_string(),
+            Err(_) => format_hex(bytes),
+        },
+        _ => format_hex(bytes),
+    })
+}
+
+/// Whether a DHCPv6 value matches a check's text; `None` for a DHCPv4 target.
+fn text_matches6(target: Target, t: &str, bytes: &[u8]) -> Option<bool> {
+    let shape = shape6(target)?;
+    Some(match shape {
+        Shape6::Addrs if t.contains('/') => match (parse_prefix6(t), <[u8; 16]>::try_from(bytes)) {
+            (Ok((net, len)), Ok(a)) => in_prefix6(Ipv6Addr::from(a), net, len),
+            _ => false,
+        },
+        Shape6::Addrs => {
+            let want: Result<Vec<u8>, _> = t
+                .split(',')
+                .map(|p| p.trim().parse::<Ipv6Addr>().map(|a| a.octets()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| v.concat());
+            want.is_ok_and(|w| w == bytes)
+        }
+        // A delegated prefix matches a prefix it lies in (its length at least that long).
+        Shape6::Prefix => match (parse_prefix6(t), bytes.split_first()) {
+            (Ok((net, len)), Some((plen, rest))) => <[u8; 16]>::try_from(rest)
+                .is_ok_and(|a| *plen >= len && in_prefix6(Ipv6Addr::from(a), net, len)),
+            _ => false,
+        },
+        Shape6::Status => {
+            bytes.len() == 2
+                && status_code_named(t) == Some(u16::from_be_bytes([bytes[0], bytes[1]]))
+        }
+        Shape6::Type => {
+            bytes.len() == 1
+                && v6::MessageType(bytes[0])
+                    .name()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(t))
+        }
+        _ => {
+            let shown = show6(target, bytes).unwrap_or_default();
+            shown == t
+                || shown.replace(", ", ",") == t.replace(", ", ",")
+                || bytes == t.as_bytes()
+                || parse_hex(t).is_ok_and(|b| b == bytes)
+        }
     })
 }
 
@@ -98,6 +408,14 @@ fn until_nul(b: &[u8]) -> Vec<u8> {
 
 /// The value of `target` written out for a person: an address, a number, a type, text or hex.
 pub fn show(target: Target, bytes: &[u8]) -> String {
+    if let Some(s) = show6(target, bytes) {
+        return s;
+    }
+    if matches!(target, Target::Field(Field::Src | Field::Dst)) && bytes.len() == 16 {
+        let mut o = [0u8; 16];
+        o.copy_from_slice(bytes);
+        return Ipv6Addr::from(o).to_string();
+    }
     match format_of(target) {
         Some(Format::Addr | Format::Addrs | Format::AddrsOrEmpty) if bytes.len() % 4 == 0 => {
             let list: Vec<String> = bytes
@@ -123,6 +441,7 @@ pub fn show(target: Target, bytes: &[u8]) -> String {
 /// How a target's bytes are laid out, for reading a check's text.
 fn format_of(target: Target) -> Option<Format> {
     match target {
+        Target::Option6(_) => None,
         Target::Option(code) => catalogue::lookup(code).map(|(_, f)| f),
         Target::Field(f) => Some(match f {
             Field::Ciaddr
@@ -136,6 +455,9 @@ fn format_of(target: Target) -> Option<Format> {
             Field::Op | Field::Htype | Field::Hlen | Field::Hops | Field::Broadcast => Format::U8,
             Field::Secs | Field::Flags => Format::U16,
             Field::Xid => Format::U32,
+            Field::LinkAddress | Field::PeerAddress | Field::InterfaceId | Field::Inner => {
+                Format::Bytes
+            }
         }),
     }
 }
@@ -193,6 +515,18 @@ pub fn check(seen: &Seen, c: &Check, vars: &BTreeMap<String, Vec<u8>>) -> Option
 
 fn text_matches(target: Target, text: &str, bytes: &[u8]) -> bool {
     let t = text.trim();
+    if let Some(ok) = text_matches6(target, t, bytes) {
+        return ok;
+    }
+    if matches!(target, Target::Field(Field::Src | Field::Dst)) && bytes.len() == 16 {
+        return match <[u8; 16]>::try_from(bytes) {
+            Ok(a) if t.contains('/') => {
+                parse_prefix6(t).is_ok_and(|(net, len)| in_prefix6(Ipv6Addr::from(a), net, len))
+            }
+            Ok(a) => t.parse::<Ipv6Addr>().is_ok_and(|w| w == Ipv6Addr::from(a)),
+            Err(_) => false,
+        };
+    }
     if (t.starts_with("0x") || (t.contains(':') && !t.contains('.')))
         && let Ok(b) = parse_hex(t)
     {
@@ -257,9 +591,9 @@ mod tests {
             from: "srv".into(),
             to: None,
             broadcast: true,
-            src: Ipv4Addr::new(192, 0, 2, 1),
-            dst: Ipv4Addr::BROADCAST,
-            message: m,
+            src: Ipv4Addr::new(192, 0, 2, 1).into(),
+            dst: Ipv4Addr::BROADCAST.into(),
+            message: Payload::V4(m),
             chaddr_host: Some("c1".into()),
         }
     }
@@ -297,7 +631,9 @@ mod tests {
         ));
         assert!(!passes(&f(None, None, Some(Kind::BootReply)), &s));
         let mut own = seen();
-        own.message.op = Message::BOOTREQUEST;
+        if let Payload::V4(m) = &mut own.message {
+            m.op = Message::BOOTREQUEST;
+        }
         own.from = "c1".into();
         assert!(
             !passes(&f(None, Some(To::Host("c1".into())), None), &own),

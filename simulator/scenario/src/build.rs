@@ -2,6 +2,9 @@
 //! addresses and matchers read, variables used only after they are captured. Faults are
 //! collected, not stopped at, so one run of `dhcplab run` names them all.
 
+#[path = "build6.rs"]
+mod build6;
+
 use crate::raw::{self, S};
 use crate::text::{format_duration, parse_duration, parse_hex, parse_mac};
 use crate::*;
@@ -28,10 +31,14 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         groups: BTreeMap::new(),
         roles: BTreeMap::new(),
         macs: BTreeMap::new(),
+        families: BTreeMap::new(),
         captured: BTreeSet::new(),
+        any_v6: false,
+        addresses6: BTreeMap::new(),
     };
     let header = file.scenario;
     let hosts = b.hosts(file.host);
+    b.check_relays(&hosts);
     let steps: Vec<Step> = file.step.into_iter().filter_map(|s| b.step(s)).collect();
     let differs = b.differs(file.differs, steps.len());
     if b.faults.is_empty() && hosts.is_empty() {
@@ -75,6 +82,7 @@ enum RoleKind {
     Server,
     Client,
     Peer,
+    Relay,
 }
 
 struct Builder<'a> {
@@ -84,7 +92,13 @@ struct Builder<'a> {
     groups: BTreeMap<String, Vec<String>>,
     roles: BTreeMap<String, RoleKind>,
     macs: BTreeMap<String, [u8; 6]>,
+    /// The DHCP version of each host and group (none for a peer without an address).
+    families: BTreeMap<String, Option<Family>>,
     captured: BTreeSet<String>,
+    /// Some host speaks DHCPv6: a step must then say which version its message types are.
+    any_v6: bool,
+    /// Global IPv6 addresses of hosts that have one.
+    addresses6: BTreeMap<String, Ipv6Addr>,
 }
 
 /// The largest client group, a bound on what one scenario asks of memory.
@@ -180,13 +194,19 @@ impl Builder<'_> {
                 "server" => RoleKind::Server,
                 "client" => RoleKind::Client,
                 "peer" => RoleKind::Peer,
+                "relay" => RoleKind::Relay,
                 other => {
                     self.fault(
                         h.role.span().start,
-                        format!("role {other:?}: expected \"server\", \"client\" or \"peer\""),
+                        format!(
+                            "role {other:?}: expected \"server\", \"client\", \"relay\" or \"peer\""
+                        ),
                     );
                     continue;
                 }
+            };
+            let Some(segment) = self.segment_of(&h, kind) else {
+                continue;
             };
             let link = h
                 .link
@@ -211,12 +231,38 @@ impl Builder<'_> {
             };
             let grouped = h.count.is_some();
             let place = self.place(at);
+            if kind != RoleKind::Client
+                && let Some(f) = &h.family
+            {
+                self.fault(
+                    f.span().start,
+                    "family is for clients only (a server's is its config's: a Dhcp4 or a Dhcp6 map)",
+                );
+            }
+            self.only_for_relays(&h, kind);
             let role = match kind {
                 RoleKind::Server => self.server(&h, at),
                 RoleKind::Client => self.client(&h),
                 RoleKind::Peer => self.peer(&h),
+                RoleKind::Relay => self.relay(&h, at, &segment),
             };
             let Some(role) = role else { continue };
+            let family = match &role {
+                Role::Server(_) | Role::Client(_) => Some(Family::V4),
+                Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => Some(Family::V6),
+                Role::Peer(p) => match (p.address, p.address6) {
+                    (Some(_), None) => Some(Family::V4),
+                    (None, Some(_)) => Some(Family::V6),
+                    _ => None,
+                },
+            };
+            self.any_v6 |= family == Some(Family::V6);
+            let address6 = match &role {
+                Role::Server6(s) => Some(s.address),
+                Role::Relay(r) => r.address,
+                Role::Peer(p) => p.address6,
+                _ => None,
+            };
             if grouped && h.mac.is_some() {
                 self.fault(
                     h.name.span().start,
@@ -241,11 +287,17 @@ impl Builder<'_> {
                 let ordinal = out.len() as u32 + 1;
                 let mac = fixed_mac.unwrap_or_else(|| default_mac(ordinal));
                 let mut role = role.clone();
-                if let Role::Client(c) = &mut role {
-                    c.group = (grouped).then(|| name.clone());
+                match &mut role {
+                    Role::Client(c) => c.group = grouped.then(|| name.clone()),
+                    Role::Client6(c) => c.group = grouped.then(|| name.clone()),
+                    _ => {}
                 }
                 self.roles.insert(member.clone(), kind);
                 self.macs.insert(member.clone(), mac);
+                self.families.insert(member.clone(), family);
+                if let Some(a) = address6 {
+                    self.addresses6.insert(member.clone(), a);
+                }
                 members.push(member.clone());
                 out.push(Host {
                     name: member,
@@ -253,10 +305,12 @@ impl Builder<'_> {
                     link,
                     role,
                     place,
+                    segment: segment.clone(),
                 });
             }
             if grouped {
                 self.roles.insert(name.clone(), kind);
+                self.families.insert(name.clone(), family);
                 self.groups.insert(name, members);
             }
         }
@@ -282,11 +336,11 @@ impl Builder<'_> {
     fn server(&mut self, h: &raw::Host, at: usize) -> Option<Role> {
         self.refuse(h.start.as_ref().map(|s| s.span().start), "start", "clients");
         self.refuse(h.churn.as_ref().map(|s| s.span().start), "churn", "clients");
+        self.refuse_v6_client_keys(h);
         let Some(address) = h.address.as_ref() else {
             self.fault(at, "a server needs an address");
             return None;
         };
-        let address = self.lab_addr(address)?;
         let Some(config) = h.config.as_ref() else {
             self.fault(
                 at,
@@ -294,8 +348,28 @@ impl Builder<'_> {
             );
             return None;
         };
+        let clock_offset = self.clock_offset(h)?;
+        if build6::is_dhcp6(config.get_ref()) {
+            let address = self.lab_addr6(address, "a DHCPv6 server's");
+            let config = self.kea6(config);
+            return Some(Role::Server6(Box::new(Server6Host {
+                address: address?,
+                config: config?,
+                clock_offset,
+            })));
+        }
+        let address = self.lab_addr(address)?;
         let config = self.kea(config)?;
-        let clock_offset = match &h.clock {
+        Some(Role::Server(Box::new(ServerHost {
+            address,
+            config,
+            clock_offset,
+        })))
+    }
+
+    /// A server's `clock`: how many seconds its clock is off.
+    fn clock_offset(&mut self, h: &raw::Host) -> Option<i64> {
+        Some(match &h.clock {
             None => 0,
             Some(c) => {
                 let text = c.get_ref().as_str();
@@ -318,12 +392,7 @@ impl Builder<'_> {
                     }
                 }
             }
-        };
-        Some(Role::Server(Box::new(ServerHost {
-            address,
-            config,
-            clock_offset,
-        })))
+        })
     }
 
     fn client(&mut self, h: &raw::Host) -> Option<Role> {
@@ -342,6 +411,18 @@ impl Builder<'_> {
         let start = match &h.start {
             Some(s) => self.span(s)?,
             None => Span::default(),
+        };
+        let v6 = match &h.family {
+            None => false,
+            Some(f) if f.get_ref() == "v4" => false,
+            Some(f) if f.get_ref() == "v6" => true,
+            Some(f) => {
+                self.fault(
+                    f.span().start,
+                    format!("family {:?}: expected \"v4\" or \"v6\"", f.get_ref()),
+                );
+                return None;
+            }
         };
         let churn = match &h.churn {
             Some(c) => {
@@ -374,6 +455,10 @@ impl Builder<'_> {
             }
             None => None,
         };
+        if v6 {
+            return self.client6(h, start, churn);
+        }
+        self.refuse_v6_client_keys(h);
         let client_id = match &h.client_id {
             Some(id) => Some(self.hex(id)?),
             None => None,
@@ -386,10 +471,10 @@ impl Builder<'_> {
             group: None,
             start,
             churn,
-            probe: h.probe.unwrap_or(true),
-            bootp: h.bootp.unwrap_or(false),
+            probe: h.probe.as_ref().is_none_or(|p| *p.get_ref()),
+            bootp: h.bootp.as_ref().is_some_and(|b| *b.get_ref()),
             client_id,
-            hostname: h.hostname.clone(),
+            hostname: h.hostname.as_ref().map(|n| n.get_ref().clone()),
             offer_wait,
         }))
     }
@@ -403,11 +488,14 @@ impl Builder<'_> {
         );
         self.refuse(h.start.as_ref().map(|s| s.span().start), "start", "clients");
         self.refuse(h.churn.as_ref().map(|s| s.span().start), "churn", "clients");
-        let address = match &h.address {
-            Some(a) => Some(self.lab_addr(a)?),
-            None => None,
+        self.refuse_v4_client_keys(h, "clients");
+        self.refuse_v6_client_keys(h);
+        let (address, address6) = match &h.address {
+            Some(a) if a.get_ref().contains(':') => (None, Some(self.lab_addr6(a, "a peer's")?)),
+            Some(a) => (Some(self.lab_addr(a)?), None),
+            None => (None, None),
         };
-        Some(Role::Peer(PeerHost { address }))
+        Some(Role::Peer(PeerHost { address, address6 }))
     }
 
     fn refuse(&mut self, at: Option<usize>, key: &str, who: &str) {
@@ -451,22 +539,10 @@ impl Builder<'_> {
                 })
             }
             Err(errors) => {
-                let start = s.span().start;
-                let opener = self.text.get(start..).unwrap_or("");
-                let skip = if opener.starts_with("'''") || opener.starts_with("\"\"\"") {
-                    let after = opener.get(3..).unwrap_or("");
-                    let nl = if after.starts_with("\r\n") {
-                        2
-                    } else {
-                        usize::from(after.starts_with('\n'))
-                    };
-                    3 + nl
-                } else {
-                    1
-                };
+                let base = self.config_start(s);
                 for e in errors {
                     self.fault(
-                        start + skip + e.pos.offset,
+                        base + e.pos.offset,
                         format!(
                             "server config: {}: {}",
                             if e.path.is_empty() {
@@ -481,6 +557,26 @@ impl Builder<'_> {
                 None
             }
         }
+    }
+
+    /// Where the text of a configuration string starts in the file (after its opening quotes
+    /// and, for a multi-line string, the newline TOML drops), so that offsets in the JSON
+    /// are places in the file.
+    fn config_start(&self, s: &S<String>) -> usize {
+        let start = s.span().start;
+        let opener = self.text.get(start..).unwrap_or("");
+        let skip = if opener.starts_with("'''") || opener.starts_with("\"\"\"") {
+            let after = opener.get(3..).unwrap_or("");
+            let nl = if after.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(after.starts_with('\n'))
+            };
+            3 + nl
+        } else {
+            1
+        };
+        start + skip
     }
 
     fn link(&mut self, l: &S<raw::Link>) -> Faults {
@@ -739,7 +835,7 @@ impl Builder<'_> {
                 .and_then(|m| m.values().next())
                 .map_or(at, |v| v.span().start)
         };
-        let given: [(&str, Option<usize>); 26] = [
+        let given: [(&str, Option<usize>); 27] = [
             ("host", s.host.as_ref().map(|v| v.span().start)),
             ("hosts", s.hosts.as_ref().map(|v| v.span().start)),
             ("from", s.from.as_ref().map(|v| v.span().start)),
@@ -758,6 +854,7 @@ impl Builder<'_> {
             ("events", s.events.as_ref().map(|v| v.span().start)),
             ("state", s.state.as_ref().map(|v| v.span().start)),
             ("address", s.address.as_ref().map(|v| v.span().start)),
+            ("prefix", s.prefix.as_ref().map(|v| v.span().start)),
             ("count", s.count.as_ref().map(|v| v.span().start)),
             ("config", s.config.as_ref().map(|v| v.span().start)),
             ("link", s.link.as_ref().map(|v| v.span().start)),
@@ -802,6 +899,13 @@ impl Builder<'_> {
             "drop" => Act::Drop(self.many_hosts(s, at, Some(Client))?),
             "inform" => {
                 let host = self.need_host(s, at, Client)?;
+                if self.family_of(&host) == Some(Family::V6) {
+                    self.fault(
+                        s.host.as_ref().map_or(at, |h| h.span().start),
+                        format!("inform is for DHCPv4 clients; {host:?} is a DHCPv6 client (information-only = true makes it send Information-request)"),
+                    );
+                    return None;
+                }
                 let Some(a) = &s.address else {
                     self.fault(at, "inform needs the address the client has (address)");
                     return None;
@@ -837,6 +941,7 @@ impl Builder<'_> {
                     faults: self.link(l),
                 }
             }
+            "send" if self.send_family(s) == Family::V6 => Act::Send6(self.send6(s, at)?),
             "send" => Act::Send(self.send(s, at)?),
             "reconfigure" => {
                 let host = match &s.host {
@@ -846,6 +951,15 @@ impl Builder<'_> {
                         return None;
                     }
                 };
+                if self.family_of(&host) == Some(Family::V6) {
+                    self.fault(
+                        s.host.as_ref().map_or(at, |h| h.span().start),
+                        format!(
+                            "reconfigure is for DHCPv4 servers yet; {host:?} is a DHCPv6 server"
+                        ),
+                    );
+                    return None;
+                }
                 let Some(c) = &s.config else {
                     self.fault(at, "reconfigure needs config");
                     return None;
@@ -1248,7 +1362,9 @@ impl Builder<'_> {
         }
     }
 
-    fn filter(&mut self, s: &raw::Step) -> Option<Filter> {
+    /// Which messages a step looks at, and the DHCP version they are of, when the step's
+    /// type or hosts say it (or the scenario has no DHCPv6 host).
+    fn filter(&mut self, s: &raw::Step) -> Option<(Filter, Option<Family>)> {
         let from = match &s.from {
             Some(f) => Some(self.one_host(f, None)?),
             None => None,
@@ -1257,28 +1373,126 @@ impl Builder<'_> {
             Some(t) => Some(self.to(t)?),
             None => None,
         };
+        let named = from
+            .as_deref()
+            .map(|h| (h, self.family_of(h)))
+            .filter(|(_, f)| f.is_some())
+            .or_else(|| match &to {
+                Some(To::Host(h)) => Some((h.as_str(), self.family_of(h))),
+                _ => None,
+            })
+            .and_then(|(h, f)| Some((h.to_string(), f?)));
+        let hosts_family = named
+            .as_ref()
+            .map(|(_, f)| *f)
+            .or((!self.any_v6).then_some(Family::V4));
         let kind = match &s.kind {
-            Some(k) => Some(match k.get_ref().as_str() {
-                "BOOTREQUEST" => Kind::BootRequest,
-                "BOOTREPLY" => Kind::BootReply,
-                _ => Kind::Dhcp(self.message_type(k)?),
-            }),
+            Some(k) => Some(self.kind(k, hosts_family)?),
             None => None,
         };
-        Some(Filter { from, to, kind })
+        if let (Some(k), Some((host, f))) = (kind, &named)
+            && k.family() != *f
+            && let Some(at) = s.kind.as_ref().map(|k| k.span().start)
+        {
+            self.fault(
+                at,
+                format!("{k} is a {} message, and {host:?} speaks {f}", k.family()),
+            );
+            return None;
+        }
+        let family = kind.map(Kind::family).or(hosts_family);
+        Some((Filter { from, to, kind }, family))
     }
 
-    fn target(&mut self, key: &str, at: usize) -> Option<Target> {
-        if let Some((_, f)) = Field::ALL.iter().find(|(n, _)| *n == key) {
-            return Some(Target::Field(*f));
+    /// A message type by name in the step's DHCP version: REQUEST, RELEASE and DECLINE are
+    /// names in both, and take the version of the step's hosts.
+    fn kind(&mut self, k: &S<String>, family: Option<Family>) -> Option<Kind> {
+        let name = k.get_ref().as_str();
+        let v4 = match name {
+            "BOOTREQUEST" => Some(Kind::BootRequest),
+            "BOOTREPLY" => Some(Kind::BootReply),
+            _ => message_type_named(name).map(Kind::Dhcp),
+        };
+        let v6 = crate::v6::message_type6_named(name).map(Kind::Dhcp6);
+        match (v4, v6, family) {
+            (Some(a), Some(_), Some(Family::V4)) | (Some(a), None, _) => Some(a),
+            (Some(_), Some(b), Some(Family::V6)) | (None, Some(b), _) => Some(b),
+            (Some(_), Some(_), None) => {
+                self.fault(
+                    k.span().start,
+                    format!("{name} is a DHCPv4 and a DHCPv6 type: give from or to a host of one version to say which"),
+                );
+                None
+            }
+            (None, None, _) => {
+                self.fault(k.span().start, format!("unknown message type {name:?} (DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM, ...; SOLICIT, ADVERTISE, REQUEST, RENEW, REBIND, REPLY, RELAY-FORW, ...)"));
+                None
+            }
         }
-        self.option_code(key, at).map(Target::Option)
+    }
+
+    fn target(&mut self, key: &str, at: usize, family: Option<Family>) -> Option<Target> {
+        if let Some((_, f)) = Field::ALL.iter().find(|(n, _)| *n == key) {
+            return self.field_of(*f, key, at, family);
+        }
+        match family {
+            Some(Family::V4) => self.option_code(key, at).map(Target::Option),
+            Some(Family::V6) => match Path6::parse(key) {
+                Ok(p) => Some(Target::Option6(p)),
+                Err(e) => {
+                    self.fault(at, e);
+                    None
+                }
+            },
+            None => {
+                self.fault(at, format!("{key}: give type, or from or to a host of one version, so that the option can be read as DHCPv4's or DHCPv6's"));
+                None
+            }
+        }
+    }
+
+    /// A field, if messages of the step's version have it.
+    fn field_of(
+        &mut self,
+        f: Field,
+        key: &str,
+        at: usize,
+        family: Option<Family>,
+    ) -> Option<Target> {
+        match family {
+            Some(fam) if !f.in_family(fam) => {
+                self.fault(at, format!("a {fam} message has no field {key}"));
+                None
+            }
+            None if !f.in_family(Family::V4) || !f.in_family(Family::V6) => {
+                self.fault(at, format!("{key}: give type, or from or to a host of one version, so that the field can be read"));
+                None
+            }
+            _ => Some(Target::Field(f)),
+        }
     }
 
     fn expect(&mut self, kind: &S<String>, s: &raw::Step, at: usize) -> Option<Expect> {
         Some(match kind.get_ref().as_str() {
             "message" => {
-                let filter = self.filter(s)?;
+                let (filter, family) = self.filter(s)?;
+                if let (Some(Kind::Dhcp6(t)), Some(fields)) = (filter.kind, &s.fields)
+                    && !t.is_relay()
+                {
+                    for (key, value) in fields {
+                        if Field::ALL
+                            .iter()
+                            .any(|(n, f)| n == key && Field::RELAY.contains(f))
+                        {
+                            self.fault(
+                                value.span().start,
+                                format!(
+                                    "{key} is a field of RELAY-FORW and RELAY-REPL, not of {t}"
+                                ),
+                            );
+                        }
+                    }
+                }
                 let Some(w) = &s.within else {
                     self.fault(
                         at,
@@ -1296,12 +1510,16 @@ impl Builder<'_> {
                     return None;
                 }
                 let mut checks = Vec::new();
-                for (table, only_fields) in [(&s.fields, true), (&s.options, false)] {
+                let options = s.options.as_ref().map(flatten_paths);
+                for (table, only_fields) in [(&s.fields, true), (&options, false)] {
                     for (key, value) in table.iter().flatten() {
                         let vat = value.span().start;
                         let target = if only_fields {
                             match Field::ALL.iter().find(|(n, _)| *n == key) {
-                                Some((_, f)) => Target::Field(*f),
+                                Some((_, f)) => match self.field_of(*f, key, vat, family) {
+                                    Some(t) => t,
+                                    None => continue,
+                                },
                                 None => {
                                     let names: Vec<&str> =
                                         Field::ALL.iter().map(|(n, _)| *n).collect();
@@ -1316,8 +1534,15 @@ impl Builder<'_> {
                                 }
                             }
                         } else {
-                            match self.option_code(key, vat) {
-                                Some(c) => Target::Option(c),
+                            match self.target(key, vat, family) {
+                                Some(t @ (Target::Option(_) | Target::Option6(_))) => t,
+                                Some(Target::Field(_)) => {
+                                    self.fault(
+                                        vat,
+                                        format!("{key} is a field: check it in [step.fields]"),
+                                    );
+                                    continue;
+                                }
                                 None => continue,
                             }
                         };
@@ -1332,7 +1557,7 @@ impl Builder<'_> {
                 }
                 let mut capture = Vec::new();
                 for (var, what) in s.capture.iter().flatten() {
-                    if let Some(t) = self.target(what.get_ref(), what.span().start) {
+                    if let Some(t) = self.target(what.get_ref(), what.span().start, family) {
                         capture.push((var.clone(), t));
                     }
                 }
@@ -1354,7 +1579,7 @@ impl Builder<'_> {
                 }
             }
             "nothing" => {
-                let filter = self.filter(s)?;
+                let (filter, _) = self.filter(s)?;
                 let Some(w) = &s.within else {
                     self.fault(
                         at,
@@ -1419,17 +1644,22 @@ impl Builder<'_> {
             }
             "client" => {
                 let host = self.need_host(s, at, RoleKind::Client)?;
+                let family = self.family_of(&host).unwrap_or(Family::V4);
+                let states: &[&str] = match family {
+                    Family::V4 => &CLIENT_STATES,
+                    Family::V6 => &CLIENT6_STATES,
+                };
                 let state = match &s.state {
-                    Some(st) if CLIENT_STATES.contains(&st.get_ref().as_str()) => {
+                    Some(st) if states.contains(&st.get_ref().as_str()) => {
                         Some(st.get_ref().clone())
                     }
                     Some(st) => {
                         self.fault(
                             st.span().start,
                             format!(
-                                "unknown client state {:?}: expected one of {}",
+                                "unknown {family} client state {:?}: expected one of {}",
                                 st.get_ref(),
-                                CLIENT_STATES.join(", ")
+                                states.join(", ")
                             ),
                         );
                         return None;
@@ -1438,26 +1668,60 @@ impl Builder<'_> {
                 };
                 let address = match &s.address {
                     Some(a) if a.get_ref() == "none" => Some(None),
-                    Some(a) => Some(Some(self.addr_ref(a)?)),
+                    Some(a) => Some(Some(self.addr_ref_of(a, family)?)),
                     None => None,
                 };
-                if state.is_none() && address.is_none() {
-                    self.fault(at, "expect = \"client\" needs state or address");
+                let prefix = match &s.prefix {
+                    Some(p) if family == Family::V4 => {
+                        self.fault(
+                            p.span().start,
+                            format!("prefix is for DHCPv6 clients; {host:?} is a DHCPv4 client"),
+                        );
+                        return None;
+                    }
+                    Some(p) if p.get_ref() == "none" => Some(None),
+                    Some(p) => Some(Some(self.prefix_ref(p)?)),
+                    None => None,
+                };
+                if state.is_none() && address.is_none() && prefix.is_none() {
+                    self.fault(at, "expect = \"client\" needs state, address or prefix");
                     return None;
                 }
                 Expect::Client {
                     host,
                     state,
                     address,
+                    prefix,
                 }
             }
             "lease" => {
                 let host = self.need_host(s, at, RoleKind::Server)?;
-                let Some(a) = &s.address else {
-                    self.fault(at, "expect = \"lease\" needs address");
-                    return None;
+                let family = self.family_of(&host).unwrap_or(Family::V4);
+                let of = match (&s.address, &s.prefix) {
+                    (Some(a), None) => LeaseOf::Address(self.addr_ref_of(a, family)?),
+                    (None, Some(p)) if family == Family::V6 => LeaseOf::Prefix(self.prefix_ref(p)?),
+                    (None, Some(p)) => {
+                        self.fault(
+                            p.span().start,
+                            format!("prefix is for DHCPv6 servers; {host:?} is a DHCPv4 server"),
+                        );
+                        return None;
+                    }
+                    (Some(_), Some(p)) => {
+                        self.fault(
+                            p.span().start,
+                            "a lease is of an address or of a prefix, not both",
+                        );
+                        return None;
+                    }
+                    (None, None) => {
+                        self.fault(
+                            at,
+                            "expect = \"lease\" needs address (or prefix, for a delegated prefix)",
+                        );
+                        return None;
+                    }
                 };
-                let address = self.addr_ref(a)?;
                 let state = match &s.state {
                     None => LeaseState::Active,
                     Some(st) => match LeaseState::NAMES.iter().find(|(n, _)| *n == st.get_ref()) {
@@ -1474,7 +1738,7 @@ impl Builder<'_> {
                 };
                 Expect::Lease {
                     host,
-                    address,
+                    of,
                     state,
                     owner,
                 }
@@ -1600,13 +1864,19 @@ impl Builder<'_> {
         Some(ScriptCheck { hook, env })
     }
 
-    fn addr_ref(&mut self, s: &S<String>) -> Option<AddrRef> {
+    /// An address of a host of `family`, or a captured one.
+    fn addr_ref_of(&mut self, s: &S<String>, family: Family) -> Option<AddrRef> {
         match s.get_ref().strip_prefix('$') {
             Some(var) => {
                 self.check_var(var, s.span().start)?;
                 Some(AddrRef::Var(var.to_string()))
             }
-            None => self.addr(s).map(AddrRef::Literal),
+            None if family == Family::V6 => self
+                .addr6(s)
+                .map(|a| AddrRef::Literal(std::net::IpAddr::V6(a))),
+            None => self
+                .addr(s)
+                .map(|a| AddrRef::Literal(std::net::IpAddr::V4(a))),
         }
     }
 
@@ -1621,6 +1891,11 @@ impl Builder<'_> {
 
     fn matcher(&mut self, v: &S<Value>, target: Target) -> Option<Matcher> {
         let at = v.span().start;
+        if let Target::Option6(p) = target
+            && let Some(m) = self.matcher6(v, p)
+        {
+            return m;
+        }
         Some(match v.get_ref() {
             Value::String(s) if s == "present" || s == "absent" => {
                 if matches!(target, Target::Field(_)) {
@@ -1691,6 +1966,32 @@ impl Builder<'_> {
     }
 }
 
+/// The checks of `[step.options]` with TOML's dotted keys undone: `ia-na.iaaddr.valid = 60`
+/// reaches here as a table in a table, and is the path `ia-na.iaaddr.valid` again. A table of
+/// `min` and `max` is a range, not a path.
+fn flatten_paths(options: &BTreeMap<String, S<Value>>) -> BTreeMap<String, S<Value>> {
+    fn walk(
+        prefix: &str,
+        v: &Value,
+        span: std::ops::Range<usize>,
+        out: &mut Vec<(String, S<Value>)>,
+    ) {
+        match v {
+            Value::Table(t) if !t.is_empty() && !t.keys().all(|k| k == "min" || k == "max") => {
+                for (k, x) in t {
+                    walk(&format!("{prefix}.{k}"), x, span.clone(), out);
+                }
+            }
+            _ => out.push((prefix.to_string(), S::new(span, v.clone()))),
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in options {
+        walk(k, v.get_ref(), v.span(), &mut out);
+    }
+    out.into_iter().collect()
+}
+
 /// The fault of an address outside the ranges a run may use.
 fn outside(a: Ipv4Addr) -> String {
     format!(
@@ -1737,8 +2038,8 @@ fn allowed_for_expectation(kind: &str) -> Option<&'static [&'static str]> {
         "events" => &["host", "events"],
         "hook-calls" => &["host", "calls"],
         "script" => &["host", "runs"],
-        "client" => &["host", "state", "address"],
-        "lease" => &["host", "address", "state", "to"],
+        "client" => &["host", "state", "address", "prefix"],
+        "lease" => &["host", "address", "prefix", "state", "to"],
         "leases" => &["host", "count"],
         "ha-state" => &["host", "state", "within"],
         _ => return None,
@@ -1774,6 +2075,23 @@ pub(crate) const CLIENT_STATES: [&str; 13] = [
     "init-reboot",
     "rebooting",
     "informing",
+    "idle",
+    "stopped",
+];
+
+/// The DHCPv6 client states an expectation can name.
+pub(crate) const CLIENT6_STATES: [&str; 13] = [
+    "init",
+    "soliciting",
+    "requesting",
+    "bound",
+    "renewing",
+    "rebinding",
+    "confirming",
+    "declining",
+    "releasing",
+    "informing",
+    "informed",
     "idle",
     "stopped",
 ];

@@ -10,16 +10,21 @@
 mod build;
 mod raw;
 pub mod text;
+pub mod v6;
 mod vary;
 
 pub use text::{Place, format_duration, parse_duration};
+pub use v6::{
+    Client6Host, Family, IaKind, Leaf6, Message6, Path6, PrefixRef, RelayHost, Send6,
+    Server6Config, Server6Host, link_local,
+};
 pub use vary::Vary;
 
 use dhcplab_kea_config::dhcp4::Dhcp4;
 use dhcplab_vnet::Faults;
 use dhcplab_wire::v4::MessageType;
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -197,6 +202,34 @@ pub struct Host {
     pub role: Role,
     /// Where it is declared.
     pub place: Place,
+    /// The segment it sits on (`segment`, default `lan`): a broadcast or a multicast reaches
+    /// only the hosts of its segment. A relay agent sits on its client side's segment and on
+    /// [`RelayHost::server_side`].
+    pub segment: String,
+}
+
+impl Host {
+    /// Its IPv6 link-local address, from its link address ([`link_local`]).
+    pub fn link_local(&self) -> Ipv6Addr {
+        link_local(self.mac)
+    }
+
+    /// The DHCP version it speaks; `None` for a peer, which crafts what it sends.
+    pub fn family(&self) -> Option<Family> {
+        match &self.role {
+            Role::Server(_) | Role::Client(_) => Some(Family::V4),
+            Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => Some(Family::V6),
+            Role::Peer(_) => None,
+        }
+    }
+
+    /// The segments it sits on: one, or a relay agent's two.
+    pub fn segments(&self) -> Vec<&str> {
+        match &self.role {
+            Role::Relay(r) => vec![self.segment.as_str(), r.server_side.as_str()],
+            _ => vec![self.segment.as_str()],
+        }
+    }
 }
 
 /// What runs on a host.
@@ -204,8 +237,14 @@ pub struct Host {
 pub enum Role {
     /// A DHCPv4 server.
     Server(Box<ServerHost>),
+    /// A DHCPv6 server (its `config` holds a `Dhcp6` map).
+    Server6(Box<Server6Host>),
     /// A DHCPv4 client.
     Client(ClientHost),
+    /// A DHCPv6 client (`family = "v6"`).
+    Client6(Client6Host),
+    /// A DHCPv6 relay agent (`role = "relay"`).
+    Relay(RelayHost),
     /// A scripted peer: it sends what `send` steps craft and takes whatever reaches it.
     Peer(PeerHost),
 }
@@ -298,8 +337,11 @@ impl Span {
 /// A scripted peer.
 #[derive(Debug, Clone)]
 pub struct PeerHost {
-    /// Its address, if it has one (it then answers ARP probes for it).
+    /// Its IPv4 address, if it has one (it then answers ARP probes for it).
     pub address: Option<Ipv4Addr>,
+    /// Its global IPv6 address, if it has one (`address` written as an IPv6 address); it has
+    /// its link-local address anyway.
+    pub address6: Option<Ipv6Addr>,
 }
 
 /// One step.
@@ -378,8 +420,10 @@ pub enum Act {
         /// The new faults.
         faults: Faults,
     },
-    /// A peer sends a crafted datagram.
+    /// A peer sends a crafted DHCPv4 datagram.
     Send(Send),
+    /// A peer sends a crafted DHCPv6 datagram.
+    Send6(Send6),
     /// A server is sent a control command (its control socket in TAP mode); the answer's
     /// `result` must be the one given.
     Command {
@@ -477,15 +521,18 @@ pub enum Expect {
         host: String,
         /// Its state (`bound`, `renewing`, ..., or `stopped`).
         state: Option<String>,
-        /// The address on its interface: `None` for no address.
+        /// The address on its interface (a DHCPv6 client: one of its IA_NA addresses):
+        /// `None` for no address.
         address: Option<Option<AddrRef>>,
+        /// A prefix delegated to it (DHCPv6): `None` for no prefix at all.
+        prefix: Option<Option<PrefixRef>>,
     },
-    /// A server's lease of one address now.
+    /// A server's lease of one address or delegated prefix now.
     Lease {
         /// The server.
         host: String,
-        /// The address.
-        address: AddrRef,
+        /// The address or prefix.
+        of: LeaseOf,
         /// Its state.
         state: LeaseState,
         /// The client it belongs to, when given.
@@ -573,11 +620,20 @@ impl LeaseState {
     }
 }
 
+/// What a lease expectation looks up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOf {
+    /// The lease of an address (IPv4, or an IA_NA address).
+    Address(AddrRef),
+    /// The lease of a delegated prefix (IA_PD).
+    Prefix(PrefixRef),
+}
+
 /// An address written out or taken from a captured variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddrRef {
     /// This address.
-    Literal(Ipv4Addr),
+    Literal(IpAddr),
     /// The address captured under this name.
     Var(String),
 }
@@ -598,6 +654,8 @@ pub struct Filter {
 pub enum Kind {
     /// A DHCP message of this type (option 53).
     Dhcp(MessageType),
+    /// A DHCPv6 message of this type.
+    Dhcp6(dhcplab_wire::v6::MessageType),
     /// A BOOTP request (no option 53).
     BootRequest,
     /// A BOOTP reply (no option 53).
@@ -608,6 +666,7 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Kind::Dhcp(t) => write!(f, "{t}"),
+            Kind::Dhcp6(t) => write!(f, "{t}"),
             Kind::BootRequest => f.write_str("BOOTREQUEST"),
             Kind::BootReply => f.write_str("BOOTREPLY"),
         }
@@ -634,13 +693,26 @@ pub struct Check {
     pub place: Place,
 }
 
+impl Kind {
+    /// The DHCP version of messages of this kind.
+    pub fn family(self) -> Family {
+        match self {
+            Kind::Dhcp6(_) => Family::V6,
+            _ => Family::V4,
+        }
+    }
+}
+
 /// A part of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// A fixed field, or an address of the datagram.
     Field(Field),
-    /// An option, by code.
+    /// A DHCPv4 option, by code.
     Option(u8),
+    /// A DHCPv6 option or a path into an IA, of the client's message (the innermost one of
+    /// a relayed message).
+    Option6(Path6),
 }
 
 impl fmt::Display for Target {
@@ -653,11 +725,14 @@ impl fmt::Display for Target {
                 dhcplab_kea_config::options4::name_of(*c)
                     .unwrap_or_else(|| dhcplab_wire::v4::catalogue::name(*c))
             ),
+            Target::Option6(p) => write!(f, "{p}"),
         }
     }
 }
 
-/// The fixed fields of a DHCPv4 message, and the datagram's addresses.
+/// The fixed fields of a DHCPv4 message, the header fields of a DHCPv6 message (`xid`; a
+/// relay message's `hops`, `link-address`, `peer-address`, its Interface-Id and the type of
+/// the message it carries), and the datagram's addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Field {
@@ -682,11 +757,19 @@ pub enum Field {
     Src,
     /// The IP destination address.
     Dst,
+    /// A DHCPv6 relay message's link-address.
+    LinkAddress,
+    /// A DHCPv6 relay message's peer-address.
+    PeerAddress,
+    /// A DHCPv6 relay message's Interface-Id option (18).
+    InterfaceId,
+    /// The type of the client message inside a DHCPv6 relay message, through every layer.
+    Inner,
 }
 
 impl Field {
     /// Every field with its name in scenario files.
-    pub const ALL: [(&'static str, Field); 17] = [
+    pub const ALL: [(&'static str, Field); 21] = [
         ("op", Field::Op),
         ("htype", Field::Htype),
         ("hlen", Field::Hlen),
@@ -704,7 +787,40 @@ impl Field {
         ("file", Field::File),
         ("src", Field::Src),
         ("dst", Field::Dst),
+        ("link-address", Field::LinkAddress),
+        ("peer-address", Field::PeerAddress),
+        ("interface-id", Field::InterfaceId),
+        ("inner", Field::Inner),
     ];
+
+    /// The fields a DHCPv6 message has.
+    pub const V6: [Field; 8] = [
+        Field::Xid,
+        Field::Src,
+        Field::Dst,
+        Field::Hops,
+        Field::LinkAddress,
+        Field::PeerAddress,
+        Field::InterfaceId,
+        Field::Inner,
+    ];
+
+    /// The fields only a DHCPv6 relay message has.
+    pub const RELAY: [Field; 5] = [
+        Field::Hops,
+        Field::LinkAddress,
+        Field::PeerAddress,
+        Field::InterfaceId,
+        Field::Inner,
+    ];
+
+    /// Whether a message of `family` has this field.
+    pub fn in_family(self, family: Family) -> bool {
+        match family {
+            Family::V6 => Self::V6.contains(&self),
+            Family::V4 => !Self::RELAY.contains(&self) || self == Field::Hops,
+        }
+    }
 
     /// Its name in scenario files.
     pub fn name(self) -> &'static str {

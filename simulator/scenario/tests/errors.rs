@@ -1,6 +1,9 @@
 //! Every fault in a scenario file is reported with its line and column, all of them in one go.
 
-use dhcplab_scenario::{Place, ScenarioError, parse};
+mod common;
+
+use common::{faults, place_of};
+use dhcplab_scenario::parse;
 use std::path::Path;
 
 const SERVER: &str = r#"
@@ -17,20 +20,6 @@ config = '''
 name = "c1"
 role = "client"
 "#;
-
-fn faults(text: &str) -> Vec<(usize, usize, String)> {
-    let e: ScenarioError = parse(text, Path::new("scenarios/t/x.toml")).expect_err("faulty");
-    e.faults
-        .iter()
-        .map(|f| (f.place.line, f.place.column, f.message.clone()))
-        .collect()
-}
-
-fn place_of(text: &str, needle: &str) -> (usize, usize) {
-    let offset = text.find(needle).expect("needle");
-    let p = Place::of(text, offset);
-    (p.line, p.column)
-}
 
 #[test]
 fn a_good_file_reads() {

@@ -17,13 +17,13 @@ use dhcplab_adapters::wait_until;
 use dhcplab_client::HostEvent;
 use dhcplab_memfile::Lease4;
 use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
-use dhcplab_runner::{Network, Seen};
+use dhcplab_runner::{ClientView, LeaseKey, LeaseRecord, Network, Seen};
 use dhcplab_scenario::{Act, LeaseState, Role, Scenario, ServerConfig, What};
 use dhcplab_tap::{Control, Lab};
 use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
 use dhcplab_vnet::{Faults, Sent};
 use dhcplab_wire::v4::Message;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, SystemTime};
@@ -111,6 +111,9 @@ pub fn supports(
     {
         return no(format!("requires {r}, which TAP mode does not run yet"));
     }
+    if let Some(why) = not_wired_v6(scenario) {
+        return no(why);
+    }
     if let Some(h) = scenario
         .hosts
         .iter()
@@ -164,6 +167,40 @@ pub fn supports(
         }
     }
     Ok(())
+}
+
+/// Why TAP mode cannot run `scenario` yet, if it has DHCPv6 hosts, crafted DHCPv6 messages
+/// or hosts on segments other than the default one.
+fn not_wired_v6(scenario: &Scenario) -> Option<String> {
+    if let Some(h) = scenario
+        .hosts
+        .iter()
+        .find(|h| h.family() == Some(dhcplab_scenario::Family::V6))
+    {
+        return Some(format!(
+            "DHCPv6 hosts are not wired into TAP mode yet ({} is one)",
+            h.name
+        ));
+    }
+    if scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s.what, What::Act(Act::Send6(_))))
+    {
+        return Some(
+            "DHCPv6 hosts are not wired into TAP mode yet (a step sends a DHCPv6 message)".into(),
+        );
+    }
+    scenario
+        .hosts
+        .iter()
+        .find(|h| h.segment != dhcplab_scenario::v6::DEFAULT_SEGMENT)
+        .map(|h| {
+            format!(
+                "segments are not wired into TAP mode yet ({} is on {:?})",
+                h.name, h.segment
+            )
+        })
 }
 
 /// The hooks libraries the scenario's server configurations list (at the start or in a
@@ -322,6 +359,12 @@ impl TapNetwork {
                         host.ip(&["addr", "add", &format!("{a}/24"), "dev", &host.tap])?;
                     }
                     Node::Peer(p.address)
+                }
+                Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => {
+                    return Err(TapModeError::Unsupported(Unsupported(format!(
+                        "DHCPv6 hosts are not wired into TAP mode yet ({} is one)",
+                        h.name
+                    ))));
                 }
             });
         }
@@ -557,9 +600,9 @@ impl TapNetwork {
                         to.map(|k| self.names[k].clone())
                     },
                     broadcast,
-                    src,
-                    dst,
-                    message: m,
+                    src: src.into(),
+                    dst: dst.into(),
+                    message: dhcplab_runner::Payload::V4(m),
                     chaddr_host,
                 });
             }
@@ -639,9 +682,8 @@ impl TapNetwork {
             .rev()
             .take_while(|s| s.at_ns >= after)
             .find(|s| s.from == *name);
-        if let Some(s) = sent {
+        if let Some((s, m)) = sent.and_then(|s| s.message.v4().map(|m| (s, m))) {
             use dhcplab_wire::v4::MessageType;
-            let m = &s.message;
             let server_id = m.option(54).is_some();
             return match m.message_type() {
                 Ok(Some(MessageType::Discover)) => "selecting",
@@ -903,7 +945,9 @@ impl Network for TapNetwork {
                 .iter()
                 .position(|n| *n == s.from)
                 .is_some_and(|i| servers.contains(&i));
-            if let Some(broken) = ledger.observe(s.at_ns, &s.from, server, &s.message) {
+            if let Some(m) = s.message.v4()
+                && let Some(broken) = ledger.observe(s.at_ns, &s.from, server, m)
+            {
                 return Some(broken);
             }
         }
@@ -1050,12 +1094,11 @@ impl Network for TapNetwork {
         &mut self,
         i: usize,
         dst_mac: [u8; 6],
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
+        src: SocketAddr,
+        dst: SocketAddr,
         payload: &[u8],
     ) {
-        match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src.into(), dst.into(), 64, payload)
-        {
+        match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src, dst, 64, payload) {
             Ok(frame) => {
                 self.lab.control(Control::Inject(i, frame));
             }
@@ -1137,7 +1180,7 @@ impl Network for TapNetwork {
         events.iter().filter_map(|(_, _, a)| a.clone()).collect()
     }
 
-    fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)> {
+    fn client(&self, i: usize) -> Option<ClientView> {
         let Node::Client { dir, child, .. } = &self.nodes[i] else {
             return None;
         };
@@ -1148,17 +1191,24 @@ impl Network for TapNetwork {
             }
             (Some(_), Client::Real(_)) => self.real_client_state(i),
         };
-        Some((state, self.configured(i)))
+        Some(ClientView {
+            state,
+            address: self.configured(i),
+            ..ClientView::default()
+        })
     }
 
     fn lease_state(
         &self,
         i: usize,
-        address: Ipv4Addr,
-    ) -> Result<(LeaseState, Option<Lease4>), String> {
+        of: LeaseKey,
+    ) -> Result<(LeaseState, Option<LeaseRecord>), String> {
+        let LeaseKey::Address(IpAddr::V4(address)) = of else {
+            return Err("DHCPv6 leases are not wired into TAP mode yet".into());
+        };
         let now = Self::epoch_secs();
         let lease = self.leases(i)?.into_iter().find(|l| l.address == address);
-        Ok(dhcplab_runner::lease_state(lease, now))
+        Ok(dhcplab_runner::lease_state(lease.map(LeaseRecord::V4), now))
     }
 
     fn slack(&self) -> Duration {

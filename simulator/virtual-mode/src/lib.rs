@@ -27,10 +27,14 @@ mod world;
 pub use minimize::{MAX_RUNS, Minimized, minimize};
 pub use world::MAX_WORK;
 
-use dhcplab_runner::{Outcome, play};
-use dhcplab_scenario::{Expect, Scenario, What};
+use dhcplab_runner::{Outcome, Status, play};
+use dhcplab_scenario::{Act, Expect, Scenario, What, v6::DEFAULT_SEGMENT};
+use dhcplab_timeline::Timeline;
 use std::time::{Duration, UNIX_EPOCH};
 use world::World;
+
+/// Why a scenario with DHCPv6 hosts does not run here yet.
+pub const NOT_WIRED_V6: &str = "DHCPv6 hosts are not wired into virtual mode yet";
 
 /// Virtual time zero: 2027-01-15 08:00:00 UTC, a fixed instant so runs repeat.
 pub const START_SECS: u64 = 1_800_000_000;
@@ -48,6 +52,16 @@ pub struct Options {
 /// Runs `scenario` in virtual time.
 pub fn run(scenario: &Scenario, options: Options) -> Outcome {
     let start = UNIX_EPOCH + Duration::from_secs(START_SECS);
+    if let Some(why) = unsupported(scenario) {
+        return Outcome {
+            status: Status::Failed,
+            message: why,
+            covered: Duration::ZERO,
+            steps_done: 0,
+            failed_step: None,
+            timeline: Timeline::new(start, Vec::new(), false),
+        };
+    }
     let keep_log = scenario.steps.iter().any(|s| {
         matches!(
             s.what,
@@ -56,4 +70,33 @@ pub fn run(scenario: &Scenario, options: Options) -> Outcome {
     });
     let mut world = World::new(scenario, options.seed, start, options.record, keep_log);
     play(scenario, &mut world)
+}
+
+/// What in `scenario` virtual mode does not run yet: DHCPv6 hosts, crafted DHCPv6 messages,
+/// and hosts on segments other than the default one.
+fn unsupported(scenario: &Scenario) -> Option<String> {
+    if let Some(h) = scenario
+        .hosts
+        .iter()
+        .find(|h| h.family() == Some(dhcplab_scenario::Family::V6))
+    {
+        return Some(format!("{NOT_WIRED_V6} ({} is one)", h.name));
+    }
+    if scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s.what, What::Act(Act::Send6(_))))
+    {
+        return Some(format!("{NOT_WIRED_V6} (a step sends a DHCPv6 message)"));
+    }
+    scenario
+        .hosts
+        .iter()
+        .find(|h| h.segment != DEFAULT_SEGMENT)
+        .map(|h| {
+            format!(
+                "segments are not wired into virtual mode yet ({} is on {:?})",
+                h.name, h.segment
+            )
+        })
 }

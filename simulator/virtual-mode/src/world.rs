@@ -9,7 +9,7 @@ use dhcplab_kea_config::dhcp4::Dhcp4;
 use dhcplab_memfile::Lease4;
 use dhcplab_rng::Rng;
 use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
-use dhcplab_runner::{Network, Seen};
+use dhcplab_runner::{ClientView, LeaseKey, LeaseRecord, Network, Seen};
 use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig};
 use dhcplab_server::{Action as ServerAction, CommandOutcome, Datagram, Interface, Server};
 use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
@@ -17,7 +17,7 @@ use dhcplab_vnet::{Faults, Segment, Sent};
 use dhcplab_wire::v4::Message;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, SystemTime};
 
 /// Work at one instant beyond which the run is declared stuck (a core that keeps asking for
@@ -139,6 +139,8 @@ impl World {
                     }
                     Node::Peer(p.address)
                 }
+                // `crate::run` refuses a scenario with DHCPv6 hosts before it makes a world.
+                Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => Node::Peer(None),
             });
         }
         let names: Vec<String> = scenario.hosts.iter().map(|h| h.name.clone()).collect();
@@ -801,9 +803,9 @@ impl World {
                 from: self.names[i].clone(),
                 to: to.map(|t| self.names[t].clone()),
                 broadcast,
-                src: *src.ip(),
-                dst: *dst.ip(),
-                message: m,
+                src: (*src.ip()).into(),
+                dst: (*dst.ip()).into(),
+                message: dhcplab_runner::Payload::V4(m),
                 chaddr_host,
             });
         }
@@ -829,9 +831,12 @@ impl World {
         &self,
         i: usize,
         address: Ipv4Addr,
-    ) -> Result<(dhcplab_scenario::LeaseState, Option<Lease4>), String> {
+    ) -> Result<(dhcplab_scenario::LeaseState, Option<LeaseRecord>), String> {
         let (core, now) = self.running_server(i)?;
-        Ok(dhcplab_runner::lease_state(core.lease(address), now))
+        Ok(dhcplab_runner::lease_state(
+            core.lease(address).map(LeaseRecord::V4),
+            now,
+        ))
     }
 
     /// Host `i`'s server core, if it is a running server, and the clock in seconds since 1970
@@ -1024,11 +1029,14 @@ impl Network for World {
         &mut self,
         i: usize,
         dst_mac: [u8; 6],
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
+        src: SocketAddr,
+        dst: SocketAddr,
         payload: &[u8],
     ) {
-        self.send(i, Some(dst_mac), src, dst, payload);
+        // `crate::run` refuses a scenario that sends DHCPv6 before it makes a world.
+        if let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (src, dst) {
+            self.send(i, Some(dst_mac), src, dst, payload);
+        }
     }
 
     fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String> {
@@ -1107,7 +1115,7 @@ impl Network for World {
         }
     }
 
-    fn client(&self, i: usize) -> Option<(String, Option<Ipv4Addr>)> {
+    fn client(&self, i: usize) -> Option<ClientView> {
         let Node::Client(c) = &self.nodes[i] else {
             return None;
         };
@@ -1115,15 +1123,22 @@ impl Network for World {
             Some(core) => dhcplab_runner::state_name(&format!("{:?}", core.state())),
             None => "stopped".to_string(),
         };
-        Some((state, c.configured))
+        Some(ClientView {
+            state,
+            address: c.configured,
+            ..ClientView::default()
+        })
     }
 
     fn lease_state(
         &self,
         i: usize,
-        address: Ipv4Addr,
-    ) -> Result<(dhcplab_scenario::LeaseState, Option<Lease4>), String> {
-        World::lease_state(self, i, address)
+        of: LeaseKey,
+    ) -> Result<(dhcplab_scenario::LeaseState, Option<LeaseRecord>), String> {
+        match of {
+            LeaseKey::Address(IpAddr::V4(a)) => World::lease_state(self, i, a),
+            _ => Err(crate::NOT_WIRED_V6.to_string()),
+        }
     }
 
     fn active_leases(&self, i: usize) -> Result<u64, String> {
