@@ -975,3 +975,70 @@ fn read_server_id(v: &Spanned, path: &str, faults: &mut Faults) -> ServerId {
     o.finish(&[], faults);
     id
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Prefix6 {
+        read_prefix(text).expect("test prefix")
+    }
+
+    #[test]
+    fn prefixes() {
+        let net = p("2001:db8:8000::/48");
+        assert!(net.contains("2001:db8:8000:ffff::1".parse().expect("addr")));
+        assert!(!net.contains("2001:db8:8001::".parse().expect("addr")));
+        assert_eq!(
+            net.last().to_string(),
+            "2001:db8:8000:ffff:ffff:ffff:ffff:ffff"
+        );
+        assert!(net.covers(&p("2001:db8:8000:100::/56")));
+        assert!(!net.covers(&p("2001:db8::/32")));
+        assert!(!p("2001:db8:8000:100::/56").covers(&net));
+        assert_eq!(
+            p("::/0").last().to_string(),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+        );
+        let host = p("2001:db8::1/128");
+        assert_eq!(
+            (host.last(), host.to_string()),
+            (host.network, "2001:db8::1/128".into())
+        );
+        assert_eq!(
+            read_prefix("2001:db8::1/64"),
+            Err("2001:db8::1/64 has host bits set".into())
+        );
+        assert_eq!(
+            read_prefix("2001:db8::/129"),
+            Err("\"129\" is not a prefix length".into())
+        );
+    }
+
+    #[test]
+    fn subnet_times_over_global_ones() {
+        let global = Timers6 {
+            base: Timers {
+                valid_lifetime: Some(4000),
+                t1_percent: Some(0.3),
+                ..Timers::default()
+            },
+            preferred_lifetime: Some(3000),
+        };
+        let subnet = Timers6 {
+            base: Timers {
+                valid_lifetime: Some(900),
+                calculate_tee_times: Some(false),
+                ..Timers::default()
+            },
+            preferred_lifetime: None,
+        };
+        let times = subnet.over(&global).resolve();
+        assert_eq!((times.valid, times.preferred), (900, 3000));
+        assert!(!times.calculate_tee_times);
+        assert_eq!(
+            (times.t1_percent, times.t2_percent),
+            (0.3, DEFAULT_T2_PERCENT)
+        );
+    }
+}
