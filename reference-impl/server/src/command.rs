@@ -188,6 +188,149 @@ pub fn config_from<T>(
     })
 }
 
+/// The address argument `name` of one family (`family` is `IPv4` or `IPv6`, `pick` takes the
+/// family's addresses), if sent, with Kea's texts for a wrong family or no address.
+pub fn address<A>(
+    args: Args<'_>,
+    name: &str,
+    family: &str,
+    pick: impl Fn(std::net::IpAddr) -> Option<A>,
+) -> Result<Option<A>, Bad> {
+    string(args, name)?
+        .map(|s| match s.parse::<std::net::IpAddr>() {
+            Ok(a) => pick(a).ok_or_else(|| Bad(format!("Invalid {family} address specified: {s}"))),
+            Err(_) => Err(Bad(format!(
+                "Failed to convert string to address '{s}': Invalid argument"
+            ))),
+        })
+        .transpose()
+}
+
+/// The answer listing `leases` of `family` (`IPv4`, `IPv6`): result 3 when none.
+pub fn leases_found(family: &str, leases: Vec<Value>) -> Value {
+    let n = leases.len();
+    let code = if n == 0 { EMPTY } else { SUCCESS };
+    answer_with(
+        code,
+        format!("{n} {family} lease(s) found."),
+        json!({ "leases": leases }),
+    )
+}
+
+/// The `subnets` of `leaseN-get-all`: `None` (every subnet) when no arguments were sent.
+pub fn subnets_filter(given: bool, args: Args<'_>) -> Result<Option<Vec<u32>>, Bad> {
+    match args.get("subnets") {
+        None if given => Err(Bad("'subnets' parameter not specified".into())),
+        None => Ok(None),
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+            .collect::<Option<Vec<u32>>>()
+            .map(Some)
+            .ok_or_else(|| Bad("listed subnet identifiers must be numbers".into())),
+        Some(_) => Err(Bad("'subnets' parameter must be a list".into())),
+    }
+}
+
+/// `from` (`None` for `start`, read by `address`) and `limit` of `leaseN-get-page`.
+pub fn page<A>(
+    args: Args<'_>,
+    address: impl Fn(Args<'_>, &str) -> Result<Option<A>, Bad>,
+) -> Result<(Option<A>, usize), Bad> {
+    let from = match string(args, "from")? {
+        None => return Err(Bad("'from' parameter is mandatory".into())),
+        Some("start") => None,
+        Some(_) => address(args, "from")?,
+    };
+    let limit = match uint(args, "limit", u64::from(u32::MAX))? {
+        None => return Err(Bad("'limit' parameter is mandatory".into())),
+        Some(0) => return Err(Bad("page size of the retrieved leases must not be 0".into())),
+        Some(l) => l as usize,
+    };
+    Ok((from, limit))
+}
+
+/// `leaseN-get-page`'s answer: the page and its `count`.
+pub fn page_found(family: &str, leases: Vec<Value>) -> Value {
+    let n = leases.len();
+    let mut a = leases_found(family, leases);
+    a["arguments"]["count"] = json!(n);
+    a
+}
+
+/// The subnets `leaseN-wipe` empties: `subnet-id`, or every configured one when it is 0 or
+/// missing.
+pub fn wipe_subnets(
+    args: Args<'_>,
+    configured: impl Iterator<Item = u32>,
+) -> Result<Vec<u32>, Bad> {
+    Ok(match uint(args, "subnet-id", u64::from(u32::MAX))? {
+        Some(0) | None => configured.collect(),
+        Some(id) => vec![id as u32],
+    })
+}
+
+/// `leaseN-wipe`'s answer for `n` leases deleted from `ids`.
+pub fn wiped(family: &str, n: usize, ids: &[u32]) -> Value {
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    answer(
+        if n == 0 { EMPTY } else { SUCCESS },
+        format!(
+            "Deleted {n} {family} lease(s) from subnet(s) {}",
+            list.join(" ")
+        ),
+    )
+}
+
+/// `valid-lft` of `leaseN-add` and `leaseN-update`, `default` when not sent. 0 is refused:
+/// a row of lifetime 0 in the lease file deletes the lease (Kea 2.2 accepts it).
+pub fn valid_lifetime(args: Args<'_>, default: u32) -> Result<u32, Bad> {
+    match uint(args, "valid-lft", u64::from(u32::MAX))? {
+        Some(0) => Err(Bad(
+            "'valid-lft' must not be 0 (a row of lifetime 0 deletes the lease)".into(),
+        )),
+        Some(v) => Ok(v as u32),
+        None => Ok(default),
+    }
+}
+
+/// `state` of `leaseN-add` and `leaseN-update` (default 0).
+pub fn lease_state(args: Args<'_>) -> Result<u32, Bad> {
+    match uint(args, "state", u64::MAX)?.unwrap_or(0) {
+        s if s <= u64::from(dhcplab_memfile::STATE_EXPIRED_RECLAIMED) => Ok(s as u32),
+        s => Err(Bad(format!(
+            "Invalid state value: {s}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"
+        ))),
+    }
+}
+
+/// `user-context` of `leaseN-add` and `leaseN-update`, as JSON text.
+pub fn user_context(args: Args<'_>) -> Result<Option<String>, Bad> {
+    match args.get("user-context") {
+        None => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v.to_string())),
+        Some(_) => Err(Bad("'user-context' is not a map".into())),
+    }
+}
+
+/// The expiry a lease command gives: `expire`, else `cltt` plus `valid`, else `now` plus
+/// `valid`; an expiry not after the lifetime is refused as Kea does.
+pub fn expiry(
+    args: Args<'_>,
+    valid: u32,
+    now: u64,
+    address: impl std::fmt::Display,
+) -> Result<u64, Bad> {
+    let cltt = uint(args, "cltt", u64::MAX)?;
+    match uint(args, "expire", u64::MAX)?.or(cltt.map(|c| c.saturating_add(u64::from(valid)))) {
+        Some(e) if e <= u64::from(valid) => Err(Bad(format!(
+            "expiration time must be greater than valid lifetime for address {address}"
+        ))),
+        Some(e) => Ok(e),
+        None => Ok(now + u64::from(valid)),
+    }
+}
+
 /// `config-test`'s answer to a configuration that reads well.
 pub const CONFIG_SANE: &str = "Configuration seems sane. Control-socket, hook-libraries, and D2 configuration were sanity checked, but not applied.";
 

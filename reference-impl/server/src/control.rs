@@ -5,13 +5,13 @@
 //! except `shutdown`.
 
 use crate::command::{
-    Args, Bad, CONFIG_SANE, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with,
+    self, Args, Bad, CONFIG_SANE, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with,
     arguments_only, boolean, hex, sample, string, uint,
 };
 use crate::reclaim;
 use crate::{Action, Server, epoch_secs};
 use dhcplab_kea_config::dhcp4;
-use dhcplab_memfile::{Lease4, STATE_EXPIRED_RECLAIMED};
+use dhcplab_memfile::Lease4;
 use dhcplab_wire::v4::Hex;
 use serde_json::{Map, Value, json};
 use std::net::Ipv4Addr;
@@ -73,26 +73,10 @@ fn refusal(e: &crate::ServerError) -> String {
 }
 
 fn address(args: Args<'_>, name: &str) -> Result<Option<Ipv4Addr>, Bad> {
-    string(args, name)?
-        .map(|s| match s.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(a)) => Ok(a),
-            Ok(_) => Err(Bad(format!("Invalid IPv4 address specified: {s}"))),
-            Err(_) => Err(Bad(format!(
-                "Failed to convert string to address '{s}': Invalid argument"
-            ))),
-        })
-        .transpose()
-}
-
-/// The answer listing `leases` (lease4-get-all, lease4-get-page): result 3 when none.
-fn leases_found(leases: Vec<Value>) -> Value {
-    let n = leases.len();
-    let code = if n == 0 { EMPTY } else { SUCCESS };
-    answer_with(
-        code,
-        format!("{n} IPv4 lease(s) found."),
-        json!({ "leases": leases }),
-    )
+    command::address(args, name, "IPv4", |a| match a {
+        std::net::IpAddr::V4(a) => Some(a),
+        _ => None,
+    })
 }
 
 /// A lease as Kea's lease commands show it.
@@ -309,16 +293,7 @@ impl Server {
     /// lease4-get-page: up to `limit` leases after the address `from` (`start`: from the
     /// first), by address.
     fn lease_get_page(&self, args: Args<'_>) -> Result<Value, Bad> {
-        let from = match string(args, "from")? {
-            None => return Err(Bad("'from' parameter is mandatory".into())),
-            Some("start") => None,
-            Some(_) => address(args, "from")?,
-        };
-        let limit = match uint(args, "limit", u64::from(u32::MAX))? {
-            None => return Err(Bad("'limit' parameter is mandatory".into())),
-            Some(0) => return Err(Bad("page size of the retrieved leases must not be 0".into())),
-            Some(l) => l as usize,
-        };
+        let (from, limit) = crate::command::page(args, address)?;
         let leases: Vec<Value> = self
             .leases
             .all()
@@ -327,10 +302,7 @@ impl Server {
             .take(limit)
             .map(lease_json)
             .collect();
-        let n = leases.len();
-        let mut a = leases_found(leases);
-        a["arguments"]["count"] = json!(n);
-        Ok(a)
+        Ok(crate::command::page_found("IPv4", leases))
     }
 
     /// The lease `lease4-get` and `lease4-del` name: by `ip-address`, else by identifier
@@ -355,17 +327,7 @@ impl Server {
     }
 
     fn lease_get_all(&self, given: bool, args: Args<'_>) -> Result<Value, Bad> {
-        let subnets: Option<Vec<u32>> = match args.get("subnets") {
-            None if given => return Err(Bad("'subnets' parameter not specified".into())),
-            None => None,
-            Some(Value::Array(ids)) => Some(
-                ids.iter()
-                    .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
-                    .collect::<Option<Vec<u32>>>()
-                    .ok_or_else(|| Bad("listed subnet identifiers must be numbers".into()))?,
-            ),
-            Some(_) => return Err(Bad("'subnets' parameter must be a list".into())),
-        };
+        let subnets = crate::command::subnets_filter(given, args)?;
         let leases: Vec<Value> = self
             .leases
             .all()
@@ -377,7 +339,7 @@ impl Server {
             })
             .map(lease_json)
             .collect();
-        Ok(leases_found(leases))
+        Ok(crate::command::leases_found("IPv4", leases))
     }
 
     /// The lease lease4-add and lease4-update describe (and the leases of a partner's lease
@@ -407,40 +369,13 @@ impl Server {
                 id
             }
         };
-        let valid = match uint(args, "valid-lft", u64::from(u32::MAX))? {
-            // Kea 2.2 accepts 0 and writes a row that deletes the lease on the next load.
-            Some(0) => {
-                return Err(Bad(
-                    "'valid-lft' must not be 0 (a row of lifetime 0 deletes the lease)".into(),
-                ));
-            }
-            Some(v) => v as u32,
-            None => self
-                .config
-                .subnet(subnet_id)
-                .map_or(7200, |s| s.valid_lifetime),
-        };
-        let now_secs = epoch_secs(now);
-        let cltt = uint(args, "cltt", u64::MAX)?;
-        let expire = match uint(args, "expire", u64::MAX)?
-            .or(cltt.map(|c| c.saturating_add(u64::from(valid))))
-        {
-            Some(e) if e <= u64::from(valid) => {
-                return Err(Bad(format!(
-                    "expiration time must be greater than valid lifetime for address {address}"
-                )));
-            }
-            Some(e) => e,
-            None => now_secs + u64::from(valid),
-        };
-        let state = match uint(args, "state", u64::MAX)?.unwrap_or(0) {
-            s if s <= u64::from(STATE_EXPIRED_RECLAIMED) => s as u32,
-            s => {
-                return Err(Bad(format!(
-                    "Invalid state value: {s}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"
-                )));
-            }
-        };
+        let default = self
+            .config
+            .subnet(subnet_id)
+            .map_or(7200, |s| s.valid_lifetime);
+        let valid = crate::command::valid_lifetime(args, default)?;
+        let expire = crate::command::expiry(args, valid, epoch_secs(now), address)?;
+        let state = crate::command::lease_state(args)?;
         let hwaddr = match string(args, "hw-address")? {
             Some(h) => hex(h, "hw-address")?,
             None => return Err(Bad("missing parameter 'hw-address'".into())),
@@ -449,11 +384,7 @@ impl Server {
             .map(|c| hex(c, "client-id"))
             .transpose()?
             .unwrap_or_default();
-        let user_context = match args.get("user-context") {
-            None => None,
-            Some(v @ Value::Object(_)) => Some(v.to_string()),
-            Some(_) => return Err(Bad("'user-context' is not a map".into())),
-        };
+        let user_context = crate::command::user_context(args)?;
         let lease = Lease4 {
             address,
             hwaddr,
@@ -496,11 +427,7 @@ impl Server {
     }
 
     fn lease_wipe(&mut self, args: Args<'_>) -> Result<Value, Bad> {
-        let subnet = uint(args, "subnet-id", u64::from(u32::MAX))?.map(|s| s as u32);
-        let ids: Vec<u32> = match subnet {
-            Some(0) | None => self.config.subnets.iter().map(|s| s.id).collect(),
-            Some(id) => vec![id],
-        };
+        let ids = crate::command::wipe_subnets(args, self.config.subnets.iter().map(|s| s.id))?;
         let doomed: Vec<Ipv4Addr> = self
             .leases
             .all()
@@ -511,16 +438,7 @@ impl Server {
         for a in &doomed {
             self.delete(*a);
         }
-        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let n = doomed.len();
-        let code = if n == 0 { EMPTY } else { SUCCESS };
-        Ok(answer(
-            code,
-            format!(
-                "Deleted {n} IPv4 lease(s) from subnet(s) {}",
-                list.join(" ")
-            ),
-        ))
+        Ok(crate::command::wiped("IPv4", doomed.len(), &ids))
     }
 
     fn statistics(&self) -> Map<String, Value> {

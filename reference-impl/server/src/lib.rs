@@ -34,6 +34,7 @@ mod reclaim;
 mod reply;
 pub mod stats;
 pub mod store;
+pub mod timers;
 
 pub use control::CommandOutcome;
 pub use dhcplab_memfile::Lease4;
@@ -43,7 +44,7 @@ use dhcplab_kea_config::dhcp4::Dhcp4;
 use stats::{Counter, Stats};
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use store::LeaseStore;
 
 /// An interface the server listens on, as the driver found it.
@@ -124,18 +125,7 @@ pub enum ServerError {
     RefusedByHook,
 }
 
-/// Seconds since the epoch of `t` (0 before the epoch).
-pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Timers the server runs, each at its deadline.
-#[derive(Debug, Clone, Default)]
-struct Timers {
-    reclaim: Option<SystemTime>,
-    flush: Option<SystemTime>,
-    lease_file_cleanup: Option<SystemTime>,
-}
+pub(crate) use timers::epoch_secs;
 
 /// The server.
 #[derive(Debug)]
@@ -145,7 +135,7 @@ pub struct Server {
     stats: Stats,
     interfaces: Vec<Interface>,
     actions: VecDeque<Action>,
-    timers: Timers,
+    timers: timers::LeaseTimers,
     /// Per subnet, in configuration order: where the iterative allocator goes on from.
     cursors: Vec<alloc::Cursor>,
     started: SystemTime,
@@ -214,7 +204,7 @@ impl Server {
             stats: Stats::new(now),
             interfaces: Vec::new(),
             actions: VecDeque::new(),
-            timers: Timers::default(),
+            timers: timers::LeaseTimers::default(),
             started: now,
             reloaded: now,
             unfinished_reclaims: 0,
@@ -293,9 +283,7 @@ impl Server {
     /// The next deadline, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
         [
-            self.timers.reclaim,
-            self.timers.flush,
-            self.timers.lease_file_cleanup,
+            self.timers.next(),
             self.ha.as_ref().and_then(dhcplab_ha::Ha::poll_timeout),
         ]
         .into_iter()
@@ -386,16 +374,8 @@ impl Server {
     }
 
     fn arm_timers(&mut self, now: SystemTime) {
-        let e = &self.config.kea.expired_leases;
-        let after = |secs: u32| (secs > 0).then(|| now + Duration::from_secs(secs.into()));
-        self.timers.reclaim = after(e.reclaim_timer_wait_time);
-        self.timers.flush = after(e.flush_reclaimed_timer_wait_time);
-        let db = &self.config.kea.lease_database;
-        self.timers.lease_file_cleanup = if db.persist {
-            after(db.lfc_interval)
-        } else {
-            None
-        };
+        let kea = &self.config.kea;
+        self.timers = timers::LeaseTimers::armed(now, &kea.expired_leases, &kea.lease_database);
     }
 
     /// Stores a lease and, when leases persist, queues its row.

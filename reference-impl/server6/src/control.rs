@@ -3,7 +3,7 @@
 //! command reading, answers and argument readers are the v4 core's
 //! ([`dhcplab_server::command`]).
 
-use crate::store::{HwAddr6, Lease6, LeaseType, STATE_EXPIRED_RECLAIMED};
+use crate::store::{HwAddr6, Lease6, LeaseType};
 use crate::{Action, Server, epoch_secs, reclaim};
 use dhcplab_kea_config::dhcp6;
 use dhcplab_server::command::{
@@ -93,15 +93,10 @@ pub(crate) fn lease_json(l: &Lease6) -> Value {
 }
 
 fn address(args: Args<'_>, name: &str) -> Result<Option<Ipv6Addr>, Bad> {
-    string(args, name)?
-        .map(|s| match s.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V6(a)) => Ok(a),
-            Ok(_) => Err(Bad(format!("Invalid IPv6 address specified: {s}"))),
-            Err(_) => Err(Bad(format!(
-                "Failed to convert string to address '{s}': Invalid argument"
-            ))),
-        })
-        .transpose()
+    command::address(args, name, "IPv6", |a| match a {
+        std::net::IpAddr::V6(a) => Some(a),
+        _ => None,
+    })
 }
 
 /// The `type` argument: `IA_NA` (the default) or `IA_PD`.
@@ -113,17 +108,6 @@ fn lease_type(args: Args<'_>) -> Result<LeaseType, Bad> {
             "Incorrect lease type: {other}, the only supported values are: IA_NA, IA_TA and IA_PD"
         ))),
     }
-}
-
-/// The answer listing `leases`: result 3 when none.
-fn leases_found(leases: Vec<Value>) -> Value {
-    let n = leases.len();
-    let code = if n == 0 { EMPTY } else { SUCCESS };
-    answer_with(
-        code,
-        format!("{n} IPv6 lease(s) found."),
-        json!({ "leases": leases }),
-    )
 }
 
 impl Server {
@@ -279,37 +263,16 @@ impl Server {
             _ => 128,
         };
         let subnet = self.config.subnet(subnet_id);
-        let valid = match uint(args, "valid-lft", u64::from(u32::MAX))? {
-            // A row of lifetime 0 in the lease file deletes the lease (as in the v4 core).
-            Some(0) => {
-                return Err(Bad(
-                    "'valid-lft' must not be 0 (a row of lifetime 0 deletes the lease)".into(),
-                ));
-            }
-            Some(v) => v as u32,
-            None => subnet.map_or(dhcp6::DEFAULT_VALID_LIFETIME, |s| s.life.valid),
-        };
+        let valid = command::valid_lifetime(
+            args,
+            subnet.map_or(dhcp6::DEFAULT_VALID_LIFETIME, |s| s.life.valid),
+        )?;
         let preferred = match uint(args, "preferred-lft", u64::from(u32::MAX))? {
             Some(p) => p as u32,
             None => subnet.map_or(dhcp6::DEFAULT_PREFERRED_LIFETIME, |s| s.life.preferred),
         };
-        let expire = match uint(args, "expire", u64::MAX)? {
-            Some(e) if e <= u64::from(valid) => {
-                return Err(Bad(format!(
-                    "expiration time must be greater than valid lifetime for address {address}"
-                )));
-            }
-            Some(e) => e,
-            None => epoch_secs(now) + u64::from(valid),
-        };
-        let state = match uint(args, "state", u64::MAX)?.unwrap_or(0) {
-            s if s <= u64::from(STATE_EXPIRED_RECLAIMED) => s as u32,
-            s => {
-                return Err(Bad(format!(
-                    "Invalid state value: {s}, supported values are: 0 (default), 1 (declined) and 2 (expired-reclaimed)"
-                )));
-            }
-        };
+        let expire = command::expiry(args, valid, epoch_secs(now), address)?;
+        let state = command::lease_state(args)?;
         let hwaddr = string(args, "hw-address")?
             .map(|h| hex(h, "hw-address"))
             .transpose()?
@@ -318,11 +281,7 @@ impl Server {
                 htype: 1,
                 source: dhcplab_memfile::HWADDR_SOURCE_UNKNOWN,
             });
-        let user_context = match args.get("user-context") {
-            None => None,
-            Some(v @ Value::Object(_)) => Some(v.to_string()),
-            Some(_) => return Err(Bad("'user-context' is not a map".into())),
-        };
+        let user_context = command::user_context(args)?;
         Ok(Lease6 {
             address,
             duid,
@@ -410,17 +369,7 @@ impl Server {
     }
 
     fn lease_get_all(&self, given: bool, args: Args<'_>) -> Result<Value, Bad> {
-        let subnets: Option<Vec<u32>> = match args.get("subnets") {
-            None if given => return Err(Bad("'subnets' parameter not specified".into())),
-            None => None,
-            Some(Value::Array(ids)) => Some(
-                ids.iter()
-                    .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
-                    .collect::<Option<Vec<u32>>>()
-                    .ok_or_else(|| Bad("listed subnet identifiers must be numbers".into()))?,
-            ),
-            Some(_) => return Err(Bad("'subnets' parameter must be a list".into())),
-        };
+        let subnets = command::subnets_filter(given, args)?;
         let leases = self
             .leases
             .all()
@@ -432,22 +381,13 @@ impl Server {
             })
             .map(lease_json)
             .collect();
-        Ok(leases_found(leases))
+        Ok(command::leases_found("IPv6", leases))
     }
 
     /// lease6-get-page: up to `limit` leases after the address `from` (`start`: from the
     /// first), by address.
     fn lease_get_page(&self, args: Args<'_>) -> Result<Value, Bad> {
-        let from = match string(args, "from")? {
-            None => return Err(Bad("'from' parameter is mandatory".into())),
-            Some("start") => None,
-            Some(_) => address(args, "from")?,
-        };
-        let limit = match uint(args, "limit", u64::from(u32::MAX))? {
-            None => return Err(Bad("'limit' parameter is mandatory".into())),
-            Some(0) => return Err(Bad("page size of the retrieved leases must not be 0".into())),
-            Some(l) => l as usize,
-        };
+        let (from, limit) = command::page(args, address)?;
         let mut all = self.leases.all();
         all.sort_by_key(|l| l.address);
         let leases: Vec<Value> = all
@@ -456,10 +396,7 @@ impl Server {
             .take(limit)
             .map(lease_json)
             .collect();
-        let n = leases.len();
-        let mut a = leases_found(leases);
-        a["arguments"]["count"] = json!(n);
-        Ok(a)
+        Ok(command::page_found("IPv6", leases))
     }
 
     fn lease_get_by_duid(&self, args: Args<'_>) -> Result<Value, Bad> {
@@ -473,7 +410,7 @@ impl Server {
             .filter(|l| l.duid == duid)
             .map(lease_json)
             .collect();
-        Ok(leases_found(leases))
+        Ok(command::leases_found("IPv6", leases))
     }
 
     fn lease_del(&mut self, args: Args<'_>) -> Result<Value, Bad> {
@@ -487,11 +424,7 @@ impl Server {
     }
 
     fn lease_wipe(&mut self, args: Args<'_>) -> Result<Value, Bad> {
-        let subnet = uint(args, "subnet-id", u64::from(u32::MAX))?.map(|s| s as u32);
-        let ids: Vec<u32> = match subnet {
-            Some(0) | None => self.config.subnets.iter().map(|s| s.id).collect(),
-            Some(id) => vec![id],
-        };
+        let ids = command::wipe_subnets(args, self.config.subnets.iter().map(|s| s.id))?;
         let doomed: Vec<(LeaseType, Ipv6Addr)> = self
             .leases
             .all()
@@ -502,15 +435,7 @@ impl Server {
         for (k, a) in &doomed {
             self.delete(*k, *a);
         }
-        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let n = doomed.len();
-        Ok(answer(
-            if n == 0 { EMPTY } else { SUCCESS },
-            format!(
-                "Deleted {n} IPv6 lease(s) from subnet(s) {}",
-                list.join(" ")
-            ),
-        ))
+        Ok(command::wiped("IPv6", doomed.len(), &ids))
     }
 
     /// Every statistic by Kea's name: the counters, and per subnet the pool sizes and the

@@ -49,7 +49,7 @@ use config::Config;
 use dhcplab_kea_config::dhcp6::Dhcp6;
 use std::collections::VecDeque;
 use std::net::{Ipv6Addr, SocketAddrV6};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use store::LeaseStore;
 
 /// The multicast address of all DHCPv6 relays and servers (RFC 8415 7.1): `ff02::1:2`.
@@ -119,18 +119,7 @@ pub enum ServerError {
     Config(Vec<String>),
 }
 
-/// Seconds since the epoch of `t` (0 before the epoch).
-pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Timers the server runs, each at its deadline.
-#[derive(Debug, Clone, Default)]
-struct Timers {
-    reclaim: Option<SystemTime>,
-    flush: Option<SystemTime>,
-    lease_file_cleanup: Option<SystemTime>,
-}
+use dhcplab_server::timers::{LeaseTimers, epoch_secs};
 
 /// The server.
 #[derive(Debug)]
@@ -140,7 +129,7 @@ pub struct Server {
     stats: stats::Stats,
     interfaces: Vec<Interface>,
     actions: VecDeque<Action>,
-    timers: Timers,
+    timers: LeaseTimers,
     /// Per subnet, in configuration order: where the iterative allocator goes on from.
     cursors: Vec<alloc::Cursors>,
     /// The server DUID (option 2's data).
@@ -176,7 +165,7 @@ impl Server {
             stats: stats::Stats::new(now),
             interfaces: Vec::new(),
             actions: VecDeque::new(),
-            timers: Timers::default(),
+            timers: LeaseTimers::default(),
             duid: made.duid,
             started: now,
             reloaded: now,
@@ -245,14 +234,7 @@ impl Server {
 
     /// The next deadline, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
-        [
-            self.timers.reclaim,
-            self.timers.flush,
-            self.timers.lease_file_cleanup,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        self.timers.next()
     }
 
     /// The next action to carry out, in order.
@@ -281,16 +263,8 @@ impl Server {
     }
 
     fn arm_timers(&mut self, now: SystemTime) {
-        let e = &self.config.kea.expired_leases;
-        let after = |secs: u32| (secs > 0).then(|| now + Duration::from_secs(secs.into()));
-        self.timers.reclaim = after(e.reclaim_timer_wait_time);
-        self.timers.flush = after(e.flush_reclaimed_timer_wait_time);
-        let db = &self.config.kea.lease_database;
-        self.timers.lease_file_cleanup = if db.persist {
-            after(db.lfc_interval)
-        } else {
-            None
-        };
+        let kea = &self.config.kea;
+        self.timers = LeaseTimers::armed(now, &kea.expired_leases, &kea.lease_database);
     }
 
     /// Stores a lease and, when leases persist, queues its row.

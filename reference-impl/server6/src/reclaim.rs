@@ -13,27 +13,21 @@
 
 use crate::store::{STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
 use crate::{Action, Server, epoch_secs};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-fn secs(s: u32) -> Duration {
-    Duration::from_secs(u64::from(s))
-}
-
-/// Runs the timers that are due at `now` and re-arms them.
+/// Runs the timers that are due at `now` (they re-arm themselves).
 pub(crate) fn on_timeout(server: &mut Server, now: SystemTime) {
     let e = server.config.kea.expired_leases;
-    if server.timers.reclaim.is_some_and(|t| t <= now) {
+    let db = server.config.kea.lease_database.clone();
+    let due = server.timers.take_due(now, &e, &db);
+    if due.reclaim {
         reclaim(server, now, e.max_reclaim_leases as usize, None);
-        server.timers.reclaim = Some(now + secs(e.reclaim_timer_wait_time));
     }
-    if server.timers.flush.is_some_and(|t| t <= now) {
+    if due.flush {
         flush(server, now);
-        server.timers.flush = Some(now + secs(e.flush_reclaimed_timer_wait_time));
     }
-    if server.timers.lease_file_cleanup.is_some_and(|t| t <= now) {
+    if due.lease_file_cleanup {
         server.actions.push_back(Action::CompactLeaseFile);
-        let interval = server.config.kea.lease_database.lfc_interval;
-        server.timers.lease_file_cleanup = Some(now + secs(interval));
     }
 }
 
