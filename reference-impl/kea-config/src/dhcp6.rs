@@ -676,7 +676,8 @@ fn read_subnet(v: &Spanned, path: &str, faults: &mut Faults) -> Option<Subnet6> 
         timers,
         rapid_commit,
         interface,
-        // Kea takes the text's bytes as the option's data (Subnet6ConfigParser).
+        // Kea takes the text's bytes as the option's data (Subnet6ConfigParser::initSubnet
+        // in src/lib/dhcpsrv/parsers/dhcp_parsers.cc).
         interface_id: interface_id
             .filter(|t| !t.is_empty())
             .map(String::into_bytes),
