@@ -141,6 +141,10 @@ client-id = "$duid"
 server-id = "0x000100011c39cf88080027fe8f95"
 ia-pd = { iaid = "$iaid", t1 = 0, t2 = 0, iaprefix = { prefix = "2001:db8:8::/56", preferred = 0, valid = 0 }, status-code = { code = "NoPrefixAvail", message = "gone" } }
 dns-servers = "2001:db8::53"
+ia-na = { iaid = 1, t1 = 1800, t2 = 2880, iaaddr = [ { address = "2001:db8:1::100", preferred = 1800, valid = 3600 }, { address = "2001:db8:1::101" } ] }
+rapid-commit = true
+preference = 255
+domain-search = "example.com, lab.example.com"
 
 [[step]]
 expect = "message"
@@ -319,6 +323,34 @@ fn a_crafted_v6_answer_takes_captured_values_when_it_is_sent() {
         o.dns_servers().expect("ok"),
         Some(vec!["2001:db8::53".parse().expect("addr")])
     );
+    let na = o.ia_na().expect("ia_na");
+    assert_eq!((na[0].iaid, na[0].t1, na[0].t2), (1, 1800, 2880));
+    let addrs: Vec<(Ipv6Addr, u32)> = na[0]
+        .options
+        .get_all(code::IA_ADDR)
+        .map(|a| {
+            let a = dhcplab_wire::v6::IaAddress::parse(a.data, 0).expect("iaaddr");
+            (a.addr, a.valid)
+        })
+        .collect();
+    assert_eq!(
+        addrs,
+        vec![
+            ("2001:db8:1::100".parse().expect("addr"), 3600),
+            ("2001:db8:1::101".parse().expect("addr"), 0)
+        ]
+    );
+    assert!(o.rapid_commit().expect("ok"));
+    assert_eq!(o.preference().expect("ok"), Some(255));
+    let names: Vec<String> = o
+        .domain_list()
+        .expect("ok")
+        .expect("present")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[1].starts_with("lab.example.com"), "{names:?}");
     // A captured IAID of the wrong length is refused when the step runs.
     vars.insert("iaid".to_string(), vec![7]);
     assert!(send.message.encode(&vars).is_err());
