@@ -148,6 +148,8 @@ impl Lease6 {
 
     /// The row Kea 2.2 would write for this lease, without the line end
     /// (`CSVLeaseFile6::append`): `hwtype` and `hwaddr_source` only with a hardware address.
+    /// Kea refuses to write a lease without a DUID unless it is declined; the row written here
+    /// for one is refused by [`rows6`] as by Kea's reader.
     pub fn to_row(&self) -> String {
         let (hwaddr, hwtype, source) = match &self.hwaddr {
             Some(h) => (hex(&h.bytes), h.htype.to_string(), h.source.to_string()),
