@@ -52,6 +52,10 @@ pub struct Binding {
     pub server_unicast: Option<Ipv6Addr>,
     /// The IAs, each with at least one lease.
     pub ias: Vec<IaBinding>,
+    /// The last Reply that gave or extended the binding, as received, so that the options
+    /// the server gave can be read later (`dhcplab info -v6`) and across restarts (a Reply to
+    /// Confirm carries none).
+    pub reply: Option<Vec<u8>>,
 }
 
 impl Binding {
@@ -238,6 +242,7 @@ mod tests {
 
     fn empty() -> Binding {
         Binding {
+            reply: None,
             server_id: vec![0, 1],
             server_unicast: None,
             ias: Vec::new(),

@@ -12,7 +12,8 @@
 //! lease 2001:db8:1::/56 preferred infinite valid infinite
 //! ```
 //!
-//! `lease` lines belong to the `ia` line above them; `unicast` is optional.
+//! `lease` lines belong to the `ia` line above them; `unicast` is optional, and so is a last
+//! `reply HEX` line: the last Reply that gave or extended the binding, as received.
 
 use crate::{Binding, IaBinding, IaKind, Lease6};
 use dhcplab_client::hex;
@@ -74,6 +75,9 @@ pub fn encode(binding: &Binding) -> String {
             );
         }
     }
+    if let Some(r) = &binding.reply {
+        let _ = writeln!(out, "reply {}", hex::encode(r));
+    }
     out
 }
 
@@ -88,6 +92,7 @@ pub fn decode(bytes: &[u8]) -> Result<Binding, BindingFileError> {
     let mut server_id = None;
     let mut server_unicast = None;
     let mut ias: Vec<IaBinding> = Vec::new();
+    let mut reply = None;
     for (line, text) in lines {
         let words: Vec<&str> = text.split_whitespace().collect();
         let bad = |what: String| BindingFileError::Line { line, what };
@@ -96,6 +101,7 @@ pub fn decode(bytes: &[u8]) -> Result<Binding, BindingFileError> {
             ["server", h] => {
                 server_id = Some(hex::decode(h).map_err(|e| bad(format!("server: {e}")))?)
             }
+            ["reply", h] => reply = Some(hex::decode(h).map_err(|e| bad(format!("reply: {e}")))?),
             ["unicast", a] => {
                 server_unicast = Some(
                     a.parse::<Ipv6Addr>()
@@ -137,6 +143,7 @@ pub fn decode(bytes: &[u8]) -> Result<Binding, BindingFileError> {
         server_id: server_id.ok_or(BindingFileError::NoServer)?,
         server_unicast,
         ias,
+        reply,
     })
 }
 

@@ -33,6 +33,7 @@
 //!   NotOnLink, a duplicate address).
 
 mod binding;
+pub mod inittab6;
 pub mod lease_file;
 mod message;
 pub mod timing;
@@ -373,6 +374,8 @@ pub struct Client {
     /// An Advertise with no address or prefix came in this Solicit exchange.
     no_addrs: bool,
     refresh_at: Option<SystemTime>,
+    /// The Reply to the last Information-request.
+    informed: Option<Vec<u8>>,
     solicit: Params,
     inform: Params,
     link_up: bool,
@@ -409,6 +412,7 @@ impl Client {
             best: None,
             no_addrs: false,
             refresh_at: None,
+            informed: None,
             solicit: timing::SOLICIT,
             inform: timing::INFORMATION_REQUEST,
             link_up: true,
@@ -440,6 +444,16 @@ impl Client {
         }
         c.solicit(now);
         c
+    }
+
+    /// The last Reply that carried configuration, as received: the one that gave or last
+    /// extended the binding held, else the answer to the last Information-request. This is
+    /// what `dhcplab info -v6` reads options from (dhcpinfo answers from the last Reply).
+    pub fn last_reply(&self) -> Option<&[u8]> {
+        self.binding
+            .as_ref()
+            .and_then(|b| b.reply.as_deref())
+            .or(self.informed.as_deref())
     }
 
     /// The state now.
@@ -602,15 +616,17 @@ impl Client {
         match (x.kind, a.msg_type) {
             (Kind::Solicit, MessageType::ADVERTISE) => self.on_advertise(now, a),
             (Kind::Solicit, MessageType::REPLY) if self.config.rapid_commit && a.rapid_commit => {
-                self.on_reply(now, &x, a)
+                self.on_reply(now, &x, a, payload)
             }
             (Kind::Request | Kind::Renew | Kind::Rebind, MessageType::REPLY) => {
-                self.on_reply(now, &x, a)
+                self.on_reply(now, &x, a, payload)
             }
             (Kind::Confirm, MessageType::REPLY) => self.on_confirm_reply(now, &a),
             (Kind::Release, MessageType::REPLY) => self.finish_release(now),
             (Kind::Decline, MessageType::REPLY) => self.finish_decline(now),
-            (Kind::InformationRequest, MessageType::REPLY) => self.on_inform_reply(now, &a),
+            (Kind::InformationRequest, MessageType::REPLY) => {
+                self.on_inform_reply(now, &a, payload)
+            }
             (k, t) => self.ignore(&format!("a {t} during {k:?}")),
         }
     }
@@ -871,7 +887,7 @@ impl Client {
     }
 
     /// A Reply to a Request, Renew, Rebind, or a rapid-commit Solicit (RFC 8415 18.2.10).
-    fn on_reply(&mut self, now: SystemTime, x: &Exchange, a: Answer) {
+    fn on_reply(&mut self, now: SystemTime, x: &Exchange, a: Answer, payload: &[u8]) {
         match a.status.unwrap_or(status::SUCCESS) {
             status::SUCCESS => {}
             status::USE_MULTICAST if x.unicast.is_some() => {
@@ -899,9 +915,11 @@ impl Client {
             server_id: a.server_id.clone(),
             server_unicast: None,
             ias: Vec::new(),
+            reply: None,
         });
         binding.server_id = a.server_id.clone();
         binding.server_unicast = a.unicast;
+        binding.reply = Some(payload.to_vec());
         let mut removed = Vec::new();
         let mut again = Vec::new();
         let mut extended = false;
@@ -1019,8 +1037,9 @@ impl Client {
         }
     }
 
-    fn on_inform_reply(&mut self, now: SystemTime, a: &Answer) {
+    fn on_inform_reply(&mut self, now: SystemTime, a: &Answer, payload: &[u8]) {
         self.exchange = None;
+        self.informed = Some(payload.to_vec());
         self.state = State::Informed;
         let refresh = a
             .refresh
@@ -1349,6 +1368,7 @@ impl Client {
         self.state = State::Idle;
         self.exchange = None;
         self.binding = None;
+        self.informed = None;
         self.refresh_at = None;
     }
 
