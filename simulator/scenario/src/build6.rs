@@ -1098,27 +1098,30 @@ impl Builder<'_> {
     }
 }
 
-/// Reads a `Dhcp6` configuration into what a v6 server host keeps. This is the one place a
-/// scenario reads Kea's Dhcp6 JSON: it checks the document's shape and the subnets' and
-/// prefix pools' ranges, and hands the map on as JSON.
+/// Reads a `Dhcp6` configuration into what a v6 server host keeps: Kea's configuration
+/// language as `dhcplab_kea_config::dhcp6` reads it, then the ranges of its subnets, pools and
+/// prefix pools, each fault at its place in the JSON.
 fn read_dhcp6(text: &str) -> Result<Server6Config, Vec<dhcplab_kea_config::ConfigError>> {
+    let (dhcp6, json) = dhcplab_kea_config::dhcp6::parse_document(text)?;
+    let faults = ranges6(text);
+    if !faults.is_empty() {
+        return Err(faults);
+    }
+    Ok(Server6Config {
+        text: text.to_string(),
+        dhcp6,
+        json,
+    })
+}
+
+/// Every subnet, pool and prefix pool of a `Dhcp6` configuration (that reads) outside
+/// 2001:db8::/32, placed at its text.
+fn ranges6(text: &str) -> Vec<dhcplab_kea_config::ConfigError> {
     use dhcplab_kea_config::ConfigError;
-    let root = json::parse(text).map_err(|e| {
-        vec![ConfigError {
-            path: String::new(),
-            pos: e.pos,
-            message: e.message,
-        }]
-    })?;
-    let mut faults = Vec::new();
-    let fault = |faults: &mut Vec<ConfigError>, path: String, at: &Spanned, message: String| {
-        faults.push(ConfigError {
-            path,
-            pos: at.pos,
-            message,
-        })
+    let Ok(root) = json::parse(text) else {
+        return Vec::new();
     };
-    let member = |v: &'_ Spanned, key: &str| -> Option<Spanned> {
+    let member = |v: &Spanned, key: &str| -> Option<Spanned> {
         match &v.value {
             json::Value::Object(m) => m
                 .iter()
@@ -1127,117 +1130,55 @@ fn read_dhcp6(text: &str) -> Result<Server6Config, Vec<dhcplab_kea_config::Confi
             _ => None,
         }
     };
-    if member(&root, "Dhcp4").is_some() {
-        fault(
-            &mut faults,
-            "Dhcp4".into(),
-            &root,
-            "a server is DHCPv4 or DHCPv6: give one map, Dhcp4 or Dhcp6".into(),
-        );
-    }
-    let dhcp6 = member(&root, "Dhcp6").unwrap_or_else(|| root.clone());
-    if !matches!(dhcp6.value, json::Value::Object(_)) {
-        fault(
-            &mut faults,
-            "Dhcp6".into(),
-            &dhcp6,
-            format!("Dhcp6 is a map, not {}", dhcp6.value.kind()),
-        );
-        return Err(faults);
-    }
-    let mut subnets = Vec::new();
-    if let Some(list) = member(&dhcp6, "subnet6") {
-        let json::Value::Array(items) = &list.value else {
-            fault(
-                &mut faults,
-                "Dhcp6.subnet6".into(),
-                &list,
-                "subnet6 is a list".into(),
-            );
-            return Err(faults);
-        };
-        for (i, item) in items.iter().enumerate() {
-            let path = format!("Dhcp6.subnet6[{i}]");
-            let prefix_at = |faults: &mut Vec<ConfigError>, key: &str, p: &str| {
-                let v = member(item, key)?;
-                let text = match &v.value {
-                    json::Value::String(s) => s.clone(),
-                    _ => {
-                        fault(
-                            faults,
-                            format!("{path}.{key}"),
-                            &v,
-                            format!("{key} is text"),
-                        );
-                        return None;
-                    }
-                };
-                let whole = if key == "subnet" {
-                    text.clone()
-                } else {
-                    format!("{text}/{p}")
-                };
-                match parse_prefix6(&whole) {
-                    Ok((a, len)) if in_lab_range6(a) => Some((a, len)),
-                    Ok((a, len)) => {
-                        fault(
-                            faults,
-                            format!("{path}.{key}"),
-                            &v,
-                            format!("{a}/{len} is outside the range a run may use (2001:db8::/32)"),
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        fault(faults, format!("{path}.{key}"), &v, e);
-                        None
-                    }
-                }
-            };
-            match prefix_at(&mut faults, "subnet", "") {
-                Some(p) => subnets.push(p),
-                None if member(item, "subnet").is_none() => fault(
-                    &mut faults,
-                    path.clone(),
-                    item,
-                    "a subnet6 entry needs subnet".into(),
-                ),
-                None => {}
-            }
-            if let Some(json::Value::Array(pools)) = member(item, "pd-pools").map(|p| p.value) {
-                for (k, pool) in pools.iter().enumerate() {
-                    let len = member(pool, "prefix-len")
-                        .and_then(|l| l.value.as_u64())
-                        .unwrap_or(128);
-                    if let Some(v) = member(pool, "prefix")
-                        && let json::Value::String(text) = &v.value
-                    {
-                        match parse_prefix6(&format!("{text}/{len}")) {
-                            Ok((a, _)) if in_lab_range6(a) => {}
-                            _ => fault(
-                                &mut faults,
-                                format!("{path}.pd-pools[{k}].prefix"),
-                                &v,
-                                format!(
-                                    "{text}/{len} is outside the range a run may use (2001:db8::/32)"
-                                ),
-                            ),
-                        }
+    let items = |v: Option<Spanned>| -> Vec<Spanned> {
+        match v.map(|v| v.value) {
+            Some(json::Value::Array(a)) => a,
+            _ => Vec::new(),
+        }
+    };
+    let mut faults = Vec::new();
+    let mut outside = |path: String, at: &Spanned, a: Ipv6Addr, what: String| {
+        if !in_lab_range6(a) {
+            faults.push(ConfigError {
+                path,
+                pos: at.pos,
+                message: format!("{what} is outside the range a run may use (2001:db8::/32)"),
+            });
+        }
+    };
+    let text_of = |v: &Spanned| match &v.value {
+        json::Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    let Some(dhcp6) = member(&root, "Dhcp6") else {
+        return Vec::new();
+    };
+    for (i, subnet) in items(member(&dhcp6, "subnet6")).iter().enumerate() {
+        let path = format!("Dhcp6.subnet6[{i}]");
+        if let Some(v) = member(subnet, "subnet")
+            && let Ok((a, _)) = parse_prefix6(&text_of(&v))
+        {
+            outside(format!("{path}.subnet"), &v, a, text_of(&v));
+        }
+        for (k, pool) in items(member(subnet, "pools")).iter().enumerate() {
+            if let Some(v) = member(pool, "pool") {
+                let t = text_of(&v);
+                for end in t.split(['-', '/']).take(1).chain(t.split('-').nth(1)) {
+                    if let Ok(a) = end.trim().parse::<Ipv6Addr>() {
+                        outside(format!("{path}.pools[{k}].pool"), &v, a, t.clone());
                     }
                 }
             }
         }
+        for (k, pool) in items(member(subnet, "pd-pools")).iter().enumerate() {
+            if let Some(v) = member(pool, "prefix")
+                && let Ok(a) = text_of(&v).parse::<Ipv6Addr>()
+            {
+                outside(format!("{path}.pd-pools[{k}].prefix"), &v, a, text_of(&v));
+            }
+        }
     }
-    if !faults.is_empty() {
-        return Err(faults);
-    }
-    let json = root.to_serde();
-    Ok(Server6Config {
-        text: text.to_string(),
-        dhcp6: json.get("Dhcp6").cloned().unwrap_or_default(),
-        json,
-        subnets,
-    })
+    faults
 }
 
 /// The fault of an IPv6 address outside the range a run may use.

@@ -4,6 +4,8 @@
 //! goes in then, whatever its length).
 
 use crate::{Churn, Span};
+use dhcplab_kea_config::dhcp6::Dhcp6;
+use dhcplab_kea_config::options6;
 use dhcplab_wire::v6::catalogue;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,65 +89,9 @@ pub fn multicast_mac(group: Ipv6Addr) -> [u8; 6] {
     [0x33, 0x33, o[12], o[13], o[14], o[15]]
 }
 
-/// Kea's names of DHCPv6 options (its `STANDARD_V6_OPTION_DEFINITIONS`), as checks, captures
-/// and crafted messages name them; `client-id` and `server-id` are also taken for Kea's
+/// The code of the v6 option named `name`: a number, Kea's name (`dhcplab_kea_config::options6`,
+/// from Kea's `STANDARD_V6_OPTION_DEFINITIONS`), or `client-id` and `server-id` for Kea's
 /// `clientid` and `serverid`.
-pub const OPTION_NAMES: [(&str, u16); 52] = [
-    ("clientid", 1),
-    ("serverid", 2),
-    ("ia-na", 3),
-    ("ia-ta", 4),
-    ("iaaddr", 5),
-    ("oro", 6),
-    ("preference", 7),
-    ("elapsed-time", 8),
-    ("relay-msg", 9),
-    ("auth", 11),
-    ("unicast", 12),
-    ("status-code", 13),
-    ("rapid-commit", 14),
-    ("user-class", 15),
-    ("vendor-class", 16),
-    ("vendor-opts", 17),
-    ("interface-id", 18),
-    ("reconf-msg", 19),
-    ("reconf-accept", 20),
-    ("sip-server-dns", 21),
-    ("sip-server-addr", 22),
-    ("dns-servers", 23),
-    ("domain-search", 24),
-    ("ia-pd", 25),
-    ("iaprefix", 26),
-    ("nis-servers", 27),
-    ("nisp-servers", 28),
-    ("nis-domain-name", 29),
-    ("nisp-domain-name", 30),
-    ("sntp-servers", 31),
-    ("information-refresh-time", 32),
-    ("bcmcs-server-dns", 33),
-    ("bcmcs-server-addr", 34),
-    ("geoconf-civic", 36),
-    ("remote-id", 37),
-    ("subscriber-id", 38),
-    ("client-fqdn", 39),
-    ("pana-agent", 40),
-    ("new-posix-timezone", 41),
-    ("new-tzdb-timezone", 42),
-    ("ero", 43),
-    ("relay-id", 53),
-    ("ntp-server", 56),
-    ("bootfile-url", 59),
-    ("bootfile-param", 60),
-    ("client-arch-type", 61),
-    ("nii", 62),
-    ("aftr-name", 64),
-    ("erp-local-domain-name", 65),
-    ("rsoo", 66),
-    ("client-linklayer-addr", 79),
-    ("solmax-rt", 82),
-];
-
-/// The code of the v6 option named `name` (Kea's name, `client-id`, `server-id`, or a number).
 pub fn option6_code(name: &str) -> Option<u16> {
     if let Ok(n) = name.parse::<u16>() {
         return Some(n);
@@ -155,22 +101,12 @@ pub fn option6_code(name: &str) -> Option<u16> {
         "server-id" => "serverid",
         other => other,
     };
-    OPTION_NAMES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, c)| *c)
-        .or((name == "inf-max-rt").then_some(83))
+    options6::code_of(name)
 }
 
 /// Kea's name of v6 option `code`, else the catalogue's.
 pub fn option6_name(code: u16) -> &'static str {
-    if code == 83 {
-        return "inf-max-rt";
-    }
-    OPTION_NAMES
-        .iter()
-        .find(|(_, c)| *c == code)
-        .map_or_else(|| catalogue::name(code), |(n, _)| n)
+    options6::name_of(code).unwrap_or_else(|| catalogue::name(code))
 }
 
 /// The DHCPv6 message type named `name` (`SOLICIT`, `RELAY-FORW`, ...).
@@ -207,12 +143,10 @@ pub struct Server6Host {
 pub struct Server6Config {
     /// The JSON text.
     pub text: String,
-    /// The `Dhcp6` map.
-    pub dhcp6: serde_json::Value,
+    /// The `Dhcp6` map read from it.
+    pub dhcp6: Dhcp6,
     /// The whole document, for `config-get`.
     pub json: serde_json::Value,
-    /// The prefixes of its `subnet6` entries, in order.
-    pub subnets: Vec<(Ipv6Addr, u8)>,
 }
 
 /// A DHCPv6 client and what it asks for.

@@ -173,10 +173,12 @@ fn a_v6_topology_with_two_relays_reads() {
         panic!("srv is a DHCPv6 server: {:?}", srv.role)
     };
     assert_eq!(v6.address, "2001:db8::1".parse::<Ipv6Addr>().expect("addr"));
+    let subnet = &v6.config.dhcp6.subnets[0];
     assert_eq!(
-        v6.config.subnets,
-        vec![("2001:db8:1::".parse().expect("addr"), 64)]
+        (subnet.prefix.network, subnet.prefix.len),
+        ("2001:db8:1::".parse().expect("addr"), 64)
     );
+    assert_eq!(subnet.pd_pools[0].delegated_len, 56);
     assert_eq!(srv.segment, "core");
     assert_eq!(srv.family(), Some(Family::V6));
     let r1 = s.host("r1").expect("r1");
@@ -796,4 +798,52 @@ yiaddr = "192.0.2.5"
     );
     assert_eq!(s.hosts[0].family(), Some(Family::V4));
     assert_eq!(s.hosts[0].segment, "lan");
+}
+
+#[test]
+fn a_bad_dhcp6_configuration_is_placed_inside_the_scenario_file() {
+    let text = r#"
+[[host]]
+name = "srv"
+role = "server"
+address = "2001:db8::1"
+config = '''
+{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64",
+    "pools": [ { "pool": "2001:db8:2::100 - 2001:db8:2::1ff" } ] } ],
+  "valid-lifetime": "long" } }
+'''
+"#;
+    // Kea's own checks (dhcplab_kea_config::dhcp6) come first, at their JSON path and place.
+    let p = |needle: &str| place_of(text, needle);
+    assert_eq!(
+        faults(text),
+        vec![
+            (
+                p("\"2001:db8:2::100").0,
+                p("\"2001:db8:2::100").1,
+                "server config: Dhcp6.subnet6[0].pools[0].pool: pool \"2001:db8:2::100 - 2001:db8:2::1ff\" is not inside the subnet".to_string()
+            ),
+            (
+                p("\"long\"").0,
+                p("\"long\"").1,
+                "server config: Dhcp6.valid-lifetime: expected an integer from 0 to 4294967295, found a string".to_string()
+            )
+        ]
+    );
+    // Once it reads, the lab's range: a prefix pool outside 2001:db8::/32 (Kea does not ask
+    // a prefix pool to be inside its subnet).
+    let text = text
+        .replace("\"valid-lifetime\": \"long\"", "\"valid-lifetime\": 600")
+        .replace(
+            "\"pools\": [ { \"pool\": \"2001:db8:2::100 - 2001:db8:2::1ff\" } ]",
+            "\"pd-pools\": [ { \"prefix\": \"2001:db9:8::\", \"prefix-len\": 48, \"delegated-len\": 56 } ]",
+        );
+    assert_eq!(
+        faults(&text),
+        vec![(
+            place_of(&text, "\"2001:db9:8::\"").0,
+            place_of(&text, "\"2001:db9:8::\"").1,
+            "server config: Dhcp6.subnet6[0].pd-pools[0].prefix: 2001:db9:8:: is outside the range a run may use (2001:db8::/32)".to_string()
+        )]
+    );
 }
