@@ -539,23 +539,29 @@ impl Builder<'_> {
                 })
             }
             Err(errors) => {
-                let base = self.config_start(s);
-                for e in errors {
-                    self.fault(
-                        base + e.pos.offset,
-                        format!(
-                            "server config: {}: {}",
-                            if e.path.is_empty() {
-                                "(syntax)"
-                            } else {
-                                &e.path
-                            },
-                            e.message
-                        ),
-                    );
-                }
+                self.config_faults(s, errors);
                 None
             }
+        }
+    }
+
+    /// Faults of the Kea configuration in `s`, each at its place in the scenario file, with
+    /// its JSON path.
+    fn config_faults(&mut self, s: &S<String>, errors: Vec<dhcplab_kea_config::ConfigError>) {
+        let base = self.config_start(s);
+        for e in errors {
+            self.fault(
+                base + e.pos.offset,
+                format!(
+                    "server config: {}: {}",
+                    if e.path.is_empty() {
+                        "(syntax)"
+                    } else {
+                        &e.path
+                    },
+                    e.message
+                ),
+            );
         }
     }
 

@@ -415,24 +415,10 @@ impl Builder<'_> {
 
     /// Reads a `Dhcp6` configuration, placing its faults in the scenario file.
     pub(super) fn kea6(&mut self, s: &S<String>) -> Option<Server6Config> {
-        let base = self.config_start(s);
         match read_dhcp6(s.get_ref()) {
             Ok(config) => Some(config),
             Err(errors) => {
-                for e in errors {
-                    self.fault(
-                        base + e.pos.offset,
-                        format!(
-                            "server config: {}: {}",
-                            if e.path.is_empty() {
-                                "(syntax)"
-                            } else {
-                                &e.path
-                            },
-                            e.message
-                        ),
-                    );
-                }
+                self.config_faults(s, errors);
                 None
             }
         }
