@@ -62,25 +62,9 @@ pub fn datagram_addr6_allowed(a: Ipv6Addr) -> bool {
 }
 
 /// The link-local address of a host with link address `mac`: fe80::/64 with the interface
-/// identifier made from the MAC by modified EUI-64 (RFC 4291 appendix A: ff:fe in the middle,
-/// the universal/local bit inverted). Both modes give a host this address.
-pub fn link_local(mac: [u8; 6]) -> Ipv6Addr {
-    let id = [
-        mac[0] ^ 0x02,
-        mac[1],
-        mac[2],
-        0xff,
-        0xfe,
-        mac[3],
-        mac[4],
-        mac[5],
-    ];
-    let mut octets = [0u8; 16];
-    octets[0] = 0xfe;
-    octets[1] = 0x80;
-    octets[8..].copy_from_slice(&id);
-    Ipv6Addr::from(octets)
-}
+/// identifier made from the MAC by modified EUI-64 (RFC 4291 appendix A). The client core's,
+/// so that the modes, the scenario and the client agree.
+pub use dhcplab_client6::link_local;
 
 /// The link address multicast `group` maps to on Ethernet (RFC 2464 7): 33:33 and its last
 /// four bytes.
