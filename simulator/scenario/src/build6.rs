@@ -684,12 +684,21 @@ impl Builder<'_> {
                 );
                 continue;
             };
-            if let Some(data) = self.option6_data(code, value.get_ref(), value.span().start) {
-                options.push(Option6 {
-                    code,
-                    len: None,
-                    data,
-                });
+            // A list of tables is the option as many times (two IA_NAs: `ia-na = [{...}, {...}]`).
+            let items: Vec<&Value> = match value.get_ref() {
+                Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_table) => {
+                    a.iter().collect()
+                }
+                one => vec![one],
+            };
+            for item in items {
+                if let Some(data) = self.option6_data(code, item, value.span().start) {
+                    options.push(Option6 {
+                        code,
+                        len: None,
+                        data,
+                    });
+                }
             }
         }
         for o in m.raw_options.iter().flatten() {

@@ -141,7 +141,7 @@ client-id = "$duid"
 server-id = "0x000100011c39cf88080027fe8f95"
 ia-pd = { iaid = "$iaid", t1 = 0, t2 = 0, iaprefix = { prefix = "2001:db8:8::/56", preferred = 0, valid = 0 }, status-code = { code = "NoPrefixAvail", message = "gone" } }
 dns-servers = "2001:db8::53"
-ia-na = { iaid = 1, t1 = 1800, t2 = 2880, iaaddr = [ { address = "2001:db8:1::100", preferred = 1800, valid = 3600 }, { address = "2001:db8:1::101" } ] }
+ia-na = [ { iaid = 1, t1 = 1800, t2 = 2880, iaaddr = [ { address = "2001:db8:1::100", preferred = 1800, valid = 3600 }, { address = "2001:db8:1::101" } ] }, { iaid = 2, iaaddr = { address = "2001:db8:1::102", valid = 60 } } ]
 rapid-commit = true
 preference = 255
 domain-search = "example.com, lab.example.com"
@@ -342,6 +342,9 @@ fn a_crafted_v6_answer_takes_captured_values_when_it_is_sent() {
             ("2001:db8:1::101".parse().expect("addr"), 0)
         ]
     );
+    // A list of tables is one option each: two IA_NAs.
+    assert_eq!(na.len(), 2);
+    assert_eq!(na[1].iaid, 2);
     assert!(o.rapid_commit().expect("ok"));
     assert_eq!(o.preference().expect("ok"), Some(255));
     let names: Vec<String> = o
