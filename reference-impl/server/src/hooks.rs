@@ -9,9 +9,13 @@
 //! Built in, by Kea's file names (the directory does not matter):
 //! - `libdhcp_run_script.so`: runs the script `name` with the hook point's name as `$1` and
 //!   Kea's variables as its only environment ([`crate::Action::RunScript`]), at lease4_renew,
-//!   lease4_expire, lease4_recover, leases4_committed, lease4_release and lease4_decline. As in
-//!   Kea, it does not run when a library before it set SKIP or DROP, and `sync` is read but
-//!   Kea never waits for the script.
+//!   lease4_expire, lease4_recover, leases4_committed, lease4_release and lease4_decline (and
+//!   in the DHCPv6 server at their lease6 counterparts and lease6_rebind, each family giving
+//!   its variables through [`CallArgs::env`]). As in Kea, it does not run when a library
+//!   before it set SKIP or DROP, and `sync` is read but Kea never waits for the script.
+//!
+//! The chain is family-neutral: a hook point call hands the libraries a [`CallArgs`] (the
+//! DHCPv4 server's `Args`, or the DHCPv6 server's), so `dhcplab-server6` uses it as it is.
 //! - `libdhcp_ha.so`: high availability ([`crate::ha`]), with its `high-availability`
 //!   parameters. Wherever it is listed, its query filter runs after every library's
 //!   buffer4_receive callouts (once the packet is parsed) and its lease updates after every
@@ -70,13 +74,20 @@ struct RunScript {
 
 impl RunScript {
     /// Kea's run_script hook handles these hook points.
-    const POINTS: [HookPoint; 6] = [
+    const POINTS: [HookPoint; 13] = [
         HookPoint::Lease4Renew,
         HookPoint::Lease4Expire,
         HookPoint::Lease4Recover,
         HookPoint::Leases4Committed,
         HookPoint::Lease4Release,
         HookPoint::Lease4Decline,
+        HookPoint::Lease6Renew,
+        HookPoint::Lease6Rebind,
+        HookPoint::Lease6Expire,
+        HookPoint::Lease6Recover,
+        HookPoint::Leases6Committed,
+        HookPoint::Lease6Release,
+        HookPoint::Lease6Decline,
     ];
 
     fn configure(parameters: &Value) -> Result<Self, String> {
@@ -135,7 +146,7 @@ pub fn check(libraries: &[HookLibrary], loader: &mut dyn Loader) -> Result<(), H
 
 /// The libraries in force, in configuration order.
 #[derive(Debug, Default)]
-pub(crate) struct Chain {
+pub struct Chain {
     links: Vec<Link>,
     /// By [`HookPoint::index`]: some library serves the hook point.
     served: [bool; HookPoint::ALL.len()],
@@ -158,7 +169,8 @@ pub struct Script {
 
 /// What the callouts of one hook point call decided.
 #[derive(Debug, Default)]
-pub(crate) struct Outcome {
+pub struct Outcome {
+    /// The status the last callout left.
     pub next_step: NextStep,
     /// A user context a library set on the lease.
     pub lease_context: Option<String>,
@@ -264,7 +276,7 @@ impl Chain {
     }
 
     /// Calls every library that serves `point`, in order, with `args`.
-    pub fn call(&mut self, point: HookPoint, args: &Args<'_>) -> Outcome {
+    pub fn call(&mut self, point: HookPoint, args: &dyn CallArgs) -> Outcome {
         let mut out = Outcome::default();
         if !self.present(point) {
             return out;
@@ -288,7 +300,7 @@ impl Chain {
                     let mut call = Call {
                         point,
                         sequence: self.sequence,
-                        query: args.query.map_or(&[], |q| q.raw),
+                        query: args.query_bytes(),
                         response: &response,
                         arguments: &arguments,
                         next_step: out.next_step,
@@ -324,6 +336,19 @@ impl Chain {
     }
 }
 
+/// What one hook point call hands the libraries, whatever the family: the packets as bytes,
+/// the other arguments as JSON with Kea's names, and run-script's variables.
+pub trait CallArgs {
+    /// The client's message as received, or empty.
+    fn query_bytes(&self) -> &[u8];
+    /// The answer's bytes as they stand, or empty.
+    fn response_bytes(&self) -> std::borrow::Cow<'_, [u8]>;
+    /// The arguments other than the packets, as JSON text with Kea's names.
+    fn json(&self) -> String;
+    /// Kea's run_script variables for `point`, in its order.
+    fn env(&self, point: HookPoint) -> Vec<(String, String)>;
+}
+
 /// A query as the hooks see it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Query<'a> {
@@ -356,7 +381,11 @@ pub(crate) struct Args<'a> {
     pub json_config: Option<&'a Value>,
 }
 
-impl Args<'_> {
+impl CallArgs for Args<'_> {
+    fn query_bytes(&self) -> &[u8] {
+        self.query.map_or(&[], |q| q.raw)
+    }
+
     fn response_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
         match (self.packed, self.response) {
             (Some(p), _) => std::borrow::Cow::Borrowed(p),
@@ -471,7 +500,9 @@ impl Args<'_> {
         }
         env
     }
+}
 
+impl Args<'_> {
     /// Kea's `extractPkt4` with prefix QUERY4.
     fn query_env(&self, env: &mut Vec<(String, String)>) {
         let q = self.query;
@@ -547,7 +578,8 @@ impl Args<'_> {
     }
 }
 
-fn push(env: &mut Vec<(String, String)>, name: &str, value: Option<String>) {
+/// Appends run-script variable `name`, empty when `value` is `None` (Kea's empty variables).
+pub fn push(env: &mut Vec<(String, String)>, name: &str, value: Option<String>) {
     env.push((name.to_string(), value.unwrap_or_default()));
 }
 
@@ -600,8 +632,8 @@ fn lease_env(env: &mut Vec<(String, String)>, prefix: &str, lease: Option<&Lease
     );
 }
 
-/// Kea's `Lease4::statesToText`.
-fn state_name(state: u32) -> String {
+/// Kea's `Lease::statesToText`.
+pub fn state_name(state: u32) -> String {
     match state {
         0 => "default".into(),
         STATE_DECLINED => "declined".into(),
@@ -626,7 +658,7 @@ fn type_name(k: MessageType) -> &'static str {
 }
 
 /// Lower-case colon-separated hex, as Kea writes link addresses and client identifiers.
-fn hex(b: &[u8]) -> String {
+pub fn hex(b: &[u8]) -> String {
     Hex(b).to_string()
 }
 
@@ -644,11 +676,11 @@ fn prefix_text(s: &Subnet) -> String {
 
 /// A JSON object written field by field.
 #[derive(Default)]
-struct JsonObject(String);
+pub struct JsonObject(String);
 
 impl JsonObject {
     /// Adds `key` (plain text, no escaping needed) with the JSON text `value`.
-    fn field(&mut self, key: &str, value: &str) {
+    pub fn field(&mut self, key: &str, value: &str) {
         self.0.push(if self.0.is_empty() { '{' } else { ',' });
         self.0.push('"');
         self.0.push_str(key);
@@ -656,7 +688,8 @@ impl JsonObject {
         self.0.push_str(value);
     }
 
-    fn finish(mut self) -> String {
+    /// The object's text.
+    pub fn finish(mut self) -> String {
         if self.0.is_empty() {
             self.0.push('{');
         }

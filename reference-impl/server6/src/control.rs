@@ -52,7 +52,7 @@ pub enum CommandOutcome {
 }
 
 /// Kea's name of a lease type (`Lease::typeToText`).
-fn type_name(t: LeaseType) -> &'static str {
+pub(crate) fn type_name(t: LeaseType) -> &'static str {
     match t {
         LeaseType::Na => "IA_NA",
         LeaseType::Ta => "IA_TA",
@@ -200,7 +200,21 @@ impl Server {
                 format!("'{other}' command not supported."),
             )),
         };
-        CommandOutcome::Answer(result.unwrap_or_else(|Bad(e)| answer(ERROR, e)))
+        let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
+        self.command_processed(name, given, &response);
+        CommandOutcome::Answer(response)
+    }
+
+    /// Calls the command_processed callouts with a command and its answer. The core calls it
+    /// for the commands it answers; a driver calls it for `config-reload`, whose answer it
+    /// makes with [`Server::reload`].
+    pub fn command_processed(&mut self, name: &str, arguments: Option<&Value>, response: &Value) {
+        let none = Value::Null;
+        let args = crate::hooks::Args {
+            command: Some((name, arguments.unwrap_or(&none), response)),
+            ..crate::hooks::Args::default()
+        };
+        self.callout(crate::hooks::HookPoint::CommandProcessed, &args);
     }
 
     /// Applies a configuration file's text read again (`config-reload`, SIGHUP); the answer to

@@ -26,7 +26,8 @@
 //! Where Kea's behaviour is the model, the module that implements it names Kea's function.
 //!
 //! Deliberate differences from Kea 2.2, each documented where it is implemented:
-//! - hooks libraries are not called (the configuration may list none);
+//! - the HA hooks library is DHCPv4 only, and hook callouts cannot change packets or leases
+//!   (the hooks ABI hands them bytes and JSON), only decide the next step;
 //! - the Client FQDN option (39) is not processed, and there are no client classes, shared
 //!   networks or IA_TA (ignored, as Kea ignores IA_TA);
 //! - an IA_PD hint is taken only when it is the start of a delegated prefix of a pool;
@@ -36,6 +37,7 @@ mod alloc;
 mod config;
 mod control;
 mod duid;
+pub mod hooks;
 mod process;
 mod reclaim;
 mod reply;
@@ -109,6 +111,8 @@ pub enum Action {
     WriteServerId(String),
     /// Stop the server (the `shutdown` command).
     Shutdown,
+    /// Start this program and do not wait for it (the run-script hook).
+    RunScript(hooks::Script),
 }
 
 /// Why a configuration cannot be used.
@@ -117,6 +121,12 @@ pub enum ServerError {
     /// Faults in the configuration, each with its JSON path.
     #[error("{}", .0.join("; "))]
     Config(Vec<String>),
+    /// A hooks library could not be loaded.
+    #[error("{0}")]
+    Hooks(#[from] hooks::HookError),
+    /// A `dhcp6_srv_configured` callout set DROP: the configuration is refused.
+    #[error("a dhcp6_srv_configured callout refused the configuration")]
+    RefusedByHook,
 }
 
 use dhcplab_server::timers::{LeaseTimers, epoch_secs};
@@ -138,13 +148,20 @@ pub struct Server {
     reloaded: SystemTime,
     /// The process id `status-get` reports, when the driver gives one.
     pid: Option<u32>,
+    /// The hooks libraries in force, in configuration order.
+    hooks: hooks::Chain,
+    /// How native libraries are loaded (the driver's).
+    loader: Box<dyn hooks::Loader>,
+    /// Replies a leases6_committed callout parked; the ABI has no way to release them, so
+    /// they stay, as in Kea when no library unparks.
+    parked: usize,
 }
 
 impl Server {
     /// A server with configuration `config` (`json` is its text, for `config-get`), the
     /// leases loaded from the lease file and `server_id_file`, the text of
-    /// `kea-dhcp6-serverid` when the driver found one, starting at `now`. Leases the store
-    /// refuses are skipped with a warning; the driver has already reported bad rows.
+    /// `kea-dhcp6-serverid` when the driver found one, starting at `now`, that loads no
+    /// native hooks library ([`hooks::NoNativeLibraries`]).
     pub fn new(
         config: Dhcp6,
         json: serde_json::Value,
@@ -152,7 +169,28 @@ impl Server {
         server_id_file: Option<&str>,
         now: SystemTime,
     ) -> Result<Self, ServerError> {
+        Self::with_loader(
+            config,
+            json,
+            leases,
+            server_id_file,
+            now,
+            Box::new(hooks::NoNativeLibraries),
+        )
+    }
+
+    /// [`Server::new`] with the driver's loader of native hooks libraries: the libraries
+    /// `config` lists are loaded now, in order, and `dhcp6_srv_configured` is called.
+    pub fn with_loader(
+        config: Dhcp6,
+        json: serde_json::Value,
+        leases: impl IntoIterator<Item = Lease6>,
+        server_id_file: Option<&str>,
+        now: SystemTime,
+        mut loader: Box<dyn hooks::Loader>,
+    ) -> Result<Self, ServerError> {
         let config = Config::new(config, json)?;
+        let chain = load_hooks(&config.kea, loader.as_mut())?;
         let mut store = LeaseStore::default();
         for lease in leases {
             store.put(lease);
@@ -170,7 +208,15 @@ impl Server {
             started: now,
             reloaded: now,
             pid: None,
+            hooks: chain,
+            loader,
+            parked: 0,
         };
+        let json = server.config.json.clone();
+        if server.configured(&json) == hooks::NextStep::Drop {
+            server.hooks.unload();
+            return Err(ServerError::RefusedByHook);
+        }
         if let Some(text) = made.write {
             server.actions.push_back(Action::WriteServerId(text));
         }
@@ -243,19 +289,74 @@ impl Server {
     }
 
     /// Replaces the configuration (`config-set`, `config-reload`, SIGHUP). Leases stay; the
-    /// timers restart from `now`; the server DUID stays (Kea makes it once per process).
+    /// timers restart from `now`; the server DUID stays (Kea makes it once per process). As
+    /// in the v4 core, the libraries in force are unloaded and the new list loaded; when one
+    /// fails or a `dhcp6_srv_configured` callout refuses, the old configuration stays with
+    /// its libraries loaded again.
     pub fn reconfigure(
         &mut self,
         now: SystemTime,
         config: Dhcp6,
         json: serde_json::Value,
     ) -> Result<(), ServerError> {
-        self.config = Config::new(config, json)?;
+        let config = Config::new(config, json)?;
+        self.hooks.unload();
+        let refused = match load_hooks(&config.kea, self.loader.as_mut()) {
+            Ok(chain) => {
+                self.hooks = chain;
+                if self.configured(&config.json) == hooks::NextStep::Drop {
+                    self.hooks.unload();
+                    Some(ServerError::RefusedByHook)
+                } else {
+                    None
+                }
+            }
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refused {
+            match load_hooks(&self.config.kea, self.loader.as_mut()) {
+                Ok(chain) => {
+                    self.hooks = chain;
+                    let json = self.config.json.clone();
+                    self.configured(&json);
+                }
+                Err(again) => {
+                    tracing::error!("the libraries in force do not load again: {again}");
+                }
+            }
+            return Err(e);
+        }
+        self.parked = 0;
+        self.config = config;
         self.stats.reset_subnets();
         self.reset_cursors();
         self.reloaded = now;
         self.arm_timers(now);
         Ok(())
+    }
+
+    /// Number of replies parked by callouts.
+    pub fn parked(&self) -> usize {
+        self.parked
+    }
+
+    /// Calls `dhcp6_srv_configured` with the configuration's JSON.
+    fn configured(&mut self, json: &serde_json::Value) -> hooks::NextStep {
+        let args = hooks::Args {
+            json_config: Some(json),
+            ..hooks::Args::default()
+        };
+        self.callout(hooks::HookPoint::Dhcp6SrvConfigured, &args)
+            .next_step
+    }
+
+    /// Calls the libraries at `point` and queues the scripts they ask for.
+    fn callout(&mut self, point: hooks::HookPoint, args: &hooks::Args<'_>) -> hooks::Outcome {
+        let mut out = self.hooks.call(point, args);
+        for s in out.scripts.drain(..) {
+            self.actions.push_back(Action::RunScript(s));
+        }
+        out
     }
 
     fn reset_cursors(&mut self) {
@@ -293,4 +394,16 @@ impl Server {
     fn transmit(&mut self, t: Transmit) {
         self.actions.push_back(Action::Transmit(t));
     }
+}
+
+/// The hooks libraries of `kea`, loaded in order; `libdhcp_ha.so` is refused (DHCPv4 only).
+fn load_hooks(kea: &Dhcp6, loader: &mut dyn hooks::Loader) -> Result<hooks::Chain, ServerError> {
+    let mut chain = hooks::Chain::load(&kea.hooks_libraries, loader)?;
+    if chain.ha.is_some() {
+        chain.unload();
+        return Err(ServerError::Config(vec![
+            "Dhcp6/hooks-libraries: libdhcp_ha.so is not implemented for DHCPv6".into(),
+        ]));
+    }
+    Ok(chain)
 }

@@ -6,6 +6,7 @@
 
 use crate::alloc::{self, Client, Request};
 use crate::config::Subnet;
+use crate::hooks::{self, Args, HookPoint, NextStep};
 use crate::reply::{self, IaReply, OptionList, RelayLayer};
 use crate::store::{HwAddr6, Lease6, LeaseType, STATE_DECLINED};
 use crate::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, Datagram, Interface, Server, Transmit, epoch_secs};
@@ -20,6 +21,7 @@ use std::time::SystemTime;
 /// Status codes (RFC 8415 21.13).
 pub(crate) mod status {
     pub const SUCCESS: u16 = 0;
+    pub const UNSPEC_FAIL: u16 = 1;
     pub const NO_ADDRS_AVAIL: u16 = 2;
     pub const NO_BINDING: u16 = 3;
     pub const NOT_ON_LINK: u16 = 4;
@@ -54,9 +56,34 @@ struct Query {
     duid: Vec<u8>,
     hwaddr: Option<HwAddr6>,
     subnet: Option<Arc<Subnet>>,
+    /// The datagram as received, for the hooks.
+    raw: Vec<u8>,
+    /// What the handler committed (leases given or extended, leases deleted), for
+    /// leases6_committed; `None` when it committed nothing (Advertise, Confirm, ...).
+    committed: std::cell::RefCell<Option<(Vec<Lease6>, Vec<Lease6>)>>,
 }
 
 impl Query {
+    /// The query as the hooks see it.
+    fn hook(&self) -> hooks::Query<'_> {
+        hooks::Query {
+            raw: &self.raw,
+            parsed: Some((self.msg_type, self.xid)),
+            duid: (!self.duid.is_empty()).then_some(self.duid.as_slice()),
+            remote: self.source,
+            local: SocketAddrV6::new(self.destination, SERVER_PORT, 0, 0),
+            interface: (self.on.index, &self.on.name),
+        }
+    }
+
+    /// Notes leases given and deleted for leases6_committed.
+    fn note(&self, given: &[Lease6], deleted: &[Lease6]) {
+        let mut c = self.committed.borrow_mut();
+        let (g, d) = c.get_or_insert_with(Default::default);
+        g.extend_from_slice(given);
+        d.extend_from_slice(deleted);
+    }
+
     fn options(&self) -> OptionsRef<'_> {
         self.msg.options()
     }
@@ -122,6 +149,23 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
             "datagram on an interface the server does not serve",
         );
     };
+    if server.hooks.present(HookPoint::Buffer6Receive) {
+        let args = Args {
+            query: Some(hooks::Query {
+                raw: d.payload,
+                parsed: None,
+                duid: None,
+                remote: d.source,
+                local: SocketAddrV6::new(d.destination, SERVER_PORT, 0, 0),
+                interface: (on.index, &on.name),
+            }),
+            ..Args::default()
+        };
+        // SKIP: the callouts parsed the packet; the server parses it anyway.
+        if server.callout(HookPoint::Buffer6Receive, &args).next_step == NextStep::Drop {
+            return discard(server, now, "a buffer6_receive callout set DROP");
+        }
+    }
     let mut msg = match Message::decode(d.payload) {
         Ok(m) => m,
         Err(e) => return parse_failed(server, now, &format!("not a DHCPv6 message: {e}")),
@@ -197,15 +241,40 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         hwaddr,
         subnet: None,
         msg: msg.clone(),
+        raw: d.payload.to_vec(),
+        committed: Default::default(),
     };
+    // pkt6_receive: SKIP and DROP both drop (Kea).
+    if server.hooks.present(HookPoint::Pkt6Receive) {
+        let args = Args {
+            query: Some(q.hook()),
+            ..Args::default()
+        };
+        if server.callout(HookPoint::Pkt6Receive, &args).next_step != NextStep::Continue {
+            return discard(server, now, "a pkt6_receive callout set SKIP or DROP");
+        }
+    }
     q.subnet = select_subnet(server, &q);
+    // subnet6_select: SKIP goes on without a subnet, DROP drops.
+    if server.hooks.present(HookPoint::Subnet6Select) {
+        let args = Args {
+            query: Some(q.hook()),
+            subnet: q.subnet.as_deref(),
+            ..Args::default()
+        };
+        match server.callout(HookPoint::Subnet6Select, &args).next_step {
+            NextStep::Drop => return discard(server, now, "a subnet6_select callout set DROP"),
+            NextStep::Skip => q.subnet = None,
+            _ => {}
+        }
+    }
     let answer = match msg_type {
         MessageType::SOLICIT => solicit(server, &q),
         MessageType::REQUEST => Some(request(server, &q)),
         MessageType::RENEW | MessageType::REBIND => extend(server, &q),
         MessageType::CONFIRM => confirm(server, &q),
         MessageType::RELEASE => Some(release(server, &q)),
-        MessageType::DECLINE => Some(decline(server, &q)),
+        MessageType::DECLINE => decline(server, &q),
         MessageType::INFORMATION_REQUEST => Some(information(server, &q)),
         _ => None,
     };
@@ -440,28 +509,76 @@ fn ia_code(kind: LeaseType) -> u16 {
     }
 }
 
-/// Stores what the engine decided (when committing) and counts new leases.
-fn apply(server: &mut Server, q: &Query, out: &alloc::Outcome, commit: bool) {
+/// Runs the lease hooks on what the engine decided, then stores it (when committing) and
+/// counts new leases. A new lease goes through lease6_select (SKIP: not given, Kea's
+/// `createLease6`); an extended one through lease6_renew or lease6_rebind (SKIP: given but
+/// not stored, Kea's `extendLease6`).
+fn apply(server: &mut Server, q: &Query, ia: hooks::IaArg, out: &mut alloc::Outcome, commit: bool) {
+    let subnet = q.subnet.clone();
+    let mut kept = Vec::new();
+    let mut stored = Vec::new();
+    for l in std::mem::take(&mut out.leases) {
+        let fresh = server
+            .leases
+            .get(l.lease_type, l.address)
+            .is_none_or(|o| o.duid != l.duid || o.iaid != l.iaid);
+        let point = match (fresh, q.msg_type) {
+            (true, _) => HookPoint::Lease6Select,
+            (false, MessageType::RENEW) => HookPoint::Lease6Renew,
+            (false, MessageType::REBIND) => HookPoint::Lease6Rebind,
+            (false, _) => {
+                kept.push(l);
+                stored.push(true);
+                continue;
+            }
+        };
+        let step = if server.hooks.present(point) {
+            let args = Args {
+                query: Some(q.hook()),
+                subnet: subnet.as_deref(),
+                lease: Some(&l),
+                ia: Some(ia),
+                fake_allocation: (point == HookPoint::Lease6Select).then_some(!commit),
+                ..Args::default()
+            };
+            server.callout(point, &args).next_step
+        } else {
+            NextStep::Continue
+        };
+        match (point, step) {
+            (HookPoint::Lease6Select, NextStep::Skip) => {
+                tracing::debug!(address = %l.address, "a lease6_select callout set SKIP");
+            }
+            (_, NextStep::Skip) => {
+                kept.push(l);
+                stored.push(false);
+            }
+            _ => {
+                if fresh && commit {
+                    let name = match l.lease_type {
+                        LeaseType::Na | LeaseType::Ta => "cumulative-assigned-nas",
+                        LeaseType::Pd => "cumulative-assigned-pds",
+                    };
+                    server.stats.add_subnet(l.subnet_id, name, 1, q.now);
+                }
+                kept.push(l);
+                stored.push(true);
+            }
+        }
+    }
+    out.leases = kept;
     if !commit {
         return;
     }
     for old in &out.old {
         server.delete(old.lease_type, old.address);
     }
-    for l in &out.leases {
-        let fresh = server
-            .leases
-            .get(l.lease_type, l.address)
-            .is_none_or(|o| o.duid != l.duid || o.iaid != l.iaid);
-        if fresh {
-            let name = match l.lease_type {
-                LeaseType::Na | LeaseType::Ta => "cumulative-assigned-nas",
-                LeaseType::Pd => "cumulative-assigned-pds",
-            };
-            server.stats.add_subnet(l.subnet_id, name, 1, q.now);
+    for (l, store) in out.leases.iter().zip(stored) {
+        if store {
+            server.commit(l.clone());
         }
-        server.commit(l.clone());
     }
+    q.note(&out.leases, &out.old);
 }
 
 /// Kea's `assignLeases`: one IA option per IA_NA and IA_PD of the query, IA_NAs first (Kea
@@ -487,7 +604,7 @@ fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) 
             };
             let hints = resources(&ia, kind);
             let index = subnet_index(server, &subnet);
-            let decided = {
+            let mut decided = {
                 let r = Request {
                     subnet: &subnet,
                     client: q.client(),
@@ -504,7 +621,13 @@ fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) 
                     None => alloc::Outcome::default(),
                 }
             };
-            apply(server, q, &decided, commit);
+            apply(
+                server,
+                q,
+                (kind, ia.iaid, ia.t1, ia.t2),
+                &mut decided,
+                commit,
+            );
             if decided.leases.is_empty() {
                 match kind {
                     LeaseType::Na | LeaseType::Ta => out.status(
@@ -592,7 +715,7 @@ fn extend(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
             };
             let mut hints = resources(&ia, kind);
             let index = subnet_index(server, &subnet);
-            let decided = {
+            let mut decided = {
                 let r = Request {
                     subnet: &subnet,
                     client: q.client(),
@@ -608,7 +731,7 @@ fn extend(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
                     None => alloc::Outcome::default(),
                 }
             };
-            apply(server, q, &decided, true);
+            apply(server, q, (kind, ia.iaid, ia.t1, ia.t2), &mut decided, true);
             fill(&mut out, &subnet, &decided.leases);
             hints.retain(|(a, _)| !decided.leases.iter().any(|l| l.address == *a));
             for old in &decided.old {
@@ -705,11 +828,28 @@ fn release(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
             };
             match verdict {
                 Ok(a) => {
-                    server.delete(kind, a);
-                    out.status(
-                        status::SUCCESS,
-                        "Lease released. Thank you, please come again.",
-                    );
+                    // lease6_release: SKIP or DROP keeps the lease (Kea's releaseIA_NA).
+                    let kept = server.hooks.present(HookPoint::Lease6Release) && {
+                        let lease = server.leases.get(kind, a).cloned();
+                        let args = Args {
+                            query: Some(q.hook()),
+                            lease: lease.as_ref(),
+                            ..Args::default()
+                        };
+                        server.callout(HookPoint::Lease6Release, &args).next_step
+                            != NextStep::Continue
+                    };
+                    if kept {
+                        out.status(status::UNSPEC_FAIL, "Server failed to release a lease");
+                        general = status::UNSPEC_FAIL;
+                    } else {
+                        let gone: Vec<Lease6> = server.delete(kind, a).into_iter().collect();
+                        q.note(&[], &gone);
+                        out.status(
+                            status::SUCCESS,
+                            "Lease released. Thank you, please come again.",
+                        );
+                    }
                 }
                 Err(text) => {
                     out.status(status::NO_BINDING, text);
@@ -730,7 +870,7 @@ fn release(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
 /// the client's, in that IA, is declined: the lease loses its client (Kea's empty DUID, one
 /// zero byte), its preferred lifetime and host name, and is held for
 /// `decline-probation-period` seconds in state declined. IA_PDs are ignored, as Kea does.
-fn decline(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
+fn decline(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
     let mut reply = base_options(server, q);
     let probation = server.config.kea.decline_probation_period;
     for ia in q.ias(LeaseType::Na) {
@@ -751,6 +891,23 @@ fn decline(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
                     "This is your address, but you used wrong IAID",
                 ),
                 Some(mut l) => {
+                    // lease6_decline: SKIP keeps the lease as it is, DROP drops the Decline
+                    // (Kea's declineLease).
+                    let step = if server.hooks.present(HookPoint::Lease6Decline) {
+                        let args = Args {
+                            query: Some(q.hook()),
+                            lease: Some(&l),
+                            ..Args::default()
+                        };
+                        server.callout(HookPoint::Lease6Decline, &args).next_step
+                    } else {
+                        NextStep::Continue
+                    };
+                    match step {
+                        NextStep::Drop => return None,
+                        NextStep::Skip => continue,
+                        _ => {}
+                    }
                     l.hwaddr = None;
                     l.duid = vec![0];
                     l.preferred_lifetime = 0;
@@ -760,6 +917,7 @@ fn decline(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
                     l.fqdn_fwd = false;
                     l.fqdn_rev = false;
                     l.state = STATE_DECLINED;
+                    q.note(std::slice::from_ref(&l), &[]);
                     server.commit(l);
                     out.status(
                         status::SUCCESS,
@@ -773,7 +931,7 @@ fn decline(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
         }
         reply.push(out.code, out.data());
     }
-    (MessageType::REPLY, reply)
+    Some((MessageType::REPLY, reply))
 }
 
 /// Kea's `processInfRequest`: the identifiers and the options asked for.
@@ -790,6 +948,49 @@ fn information(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
 fn send(server: &mut Server, q: &Query, t: MessageType, options: OptionList) {
     let layers: Vec<RelayLayer> = q.relays.iter().map(|r| r.layer.clone()).collect();
     let payload = reply::encode(t, q.xid, options, &layers);
+    let committed = q.committed.borrow_mut().take();
+    if let Some((given, deleted)) = committed
+        .as_ref()
+        .filter(|_| server.hooks.present(HookPoint::Leases6Committed))
+    {
+        let args = Args {
+            query: Some(q.hook()),
+            leases: Some(given),
+            deleted: Some(deleted),
+            ..Args::default()
+        };
+        match server.callout(HookPoint::Leases6Committed, &args).next_step {
+            NextStep::Drop => {
+                return discard(server, q.now, "a leases6_committed callout set DROP");
+            }
+            NextStep::Park => {
+                server.parked += 1;
+                return;
+            }
+            _ => {}
+        }
+    }
+    // pkt6_send: DROP sends nothing; SKIP (the callouts packed) is sent as packed here.
+    // buffer6_send: SKIP and DROP both send nothing.
+    for (point, stop) in [
+        (HookPoint::Pkt6Send, &[NextStep::Drop][..]),
+        (
+            HookPoint::Buffer6Send,
+            &[NextStep::Drop, NextStep::Skip][..],
+        ),
+    ] {
+        if server.hooks.present(point) {
+            let args = Args {
+                query: Some(q.hook()),
+                response: Some(&payload),
+                ..Args::default()
+            };
+            if stop.contains(&server.callout(point, &args).next_step) {
+                tracing::debug!("a {point} callout kept the answer");
+                return;
+            }
+        }
+    }
     let port = match q.relays.first() {
         None => CLIENT_PORT,
         Some(r) if r.source_port => q.source.port(),

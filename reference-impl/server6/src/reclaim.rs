@@ -11,7 +11,8 @@
 //! As in the v4 core, a run takes no time in virtual time, so the next run is exactly the
 //! wait time later, and only `max-reclaim-leases` bounds a run.
 
-use crate::store::{STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
+use crate::hooks::{Args, HookPoint, NextStep};
+use crate::store::{Lease6, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
 use crate::{Action, Server, epoch_secs};
 use std::time::SystemTime;
 
@@ -45,17 +46,20 @@ pub(crate) fn reclaim(server: &mut Server, now: SystemTime, limit: usize, remove
     );
     for lease in server.leases.expired(epoch_secs(now), limit) {
         let declined = lease.state == STATE_DECLINED;
+        let Some(recovered) = reclaim_callouts(server, &lease, remove, declined) else {
+            continue;
+        };
         server.stats.bump("reclaimed-leases", now);
         server
             .stats
             .add_subnet(lease.subnet_id, "reclaimed-leases", 1, now);
-        if declined {
+        if recovered {
             server.stats.bump("reclaimed-declined-addresses", now);
             server
                 .stats
                 .add_subnet(lease.subnet_id, "reclaimed-declined-addresses", 1, now);
         }
-        if remove || declined {
+        if remove || recovered {
             server.delete(lease.lease_type, lease.address);
         } else {
             let mut r = lease.clone();
@@ -76,4 +80,32 @@ pub(crate) fn flush(server: &mut Server, now: SystemTime) {
     for lease in server.leases.reclaimed_before(before) {
         server.delete(lease.lease_type, lease.address);
     }
+}
+
+/// lease6_expire, then lease6_recover for a declined lease, as Kea's `reclaimExpiredLease`
+/// and `reclaimDeclined` call them. `None` when a lease6_expire callout set SKIP: the callout
+/// took the lease as reclaimed and the server leaves it. Else whether a declined lease is
+/// recovered (and deleted): a lease6_recover SKIP keeps it, reclaimed rather than deleted.
+fn reclaim_callouts(
+    server: &mut Server,
+    lease: &Lease6,
+    remove: bool,
+    declined: bool,
+) -> Option<bool> {
+    let args = Args {
+        lease: Some(lease),
+        remove_lease: Some(remove),
+        ..Args::default()
+    };
+    if server.callout(HookPoint::Lease6Expire, &args).next_step == NextStep::Skip {
+        return None;
+    }
+    if !declined {
+        return Some(false);
+    }
+    let args = Args {
+        lease: Some(lease),
+        ..Args::default()
+    };
+    Some(server.callout(HookPoint::Lease6Recover, &args).next_step != NextStep::Skip)
 }
