@@ -1,5 +1,7 @@
 //! `dhcplab matrix`: every installed server against every installed client across the TAP
-//! switch, each pair through the interop checks (DORA, renew, release). Needs root. Exit 0 when
+//! switch, each pair through the interop checks (DORA, renew, release; with `--v6` the DHCPv6
+//! forms of the stacks through SARR, renew, release, the stacks without DHCPv6 shown skipped
+//! with the reason). Needs root. Exit 0 when
 //! no check failed, 1 when one did, 2 on bad arguments or when the network cannot be built.
 //! Ctrl-C (or SIGTERM, SIGHUP) removes the namespaces and stacks of the pair running, then
 //! exits with 128 + the signal's number.
@@ -25,6 +27,9 @@ pub struct Args {
     /// Write the matrix as one HTML page to this file.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// DHCPv6: kea-dhcp6, dhcpd -6 and dnsmasq against dhclient -6 and dhcpcd -6.
+    #[arg(long)]
+    v6: bool,
     /// Keep every stack's files (configurations, leases, logs) under DIR.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -43,7 +48,14 @@ pub fn run(args: &Args) -> ExitCode {
     let pick_servers: Result<Vec<Server>, String> = if args.servers.is_empty() {
         Ok(Server::ALL
             .into_iter()
-            .filter(|s| *s == Server::Reference || installed(s.program()))
+            .filter(|s| {
+                *s == Server::Reference
+                    || if args.v6 {
+                        s.program6().is_none_or(installed)
+                    } else {
+                        installed(s.program())
+                    }
+            })
             .collect())
     } else {
         args.servers
@@ -129,7 +141,11 @@ pub fn run(args: &Args) -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("{} x {} ...", s.name(), c.name());
-            cells.push(dhcplab_interop::run_pair(*s, *c, &dhcplab, &dir));
+            cells.push(if args.v6 {
+                dhcplab_interop::run_pair6(*s, *c, &dir)
+            } else {
+                dhcplab_interop::run_pair(*s, *c, &dhcplab, &dir)
+            });
         }
     }
     drop(temp);
@@ -154,7 +170,7 @@ pub fn run(args: &Args) -> ExitCode {
     let network = cells.iter().any(|c| {
         c.results
             .iter()
-            .any(|(_, v, _)| matches!(v, Verdict::Fail(w) if w.starts_with("cannot build the TAP network")))
+            .any(|(_, v, _)| matches!(v, Verdict::Fail(w) if w.starts_with(dhcplab_interop::NETWORK_FAILED)))
     });
     if network || failed_write {
         ExitCode::from(2)

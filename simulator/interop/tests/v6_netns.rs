@@ -5,16 +5,20 @@
 
 use dhcplab_adapters::clients::{Client, RealClient};
 use dhcplab_adapters::servers::Server;
+use dhcplab_frame::{Decoded, Link, LinkType};
 use dhcplab_interop::v6::{ADVERTISE_WINDOW, HINT_LIFETIMES, HINT_TIMERS};
 use dhcplab_interop::{CAPTURE, Check, Family, Verdict, run_pair6};
 use dhcplab_tap::{Control, Lab};
 use dhcplab_testkit::netns::{can_create_namespaces, have};
 use dhcplab_vnet::{Fate, Sent};
+use dhcplab_wire::v6::Message;
 use std::process::Command;
 use std::time::Duration;
 
 const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x11];
 const CLIENT_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x12];
+/// The server's link address in the matrix's pairs.
+const SERVER_MAC_OF_PAIRS: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
 
 /// A value under /proc/sys or /sys as the host's namespace sees it.
 fn read_in(netns: &str, path: &str) -> String {
@@ -85,6 +89,32 @@ fn every_host_has_a_usable_link_local_address_at_once_and_dhcpv6_multicast_is_fl
                 .is_ok_and(|n| n > before)
         });
     assert!(arrived, "the server's TAP device received the frame");
+}
+
+/// T1, T2, preferred and valid lifetime of every address the server gave (Advertise and
+/// Reply, from its link address) in the capture at `path`.
+fn served(path: &std::path::Path) -> Vec<(u32, u32, u32, u32)> {
+    let mut out = Vec::new();
+    for record in dhcplab_capture::CaptureReader::open(path).expect("capture") {
+        let record = record.expect("record");
+        let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, &record.data) else {
+            continue;
+        };
+        let from_server =
+            matches!(&u.link, Link::Ethernet { src, .. } if *src == SERVER_MAC_OF_PAIRS);
+        let Ok(m) = Message::decode(u.payload) else {
+            continue;
+        };
+        if !from_server || u.dhcp() != Some(dhcplab_frame::Dhcp::V6) {
+            continue;
+        }
+        for ia in m.options().ia_na().expect("IA_NA") {
+            for a in ia.options.ia_addresses().expect("IA Address") {
+                out.push((ia.t1, ia.t2, a.preferred, a.valid));
+            }
+        }
+    }
+    out
 }
 
 /// One cell's expected verdicts, in check order: pass, or skip/fail with a part of the reason.
@@ -195,7 +225,23 @@ fn the_v6_matrix_of_real_stacks_passes_with_its_recorded_differences() {
                 ));
             }
             if skipped_for.is_none() {
-                assert!(dir.join(CAPTURE).is_file(), "{} kept", CAPTURE);
+                // Every address the server gave carries the configured timers and lifetimes
+                // (dnsmasq's: its 2-minute minimum, T1 half of it, T2 7/8), whatever the
+                // client hinted: RFC 8415 section 21.4 and 21.6, "The server MUST ignore any
+                // values in these fields in messages received from a client".
+                let want = if server == Server::Dnsmasq {
+                    (60, 105, 120, 120)
+                } else {
+                    (10, 16, 20, 30)
+                };
+                let given = served(&dir.join(CAPTURE));
+                if given.is_empty() || given.iter().any(|g| *g != want) {
+                    unexpected.push(format!(
+                        "{} x {} gave (T1, T2, preferred, valid) {given:?}, expected {want:?}",
+                        server.name(),
+                        client.name()
+                    ));
+                }
             }
         }
     }
