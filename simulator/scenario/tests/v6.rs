@@ -850,3 +850,309 @@ config = '''
         )]
     );
 }
+
+/// `extra` after the hosts has exactly one fault, `message`, at the first `at` in `extra`.
+fn only_fault(extra: &str, at: &str, message: &str) {
+    let text = with(extra);
+    let offset = HOSTS.len() + extra.find(at).expect("needle in extra");
+    let p = dhcplab_scenario::Place::of(&text, offset);
+    assert_eq!(
+        faults(&text),
+        vec![(p.line, p.column, message.to_string())],
+        "{extra}"
+    );
+}
+
+#[test]
+fn every_host_fault_is_placed() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nsegment = \"a b\"\n",
+            "\"a b\"",
+            "segment name \"a b\": use letters, digits, '-' and '_'",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"mid\", \"mid\"]\nupstream = \"srv\"\nlink-address = \"2001:db8:1::1\"\n",
+            "\"mid\"]",
+            "a relay's two segments must differ",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"lan\", \"core\"]\nupstream = \"srv\"\n",
+            "[[host]]",
+            "a relay needs link-address: the address (2001:db8::/32) that names its clients' link in Relay-forw",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"lan\", \"core\"]\nupstream = \"srv\"\nlink-address = \"2001:db8:1::1\"\ninterface-id = \"\"\n",
+            "\"\"\n",
+            "an Interface-Id has at least one byte",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"lan\", \"core\"]\nupstream = \"srv\"\nlink-address = \"fe80::1\"\n",
+            "\"fe80::1\"",
+            "fe80::1 is outside the range a run may use (2001:db8::/32)",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"lan\", \"core\"]\nupstream = \"srv\"\nlink-address = \"2001:db8:1::1\"\nclock = \"+1s\"\n",
+            "\"+1s\"",
+            "clock is for servers only",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"lan\", \"core\"]\nupstream = \"nobody\"\nlink-address = \"2001:db8:1::1\"\n",
+            "[[host]]",
+            "relay \"x\": no host named \"nobody\"",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"relay\"\nsegments = [\"lan\", \"core\"]\nupstream = \"r1\"\nlink-address = \"2001:db8:1::1\"\n",
+            "[[host]]",
+            "relay \"x\": upstream \"r1\" has its clients' side on segment \"lan\", not on this relay's server side \"core\"",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nfamily = \"v6\"\nia-na = 9\n",
+            "9\n",
+            "ia-na is how many to ask for, 0 to 8",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nfamily = \"v6\"\ninformation-only = true\nia-pd = 1\n",
+            "1\n",
+            "an information-only client asks for no IA (RFC 8415 18.2.6): leave out ia-na and ia-pd",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nfamily = \"v6\"\nia-na = 0\n",
+            "\"x\"",
+            "a DHCPv6 client asks for an IA_NA or an IA_PD (ia-na, ia-pd), or is information-only",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nfamily = \"v6\"\nduid = \"0x0001\"\n",
+            "\"0x0001\"",
+            "a DUID is 3 to 130 bytes (RFC 8415 11.1): a 2-byte type and its data",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nfamily = \"v6\"\nrequest = [23, 0]\n",
+            "0]",
+            "an option code is 1 to 65535",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"client\"\nfamily = \"v6\"\noffer-wait = \"3s\"\n",
+            "\"3s\"",
+            "offer-wait is for DHCPv4 clients (this one is family = \"v6\")",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"peer\"\nrapid-commit = true\n",
+            "true",
+            "rapid-commit is for DHCPv6 clients (family = \"v6\") only",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"peer\"\nlink-address = \"2001:db8:1::1\"\n",
+            "\"2001:db8:1::1\"",
+            "link-address is for relays only",
+        ),
+        (
+            "[[host]]\nname = \"x\"\nrole = \"server\"\naddress = \"2001:db8::5\"\nconfig = '{ \"Dhcp6\": { } }'\nrequest = [23]\n",
+            "[23]",
+            "request is for DHCPv6 clients (family = \"v6\") only",
+        ),
+    ];
+    for (extra, at, message) in cases {
+        only_fault(extra, at, message);
+    }
+}
+
+const SEND: &str = "[[step]]\ndo = \"send\"\nfrom = \"scripted\"\nto = \"srv\"\n[step.message]\n";
+
+#[test]
+fn every_crafted_message_fault_is_placed() {
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            format!("{SEND}type = \"SOLICIT\"\npayload = \"0x01\"\n"),
+            "\"0x01\"",
+            "payload gives the whole message: type cannot go with it",
+        ),
+        (
+            format!("{SEND}xid = 1\nhops = 2\n"),
+            "[step.message]",
+            "a DHCPv6 message needs type (SOLICIT, REPLY, RELAY-FORW, ...)",
+        ),
+        (
+            format!("{SEND}type = \"RELAY-FORW\"\nxid = 5\n"),
+            "5\n",
+            "a relay message has no xid (it has hops, link-address and peer-address)",
+        ),
+        (
+            format!("{SEND}type = \"SOLICIT\"\nhops = 1\n"),
+            "1\n",
+            "hops is a field of RELAY-FORW and RELAY-REPL, not of SOLICIT",
+        ),
+        (
+            format!("{SEND}type = \"RELAY-FORW\"\nlink-address = \"2001:db9::1\"\n"),
+            "\"2001:db9::1\"",
+            "2001:db9::1 is outside the range a run may use (2001:db8::/32)",
+        ),
+        (
+            format!("{SEND}type = \"SOLICIT\"\n[step.message.options]\nia-na = {{ iaid = 1, t1 = -1 }}\n"),
+            "{ iaid",
+            "ia-na: t1 is a number from 0 to 4294967295",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-na = {{ iaaddr = {{ valid = 1 }} }}\n"),
+            "{ iaaddr",
+            "iaaddr needs address = \"2001:db8::...\"",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-pd = {{ iaprefix = {{ valid = 1 }} }}\n"),
+            "{ iaprefix",
+            "iaprefix needs prefix = \"2001:db8:8::/56\"",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nstatus-code = {{ message = \"m\" }}\n"),
+            "{ message",
+            "status-code needs code (Success, NoPrefixAvail, ..., or a number)",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nstatus-code = {{ code = 0, message = 7 }}\n"),
+            "{ code",
+            "a status message is text",
+        ),
+        (
+            format!("{SEND}type = \"SOLICIT\"\n[step.message.options]\noro = [23, 70000]\n"),
+            "[23",
+            "oro is a list of numbers from 0 to 65535",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nunicast = \"2001:db8::1, 2001:db8::2\"\n"),
+            "\"2001:db8::1, ",
+            "unicast is one address",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\ndns-servers = \"2001:db9::53\"\n"),
+            "\"2001:db9::53\"",
+            "2001:db9::53 is outside the range a run may use (2001:db8::/32)",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\ndomain-search = \"a..b\"\n"),
+            "\"a..b\"",
+            "domain-search: \"a..b\" is not a domain name: a label is empty or longer than 63 bytes",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nclientid = 5\n"),
+            "5\n",
+            "clientid is not a number: give its bytes as \"0x...\"",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\npreference = 256\n"),
+            "256",
+            "256 does not fit preference's 1 bytes",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nclientid = [1, 300]\n"),
+            "[1",
+            "a list is of byte values (0 to 255)",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nclientid = \"$nope\"\n"),
+            "\"$nope\"",
+            "$nope is used before any step captures it",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-na = {{ status-code = \"Bad\" }}\n"),
+            "{ status",
+            "\"Bad\" is not a status code: Success, UnspecFail, NoAddrsAvail, NoBinding, NotOnLink, UseMulticast, NoPrefixAvail, or a number",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[[step.message.raw-options]]\ncode = 70000\ndata = \"0x01\"\n"),
+            "70000",
+            "a number from 0 to 65535",
+        ),
+        (
+            "[[step]]\ndo = \"send\"\nfrom = \"scripted\"\nto = \"srv\"\nsrc = \"[2001:db9::1]:547\"\n[step.message]\ntype = \"SOLICIT\"\n".to_string(),
+            "\"[2001",
+            "2001:db9::1 is outside the range a run may use (2001:db8::/32)",
+        ),
+        (
+            "[[step]]\ndo = \"send\"\nfrom = \"scripted\"\nto = \"srv\"\ndst = \"ff02::1:2\"\n[step.message]\ntype = \"SOLICIT\"\n".to_string(),
+            "\"ff02",
+            "\"ff02::1:2\" is not an IPv6 address and port ([2001:db8::1]:547)",
+        ),
+    ];
+    for (extra, at, message) in &cases {
+        only_fault(extra, at, message);
+    }
+}
+
+#[test]
+fn every_v6_step_fault_is_placed() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "[[step]]\nexpect = \"message\"\nwithin = \"1s\"\n[step.options]\nia-na = \"present\"\n",
+            "\"present\"",
+            "ia-na: give type, or from or to a host of one version, so that the option can be read as DHCPv4's or DHCPv6's",
+        ),
+        (
+            "[[step]]\nexpect = \"message\"\nwithin = \"1s\"\n[step.fields]\nlink-address = \"2001:db8::1\"\n",
+            "\"2001",
+            "link-address: give type, or from or to a host of one version, so that the field can be read",
+        ),
+        (
+            "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"1s\"\n[step.options]\nxid = 1\n",
+            "1\n",
+            "xid is a field: check it in [step.fields]",
+        ),
+        (
+            "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\ntype = \"HELLO\"\nwithin = \"1s\"\n",
+            "\"HELLO\"",
+            "unknown message type \"HELLO\" (DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM, ...; SOLICIT, ADVERTISE, REQUEST, RENEW, REBIND, REPLY, RELAY-FORW, ...)",
+        ),
+        (
+            "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"1s\"\n[step.options]\noro = [1, 70000]\n",
+            "[1,",
+            "a list of option codes (0 to 65535)",
+        ),
+        (
+            "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"1s\"\n[step.options]\n\"ia-na.iaaddr\" = \"nope\"\n",
+            "\"nope\"",
+            "\"nope\" is not an IPv6 address or prefix",
+        ),
+        (
+            "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"1s\"\n[step.capture]\nq = \"ia-ta.iaaddr\"\n",
+            "\"ia-ta",
+            "\"ia-ta.iaaddr\": only ia-na and ia-pd have parts (ia-na.iaaddr, ia-pd[2].iaprefix)",
+        ),
+        (
+            "[[step]]\nexpect = \"client\"\nhost = \"c1\"\nprefix = \"2001:db8:8::\"\n",
+            "\"2001",
+            "\"2001:db8:8::\" is not an IPv6 prefix (2001:db8:8::/56)",
+        ),
+        (
+            "[[step]]\nexpect = \"client\"\nhost = \"c1\"\nprefix = \"2001:db9:8::/56\"\n",
+            "\"2001",
+            "2001:db9:8:: is outside the range a run may use (2001:db8::/32)",
+        ),
+        (
+            "[[step]]\nexpect = \"client\"\nhost = \"c1\"\naddress = \"192.0.2.1\"\n",
+            "\"192",
+            "\"192.0.2.1\" is not an IPv6 address",
+        ),
+        (
+            "[[step]]\nexpect = \"lease\"\nhost = \"srv\"\n",
+            "[[step]]",
+            "expect = \"lease\" needs address (or prefix, for a delegated prefix)",
+        ),
+        (
+            "[[step]]\nexpect = \"lease\"\nhost = \"srv\"\nprefix = \"$nope\"\n",
+            "\"$nope\"",
+            "$nope is used before any step captures it",
+        ),
+        (
+            "[[step]]\ndo = \"reconfigure\"\nhost = \"srv\"\nconfig = '{ \"Dhcp6\": { } }'\n",
+            "\"srv\"",
+            "reconfigure is for DHCPv4 servers yet; \"srv\" is a DHCPv6 server",
+        ),
+        (
+            "[[step]]\nexpect = \"events\"\nhost = \"c1\"\nevents = [\"BOUND6\"]\nprefix = \"none\"\n",
+            "\"none\"",
+            "\"events\" does not use prefix (it takes: host, events)",
+        ),
+    ];
+    for (extra, at, message) in cases {
+        only_fault(extra, at, message);
+    }
+}
