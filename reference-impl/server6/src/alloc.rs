@@ -117,8 +117,18 @@ fn new_lease(r: &Request<'_>, a: Ipv6Addr, len: u8) -> Lease6 {
     l
 }
 
-/// Gives a lease the subnet's lifetimes from now (Kea's `updateLeaseData`, `extendLease6`).
+/// Gives a lease the subnet's lifetimes from now (Kea's `updateLeaseData`, `extendLease6`),
+/// and the host name of the client's reservation (Kea's `processClientFqdn` for a client
+/// that sends no Client FQDN option).
 fn extend(r: &Request<'_>, l: &mut Lease6) {
+    let hwaddr = r.client.hwaddr.map(|h| h.bytes.as_slice());
+    if let Some(name) = r
+        .subnet
+        .reservation_for(r.client.duid, hwaddr)
+        .and_then(|res| res.hostname.as_ref())
+    {
+        l.hostname.clone_from(name);
+    }
     l.valid_lifetime = r.subnet.life.valid;
     l.preferred_lifetime = r.subnet.life.preferred.min(r.subnet.life.valid);
     l.expire = r.now + u64::from(l.valid_lifetime);

@@ -245,3 +245,28 @@ fn server_commands_and_faults() {
     );
     assert_eq!(s.poll_action(), Some(Action::Shutdown));
 }
+
+#[test]
+fn config_set_and_config_test_read_kea_s_dhcp6_language() {
+    let mut s = server(config());
+    let a = bind(&mut s, at(0), 1);
+    let dhcp6 = json!({
+        "interfaces-config": { "interfaces": [ "eth0" ] },
+        "lease-database": { "type": "memfile", "name": "/nonexistent/leases6.csv", "lfc-interval": 0 },
+        "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64", "interface": "eth0",
+                       "pools": [ { "pool": "2001:db8:1::100-2001:db8:1::1ff" } ] } ]
+    });
+    let t = cmd(&mut s, "config-test", json!({ "Dhcp6": dhcp6.clone() }));
+    assert_eq!(t["result"], 0, "{t}");
+    let bad = cmd(&mut s, "config-test", json!({ "Dhcp6": { "subnet6": 3 } }));
+    assert_eq!(bad["result"], 1);
+    let set = cmd(&mut s, "config-set", json!({ "Dhcp6": dhcp6 }));
+    assert_eq!(
+        set,
+        json!({ "result": 0, "text": "Configuration successful." })
+    );
+    // Leases stay across the new configuration.
+    assert!(s.lease(LeaseType::Na, a).is_some());
+    let got = run(&mut s, r#"{"command": "config-get"}"#);
+    assert_eq!(got["arguments"]["Dhcp6"]["subnet6"][0]["interface"], "eth0");
+}

@@ -1108,3 +1108,64 @@ fn malformed_datagrams_are_counted_as_parse_failures() {
     assert_eq!(s.statistic("pkt6-parse-failed"), Some(4));
     assert_eq!(s.statistic("pkt6-receive-drop"), Some(4));
 }
+
+#[test]
+fn a_kea_configuration_text_drives_the_server() {
+    let text = r#"{ "Dhcp6": {
+        "interfaces-config": { "interfaces": [ "eth0" ] },
+        "preferred-lifetime": 3000, "valid-lifetime": 4000,
+        "lease-database": { "type": "memfile", "name": "/nonexistent/leases6.csv", "lfc-interval": 0 },
+        "option-data": [ { "name": "dns-servers", "data": "2001:db8::53" } ],
+        "subnet6": [ {
+            "id": 1, "subnet": "2001:db8:1::/64", "interface": "eth0", "rapid-commit": true,
+            "pools": [ { "pool": "2001:db8:1::100-2001:db8:1::1ff" } ],
+            "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 48, "delegated-len": 56 } ],
+            "reservations": [ { "duid": "00:03:00:01:02:00:00:00:00:07", "ip-addresses": [ "2001:db8:1::77" ],
+                                "hostname": "seven" } ]
+        } ]
+    } }"#;
+    let (cfg, json) =
+        dhcplab_kea_config::dhcp6::parse_document(text).expect("Kea's language reads");
+    let mut s = dhcplab_server6::Server::new(cfg, json, vec![], Some(SERVER_ID_FILE), at(0))
+        .expect("starts");
+    s.attach(eth0());
+    let m = exchange(
+        &mut s,
+        at(0),
+        7,
+        &msg(
+            SOLICIT,
+            7,
+            &[
+                (code::RAPID_COMMIT, vec![]),
+                (code::ORO, vec![0, 23]),
+                (code::IA_NA, ia(1, &[])),
+                (code::IA_PD, ia(2, &[])),
+            ],
+        ),
+    )
+    .expect("Reply");
+    assert_eq!(m.msg_type(), MessageType::REPLY);
+    // Kea 2.2's defaults: calculate-tee-times on, T1 = 0.5 and T2 = 0.8 of 3000 s.
+    let na = &ia_nas(&m)[0];
+    assert_eq!((na.t1, na.t2), (1500, 2400));
+    assert_eq!(addresses(na), vec![(ip("2001:db8:1::77"), 3000, 4000)]);
+    assert_eq!(
+        prefixes(&ia_pds(&m)[0])[0],
+        (ip("2001:db8:8000::"), 56, 3000, 4000)
+    );
+    assert_eq!(
+        m.options().dns_servers().expect("ok"),
+        Some(vec![ip("2001:db8::53")])
+    );
+    // The reservation's host name goes into the lease (no Client FQDN option sent).
+    let l = s
+        .lease(LeaseType::Na, ip("2001:db8:1::77"))
+        .expect("committed");
+    assert_eq!(l.hostname, "seven");
+    let answer = s.handle_command(at(1), r#"{"command": "config-get"}"#);
+    let dhcplab_server6::CommandOutcome::Answer(a) = answer else {
+        panic!("an answer")
+    };
+    assert_eq!(a["arguments"]["Dhcp6"]["subnet6"][0]["id"], 1);
+}
