@@ -100,3 +100,46 @@ fn unsupported(scenario: &Scenario) -> Option<String> {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dhcpv6_hosts_and_segments_are_refused_until_they_are_wired() {
+        let v6 = r#"
+[[host]]
+name = "c1"
+role = "client"
+family = "v6"
+"#;
+        let s = dhcplab_scenario::parse(v6, std::path::Path::new("t/v6.toml")).expect("reads");
+        let o = run(
+            &s,
+            Options {
+                seed: 1,
+                record: false,
+            },
+        );
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(o.message, format!("{NOT_WIRED_V6} (c1 is one)"));
+        let segment = r#"
+[[host]]
+name = "c1"
+role = "client"
+segment = "far"
+"#;
+        let s = dhcplab_scenario::parse(segment, std::path::Path::new("t/s.toml")).expect("reads");
+        let o = run(
+            &s,
+            Options {
+                seed: 1,
+                record: false,
+            },
+        );
+        assert_eq!(
+            o.message,
+            "segments are not wired into virtual mode yet (c1 is on \"far\")"
+        );
+    }
+}
