@@ -108,17 +108,7 @@ impl Server {
                      subnet {net} netmask 255.255.255.0 {{\n  range {first} {last};\n  \
                      option routers {a};\n  option domain-name-servers {a};\n}}\n"
                 );
-                write(&d.join("dhcpd.conf"), &config)?;
-                write(&d.join("dhcpd.leases"), "")?;
-                let mut c = in_ns("dhcpd");
-                c.args(["-4", "-f", "-d", "-cf"])
-                    .arg(d.join("dhcpd.conf"))
-                    .arg("-lf")
-                    .arg(d.join("dhcpd.leases"))
-                    .arg("-pf")
-                    .arg(d.join("dhcpd.pid"))
-                    .arg(&setup.iface);
-                c
+                dhcpd("-4", &config, d, &setup.iface, in_ns)?
             }
             Server::Dnsmasq => {
                 let config = format!(
@@ -327,6 +317,31 @@ impl Server {
     pub fn ready(self, dir: &Path, mark: u64, in_ns: InNamespace<'_>) -> bool {
         listening(67, in_ns) && (self != Server::Kea || logged_since(dir, mark, b"DHCP4_STARTED"))
     }
+}
+
+/// Writes ISC dhcpd's configuration `config` and an empty lease file under `dir` and returns
+/// the command that runs it in the foreground on `iface`, for DHCPv4 (`family` `-4`: files
+/// `dhcpd.*`) or DHCPv6 (`-6`: files `dhcpd6.*`).
+pub(crate) fn dhcpd(
+    family: &str,
+    config: &str,
+    dir: &Path,
+    iface: &str,
+    in_ns: InNamespace<'_>,
+) -> Result<Command, AdapterError> {
+    let stem = if family == "-6" { "dhcpd6" } else { "dhcpd" };
+    let file = |ext: &str| dir.join(format!("{stem}.{ext}"));
+    write(&file("conf"), config)?;
+    write(&file("leases"), "")?;
+    let mut c = in_ns("dhcpd");
+    c.args([family, "-f", "-d", "-cf"])
+        .arg(file("conf"))
+        .arg("-lf")
+        .arg(file("leases"))
+        .arg("-pf")
+        .arg(file("pid"))
+        .arg(iface);
+    Ok(c)
 }
 
 /// True when the server log `server.log` in `dir` holds `message` after byte `mark`.

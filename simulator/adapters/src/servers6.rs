@@ -3,7 +3,7 @@
 //! file in the run's directory. The reference DHCPv6 server gets its adapter here once it has
 //! a command line ([`Server::v6_unsupported`] says so meanwhile).
 
-use crate::servers::{Server, listening, logged_since, tie_to};
+use crate::servers::{Server, dhcpd, listening, logged_since, tie_to};
 use crate::{AdapterError, InNamespace, write};
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
@@ -135,17 +135,7 @@ impl Server {
                      subnet6 {net}/64 {{\n  range6 {first} {last};\n  \
                      option dhcp6.name-servers {a};\n}}\n"
                 );
-                write(&d.join("dhcpd6.conf"), &config)?;
-                write(&d.join("dhcpd6.leases"), "")?;
-                let mut c = in_ns("dhcpd");
-                c.args(["-6", "-f", "-d", "-cf"])
-                    .arg(d.join("dhcpd6.conf"))
-                    .arg("-lf")
-                    .arg(d.join("dhcpd6.leases"))
-                    .arg("-pf")
-                    .arg(d.join("dhcpd6.pid"))
-                    .arg(&setup.iface);
-                c
+                dhcpd("-6", &config, d, &setup.iface, in_ns)?
             }
             Server::Dnsmasq => {
                 // dnsmasq sets T1 and T2 itself (half and 7/8 of the lease), and serves

@@ -161,6 +161,14 @@ pub(crate) fn wait(limit: Duration, ok: impl FnMut() -> bool) -> bool {
     dhcplab_adapters::wait_until(limit, Duration::from_millis(100), ok)
 }
 
+/// Why a renew with dnsmasq is skipped.
+pub const DNSMASQ_MINIMUM: &str = "dnsmasq's shortest lease is 2 minutes: T1 would come after 60 s";
+
+/// The reasons of the events the client's hook logged under `dir`, for a failure's report.
+pub(crate) fn event_names(dir: &Path) -> Vec<String> {
+    clients::events(dir).into_iter().map(|(e, _)| e).collect()
+}
+
 /// A pair's network: the server's host (port 0), the client's (port 1), the switch running
 /// between them; why not when it cannot be built.
 pub(crate) fn lab() -> Result<Lab, String> {
@@ -292,10 +300,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
         }
         other => Verdict::Fail(format!(
             "no address from the pool within 25 s (hook saw {:?}; address {other:?})",
-            clients::events(&client_dir)
-                .iter()
-                .map(|(e, _)| e.clone())
-                .collect::<Vec<_>>()
+            event_names(&client_dir)
         )),
     };
     let dora_ok = verdict == Verdict::Pass;
@@ -305,9 +310,7 @@ pub fn run_pair(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> C
     let t = Instant::now();
     let verdict = match (dora_ok, address) {
         (false, _) | (_, None) => Verdict::Skip("no lease to renew".into()),
-        _ if server == Server::Dnsmasq => {
-            Verdict::Skip("dnsmasq's shortest lease is 2 minutes: T1 would come after 60 s".into())
-        }
+        _ if server == Server::Dnsmasq => Verdict::Skip(DNSMASQ_MINIMUM.into()),
         (true, Some(a)) => {
             // A renewal is a REQUEST unicast to the server (RENEWING), answered before T2:
             // a broadcast one at T2 is a rebind, and does not count.

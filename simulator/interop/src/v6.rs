@@ -5,7 +5,7 @@
 //! what each stack sent is read from the switch's capture.
 
 use crate::{Cell, Check, Family, Running, Verdict, wait};
-use dhcplab_adapters::clients::{self, Client, Persistence};
+use dhcplab_adapters::clients::{Client, Persistence};
 use dhcplab_adapters::clients6;
 use dhcplab_adapters::servers::Server;
 use dhcplab_adapters::servers6::{Lifetimes, ServerSetup6};
@@ -61,10 +61,10 @@ fn seen(lab: &Lab, client_mac: [u8; 6]) -> Vec<Seen> {
                 return None;
             }
             let from_client = matches!(&u.link, Link::Ethernet { src, .. } if *src == client_mac);
-            let Ok(Message::Client(m)) = Message::decode(u.payload) else {
+            let message = Message::decode(u.payload).ok()?;
+            let Message::Client(m) = &message else {
                 return None;
             };
-            let message = Message::Client(m.clone());
             let options = message.options();
             let ias = options.ia_na().unwrap_or_default();
             let mut statuses: Vec<u16> = options
@@ -361,10 +361,7 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
         }
         other => Verdict::Fail(format!(
             "no address from the pool {POOL_FIRST} - {POOL_LAST} within 25 s (hook saw {:?}; address {other:?})",
-            clients::events(&client_dir)
-                .iter()
-                .map(|(e, _)| e.clone())
-                .collect::<Vec<_>>()
+            crate::event_names(&client_dir)
         )),
     };
     let sarr_ok = verdict == Verdict::Pass;
@@ -375,9 +372,7 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
     let t = Instant::now();
     let verdict = match (sarr_ok, address) {
         (false, _) | (_, None) => Verdict::Skip("no address to renew".into()),
-        _ if server == Server::Dnsmasq => {
-            Verdict::Skip("dnsmasq's shortest lease is 2 minutes: T1 would come after 60 s".into())
-        }
+        _ if server == Server::Dnsmasq => Verdict::Skip(crate::DNSMASQ_MINIMUM.into()),
         (true, Some(a)) => {
             let limit = Duration::from_millis(u64::from(LIFETIMES.t2) * 1000 - 500);
             if wait(limit, || {

@@ -83,22 +83,21 @@ pub enum TapError {
     Signals(std::io::Error),
 }
 
-fn ip(args: &[&str]) -> Result<(), TapError> {
-    let fail = |message: String| TapError::Ip {
-        args: args.join(" "),
-        message,
-    };
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
+/// Runs `command`; what it said on stderr (or why it did not run) when it failed.
+fn run(command: &mut Command) -> Result<(), String> {
+    let out = command.output().map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(fail(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ))
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
+}
+
+fn ip(args: &[&str]) -> Result<(), TapError> {
+    run(Command::new("ip").args(args)).map_err(|message| TapError::Ip {
+        args: args.join(" "),
+        message,
+    })
 }
 
 /// One host: its namespace and its TAP device.
@@ -425,10 +424,9 @@ impl Lab {
         let mut w = dhcplab_capture::CaptureWriter::new(std::io::BufWriter::new(file))
             .map_err(|e| fail(e.to_string()))?;
         for c in self.captured() {
-            let ns = c
-                .at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+            let ns =
+                c.at.duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
             w.write(ns, &c.frame).map_err(|e| fail(e.to_string()))?;
         }
         std::io::Write::flush(&mut w.into_inner()).map_err(|e| fail(e.to_string()))
@@ -494,22 +492,13 @@ fn ipv6_without_dad(netns: &str, conf: &str) -> Result<(), TapError> {
     .iter()
     .map(|s| format!("net.ipv6.conf.{conf}.{s}"))
     .collect();
-    let fail = |message: String| TapError::Sysctl {
+    run(Command::new("ip")
+        .args(["netns", "exec", netns, "sysctl", "-qw"])
+        .args(&settings))
+    .map_err(|message| TapError::Sysctl {
         netns: netns.to_string(),
         message,
-    };
-    let out = Command::new("ip")
-        .args(["netns", "exec", netns, "sysctl", "-qw"])
-        .args(&settings)
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(fail(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ))
-    }
+    })
 }
 
 /// The usable (not tentative) link-local address of `dev` in `netns`, as `ip -6 -o addr`
