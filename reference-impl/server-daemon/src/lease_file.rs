@@ -1,9 +1,11 @@
 //! The lease file: loaded at start, then appended to by a writer thread that syncs once per
 //! batch (group commit) and reports how far the file is durable, so replies wait for their
 //! rows and never for each other's syncs. Compaction (Kea's lease file cleanup) writes the
-//! leases in force to a new file and renames it over the old one.
+//! leases in force to a new file and renames it over the old one. Both families' files
+//! (Kea's DHCPv4 and DHCPv6 memfile CSV) go through the same writer: [`LeaseRecord`] says what
+//! differs.
 
-use dhcplab_memfile::{HEADER4, Lease4, RowError, load4};
+use dhcplab_memfile::{HEADER4, HEADER6, Lease4, Lease6, RowError, load4, load6};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +25,7 @@ pub enum LeaseFileError {
         #[source]
         source: io::Error,
     },
-    /// The file is not a Kea DHCPv4 lease file; it is left untouched.
+    /// The file is not a Kea lease file of the server's family; it is left untouched.
     #[error("{path}: {source}; not starting, so nothing in it is overwritten")]
     NotALeaseFile {
         /// The file.
@@ -41,17 +43,61 @@ fn io_error(path: &Path) -> impl Fn(io::Error) -> LeaseFileError + '_ {
     }
 }
 
+/// A lease as one row of Kea's memfile CSV: what the loader and the writer need of a family.
+pub trait LeaseRecord: Sized {
+    /// The file's header line (without its line end).
+    const HEADER: &'static str;
+    /// The lease as one row (without its line end).
+    fn to_row(&self) -> String;
+    /// The leases in force in a whole file's text, and the rows skipped; an error when the
+    /// header is not this family's.
+    fn load_text(text: &str) -> Result<Loaded<Self>, RowError>;
+}
+
+impl LeaseRecord for Lease4 {
+    const HEADER: &'static str = HEADER4;
+    fn to_row(&self) -> String {
+        Lease4::to_row(self)
+    }
+    fn load_text(text: &str) -> Result<Loaded<Self>, RowError> {
+        load4(text).map(|l| Loaded {
+            leases: l.leases.into_values().collect(),
+            bad_rows: l.errors,
+        })
+    }
+}
+
+impl LeaseRecord for Lease6 {
+    const HEADER: &'static str = HEADER6;
+    fn to_row(&self) -> String {
+        Lease6::to_row(self)
+    }
+    /// Rows whose hardware address could not be read keep their lease (Kea 2.2's
+    /// `DHCPSRV_MEMFILE_READ_HWADDR_FAIL`); they are logged here as warnings.
+    fn load_text(text: &str) -> Result<Loaded<Self>, RowError> {
+        load6(text).map(|l| {
+            for w in &l.warnings {
+                tracing::warn!("lease file: {w}; lease kept without its hardware address");
+            }
+            Loaded {
+                leases: l.leases.into_values().collect(),
+                bad_rows: l.errors,
+            }
+        })
+    }
+}
+
 /// What loading found.
 #[derive(Debug)]
-pub struct Loaded {
+pub struct Loaded<L> {
     /// The leases in force.
-    pub leases: Vec<Lease4>,
+    pub leases: Vec<L>,
     /// Rows that could not be read, with their line numbers; they were skipped.
     pub bad_rows: Vec<RowError>,
 }
 
 /// Loads the lease file at `path`, creating it (with Kea's header) when missing or empty.
-pub fn load(path: &Path) -> Result<Loaded, LeaseFileError> {
+pub fn load<L: LeaseRecord>(path: &Path) -> Result<Loaded<L>, LeaseFileError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
@@ -59,7 +105,7 @@ pub fn load(path: &Path) -> Result<Loaded, LeaseFileError> {
     };
     if bytes.is_empty() {
         let mut f = File::create(path).map_err(io_error(path))?;
-        writeln!(f, "{HEADER4}").map_err(io_error(path))?;
+        writeln!(f, "{}", L::HEADER).map_err(io_error(path))?;
         f.sync_all().map_err(io_error(path))?;
         return Ok(Loaded {
             leases: Vec::new(),
@@ -68,13 +114,9 @@ pub fn load(path: &Path) -> Result<Loaded, LeaseFileError> {
     }
     // Kea 2.2 writes some bytes of host names raw, not always valid UTF-8.
     let text = String::from_utf8_lossy(&bytes);
-    let load = load4(&text).map_err(|source| LeaseFileError::NotALeaseFile {
+    L::load_text(&text).map_err(|source| LeaseFileError::NotALeaseFile {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(Loaded {
-        leases: load.leases.into_values().collect(),
-        bad_rows: load.errors,
     })
 }
 
@@ -144,9 +186,9 @@ impl LeaseWriter {
     }
 
     /// Queues a rewrite of the whole file with `leases`; returns the sequence number.
-    pub fn compact(&mut self, leases: &[Lease4]) -> u64 {
-        let mut text = String::with_capacity(leases.len() * 80 + HEADER4.len() + 1);
-        text.push_str(HEADER4);
+    pub fn compact<L: LeaseRecord>(&mut self, leases: &[L]) -> u64 {
+        let mut text = String::with_capacity(leases.len() * 80 + L::HEADER.len() + 1);
+        text.push_str(L::HEADER);
         text.push('\n');
         for l in leases {
             text.push_str(&l.to_row());
@@ -237,10 +279,11 @@ fn writer(
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, so a crash leaves either the
-/// old file or the new one; returns the new file open for appending.
-fn rewrite(path: &Path, text: &str) -> io::Result<File> {
+/// old file or the new one, and syncs the directory so the rename itself is durable. The lease
+/// file's compaction and the DHCPv6 server DUID file are written this way.
+pub fn replace_file(path: &Path, text: &str) -> io::Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".compacting");
+    tmp_name.push(".new");
     let tmp = PathBuf::from(tmp_name);
     {
         let mut f = File::create(&tmp)?;
@@ -251,6 +294,12 @@ fn rewrite(path: &Path, text: &str) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         File::open(dir)?.sync_all()?;
     }
+    Ok(())
+}
+
+/// [`replace_file`], then the new file open for appending.
+fn rewrite(path: &Path, text: &str) -> io::Result<File> {
+    replace_file(path, text)?;
     OpenOptions::new().append(true).open(path)
 }
 
@@ -279,7 +328,7 @@ mod tests {
     fn rows_then_compaction_then_rows_load_back() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("leases4.csv");
-        assert!(load(&path).expect("creates").leases.is_empty());
+        assert!(load::<Lease4>(&path).expect("creates").leases.is_empty());
         let mut w = LeaseWriter::start(&path).expect("writer");
         for n in 1..=3 {
             w.append(format!("{}\n", lease(n, 100).to_row()));
@@ -297,10 +346,95 @@ mod tests {
             4,
             "header, two compacted rows, one appended:\n{text}"
         );
-        let back = load(&path).expect("load");
+        let back = load::<Lease4>(&path).expect("load");
         let mut addrs: Vec<u8> = back.leases.iter().map(|l| l.address.octets()[3]).collect();
         addrs.sort_unstable();
         assert_eq!(addrs, vec![1, 3, 4]);
+    }
+
+    fn lease6(n: u16, kind: dhcplab_memfile::LeaseType) -> Lease6 {
+        Lease6 {
+            address: std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, n),
+            duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, 1],
+            valid_lifetime: 4000,
+            expire: 1_800_000_000,
+            subnet_id: 1,
+            preferred_lifetime: 3000,
+            lease_type: kind,
+            iaid: u32::from(n),
+            prefix_len: if kind == dhcplab_memfile::LeaseType::Pd {
+                64
+            } else {
+                128
+            },
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname: String::new(),
+            hwaddr: None,
+            state: 0,
+            user_context: None,
+        }
+    }
+
+    #[test]
+    fn dhcpv6_rows_are_written_under_keas_v6_header_and_compacted() {
+        use dhcplab_memfile::LeaseType;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kea-leases6.csv");
+        assert!(load::<Lease6>(&path).expect("creates").leases.is_empty());
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            format!("{HEADER6}\n"),
+            "a new file is Kea's v6 header alone"
+        );
+        let mut w = LeaseWriter::start(&path).expect("writer");
+        w.append(format!("{}\n", lease6(1, LeaseType::Na).to_row()));
+        w.append(format!("{}\n", lease6(2, LeaseType::Pd).to_row()));
+        let mut deleted = lease6(1, LeaseType::Na);
+        deleted.valid_lifetime = 0;
+        w.append(format!("{}\n", deleted.to_row()));
+        assert_eq!(w.finish(), Durable::UpTo(3));
+        let back = load::<Lease6>(&path).expect("load");
+        assert_eq!(back.leases, vec![lease6(2, LeaseType::Pd)]);
+        let mut w = LeaseWriter::start(&path).expect("writer");
+        w.compact(&back.leases);
+        w.finish();
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            format!("{HEADER6}\n{}\n", lease6(2, LeaseType::Pd).to_row())
+        );
+    }
+
+    #[test]
+    fn a_dhcpv4_lease_file_is_not_taken_as_a_dhcpv6_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leases.csv");
+        let v4 = format!("{HEADER4}\n{}\n", lease(1, 9).to_row());
+        std::fs::write(&path, &v4).expect("write");
+        assert!(matches!(
+            load::<Lease6>(&path),
+            Err(LeaseFileError::NotALeaseFile { .. })
+        ));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), v4);
+    }
+
+    #[test]
+    fn replace_file_leaves_only_the_new_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("kea-dhcp6-serverid");
+        replace_file(&path, "00:01\n").expect("first");
+        replace_file(&path, "00:03:00:01:02:00:00:00:00:01\n").expect("second");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "00:03:00:01:02:00:00:00:00:01\n"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
     }
 
     #[test]
@@ -309,7 +443,7 @@ mod tests {
         let path = dir.path().join("notes.txt");
         std::fs::write(&path, "my notes\n").expect("write");
         assert!(matches!(
-            load(&path),
+            load::<Lease4>(&path),
             Err(LeaseFileError::NotALeaseFile { .. })
         ));
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "my notes\n");
@@ -325,7 +459,7 @@ mod tests {
             lease(2, 9).to_row()
         );
         std::fs::write(&path, text).expect("write");
-        let loaded = load(&path).expect("load");
+        let loaded = load::<Lease4>(&path).expect("load");
         assert_eq!(loaded.leases.len(), 2);
         assert_eq!(loaded.bad_rows.len(), 1);
         assert_eq!(loaded.bad_rows[0].line, 3);

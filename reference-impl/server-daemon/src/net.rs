@@ -195,29 +195,20 @@ impl Link {
                     .await?;
                 }
                 None => {
-                    self.udp.readable().await?;
-                    while batch.len() < 256 {
-                        match self
-                            .udp
-                            .try_io(Interest::READABLE, || recv_udp(&self.udp, &mut buf))
-                        {
-                            Ok((n, source, destination)) => batch.push(Received {
-                                interface: index,
-                                source,
-                                destination,
-                                payload: buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
-                            }),
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
+                    batch = read_batch(&self.udp, || {
+                        let (n, source, destination) = recv_udp(&self.udp, &mut buf)?;
+                        Ok(Received {
+                            interface: index,
+                            source,
+                            destination,
+                            payload: buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
+                        })
+                    })
+                    .await?;
                 }
             }
-            for r in batch {
-                if out.send(r).await.is_err() {
-                    return Ok(());
-                }
+            if !forward(batch, &out).await {
+                return Ok(());
             }
         }
     }
@@ -244,6 +235,35 @@ impl Link {
                 .map(|_| ()),
         }
     }
+}
+
+/// Waits until `udp` is readable, then reads datagrams with `read` until none is left or 256
+/// are read (one batch for the server loop's group commit).
+pub(crate) async fn read_batch<R>(
+    udp: &UdpSocket,
+    mut read: impl FnMut() -> io::Result<R>,
+) -> io::Result<Vec<R>> {
+    udp.readable().await?;
+    let mut batch = Vec::new();
+    while batch.len() < 256 {
+        match udp.try_io(Interest::READABLE, &mut read) {
+            Ok(r) => batch.push(r),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(batch)
+}
+
+/// Hands a batch to the server loop; false when the loop is gone.
+pub(crate) async fn forward<R>(batch: Vec<R>, out: &mpsc::Sender<R>) -> bool {
+    for r in batch {
+        if out.send(r).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// The DHCP datagram of an Ethernet frame the filter passed.

@@ -1,7 +1,19 @@
 //! Peer commands and the peer endpoint on real loopback TCP.
 
 use super::*;
-use crate::{Held, answer_command, carry_out};
+use crate::driver::{Held, answer_command};
+use crate::v4::Around;
+
+/// Carries out what the core asks as the daemon's loop does, peer commands sent with
+/// `requester`, no lease file.
+fn carry_out(
+    server: &mut Server,
+    held: &mut Held<dhcplab_server::Transmit>,
+    requester: &Requester,
+) -> bool {
+    let mut around = Around::requester_only(requester.clone());
+    crate::driver::carry_out(server, &mut around, None, held, false)
+}
 use dhcplab_ha::{PartnerState, State};
 use serde_json::json;
 use std::net::{IpAddr, Ipv4Addr};
@@ -199,7 +211,7 @@ async fn answer_one(
         .expect("a command");
     let answer = answer_command(server, Path::new("/nonexistent/kea.conf"), &cmd.text);
     let _ = cmd.answer.send(answer);
-    carry_out(server, None, &mut Held::default(), requester);
+    carry_out(server, &mut Held::default(), requester);
 }
 
 #[tokio::test]
@@ -311,10 +323,10 @@ async fn two_servers_exchange_a_heartbeat_through_requester_and_endpoint() {
     let (requester, mut answers) = Requester::new();
     let (requester2, _answers2) = Requester::new();
     let mut held = Held::default();
-    carry_out(&mut one, None, &mut held, &requester);
+    carry_out(&mut one, &mut held, &requester);
     // The first heartbeat goes after heartbeat-delay.
     one.handle_timeout(SystemTime::now() + Duration::from_secs(2));
-    carry_out(&mut one, None, &mut held, &requester);
+    carry_out(&mut one, &mut held, &requester);
     answer_one(&mut two, &mut commands, &requester2).await;
     let back = tokio::time::timeout(Duration::from_secs(5), answers.recv())
         .await
@@ -322,7 +334,7 @@ async fn two_servers_exchange_a_heartbeat_through_requester_and_endpoint() {
         .expect("an answer");
     assert!(back.result.is_ok(), "{:?}", back.result);
     one.handle_peer_answer(SystemTime::now(), back.id, back.result);
-    carry_out(&mut one, None, &mut held, &requester);
+    carry_out(&mut one, &mut held, &requester);
     let ha = one.ha().expect("HA");
     assert_eq!(ha.partner_state(), PartnerState::Known(State::Waiting));
 }
