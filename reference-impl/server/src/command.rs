@@ -331,6 +331,93 @@ pub fn expiry(
     }
 }
 
+/// The answer's text for hooks libraries that failed to load, in Kea's wording.
+pub fn hooks_refusal(e: &crate::hooks::HookError) -> String {
+    format!("One or more hook libraries failed to load: {e}")
+}
+
+/// What a server family gives the commands both families answer alike.
+pub trait Commands {
+    /// The family's configuration.
+    type Config;
+    /// The configuration's top-level key: `Dhcp4` or `Dhcp6`.
+    const KEY: &'static str;
+    /// Reads the family's configuration text, as from a file.
+    fn parse(text: &str) -> Result<(Self::Config, Value), Vec<ConfigError>>;
+    /// Takes a new configuration at `now`; the refusal's text, in Kea's wording, when it
+    /// cannot.
+    fn apply(&mut self, now: SystemTime, config: Self::Config, json: Value) -> Result<(), String>;
+    /// The configuration in force as JSON (`config-get`).
+    fn config_json(&self) -> Value;
+    /// `status-get`'s arguments.
+    fn status(&self, now: SystemTime) -> Value;
+    /// Every statistic by Kea's name, as `statistic-get-all` shows them.
+    fn statistics(&self) -> Map<String, Value>;
+    /// Reclaims every expired lease now; `remove` deletes them rather than keeping them.
+    fn reclaim_all(&mut self, now: SystemTime, remove: bool);
+    /// Queues the server's stop.
+    fn shutdown(&mut self);
+}
+
+/// Answers the commands both families answer alike (`config-get`, `config-test`,
+/// `config-set`, `status-get`, `statistic-get`, `statistic-get-all`, `leases-reclaim`,
+/// `shutdown`); `None` for any other.
+pub fn common<S: Commands>(
+    server: &mut S,
+    now: SystemTime,
+    command: &Command,
+) -> Option<Result<Value, Bad>> {
+    let (given, args) = (command.given.as_ref(), &command.args);
+    Some(match command.name.as_str() {
+        "config-get" => Ok(arguments_only(server.config_json())),
+        "status-get" => Ok(arguments_only(server.status(now))),
+        "config-test" => Ok(match config_from(given, args, S::KEY, S::parse) {
+            Ok(_) => answer(SUCCESS, CONFIG_SANE),
+            Err(e) => answer(ERROR, e),
+        }),
+        "config-set" => Ok(match config_from(given, args, S::KEY, S::parse) {
+            Ok((config, json)) => match server.apply(now, config, json) {
+                Ok(()) => answer(SUCCESS, "Configuration successful."),
+                Err(e) => answer(ERROR, e),
+            },
+            Err(e) => answer(ERROR, e),
+        }),
+        "leases-reclaim" => match args.get("remove") {
+            None => Err(Bad("Missing mandatory 'remove' parameter.".into())),
+            Some(Value::Bool(remove)) => {
+                server.reclaim_all(now, *remove);
+                Ok(answer(
+                    SUCCESS,
+                    "Reclamation of expired leases is complete.",
+                ))
+            }
+            Some(_) => Err(Bad("'remove' parameter expected to be a boolean.".into())),
+        },
+        "statistic-get-all" => Ok(arguments_only(Value::Object(server.statistics()))),
+        "statistic-get" => statistic_get(args, server.statistics()),
+        "shutdown" => {
+            server.shutdown();
+            Ok(answer(SUCCESS, "Shutting down."))
+        }
+        _ => return None,
+    })
+}
+
+/// `config-reload`'s answer (and SIGHUP's): the configuration file's text read again and
+/// applied; a faulty file leaves the configuration in force as it was.
+pub fn reload<S: Commands>(server: &mut S, now: SystemTime, text: &str) -> Value {
+    match S::parse(text) {
+        Ok((config, json)) => match server.apply(now, config, json) {
+            Ok(()) => answer(SUCCESS, "Configuration successful."),
+            Err(e) => answer(ERROR, format!("Config reload failed: {e}")),
+        },
+        Err(faults) => {
+            let list: Vec<String> = faults.iter().map(ToString::to_string).collect();
+            answer(ERROR, format!("Config reload failed: {}", list.join("; ")))
+        }
+    }
+}
+
 /// `config-test`'s answer to a configuration that reads well.
 pub const CONFIG_SANE: &str = "Configuration seems sane. Control-socket, hook-libraries, and D2 configuration were sanity checked, but not applied.";
 

@@ -5,8 +5,8 @@
 //! except `shutdown`.
 
 use crate::command::{
-    self, Args, Bad, CONFIG_SANE, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with,
-    arguments_only, boolean, hex, sample, string, uint,
+    self, Args, Bad, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with, arguments_only,
+    boolean, hex, sample, string, uint,
 };
 use crate::reclaim;
 use crate::{Action, Server, epoch_secs};
@@ -67,7 +67,7 @@ pub enum CommandOutcome {
 /// The answer's text for a configuration the server refused to take, with Kea's wording.
 fn refusal(e: &crate::ServerError) -> String {
     match e {
-        crate::ServerError::Hooks(h) => format!("One or more hook libraries failed to load: {h}"),
+        crate::ServerError::Hooks(h) => command::hooks_refusal(h),
         other => other.to_string(),
     }
 }
@@ -148,19 +148,6 @@ impl Server {
                 concat!("dhcplab ", env!("CARGO_PKG_VERSION")),
                 json!({ "extended": "dhcplab reference DHCPv4 server (Kea 2.2 behaviour)" }),
             )),
-            "status-get" => Ok(self.status(now)),
-            "config-get" => Ok(arguments_only(self.config.json.clone())),
-            "config-test" => Ok(match parse_config(given, args) {
-                Ok(_) => answer(SUCCESS, CONFIG_SANE),
-                Err(e) => answer(ERROR, e),
-            }),
-            "config-set" => Ok(match parse_config(given, args) {
-                Ok((config, json)) => match self.reconfigure(now, config, json) {
-                    Ok(()) => answer(SUCCESS, "Configuration successful."),
-                    Err(e) => answer(ERROR, refusal(&e)),
-                },
-                Err(e) => answer(ERROR, e),
-            }),
             "lease4-get" if given.is_none() => {
                 Err(Bad("Parameters missing or are not a map.".into()))
             }
@@ -172,28 +159,12 @@ impl Server {
             "lease4-add" => self.lease_add(args, now),
             "lease4-del" => self.lease_del(args),
             "lease4-wipe" => self.lease_wipe(args),
-            "leases-reclaim" => match args.get("remove") {
-                None => Err(Bad("Missing mandatory 'remove' parameter.".into())),
-                Some(Value::Bool(remove)) => {
-                    let remove = *remove;
-                    reclaim::reclaim(self, now, 0, Some(remove));
-                    Ok(answer(
-                        SUCCESS,
-                        "Reclamation of expired leases is complete.",
-                    ))
-                }
-                Some(_) => Err(Bad("'remove' parameter expected to be a boolean.".into())),
-            },
-            "statistic-get-all" => Ok(arguments_only(Value::Object(self.statistics()))),
-            "statistic-get" => crate::command::statistic_get(args, self.statistics()),
-            "shutdown" => {
-                self.actions.push_back(Action::Shutdown);
-                Ok(answer(SUCCESS, "Shutting down."))
-            }
-            other => Ok(answer(
-                UNSUPPORTED,
-                format!("'{other}' command not supported."),
-            )),
+            other => command::common(self, now, &command).unwrap_or_else(|| {
+                Ok(answer(
+                    UNSUPPORTED,
+                    format!("'{other}' command not supported."),
+                ))
+            }),
         };
         let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
         self.command_processed(name, given, &response);
@@ -215,24 +186,15 @@ impl Server {
     /// Applies a configuration file's text read again (`config-reload`, SIGHUP); the answer to
     /// send. A faulty file leaves the configuration in force as it was.
     pub fn reload(&mut self, now: SystemTime, text: &str) -> Value {
-        match dhcp4::parse_document(text) {
-            Ok((config, json)) => match self.reconfigure(now, config, json) {
-                Ok(()) => answer(SUCCESS, "Configuration successful."),
-                Err(e) => answer(ERROR, format!("Config reload failed: {}", refusal(&e))),
-            },
-            Err(faults) => {
-                let list: Vec<String> = faults.iter().map(ToString::to_string).collect();
-                answer(ERROR, format!("Config reload failed: {}", list.join("; ")))
-            }
-        }
+        command::reload(self, now, text)
     }
 
-    fn status(&self, now: SystemTime) -> Value {
+    fn status_arguments(&self, now: SystemTime) -> Value {
         let mut args = crate::command::status(now, self.started, self.reloaded, self.pid);
         if let Some(ha) = &self.ha {
             args["high-availability"] = ha.status(now);
         }
-        arguments_only(args)
+        args
     }
 
     /// dhcp-disable: by the HA partner (`origin` `ha-partner`) or an administrator, for
@@ -441,7 +403,7 @@ impl Server {
         Ok(crate::command::wiped("IPv4", doomed.len(), &ids))
     }
 
-    fn statistics(&self) -> Map<String, Value> {
+    fn statistics_map(&self) -> Map<String, Value> {
         let mut out = Map::new();
         for (name, s) in self.stats.global() {
             out.insert(name.to_string(), sample(s.value, s.at));
@@ -496,8 +458,36 @@ fn identifier(args: Args<'_>) -> Result<(&'static str, Vec<u8>, u32), Bad> {
     Ok((kind, hex(id, "identifier")?, subnet as u32))
 }
 
-/// The `Dhcp4` configuration of `config-set` and `config-test`, read with the same checks as
-/// a file.
-fn parse_config(given: Option<&Value>, args: Args<'_>) -> Result<(dhcp4::Dhcp4, Value), String> {
-    crate::command::config_from(given, args, "Dhcp4", dhcp4::parse_document)
+/// The DHCPv4 server's side of the commands both families answer alike.
+impl command::Commands for Server {
+    type Config = dhcp4::Dhcp4;
+    const KEY: &'static str = "Dhcp4";
+
+    fn parse(text: &str) -> Result<(dhcp4::Dhcp4, Value), Vec<dhcplab_kea_config::ConfigError>> {
+        dhcp4::parse_document(text)
+    }
+
+    fn apply(&mut self, now: SystemTime, config: dhcp4::Dhcp4, json: Value) -> Result<(), String> {
+        self.reconfigure(now, config, json).map_err(|e| refusal(&e))
+    }
+
+    fn config_json(&self) -> Value {
+        self.config.json.clone()
+    }
+
+    fn status(&self, now: SystemTime) -> Value {
+        self.status_arguments(now)
+    }
+
+    fn statistics(&self) -> Map<String, Value> {
+        self.statistics_map()
+    }
+
+    fn reclaim_all(&mut self, now: SystemTime, remove: bool) {
+        reclaim::reclaim(self, now, 0, Some(remove));
+    }
+
+    fn shutdown(&mut self) {
+        self.actions.push_back(Action::Shutdown);
+    }
 }

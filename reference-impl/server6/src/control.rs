@@ -7,8 +7,8 @@ use crate::store::{HwAddr6, Lease6, LeaseType};
 use crate::{Action, Server, epoch_secs, reclaim};
 use dhcplab_kea_config::dhcp6;
 use dhcplab_server::command::{
-    self, Args, Bad, CONFIG_SANE, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with,
-    arguments_only, boolean, hex, sample, string, uint,
+    self, Args, Bad, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with, arguments_only,
+    boolean, hex, sample, string, uint,
 };
 use dhcplab_wire::v4::Hex;
 use serde_json::{Map, Value, json};
@@ -139,28 +139,6 @@ impl Server {
                     ": sans-IO DHCPv6 core, memfile lease database"
                 ),
             )),
-            "status-get" => Ok(arguments_only(command::status(
-                now,
-                self.started,
-                self.reloaded,
-                self.pid,
-            ))),
-            "config-get" => Ok(arguments_only(self.config.json.clone())),
-            "config-test" => Ok(
-                match command::config_from(given, args, "Dhcp6", dhcp6::parse_document) {
-                    Ok(_) => answer(SUCCESS, CONFIG_SANE),
-                    Err(e) => answer(ERROR, e),
-                },
-            ),
-            "config-set" => Ok(
-                match command::config_from(given, args, "Dhcp6", dhcp6::parse_document) {
-                    Ok((config, json)) => match self.reconfigure(now, config, json) {
-                        Ok(()) => answer(SUCCESS, "Configuration successful."),
-                        Err(e) => answer(ERROR, e.to_string()),
-                    },
-                    Err(e) => answer(ERROR, e),
-                },
-            ),
             "dhcp-disable" | "dhcp-enable" => Err(Bad(format!(
                 "'{name}' is not implemented by the reference DHCPv6 server"
             ))),
@@ -178,27 +156,12 @@ impl Server {
             "lease6-get-by-duid" => self.lease_get_by_duid(args),
             "lease6-del" => self.lease_del(args),
             "lease6-wipe" => self.lease_wipe(args),
-            "leases-reclaim" => match args.get("remove") {
-                None => Err(Bad("Missing mandatory 'remove' parameter.".into())),
-                Some(Value::Bool(remove)) => {
-                    reclaim::reclaim(self, now, 0, Some(*remove));
-                    Ok(answer(
-                        SUCCESS,
-                        "Reclamation of expired leases is complete.",
-                    ))
-                }
-                Some(_) => Err(Bad("'remove' parameter expected to be a boolean.".into())),
-            },
-            "statistic-get-all" => Ok(arguments_only(Value::Object(self.statistics()))),
-            "statistic-get" => command::statistic_get(args, self.statistics()),
-            "shutdown" => {
-                self.actions.push_back(Action::Shutdown);
-                Ok(answer(SUCCESS, "Shutting down."))
-            }
-            other => Ok(answer(
-                UNSUPPORTED,
-                format!("'{other}' command not supported."),
-            )),
+            other => command::common(self, now, &c).unwrap_or_else(|| {
+                Ok(answer(
+                    UNSUPPORTED,
+                    format!("'{other}' command not supported."),
+                ))
+            }),
         };
         let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
         self.command_processed(name, given, &response);
@@ -220,16 +183,7 @@ impl Server {
     /// Applies a configuration file's text read again (`config-reload`, SIGHUP); the answer to
     /// send. A faulty file leaves the configuration in force as it was.
     pub fn reload(&mut self, now: SystemTime, text: &str) -> Value {
-        match dhcp6::parse_document(text) {
-            Ok((config, json)) => match self.reconfigure(now, config, json) {
-                Ok(()) => answer(SUCCESS, "Configuration successful."),
-                Err(e) => answer(ERROR, format!("Config reload failed: {e}")),
-            },
-            Err(faults) => {
-                let list: Vec<String> = faults.iter().map(ToString::to_string).collect();
-                answer(ERROR, format!("Config reload failed: {}", list.join("; ")))
-            }
-        }
+        command::reload(self, now, text)
     }
 
     /// The lease lease6-add and lease6-update describe.
@@ -455,7 +409,7 @@ impl Server {
     /// Every statistic by Kea's name: the counters, and per subnet the pool sizes and the
     /// lease counts of the store (`total-nas`, `assigned-nas`, `total-pds`, `assigned-pds`,
     /// `declined-addresses`), as of the last reconfiguration.
-    pub(crate) fn statistics(&self) -> Map<String, Value> {
+    pub(crate) fn statistics_map(&self) -> Map<String, Value> {
         let mut out = Map::new();
         for (name, v, at) in self.stats.all() {
             out.insert(name.to_string(), sample(v, at));
@@ -486,5 +440,42 @@ impl Server {
             sample(declined_all, self.reloaded),
         );
         out
+    }
+}
+
+/// The DHCPv6 server's side of the commands both families answer alike.
+impl command::Commands for Server {
+    type Config = dhcp6::Dhcp6;
+    const KEY: &'static str = "Dhcp6";
+
+    fn parse(text: &str) -> Result<(dhcp6::Dhcp6, Value), Vec<dhcplab_kea_config::ConfigError>> {
+        dhcp6::parse_document(text)
+    }
+
+    fn apply(&mut self, now: SystemTime, config: dhcp6::Dhcp6, json: Value) -> Result<(), String> {
+        self.reconfigure(now, config, json).map_err(|e| match e {
+            crate::ServerError::Hooks(h) => command::hooks_refusal(&h),
+            other => other.to_string(),
+        })
+    }
+
+    fn config_json(&self) -> Value {
+        self.config.json.clone()
+    }
+
+    fn status(&self, now: SystemTime) -> Value {
+        command::status(now, self.started, self.reloaded, self.pid)
+    }
+
+    fn statistics(&self) -> Map<String, Value> {
+        self.statistics_map()
+    }
+
+    fn reclaim_all(&mut self, now: SystemTime, remove: bool) {
+        reclaim::reclaim(self, now, 0, Some(remove));
+    }
+
+    fn shutdown(&mut self) {
+        self.actions.push_back(Action::Shutdown);
     }
 }

@@ -39,6 +39,25 @@ fn generated_id(now: SystemTime) -> Vec<u8> {
     id
 }
 
+/// The hardware type and link-layer address of an LLT or LL DUID: the configured address
+/// (with the configured type, else the stored one's, else Ethernet), else the stored DUID's,
+/// else a generated one.
+fn link_layer(cfg: &ServerId, htype_cur: u16, id_cur: Vec<u8>, now: SystemTime) -> (u16, Vec<u8>) {
+    if !cfg.identifier.is_empty() {
+        let htype = match (cfg.htype, htype_cur) {
+            (0, 0) => HTYPE_ETHER,
+            (0, h) => h,
+            (h, _) => h,
+        };
+        return (htype, cfg.identifier.clone());
+    }
+    if id_cur.is_empty() {
+        (HTYPE_ETHER, generated_id(now))
+    } else {
+        (htype_cur, id_cur)
+    }
+}
+
 /// The server DUID for configuration `cfg`, `file` being the text of `kea-dhcp6-serverid`
 /// when there is one.
 pub(crate) fn server_duid(cfg: &ServerId, file: Option<&str>, now: SystemTime) -> Made {
@@ -56,18 +75,7 @@ pub(crate) fn server_duid(cfg: &ServerId, file: Option<&str>, now: SystemTime) -
                 (0, t) => t,
                 (t, _) => t,
             };
-            let (htype, addr) = match (cfg.identifier.is_empty(), id_cur.is_empty()) {
-                (true, true) => (HTYPE_ETHER, generated_id(now)),
-                (true, false) => (htype_cur, id_cur),
-                (false, _) => (
-                    match (cfg.htype, htype_cur) {
-                        (0, 0) => HTYPE_ETHER,
-                        (0, h) => h,
-                        (h, _) => h,
-                    },
-                    cfg.identifier.clone(),
-                ),
-            };
+            let (htype, addr) = link_layer(cfg, htype_cur, id_cur, now);
             Duid::Llt { htype, time, addr }
         }
         DuidType::En => {
@@ -92,18 +100,7 @@ pub(crate) fn server_duid(cfg: &ServerId, file: Option<&str>, now: SystemTime) -
                 Some(Duid::Ll { htype, addr }) => (*htype, addr.clone()),
                 _ => (0, Vec::new()),
             };
-            let (htype, addr) = match (cfg.identifier.is_empty(), id_cur.is_empty()) {
-                (true, true) => (HTYPE_ETHER, generated_id(now)),
-                (true, false) => (htype_cur, id_cur),
-                (false, _) => (
-                    match (cfg.htype, htype_cur) {
-                        (0, 0) => HTYPE_ETHER,
-                        (0, h) => h,
-                        (h, _) => h,
-                    },
-                    cfg.identifier.clone(),
-                ),
-            };
+            let (htype, addr) = link_layer(cfg, htype_cur, id_cur, now);
             Duid::Ll { htype, addr }
         }
     };

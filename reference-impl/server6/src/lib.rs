@@ -260,7 +260,7 @@ impl Server {
     /// The latest value of a statistic, by Kea's name (`pkt6-reply-sent`,
     /// `subnet[1].assigned-nas` ...), as `statistic-get` shows it.
     pub fn statistic(&self, name: &str) -> Option<i64> {
-        self.statistics()
+        self.statistics_map()
             .get(name)
             .and_then(|v| v.get(0))
             .and_then(|v| v.get(0))

@@ -590,55 +590,23 @@ fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) 
         for ia in q.ias(kind) {
             let mut out = IaReply::new(ia_code(kind), ia.iaid);
             let Some(subnet) = q.subnet.clone() else {
-                match kind {
-                    LeaseType::Na | LeaseType::Ta => out.status(
-                        status::NO_ADDRS_AVAIL,
-                        "Server could not select subnet for this client",
-                    ),
-                    LeaseType::Pd => {
-                        out.status(status::NO_PREFIX_AVAIL, "Sorry, no subnet available.")
-                    }
-                }
+                unavailable(
+                    &mut out,
+                    kind,
+                    "Server could not select subnet for this client",
+                    "Sorry, no subnet available.",
+                );
                 reply.push(out.code, out.data());
                 continue;
             };
-            let hints = resources(&ia, kind);
-            let index = subnet_index(server, &subnet);
-            let mut decided = {
-                let r = Request {
-                    subnet: &subnet,
-                    client: q.client(),
-                    kind,
-                    iaid: ia.iaid,
-                    hints: &hints,
-                    renewing: false,
-                    now: q.secs,
-                    taken: &taken,
-                };
-                let cursors = server.cursors.get_mut(index);
-                match cursors {
-                    Some(c) => alloc::allocate(&server.leases, c, &r),
-                    None => alloc::Outcome::default(),
-                }
-            };
-            apply(
-                server,
-                q,
-                (kind, ia.iaid, ia.t1, ia.t2),
-                &mut decided,
-                commit,
-            );
+            let decided = decide(server, q, &subnet, &ia, kind, &taken, commit);
             if decided.leases.is_empty() {
-                match kind {
-                    LeaseType::Na | LeaseType::Ta => out.status(
-                        status::NO_ADDRS_AVAIL,
-                        "Sorry, no address could be allocated.",
-                    ),
-                    LeaseType::Pd => out.status(
-                        status::NO_PREFIX_AVAIL,
-                        "Sorry, no prefixes could be allocated.",
-                    ),
-                }
+                unavailable(
+                    &mut out,
+                    kind,
+                    "Sorry, no address could be allocated.",
+                    "Sorry, no prefixes could be allocated.",
+                );
             }
             fill(&mut out, &subnet, &decided.leases);
             taken.extend(decided.leases.iter().map(|l| (l.lease_type, l.address)));
@@ -649,13 +617,50 @@ fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) 
     given
 }
 
-fn subnet_index(server: &Server, subnet: &Subnet) -> usize {
-    server
-        .config
-        .subnets
-        .iter()
-        .position(|s| s.id == subnet.id)
-        .unwrap_or(usize::MAX)
+/// The allocation engine's decision for one IA (the client's addresses or prefixes in it
+/// as hints), through the lease hooks and stored when `commit`.
+fn decide(
+    server: &mut Server,
+    q: &Query,
+    subnet: &Subnet,
+    ia: &Ia<'_>,
+    kind: LeaseType,
+    taken: &[(LeaseType, Ipv6Addr)],
+    commit: bool,
+) -> alloc::Outcome {
+    let hints = resources(ia, kind);
+    let r = Request {
+        subnet,
+        client: q.client(),
+        kind,
+        iaid: ia.iaid,
+        hints: &hints,
+        renewing: matches!(q.msg_type, MessageType::RENEW | MessageType::REBIND),
+        now: q.secs,
+        taken,
+    };
+    let index = server.config.subnets.iter().position(|s| s.id == subnet.id);
+    let mut decided = match index.and_then(|i| server.cursors.get_mut(i)) {
+        Some(c) => alloc::allocate(&server.leases, c, &r),
+        None => alloc::Outcome::default(),
+    };
+    apply(
+        server,
+        q,
+        (kind, ia.iaid, ia.t1, ia.t2),
+        &mut decided,
+        commit,
+    );
+    decided
+}
+
+/// The IA's status when it gets nothing: NoAddrsAvail with `na` for an IA_NA, NoPrefixAvail
+/// with `pd` for an IA_PD.
+fn unavailable(out: &mut IaReply, kind: LeaseType, na: &str, pd: &str) {
+    match kind {
+        LeaseType::Na | LeaseType::Ta => out.status(status::NO_ADDRS_AVAIL, na),
+        LeaseType::Pd => out.status(status::NO_PREFIX_AVAIL, pd),
+    }
 }
 
 /// Kea's `processSolicit`: an Advertise of what the client would get, nothing stored; or,
@@ -714,24 +719,7 @@ fn extend(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
                 continue;
             };
             let mut hints = resources(&ia, kind);
-            let index = subnet_index(server, &subnet);
-            let mut decided = {
-                let r = Request {
-                    subnet: &subnet,
-                    client: q.client(),
-                    kind,
-                    iaid: ia.iaid,
-                    hints: &hints,
-                    renewing: true,
-                    now: q.secs,
-                    taken: &taken,
-                };
-                match server.cursors.get_mut(index) {
-                    Some(c) => alloc::allocate(&server.leases, c, &r),
-                    None => alloc::Outcome::default(),
-                }
-            };
-            apply(server, q, (kind, ia.iaid, ia.t1, ia.t2), &mut decided, true);
+            let decided = decide(server, q, &subnet, &ia, kind, &taken, true);
             fill(&mut out, &subnet, &decided.leases);
             hints.retain(|(a, _)| !decided.leases.iter().any(|l| l.address == *a));
             for old in &decided.old {
@@ -753,16 +741,12 @@ fn extend(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> {
                 }
             }
             if decided.leases.is_empty() {
-                match kind {
-                    LeaseType::Na | LeaseType::Ta => out.status(
-                        status::NO_ADDRS_AVAIL,
-                        "Sorry, no addresses could be assigned at this time.",
-                    ),
-                    LeaseType::Pd => out.status(
-                        status::NO_PREFIX_AVAIL,
-                        "Sorry, no prefixes could be assigned at this time.",
-                    ),
-                }
+                unavailable(
+                    &mut out,
+                    kind,
+                    "Sorry, no addresses could be assigned at this time.",
+                    "Sorry, no prefixes could be assigned at this time.",
+                );
             }
             taken.extend(decided.leases.iter().map(|l| (l.lease_type, l.address)));
             given.extend(decided.leases);
