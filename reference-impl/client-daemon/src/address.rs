@@ -1,17 +1,24 @@
 //! The interface's configuration through rtnetlink: the leased address with its prefix (the
 //! kernel adds the broadcast address and the subnet route) and a default route through the
-//! first router (protocol `dhcp`, as other clients mark theirs, metric 1000 + index); and carrier changes, which
-//! the client hears as link down and link up.
+//! first router (protocol `dhcp`, as other clients mark theirs, metric 1000 + index); DHCPv6
+//! addresses as /128 with the lease's lifetimes (IFA_CACHEINFO), so the kernel deprecates and
+//! removes them on its own should the agent die; the interface's usable link-local address;
+//! carrier changes, which the client hears as link down and link up; and addresses whose
+//! duplicate address detection failed (IFA_F_DADFAILED).
 
 use dhcplab_client::Configuration;
 use futures_util::{StreamExt, TryStreamExt};
 use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use rtnetlink::packet_route::link::LinkFlags;
 use rtnetlink::packet_route::route::RouteProtocol;
 use rtnetlink::{Handle, MulticastGroup, RouteMessageBuilder};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tokio::sync::mpsc;
 
 /// Default routes get metric 1000 + interface index (as dhcpcd's), so each interface has its
@@ -34,11 +41,7 @@ impl Addresses {
 
     /// Puts `c` on interface `index`: the address, then the default route.
     pub async fn configure(&self, index: u32, c: &Configuration) -> Result<(), rtnetlink::Error> {
-        self.handle
-            .address()
-            .add(index, IpAddr::V4(c.address), c.prefix_len)
-            .replace()
-            .execute()
+        self.add(index, IpAddr::V4(c.address), c.prefix_len, None)
             .await?;
         if let Some(router) = c.routers.first() {
             let route = RouteMessageBuilder::<Ipv4Addr>::new()
@@ -54,12 +57,40 @@ impl Addresses {
 
     /// Takes `c`'s address off interface `index` (its routes go with it).
     pub async fn unconfigure(&self, index: u32, c: &Configuration) -> Result<(), rtnetlink::Error> {
+        self.remove(index, IpAddr::V4(c.address)).await
+    }
+
+    /// Adds `address/len` to interface `index`, or replaces it (so its lifetimes are renewed);
+    /// with `lifetimes` (preferred, valid; seconds, `u32::MAX` for infinite) the kernel
+    /// deprecates the address at the first and removes it at the second.
+    pub async fn add(
+        &self,
+        index: u32,
+        address: IpAddr,
+        len: u8,
+        lifetimes: Option<(u32, u32)>,
+    ) -> Result<(), rtnetlink::Error> {
+        let mut request = self.handle.address().add(index, address, len).replace();
+        if let Some((preferred, valid)) = lifetimes {
+            let mut info = CacheInfo::default();
+            info.ifa_preferred = preferred;
+            info.ifa_valid = valid;
+            request
+                .message_mut()
+                .attributes
+                .push(AddressAttribute::CacheInfo(info));
+        }
+        request.execute().await
+    }
+
+    /// Takes `address` off interface `index`.
+    pub async fn remove(&self, index: u32, address: IpAddr) -> Result<(), rtnetlink::Error> {
         let found: Vec<_> = self
             .handle
             .address()
             .get()
             .set_link_index_filter(index)
-            .set_address_filter(IpAddr::V4(c.address))
+            .set_address_filter(address)
             .execute()
             .try_collect()
             .await?;
@@ -68,6 +99,63 @@ impl Addresses {
         }
         Ok(())
     }
+
+    /// The link-local address of interface `index` that can be used now: not tentative (duplicate
+    /// address detection is over) and not found duplicate.
+    pub async fn link_local(&self, index: u32) -> Result<Option<Ipv6Addr>, rtnetlink::Error> {
+        let found: Vec<AddressMessage> = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_collect()
+            .await?;
+        Ok(found.iter().find_map(|m| {
+            let (address, flags) = v6_address(m)?;
+            let unusable = AddressFlags::Tentative | AddressFlags::Dadfailed;
+            (m.header.scope == AddressScope::Link
+                && address.is_unicast_link_local()
+                && !flags.intersects(unusable))
+            .then_some(address)
+        }))
+    }
+}
+
+/// An IPv6 address message's address and flags (IFA_FLAGS when present, else the header's).
+fn v6_address(m: &AddressMessage) -> Option<(Ipv6Addr, AddressFlags)> {
+    if m.header.family != AddressFamily::Inet6 {
+        return None;
+    }
+    let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
+    let mut address = None;
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Address(IpAddr::V6(x)) => address = Some(*x),
+            AddressAttribute::Flags(f) => flags = *f,
+            _ => {}
+        }
+    }
+    Some((address?, flags))
+}
+
+/// Reports (interface index, address) for every IPv6 address whose duplicate address
+/// detection failed (RFC 4862 5.4.5; the kernel marks it IFA_F_DADFAILED), until `out` closes.
+pub async fn watch_dad(out: mpsc::Sender<(u32, Ipv6Addr)>) -> io::Result<()> {
+    let (connection, _handle, mut messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv6Ifaddr])?;
+    tokio::spawn(connection);
+    while let Some((message, _)) = messages.next().await {
+        if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) = message.payload
+            && let Some((address, flags)) = v6_address(&m)
+            && (flags.contains(AddressFlags::Dadfailed)
+                || m.header.flags.contains(AddressHeaderFlags::Dadfailed))
+            && out.send((m.header.index, address)).await.is_err()
+        {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Reports (interface index, has carrier) for every link change until `out` closes.

@@ -7,7 +7,12 @@
 //! Requests: `{"command": "lease", "interface": "eth0"}` (the interface may be left out: the
 //! first interface given to the agent that holds a lease) answers with the interface, its
 //! state, and the lease's ACK in hex, from which the caller reads any option; `{"command":
-//! "status"}` lists every interface with its state and address.
+//! "status"}` lists every interface with its state and address (and with DHCPv6, its v6 state
+//! and addresses). `{"command": "lease6", "interface": "eth0"}` answers for DHCPv6 (the
+//! interface may be left out: the first that holds a binding or configuration) with the v6
+//! state, the last Reply that carried configuration in hex (`reply`, from which `dhcplab info
+//! -v6` reads any option) and the leases held (`leases`: kind `na` or `pd`, address, prefix
+//! length, and the seconds left of the preferred and valid lifetimes, null for infinite).
 //!
 //! Orders, as Solaris's `ifconfig IF dhcp release|drop|inform`, are taken only from root or
 //! the agent's own user (the peer's credentials are read from the socket):
@@ -18,12 +23,13 @@
 //! `"arguments"`, as `dhcplab ctl SOCKET release '{"interface": "eth0"}'` sends them.
 
 use dhcplab_client::{HostEvent, Lease};
+use dhcplab_client6::{Binding, IaKind};
 use serde_json::{Value, json};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 
@@ -37,6 +43,19 @@ pub struct Snapshot {
     pub state: String,
     /// The lease held.
     pub lease: Option<Lease>,
+    /// DHCPv6, when the agent runs it on the interface.
+    pub v6: Option<Snapshot6>,
+}
+
+/// What an interface's DHCPv6 client shows the control socket.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot6 {
+    /// The client's state, as `Bound`.
+    pub state: String,
+    /// The binding held.
+    pub binding: Option<Binding>,
+    /// The last Reply that carried configuration.
+    pub reply: Option<Vec<u8>>,
 }
 
 /// Every interface's snapshot, in the order the agent was given them.
@@ -131,8 +150,19 @@ pub fn answer(text: &str, board: &Board, orders: Option<&Orders>) -> Value {
             let list: Vec<Value> = board
                 .iter()
                 .map(|(name, s)| {
-                    json!({"interface": name, "state": s.state,
-                           "address": s.lease.as_ref().map(|l| l.address.to_string())})
+                    let mut item = json!({"interface": name, "state": s.state,
+                           "address": s.lease.as_ref().map(|l| l.address.to_string())});
+                    if let Some(v6) = &s.v6 {
+                        let held: Vec<String> = v6
+                            .binding
+                            .iter()
+                            .flat_map(|b| b.leases())
+                            .map(|(_, _, l)| format!("{}/{}", l.address, l.prefix_len))
+                            .collect();
+                        item["v6_state"] = v6.state.clone().into();
+                        item["v6_addresses"] = held.into();
+                    }
+                    item
                 })
                 .collect();
             json!({"result": 0, "arguments": {"interfaces": list}})
@@ -161,6 +191,7 @@ pub fn answer(text: &str, board: &Board, orders: Option<&Orders>) -> Value {
                 },
             }
         }
+        Some("lease6") => lease6(&board, interface, SystemTime::now()),
         Some(command @ ("release" | "drop" | "inform")) => {
             let Some(orders) = orders else {
                 return json!({"result": 1, "text": format!("{command}: only root or the agent's user may give orders")});
@@ -198,6 +229,45 @@ pub fn answer(text: &str, board: &Board, orders: Option<&Orders>) -> Value {
         Some(other) => json!({"result": 2, "text": format!("unknown command {other:?}")}),
         None => json!({"result": 1, "text": "no \"command\""}),
     }
+}
+
+/// The answer to `lease6` for `interface` (or the first interface with DHCPv6 configuration)
+/// at `now`.
+fn lease6(board: &[(String, Snapshot)], interface: Option<&str>, now: SystemTime) -> Value {
+    let has = |s: &Snapshot6| s.binding.is_some() || s.reply.is_some();
+    let found = match interface {
+        Some(name) => board.iter().find(|(n, _)| n == name),
+        None => board.iter().find(|(_, s)| s.v6.as_ref().is_some_and(has)),
+    };
+    let Some((name, s)) = found else {
+        return match interface {
+            Some(name) => {
+                json!({"result": 1, "text": format!("interface {name:?} is not under the agent's control")})
+            }
+            None => json!({"result": 3, "text": "no interface holds a DHCPv6 binding"}),
+        };
+    };
+    let Some(v6) = &s.v6 else {
+        return json!({"result": 1, "text": format!("the agent does not run DHCPv6 on {name}")});
+    };
+    if !has(v6) {
+        return json!({"result": 3, "text": format!("{name} holds no DHCPv6 binding or configuration"),
+                      "arguments": {"interface": name, "state": v6.state}});
+    }
+    let left =
+        |t: Option<SystemTime>| t.map(|t| t.duration_since(now).unwrap_or_default().as_secs());
+    let leases: Vec<Value> = v6
+        .binding
+        .iter()
+        .flat_map(|b| b.leases())
+        .map(|(kind, iaid, l)| {
+            json!({"kind": match kind { IaKind::Na => "na", IaKind::Pd => "pd" }, "iaid": iaid,
+                   "address": l.address.to_string(), "prefix_len": l.prefix_len,
+                   "preferred": left(l.preferred_until), "valid": left(l.valid_until)})
+        })
+        .collect();
+    json!({"result": 0, "arguments": {"interface": name, "state": v6.state,
+           "reply": v6.reply.as_deref().map(dhcplab_client::hex::encode), "leases": leases}})
 }
 
 #[cfg(test)]
@@ -307,6 +377,82 @@ mod tests {
         assert!(
             a["text"].as_str().unwrap_or("").contains("has ended"),
             "{a}"
+        );
+    }
+
+    #[test]
+    fn lease6_answers_with_the_reply_and_the_leases_left() {
+        use dhcplab_client6::{IaBinding, Lease6};
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let b = board(&["eth0", "eth1"]);
+        let a = answer(r#"{"command": "lease6", "interface": "eth0"}"#, &b, None);
+        assert_eq!(a["result"], 1, "{a}");
+        assert!(
+            a["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("does not run DHCPv6"),
+            "{a}"
+        );
+        let binding = Binding {
+            server_id: vec![0, 1],
+            server_unicast: None,
+            reply: Some(vec![7, 1, 2, 3]),
+            ias: vec![
+                IaBinding {
+                    kind: IaKind::Na,
+                    iaid: 2,
+                    renew_at: None,
+                    rebind_at: None,
+                    leases: vec![Lease6 {
+                        address: "2001:db8::100".parse().expect("ip"),
+                        prefix_len: 128,
+                        preferred_until: Some(now + Duration::from_secs(30)),
+                        valid_until: Some(now + Duration::from_secs(60)),
+                    }],
+                },
+                IaBinding {
+                    kind: IaKind::Pd,
+                    iaid: 2,
+                    renew_at: None,
+                    rebind_at: None,
+                    leases: vec![Lease6 {
+                        address: "2001:db8:1::".parse().expect("ip"),
+                        prefix_len: 56,
+                        preferred_until: None,
+                        valid_until: None,
+                    }],
+                },
+            ],
+        };
+        {
+            let mut locked = b.lock().expect("lock");
+            locked[0].1.v6 = Some(Snapshot6::default());
+            locked[1].1.v6 = Some(Snapshot6 {
+                state: "Bound".into(),
+                reply: binding.reply.clone(),
+                binding: Some(binding),
+            });
+        }
+        let locked = b.lock().expect("lock");
+        let empty = lease6(&locked, Some("eth0"), now);
+        assert_eq!(empty["result"], 3, "{empty}");
+        // Without an interface: the first that holds something.
+        let a = lease6(&locked, None, now);
+        assert_eq!(a["result"], 0, "{a}");
+        assert_eq!(
+            a["arguments"],
+            json!({"interface": "eth1", "state": "Bound", "reply": "07010203", "leases": [
+                {"kind": "na", "iaid": 2, "address": "2001:db8::100", "prefix_len": 128,
+                 "preferred": 30, "valid": 60},
+                {"kind": "pd", "iaid": 2, "address": "2001:db8:1::", "prefix_len": 56,
+                 "preferred": null, "valid": null}]})
+        );
+        drop(locked);
+        let status = answer(r#"{"command": "status"}"#, &b, None);
+        assert_eq!(
+            status["arguments"]["interfaces"][1]["v6_addresses"],
+            json!(["2001:db8::100/128", "2001:db8:1::/56"])
         );
     }
 }

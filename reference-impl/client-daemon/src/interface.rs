@@ -3,23 +3,24 @@
 //! actions carried out.
 
 use crate::address::Addresses;
-use crate::control::{Board, Snapshot};
+use crate::control::Board;
 use crate::log::Logger;
 use crate::net::Link;
 use crate::program::Programs;
 use crate::store::Store;
-use dhcplab_client::{Action, Client, HostEvent, Level, State};
+use dhcplab_client::{Action, Client, HostEvent, Level, Order as ProgramOrder, State};
 use dhcplab_wire::v4::Message;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
-/// What the agent tells an interface.
+/// What the agent tells an interface's task; `E` is its client's host event type (DHCPv4's
+/// or DHCPv6's).
 #[derive(Debug, Clone, Copy)]
-pub enum Order {
-    /// Something happened to the host (carrier, suspend and resume).
-    Host(HostEvent),
+pub enum Order<E> {
+    /// Something happened to the host (carrier, suspend and resume), or an order came.
+    Host(E),
     /// The agent is stopping: release, drop, or leave the lease as it is (`-a`).
     Stop(StopWith),
 }
@@ -61,7 +62,7 @@ pub struct Interface {
 
 impl Interface {
     /// Runs until the agent stops it and the client has nothing left to do.
-    pub async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order>) {
+    pub async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order<HostEvent>>) {
         let (probe_tx, mut probes) = mpsc::unbounded_channel::<(Ipv4Addr, bool)>();
         let (exit_tx, mut exits) = mpsc::unbounded_channel::<u64>();
         let mut buf = vec![0u8; 65_536];
@@ -194,32 +195,10 @@ impl Interface {
                     }
                 }
                 Action::RunProgram { run, event } => {
-                    match self.programs.start(run, &self.name, event, exit_tx.clone()) {
-                        Ok(true) => {}
-                        Ok(false) => self.client.handle_program_exit(SystemTime::now(), run),
-                        Err(e) => {
-                            self.log.log(
-                                Level::Error,
-                                &self.name,
-                                &format!("event program for {}: {e}", event.name()),
-                            );
-                            self.client.handle_program_exit(SystemTime::now(), run);
-                        }
-                    }
+                    self.program(ProgramOrder::Run { run, event }, exit_tx);
                 }
                 Action::SignalProgram { run, signal } => {
-                    self.log.log(
-                        Level::Warning,
-                        &self.name,
-                        &format!("event program still running: sending {signal:?}"),
-                    );
-                    if let Err(e) = self.programs.signal(run, signal) {
-                        self.log.log(
-                            Level::Error,
-                            &self.name,
-                            &format!("signal event program: {e}"),
-                        );
-                    }
+                    self.program(ProgramOrder::Signal { run, signal }, exit_tx);
                 }
                 Action::Log { level, text } => self.log.log(level, &self.name, &text),
             }
@@ -227,10 +206,17 @@ impl Interface {
         if let Ok(mut board) = self.board.lock()
             && let Some((_, slot)) = board.get_mut(self.slot)
         {
-            *slot = Snapshot {
-                state: format!("{:?}", self.client.state()),
-                lease: self.client.lease().cloned(),
-            };
+            slot.state = format!("{:?}", self.client.state());
+            slot.lease = self.client.lease().cloned();
+        }
+    }
+}
+
+impl Interface {
+    /// Carries out an order for the event program.
+    fn program(&mut self, order: ProgramOrder, exit_tx: &mpsc::UnboundedSender<u64>) {
+        if let Some(run) = self.programs.carry(order, &self.name, exit_tx, &self.log) {
+            self.client.handle_program_exit(SystemTime::now(), run);
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The reference DHCPv4 client as a daemon in the manner of Solaris dhcpagent(8):
-//! `dhcplab agent [-a] [-d n] [-f] [-v] IF...`.
+//! The reference DHCP client as a daemon in the manner of Solaris dhcpagent(8):
+//! `dhcplab agent [-a] [-d n] [-f] [-v] [-6 IF]... [IF...]`: DHCPv4 on each IF, DHCPv6 on each
+//! `-6 IF` (both on an interface named both ways).
 //!
 //! A thin driver around the sans-IO core ([`dhcplab_client::Client`]), one per interface: it
 //! reads /etc/default/dhcpagent (or the file given), the saved lease, DUID and IAID; opens
@@ -12,20 +13,37 @@
 //! program, and exits. With `-a` (adopt) the agent takes over an interface that already has
 //! its saved lease's address, as dhcpagent does for a diskless host: the address stays while
 //! the lease is confirmed, and on SIGTERM addresses and leases are left as they are.
+//!
+//! DHCPv6 on an interface: the agent waits for a usable (non-tentative) link-local address,
+//! binds port 546 on it ([`net6`]), and runs the v6 core ([`dhcplab_client6::Client`]) with the
+//! `.v6.` settings of the configuration file ([`defaults6`]), the host's one DUID (file
+//! `duid`, shared with DHCPv4), IAIDs from the interface's IAID (file `IF.iaid`: the n-th IA_NA
+//! and the n-th IA_PD get IAID + n), and the binding file `IF.dh6`. Addresses go on the
+//! interface as /128 with the server's lifetimes; one that DAD finds duplicate (IFA_F_DADFAILED)
+//! is declined. Carrier changes, SIGCONT and SIGTERM reach it as they reach DHCPv4, with
+//! `.v6.RELEASE_ON_SIGTERM`; the event program runs for its events (BOUND6 .. LOSS6) with the
+//! same supervisor and timeouts.
 
 mod address;
 pub mod control;
+pub mod defaults6;
 mod interface;
+mod interface6;
 mod log;
 pub mod net;
+pub mod net6;
 mod program;
 pub mod store;
 
+use defaults6::Defaults6;
 use dhcplab_client::defaults::{self, Defaults, Settings};
 use dhcplab_client::{Client, Config, HostEvent, Level};
+use dhcplab_client6::HostEvent as HostEvent6;
 use dhcplab_packet_socket::{InterfaceInfo, interfaces};
 use interface::{Interface, Order, StopWith};
+use interface6::Interface6;
 use log::Logger;
+use net6::Link6;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -46,8 +64,10 @@ pub const CONTROL_SOCKET: &str = "/run/dhcplab-agent.sock";
 /// How the agent was asked to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The interfaces to configure.
+    /// The interfaces to configure with DHCPv4.
     pub interfaces: Vec<String>,
+    /// The interfaces to configure with DHCPv6 (`-6 IF`).
+    pub interfaces6: Vec<String>,
     /// The configuration file; `None` reads [`DEFAULTS_FILE`] when it exists.
     pub defaults: Option<PathBuf>,
     /// Lease, DUID and IAID files.
@@ -88,6 +108,18 @@ pub enum AgentError {
     /// An interface does not exist.
     #[error("interface {0:?} does not exist")]
     NoSuchInterface(String),
+    /// An interface has no usable IPv6 link-local address within [`LINK_LOCAL_WAIT`].
+    #[error("interface {0:?} has no usable IPv6 link-local address (is IPv6 on, and DAD over?)")]
+    NoLinkLocal(String),
+    /// An interface's DHCPv6 socket cannot be opened.
+    #[error("interface {name:?}: DHCPv6 socket on port 546: {source}")]
+    Net6 {
+        /// The interface.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// An interface's sockets cannot be opened.
     #[error("interface {name:?}: {source}")]
     Net {
@@ -124,9 +156,13 @@ fn system(what: &'static str) -> impl FnOnce(std::io::Error) -> AgentError {
     move |source| AgentError::System { what, source }
 }
 
+/// How long the agent waits at start for an interface's link-local address to become
+/// usable (duplicate address detection takes about a second; RFC 4862 5.4).
+pub const LINK_LOCAL_WAIT: Duration = Duration::from_secs(10);
+
 /// Runs the agent until it is told to stop.
 pub fn run(options: &Options) -> Result<(), AgentError> {
-    if options.interfaces.is_empty() {
+    if options.interfaces.is_empty() && options.interfaces6.is_empty() {
         return Err(AgentError::NoInterface);
     }
     let log = Arc::new(Logger::new(
@@ -134,11 +170,16 @@ pub fn run(options: &Options) -> Result<(), AgentError> {
         options.debug,
         options.verbose,
     ));
-    let defaults = read_defaults(options, &log)?;
+    let (defaults, defaults6) = read_defaults(options, &log)?;
     // Named interfaces must exist before the agent leaves the terminal, so a typo is an
     // error the caller sees.
     let known = interfaces().map_err(|e| system("listing interfaces")(std::io::Error::other(e)))?;
-    if let Some(missing) = options.interfaces.iter().find(|n| !known.contains_key(*n)) {
+    if let Some(missing) = options
+        .interfaces
+        .iter()
+        .chain(&options.interfaces6)
+        .find(|n| !known.contains_key(*n))
+    {
         return Err(AgentError::NoSuchInterface(missing.clone()));
     }
     if !options.foreground {
@@ -148,11 +189,12 @@ pub fn run(options: &Options) -> Result<(), AgentError> {
         .enable_all()
         .build()
         .map_err(system("starting the runtime"))?;
-    runtime.block_on(agent(options, &defaults, &known, log))
+    runtime.block_on(agent(options, &defaults, &defaults6, &known, log))
 }
 
-/// The configuration file, read; its faults are logged with their line and column.
-fn read_defaults(options: &Options, log: &Logger) -> Result<Defaults, AgentError> {
+/// The configuration file, read for DHCPv4 and DHCPv6; its faults are logged with their line
+/// and column.
+fn read_defaults(options: &Options, log: &Logger) -> Result<(Defaults, Defaults6), AgentError> {
     let (path, required) = match &options.defaults {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(DEFAULTS_FILE), false),
@@ -165,20 +207,24 @@ fn read_defaults(options: &Options, log: &Logger) -> Result<Defaults, AgentError
                 "",
                 &format!("{}: not found; using built-in defaults", path.display()),
             );
-            return Ok(Defaults::default());
+            return Ok((Defaults::default(), Defaults6::default()));
         }
         Err(source) => return Err(AgentError::Defaults { path, source }),
     };
-    let (defaults, faults) = defaults::parse(&text);
+    let (defaults, mut faults) = defaults::parse(&text);
+    let (defaults6, faults6) = defaults6::parse6(&text);
+    faults.extend(faults6);
+    faults.sort_by_key(|f| (f.line, f.column));
     for f in faults {
         log.log(Level::Warning, "", &format!("{}:{f}", path.display()));
     }
-    Ok(defaults)
+    Ok((defaults, defaults6))
 }
 
 async fn agent(
     options: &Options,
     defaults: &Defaults,
+    defaults6: &Defaults6,
     known: &BTreeMap<String, InterfaceInfo>,
     log: Arc<Logger>,
 ) -> Result<(), AgentError> {
@@ -190,16 +236,23 @@ async fn agent(
             source,
         })?;
     let _socket_file = RemoveOnDrop(options.control_socket.clone());
+    let mut names: Vec<&String> = Vec::new();
+    for n in options.interfaces.iter().chain(&options.interfaces6) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
     let board: control::Board = Arc::new(Mutex::new(
-        options
-            .interfaces
+        names
             .iter()
-            .map(|n| (n.clone(), control::Snapshot::default()))
+            .map(|n| ((*n).clone(), control::Snapshot::default()))
             .collect(),
     ));
+    let slot_of = |name: &str| names.iter().position(|n| *n == name).unwrap_or(0);
     let mut senders = Senders::default();
     let mut tasks = Vec::new();
-    for (slot, name) in options.interfaces.iter().enumerate() {
+    for name in &options.interfaces {
+        let slot = slot_of(name);
         let info = known
             .get(name)
             .ok_or_else(|| AgentError::NoSuchInterface(name.clone()))?;
@@ -230,20 +283,55 @@ async fn agent(
         } else {
             StopWith::Drop
         };
-        senders.0.push((info.index, tx, stop));
+        senders.v4.push((info.index, tx, stop));
+        tasks.push(tokio::spawn(iface.run(rx)));
+    }
+    for name in &options.interfaces6 {
+        let info = known
+            .get(name)
+            .ok_or_else(|| AgentError::NoSuchInterface(name.clone()))?;
+        let settings = defaults6.settings(name);
+        let link_local = wait_link_local(&addresses, name, info.index).await?;
+        let link =
+            Link6::open(name, info.index, link_local).map_err(|source| AgentError::Net6 {
+                name: name.clone(),
+                source,
+            })?;
+        let client = client6_for(info, link_local, &settings, options, &store, &log)?;
+        let iface = Interface6 {
+            name: name.clone(),
+            index: info.index,
+            client,
+            link: Arc::new(link),
+            addresses: addresses.clone(),
+            store: store.clone(),
+            programs: program::Programs::new(options.event_program.clone()),
+            log: log.clone(),
+            board: board.clone(),
+            slot: slot_of(name),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stop = if options.adopt {
+            StopWith::Leave
+        } else if settings.release_on_sigterm {
+            StopWith::Release
+        } else {
+            StopWith::Drop
+        };
+        senders.v6.push((info.index, tx, stop));
         tasks.push(tokio::spawn(iface.run(rx)));
     }
     let control = {
         let board = board.clone();
         let log = log.clone();
         let path = options.control_socket.clone();
-        let by_name: Vec<(String, mpsc::UnboundedSender<Order>)> = options
+        let by_name: Vec<(String, mpsc::UnboundedSender<Order<HostEvent>>)> = options
             .interfaces
             .iter()
             .cloned()
-            .zip(senders.0.iter().map(|(_, tx, _)| tx.clone()))
+            .zip(senders.v4.iter().map(|(_, tx, _)| tx.clone()))
             .collect();
-        let orders: control::Orders = Arc::new(move |name, event| {
+        let orders: control::Orders = Arc::new(move |name: &str, event| {
             by_name
                 .iter()
                 .find(|(n, _)| n == name)
@@ -259,6 +347,8 @@ async fn agent(
     };
     let (link_tx, mut links) = mpsc::channel(16);
     let watcher = tokio::spawn(address::watch_links(link_tx));
+    let (dad_tx, mut duplicates) = mpsc::channel(16);
+    let dad_watcher = tokio::spawn(address::watch_dad(dad_tx));
     let mut term = signal(SignalKind::terminate()).map_err(system("SIGTERM handler"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(system("SIGINT handler"))?;
     let mut quit = signal(SignalKind::quit()).map_err(system("SIGQUIT handler"))?;
@@ -284,17 +374,24 @@ async fn agent(
             Some(_) = hup.recv() => log.log(Level::Informational, "", "SIGHUP ignored"),
             Some(_) = cont.recv() => {
                 log.log(Level::Informational, "", "continued after a stop: leases are validated");
-                senders.host(None, HostEvent::Suspend);
-                senders.host(None, HostEvent::Resume);
+                senders.host(None, HostEvent::Suspend, HostEvent6::Suspend);
+                senders.host(None, HostEvent::Resume, HostEvent6::Resume);
             }
             Some((index, carrier)) = links.recv() => {
-                let event = if carrier { HostEvent::LinkUp } else { HostEvent::LinkDown };
-                senders.host(Some(index), event);
+                if carrier {
+                    senders.host(Some(index), HostEvent::LinkUp, HostEvent6::LinkUp);
+                } else {
+                    senders.host(Some(index), HostEvent::LinkDown, HostEvent6::LinkDown);
+                }
+            }
+            Some((index, address)) = duplicates.recv() => {
+                senders.host6(index, HostEvent6::Duplicate(address));
             }
         }
     }
     control.abort();
     watcher.abort();
+    dad_watcher.abort();
     log.log(Level::Informational, "", "exiting");
     Ok(())
 }
@@ -308,15 +405,37 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// The interface tasks' order channels, with each interface's index and how it stops.
+/// An interface task's order channel, with the interface's index and how it stops.
+type Sender<E> = (u32, mpsc::UnboundedSender<Order<E>>, StopWith);
+
+/// The interface tasks' order channels: DHCPv4's and DHCPv6's.
 #[derive(Default)]
-struct Senders(Vec<(u32, mpsc::UnboundedSender<Order>, StopWith)>);
+struct Senders {
+    v4: Vec<Sender<HostEvent>>,
+    v6: Vec<Sender<HostEvent6>>,
+}
 
 impl Senders {
-    /// Tells every interface (or the one with `index`) of a host event.
-    fn host(&self, index: Option<u32>, event: HostEvent) {
-        for (i, tx, _) in &self.0 {
-            if index.is_none_or(|x| x == *i) {
+    /// Tells every interface (or the one with `index`) of a host event: `event` to DHCPv4
+    /// tasks, `event6` to DHCPv6 ones.
+    fn host(&self, index: Option<u32>, event: HostEvent, event6: HostEvent6) {
+        let to = |i: &u32| index.is_none_or(|x| x == *i);
+        for (i, tx, _) in &self.v4 {
+            if to(i) {
+                let _ = tx.send(Order::Host(event));
+            }
+        }
+        for (i, tx, _) in &self.v6 {
+            if to(i) {
+                let _ = tx.send(Order::Host(event6));
+            }
+        }
+    }
+
+    /// Tells the DHCPv6 task of interface `index` of `event`.
+    fn host6(&self, index: u32, event: HostEvent6) {
+        for (i, tx, _) in &self.v6 {
+            if *i == index {
                 let _ = tx.send(Order::Host(event));
             }
         }
@@ -324,10 +443,101 @@ impl Senders {
 
     /// Tells every interface to stop.
     fn stop(&self) {
-        for (_, tx, stop) in &self.0 {
+        for (_, tx, stop) in &self.v4 {
+            let _ = tx.send(Order::Stop(*stop));
+        }
+        for (_, tx, stop) in &self.v6 {
             let _ = tx.send(Order::Stop(*stop));
         }
     }
+}
+
+/// The usable link-local address of interface `name` (index `index`), waited for at most
+/// [`LINK_LOCAL_WAIT`].
+async fn wait_link_local(
+    addresses: &address::Addresses,
+    name: &str,
+    index: u32,
+) -> Result<std::net::Ipv6Addr, AgentError> {
+    let until = tokio::time::Instant::now() + LINK_LOCAL_WAIT;
+    loop {
+        let found = addresses
+            .link_local(index)
+            .await
+            .map_err(|e| system("reading addresses")(std::io::Error::other(e)))?;
+        if let Some(a) = found {
+            return Ok(a);
+        }
+        if tokio::time::Instant::now() >= until {
+            return Err(AgentError::NoLinkLocal(name.to_string()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The DHCPv6 client of one interface, from the `.v6.` settings and the files.
+fn client6_for(
+    info: &InterfaceInfo,
+    link_local: std::net::Ipv6Addr,
+    settings: &defaults6::Settings6,
+    options: &Options,
+    store: &Store,
+    log: &Logger,
+) -> Result<dhcplab_client6::Client, AgentError> {
+    let now = SystemTime::now();
+    let name = info.name.as_str();
+    let mut warn = |e: &store::StoreError| log.log(Level::Warning, name, &e.to_string());
+    let mut config = dhcplab_client6::Config::new(info.mac);
+    config.link_local = link_local;
+    let made = || dhcplab_client6::duid_llt(info.mac, now).to_bytes();
+    config.duid = match store.duid(made, &mut warn) {
+        Ok(bytes) => match dhcplab_wire::v6::Duid::parse(&bytes) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                log.log(
+                    Level::Error,
+                    name,
+                    &format!("the DUID file does not hold a DUID ({e}); a new one is made"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            log.log(Level::Error, name, &format!("{e}; a new DUID is made"));
+            None
+        }
+    };
+    let iaid = store.iaid(name, info.index, &mut warn)?;
+    config.na_iaids = (0..u32::from(settings.ia_na))
+        .map(|n| iaid.wrapping_add(n))
+        .collect();
+    config.pd_iaids = (0..u32::from(settings.ia_pd))
+        .map(|n| iaid.wrapping_add(n))
+        .collect();
+    config.rapid_commit = settings.rapid_commit;
+    config.information_only = settings.information_only;
+    config.oro = settings.oro.clone();
+    if let Some((term, kill)) = options.program_timeouts {
+        config.program_term_after = term;
+        config.program_kill_after = kill;
+    }
+    let saved = match store.load_binding(name) {
+        Ok(b) => b,
+        Err(e) => {
+            log.log(
+                Level::Error,
+                name,
+                &format!("{e}; the saved binding is ignored"),
+            );
+            None
+        }
+    };
+    Ok(dhcplab_client6::Client::new(
+        config,
+        seed(info, now),
+        saved,
+        now,
+    ))
 }
 
 /// The client of one interface, from the settings and the files.

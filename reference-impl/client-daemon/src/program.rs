@@ -4,7 +4,8 @@
 //! program started too. A program that does not exist or is not executable is not run, and
 //! the run counts as ended at once.
 
-use dhcplab_client::{Event, Signal};
+use crate::log::Logger;
+use dhcplab_client::{Event, Level, Order, Signal};
 use nix::sys::signal::{Signal as NixSignal, killpg};
 use nix::unistd::{AccessFlags, Pid, access};
 use std::collections::HashMap;
@@ -57,6 +58,47 @@ impl Programs {
             let _ = exits.send(run);
         });
         Ok(true)
+    }
+
+    /// Carries out `order` of interface `interface`'s client, logging what fails; the run that
+    /// counts as ended at once (no program, or it could not start), which the client must be
+    /// told of.
+    pub fn carry(
+        &mut self,
+        order: Order,
+        interface: &str,
+        exits: &mpsc::UnboundedSender<u64>,
+        log: &Logger,
+    ) -> Option<u64> {
+        match order {
+            Order::Run { run, event } => match self.start(run, interface, event, exits.clone()) {
+                Ok(true) => None,
+                Ok(false) => Some(run),
+                Err(e) => {
+                    log.log(
+                        Level::Error,
+                        interface,
+                        &format!("event program for {}: {e}", event.name()),
+                    );
+                    Some(run)
+                }
+            },
+            Order::Signal { run, signal } => {
+                log.log(
+                    Level::Warning,
+                    interface,
+                    &format!("event program still running: sending {signal:?}"),
+                );
+                if let Err(e) = self.signal(run, signal) {
+                    log.log(
+                        Level::Error,
+                        interface,
+                        &format!("signal event program: {e}"),
+                    );
+                }
+                None
+            }
+        }
     }
 
     /// Run `run` ended.

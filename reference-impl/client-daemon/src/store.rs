@@ -1,10 +1,14 @@
 //! The agent's files in its state directory, as dhcpagent keeps them in /etc/dhcp: the lease
 //! of each interface (`IF.dhc`, mode 0600, replaced atomically), the agent's DUID (`duid`,
 //! the raw bytes, as dhcpagent's) and each interface's IAID (`IF.iaid`, four bytes in network
-//! order; dhcpagent keeps all IAIDs in one undocumented file).
+//! order; dhcpagent keeps all IAIDs in one undocumented file). DHCPv6 uses the same DUID (dhcpagent
+//! keeps one for the host) and IAID; each interface's DHCPv6 binding is `IF.dh6` (the text of
+//! [`dhcplab_client6::lease_file`], mode 0600, replaced atomically).
 
 use dhcplab_client::Lease;
 use dhcplab_client::lease_file::{self, LeaseFileError};
+use dhcplab_client6::Binding;
+use dhcplab_client6::lease_file::{self as binding_file, BindingFileError};
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -30,6 +34,15 @@ pub enum StoreError {
         /// What is wrong and where.
         #[source]
         source: LeaseFileError,
+    },
+    /// The DHCPv6 binding file is damaged.
+    #[error("{path}: {source}")]
+    Binding {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where.
+        #[source]
+        source: BindingFileError,
     },
     /// The DUID or IAID file has the wrong size.
     #[error("{path}: {what}")]
@@ -83,13 +96,43 @@ impl Store {
 
     /// Removes the lease file of interface `name`.
     pub fn forget_lease(&self, name: &str) -> Result<(), StoreError> {
-        let path = self.lease_path(name);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                Err(StoreError::Io { path, source: e })
-            }
-            _ => Ok(()),
+        remove(self.lease_path(name))
+    }
+
+    /// Where interface `name` keeps its DHCPv6 binding.
+    pub fn binding_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.dh6"))
+    }
+
+    /// The saved DHCPv6 binding of interface `name`; `Ok(None)` when there is none.
+    pub fn load_binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
+        let path = self.binding_path(name);
+        match fs::read(&path) {
+            Ok(bytes) => binding_file::decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Binding { path, source }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { path, source }),
         }
+    }
+
+    /// Replaces the DHCPv6 binding file of interface `name`.
+    pub fn save_binding(&self, name: &str, binding: &Binding) -> Result<(), StoreError> {
+        self.replace(
+            &self.binding_path(name),
+            binding_file::encode(binding).as_bytes(),
+            0o600,
+        )
+    }
+
+    /// Removes the DHCPv6 binding file of interface `name`.
+    pub fn forget_binding(&self, name: &str) -> Result<(), StoreError> {
+        remove(self.binding_path(name))
+    }
+
+    /// Replaces the agent's DUID with `duid`.
+    pub fn save_duid(&self, duid: &[u8]) -> Result<(), StoreError> {
+        self.replace(&self.dir.join("duid"), duid, 0o644)
     }
 
     /// The agent's DUID; `make` gives a new one, which is stored, when there is none. A
@@ -159,5 +202,69 @@ impl Store {
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
         fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+/// Removes `path`; one that is not there is no error.
+fn remove(path: PathBuf) -> Result<(), StoreError> {
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::Io { path, source: e }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhcplab_client6::{IaBinding, IaKind, Lease6};
+
+    #[test]
+    fn a_dhcpv6_binding_is_kept_in_if_dh6_and_a_damaged_one_says_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path());
+        assert!(store.load_binding("eth0").expect("none yet").is_none());
+        let binding = Binding {
+            server_id: vec![0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 2],
+            server_unicast: None,
+            reply: Some(vec![7, 0, 0, 1]),
+            ias: vec![IaBinding {
+                kind: IaKind::Na,
+                iaid: 4,
+                renew_at: None,
+                rebind_at: None,
+                leases: vec![Lease6 {
+                    address: "2001:db8::100".parse().expect("ip"),
+                    prefix_len: 128,
+                    preferred_until: None,
+                    valid_until: None,
+                }],
+            }],
+        };
+        store.save_binding("eth0", &binding).expect("save");
+        let path = dir.path().join("eth0.dh6");
+        let mode = std::fs::metadata(&path).expect("file").permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+        assert_eq!(store.load_binding("eth0").expect("load"), Some(binding));
+        assert!(store.load_binding("eth1").expect("other").is_none());
+
+        std::fs::write(&path, "dhcplab-binding6 1\nserver zz\n").expect("damage");
+        let e = store.load_binding("eth0").expect_err("damaged");
+        assert!(e.to_string().contains("eth0.dh6: line 2: server:"), "{e}");
+        store.forget_binding("eth0").expect("forget");
+        assert!(!path.exists());
+        store
+            .forget_binding("eth0")
+            .expect("forgetting twice is fine");
+
+        store
+            .save_duid(&[0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 1])
+            .expect("duid");
+        let kept = store
+            .duid(|| panic!("the saved DUID is used"), &mut |_| {})
+            .expect("duid");
+        assert_eq!(kept, vec![0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 1]);
     }
 }
