@@ -480,17 +480,8 @@ impl CallArgs for Args<'_> {
             HookPoint::Lease4Recover => lease_env(&mut env, "LEASE4", self.lease),
             HookPoint::Leases4Committed => {
                 self.query_env(&mut env);
-                for (name, list) in [("LEASES4", self.leases), ("DELETED_LEASES4", self.deleted)] {
-                    let list = list.unwrap_or_default();
-                    push(
-                        &mut env,
-                        &format!("{name}_SIZE"),
-                        Some(list.len().to_string()),
-                    );
-                    for (i, l) in list.iter().enumerate() {
-                        lease_env(&mut env, &format!("{name}_AT{i}"), Some(l));
-                    }
-                }
+                leases_env(&mut env, "LEASES4", self.leases, lease_env);
+                leases_env(&mut env, "DELETED_LEASES4", self.deleted, lease_env);
             }
             HookPoint::Lease4Release | HookPoint::Lease4Decline => {
                 self.query_env(&mut env);
@@ -576,6 +567,36 @@ impl Args<'_> {
             }
         }
     }
+}
+
+/// Kea's `extractLeases4` and `extractLeases6`: `NAME_SIZE`, then each lease with prefix
+/// `NAME_AT<i>` (`one` writes one lease's variables).
+pub fn leases_env<L>(
+    env: &mut Vec<(String, String)>,
+    name: &str,
+    list: Option<&[L]>,
+    one: impl Fn(&mut Vec<(String, String)>, &str, Option<&L>),
+) {
+    let list = list.unwrap_or_default();
+    push(env, &format!("{name}_SIZE"), Some(list.len().to_string()));
+    for (i, l) in list.iter().enumerate() {
+        one(env, &format!("{name}_AT{i}"), Some(l));
+    }
+}
+
+/// Kea's order of callouts when it reclaims a lease (`reclaimExpiredLease`,
+/// `reclaimDeclined`): the expire hook point (`call(false)`), whose SKIP means the callout
+/// reclaimed the lease and the server leaves it (`None`); then, for a declined lease, the
+/// recover hook point (`call(true)`), whose SKIP keeps the lease reclaimed rather than
+/// deleted. `Some(recovered)` otherwise.
+pub fn reclaim_steps(declined: bool, mut call: impl FnMut(bool) -> NextStep) -> Option<bool> {
+    if call(false) == NextStep::Skip {
+        return None;
+    }
+    if !declined {
+        return Some(false);
+    }
+    Some(call(true) != NextStep::Skip)
 }
 
 /// Appends run-script variable `name`, empty when `value` is `None` (Kea's empty variables).

@@ -12,7 +12,7 @@
 //! run is exactly the wait time later. `max-reclaim-time` bounds a run's duration in Kea; the
 //! core has no notion of how long work takes, so only `max-reclaim-leases` bounds a run.
 
-use crate::hooks::{Args, HookPoint, NextStep};
+use crate::hooks::{Args, HookPoint};
 use crate::stats::{Counter, SubnetCounter};
 use crate::{Action, Server, epoch_secs};
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
@@ -101,38 +101,29 @@ pub(crate) fn reclaim(
     limit != 0 && server.leases.expired(secs_now, 1).len() == 1
 }
 
-/// lease4_expire, then lease4_recover for a declined lease, as Kea's
-/// `reclaimExpiredLease` and `reclaimDeclined` call them. None when a lease4_expire callout
-/// set SKIP: the callout took the lease as reclaimed, the server leaves it (an expired lease
-/// left so is met again by the next run). Else whether a declined lease is recovered (and
-/// deleted): a lease4_recover SKIP keeps it, reclaimed rather than deleted.
+/// lease4_expire, then lease4_recover for a declined lease, in Kea's order
+/// ([`crate::hooks::reclaim_steps`]).
 fn reclaim_callouts(
     server: &mut Server,
     lease: &Lease4,
     remove: bool,
     declined: bool,
 ) -> Option<bool> {
-    let args = Args {
-        lease: Some(lease),
-        remove_lease: Some(remove),
-        ..Args::default()
-    };
-    if server.callout(HookPoint::Lease4Expire, &args).next_step == NextStep::Skip {
-        tracing::debug!(address = %lease.address, "a lease4_expire callout set SKIP");
-        return None;
-    }
-    if !declined {
-        return Some(false);
-    }
-    let args = Args {
-        lease: Some(lease),
-        ..Args::default()
-    };
-    let skip = server.callout(HookPoint::Lease4Recover, &args).next_step == NextStep::Skip;
-    if skip {
-        tracing::debug!(address = %lease.address, "a lease4_recover callout set SKIP: kept");
-    }
-    Some(!skip)
+    let out = crate::hooks::reclaim_steps(declined, |recover| {
+        let (point, remove_lease) = if recover {
+            (HookPoint::Lease4Recover, None)
+        } else {
+            (HookPoint::Lease4Expire, Some(remove))
+        };
+        let args = Args {
+            lease: Some(lease),
+            remove_lease,
+            ..Args::default()
+        };
+        server.callout(point, &args).next_step
+    });
+    tracing::debug!(address = %lease.address, ?out, "reclamation callouts");
+    out
 }
 
 /// Deletes reclaimed leases that expired more than `hold-reclaimed-time` seconds ago.

@@ -13,7 +13,7 @@ pub use dhcplab_server::hooks::{
     CallArgs, Chain, HookError, HookPoint, Library, Loader, NextStep, NoNativeLibraries, Outcome,
     Script,
 };
-use dhcplab_server::hooks::{JsonObject, hex, push, state_name};
+use dhcplab_server::hooks::{JsonObject, hex, leases_env, push, state_name};
 use dhcplab_wire::v6::MessageType;
 use serde_json::Value;
 use std::net::SocketAddrV6;
@@ -140,17 +140,8 @@ impl CallArgs for Args<'_> {
             HookPoint::Lease6Recover => lease_env(&mut env, "LEASE6", self.lease),
             HookPoint::Leases6Committed => {
                 self.query_env(&mut env);
-                for (name, list) in [("LEASES6", self.leases), ("DELETED_LEASES6", self.deleted)] {
-                    let list = list.unwrap_or_default();
-                    push(
-                        &mut env,
-                        &format!("{name}_SIZE"),
-                        Some(list.len().to_string()),
-                    );
-                    for (i, l) in list.iter().enumerate() {
-                        lease_env(&mut env, &format!("{name}_AT{i}"), Some(l));
-                    }
-                }
+                leases_env(&mut env, "LEASES6", self.leases, lease_env);
+                leases_env(&mut env, "DELETED_LEASES6", self.deleted, lease_env);
             }
             HookPoint::Lease6Release | HookPoint::Lease6Decline => {
                 self.query_env(&mut env);

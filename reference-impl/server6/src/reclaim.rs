@@ -11,7 +11,7 @@
 //! As in the v4 core, a run takes no time in virtual time, so the next run is exactly the
 //! wait time later, and only `max-reclaim-leases` bounds a run.
 
-use crate::hooks::{Args, HookPoint, NextStep};
+use crate::hooks::{Args, HookPoint};
 use crate::store::{Lease6, STATE_DECLINED, STATE_EXPIRED_RECLAIMED};
 use crate::{Action, Server, epoch_secs};
 use std::time::SystemTime;
@@ -82,30 +82,25 @@ pub(crate) fn flush(server: &mut Server, now: SystemTime) {
     }
 }
 
-/// lease6_expire, then lease6_recover for a declined lease, as Kea's `reclaimExpiredLease`
-/// and `reclaimDeclined` call them. `None` when a lease6_expire callout set SKIP: the callout
-/// took the lease as reclaimed and the server leaves it. Else whether a declined lease is
-/// recovered (and deleted): a lease6_recover SKIP keeps it, reclaimed rather than deleted.
+/// lease6_expire, then lease6_recover for a declined lease, in Kea's order
+/// ([`dhcplab_server::hooks::reclaim_steps`]).
 fn reclaim_callouts(
     server: &mut Server,
     lease: &Lease6,
     remove: bool,
     declined: bool,
 ) -> Option<bool> {
-    let args = Args {
-        lease: Some(lease),
-        remove_lease: Some(remove),
-        ..Args::default()
-    };
-    if server.callout(HookPoint::Lease6Expire, &args).next_step == NextStep::Skip {
-        return None;
-    }
-    if !declined {
-        return Some(false);
-    }
-    let args = Args {
-        lease: Some(lease),
-        ..Args::default()
-    };
-    Some(server.callout(HookPoint::Lease6Recover, &args).next_step != NextStep::Skip)
+    dhcplab_server::hooks::reclaim_steps(declined, |recover| {
+        let (point, remove_lease) = if recover {
+            (HookPoint::Lease6Recover, None)
+        } else {
+            (HookPoint::Lease6Expire, Some(remove))
+        };
+        let args = Args {
+            lease: Some(lease),
+            remove_lease,
+            ..Args::default()
+        };
+        server.callout(point, &args).next_step
+    })
 }
