@@ -54,23 +54,58 @@ pub enum LeaseRecord {
     V6(Lease6),
 }
 
-impl LeaseRecord {
+/// What the runner reads of a lease row of either version: Kea's state and expiry, which
+/// lease4 and lease6 CSV rows share.
+pub trait LeaseRow {
     /// Its state field (`STATE_DEFAULT`, `STATE_DECLINED`, `STATE_EXPIRED_RECLAIMED`).
-    pub fn state(&self) -> u32 {
+    fn state(&self) -> u32;
+    /// When it expires, in seconds since 1970.
+    fn expire(&self) -> u64;
+}
+
+impl<T: LeaseRow + ?Sized> LeaseRow for &T {
+    fn state(&self) -> u32 {
+        (**self).state()
+    }
+    fn expire(&self) -> u64 {
+        (**self).expire()
+    }
+}
+
+impl LeaseRow for Lease4 {
+    fn state(&self) -> u32 {
+        self.state
+    }
+    fn expire(&self) -> u64 {
+        self.expire
+    }
+}
+
+impl LeaseRow for Lease6 {
+    fn state(&self) -> u32 {
+        self.state
+    }
+    fn expire(&self) -> u64 {
+        self.expire
+    }
+}
+
+impl LeaseRow for LeaseRecord {
+    fn state(&self) -> u32 {
         match self {
             LeaseRecord::V4(l) => l.state,
             LeaseRecord::V6(l) => l.state,
         }
     }
-
-    /// When it expires, in seconds since 1970.
-    pub fn expire(&self) -> u64 {
+    fn expire(&self) -> u64 {
         match self {
             LeaseRecord::V4(l) => l.expire,
             LeaseRecord::V6(l) => l.expire,
         }
     }
+}
 
+impl LeaseRecord {
     /// Whether it belongs to the host with link address `mac`: by the lease's hardware
     /// address, or (DHCPv6) by a DUID-LL or DUID-LLT made from that address, which ends with
     /// it (RFC 8415 11.2, 11.4).
@@ -276,8 +311,8 @@ pub fn lease_state(lease: Option<LeaseRecord>, now: u64) -> (LeaseState, Option<
 
 /// True when `lease` is in force at `now` (seconds since 1970): what a leases expectation
 /// counts.
-pub fn in_force(lease: &Lease4, now: u64) -> bool {
-    lease.state == dhcplab_memfile::STATE_DEFAULT && lease.expire > now
+pub fn in_force(lease: &impl LeaseRow, now: u64) -> bool {
+    lease.state() == dhcplab_memfile::STATE_DEFAULT && lease.expire() > now
 }
 
 /// Time since the start of the run.
