@@ -217,7 +217,9 @@ fn path_value(m: &v6::Message, p: Path6) -> Option<Vec<u8>> {
             Some(o.data.to_vec())
         };
     };
-    let o = options.get_all(kind.code()).nth(usize::from(index) - 1)?;
+    let o = options
+        .get_all(kind.code())
+        .nth(usize::from(index).checked_sub(1)?)?;
     let ia = v6::Ia::parse(o.data, o.data_offset()).ok()?;
     let lease = || -> Option<(Vec<u8>, u32, u32, u8)> {
         match kind {
