@@ -170,9 +170,6 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         Ok(m) => m,
         Err(e) => return parse_failed(server, now, &format!("not a DHCPv6 message: {e}")),
     };
-    if let Some(fault) = msg.validate().first() {
-        return parse_failed(server, now, &format!("malformed option: {fault}"));
-    }
     let mut relays = Vec::new();
     while let Message::Relay(r) = &msg {
         if r.msg_type != MessageType::RELAY_FORW || relays.len() >= MAX_DEPTH {
@@ -197,6 +194,9 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
     let Message::Client(c) = &msg else {
         return discard(server, now, "no client message");
     };
+    if let Err(fault) = check_read_options(msg.options()) {
+        return parse_failed(server, now, &format!("malformed option: {fault}"));
+    }
     let (msg_type, xid) = (c.msg_type, c.xid);
     server.stats.bump(received_counter(msg_type), now);
     let o = msg.options();
@@ -282,6 +282,24 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         Some((reply_type, options)) => send(server, &q, reply_type, options),
         None => discard(server, now, "no answer for this message"),
     }
+}
+
+/// Checks the options of a client message the server reads (identifiers, IAs with their
+/// addresses, prefixes and status codes, ORO, Rapid Commit): a malformed one drops the
+/// message, as a failed unpack does in Kea. Options the server does not read are not
+/// checked: Kea reads many of them as opaque bytes (user class, vendor class data), and a
+/// fault in one it structures differently is not worth dropping a client for here.
+fn check_read_options(o: OptionsRef<'_>) -> Result<(), dhcplab_wire::OptionError> {
+    o.client_id()?;
+    o.server_id()?;
+    for ia in o.ia_na()?.iter().chain(o.ia_pd()?.iter()) {
+        ia.options.ia_addresses()?;
+        ia.options.ia_prefixes()?;
+        ia.options.status_code()?;
+    }
+    o.oro()?;
+    o.rapid_commit()?;
+    Ok(())
 }
 
 /// Kea's `processStatsReceived` names; Confirm has none of its own.

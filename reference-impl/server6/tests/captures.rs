@@ -184,3 +184,27 @@ fn doubly_relayed_solicit_gets_two_relay_layers_back() {
     assert_eq!((depth_q, depth_a), (2, 2));
     assert_eq!(ma.msg_type(), MessageType::ADVERTISE);
 }
+
+#[test]
+fn a_pxe_solicit_with_an_odd_user_class_is_answered() {
+    // Its User Class (15) holds an item longer than the option: Kea reads user-class as
+    // opaque bytes (OPT_BINARY_TYPE in its option definitions), so the Solicit is answered;
+    // only the options the server reads drop a message when malformed.
+    let Some(grams) = datagrams("PcapPlusPlus/dhcpv6.pcap") else {
+        return;
+    };
+    let (src, dst, p) = &grams[0];
+    assert!(
+        !Message::decode(p)
+            .expect("framing is fine")
+            .validate()
+            .is_empty()
+    );
+    let mut s = dhcplab_server6::Server::new(config(), serde_json::json!({}), vec![], None, at(0))
+        .expect("starts");
+    s.attach(eth0());
+    let actions = deliver(&mut s, at(0), *src, *dst, p);
+    let t = transmits(&actions);
+    let m = Message::decode(&t[0].payload).expect("decodes");
+    assert_eq!(m.msg_type(), MessageType::ADVERTISE);
+}
