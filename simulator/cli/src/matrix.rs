@@ -15,7 +15,8 @@ use std::process::ExitCode;
 /// Arguments of `dhcplab matrix`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only these servers (reference, kea, dhcpd, dnsmasq); default: every installed one.
+    /// Only these servers (reference, kea, dhcpd, dnsmasq; with --v6 kea is kea-dhcp6, also
+    /// named kea6 as `dhcplab stacks` lists it); default: every installed one.
     #[arg(long = "server", value_name = "NAME")]
     servers: Vec<String>,
     /// Only these clients (reference, dhclient, udhcpc, dhcpcd); default: every installed one.
@@ -37,6 +38,16 @@ pub struct Args {
 
 fn installed(program: &str) -> bool {
     dhcplab_stacks::locate(program).is_some()
+}
+
+/// The name `dhcplab stacks` gives the DHCPv6 form of `server` (`kea6` for kea-dhcp6), by
+/// its program.
+fn v6_stack_name(server: Server) -> Option<&'static str> {
+    let program = server.program6()?;
+    dhcplab_stacks::STACKS
+        .iter()
+        .find(|s| s.role == dhcplab_stacks::Role::Server && s.program == program)
+        .map(|s| s.name)
 }
 
 /// Runs the matrix.
@@ -63,7 +74,7 @@ pub fn run(args: &Args) -> ExitCode {
             .map(|n| {
                 Server::ALL
                     .into_iter()
-                    .find(|s| s.name() == n)
+                    .find(|s| s.name() == n || (args.v6 && v6_stack_name(*s) == Some(n)))
                     .ok_or_else(|| {
                         format!("unknown server {n:?}: reference, kea, dhcpd or dnsmasq")
                     })

@@ -99,3 +99,75 @@ fn the_v6_matrix_reports_sarr_renew_release_per_cell_with_skips_and_findings() {
     assert!(page.contains("<h1>Interop matrix (DHCPv6)</h1>"), "{page}");
     assert!(page.contains("sarr</span>") && page.contains("class=\"skip\""));
 }
+
+/// What a run under `dir` may leave: the lab's namespaces (every `dhcplab-` one: the netns
+/// tests run one at a time), TAP devices in the default namespace, and processes naming `dir`.
+fn left_by(dir: &std::path::Path) -> Vec<String> {
+    let text = |program: &str, args: &[&std::ffi::OsStr]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let mut left: Vec<String> = text("ip", &["netns".as_ref(), "list".as_ref()])
+        .lines()
+        .filter(|l| l.starts_with(dhcplab_tap::PREFIX))
+        .map(str::to_string)
+        .collect();
+    left.extend(
+        text("ip", &["-o".as_ref(), "link".as_ref()])
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .filter(|n| n.starts_with("dl"))
+            .map(|n| format!("link {n}")),
+    );
+    left.extend(
+        text("pgrep", &["-a".as_ref(), "-f".as_ref(), dir.as_os_str()])
+            .lines()
+            .map(|p| format!("process {p}")),
+    );
+    left
+}
+
+/// Ctrl-C (or SIGTERM) while the DHCPv6 stacks run (building the network, kea-dhcp6 starting,
+/// dhcpcd soliciting, the wait for T1) removes the run's namespaces, TAP devices and stacks
+/// before `dhcplab matrix --v6` exits with 128 + the signal.
+#[test]
+fn an_interrupted_v6_run_removes_what_it_made() {
+    if !can_create_namespaces() || !have("kea-dhcp6") || !have("dhcpcd") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (run, (signal, after_ms)) in [("-INT", 300), ("-TERM", 1500), ("-INT", 4000)]
+        .into_iter()
+        .enumerate()
+    {
+        let run_dir = dir.path().join(format!("run{run}"));
+        let mut m = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+            .args([
+                "matrix", "--v6", "--server", "kea6", "--client", "dhcpcd", "--dir",
+            ])
+            .arg(&run_dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("matrix starts");
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
+        let sent = Command::new("kill")
+            .args([signal, &m.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = m.wait().expect("reaped");
+        assert!(
+            matches!(status.code(), Some(130 | 143)),
+            "run {run} ({signal} after {after_ms} ms): {status:?}"
+        );
+        assert_eq!(
+            left_by(&run_dir),
+            Vec::<String>::new(),
+            "run {run} ({signal} after {after_ms} ms)"
+        );
+    }
+}
