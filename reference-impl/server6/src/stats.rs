@@ -41,8 +41,13 @@ impl Stats {
 
     /// Adds `by` to a counter, creating it at 0 first.
     pub fn add(&mut self, name: &str, by: i64, now: SystemTime) {
-        let e = self.values.entry(name.to_string()).or_insert((0, now));
-        *e = (e.0.saturating_add(by), now);
+        // Looked up first: most counters exist, and a new key costs an allocation.
+        match self.values.get_mut(name) {
+            Some(e) => *e = (e.0.saturating_add(by), now),
+            None => {
+                self.values.insert(name.to_string(), (by, now));
+            }
+        }
     }
 
     /// Adds 1 to a counter.
