@@ -23,7 +23,40 @@
 //! since the core knows no hardware address at start). A new DUID with `persist` on is
 //! handed to the driver as [`Action::WriteServerId`] with the file's text.
 //!
+//! Using it: [`Server::new`] (or [`Server::with_loader`] for native hooks libraries) with
+//! the parsed `Dhcp6` configuration, its JSON, the leases of the lease file
+//! (`dhcplab_memfile::load6`) and the DUID file's text; [`Server::attach`] each interface
+//! (its link-local address answers multicast queries; a unicast query must be sent to one
+//! of its addresses); then the loop: `handle_datagram` / `handle_timeout` /
+//! `handle_command`, draining `poll_action` after each, sleeping until `poll_timeout`.
+//! Replies go to the client at port 546 or, through relays, to the relay next to the server
+//! at port 547 (its source port when it sent Relay Source Port, RFC 8357).
+//!
 //! Where Kea's behaviour is the model, the module that implements it names Kea's function.
+//! Kea 2.2 behaviours an RFC 8415 reader might not expect, all followed here:
+//! - options go out sorted by option code (Kea keeps them in a multimap), inside IAs too: a
+//!   Status Code (13) comes before an IA Prefix (26);
+//! - UseMulticast is never sent: unicast Requests, Renews, Releases and Declines are
+//!   answered; Solicit, Confirm, Rebind and Information-request sent by unicast (not
+//!   relayed) are dropped;
+//! - a Request, Renew, Release or Decline without our Server Identifier, and a Solicit,
+//!   Rebind or Confirm with any, is dropped; so is any message whose Server Identifier is
+//!   another server's, an Information-request included;
+//! - a Renew or Rebind for a binding the server does not know gets a new lease (the address
+//!   asked for when it is free), and every address asked for that it does not get comes
+//!   back with lifetimes 0; a Rebind's IA_PD with no subnet for the client drops the whole
+//!   Rebind, its IA_NA gets NoBinding;
+//! - Confirm with no subnet for the client answers NotOnLink "No subnet selected"; with no
+//!   address, no answer;
+//! - Release's answer has a top-level Status Code summing up the IAs; Decline's has none, and
+//!   Decline ignores IA_PDs;
+//! - T1 and T2 come from the shortest preferred lifetime (not the valid one), with
+//!   calculate-tee-times on by default (0.5, 0.8); T1 is 0 unless below T2;
+//! - a directly connected client only gets a subnet whose `interface` names the receiving
+//!   interface (or whose prefix holds its source address); relayed ones are placed by
+//!   Interface-Id first, then by the link-address of the relay nearest the client;
+//! - an Advertise moves the iterative allocator on, so a client that asks for nothing in its
+//!   Request may get the next address rather than the one advertised.
 //!
 //! Deliberate differences from Kea 2.2, each documented where it is implemented:
 //! - the HA hooks library is DHCPv4 only, and hook callouts cannot change packets or leases
@@ -31,6 +64,10 @@
 //! - the Client FQDN option (39) is not processed, and there are no client classes, shared
 //!   networks or IA_TA (ignored, as Kea ignores IA_TA);
 //! - an IA_PD hint is taken only when it is the start of a delegated prefix of a pool;
+//! - only the options the server reads drop a message when malformed;
+//! - `lease6-add` refuses `valid-lft` 0 (a row of lifetime 0 deletes), and `dhcp-disable` /
+//!   `dhcp-enable` are not implemented;
+//! - leases are keyed by type and address (Kea's memfile by address alone);
 //! - statistics keep their latest sample only.
 
 mod alloc;

@@ -149,6 +149,16 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
             "datagram on an interface the server does not serve",
         );
     };
+    if !d.destination.is_multicast()
+        && d.destination != on.link_local
+        && !on.addresses.contains(&d.destination)
+    {
+        return discard(
+            server,
+            now,
+            "a unicast datagram to an address not the server's",
+        );
+    }
     if server.hooks.present(HookPoint::Buffer6Receive) {
         let args = Args {
             query: Some(hooks::Query {

@@ -73,7 +73,13 @@ fn replay(file: &str, cfg: dhcplab_kea_config::dhcp6::Dhcp6) -> Option<Vec<(Mess
     s.attach(eth0());
     let mut out = Vec::new();
     for (i, (src, dst, payload)) in grams.iter().enumerate() {
-        let actions = deliver(&mut s, at(i as u64), *src, *dst, payload);
+        // Sent to the captured server's unicast address: to ours instead.
+        let to = if dst.is_multicast() {
+            *dst
+        } else {
+            ip("2001:db8:1::1")
+        };
+        let actions = deliver(&mut s, at(i as u64), *src, to, payload);
         let t = transmits(&actions);
         assert_eq!(t.len(), 1, "{file}: datagram {i} gets one answer");
         assert_eq!(t[0].destination.ip(), src.ip());

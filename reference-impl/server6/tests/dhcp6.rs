@@ -664,7 +664,7 @@ fn unicast_request_is_answered_from_the_address_it_was_sent_to() {
         &msg(REQUEST, 1, &[sid(), (code::IA_NA, ia(1, &[]))]),
     );
     let t = transmits(&actions);
-    // Kea accepts unicast Requests (it never sends UseMulticast).
+    // Kea accepts unicast Requests (it never sends UseMulticast, RFC 8415 18.4 lets it).
     assert_eq!(
         t[0].source,
         SocketAddrV6::new(ip("2001:db8:1::1"), 547, 0, 0)
