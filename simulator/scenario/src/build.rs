@@ -1028,7 +1028,12 @@ impl Builder<'_> {
         Some(To::Host(self.one_host(s, None)?))
     }
 
-    fn send(&mut self, s: &raw::Step, at: usize) -> Option<Send> {
+    /// What every `send` step gives: the peer that sends, where to, and the message.
+    fn send_parts<'s>(
+        &mut self,
+        s: &'s raw::Step,
+        at: usize,
+    ) -> Option<(String, To, &'s S<raw::Message>)> {
         let from = match &s.from {
             Some(f) => self.one_host(f, Some(RoleKind::Peer))?,
             None => {
@@ -1044,6 +1049,11 @@ impl Builder<'_> {
             self.fault(at, "send needs a [step.message]");
             return None;
         };
+        Some((from, to, m))
+    }
+
+    fn send(&mut self, s: &raw::Step, at: usize) -> Option<Send> {
+        let (from, to, m) = self.send_parts(s, at)?;
         let mac = self.macs.get(&from).copied().unwrap_or_default();
         let Crafted {
             payload,

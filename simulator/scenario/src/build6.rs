@@ -449,21 +449,7 @@ impl Builder<'_> {
 
     /// A crafted DHCPv6 datagram.
     pub(super) fn send6(&mut self, s: &raw::Step, at: usize) -> Option<Send6> {
-        let from = match &s.from {
-            Some(f) => self.one_host(f, Some(RoleKind::Peer))?,
-            None => {
-                self.fault(at, "send needs from (a peer)");
-                return None;
-            }
-        };
-        let to = match &s.to {
-            Some(t) => self.to(t)?,
-            None => To::Broadcast,
-        };
-        let Some(m) = &s.message else {
-            self.fault(at, "send needs a [step.message]");
-            return None;
-        };
+        let (from, to, m) = self.send_parts(s, at)?;
         let message = self.message6(m)?;
         let kind = match &message.header {
             _ if message.payload.is_some() => message
