@@ -9,7 +9,7 @@ use dhcplab_wire::v4::catalogue::{self, Format};
 use dhcplab_wire::v4::{Message, MessageType};
 use dhcplab_wire::v6;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// A DHCP message seen on the link, with who sent it and where it went.
 #[derive(Debug, Clone)]
@@ -46,6 +46,20 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// The DHCP message a UDP datagram carries, by its ports: 67 and 68 are DHCPv4's, 546 and
+    /// 547 DHCPv6's (RFC 2131 4.1, RFC 8415 7.2). `None` for other ports or a payload that
+    /// does not decode (a mode logs only what decodes, and labels the rest MALFORMED).
+    pub fn from_udp(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Option<Payload> {
+        let ports = [src.port(), dst.port()];
+        if ports.iter().any(|p| *p == 546 || *p == 547) {
+            v6::Message::decode(payload).ok().map(Payload::V6)
+        } else if ports.iter().any(|p| *p == 67 || *p == 68) {
+            Message::decode(payload).ok().map(Payload::V4)
+        } else {
+            None
+        }
+    }
+
     /// Its DHCP version.
     pub fn family(&self) -> Family {
         match self {

@@ -23,7 +23,8 @@ fn seen_in(name: &str) -> Vec<Seen> {
         if ![546, 547].contains(&u.dst.port()) {
             continue;
         }
-        let m = dhcplab_wire::v6::Message::decode(u.payload).expect("decodes");
+        let m = Payload::from_udp(u.src, u.dst, u.payload).expect("decodes");
+        assert_eq!(m.family(), dhcplab_scenario::Family::V6);
         out.push(Seen {
             at_ns: 0,
             from: "x".into(),
@@ -31,7 +32,7 @@ fn seen_in(name: &str) -> Vec<Seen> {
             broadcast: u.dst.ip().is_multicast(),
             src: u.src.ip(),
             dst: u.dst.ip(),
-            message: Payload::V6(m),
+            message: m,
             chaddr_host: None,
         });
     }
@@ -295,5 +296,29 @@ fn kea_twice_relayed_solicit_reaches_the_client_message() {
             &BTreeMap::new()
         ),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn the_ports_say_the_version() {
+    let v6 = &seen_in("public/tcpdump-dhcpv6-ia-pd.pcap")[0];
+    let Payload::V6(m) = &v6.message else {
+        panic!("a DHCPv6 message")
+    };
+    let bytes = m.encode();
+    let at = |a: &str| a.parse::<std::net::SocketAddr>().expect("addr");
+    // On DHCPv6's ports they are DHCPv6; on DHCPv4's they are read as DHCPv4, and do not
+    // decode; on other ports they are no DHCP at all.
+    assert_eq!(
+        Payload::from_udp(at("[fe80::1]:546"), at("[ff02::1:2]:547"), &bytes),
+        Some(v6.message.clone())
+    );
+    assert_eq!(
+        Payload::from_udp(at("192.0.2.1:68"), at("192.0.2.2:67"), &bytes),
+        None
+    );
+    assert_eq!(
+        Payload::from_udp(at("[fe80::1]:5000"), at("[fe80::2]:5001"), &bytes),
+        None
     );
 }
