@@ -206,6 +206,37 @@ pub fn address<A>(
         .transpose()
 }
 
+/// Who asks `dhcp-disable` or `dhcp-enable` (`origin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An administrator (`user`, the default).
+    User,
+    /// The HA partner (`ha-partner`).
+    HaPartner,
+}
+
+/// `origin` of `dhcp-disable` and `dhcp-enable`.
+pub fn origin(args: Args<'_>) -> Result<Origin, Bad> {
+    match string(args, "origin")? {
+        Some("ha-partner") => Ok(Origin::HaPartner),
+        Some("user") | None => Ok(Origin::User),
+        Some(other) => Err(Bad(format!(
+            "invalid value used for 'origin' parameter: {other}"
+        ))),
+    }
+}
+
+/// `max-period` of `dhcp-disable`: how long, when given (0 is refused).
+pub fn max_period(args: Args<'_>) -> Result<Option<std::time::Duration>, Bad> {
+    match uint(args, "max-period", u64::from(u32::MAX))? {
+        Some(0) => Err(Bad("'max-period' must be positive integer".into())),
+        p => Ok(p.map(std::time::Duration::from_secs)),
+    }
+}
+
+/// `dhcp-enable`'s answer.
+pub const ENABLED: &str = "DHCP service successfully enabled";
+
 /// The answer listing `leases` of `family` (`IPv4`, `IPv6`): result 3 when none.
 pub fn leases_found(family: &str, leases: Vec<Value>) -> Value {
     let n = leases.len();

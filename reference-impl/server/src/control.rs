@@ -200,41 +200,28 @@ impl Server {
     /// dhcp-disable: by the HA partner (`origin` `ha-partner`) or an administrator, for
     /// `max-period` seconds when given.
     fn dhcp_disable(&mut self, args: Args<'_>, now: SystemTime) -> Result<Value, Bad> {
-        let period = match uint(args, "max-period", u64::from(u32::MAX))? {
-            Some(0) => return Err(Bad("'max-period' must be positive integer".into())),
-            p => p.map(std::time::Duration::from_secs),
-        };
-        match string(args, "origin")? {
-            Some("ha-partner") => match self.ha.as_mut() {
+        let period = command::max_period(args)?;
+        match command::origin(args)? {
+            command::Origin::HaPartner => match self.ha.as_mut() {
                 Some(ha) => ha.disable_by_partner(now, period),
                 None => return Err(Bad("origin 'ha-partner' needs high availability".into())),
             },
-            Some("user") | None => self.user_disabled.set(now, period),
-            Some(other) => {
-                return Err(Bad(format!(
-                    "invalid value used for 'origin' parameter: {other}"
-                )));
-            }
+            command::Origin::User => self.user_disabled.set(now, period),
         }
         Ok(answer(SUCCESS, "DHCPv4 service disabled."))
     }
 
     /// dhcp-enable: ends a dhcp-disable of the same origin.
     fn dhcp_enable(&mut self, args: Args<'_>) -> Result<Value, Bad> {
-        match string(args, "origin")? {
-            Some("ha-partner") => {
+        match command::origin(args)? {
+            command::Origin::HaPartner => {
                 if let Some(ha) = self.ha.as_mut() {
                     ha.enable_by_partner();
                 }
             }
-            Some("user") | None => self.user_disabled.clear(),
-            Some(other) => {
-                return Err(Bad(format!(
-                    "invalid value used for 'origin' parameter: {other}"
-                )));
-            }
+            command::Origin::User => self.user_disabled.clear(),
         }
-        Ok(answer(SUCCESS, "DHCP service successfully enabled"))
+        Ok(answer(SUCCESS, command::ENABLED))
     }
 
     /// lease4-update: replaces the lease of `ip-address`; with `force-create` (the HA

@@ -139,9 +139,21 @@ impl Server {
                     ": sans-IO DHCPv6 core, memfile lease database"
                 ),
             )),
-            "dhcp-disable" | "dhcp-enable" => Err(Bad(format!(
-                "'{name}' is not implemented by the reference DHCPv6 server"
-            ))),
+            "dhcp-disable" => command::max_period(args).and_then(|period| {
+                match command::origin(args)? {
+                    command::Origin::User => self.disabled.set(now, period),
+                    command::Origin::HaPartner => {
+                        return Err(Bad("origin 'ha-partner' needs high availability".into()));
+                    }
+                }
+                Ok(answer(SUCCESS, "DHCPv6 service disabled."))
+            }),
+            "dhcp-enable" => command::origin(args).map(|o| {
+                if o == command::Origin::User {
+                    self.disabled.clear();
+                }
+                answer(SUCCESS, command::ENABLED)
+            }),
             "lease6-add" if args.is_empty() => {
                 Err(Bad("no parameters specified for the command".into()))
             }

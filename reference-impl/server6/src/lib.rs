@@ -65,8 +65,7 @@
 //!   networks or IA_TA (ignored, as Kea ignores IA_TA);
 //! - an IA_PD hint is taken only when it is the start of a delegated prefix of a pool;
 //! - only the options the server reads drop a message when malformed;
-//! - `lease6-add` refuses `valid-lft` 0 (a row of lifetime 0 deletes), and `dhcp-disable` /
-//!   `dhcp-enable` are not implemented;
+//! - `lease6-add` refuses `valid-lft` 0 (a row of lifetime 0 deletes);
 //! - leases are keyed by type and address (Kea's memfile by address alone);
 //! - statistics keep their latest sample only.
 
@@ -189,6 +188,8 @@ pub struct Server {
     hooks: hooks::Chain,
     /// How native libraries are loaded (the driver's).
     loader: Box<dyn hooks::Loader>,
+    /// dhcp-disable by an administrator: until when (`None`: until dhcp-enable).
+    disabled: dhcplab_ha::Disable,
     /// Replies a leases6_committed callout parked; the ABI has no way to release them, so
     /// they stay, as in Kea when no library unparks.
     parked: usize,
@@ -248,6 +249,7 @@ impl Server {
             hooks: chain,
             loader,
             parked: 0,
+            disabled: dhcplab_ha::Disable::default(),
         };
         let json = server.config.json.clone();
         if server.configured(&json) == hooks::NextStep::Drop {
@@ -306,6 +308,12 @@ impl Server {
 
     /// Handles a datagram received on port 547.
     pub fn handle_datagram(&mut self, now: SystemTime, datagram: Datagram<'_>) {
+        // As Kea's DHCP6_PACKET_DROP_DHCP_DISABLED: a disabled service drops before any
+        // callout and counts nothing.
+        if self.disabled.active(now) {
+            tracing::debug!(source = %datagram.source, "dropped: the DHCP service is disabled");
+            return;
+        }
         self.stats.bump("pkt6-received", now);
         process::handle(self, now, datagram);
     }

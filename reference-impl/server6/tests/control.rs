@@ -270,3 +270,35 @@ fn config_set_and_config_test_read_kea_s_dhcp6_language() {
     let got = run(&mut s, r#"{"command": "config-get"}"#);
     assert_eq!(got["arguments"]["Dhcp6"]["subnet6"][0]["interface"], "eth0");
 }
+
+#[test]
+fn dhcp_disable_stops_answering_until_enabled_or_the_period_ends() {
+    let mut s = server(config());
+    let solicit = msg(
+        dhcplab_wire::v6::MessageType::SOLICIT,
+        1,
+        &[(dhcplab_wire::v6::code::IA_NA, ia(1, &[]))],
+    );
+    let d = cmd(&mut s, "dhcp-disable", json!({ "max-period": 30 }));
+    assert_eq!(
+        d,
+        json!({ "result": 0, "text": "DHCPv6 service disabled." })
+    );
+    assert!(exchange(&mut s, at(110), 1, &solicit).is_none());
+    // Nothing is counted while disabled (Kea's DHCP6_PACKET_DROP_DHCP_DISABLED).
+    assert_eq!(s.statistic("pkt6-received"), Some(0));
+    // max-period 30 s from 100: answering again at 130.
+    assert!(exchange(&mut s, at(130), 1, &solicit).is_some());
+    cmd(&mut s, "dhcp-disable", json!({}));
+    assert!(exchange(&mut s, at(140), 1, &solicit).is_none());
+    let e = cmd(&mut s, "dhcp-enable", json!({}));
+    assert_eq!(
+        e,
+        json!({ "result": 0, "text": "DHCP service successfully enabled" })
+    );
+    assert!(exchange(&mut s, at(150), 1, &solicit).is_some());
+    assert_eq!(
+        cmd(&mut s, "dhcp-disable", json!({ "origin": "ha-partner" }))["result"],
+        1
+    );
+}
