@@ -1,5 +1,6 @@
-//! `dhcplab agent [-a] [-d n] [-f] [-v] IF...`: the reference DHCPv4 client daemon, with
-//! dhcpagent's flags. The files dhcpagent keeps under /etc can be put elsewhere, so a lab run
+//! `dhcplab agent [-a] [-d n] [-f] [-v] [-6 IF]... [IF...]`: the reference DHCP client daemon,
+//! with dhcpagent's flags: DHCPv4 on each IF, DHCPv6 on each `-6 IF` (an interface named both
+//! ways runs both). The files dhcpagent keeps under /etc can be put elsewhere, so a lab run
 //! keeps everything in its own directory.
 
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ pub struct Args {
     /// when it exists].
     #[arg(long, value_name = "FILE")]
     defaults: Option<PathBuf>,
-    /// Where lease (IF.dhc), DUID and IAID files are kept.
+    /// Where lease (IF.dhc, IF.dh6), DUID and IAID files are kept.
     #[arg(long, value_name = "DIR", default_value = dhcplab_client_daemon::STATE_DIR)]
     state_dir: PathBuf,
     /// The event program, run as PROGRAM IF EVENT.
@@ -41,8 +42,16 @@ pub struct Args {
     /// (dhcpagent: 55 and 3).
     #[arg(long, value_name = "TERM,KILL", value_parser = timeouts)]
     event_timeouts: Option<(Duration, Duration)>,
-    /// The interfaces to configure.
-    #[arg(required = true, value_name = "IF")]
+    /// Run DHCPv6 (RFC 8415) on this interface; may be given more than once. Its settings
+    /// are the `.v6.PARAM` and `IF.v6.PARAM` lines of the configuration file:
+    /// RELEASE_ON_SIGTERM, PARAM_REQUEST_LIST (the ORO, codes or inittab6 names, default
+    /// 23,24), and dhcplab's DHCPLAB_IA_NA (IA_NAs, default 1), DHCPLAB_IA_PD (IA_PDs,
+    /// default 0), DHCPLAB_RAPID_COMMIT and DHCPLAB_INFORMATION_ONLY (yes/no, default no). Its
+    /// binding is kept in IF.dh6.
+    #[arg(short = '6', value_name = "IF")]
+    v6: Vec<String>,
+    /// The interfaces to configure with DHCPv4 (name one also with -6 to run both).
+    #[arg(value_name = "IF", required_unless_present = "v6")]
     interfaces: Vec<String>,
 }
 
@@ -65,6 +74,7 @@ fn timeouts(text: &str) -> Result<(Duration, Duration), String> {
 pub fn run(args: Args) -> ExitCode {
     let options = dhcplab_client_daemon::Options {
         interfaces: args.interfaces,
+        interfaces6: args.v6,
         defaults: args.defaults,
         state_dir: args.state_dir,
         event_program: args.event_program,
@@ -82,7 +92,8 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::from(match e {
                 dhcplab_client_daemon::AgentError::Defaults { .. }
                 | dhcplab_client_daemon::AgentError::NoInterface
-                | dhcplab_client_daemon::AgentError::NoSuchInterface(_) => 2,
+                | dhcplab_client_daemon::AgentError::NoSuchInterface(_)
+                | dhcplab_client_daemon::AgentError::NoLinkLocal(_) => 2,
                 _ => 1,
             })
         }

@@ -69,3 +69,63 @@ fn agent_refuses_a_missing_configuration_file_and_interface() {
     assert_eq!(code, Some(2));
     assert!(err.contains("expected TERM,KILL"), "{err}");
 }
+
+#[test]
+fn agent_with_dhcpv6_refuses_a_missing_interface_and_reports_v6_faults_by_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let defaults = dir.path().join("dhcpagent");
+    std::fs::write(
+        &defaults,
+        "# v6 lines\n.v6.RELEASE_ON_SIGTERM=yes\n.v6.DHCPLAB_IA_NA=9\ndltest-none0.v6.PARAM_REQUEST_LIST=DNSAddresses,Nope\n",
+    )
+    .expect("write");
+    let (code, err) = dhcplab(&[
+        "agent",
+        "-f",
+        "--defaults",
+        &defaults.to_string_lossy(),
+        "--control",
+        &dir.path().join("a.sock").to_string_lossy(),
+        "-6",
+        "dltest-none0",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(":3:19: v6.DHCPLAB_IA_NA: \"9\" is not a count from 0 to 8"),
+        "{err}"
+    );
+    assert!(
+        err.contains(":4:36: v6.PARAM_REQUEST_LIST: unknown inittab6 name \"Nope\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("interface \"dltest-none0\" does not exist"),
+        "{err}"
+    );
+    let (code, err) = dhcplab(&["agent", "-f"]);
+    assert_eq!(code, Some(2), "an interface is required: {err}");
+}
+
+#[test]
+fn info_v6_refuses_unknown_names_and_protocols_and_fails_without_an_agent() {
+    let (code, err) = dhcplab(&["info", "-v6", "--control", "/nonexistent.sock", "Bogus"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown identifier \"Bogus\""), "{err}");
+    assert!(err.contains("inittab6 name"), "{err}");
+    let (code, err) = dhcplab(&["info", "-v6", "--control", "/nonexistent.sock", "0"]);
+    assert_eq!(code, Some(2), "option code 0 is no option: {err}");
+    let (code, err) = dhcplab(&["info", "-v", "5", "DNSserv"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("the protocol is 4 or 6"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("agent.sock");
+    let (code, err) = dhcplab(&[
+        "info",
+        "-v6",
+        "--control",
+        &socket.to_string_lossy(),
+        "DNSAddresses",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("the agent is not reachable"), "{err}");
+}

@@ -1,0 +1,359 @@
+//! The reference client daemon running DHCPv6 (`dhcplab agent -6 IF`) in a network namespace
+//! against a real kea-dhcp6 2.2 across a veth pair (namespaces, veth and files from
+//! dhcplab-testkit, all removed on exit, error and panic; duplicate address detection off in
+//! both namespaces): the address goes on the interface as a /128 with the server's lifetimes,
+//! the event program hears BOUND6 and then EXTEND6 at T1, `dhcplab info -v6` reads
+//! DNSAddresses, ServerID and the address from the agent, and SIGTERM releases the address
+//! (`.v6.RELEASE_ON_SIGTERM=yes`: Kea's lease file marks it released) or drops it (the
+//! default: the binding file stays, and the next start confirms it). Needs root (CI runs as
+//! root) and kea-dhcp6 (ci/test installs it). Addresses: 2001:db8:1::/64 and link-local.
+
+use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
+use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const DHCPLAB: &str = env!("CARGO_BIN_EXE_dhcplab");
+
+/// Kea's lifetimes: short, so that T1 comes within seconds.
+const PREFERRED: u32 = 30;
+const VALID: u32 = 60;
+const T1: u32 = 4;
+const T2: u32 = 7;
+/// The DNS server Kea gives (option 23).
+const DNS: &str = "2001:db8:1::53";
+
+/// kea-dhcp6 on v-srv with one subnet and the lease file `leases.csv` in the pair's
+/// directory; started when it listens on port 547.
+fn start_kea(pair: &Pair) -> Process {
+    pair.server
+        .ip(&["addr", "add", "2001:db8:1::1/64", "dev", "v-srv", "nodad"]);
+    let leases = pair.dir.join("leases.csv");
+    let config = serde_json::json!({ "Dhcp6": {
+        "interfaces-config": { "interfaces": ["v-srv"] },
+        "lease-database": { "type": "memfile", "persist": true, "name": leases, "lfc-interval": 0 },
+        "server-id": { "type": "LLT", "persist": true, "htype": 1, "identifier": "02005e005302", "time": 700000000 },
+        "data-directory": pair.dir,
+        "preferred-lifetime": PREFERRED,
+        "valid-lifetime": VALID,
+        "renew-timer": T1,
+        "rebind-timer": T2,
+        "option-data": [ { "name": "dns-servers", "data": DNS } ],
+        "subnet6": [ {
+            "id": 1, "subnet": "2001:db8:1::/64", "interface": "v-srv",
+            "pools": [ { "pool": "2001:db8:1::100 - 2001:db8:1::1ff" } ]
+        } ],
+        "loggers": [ { "name": "kea-dhcp6", "severity": "DEBUG", "debuglevel": 40,
+                       "output_options": [ { "output": pair.dir.join("kea6.log") } ] } ]
+    } });
+    let path = pair.dir.join("kea6.json");
+    std::fs::write(&path, config.to_string()).expect("write Kea configuration");
+    let mut c = pair.server.command("kea-dhcp6");
+    c.arg("-c")
+        .arg(&path)
+        .env("KEA_PIDFILE_DIR", &pair.dir)
+        .env("KEA_LOCKFILE_DIR", &pair.dir);
+    let mut kea = Process::start(c, "kea-dhcp6", &pair.dir.join("kea6.out"));
+    let listening = wait_for(Duration::from_secs(10), || {
+        pair.server
+            .command("ss")
+            .args(["-Hlun", "sport = :547"])
+            .output()
+            .is_ok_and(|o| !o.stdout.is_empty())
+    });
+    assert!(
+        listening && kea.running(),
+        "kea-dhcp6 does not listen on port 547:\n{}",
+        std::fs::read_to_string(pair.dir.join("kea6.log")).unwrap_or_default()
+    );
+    kea
+}
+
+/// The client side: the agent's files and process.
+struct Agent {
+    dir: PathBuf,
+    process: Process,
+}
+
+/// An event program that appends "IF EVENT" to `events` in `dir`.
+fn write_program(dir: &Path) {
+    let script = format!(
+        "#!/bin/sh\necho \"$1 $2\" >> {}\n",
+        dir.join("events").display()
+    );
+    let path = dir.join("eventhook");
+    std::fs::write(&path, script).expect("write event program");
+    let status = Command::new("chmod")
+        .arg("755")
+        .arg(&path)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+}
+
+impl Agent {
+    /// Starts `dhcplab agent -f -d 1 -v -6 v-cli` with `defaults` and files in `dir`.
+    fn start(pair: &Pair, dir: &Path, defaults: &str, log: &str) -> Self {
+        std::fs::create_dir_all(dir).expect("client dir");
+        std::fs::write(dir.join("dhcpagent"), defaults).expect("write defaults");
+        write_program(dir);
+        let mut c = pair.client.command(DHCPLAB);
+        c.args(["agent", "-f", "-d", "1", "-v", "--defaults"])
+            .arg(dir.join("dhcpagent"))
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("--event-program")
+            .arg(dir.join("eventhook"))
+            .arg("--control")
+            .arg(dir.join("agent.sock"))
+            .args(["-6", "v-cli"]);
+        let process = Process::start(c, "dhcplab agent -6", &dir.join(log));
+        Self {
+            dir: dir.to_path_buf(),
+            process,
+        }
+    }
+
+    fn events(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("events"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn wait_event(&self, event: &str, count: usize, limit: Duration) -> bool {
+        wait_for(limit, || {
+            self.events().iter().filter(|e| *e == event).count() >= count
+        })
+    }
+
+    /// `dhcplab info -v6 -i v-cli WHAT`: (exit code, lines printed).
+    fn info(&self, what: &str) -> (Option<i32>, Vec<String>) {
+        let out = Command::new(DHCPLAB)
+            .args(["info", "-v6", "-i", "v-cli", "--control"])
+            .arg(self.dir.join("agent.sock"))
+            .arg(what)
+            .output()
+            .expect("dhcplab info");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+}
+
+/// Everything a failure needs to be understood.
+fn context(pair: &Pair, agent: &Agent, what: &str) -> String {
+    let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+    format!(
+        "{what}\n--- events: {:?}\n--- agent:\n{}{}\n--- kea:\n{}",
+        agent.events(),
+        read(agent.dir.join("agent.out")),
+        read(agent.dir.join("agent2.out")),
+        read(pair.dir.join("kea6.log"))
+    )
+}
+
+/// The pool addresses on v-cli with their `ip -6 addr` lines.
+fn pool_addresses(pair: &Pair) -> Vec<(Ipv6Addr, String)> {
+    let out = pair
+        .client
+        .command("ip")
+        .args(["-6", "-o", "addr", "show", "dev", "v-cli"])
+        .output()
+        .expect("ip addr");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            words.find(|w| *w == "inet6")?;
+            let (a, len) = words.next()?.split_once('/')?;
+            let a: Ipv6Addr = a.parse().ok()?;
+            (len == "128" && a.segments()[..4] == [0x2001, 0xdb8, 1, 0]).then(|| (a, l.to_string()))
+        })
+        .collect()
+}
+
+/// A number after `word` in `line` (as `valid_lft 59sec`).
+fn seconds_after(line: &str, word: &str) -> Option<u32> {
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == word)?;
+    words.next()?.trim_end_matches("sec").parse().ok()
+}
+
+/// The last row of Kea's lease file for `address`: its valid lifetime and state columns.
+fn kea_row(pair: &Pair, address: Ipv6Addr) -> Option<(u32, String)> {
+    let text = std::fs::read_to_string(pair.dir.join("leases.csv")).ok()?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let (valid, state) = (column("valid_lifetime")?, column("state")?);
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .rev()
+        .find(|row| row.first().and_then(|a| a.parse::<Ipv6Addr>().ok()) == Some(address))
+        .and_then(|row| {
+            Some((
+                row.get(valid)?.parse().ok()?,
+                (*row.get(state)?).to_string(),
+            ))
+        })
+}
+
+#[test]
+fn agent6_binds_from_kea_extends_at_t1_answers_dhcpinfo_and_releases_on_sigterm() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    let _kea = start_kea(&pair);
+    let mut agent = Agent::start(
+        &pair,
+        &pair.dir.join("client"),
+        "# dhcpagent's v6 parameter\n.v6.RELEASE_ON_SIGTERM=yes\n",
+        "agent.out",
+    );
+    assert!(
+        agent.wait_event("v-cli BOUND6", 1, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no BOUND6")
+    );
+    let held = pool_addresses(&pair);
+    assert_eq!(held.len(), 1, "{}", context(&pair, &agent, "one /128"));
+    let (address, line) = held[0].clone();
+    // The kernel holds the server's lifetimes (IFA_CACHEINFO): at most what Kea gave.
+    let valid = seconds_after(&line, "valid_lft").expect("valid_lft");
+    let preferred = seconds_after(&line, "preferred_lft").expect("preferred_lft");
+    assert!(
+        (VALID - 15..=VALID).contains(&valid) && preferred <= PREFERRED,
+        "{line}"
+    );
+
+    // dhcpinfo -v6 answers from the Reply: the DNS server Kea was told to give, Kea's
+    // DUID-LLT (type 1, hardware type 1, its time, its link address), and the address held.
+    assert_eq!(agent.info("DNSAddresses"), (Some(0), vec![DNS.to_string()]));
+    assert_eq!(agent.info("23"), (Some(0), vec![DNS.to_string()]));
+    assert_eq!(
+        agent.info("ServerID"),
+        (Some(0), vec!["1,1,700000000,02:00:5e:00:53:02".to_string()])
+    );
+    assert_eq!(
+        agent.info("Addresses"),
+        (Some(0), vec![address.to_string()])
+    );
+    assert_eq!(agent.info("MsgType"), (Some(0), vec!["7".to_string()]));
+    assert_eq!(agent.info("Prefixes"), (Some(0), vec![]));
+    assert_eq!(agent.info("DNSSearch"), (Some(0), vec![]), "not given");
+
+    // RFC 8415 18.2.4: Renew at T1 (4 s); the Reply extends the binding (EXTEND6) and the
+    // kernel's lifetimes are renewed.
+    assert!(
+        agent.wait_event("v-cli EXTEND6", 1, Duration::from_secs(u64::from(T1) + 10)),
+        "{}",
+        context(&pair, &agent, "no EXTEND6 at T1")
+    );
+    let log = std::fs::read_to_string(agent.dir.join("agent.out")).unwrap_or_default();
+    assert!(log.contains("sending RENEW to"), "{log}");
+
+    // SIGTERM with RELEASE_ON_SIGTERM: Release, RELEASE6, the address goes, Kea's lease is
+    // released (memfile writes the lease again with valid lifetime 0, Kea's
+    // Memfile_LeaseMgr::deleteLease, when it is not kept as expired-reclaimed).
+    agent.process.signal("TERM");
+    assert_eq!(
+        agent.process.wait_exit(Duration::from_secs(15)),
+        Some(Some(0)),
+        "{}",
+        context(&pair, &agent, "the agent ends after SIGTERM")
+    );
+    assert!(agent.events().contains(&"v-cli RELEASE6".to_string()));
+    assert!(pool_addresses(&pair).is_empty(), "address removed");
+    let log = std::fs::read_to_string(agent.dir.join("agent.out")).unwrap_or_default();
+    assert!(log.contains("sending RELEASE to ff02::1:2"), "{log}");
+    let released = wait_for(Duration::from_secs(5), || {
+        kea_row(&pair, address).is_some_and(|(valid, _)| valid == 0)
+    });
+    assert!(
+        released,
+        "Kea's lease file: {:?}\n{}",
+        kea_row(&pair, address),
+        context(&pair, &agent, "lease released")
+    );
+    let state = agent.dir.join("state");
+    assert!(
+        !state.join("v-cli.dh6").exists(),
+        "a released binding is forgotten"
+    );
+    assert!(state.join("duid").exists() && state.join("v-cli.iaid").exists());
+}
+
+#[test]
+fn agent6_drops_on_sigterm_and_confirms_the_saved_binding_on_the_next_start() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    let _kea = start_kea(&pair);
+    let dir = pair.dir.join("client");
+    let mut agent = Agent::start(&pair, &dir, "", "agent.out");
+    assert!(
+        agent.wait_event("v-cli BOUND6", 1, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no BOUND6")
+    );
+    let address = pool_addresses(&pair)
+        .first()
+        .map(|(a, _)| *a)
+        .expect("an address");
+    // Without RELEASE_ON_SIGTERM the agent drops: DROP6, the address goes, the binding file
+    // stays and Kea still holds the lease.
+    agent.process.signal("TERM");
+    assert_eq!(
+        agent.process.wait_exit(Duration::from_secs(15)),
+        Some(Some(0))
+    );
+    assert!(agent.events().contains(&"v-cli DROP6".to_string()));
+    assert!(pool_addresses(&pair).is_empty());
+    let binding = std::fs::read_to_string(dir.join("state/v-cli.dh6")).expect("binding kept");
+    assert!(
+        binding.contains(&format!("lease {address}/128")),
+        "{binding}"
+    );
+    assert!(
+        kea_row(&pair, address).is_some_and(|(valid, _)| valid == VALID),
+        "Kea still holds it: {:?}",
+        kea_row(&pair, address)
+    );
+
+    // The next start confirms it (RFC 8415 18.2.3, as after a reboot) and binds it again
+    // without a Solicit; the DUID and IAID files make the client the same one to Kea.
+    let agent = Agent::start(&pair, &dir, "", "agent2.out");
+    assert!(
+        agent.wait_event("v-cli BOUND6", 2, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no BOUND6 after the restart")
+    );
+    let log = std::fs::read_to_string(dir.join("agent2.out")).unwrap_or_default();
+    assert!(log.contains("sending CONFIRM"), "{log}");
+    assert!(!log.contains("sending SOLICIT"), "{log}");
+    assert_eq!(
+        pool_addresses(&pair)
+            .iter()
+            .map(|(a, _)| *a)
+            .collect::<Vec<_>>(),
+        vec![address]
+    );
+    assert_eq!(
+        agent.info("Addresses"),
+        (Some(0), vec![address.to_string()])
+    );
+    assert_eq!(
+        agent.info("DNSAddresses"),
+        (Some(0), vec![DNS.to_string()]),
+        "the saved Reply answers after a Confirm"
+    );
+}
