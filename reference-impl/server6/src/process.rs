@@ -7,7 +7,7 @@
 use crate::alloc::{self, Client, Request};
 use crate::config::Subnet;
 use crate::hooks::{self, Args, HookPoint, NextStep};
-use crate::reply::{self, IaReply, OptionList, RelayLayer};
+use crate::reply::{self, IaReply, OptionList, RELAY_SOURCE_PORT, RelayLayer};
 use crate::store::{HwAddr6, Lease6, LeaseType, STATE_DECLINED};
 use crate::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, Datagram, Interface, Server, Transmit, epoch_secs};
 use dhcplab_kea_config::dhcp6::OptionData6;
@@ -28,16 +28,16 @@ pub(crate) mod status {
     pub const NO_PREFIX_AVAIL: u16 = 6;
 }
 
-/// The Relay Source Port option (RFC 8357): the relay listens on the query's source port.
-const RELAY_SOURCE_PORT: u16 = 135;
-
 /// One Relay-forw layer of a query.
 #[derive(Debug, Clone)]
 struct Relay {
     layer: RelayLayer,
     /// Client Link-Layer Address option (79): hardware type and address.
     client_link_layer: Option<Vec<u8>>,
-    source_port: bool,
+    /// Remote-Id option (37): enterprise number and identifier.
+    remote_id: Option<Vec<u8>>,
+    /// Vendor-specific Information options (17): enterprise number and sub-options.
+    vendor: Vec<Vec<u8>>,
 }
 
 /// Everything about one query the handlers need.
@@ -192,9 +192,14 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
                 link_address: r.link_address,
                 peer_address: r.peer_address,
                 interface_id: o.interface_id().map(<[u8]>::to_vec),
+                source_port: o.get(RELAY_SOURCE_PORT).map(|x| x.data.to_vec()),
             },
             client_link_layer: o.get(code::CLIENT_LINKLAYER_ADDR).map(|x| x.data.to_vec()),
-            source_port: o.get(RELAY_SOURCE_PORT).is_some(),
+            remote_id: o.get(code::REMOTE_ID).map(|x| x.data.to_vec()),
+            vendor: o
+                .get_all(code::VENDOR_OPTS)
+                .map(|x| x.data.to_vec())
+                .collect(),
         });
         msg = match msg.relayed() {
             Ok(Some(inner)) => inner,
@@ -237,7 +242,7 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         .get(code::CLIENT_ID)
         .map(|x| x.data.to_vec())
         .unwrap_or_default();
-    let hwaddr = hardware_address(&duid, d.source.ip(), &relays);
+    let hwaddr = hardware_address(&duid, d.source.ip(), &relays, o);
     let mut q = Query {
         msg_type,
         xid,
@@ -381,38 +386,91 @@ fn sanity_check(t: MessageType, o: OptionsRef<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// The client's hardware address, from the sources of Kea's default `mac-sources` ("any") the
-/// core can see, in Kea's order: the DUID (LLT or LL), the EUI-64 of a link-local source
-/// address (direct queries), the Client Link-Layer Address option of the relay next to the
-/// client.
-fn hardware_address(duid: &[u8], source: &Ipv6Addr, relays: &[Relay]) -> Option<HwAddr6> {
-    match Duid::parse(duid) {
-        Ok(Duid::Llt { htype, addr, .. } | Duid::Ll { htype, addr }) if !addr.is_empty() => {
-            return Some(HwAddr6 {
-                bytes: addr,
-                htype,
-                source: dhcplab_memfile::HWADDR_SOURCE_DUID,
-            });
+/// The CableLabs enterprise number, of DOCSIS vendor options.
+const CABLE_LABS: u32 = 4491;
+/// DOCSIS 3 sub-options: the modem's device id, and the cable modem MAC a CMTS adds.
+const DOCSIS_DEVICE_ID: u16 = 36;
+const DOCSIS_CMTS_CM_MAC: u16 = 1026;
+
+/// The data of sub-option `code` of a CableLabs Vendor-specific Information option.
+fn docsis_sub_option(data: &[u8], code: u16) -> Option<Vec<u8>> {
+    let (ent, mut rest) = data.split_first_chunk::<4>()?;
+    if u32::from_be_bytes(*ent) != CABLE_LABS {
+        return None;
+    }
+    while let Some((h, tail)) = rest.split_first_chunk::<4>() {
+        let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        let body = tail.get(..len)?;
+        if u16::from_be_bytes([h[0], h[1]]) == code && !body.is_empty() {
+            return Some(body.to_vec());
         }
-        _ => {}
+        rest = tail.get(len..)?;
     }
-    let o = source.octets();
-    if relays.is_empty() && source.is_unicast_link_local() && o[11] == 0xff && o[12] == 0xfe {
-        return Some(HwAddr6 {
-            bytes: vec![o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]],
-            htype: 1,
-            source: dhcplab_memfile::HWADDR_SOURCE_IPV6_LINK_LOCAL,
-        });
+    None
+}
+
+/// The client's hardware address, from the sources of Kea's default `mac-sources` ("any")
+/// the core can see, in Kea's order (`Pkt::getMAC`): the DUID (LLT or LL); the EUI-64 of a
+/// link-local address (the source of a direct query, the peer address of the relay next to
+/// the client); from the relay next to the client, its Client Link-Layer Address option
+/// (RFC 6939) or its Remote-Id (the interface's hardware type, Ethernet, as Kea gives it);
+/// the cable modem MAC a CMTS relay adds; the DOCSIS modem's device id.
+fn hardware_address(
+    duid: &[u8],
+    source: &Ipv6Addr,
+    relays: &[Relay],
+    client: OptionsRef<'_>,
+) -> Option<HwAddr6> {
+    use dhcplab_memfile as m;
+    let hw = |bytes: Vec<u8>, htype: u16, source: u32| {
+        Some(HwAddr6 {
+            bytes,
+            htype,
+            source,
+        })
+    };
+    if let Ok(Duid::Llt { htype, addr, .. } | Duid::Ll { htype, addr }) = Duid::parse(duid) {
+        if !addr.is_empty() {
+            return hw(addr, htype, m::HWADDR_SOURCE_DUID);
+        }
     }
-    let d = relays.last()?.client_link_layer.as_ref()?;
-    match d.as_slice() {
-        [h0, h1, addr @ ..] if !addr.is_empty() => Some(HwAddr6 {
-            bytes: addr.to_vec(),
-            htype: u16::from_be_bytes([*h0, *h1]),
-            source: dhcplab_memfile::HWADDR_SOURCE_CLIENT_ADDR_RELAY_OPTION,
-        }),
-        _ => None,
+    let nearest = relays.last();
+    let ll = nearest.map_or(*source, |r| r.layer.peer_address);
+    let o = ll.octets();
+    if ll.is_unicast_link_local() && o[11] == 0xff && o[12] == 0xfe {
+        let mac = vec![o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]];
+        return hw(mac, 1, m::HWADDR_SOURCE_IPV6_LINK_LOCAL);
     }
+    if let Some([h0, h1, addr @ ..]) = nearest.and_then(|r| r.client_link_layer.as_deref()) {
+        if !addr.is_empty() {
+            let htype = u16::from_be_bytes([*h0, *h1]);
+            return hw(
+                addr.to_vec(),
+                htype,
+                m::HWADDR_SOURCE_CLIENT_ADDR_RELAY_OPTION,
+            );
+        }
+    }
+    if let Some(id) = nearest
+        .and_then(|r| r.remote_id.as_deref())
+        .and_then(|d| d.get(4..))
+        .filter(|id| !id.is_empty())
+    {
+        let id = &id[..id.len().min(20)];
+        return hw(id.to_vec(), 1, m::HWADDR_SOURCE_REMOTE_ID);
+    }
+    let cmts = relays
+        .iter()
+        .rev()
+        .flat_map(|r| r.vendor.iter())
+        .find_map(|v| docsis_sub_option(v, DOCSIS_CMTS_CM_MAC));
+    if let Some(mac) = cmts {
+        return hw(mac, 1, m::HWADDR_SOURCE_DOCSIS_CMTS);
+    }
+    client
+        .get_all(code::VENDOR_OPTS)
+        .find_map(|v| docsis_sub_option(v.data, DOCSIS_DEVICE_ID))
+        .and_then(|id| hw(id, 1, m::HWADDR_SOURCE_DOCSIS_MODEM))
 }
 
 /// Kea's `CfgSubnets6::selectSubnet` with `initSelector`: a relayed query by the Interface-Id
@@ -1005,7 +1063,7 @@ fn send(server: &mut Server, q: &Query, t: MessageType, options: OptionList) {
     }
     let port = match q.relays.first() {
         None => CLIENT_PORT,
-        Some(r) if r.source_port => q.source.port(),
+        Some(r) if r.layer.source_port.is_some() => q.source.port(),
         Some(_) => SERVER_PORT,
     };
     let from = if q.destination.is_multicast() || q.destination == ALL_DHCP_RELAY_AGENTS_AND_SERVERS

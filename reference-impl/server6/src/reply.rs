@@ -120,6 +120,9 @@ impl IaReply {
     }
 }
 
+/// The Relay Source Port option (RFC 8357): the relay listens on the query's source port.
+pub(crate) const RELAY_SOURCE_PORT: u16 = 135;
+
 /// What one relay layer of the query said, for the Relay-repl that answers it.
 #[derive(Debug, Clone)]
 pub(crate) struct RelayLayer {
@@ -127,6 +130,8 @@ pub(crate) struct RelayLayer {
     pub link_address: Ipv6Addr,
     pub peer_address: Ipv6Addr,
     pub interface_id: Option<Vec<u8>>,
+    /// Relay Source Port option (RFC 8357) data, echoed as Kea's `copyRelayInfo` does.
+    pub source_port: Option<Vec<u8>>,
 }
 
 /// The reply's bytes: the message, wrapped in a Relay-repl for each of `relays` (outermost
@@ -144,6 +149,9 @@ pub(crate) fn encode(
         let mut o = OptionList::default();
         if let Some(id) = &layer.interface_id {
             o.push(code::INTERFACE_ID, id.clone());
+        }
+        if let Some(port) = &layer.source_port {
+            o.push(RELAY_SOURCE_PORT, port.clone());
         }
         // The Relay Message goes last, after the relay's own options (Kea's packUDP).
         let mut options = o.into_options();
@@ -188,12 +196,14 @@ mod tests {
                 link_address: Ipv6Addr::UNSPECIFIED,
                 peer_address: "2001:db8:1::1".parse().expect("addr"),
                 interface_id: None,
+                source_port: None,
             },
             RelayLayer {
                 hop_count: 0,
                 link_address: "2001:db8:2::1".parse().expect("addr"),
                 peer_address: "fe80::1".parse().expect("addr"),
                 interface_id: Some(b"port7".to_vec()),
+                source_port: None,
             },
         ];
         let bytes = encode(MessageType::REPLY, 5, OptionList::default(), &relays);

@@ -856,6 +856,9 @@ fn relay_ip_addresses_select_the_subnet_and_relay_source_port_is_honoured() {
     );
     let t = transmits(&actions);
     assert_eq!(t[0].destination.port(), 10547);
+    // Kea's copyRelayInfo echoes the option, after Interface-Id (none here).
+    let repl = Message::decode(&t[0].payload).expect("ok");
+    assert_eq!(codes(&repl), vec![135, code::RELAY_MSG]);
     let adv = Message::decode(&t[0].payload)
         .expect("ok")
         .innermost()
@@ -1168,4 +1171,77 @@ fn a_kea_configuration_text_drives_the_server() {
         panic!("an answer")
     };
     assert_eq!(a["arguments"]["Dhcp6"]["subnet6"][0]["id"], 1);
+}
+
+#[test]
+fn hardware_addresses_come_from_the_relays_as_kea_finds_them() {
+    // Kea's Pkt::getMAC order: the DUID, the EUI-64 of a link-local address (here the peer
+    // address of the relay next to the client), option 79, Remote-Id, a CMTS's CM MAC.
+    let mut cfg = config();
+    cfg.subnets[0].interface = None;
+    cfg.subnets[0].reservations = vec![
+        reservation(
+            Identifier6::HwAddress(vec![0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
+            &["2001:db8:1::e1"],
+            &[],
+            vec![],
+        ),
+        reservation(
+            Identifier6::HwAddress(vec![0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x01]),
+            &["2001:db8:1::e2"],
+            &[],
+            vec![],
+        ),
+        reservation(
+            Identifier6::HwAddress(vec![0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x02]),
+            &["2001:db8:1::e3"],
+            &[],
+            vec![],
+        ),
+    ];
+    let mut s = server(cfg);
+    let en_solicit = |n: u8| {
+        let mut m = dhcplab_wire::v6::ClientMessage::new(SOLICIT, u32::from(n));
+        m.options
+            .push(code::CLIENT_ID, &[0, 2, 0, 0, 0x09, 0xbf, n, n])
+            .expect("fits");
+        m.options.push(code::IA_NA, &ia(1, &[])).expect("fits");
+        Message::Client(m).encode()
+    };
+    let through =
+        |s: &mut dhcplab_server6::Server, inner: Vec<u8>, peer: &str, opts: &[(u16, Vec<u8>)]| {
+            let forw = relay(&inner, 0, "2001:db8:1::ff", peer, opts);
+            let actions = deliver(
+                s,
+                at(0),
+                SocketAddrV6::new(ip("2001:db8:1::ff"), 547, 0, 0),
+                ip("2001:db8:1::1"),
+                &forw,
+            );
+            let adv = reply(&actions).innermost().expect("inner");
+            addresses(&ia_nas(&adv)[0])[0].0
+        };
+    // EUI-64 peer address fe80::11:22ff:fe33:4455 is MAC 02:11:22:33:44:55 (U/L bit flipped).
+    assert_eq!(
+        through(&mut s, en_solicit(1), "fe80::11:22ff:fe33:4455", &[]),
+        ip("2001:db8:1::e1")
+    );
+    // Remote-Id: enterprise number, then the address.
+    let rid = vec![0, 0, 0x0d, 0xe9, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x01];
+    assert_eq!(
+        through(&mut s, en_solicit(2), "fe80::2", &[(code::REMOTE_ID, rid)]),
+        ip("2001:db8:1::e2")
+    );
+    // A CMTS's CableLabs vendor option with the cable modem MAC (sub-option 1026).
+    let mut vendor = vec![0, 0, 0x11, 0x8b];
+    vendor.extend_from_slice(&[0x04, 0x02, 0, 6, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x02]);
+    assert_eq!(
+        through(
+            &mut s,
+            en_solicit(3),
+            "fe80::3",
+            &[(code::VENDOR_OPTS, vendor)]
+        ),
+        ip("2001:db8:1::e3")
+    );
 }
