@@ -437,7 +437,8 @@ fn hardware_address(
     let nearest = relays.last();
     let ll = nearest.map_or(*source, |r| r.layer.peer_address);
     let o = ll.octets();
-    if ll.is_unicast_link_local() && o[11] == 0xff && o[12] == 0xfe {
+    // Kea's getMACFromIPv6: u bit set and g bit clear in the identifier, ff:fe in its middle.
+    if ll.is_unicast_link_local() && o[8] & 3 == 2 && o[11] == 0xff && o[12] == 0xfe {
         let mac = vec![o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]];
         return hw(mac, 1, m::HWADDR_SOURCE_IPV6_LINK_LOCAL);
     }

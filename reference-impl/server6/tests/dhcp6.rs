@@ -1181,7 +1181,7 @@ fn hardware_addresses_come_from_the_relays_as_kea_finds_them() {
     cfg.subnets[0].interface = None;
     cfg.subnets[0].reservations = vec![
         reservation(
-            Identifier6::HwAddress(vec![0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
+            Identifier6::HwAddress(vec![0x00, 0x11, 0x22, 0x33, 0x44, 0x55]),
             &["2001:db8:1::e1"],
             &[],
             vec![],
@@ -1221,10 +1221,15 @@ fn hardware_addresses_come_from_the_relays_as_kea_finds_them() {
             let adv = reply(&actions).innermost().expect("inner");
             addresses(&ia_nas(&adv)[0])[0].0
         };
-    // EUI-64 peer address fe80::11:22ff:fe33:4455 is MAC 02:11:22:33:44:55 (U/L bit flipped).
+    // EUI-64 peer address fe80::211:22ff:fe33:4455 is MAC 00:11:22:33:44:55 (u bit flipped
+    // back); fe80::11:22ff:fe33:4455, with the u bit clear, is no EUI-64 to Kea.
     assert_eq!(
-        through(&mut s, en_solicit(1), "fe80::11:22ff:fe33:4455", &[]),
+        through(&mut s, en_solicit(1), "fe80::211:22ff:fe33:4455", &[]),
         ip("2001:db8:1::e1")
+    );
+    assert_eq!(
+        through(&mut s, en_solicit(4), "fe80::11:22ff:fe33:4455", &[]),
+        ip("2001:db8:1::100")
     );
     // Remote-Id: enterprise number, then the address.
     let rid = vec![0, 0, 0x0d, 0xe9, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x01];
