@@ -63,6 +63,88 @@ pub(crate) trait Core {
     fn handle_peer_answer(&mut self, _now: SystemTime, _answer: Self::PeerAnswer) {}
 }
 
+/// The methods of [`Core`] that both cores have under the same names (`handle_datagram`,
+/// `poll_action` with the same generic actions, `handle_command` ...), for an
+/// `impl Core for` block: `$datagram` is the core's datagram type, `$action` its action enum,
+/// `$outcome` its command outcome enum.
+macro_rules! core_methods {
+    ($server:ty, $datagram:ident, $action:ident, $outcome:ident) => {
+        fn handle_received(&mut self, now: SystemTime, r: &Self::Received) {
+            self.handle_datagram(
+                now,
+                $datagram {
+                    interface: r.interface,
+                    source: r.source,
+                    destination: r.destination,
+                    payload: &r.payload,
+                },
+            );
+        }
+        fn handle_timeout(&mut self, now: SystemTime) {
+            <$server>::handle_timeout(self, now);
+        }
+        fn poll_timeout(&self) -> Option<SystemTime> {
+            <$server>::poll_timeout(self)
+        }
+        fn poll_step(&mut self) -> Option<Step<Self::Transmit, Self::Lease, $action>> {
+            Some(match self.poll_action()? {
+                $action::Transmit(t) => Step::Transmit(t),
+                $action::Persist(l) => Step::Persist(l),
+                $action::CompactLeaseFile => Step::Compact,
+                $action::Shutdown => Step::Shutdown,
+                other => Step::Effect(other),
+            })
+        }
+        fn leases(&self) -> Vec<Self::Lease> {
+            <$server>::leases(self)
+        }
+        fn command(&mut self, now: SystemTime, text: &str) -> Option<serde_json::Value> {
+            match self.handle_command(now, text) {
+                $outcome::Answer(a) => Some(a),
+                $outcome::ReloadFromFile => None,
+            }
+        }
+        fn reload(&mut self, now: SystemTime, text: &str) -> serde_json::Value {
+            <$server>::reload(self, now, text)
+        }
+    };
+}
+pub(crate) use core_methods;
+
+/// `impl LinkSocket` for a family's link type whose `interface` has `name` and `index`, whose
+/// transmit type has `interface` and `destination`, and which has inherent `receive` and
+/// `send` of the trait's shapes.
+macro_rules! link_socket {
+    ($link:ty, $received:ty, $transmit:ty) => {
+        impl crate::driver::LinkSocket for $link {
+            type Received = $received;
+            type Transmit = $transmit;
+            fn name(&self) -> &str {
+                &self.interface.name
+            }
+            fn index(&self) -> u32 {
+                self.interface.index
+            }
+            fn transmit_interface(t: &$transmit) -> u32 {
+                t.interface
+            }
+            fn transmit_destination(t: &$transmit) -> String {
+                t.destination.to_string()
+            }
+            async fn receive(
+                &self,
+                out: tokio::sync::mpsc::Sender<$received>,
+            ) -> std::io::Result<()> {
+                <$link>::receive(self, out).await
+            }
+            fn send(&self, t: &$transmit) -> std::io::Result<()> {
+                <$link>::send(self, t)
+            }
+        }
+    };
+}
+pub(crate) use link_socket;
+
 /// An interface's sockets, as the loop uses them.
 pub(crate) trait LinkSocket: Send + Sync + 'static {
     /// A datagram received.
@@ -152,7 +234,7 @@ pub(crate) fn open_control(
 }
 
 /// Starts a receiving task per link, all feeding one channel.
-pub(crate) fn spawn_receivers<L: LinkSocket>(links: &[Arc<L>]) -> mpsc::Receiver<L::Received> {
+fn spawn_receivers<L: LinkSocket>(links: &[Arc<L>]) -> mpsc::Receiver<L::Received> {
     let (tx, rx) = mpsc::channel::<L::Received>(4096);
     for link in links {
         let link = link.clone();
@@ -166,10 +248,14 @@ pub(crate) fn spawn_receivers<L: LinkSocket>(links: &[Arc<L>]) -> mpsc::Receiver
     rx
 }
 
-/// Where events come from besides signals and timers.
-pub(crate) struct Inputs<C: Core> {
-    /// Datagrams from the sockets.
-    pub received: mpsc::Receiver<C::Received>,
+/// What the loop reads from and writes to besides signals and timers.
+pub(crate) struct Io<C: Core, L> {
+    /// The served interfaces' sockets.
+    pub links: Vec<L>,
+    /// The lease file's writer, when leases persist.
+    pub writer: Option<LeaseWriter>,
+    /// The control socket, drained before the loop returns so `shutdown` is answered.
+    pub control: Option<control::Listener>,
     /// Commands from the control socket (and the HA peer endpoint).
     pub commands: mpsc::Receiver<Command>,
     /// HA partners' answers (a closed channel where there is no HA).
@@ -197,16 +283,18 @@ impl<T> Default for Held<T> {
 pub(crate) async fn serve<C, L, S>(
     config_path: &Path,
     server: &mut C,
-    links: &[Arc<L>],
     around: &mut S,
-    mut writer: Option<LeaseWriter>,
-    mut inputs: Inputs<C>,
+    io: Io<C, L>,
 ) -> Result<(), DaemonError>
 where
     C: Core,
     L: LinkSocket<Received = C::Received, Transmit = C::Transmit>,
     S: Surroundings<C>,
 {
+    let links: Vec<Arc<L>> = io.links.into_iter().map(Arc::new).collect();
+    let links = links.as_slice();
+    let mut received = spawn_receivers(links);
+    let (mut commands, mut peer_answers, mut writer) = (io.commands, io.peer_answers, io.writer);
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Runtime)?;
@@ -237,13 +325,13 @@ where
                     stop = true;
                 }
             }
-            Some(first) = inputs.received.recv() => {
+            Some(first) = received.recv() => {
                 let now = SystemTime::now();
                 server.handle_received(now, &first);
                 stop |= carry_out(server, around, writer.as_mut(), &mut held, false);
                 // Group commit: take what else is waiting before syncing once.
                 for _ in 0..255 {
-                    match inputs.received.try_recv() {
+                    match received.try_recv() {
                         Ok(r) => {
                             server.handle_received(now, &r);
                             stop |= carry_out(server, around, writer.as_mut(), &mut held, false);
@@ -252,13 +340,13 @@ where
                     }
                 }
             }
-            Some(cmd) = inputs.commands.recv() => {
+            Some(cmd) = commands.recv() => {
                 let answer = answer_command(server, config_path, &cmd.text);
                 let _ = cmd.answer.send(answer);
                 // config-set and config-reload may move or end HA.
                 around.config_changed(server).await;
             }
-            Some(answer) = inputs.peer_answers.recv() => {
+            Some(answer) = peer_answers.recv() => {
                 server.handle_peer_answer(SystemTime::now(), answer);
                 // A reply the partner's acknowledgement releases covers rows an earlier
                 // turn wrote: it waits until every row so far is on disk.
@@ -283,6 +371,9 @@ where
     if let Some(w) = writer.take() {
         let last = w.finish();
         release(links, &mut held, Some(last))?;
+    }
+    if let Some(c) = &io.control {
+        c.drain(Duration::from_secs(2)).await;
     }
     Ok(())
 }

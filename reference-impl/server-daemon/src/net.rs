@@ -10,7 +10,9 @@ use dhcplab_packet_socket::{
     AsyncPacketSocket, InterfaceInfo, PacketSocket, PacketSocketError, drop_all, interfaces,
 };
 use dhcplab_server::{Interface, Transmit};
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn, recvmsg, setsockopt, sockopt};
+use nix::sys::socket::{
+    ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrLike, recvmsg, setsockopt, sockopt,
+};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, IoSliceMut};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -62,15 +64,16 @@ pub enum NetError {
     List(#[from] PacketSocketError),
 }
 
-/// A datagram as the sockets hand it to the server loop.
+/// A datagram as the sockets hand it to the server loop; `A` is the sender's socket address
+/// and `D` the destination address of the family (DHCPv6's is [`crate::net6::Received`]).
 #[derive(Debug)]
-pub struct Received {
+pub struct Received<A = SocketAddrV4, D = Ipv4Addr> {
     /// Interface index.
     pub interface: u32,
     /// Sender.
-    pub source: SocketAddrV4,
+    pub source: A,
     /// Destination address.
-    pub destination: Ipv4Addr,
+    pub destination: D,
     /// UDP payload.
     pub payload: Vec<u8>,
 }
@@ -185,28 +188,15 @@ impl Link {
     pub async fn receive(&self, out: mpsc::Sender<Received>) -> io::Result<()> {
         let mut buf = vec![0u8; 65_536];
         let index = self.interface.index;
+        let Some(p) = &self.packet else {
+            return receive_udp(&self.udp, index, out, |buf| recv_udp(&self.udp, buf)).await;
+        };
         loop {
             let mut batch = Vec::new();
-            match &self.packet {
-                Some(p) => {
-                    p.recv_batch(&mut buf, 256, |frame| {
-                        batch.extend(datagram(frame, index));
-                    })
-                    .await?;
-                }
-                None => {
-                    batch = read_batch(&self.udp, || {
-                        let (n, source, destination) = recv_udp(&self.udp, &mut buf)?;
-                        Ok(Received {
-                            interface: index,
-                            source,
-                            destination,
-                            payload: buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
-                        })
-                    })
-                    .await?;
-                }
-            }
+            p.recv_batch(&mut buf, 256, |frame| {
+                batch.extend(datagram(frame, index));
+            })
+            .await?;
             if !forward(batch, &out).await {
                 return Ok(());
             }
@@ -237,9 +227,51 @@ impl Link {
     }
 }
 
+/// Reads datagrams from a UDP socket of interface `index` for ever with `recv` (which fills
+/// the buffer and says how many bytes, from where, to where), handing them to `out` in
+/// batches; ends when `out` is closed or the socket fails.
+pub(crate) async fn receive_udp<A, D>(
+    udp: &UdpSocket,
+    index: u32,
+    out: mpsc::Sender<Received<A, D>>,
+    mut recv: impl FnMut(&mut [u8]) -> io::Result<(usize, A, D)>,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let batch = read_batch(udp, || {
+            let (n, source, destination) = recv(&mut buf)?;
+            Ok(Received {
+                interface: index,
+                source,
+                destination,
+                payload: buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
+            })
+        })
+        .await?;
+        if !forward(batch, &out).await {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads one datagram with `recvmsg`, `cmsg` room for its control messages; the byte count,
+/// the sender, and what `pick` finds in the control messages (the packet info).
+pub(crate) fn recv_with_info<A: SockaddrLike, D>(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    cmsg: &mut [u8],
+    pick: impl Fn(ControlMessageOwned) -> Option<D>,
+) -> io::Result<(usize, Option<A>, Option<D>)> {
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<A>(socket.as_raw_fd(), &mut iov, Some(cmsg), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let info = msg.cmsgs().ok().into_iter().flatten().find_map(pick);
+    Ok((msg.bytes, msg.address, info))
+}
+
 /// Waits until `udp` is readable, then reads datagrams with `read` until none is left or 256
 /// are read (one batch for the server loop's group commit).
-pub(crate) async fn read_batch<R>(
+async fn read_batch<R>(
     udp: &UdpSocket,
     mut read: impl FnMut() -> io::Result<R>,
 ) -> io::Result<Vec<R>> {
@@ -286,30 +318,15 @@ fn datagram(frame: &[u8], interface: u32) -> Option<Received> {
 /// Reads one datagram from a UDP socket with the address it was sent to (`IP_PKTINFO`).
 fn recv_udp(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddrV4, Ipv4Addr)> {
     let mut cmsg = nix::cmsg_space!(nix::libc::in_pktinfo);
-    let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrIn>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .map_err(io::Error::from)?;
-    let destination = msg
-        .cmsgs()
-        .ok()
-        .into_iter()
-        .flatten()
-        .find_map(|c| match c {
+    let (n, source, destination) =
+        recv_with_info::<SockaddrIn, _>(socket, buf, &mut cmsg, |c| match c {
             ControlMessageOwned::Ipv4PacketInfo(info) => {
                 Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)))
             }
             _ => None,
-        })
-        .unwrap_or(Ipv4Addr::BROADCAST);
-    let source = msg
-        .address
-        .map_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68), |a| {
-            SocketAddrV4::new(a.ip(), a.port())
-        });
-    Ok((msg.bytes, source, destination))
+        })?;
+    let source = source.map_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68), |a| {
+        SocketAddrV4::new(a.ip(), a.port())
+    });
+    Ok((n, source, destination.unwrap_or(Ipv4Addr::BROADCAST)))
 }

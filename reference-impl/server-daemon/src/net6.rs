@@ -5,16 +5,15 @@
 //! interface as its scope; replies to relays from the address the core chose (a global one) to
 //! the relay's. Both go through `IPV6_PKTINFO`, so the source is the one the core named.
 
-use crate::net::{forward, read_batch};
+use crate::net::{receive_udp, recv_with_info};
 use dhcplab_kea_config::dhcp6::InterfacesConfig6;
 use dhcplab_server6::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, Interface, Transmit};
 use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg, sendmsg, setsockopt,
-    sockopt,
+    ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6, sendmsg, setsockopt, sockopt,
 };
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::BTreeMap;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice};
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 use tokio::net::UdpSocket;
@@ -55,18 +54,10 @@ pub enum NetError {
     List(#[source] io::Error),
 }
 
-/// A datagram as the sockets hand it to the server loop.
-#[derive(Debug)]
-pub struct Received {
-    /// Interface index.
-    pub interface: u32,
-    /// Sender, with the interface as scope when it is link-local.
-    pub source: SocketAddrV6,
-    /// The address it was sent to (`ff02::1:2` or one of the server's).
-    pub destination: Ipv6Addr,
-    /// UDP payload.
-    pub payload: Vec<u8>,
-}
+/// A datagram as the sockets hand it to the server loop: the sender with the interface as
+/// scope when it is link-local, and the address it was sent to (`ff02::1:2` or one of the
+/// server's).
+pub type Received = crate::net::Received<SocketAddrV6, Ipv6Addr>;
 
 /// One served interface and its socket.
 #[derive(Debug)]
@@ -186,23 +177,11 @@ impl Link {
     /// Reads datagrams for ever, handing each to `out`; ends when `out` is closed or the
     /// socket fails.
     pub async fn receive(&self, out: mpsc::Sender<Received>) -> io::Result<()> {
-        let mut buf = vec![0u8; 65_536];
         let index = self.interface.index;
-        loop {
-            let batch = read_batch(&self.socket, || {
-                let (n, source, destination) = recv(&self.socket, &mut buf, index)?;
-                Ok(Received {
-                    interface: index,
-                    source,
-                    destination,
-                    payload: buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
-                })
-            })
-            .await?;
-            if !forward(batch, &out).await {
-                return Ok(());
-            }
-        }
+        receive_udp(&self.socket, index, out, |buf| {
+            recv(&self.socket, buf, index)
+        })
+        .await
     }
 
     /// Sends a datagram from the source address the core chose, out of this interface.
@@ -245,34 +224,25 @@ fn recv(
     index: u32,
 ) -> io::Result<(usize, SocketAddrV6, Ipv6Addr)> {
     let mut cmsg = nix::cmsg_space!(nix::libc::in6_pktinfo);
-    let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrIn6>(
-        socket.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .map_err(io::Error::from)?;
-    let destination = msg
-        .cmsgs()
-        .ok()
-        .into_iter()
-        .flatten()
-        .find_map(|c| match c {
+    let (n, source, destination) =
+        recv_with_info::<SockaddrIn6, _>(socket, buf, &mut cmsg, |c| match c {
             ControlMessageOwned::Ipv6PacketInfo(info) => {
                 Some(Ipv6Addr::from(info.ipi6_addr.s6_addr))
             }
             _ => None,
-        })
-        .unwrap_or(ALL_DHCP_RELAY_AGENTS_AND_SERVERS);
-    let mut source = msg.address.map_or(
+        })?;
+    let mut source = source.map_or(
         SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 546, 0, 0),
         SocketAddrV6::from,
     );
     if is_link_local(source.ip()) && source.scope_id() == 0 {
         source.set_scope_id(index);
     }
-    Ok((msg.bytes, source, destination))
+    Ok((
+        n,
+        source,
+        destination.unwrap_or(ALL_DHCP_RELAY_AGENTS_AND_SERVERS),
+    ))
 }
 
 #[cfg(test)]

@@ -2,12 +2,11 @@
 //! port 67, the HA service's peer commands over HTTP and the run-script hook's scripts, in the
 //! loop of [`crate::driver`].
 
-use crate::driver::{self, Core, Inputs, LinkSocket, Step, Surroundings};
+use crate::driver::{self, Core, Io, Step, Surroundings};
 use crate::{DaemonError, Options, net, peers};
 use dhcplab_kea_config::dhcp4;
 use dhcplab_server::{Action, CommandOutcome, Datagram, Server, Transmit};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
@@ -29,44 +28,7 @@ impl Core for Server {
     type Effect = Action;
     type PeerAnswer = peers::PeerAnswer;
 
-    fn handle_received(&mut self, now: SystemTime, r: &net::Received) {
-        self.handle_datagram(
-            now,
-            Datagram {
-                interface: r.interface,
-                source: r.source,
-                destination: r.destination,
-                payload: &r.payload,
-            },
-        );
-    }
-    fn handle_timeout(&mut self, now: SystemTime) {
-        Server::handle_timeout(self, now);
-    }
-    fn poll_timeout(&self) -> Option<SystemTime> {
-        Server::poll_timeout(self)
-    }
-    fn poll_step(&mut self) -> Option<Step<Transmit, Self::Lease, Action>> {
-        Some(match self.poll_action()? {
-            Action::Transmit(t) => Step::Transmit(t),
-            Action::Persist(l) => Step::Persist(l),
-            Action::CompactLeaseFile => Step::Compact,
-            Action::Shutdown => Step::Shutdown,
-            other => Step::Effect(other),
-        })
-    }
-    fn leases(&self) -> Vec<Self::Lease> {
-        Server::leases(self)
-    }
-    fn command(&mut self, now: SystemTime, text: &str) -> Option<serde_json::Value> {
-        match self.handle_command(now, text) {
-            CommandOutcome::Answer(a) => Some(a),
-            CommandOutcome::ReloadFromFile => None,
-        }
-    }
-    fn reload(&mut self, now: SystemTime, text: &str) -> serde_json::Value {
-        Server::reload(self, now, text)
-    }
+    driver::core_methods!(Server, Datagram, Action, CommandOutcome);
     fn reloaded_by_command(&mut self, answer: &serde_json::Value) {
         self.command_processed("config-reload", None, answer);
     }
@@ -75,28 +37,7 @@ impl Core for Server {
     }
 }
 
-impl LinkSocket for net::Link {
-    type Received = net::Received;
-    type Transmit = Transmit;
-    fn name(&self) -> &str {
-        &self.interface.name
-    }
-    fn index(&self) -> u32 {
-        self.interface.index
-    }
-    fn transmit_interface(t: &Transmit) -> u32 {
-        t.interface
-    }
-    fn transmit_destination(t: &Transmit) -> String {
-        t.destination.to_string()
-    }
-    async fn receive(&self, out: mpsc::Sender<net::Received>) -> std::io::Result<()> {
-        net::Link::receive(self, out).await
-    }
-    fn send(&self, t: &Transmit) -> std::io::Result<()> {
-        net::Link::send(self, t)
-    }
-}
+driver::link_socket!(net::Link, net::Received, Transmit);
 
 /// The HA peer endpoint and requester, and the scripts of run-script.
 pub(crate) struct Around {
@@ -171,8 +112,6 @@ pub(crate) async fn serve(
         );
         server.attach(l.interface.clone());
     }
-    let links: Vec<Arc<net::Link>> = links.into_iter().map(Arc::new).collect();
-    let received = driver::spawn_receivers(&links);
     let (cmd_tx, commands) = mpsc::channel(16);
     let mut endpoint = peers::Endpoint::new(cmd_tx.clone());
     let control = driver::open_control(control_path.as_ref(), cmd_tx)?;
@@ -182,24 +121,14 @@ pub(crate) async fn serve(
         endpoint: Some(endpoint),
         requester,
     };
-    let inputs = Inputs {
-        received,
+    let io = Io {
+        links,
+        writer,
+        control,
         commands,
         peer_answers,
     };
-    driver::serve(
-        &options.config,
-        &mut server,
-        &links,
-        &mut around,
-        writer,
-        inputs,
-    )
-    .await?;
-    if let Some(c) = &control {
-        c.drain(Duration::from_secs(2)).await;
-    }
-    Ok(())
+    driver::serve(&options.config, &mut server, &mut around, io).await
 }
 
 /// Starts the run-script hook's script as Kea does: the path as given (not looked up in

@@ -8,14 +8,13 @@
 //! `data-directory` when configured, else the configuration file's directory (kea-dhcp6's
 //! default is /var/lib/kea).
 
-use crate::driver::{self, Core, Inputs, LinkSocket, Step, Surroundings};
+use crate::driver::{self, Core, Io, Step, Surroundings};
 use crate::{DaemonError, Options, lease_file, net6};
 use dhcplab_kea_config::dhcp6::{self, Dhcp6, SERVER_ID_FILE};
 use dhcplab_server6::{Action, CommandOutcome, Datagram, Lease6, Server, Transmit};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 /// Kea's default name of the DHCPv6 lease file (in its data directory).
@@ -102,68 +101,10 @@ impl Core for Server {
     type Effect = Action;
     type PeerAnswer = Infallible;
 
-    fn handle_received(&mut self, now: SystemTime, r: &net6::Received) {
-        self.handle_datagram(
-            now,
-            Datagram {
-                interface: r.interface,
-                source: r.source,
-                destination: r.destination,
-                payload: &r.payload,
-            },
-        );
-    }
-    fn handle_timeout(&mut self, now: SystemTime) {
-        Server::handle_timeout(self, now);
-    }
-    fn poll_timeout(&self) -> Option<SystemTime> {
-        Server::poll_timeout(self)
-    }
-    fn poll_step(&mut self) -> Option<Step<Transmit, Lease6, Action>> {
-        Some(match self.poll_action()? {
-            Action::Transmit(t) => Step::Transmit(t),
-            Action::Persist(l) => Step::Persist(l),
-            Action::CompactLeaseFile => Step::Compact,
-            Action::Shutdown => Step::Shutdown,
-            other => Step::Effect(other),
-        })
-    }
-    fn leases(&self) -> Vec<Lease6> {
-        Server::leases(self)
-    }
-    fn command(&mut self, now: SystemTime, text: &str) -> Option<serde_json::Value> {
-        match self.handle_command(now, text) {
-            CommandOutcome::Answer(a) => Some(a),
-            CommandOutcome::ReloadFromFile => None,
-        }
-    }
-    fn reload(&mut self, now: SystemTime, text: &str) -> serde_json::Value {
-        Server::reload(self, now, text)
-    }
+    driver::core_methods!(Server, Datagram, Action, CommandOutcome);
 }
 
-impl LinkSocket for net6::Link {
-    type Received = net6::Received;
-    type Transmit = Transmit;
-    fn name(&self) -> &str {
-        &self.interface.name
-    }
-    fn index(&self) -> u32 {
-        self.interface.index
-    }
-    fn transmit_interface(t: &Transmit) -> u32 {
-        t.interface
-    }
-    fn transmit_destination(t: &Transmit) -> String {
-        t.destination.to_string()
-    }
-    async fn receive(&self, out: mpsc::Sender<net6::Received>) -> std::io::Result<()> {
-        net6::Link::receive(self, out).await
-    }
-    fn send(&self, t: &Transmit) -> std::io::Result<()> {
-        net6::Link::send(self, t)
-    }
-}
+driver::link_socket!(net6::Link, net6::Received, Transmit);
 
 /// The server DUID file.
 struct Around {
@@ -222,30 +163,24 @@ pub(crate) async fn serve(
         );
         server.attach(l.interface.clone());
     }
-    let links: Vec<Arc<net6::Link>> = links.into_iter().map(Arc::new).collect();
-    let received = driver::spawn_receivers(&links);
     let (cmd_tx, commands) = mpsc::channel(16);
     let control = driver::open_control(control_path.as_ref(), cmd_tx)?;
     // There is no HA for DHCPv6: a channel that is closed at once.
     let (_, peer_answers) = mpsc::channel(1);
-    let inputs = Inputs {
-        received,
+    let io = Io {
+        links,
+        writer,
+        control,
         commands,
         peer_answers,
     };
     driver::serve(
         &options.config,
         &mut server,
-        &links,
         &mut Around { server_id_path },
-        writer,
-        inputs,
+        io,
     )
-    .await?;
-    if let Some(c) = &control {
-        c.drain(Duration::from_secs(2)).await;
-    }
-    Ok(())
+    .await
 }
 
 /// Bytes as colon-separated hex, as Kea writes DUIDs.
@@ -260,6 +195,7 @@ fn hex_colon(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn config(text: &str) -> Dhcp6 {
         dhcp6::parse(text).expect("configuration")

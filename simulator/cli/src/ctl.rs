@@ -1,5 +1,6 @@
 //! `dhcplab ctl SOCKET COMMAND [ARGUMENTS]`: sends one command to a Kea-style control socket
-//! (the reference server's or kea-dhcp4's) and prints the answer, as kea-shell does.
+//! (the reference servers', kea-dhcp4's or kea-dhcp6's) and prints the answer, as kea-shell
+//! does.
 //!
 //! Exit codes: 0 when the answer's result is 0 (success) or 3 (nothing found); 1 when it is 1
 //! (error) or 2 (unsupported); 2 when the arguments are not JSON or the socket cannot be
@@ -14,7 +15,7 @@ use std::time::Duration;
 pub struct Args {
     /// The control socket's path.
     socket: PathBuf,
-    /// The command, as `lease4-get-all`.
+    /// The command, as `lease4-get-all` or `lease6-get`.
     command: String,
     /// The command's arguments: a JSON map.
     arguments: Option<String>,

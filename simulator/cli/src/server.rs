@@ -1,10 +1,11 @@
-//! `dhcplab server`: `-t FILE` checks a Kea `Dhcp4` configuration as `kea-dhcp4 -t` does,
-//! printing every fault with file, line, column and JSON path (hooks libraries are opened
-//! and their version checked, not run); `-c FILE` runs the reference
-//! server with it until SIGTERM.
+//! `dhcplab server`: `-t FILE` checks a Kea configuration as `kea-dhcp4 -t` or `kea-dhcp6 -t`
+//! does (a `Dhcp6` map is the DHCPv6 server's, else it is the DHCPv4 server's), printing every
+//! fault with file, line, column and JSON path (hooks libraries are opened and their version
+//! checked, not run); `-c FILE` runs the reference server of that family with it until
+//! SIGTERM.
 
 use dhcplab_kea_config::dhcp4;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `dhcplab server`.
@@ -55,6 +56,9 @@ fn check(path: &PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if dhcplab_server_daemon::family(&text) == dhcplab_server_daemon::Family::V6 {
+        return check6(path, &text);
+    }
     match dhcp4::parse(&text) {
         Ok(c) => {
             let mut loader = dhcplab_hook_loader::CheckingLoader;
@@ -72,16 +76,35 @@ fn check(path: &PathBuf) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(faults) => {
-            for fault in &faults {
-                eprintln!("{}:{fault}", path.display());
-            }
-            eprintln!(
-                "{}: {} faults; configuration not accepted",
-                path.display(),
-                faults.len()
-            );
-            ExitCode::from(2)
-        }
+        Err(faults) => refused(path, faults.iter().map(ToString::to_string)),
     }
+}
+
+/// `-t` of a `Dhcp6` file.
+fn check6(path: &Path, text: &str) -> ExitCode {
+    match dhcplab_server_daemon::v6::check(text) {
+        Ok(c) => {
+            println!(
+                "{}: configuration OK ({} subnets, {} pools, {} pd-pools, {} reservations)",
+                path.display(),
+                c.subnets,
+                c.pools,
+                c.pd_pools,
+                c.reservations
+            );
+            ExitCode::SUCCESS
+        }
+        Err(faults) => refused(path, faults.into_iter()),
+    }
+}
+
+/// Prints every fault, each after the file's name, and the count; exit code 2.
+fn refused(path: &Path, faults: impl Iterator<Item = String>) -> ExitCode {
+    let mut n = 0;
+    for fault in faults {
+        eprintln!("{}:{fault}", path.display());
+        n += 1;
+    }
+    eprintln!("{}: {n} faults; configuration not accepted", path.display());
+    ExitCode::from(2)
 }

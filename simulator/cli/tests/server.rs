@@ -140,3 +140,57 @@ fn check_opens_each_hooks_library_and_checks_run_script_without_running_them() {
         }
     }
 }
+
+#[test]
+fn check_takes_a_dhcp6_file_as_kea_dhcp6_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("kea6.json");
+    std::fs::write(
+        &file,
+        r#"# comment
+{ "Dhcp6": { "interfaces-config": { "interfaces": [ "eth0" ] },
+  "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64",
+                 "pools": [ { "pool": "2001:db8:1::100 - 2001:db8:1::1ff" } ],
+                 "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 40, "delegated-len": 56 } ],
+                 "reservations": [ { "duid": "00:03:00:01:02:00:5e:00:53:01", "ip-addresses": [ "2001:db8:1::5" ] } ] } ] } }"#,
+    )
+    .expect("write");
+    let (code, stdout, stderr) = server(&["-t", file.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.ends_with("configuration OK (1 subnets, 1 pools, 1 pd-pools, 1 reservations)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_reports_dhcp6_faults_with_file_line_column_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad6.json");
+    std::fs::write(
+        &file,
+        "{ \"Dhcp6\": {\n  \"preferred-lifetime\": -1,\n  \"colour\": 1 } }",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    let (code, _, stderr) = server(&["-t", path]);
+    assert_eq!(code, Some(2));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("{path}:2:25: Dhcp6.preferred-lifetime: ")),
+        "{stderr}"
+    );
+    assert_eq!(lines[1], format!("{path}:3:3: Dhcp6.colour: unknown key"));
+    assert_eq!(
+        lines[2],
+        format!("{path}: 2 faults; configuration not accepted")
+    );
+    // Running with it refuses it the same way, exit 2.
+    let (code, _, stderr) = server(&["-c", path]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(&format!("{path}:3:3: Dhcp6.colour")),
+        "{stderr}"
+    );
+}

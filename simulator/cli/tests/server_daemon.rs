@@ -1,8 +1,10 @@
 //! The server daemon without a network (no interfaces): its lease file (loaded with bad rows
 //! reported by line and skipped, a foreign file refused and kept), its control socket through
 //! `dhcplab ctl`, SIGHUP reload and SIGTERM stop; the lease file it writes loads in kea-dhcp4 2.2.
+//! With a `Dhcp6` configuration: the v6 server, its Kea v6 lease file and server DUID file kept
+//! across a restart, its lease6 commands.
 
-use dhcplab_memfile::{HEADER4, load4};
+use dhcplab_memfile::{HEADER4, HEADER6, load4, load6};
 use dhcplab_testkit::kea::{KeaDhcp4, kea_available};
 use dhcplab_testkit::netns::{Process, wait_for};
 use std::collections::BTreeMap;
@@ -218,4 +220,147 @@ fn a_lease_file_the_daemon_wrote_loads_in_kea() {
         "a, \"quoted\" & more"
     );
     assert_eq!(theirs["192.0.2.113"]["state"], 1);
+}
+
+/// A `Dhcp6` configuration with no interfaces, its files in `dir`: the lease file and the
+/// server DUID file at their default places (beside the configuration).
+fn config6(dir: &Path, valid: u32) -> std::path::PathBuf {
+    let text = serde_json::json!({ "Dhcp6": {
+        "interfaces-config": { "interfaces": [] },
+        "control-socket": { "socket-type": "unix", "socket-name": dir.join("ctl.sock") },
+        "lease-database": { "type": "memfile", "lfc-interval": 0 },
+        "valid-lifetime": valid, "preferred-lifetime": valid / 2,
+        "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64",
+            "pools": [ { "pool": "2001:db8:1::100 - 2001:db8:1::1ff" } ],
+            "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 40, "delegated-len": 56 } ] } ],
+        "loggers": [ { "name": "kea-dhcp6", "severity": "INFO", "output_options": [ { "output": dir.join("server.log") } ] } ]
+    } });
+    let path = dir.join("dhcplab6.json");
+    std::fs::write(&path, text.to_string()).expect("write configuration");
+    path
+}
+
+fn start6(dir: &Path) -> Process {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dhcplab"));
+    c.args(["server", "-c"]).arg(dir.join("dhcplab6.json"));
+    let mut p = Process::start(c, "dhcplab server (v6)", &dir.join("server.out"));
+    let sock = dir.join("ctl.sock");
+    assert!(
+        wait_for(Duration::from_secs(10), || sock.exists() || !p.running()) && p.running(),
+        "not started: {}",
+        std::fs::read_to_string(dir.join("server.out")).unwrap_or_default()
+    );
+    p
+}
+
+#[test]
+fn a_dhcp6_configuration_runs_the_v6_server_with_keas_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    config6(dir.path(), 4000);
+    let mut server = start6(dir.path());
+    // kea-dhcp6 2.2 keeps its DUID in kea-dhcp6-serverid (DUID-LLT by default, RFC 8415
+    // 11.2: type 1, hardware type, time, link-layer address) and its leases in
+    // kea-leases6.csv; both are beside the configuration here, not under /var.
+    let duid_file = dir.path().join("kea-dhcp6-serverid");
+    let duid = std::fs::read_to_string(&duid_file).expect("the server DUID file is written");
+    assert!(duid.starts_with("00:01:"), "a DUID-LLT: {duid:?}");
+    assert!(duid.ends_with('\n'));
+    let (code, commands) = ctl(dir.path(), "list-commands", None);
+    assert_eq!(code, Some(0));
+    assert!(
+        commands["arguments"]
+            .as_array()
+            .expect("list")
+            .contains(&serde_json::json!("lease6-get")),
+        "{commands}"
+    );
+    let (code, added) = ctl(
+        dir.path(),
+        "lease6-add",
+        Some(
+            r#"{"ip-address": "2001:db8:1::120", "duid": "00:03:00:01:02:00:5e:00:53:20", "iaid": 7}"#,
+        ),
+    );
+    assert_eq!(code, Some(0), "{added}");
+    let (code, added) = ctl(
+        dir.path(),
+        "lease6-add",
+        Some(
+            r#"{"type": "IA_PD", "subnet-id": 1, "ip-address": "2001:db8:8000:100::", "prefix-len": 56, "duid": "00:03:00:01:02:00:5e:00:53:20", "iaid": 8}"#,
+        ),
+    );
+    assert_eq!(code, Some(0), "{added}");
+    // The rows are on disk, in Kea's v6 format, when the answers come.
+    let text = std::fs::read_to_string(dir.path().join("kea-leases6.csv")).expect("lease file");
+    assert_eq!(text.lines().next(), Some(HEADER6));
+    let on_disk = load6(&text).expect("Kea's DHCPv6 lease file");
+    assert_eq!(on_disk.leases.len(), 2, "{text}");
+    let na = &on_disk.leases[&"2001:db8:1::120".parse().expect("address")];
+    assert_eq!(
+        (
+            na.iaid,
+            na.valid_lifetime,
+            na.preferred_lifetime,
+            na.prefix_len
+        ),
+        (7, 4000, 2000, 128)
+    );
+    let (code, got) = ctl(
+        dir.path(),
+        "lease6-get",
+        Some(r#"{"ip-address": "2001:db8:1::120"}"#),
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        got["arguments"]["duid"], "00:03:00:01:02:00:5e:00:53:20",
+        "{got}"
+    );
+    // SIGHUP reads the file again, config-reload too.
+    config6(dir.path(), 600);
+    server.signal("HUP");
+    assert!(wait_for(Duration::from_secs(5), || {
+        ctl(dir.path(), "config-get", None).1["arguments"]["Dhcp6"]["valid-lifetime"] == 600
+    }));
+    let (_, reloaded) = ctl(dir.path(), "config-reload", None);
+    assert_eq!(reloaded["text"], "Configuration successful.");
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
+    assert!(!dir.path().join("ctl.sock").exists());
+    // A restart loads the leases and keeps the DUID: the file is read, not rewritten.
+    let mut server = start6(dir.path());
+    let (code, all) = ctl(dir.path(), "lease6-get-all", None);
+    assert_eq!(code, Some(0));
+    let mut addresses: Vec<&str> = all["arguments"]["leases"]
+        .as_array()
+        .expect("leases")
+        .iter()
+        .filter_map(|l| l["ip-address"].as_str())
+        .collect();
+    addresses.sort_unstable();
+    assert_eq!(addresses, vec!["2001:db8:1::120", "2001:db8:8000:100::"]);
+    assert_eq!(std::fs::read_to_string(&duid_file).expect("read"), duid);
+    let (code, _) = ctl(dir.path(), "shutdown", None);
+    assert_eq!(code, Some(0));
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
+}
+
+#[test]
+fn a_dhcpv4_lease_file_is_refused_by_the_v6_server_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config6(dir.path(), 3600);
+    let v4 = format!("{HEADER4}\n");
+    std::fs::write(dir.path().join("kea-leases6.csv"), &v4).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .args(["server", "-c"])
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kea-leases6.csv"), "{stderr}");
+    assert!(stderr.contains("DHCPv6"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("kea-leases6.csv")).expect("read"),
+        v4
+    );
 }
