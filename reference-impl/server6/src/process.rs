@@ -295,7 +295,9 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
     };
     match answer {
         Some((reply_type, options)) => send(server, &q, reply_type, options),
-        None => discard(server, now, "no answer for this message"),
+        // Kea counts nothing for a message it processed without answering (a Confirm without
+        // addresses, a Decline a callout dropped).
+        None => tracing::debug!("no answer for this message"),
     }
 }
 
@@ -647,6 +649,7 @@ fn apply(server: &mut Server, q: &Query, ia: hooks::IaArg, out: &mut alloc::Outc
                         LeaseType::Pd => "cumulative-assigned-pds",
                     };
                     server.stats.add_subnet(l.subnet_id, name, 1, q.now);
+                    server.stats.bump(name, q.now);
                 }
                 kept.push(l);
                 stored.push(true);
@@ -1032,7 +1035,8 @@ fn send(server: &mut Server, q: &Query, t: MessageType, options: OptionList) {
         };
         match server.callout(HookPoint::Leases6Committed, &args).next_step {
             NextStep::Drop => {
-                return discard(server, q.now, "a leases6_committed callout set DROP");
+                tracing::debug!("a leases6_committed callout set DROP: no answer");
+                return;
             }
             NextStep::Park => {
                 server.parked += 1;

@@ -194,6 +194,8 @@ fn statistics_count_packets_and_leases_under_kea_names() {
     assert_eq!(v("subnet[1].assigned-nas"), 1);
     assert_eq!(v("subnet[1].total-pds"), 256);
     assert_eq!(v("subnet[1].assigned-pds"), 0);
+    assert_eq!(v("cumulative-assigned-nas"), 1);
+    assert_eq!(v("subnet[1].cumulative-assigned-nas"), 1);
     let one = cmd(
         &mut s,
         "statistic-get",
