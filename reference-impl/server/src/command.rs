@@ -388,6 +388,35 @@ pub trait Commands {
     fn reclaim_all(&mut self, now: SystemTime, remove: bool);
     /// Queues the server's stop.
     fn shutdown(&mut self);
+    /// Calls the command_processed callouts with a command and its answer.
+    fn processed(&mut self, name: &str, arguments: Option<&Value>, response: &Value);
+}
+
+/// The answer to a command the family does not answer itself: the common one
+/// ([`common`]), else result 2, not supported.
+pub fn fallback<S: Commands>(
+    server: &mut S,
+    now: SystemTime,
+    command: &Command,
+) -> Result<Value, Bad> {
+    common(server, now, command).unwrap_or_else(|| {
+        Ok(answer(
+            UNSUPPORTED,
+            format!("'{}' command not supported.", command.name),
+        ))
+    })
+}
+
+/// The answer to send for a command's `result` (a fault is result 1), after the
+/// command_processed callouts have seen it.
+pub fn respond<S: Commands>(
+    server: &mut S,
+    command: &Command,
+    result: Result<Value, Bad>,
+) -> Value {
+    let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
+    server.processed(&command.name, command.given.as_ref(), &response);
+    response
 }
 
 /// Answers the commands both families answer alike (`config-get`, `config-test`,

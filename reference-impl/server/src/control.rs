@@ -5,8 +5,8 @@
 //! except `shutdown`.
 
 use crate::command::{
-    self, Args, Bad, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with, arguments_only,
-    boolean, hex, sample, string, uint,
+    self, Args, Bad, EMPTY, ERROR, SUCCESS, answer, answer_with, arguments_only, boolean, hex,
+    sample, string, uint,
 };
 use crate::reclaim;
 use crate::{Action, Server, epoch_secs};
@@ -159,16 +159,9 @@ impl Server {
             "lease4-add" => self.lease_add(args, now),
             "lease4-del" => self.lease_del(args),
             "lease4-wipe" => self.lease_wipe(args),
-            other => command::common(self, now, &command).unwrap_or_else(|| {
-                Ok(answer(
-                    UNSUPPORTED,
-                    format!("'{other}' command not supported."),
-                ))
-            }),
+            _ => command::fallback(self, now, &command),
         };
-        let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
-        self.command_processed(name, given, &response);
-        CommandOutcome::Answer(response)
+        CommandOutcome::Answer(command::respond(self, &command, result))
     }
 
     /// Calls the command_processed callouts with a command and its answer. The core calls it
@@ -476,5 +469,9 @@ impl command::Commands for Server {
 
     fn shutdown(&mut self) {
         self.actions.push_back(Action::Shutdown);
+    }
+
+    fn processed(&mut self, name: &str, arguments: Option<&Value>, response: &Value) {
+        self.command_processed(name, arguments, response);
     }
 }

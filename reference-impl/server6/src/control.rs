@@ -7,8 +7,8 @@ use crate::store::{HwAddr6, Lease6, LeaseType};
 use crate::{Action, Server, epoch_secs, reclaim};
 use dhcplab_kea_config::dhcp6;
 use dhcplab_server::command::{
-    self, Args, Bad, EMPTY, ERROR, SUCCESS, UNSUPPORTED, answer, answer_with, arguments_only,
-    boolean, hex, sample, string, uint,
+    self, Args, Bad, EMPTY, ERROR, SUCCESS, answer, answer_with, arguments_only, boolean, hex,
+    sample, string, uint,
 };
 use dhcplab_wire::v4::Hex;
 use serde_json::{Map, Value, json};
@@ -168,16 +168,9 @@ impl Server {
             "lease6-get-by-duid" => self.lease_get_by_duid(args),
             "lease6-del" => self.lease_del(args),
             "lease6-wipe" => self.lease_wipe(args),
-            other => command::common(self, now, &c).unwrap_or_else(|| {
-                Ok(answer(
-                    UNSUPPORTED,
-                    format!("'{other}' command not supported."),
-                ))
-            }),
+            _ => command::fallback(self, now, &c),
         };
-        let response = result.unwrap_or_else(|Bad(e)| answer(ERROR, e));
-        self.command_processed(name, given, &response);
-        CommandOutcome::Answer(response)
+        CommandOutcome::Answer(command::respond(self, &c, result))
     }
 
     /// Calls the command_processed callouts with a command and its answer. The core calls it
@@ -489,5 +482,9 @@ impl command::Commands for Server {
 
     fn shutdown(&mut self) {
         self.actions.push_back(Action::Shutdown);
+    }
+
+    fn processed(&mut self, name: &str, arguments: Option<&Value>, response: &Value) {
+        self.command_processed(name, arguments, response);
     }
 }
