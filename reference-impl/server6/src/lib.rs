@@ -54,7 +54,9 @@
 //!   calculate-tee-times on by default (0.5, 0.8); T1 is 0 unless below T2;
 //! - a directly connected client only gets a subnet whose `interface` names the receiving
 //!   interface (or whose prefix holds its source address); relayed ones are placed by
-//!   Interface-Id first, then by the link-address of the relay nearest the client;
+//!   Interface-Id first, then by the link-address of the relay nearest the client, but only
+//!   when some relay gives a link-address neither unspecified nor link-local (else the
+//!   query is placed as a direct one and its Interface-Id is not used);
 //! - an Advertise moves the iterative allocator on, so a client that asks for nothing in its
 //!   Request may get the next address rather than the one advertised.
 //!

@@ -476,25 +476,14 @@ fn hardware_address(
         .and_then(|id| hw(id, 1, m::HWADDR_SOURCE_DOCSIS_MODEM))
 }
 
-/// Kea's `CfgSubnets6::selectSubnet` with `initSelector`: a relayed query by the Interface-Id
-/// of the relay next to the client, then by the link-address of the relay nearest the client
-/// that is neither unspecified nor link-local (a subnet naming it in `relay.ip-addresses`,
-/// then the subnet holding it); a direct query (or one whose relays give no such
-/// link-address) by the receiving interface's name, then by the client's source address.
+/// Kea's `CfgSubnets6::selectSubnet` with `initSelector`: a relayed query whose relays give
+/// a link-address (the one of the relay nearest the client that is neither unspecified nor
+/// link-local) is placed by the Interface-Id of the relay next to the client, then by that
+/// link-address (a subnet naming it in `relay.ip-addresses`, then the subnet holding it); any
+/// other query (direct, or relayed with no such link-address, its Interface-Id then unused)
+/// by the receiving interface's name, then by its source address.
 fn select_subnet(server: &Server, q: &Query) -> Option<Arc<Subnet>> {
     let subnets = &server.config.subnets;
-    if let Some(id) = q
-        .relays
-        .last()
-        .and_then(|r| r.layer.interface_id.as_deref())
-    {
-        if let Some(s) = subnets
-            .iter()
-            .find(|s| s.interface_id.as_deref() == Some(id))
-        {
-            return Some(s.clone());
-        }
-    }
     let link = q
         .relays
         .iter()
@@ -502,9 +491,17 @@ fn select_subnet(server: &Server, q: &Query) -> Option<Arc<Subnet>> {
         .map(|r| r.layer.link_address)
         .find(|a| !a.is_unspecified() && !a.is_unicast_link_local());
     if let Some(link) = link {
-        return subnets
-            .iter()
-            .find(|s| s.relays.contains(&link))
+        let id = q
+            .relays
+            .last()
+            .and_then(|r| r.layer.interface_id.as_deref());
+        return id
+            .and_then(|id| {
+                subnets
+                    .iter()
+                    .find(|s| s.interface_id.as_deref() == Some(id))
+            })
+            .or_else(|| subnets.iter().find(|s| s.relays.contains(&link)))
             .or_else(|| subnets.iter().find(|s| s.prefix.contains(link)))
             .cloned();
     }

@@ -780,6 +780,24 @@ fn relayed_solicit_is_answered_through_the_relay_with_its_interface_id() {
     let adv = m.innermost().expect("inner");
     assert_eq!(adv.msg_type(), MessageType::ADVERTISE);
     assert_eq!(addresses(&ia_nas(&adv)[0])[0].0, ip("2001:db8:2::100"));
+    // A relay that gives no usable link-address (unspecified) makes Kea place the query as
+    // a direct one, by the receiving interface (eth0: subnet 1); the Interface-Id is unused.
+    let forw = relay(
+        &inner,
+        0,
+        "::",
+        "fe80::1:1",
+        &[(code::INTERFACE_ID, b"port-7".to_vec())],
+    );
+    let actions = deliver(
+        &mut s,
+        at(0),
+        SocketAddrV6::new(ip("fe80::ff"), 547, 0, 0),
+        ip("fe80::1"),
+        &forw,
+    );
+    let adv = reply(&actions).innermost().expect("inner");
+    assert_eq!(addresses(&ia_nas(&adv)[0])[0].0, ip("2001:db8:1::100"));
 }
 
 #[test]
