@@ -47,26 +47,48 @@ pub fn reference_command(
     release_on_sigterm: bool,
     in_ns: InNamespace<'_>,
 ) -> Result<Command, AdapterError> {
+    reference_agent(
+        dhcplab,
+        dir,
+        REFERENCE_HOOK,
+        &format!("RELEASE_ON_SIGTERM={}\n", yes_no(release_on_sigterm)),
+        &[iface],
+        in_ns,
+    )
+}
+
+/// dhcpagent's word for a flag.
+pub(crate) fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
+/// Writes the reference client's event program `hook` and defaults file `defaults` under
+/// `dir` and returns the command that runs `dhcplab agent` in the foreground with its state
+/// and control socket there, on `interfaces` (`IF` for DHCPv4, `-6 IF` for DHCPv6).
+pub(crate) fn reference_agent(
+    dhcplab: &Path,
+    dir: &Path,
+    hook: &str,
+    defaults: &str,
+    interfaces: &[&str],
+    in_ns: InNamespace<'_>,
+) -> Result<Command, AdapterError> {
     make_dir(dir)?;
     let socket = crate::socket_path(dir.join("agent.sock"))?;
-    let hook = dir.join("hook.sh");
-    write(&hook, REFERENCE_HOOK)?;
-    executable(&hook)?;
-    let release = if release_on_sigterm { "yes" } else { "no" };
-    write(
-        &dir.join("dhcpagent"),
-        &format!("RELEASE_ON_SIGTERM={release}\n"),
-    )?;
+    let program = dir.join("hook.sh");
+    write(&program, hook)?;
+    executable(&program)?;
+    write(&dir.join("dhcpagent"), defaults)?;
     let mut c = in_ns(&arg(dhcplab));
     c.args(["agent", "-f", "-v", "--defaults"])
         .arg(dir.join("dhcpagent"))
         .arg("--state-dir")
         .arg(dir.join("state"))
         .arg("--event-program")
-        .arg(&hook)
+        .arg(&program)
         .arg("--control")
         .arg(socket)
-        .arg(iface);
+        .args(interfaces);
     Ok(c)
 }
 

@@ -2,24 +2,57 @@
 //! router advertisements, logging every event through the same hook as their DHCPv4 forms
 //! (dhclient's reasons end in 6: BOUND6, RENEW6, REBIND6, RELEASE6...; dhcpcd's too).
 //!
-//! busybox udhcpc has no DHCPv6 on Debian. The reference DHCPv6 client's adapter belongs here
-//! (a `reference_command6` beside [`crate::clients::reference_command`]) once
-//! reference-impl/client6 has a command line; until then [`Client::v6_unsupported`] gives the
-//! reason its cells are skipped.
+//! The reference client runs DHCPv6 as `dhcplab agent -6 IF` ([`reference_command6`]).
+//! busybox udhcpc has no DHCPv6 on Debian ([`Client::v6_unsupported`]).
 
-use crate::clients::{Client, Persistence, RealClient, dhcpcd, dhcpcd_dirs, events, write_hook};
+use crate::clients::{
+    Client, Persistence, RealClient, dhcpcd, dhcpcd_dirs, events, reference_agent, write_hook,
+    yes_no,
+};
 use crate::{AdapterError, InNamespace, arg, write};
 use std::net::Ipv6Addr;
 use std::path::Path;
 use std::process::Command;
 
+/// Why udhcpc has no DHCPv6.
+const UDHCPC_NO_V6: &str =
+    "busybox udhcpc has no DHCPv6 (Debian's busybox is built without udhcpc6)";
+
+/// The event program of the reference client running DHCPv6, run as `PROGRAM IF EVENT`
+/// (BOUND6, EXTEND6, RELEASE6, ...): it logs the event and the global address the agent put
+/// on the interface as `new_ip6_address`, as dhclient -6's hook sees it.
+const REFERENCE_HOOK6: &str = r#"#!/bin/sh
+out="$(dirname "$0")/hook.log"
+addr="$(ip -6 -o addr show dev "$1" scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
+printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nnew_ip6_address=%s\n=== end\n' "$2" "$(date +%s.%N)" "$1" "$addr" >> "$out"
+exit 0
+"#;
+
+/// Writes the reference client's files under `dir` and returns the command that runs
+/// `dhcplab agent -6 IFACE` (the binary `dhcplab`) in the foreground; SIGTERM releases the
+/// address when `release_on_sigterm`, else drops it (dhcpagent's `.v6.RELEASE_ON_SIGTERM`).
+pub fn reference_command6(
+    dhcplab: &Path,
+    dir: &Path,
+    iface: &str,
+    release_on_sigterm: bool,
+    in_ns: InNamespace<'_>,
+) -> Result<Command, AdapterError> {
+    reference_agent(
+        dhcplab,
+        dir,
+        REFERENCE_HOOK6,
+        &format!(".v6.RELEASE_ON_SIGTERM={}\n", yes_no(release_on_sigterm)),
+        &["-6", iface],
+        in_ns,
+    )
+}
+
 impl Client {
     /// Why this client cannot take part in DHCPv6 in the lab, or None when it can.
     pub fn v6_unsupported(self) -> Option<&'static str> {
         match self {
-            Client::Reference => Some(
-                "the reference DHCPv6 client (reference-impl/client6) has no command line to run it yet",
-            ),
+            Client::Reference => None,
             Client::Real(r) => r.v6_unsupported(),
         }
     }
@@ -29,9 +62,7 @@ impl RealClient {
     /// Why this client has no DHCPv6, or None when it has.
     pub fn v6_unsupported(self) -> Option<&'static str> {
         match self {
-            RealClient::Udhcpc => {
-                Some("busybox udhcpc has no DHCPv6 (Debian's busybox is built without udhcpc6)")
-            }
+            RealClient::Udhcpc => Some(UDHCPC_NO_V6),
             RealClient::Dhclient | RealClient::Dhcpcd => None,
         }
     }
@@ -46,13 +77,10 @@ impl RealClient {
         persistence: Persistence,
         in_ns: InNamespace<'_>,
     ) -> Result<Command, AdapterError> {
-        if let Some(why) = self.v6_unsupported() {
-            return Err(AdapterError::NoV6(why));
-        }
         let once = persistence == Persistence::Once;
-        let hook = write_hook(dir)?;
         Ok(match self {
             RealClient::Dhclient => {
+                write_hook(dir)?;
                 let conf = dir.join("dhclient6.conf");
                 let timeout = if once { "timeout 20;\n" } else { "" };
                 write(&conf, &format!("request dhcp6.name-servers;\n{timeout}"))?;
@@ -65,6 +93,7 @@ impl RealClient {
                 c
             }
             RealClient::Dhcpcd => {
+                let hook = write_hook(dir)?;
                 let conf = dir.join("dhcpcd6.conf");
                 // No router advertisements in the lab: without noipv6rs dhcpcd waits for one
                 // before it starts DHCPv6; ia_na 1 asks for an address with IAID 1.
@@ -81,7 +110,7 @@ impl RealClient {
                     in_ns,
                 )
             }
-            RealClient::Udhcpc => return Err(AdapterError::NoV6("")),
+            RealClient::Udhcpc => return Err(AdapterError::NoV6(UDHCPC_NO_V6)),
         })
     }
 
@@ -135,12 +164,17 @@ fn logged_address6(env: &[(String, String)]) -> Option<Ipv6Addr> {
 }
 
 /// The address of the last DHCPv6 lease bound, renewed or rebound that the hook saw under
-/// `dir`.
+/// `dir` (the reference agent's BOUND6 and EXTEND6 too).
 pub fn bound_address6(dir: &Path) -> Option<Ipv6Addr> {
     events(dir)
         .iter()
         .rev()
-        .filter(|(ev, _)| matches!(ev.as_str(), "BOUND6" | "RENEW6" | "REBIND6" | "REBOOT6"))
+        .filter(|(ev, _)| {
+            matches!(
+                ev.as_str(),
+                "BOUND6" | "RENEW6" | "REBIND6" | "REBOOT6" | "EXTEND6"
+            )
+        })
         .find_map(|(_, env)| logged_address6(env))
 }
 
@@ -223,7 +257,18 @@ mod tests {
                 .release_command6(d, "x", &in_ns)
                 .is_none()
         );
-        assert!(Client::Reference.v6_unsupported().is_some());
+        assert!(Client::Reference.v6_unsupported().is_none());
+        let c = reference_command6(Path::new("/usr/bin/dhcplab"), d, "dlt1", true, &in_ns)
+            .expect("reference");
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(&args[args.len() - 2..], ["-6", "dlt1"]);
+        assert_eq!(
+            std::fs::read_to_string(d.join("dhcpagent")).expect("defaults"),
+            ".v6.RELEASE_ON_SIGTERM=yes\n"
+        );
         assert!(Client::Real(RealClient::Dhcpcd).v6_unsupported().is_none());
     }
 }

@@ -1,7 +1,7 @@
-//! DHCPv6 servers: kea-dhcp6, ISC dhcpd -6 and dnsmasq, serving IA_NA addresses from one
-//! 2001:db8::/32 subnet on one interface, with the server's own address as DNS server, every
-//! file in the run's directory. The reference DHCPv6 server gets its adapter here once it has
-//! a command line ([`Server::v6_unsupported`] says so meanwhile).
+//! DHCPv6 servers: the reference server (`dhcplab server` with a `Dhcp6` configuration),
+//! kea-dhcp6, ISC dhcpd -6 and dnsmasq, serving IA_NA addresses from one 2001:db8::/32 subnet
+//! on one interface, with the server's own address as DNS server, every file in the run's
+//! directory.
 
 use crate::servers::{Server, dhcpd, listening, logged_since, tie_to};
 use crate::{AdapterError, InNamespace, write};
@@ -40,6 +40,8 @@ pub struct ServerSetup6 {
     pub lifetimes: Lifetimes,
     /// The directory every file goes in.
     pub dir: PathBuf,
+    /// The `dhcplab` binary, for the reference server.
+    pub dhcplab: PathBuf,
 }
 
 impl ServerSetup6 {
@@ -64,23 +66,14 @@ impl ServerSetup6 {
 }
 
 impl Server {
-    /// Why this server cannot serve DHCPv6 in the lab, or None when it can.
-    pub fn v6_unsupported(self) -> Option<&'static str> {
+    /// The program it runs for DHCPv6: the reference server is `dhcplab server` with a
+    /// `Dhcp6` configuration.
+    pub fn program6(self) -> &'static str {
         match self {
-            Server::Reference => Some(
-                "the reference DHCPv6 server (reference-impl/server6) has no command line to run it yet",
-            ),
-            Server::Kea | Server::Dhcpd | Server::Dnsmasq => None,
-        }
-    }
-
-    /// The program it runs for DHCPv6, None when it has none ([`Server::v6_unsupported`]).
-    pub fn program6(self) -> Option<&'static str> {
-        match self {
-            Server::Reference => None,
-            Server::Kea => Some("kea-dhcp6"),
-            Server::Dhcpd => Some("dhcpd"),
-            Server::Dnsmasq => Some("dnsmasq"),
+            Server::Reference => "dhcplab",
+            Server::Kea => "kea-dhcp6",
+            Server::Dhcpd => "dhcpd",
+            Server::Dnsmasq => "dnsmasq",
         }
     }
 
@@ -103,10 +96,7 @@ impl Server {
             valid,
         } = setup.lifetimes;
         Ok(match self {
-            Server::Reference => {
-                return Err(AdapterError::NoV6(self.v6_unsupported().unwrap_or("")));
-            }
-            Server::Kea => {
+            Server::Reference | Server::Kea => {
                 let config = serde_json::json!({ "Dhcp6": {
                     "preferred-lifetime": preferred, "valid-lifetime": valid,
                     "renew-timer": t1, "rebind-timer": t2,
@@ -116,11 +106,16 @@ impl Server {
                         "option-data": [ { "name": "dns-servers", "data": a.to_string() } ] } ]
                 } });
                 let path = write_kea6_config(config, &setup.iface, d)?;
-                let mut c = in_ns("kea-dhcp6");
-                c.env("KEA_PIDFILE_DIR", d)
-                    .env("KEA_LOCKFILE_DIR", d)
-                    .arg("-c")
-                    .arg(path);
+                let mut c = if self == Server::Reference {
+                    let mut c = in_ns(&crate::arg(&setup.dhcplab));
+                    c.arg("server");
+                    c
+                } else {
+                    let mut c = in_ns("kea-dhcp6");
+                    c.env("KEA_PIDFILE_DIR", d).env("KEA_LOCKFILE_DIR", d);
+                    c
+                };
+                c.arg("-c").arg(path);
                 c
             }
             Server::Dhcpd => {
@@ -214,6 +209,7 @@ mod tests {
                 valid: 30,
             },
             dir: dir.to_path_buf(),
+            dhcplab: PathBuf::from("/usr/bin/dhcplab"),
         }
     }
 
@@ -303,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn addresses_outside_the_documentation_prefix_and_the_reference_server_are_refused() {
+    fn addresses_outside_the_documentation_prefix_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let in_ns = |p: &str| Command::new(p);
         let mut outside = setup(dir.path());
@@ -315,11 +311,27 @@ mod tests {
         let mut other_64 = setup(dir.path());
         other_64.pool.0 = "2001:db8:2::100".parse().expect("address");
         assert!(Server::Dnsmasq.command6(&other_64, &in_ns).is_err());
-        assert!(matches!(
-            Server::Reference.command6(&setup(dir.path()), &in_ns),
-            Err(AdapterError::NoV6(_))
-        ));
-        assert_eq!(Server::Reference.program6(), None);
-        assert_eq!(Server::Kea.program6(), Some("kea-dhcp6"));
+    }
+
+    #[test]
+    fn the_reference_server_runs_dhcplab_server_on_the_same_dhcp6_configuration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let in_ns = |p: &str| Command::new(p);
+        let c = Server::Reference
+            .command6(&setup(d), &in_ns)
+            .expect("command");
+        assert_eq!(c.get_program(), "/usr/bin/dhcplab");
+        let args: Vec<_> = c.get_args().collect();
+        assert_eq!(
+            args,
+            [
+                std::ffi::OsStr::new("server"),
+                std::ffi::OsStr::new("-c"),
+                d.join("dhcp6.json").as_os_str()
+            ]
+        );
+        assert!(d.join("dhcp6.json").is_file());
+        assert_eq!(Server::Kea.program6(), "kea-dhcp6");
     }
 }

@@ -43,7 +43,7 @@ fn installed(program: &str) -> bool {
 /// The name `dhcplab stacks` gives the DHCPv6 form of `server` (`kea6` for kea-dhcp6), by
 /// its program.
 fn v6_stack_name(server: Server) -> Option<&'static str> {
-    let program = server.program6()?;
+    let program = server.program6();
     dhcplab_stacks::STACKS
         .iter()
         .find(|s| s.role == dhcplab_stacks::Role::Server && s.program == program)
@@ -62,7 +62,7 @@ pub fn run(args: &Args) -> ExitCode {
             .filter(|s| {
                 *s == Server::Reference
                     || if args.v6 {
-                        s.program6().is_none_or(installed)
+                        installed(s.program6())
                     } else {
                         installed(s.program())
                     }
@@ -153,7 +153,7 @@ pub fn run(args: &Args) -> ExitCode {
             }
             eprintln!("{} x {} ...", s.name(), c.name());
             cells.push(if args.v6 {
-                dhcplab_interop::run_pair6(*s, *c, &dir)
+                dhcplab_interop::run_pair6(*s, *c, &dhcplab, &dir)
             } else {
                 dhcplab_interop::run_pair(*s, *c, &dhcplab, &dir)
             });

@@ -1,103 +1,181 @@
-//! `dhcplab matrix --v6` (issue 11): the DHCPv6 interop matrix from the command line, its
-//! table, JSON and HTML, on a small selection of stacks (the whole matrix is
-//! simulator/interop/tests/v6_netns.rs).
+//! `dhcplab matrix --v6` (issue 11): the DHCPv6 interop matrix in TAP mode, every server
+//! (the reference server, kea-dhcp6, ISC dhcpd -6, dnsmasq) against every client (the
+//! reference agent, dhclient -6, udhcpc, dhcpcd -6), its verdicts, findings, table and HTML,
+//! and an interrupted run's cleanup.
 
-use dhcplab_interop::v6::{ADVERTISE_WINDOW, HINT_LIFETIMES};
+use dhcplab_frame::{Decoded, Link, LinkType};
+use dhcplab_interop::v6::{ADVERTISE_WINDOW, HINT_LIFETIMES, HINT_TIMERS};
 use dhcplab_testkit::netns::{can_create_namespaces, have};
+use dhcplab_wire::v6::Message;
 use std::process::Command;
 
-/// kea-dhcp6 with dhcpcd -6 passes SARR, renew and release, with dhcpcd's two findings; the
-/// stacks without DHCPv6 (udhcpc, the reference server until it has an adapter) are skipped
-/// with their reason; no check failed, so the exit status is 0.
+/// The server's link address in every pair (dhcplab-interop's).
+const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
+
+/// T1, T2, preferred and valid lifetime of every address the server gave (in its Advertise
+/// and Reply messages) in the capture at `path`.
+fn served(path: &std::path::Path) -> Vec<(u32, u32, u32, u32)> {
+    let mut out = Vec::new();
+    for record in dhcplab_capture::CaptureReader::open(path).expect("capture") {
+        let record = record.expect("record");
+        let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, &record.data) else {
+            continue;
+        };
+        let from_server = matches!(&u.link, Link::Ethernet { src, .. } if *src == SERVER_MAC);
+        if !from_server || u.dhcp() != Some(dhcplab_frame::Dhcp::V6) {
+            continue;
+        }
+        let Ok(m) = Message::decode(u.payload) else {
+            continue;
+        };
+        for ia in m.options().ia_na().expect("IA_NA") {
+            for a in ia.options.ia_addresses().expect("IA Address") {
+                out.push((ia.t1, ia.t2, a.preferred, a.valid));
+            }
+        }
+    }
+    out
+}
+
+/// The DHCPv6 matrix on Debian 12's stacks and the reference ones: every check passes but
+/// dnsmasq's renew (skipped: its shortest lease is 2 minutes) and udhcpc's (no DHCPv6, every
+/// check skipped). Every server, the reference one included, gives the configured timers and
+/// lifetimes whatever the client hinted (RFC 8415 section 21.4 and 21.6: "The server MUST
+/// ignore any values in these fields in messages received from a client"). The capture shows
+/// the clients' recorded differences from RFC 8415:
+/// - dhclient 4.4.3 sends T1 3600, T2 5400 and lifetimes 7200/7500 in its IA_NA (section
+///   21.4 and 21.6: SHOULD be 0);
+/// - dhcpcd 9.4.1 echoes the server's lifetimes in its Request, Renew and Release (section
+///   21.6) and sends its Request on the first Advertise, within milliseconds, where that
+///   Advertise has no preference 255 (section 18.2.9: MUST collect for the first RT, more
+///   than 1 s): against every server but dnsmasq, whose Advertise carries preference 255;
+/// - the reference agent: none.
 #[test]
-fn the_v6_matrix_reports_sarr_renew_release_per_cell_with_skips_and_findings() {
-    if !can_create_namespaces() || !have("kea-dhcp6") || !have("dhcpcd") {
+fn the_v6_matrix_passes_with_its_recorded_differences() {
+    if !can_create_namespaces() {
         return;
     }
+    for p in [
+        "kea-dhcp6",
+        "dhcpd",
+        "dnsmasq",
+        "dhclient",
+        "udhcpc",
+        "dhcpcd",
+    ] {
+        if !have(p) {
+            return;
+        }
+    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let (json, html) = (dir.path().join("m.json"), dir.path().join("m.html"));
+    let (json, html, run) = (
+        dir.path().join("m.json"),
+        dir.path().join("m.html"),
+        dir.path().join("run"),
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
-        .args(["matrix", "--v6"])
-        .args(["--server", "reference", "--server", "kea"])
-        .args(["--client", "udhcpc", "--client", "dhcpcd"])
-        .arg("--json")
+        .args(["matrix", "--v6", "--json"])
         .arg(&json)
         .arg("--html")
         .arg(&html)
         .arg("--dir")
-        .arg(dir.path().join("run"))
+        .arg(&run)
         .output()
         .expect("matrix");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(
-        lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["server", "udhcpc", "dhcpcd"]
-    );
-    assert_eq!(
-        lines[1].split_whitespace().collect::<Vec<_>>(),
-        ["reference", "---", "---"]
-    );
-    assert_eq!(
-        lines[2].split_whitespace().collect::<Vec<_>>(),
-        ["kea", "---", "SRL"]
-    );
-    assert!(
-        lines[3].starts_with("S sarr, R renew, L release: passed"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("skipped kea x udhcpc sarr: busybox udhcpc has no DHCPv6"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("skipped reference x dhcpcd sarr: the reference DHCPv6 server"),
-        "{stdout}"
-    );
-
     let cells: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parses");
     let cells = cells.as_array().expect("cells");
-    assert_eq!(cells.len(), 4, "{stdout}");
-    assert!(cells.iter().all(|c| c["family"] == "v6"));
-    let kea_dhcpcd = cells
-        .iter()
-        .find(|c| c["server"] == "kea" && c["client"] == "dhcpcd")
-        .expect("kea x dhcpcd");
-    assert_eq!(kea_dhcpcd["passed"], true);
-    let checks: Vec<(&str, &str)> = kea_dhcpcd["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .map(|k| {
-            (
-                k["check"].as_str().unwrap_or(""),
-                k["verdict"].as_str().unwrap_or(""),
-            )
-        })
+    assert_eq!(cells.len(), 16, "4 servers x 4 clients\n{stdout}");
+    let mut unexpected = Vec::new();
+    for c in cells {
+        let (server, client) = (
+            c["server"].as_str().unwrap_or("?"),
+            c["client"].as_str().unwrap_or("?"),
+        );
+        assert_eq!(c["family"], "v6");
+        let checks: Vec<&str> = c["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .map(|k| k["check"].as_str().unwrap_or("?"))
+            .collect();
+        assert_eq!(checks, ["sarr", "renew", "release"], "{server} x {client}");
+        for k in c["checks"].as_array().expect("checks") {
+            let (check, verdict, why) = (
+                k["check"].as_str().unwrap_or("?"),
+                k["verdict"].as_str().unwrap_or("?"),
+                k["why"].as_str().unwrap_or(""),
+            );
+            let expected = match (server, client, check) {
+                (_, "udhcpc", _) => verdict == "skip" && why.contains("udhcpc has no DHCPv6"),
+                ("dnsmasq", _, "renew") => verdict == "skip" && why.contains("2 minutes"),
+                _ => verdict == "pass",
+            };
+            if !expected {
+                unexpected.push(format!("{server} x {client} {check}: {verdict} {why}"));
+            }
+        }
+        let findings: Vec<&str> = c["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f.as_str())
+            .map(|f| {
+                [HINT_TIMERS, HINT_LIFETIMES, ADVERTISE_WINDOW]
+                    .into_iter()
+                    .find(|rfc| f.starts_with(rfc))
+                    .unwrap_or(f)
+            })
+            .collect();
+        let expected_findings = match (server, client) {
+            (_, "dhclient") => vec![HINT_TIMERS, HINT_LIFETIMES],
+            ("dnsmasq", "dhcpcd") => vec![HINT_LIFETIMES],
+            (_, "dhcpcd") => vec![HINT_LIFETIMES, ADVERTISE_WINDOW],
+            _ => vec![],
+        };
+        if findings != expected_findings {
+            unexpected.push(format!("{server} x {client} findings: {}", c["findings"]));
+        }
+        if client != "udhcpc" {
+            // dnsmasq's lifetimes: its 2-minute minimum, T1 half of it, T2 7/8.
+            let want = if server == "dnsmasq" {
+                (60, 105, 120, 120)
+            } else {
+                (10, 16, 20, 30)
+            };
+            let given = served(&run.join(format!("{server}-{client}/capture.pcap")));
+            if given.is_empty() || given.iter().any(|g| *g != want) {
+                unexpected.push(format!(
+                    "{server} x {client} gave (T1, T2, preferred, valid) {given:?}, expected {want:?}"
+                ));
+            }
+        }
+    }
+    assert!(unexpected.is_empty(), "{}\n{stdout}", unexpected.join("\n"));
+    assert_eq!(out.status.code(), Some(0), "no check failed\n{stdout}");
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .take(6)
+        .map(|l| l.split_whitespace().collect())
         .collect();
     assert_eq!(
-        checks,
-        [("sarr", "pass"), ("renew", "pass"), ("release", "pass")]
+        rows[0],
+        ["server", "reference", "dhclient", "udhcpc", "dhcpcd"]
     );
-    // The renew waits for T1 (10 s) after binding.
-    let renew_seconds = kea_dhcpcd["checks"][1]["seconds"].as_f64().unwrap_or(0.0);
-    assert!((8.0..16.0).contains(&renew_seconds), "{renew_seconds}");
-    let findings: Vec<&str> = kea_dhcpcd["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f.as_str())
-        .collect();
-    assert_eq!(findings.len(), 2, "{findings:?}");
-    assert!(findings[0].starts_with(HINT_LIFETIMES), "{findings:?}");
-    assert!(findings[1].starts_with(ADVERTISE_WINDOW), "{findings:?}");
-    assert!(dir.path().join("run/kea-dhcpcd/capture.pcap").is_file());
-
+    assert_eq!(rows[1], ["reference", "SRL", "SRL", "---", "SRL"]);
+    assert_eq!(rows[2], ["kea", "SRL", "SRL", "---", "SRL"]);
+    assert_eq!(rows[3], ["dhcpd", "SRL", "SRL", "---", "SRL"]);
+    assert_eq!(rows[4], ["dnsmasq", "S-L", "S-L", "---", "S-L"]);
+    assert!(
+        stdout.contains("\nS sarr, R renew, L release: passed; - skipped; x failed\n"),
+        "{stdout}"
+    );
     let page = std::fs::read_to_string(&html).expect("html");
     assert!(page.contains("<h1>Interop matrix (DHCPv6)</h1>"), "{page}");
-    assert!(page.contains("sarr</span>") && page.contains("class=\"skip\""));
+    for server in ["reference", "kea", "dhcpd", "dnsmasq"] {
+        assert!(page.contains(&format!("<tr><th>{server}</th>")), "{page}");
+    }
 }
 
 /// What a run under `dir` may leave: the lab's namespaces (every `dhcplab-` one: the netns

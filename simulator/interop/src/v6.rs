@@ -203,9 +203,10 @@ fn on_interface(netns: &str, dev: &str, address: Ipv6Addr) -> bool {
         })
 }
 
-/// Runs the DHCPv6 interop checks for `server` x `client`, files under `dir`. A stack without
-/// DHCPv6 in the lab skips every check with its reason.
-pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
+/// Runs the DHCPv6 interop checks for `server` x `client`, files under `dir`; `dhcplab` is
+/// the binary that runs the reference stacks. A client without DHCPv6 skips every check with
+/// its reason.
+pub fn run_pair6(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> Cell {
     let mut cell = Cell {
         family: Family::V6,
         server,
@@ -218,26 +219,10 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
             cell.results.push((c, verdict.clone(), Duration::ZERO));
         }
     };
-    let real = match (server.v6_unsupported(), client) {
-        (Some(why), _) => {
-            every(&mut cell, Verdict::Skip(why.into()));
-            return cell;
-        }
-        (None, Client::Reference) => {
-            every(
-                &mut cell,
-                Verdict::Skip(client.v6_unsupported().unwrap_or_default().into()),
-            );
-            return cell;
-        }
-        (None, Client::Real(r)) => match r.v6_unsupported() {
-            Some(why) => {
-                every(&mut cell, Verdict::Skip(why.into()));
-                return cell;
-            }
-            None => r,
-        },
-    };
+    if let Some(why) = client.v6_unsupported() {
+        every(&mut cell, Verdict::Skip(why.into()));
+        return cell;
+    }
     let lab = match crate::lab() {
         Ok(lab) => lab,
         Err(why) => {
@@ -254,6 +239,7 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
         pool: (POOL_FIRST, POOL_LAST),
         lifetimes: LIFETIMES,
         dir: dir.join("server"),
+        dhcplab: dhcplab.to_path_buf(),
     };
     let client_dir = dir.join("client");
     let log = |name: &str| {
@@ -278,7 +264,7 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
             .command6(&setup, &in_srv)
             .map_err(|e| e.to_string())?;
         s.stdout(log("server.out")?).stderr(log("server.err")?);
-        let program = server.program6().unwrap_or_default();
+        let program = server.program6();
         running
             .0
             .push(s.spawn().map_err(|e| format!("{program}: {e}"))?);
@@ -289,13 +275,17 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
                 "{program} was not ready (port 547, its start logged) within 10 s"
             ));
         }
-        let mut c = real
-            .command6(&client_dir, &cli.tap, Persistence::Once, &in_cli)
-            .map_err(|e| e.to_string())?;
+        let mut c = match client {
+            Client::Reference => {
+                clients6::reference_command6(dhcplab, &client_dir, &cli.tap, true, &in_cli)
+            }
+            Client::Real(r) => r.command6(&client_dir, &cli.tap, Persistence::Once, &in_cli),
+        }
+        .map_err(|e| e.to_string())?;
         c.stdout(log("client.out")?).stderr(log("client.err")?);
         running
             .0
-            .push(c.spawn().map_err(|e| format!("{}: {e}", real.program()))?);
+            .push(c.spawn().map_err(|e| format!("{}: {e}", client.name()))?);
         Ok(running)
     })();
     let mut running = match started {
@@ -401,7 +391,12 @@ pub fn run_pair6(server: Server, client: Client, dir: &Path) -> Cell {
         None => Verdict::Skip("no address to release".into()),
         Some(a) => {
             let asked = SystemTime::now();
-            let sent = match real.release_command6(&client_dir, &cli.tap, &in_cli) {
+            // The reference agent releases on SIGTERM (.v6.RELEASE_ON_SIGTERM=yes).
+            let release = match client {
+                Client::Real(r) => r.release_command6(&client_dir, &cli.tap, &in_cli),
+                Client::Reference => None,
+            };
+            let sent = match release {
                 Some(mut c) => c.output().map(|_| ()).map_err(|e| e.to_string()),
                 None => crate::terminate(running.0.last()),
             };
