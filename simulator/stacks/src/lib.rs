@@ -53,7 +53,7 @@ pub const STACKS: &[Stack] = &[
         role: Role::Server,
         program: "",
         version_args: &[],
-        features: &["v4", "short-lifetimes", "bootp"],
+        features: &["v4", "v6", "short-lifetimes", "bootp"],
         package: "",
     },
     Stack {
@@ -94,7 +94,7 @@ pub const STACKS: &[Stack] = &[
         role: Role::Client,
         program: "",
         version_args: &[],
-        features: &["v4", "short-lifetimes", "bootp"],
+        features: &["v4", "v6", "short-lifetimes", "bootp"],
         package: "",
     },
     Stack {
@@ -326,6 +326,12 @@ mod tests {
         let r = find(Role::Server, "reference").expect("reference server");
         assert!(matches!(r.presence(), Presence::BuiltIn { .. }));
         assert!(find(Role::Client, "kea").is_none());
+        // Both reference stacks run DHCPv6 (`dhcplab server` with a Dhcp6 map, `dhcplab agent
+        // -6`); udhcpc has none.
+        for role in [Role::Server, Role::Client] {
+            assert!(find(role, "reference").is_some_and(|s| s.features.contains(&"v6")));
+        }
+        assert!(find(Role::Client, "udhcpc").is_some_and(|s| !s.features.contains(&"v6")));
     }
 
     #[test]
