@@ -27,13 +27,15 @@ esac
 exit 0
 "#;
 
-/// The event program of the reference client (`dhcplab agent`), run as `PROGRAM IF EVENT`:
-/// it logs the event and the address the agent put on the interface, as the real clients'
-/// hook does.
-const REFERENCE_HOOK: &str = r#"#!/bin/sh
+/// The event program of the reference client (`dhcplab agent`), run as `PROGRAM IF EVENT`
+/// (BOUND, EXTEND, ..., and for DHCPv6 BOUND6, EXTEND6, ...): it logs the event and the
+/// addresses the agent put on the interface, as the real clients' hooks name them: `ip` (as
+/// udhcpc's) for the IPv4 one, `new_ip6_address` (as dhclient -6's) for the global IPv6 one.
+pub(crate) const REFERENCE_HOOK: &str = r#"#!/bin/sh
 out="$(dirname "$0")/hook.log"
-addr="$(ip -4 -o addr show dev "$1" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
-printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nip=%s\n=== end\n' "$2" "$(date +%s.%N)" "$1" "$addr" >> "$out"
+IF="$1"
+first() { fam="$1"; shift; ip "$fam" -o addr show dev "$IF" "$@" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1; }
+printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nip=%s\nnew_ip6_address=%s\n=== end\n' "$2" "$(date +%s.%N)" "$1" "$(first -4)" "$(first -6 scope global)" >> "$out"
 exit 0
 "#;
 

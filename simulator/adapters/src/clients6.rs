@@ -6,8 +6,8 @@
 //! busybox udhcpc has no DHCPv6 on Debian ([`Client::v6_unsupported`]).
 
 use crate::clients::{
-    Client, Persistence, RealClient, dhcpcd, dhcpcd_dirs, events, reference_agent, write_hook,
-    yes_no,
+    Client, Persistence, REFERENCE_HOOK, RealClient, dhcpcd, dhcpcd_dirs, events, reference_agent,
+    write_hook, yes_no,
 };
 use crate::{AdapterError, InNamespace, arg, write};
 use std::net::Ipv6Addr;
@@ -17,16 +17,6 @@ use std::process::Command;
 /// Why udhcpc has no DHCPv6.
 const UDHCPC_NO_V6: &str =
     "busybox udhcpc has no DHCPv6 (Debian's busybox is built without udhcpc6)";
-
-/// The event program of the reference client running DHCPv6, run as `PROGRAM IF EVENT`
-/// (BOUND6, EXTEND6, RELEASE6, ...): it logs the event and the global address the agent put
-/// on the interface as `new_ip6_address`, as dhclient -6's hook sees it.
-const REFERENCE_HOOK6: &str = r#"#!/bin/sh
-out="$(dirname "$0")/hook.log"
-addr="$(ip -6 -o addr show dev "$1" scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n 1)"
-printf '=== event=%s\ndhcplab_at=%s\ninterface=%s\nnew_ip6_address=%s\n=== end\n' "$2" "$(date +%s.%N)" "$1" "$addr" >> "$out"
-exit 0
-"#;
 
 /// Writes the reference client's files under `dir` and returns the command that runs
 /// `dhcplab agent -6 IFACE` (the binary `dhcplab`) in the foreground; SIGTERM releases the
@@ -41,7 +31,7 @@ pub fn reference_command6(
     reference_agent(
         dhcplab,
         dir,
-        REFERENCE_HOOK6,
+        REFERENCE_HOOK,
         &format!(".v6.RELEASE_ON_SIGTERM={}\n", yes_no(release_on_sigterm)),
         &["-6", iface],
         in_ns,
