@@ -140,14 +140,22 @@ fn v6_address(m: &AddressMessage) -> Option<(Ipv6Addr, AddressFlags)> {
 }
 
 /// Reports (interface index, address) for every IPv6 address whose duplicate address
-/// detection failed (RFC 4862 5.4.5; the kernel marks it IFA_F_DADFAILED), until `out` closes.
+/// detection failed (RFC 4862 5.4.5; the kernel marks it IFA_F_DADFAILED, and removes it when
+/// it has lifetimes), until `out` closes.
 pub async fn watch_dad(out: mpsc::Sender<(u32, Ipv6Addr)>) -> io::Result<()> {
     let (connection, _handle, mut messages) =
         rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv6Ifaddr])?;
     tokio::spawn(connection);
     while let Some((message, _)) = messages.next().await {
-        if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) = message.payload
-            && let Some((address, flags)) = v6_address(&m)
+        // A permanent address stays with the flag (RTM_NEWADDR); one with lifetimes, as the
+        // agent's are, is deleted with it (RTM_DELADDR; Linux's addrconf_dad_stop).
+        let m = match message.payload {
+            NetlinkPayload::InnerMessage(
+                RouteNetlinkMessage::NewAddress(m) | RouteNetlinkMessage::DelAddress(m),
+            ) => m,
+            _ => continue,
+        };
+        if let Some((address, flags)) = v6_address(&m)
             && (flags.contains(AddressFlags::Dadfailed)
                 || m.header.flags.contains(AddressHeaderFlags::Dadfailed))
             && out.send((m.header.index, address)).await.is_err()

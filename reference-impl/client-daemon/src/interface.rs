@@ -25,6 +25,31 @@ pub enum Order<E> {
     Stop(StopWith),
 }
 
+impl<E> Order<E> {
+    /// The host event to hand the client for `order` (the next one from the task's channel):
+    /// the event itself, or for a stop the client's `release` or `drop` event; `None` when the
+    /// task is to end at once (`-a` leaves everything, or the channel closed).
+    pub fn event(order: Option<Self>, release: E, drop: E) -> Option<E> {
+        match order? {
+            Order::Host(e) => Some(e),
+            Order::Stop(StopWith::Release) => Some(release),
+            Order::Stop(StopWith::Drop) => Some(drop),
+            Order::Stop(StopWith::Leave) => None,
+        }
+    }
+}
+
+/// Waits until `at` (for ever when `None`): a client's next timer.
+pub async fn sleep_until(at: Option<SystemTime>) {
+    match at {
+        Some(at) => {
+            let d = at.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::time::sleep(d).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// How an interface ends when the agent stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopWith {
@@ -60,6 +85,20 @@ pub struct Interface {
     pub slot: usize,
 }
 
+impl StopWith {
+    /// How an interface ends: left as it is with `-a` (`adopt`), else released when
+    /// RELEASE_ON_SIGTERM says so, else dropped.
+    pub fn choose(adopt: bool, release_on_sigterm: bool) -> Self {
+        if adopt {
+            StopWith::Leave
+        } else if release_on_sigterm {
+            StopWith::Release
+        } else {
+            StopWith::Drop
+        }
+    }
+}
+
 impl Interface {
     /// Runs until the agent stops it and the client has nothing left to do.
     pub async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order<HostEvent>>) {
@@ -76,10 +115,6 @@ impl Interface {
             {
                 return;
             }
-            let sleep = self
-                .client
-                .poll_timeout()
-                .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
             tokio::select! {
                 received = link.receive(&mut buf) => match received {
                     Ok(payloads) => {
@@ -95,7 +130,7 @@ impl Interface {
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     }
                 },
-                () = async { match sleep { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {
+                () = sleep_until(self.client.poll_timeout()) => {
                     self.client.handle_timeout(SystemTime::now());
                 }
                 Some((address, in_use)) = probes.recv() => {
@@ -106,19 +141,10 @@ impl Interface {
                     self.client.handle_program_exit(SystemTime::now(), run);
                 }
                 order = orders.recv(), if !stopping => {
-                    let with = match order {
-                        Some(Order::Host(e)) => {
-                            self.client.handle_host(SystemTime::now(), e);
-                            continue;
-                        }
-                        Some(Order::Stop(with)) => with,
-                        None => StopWith::Leave,
-                    };
-                    stopping = true;
-                    match with {
-                        StopWith::Release => self.client.handle_host(SystemTime::now(), HostEvent::Release),
-                        StopWith::Drop => self.client.handle_host(SystemTime::now(), HostEvent::Drop),
-                        StopWith::Leave => return,
+                    stopping = !matches!(order, Some(Order::Host(_)));
+                    match Order::event(order, HostEvent::Release, HostEvent::Drop) {
+                        Some(e) => self.client.handle_host(SystemTime::now(), e),
+                        None => return,
                     }
                 }
             }
@@ -231,5 +257,23 @@ fn describe(payload: &[u8]) -> String {
             Err(e) => format!("a message with a bad type ({e})"),
         },
         Err(e) => format!("{} bytes that do not decode ({e})", payload.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_becomes_the_clients_release_or_drop_and_adopt_leaves_everything() {
+        let event = |o| Order::event(o, "release", "drop");
+        assert_eq!(event(Some(Order::Host("link up"))), Some("link up"));
+        assert_eq!(event(Some(Order::Stop(StopWith::Release))), Some("release"));
+        assert_eq!(event(Some(Order::Stop(StopWith::Drop))), Some("drop"));
+        assert_eq!(event(Some(Order::Stop(StopWith::Leave))), None);
+        assert_eq!(event(None), None, "the agent is gone");
+        assert_eq!(StopWith::choose(true, true), StopWith::Leave);
+        assert_eq!(StopWith::choose(false, true), StopWith::Release);
+        assert_eq!(StopWith::choose(false, false), StopWith::Drop);
     }
 }

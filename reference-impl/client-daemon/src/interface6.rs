@@ -7,7 +7,7 @@
 
 use crate::address::Addresses;
 use crate::control::{Board, Snapshot6};
-use crate::interface::{Order, StopWith};
+use crate::interface::{Order, sleep_until};
 use crate::log::Logger;
 use crate::net6::Link6;
 use crate::program::Programs;
@@ -59,10 +59,6 @@ impl Interface6 {
             {
                 return;
             }
-            let sleep = self
-                .client
-                .poll_timeout()
-                .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
             tokio::select! {
                 received = link.receive(&mut buf) => match received {
                     Ok(p) => {
@@ -76,7 +72,7 @@ impl Interface6 {
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     }
                 },
-                () = async { match sleep { Some(d) => tokio::time::sleep(d).await, None => std::future::pending().await } } => {
+                () = sleep_until(self.client.poll_timeout()) => {
                     self.client.handle_timeout(SystemTime::now());
                 }
                 Some(run) = exits.recv() => {
@@ -84,19 +80,10 @@ impl Interface6 {
                     self.client.handle_program_exit(SystemTime::now(), run);
                 }
                 order = orders.recv(), if !stopping => {
-                    let with = match order {
-                        Some(Order::Host(e)) => {
-                            self.client.handle_host(SystemTime::now(), e);
-                            continue;
-                        }
-                        Some(Order::Stop(with)) => with,
-                        None => StopWith::Leave,
-                    };
-                    stopping = true;
-                    match with {
-                        StopWith::Release => self.client.handle_host(SystemTime::now(), HostEvent::Release),
-                        StopWith::Drop => self.client.handle_host(SystemTime::now(), HostEvent::Drop),
-                        StopWith::Leave => return,
+                    stopping = !matches!(order, Some(Order::Host(_)));
+                    match Order::event(order, HostEvent::Release, HostEvent::Drop) {
+                        Some(e) => self.client.handle_host(SystemTime::now(), e),
+                        None => return,
                     }
                 }
             }

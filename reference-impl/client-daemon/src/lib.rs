@@ -276,13 +276,7 @@ async fn agent(
             slot,
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let stop = if options.adopt {
-            StopWith::Leave
-        } else if settings.release_on_sigterm {
-            StopWith::Release
-        } else {
-            StopWith::Drop
-        };
+        let stop = StopWith::choose(options.adopt, settings.release_on_sigterm);
         senders.v4.push((info.index, tx, stop));
         tasks.push(tokio::spawn(iface.run(rx)));
     }
@@ -311,13 +305,7 @@ async fn agent(
             slot: slot_of(name),
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let stop = if options.adopt {
-            StopWith::Leave
-        } else if settings.release_on_sigterm {
-            StopWith::Release
-        } else {
-            StopWith::Drop
-        };
+        let stop = StopWith::choose(options.adopt, settings.release_on_sigterm);
         senders.v6.push((info.index, tx, stop));
         tasks.push(tokio::spawn(iface.run(rx)));
     }
@@ -378,6 +366,7 @@ async fn agent(
                 senders.host(None, HostEvent::Resume, HostEvent6::Resume);
             }
             Some((index, carrier)) = links.recv() => {
+                log.log(Level::Debug, "", &format!("interface index {index}: carrier {}", if carrier { "on" } else { "off" }));
                 if carrier {
                     senders.host(Some(index), HostEvent::LinkUp, HostEvent6::LinkUp);
                 } else {

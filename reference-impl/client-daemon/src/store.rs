@@ -75,14 +75,9 @@ impl Store {
 
     /// The saved lease of interface `name`; `Ok(None)` when there is none.
     pub fn load_lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
-        let path = self.lease_path(name);
-        match fs::read(&path) {
-            Ok(bytes) => lease_file::decode(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Lease { path, source }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { path, source }),
-        }
+        load(self.lease_path(name), |bytes, path| {
+            lease_file::decode(bytes).map_err(|source| StoreError::Lease { path, source })
+        })
     }
 
     /// Replaces the lease file of interface `name`.
@@ -106,14 +101,9 @@ impl Store {
 
     /// The saved DHCPv6 binding of interface `name`; `Ok(None)` when there is none.
     pub fn load_binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
-        let path = self.binding_path(name);
-        match fs::read(&path) {
-            Ok(bytes) => binding_file::decode(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Binding { path, source }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { path, source }),
-        }
+        load(self.binding_path(name), |bytes, path| {
+            binding_file::decode(bytes).map_err(|source| StoreError::Binding { path, source })
+        })
     }
 
     /// Replaces the DHCPv6 binding file of interface `name`.
@@ -202,6 +192,19 @@ impl Store {
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
         fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+/// The file at `path` read by `decode` (given the bytes and the path, for its errors);
+/// `Ok(None)` when there is no file.
+fn load<T>(
+    path: PathBuf,
+    decode: impl FnOnce(&[u8], PathBuf) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    match fs::read(&path) {
+        Ok(bytes) => decode(&bytes, path).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io { path, source }),
     }
 }
 

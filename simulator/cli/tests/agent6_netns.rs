@@ -24,9 +24,12 @@ const T2: u32 = 7;
 /// The DNS server Kea gives (option 23).
 const DNS: &str = "2001:db8:1::53";
 
-/// kea-dhcp6 on v-srv with one subnet and the lease file `leases.csv` in the pair's
-/// directory; started when it listens on port 547.
-fn start_kea(pair: &Pair) -> Process {
+/// The pool Kea gives addresses from.
+const POOL: &str = "2001:db8:1::100 - 2001:db8:1::1ff";
+
+/// kea-dhcp6 on v-srv with one subnet (addresses from `pool`) and the lease file `leases.csv`
+/// in the pair's directory; started when it listens on port 547.
+fn start_kea(pair: &Pair, pool: &str) -> Process {
     pair.server
         .ip(&["addr", "add", "2001:db8:1::1/64", "dev", "v-srv", "nodad"]);
     let leases = pair.dir.join("leases.csv");
@@ -42,7 +45,7 @@ fn start_kea(pair: &Pair) -> Process {
         "option-data": [ { "name": "dns-servers", "data": DNS } ],
         "subnet6": [ {
             "id": 1, "subnet": "2001:db8:1::/64", "interface": "v-srv",
-            "pools": [ { "pool": "2001:db8:1::100 - 2001:db8:1::1ff" } ]
+            "pools": [ { "pool": pool } ]
         } ],
         "loggers": [ { "name": "kea-dhcp6", "severity": "DEBUG", "debuglevel": 40,
                        "output_options": [ { "output": pair.dir.join("kea6.log") } ] } ]
@@ -211,7 +214,7 @@ fn agent6_binds_from_kea_extends_at_t1_answers_dhcpinfo_and_releases_on_sigterm(
         return;
     }
     let pair = Pair::new();
-    let _kea = start_kea(&pair);
+    let _kea = start_kea(&pair, POOL);
     let mut agent = Agent::start(
         &pair,
         &pair.dir.join("client"),
@@ -297,7 +300,7 @@ fn agent6_drops_on_sigterm_and_confirms_the_saved_binding_on_the_next_start() {
         return;
     }
     let pair = Pair::new();
-    let _kea = start_kea(&pair);
+    let _kea = start_kea(&pair, POOL);
     let dir = pair.dir.join("client");
     let mut agent = Agent::start(&pair, &dir, "", "agent.out");
     assert!(
@@ -309,6 +312,54 @@ fn agent6_drops_on_sigterm_and_confirms_the_saved_binding_on_the_next_start() {
         .first()
         .map(|(a, _)| *a)
         .expect("an address");
+    // Carrier lost and back (the peer's link flaps), then SIGCONT (the host was stopped, as a
+    // suspended one is): each time the agent confirms the address (RFC 8415 18.2.12).
+    let confirms = || {
+        std::fs::read_to_string(dir.join("agent.out"))
+            .unwrap_or_default()
+            .matches("sending CONFIRM")
+            .count()
+    };
+    // Down for 2 s: the kernel's linkwatch reports carrier changes up to a second late and
+    // folds a shorter flap into one report of the final state.
+    pair.server.ip(&["link", "set", "v-srv", "down"]);
+    std::thread::sleep(Duration::from_secs(2));
+    pair.server.ip(&["link", "set", "v-srv", "up"]);
+    assert!(
+        wait_for(Duration::from_secs(10), || confirms() >= 1),
+        "{}",
+        context(&pair, &agent, "no Confirm after the link came back")
+    );
+    let on_link = || {
+        std::fs::read_to_string(dir.join("agent.out"))
+            .unwrap_or_default()
+            .matches("Confirm: the leases are on-link")
+            .count()
+    };
+    assert!(
+        wait_for(Duration::from_secs(10), || on_link() >= 1),
+        "{}",
+        context(&pair, &agent, "Kea confirms after the flap")
+    );
+    agent.process.signal("CONT");
+    assert!(
+        wait_for(Duration::from_secs(10), || confirms() >= 2),
+        "{}",
+        context(&pair, &agent, "no Confirm after SIGCONT")
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || on_link() >= 2),
+        "{}",
+        context(&pair, &agent, "Kea confirms after SIGCONT")
+    );
+    assert_eq!(
+        pool_addresses(&pair)
+            .iter()
+            .map(|(a, _)| *a)
+            .collect::<Vec<_>>(),
+        vec![address],
+        "the address stays through a confirmed flap"
+    );
     // Without RELEASE_ON_SIGTERM the agent drops: DROP6, the address goes, the binding file
     // stays and Kea still holds the lease.
     agent.process.signal("TERM");
@@ -355,5 +406,50 @@ fn agent6_drops_on_sigterm_and_confirms_the_saved_binding_on_the_next_start() {
         agent.info("DNSAddresses"),
         (Some(0), vec![DNS.to_string()]),
         "the saved Reply answers after a Confirm"
+    );
+}
+
+#[test]
+fn agent6_declines_an_address_that_duplicate_address_detection_finds_in_use() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    // The only address of the pool is already the server's own (no DAD there), and the client
+    // side runs DAD on new addresses: the kernel marks the address IFA_F_DADFAILED.
+    pair.server
+        .ip(&["addr", "add", "2001:db8:1::100/64", "dev", "v-srv", "nodad"]);
+    let dad = pair
+        .client
+        .command("sysctl")
+        .args([
+            "-qw",
+            "net.ipv6.conf.v-cli.accept_dad=1",
+            "net.ipv6.conf.v-cli.dad_transmits=1",
+        ])
+        .status()
+        .expect("sysctl");
+    assert!(dad.success());
+    let _kea = start_kea(&pair, "2001:db8:1::100 - 2001:db8:1::100");
+    let dir = pair.dir.join("client");
+    let agent = Agent::start(&pair, &dir, "", "agent.out");
+    let address: Ipv6Addr = "2001:db8:1::100".parse().expect("ip");
+    // RFC 8415 18.2.8: the client declines an address found in use; Kea then holds the
+    // lease as declined (state 1) for its probation period.
+    let declined = wait_for(Duration::from_secs(20), || {
+        kea_row(&pair, address).is_some_and(|(_, state)| state == "1")
+    });
+    assert!(
+        declined,
+        "Kea's lease: {:?}\n{}",
+        kea_row(&pair, address),
+        context(&pair, &agent, "no Decline")
+    );
+    let log = std::fs::read_to_string(dir.join("agent.out")).unwrap_or_default();
+    assert!(log.contains("sending DECLINE to ff02::1:2"), "{log}");
+    assert!(
+        wait_for(Duration::from_secs(5), || pool_addresses(&pair).is_empty()),
+        "the duplicate address is taken off: {:?}",
+        pool_addresses(&pair)
     );
 }
