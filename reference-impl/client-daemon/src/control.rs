@@ -19,11 +19,12 @@
 //! `{"command": "release", "interface": "eth0"}` gives the lease back (RELEASE), `"drop"`
 //! stops using it without telling the server, `{"command": "inform", "interface": "eth0",
 //! "address": "192.0.2.9"}` asks for configuration for an address set by other means. The
-//! interface may be left out when the agent has one. Parameters may also come in
+//! interface may be left out when the agent has one. For DHCPv6 (`ifconfig IF inet6 dhcp
+//! release|drop`) the orders are `"release6"` (Release, RFC 8415 18.2.7) and `"drop6"`. Parameters may also come in
 //! `"arguments"`, as `dhcplab ctl SOCKET release '{"interface": "eth0"}'` sends them.
 
 use dhcplab_client::{HostEvent, Lease};
-use dhcplab_client6::{Binding, IaKind};
+use dhcplab_client6::{Binding, HostEvent as HostEvent6, IaKind};
 use serde_json::{Value, json};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -79,8 +80,17 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// An order for an interface's DHCPv4 or DHCPv6 client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    /// For the DHCPv4 client.
+    V4(HostEvent),
+    /// For the DHCPv6 client.
+    V6(HostEvent6),
+}
+
 /// Hands an order for the named interface to its task; false when no task takes it.
-pub type Orders = Arc<dyn Fn(&str, HostEvent) -> bool + Send + Sync>;
+pub type Orders = Arc<dyn Fn(&str, Given) -> bool + Send + Sync>;
 
 /// Whether a peer whose user is `peer_uid` (none when its credentials cannot be read) may
 /// give orders to an agent running as `me`: root, or the agent's own user.
@@ -192,7 +202,7 @@ pub fn answer(text: &str, board: &Board, orders: Option<&Orders>) -> Value {
             }
         }
         Some("lease6") => lease6(&board, interface, SystemTime::now()),
-        Some(command @ ("release" | "drop" | "inform")) => {
+        Some(command @ ("release" | "drop" | "inform" | "release6" | "drop6")) => {
             let Some(orders) = orders else {
                 return json!({"result": 1, "text": format!("{command}: only root or the agent's user may give orders")});
             };
@@ -207,10 +217,12 @@ pub fn answer(text: &str, board: &Board, orders: Option<&Orders>) -> Value {
                 return json!({"result": 1, "text": format!("interface {name:?} is not under the agent's control")});
             }
             let event = match command {
-                "release" => HostEvent::Release,
-                "drop" => HostEvent::Drop,
+                "release" => Given::V4(HostEvent::Release),
+                "drop" => Given::V4(HostEvent::Drop),
+                "release6" => Given::V6(HostEvent6::Release),
+                "drop6" => Given::V6(HostEvent6::Drop),
                 _ => match param("address").map(str::parse::<std::net::Ipv4Addr>) {
-                    Some(Ok(a)) => HostEvent::Inform(a),
+                    Some(Ok(a)) => Given::V4(HostEvent::Inform(a)),
                     Some(Err(e)) => {
                         return json!({"result": 1, "text": format!("inform: \"address\": {e}")});
                     }
@@ -284,10 +296,10 @@ mod tests {
     }
 
     /// What orders were given, in order.
-    type Given = Arc<Mutex<Vec<(String, HostEvent)>>>;
+    type Record = Arc<Mutex<Vec<(String, Given)>>>;
 
     /// Orders that record what they were given, and whether the task took them.
-    fn recorder(taken: bool) -> (Orders, Given) {
+    fn recorder(taken: bool) -> (Orders, Record) {
         let got = Arc::new(Mutex::new(Vec::new()));
         let log = got.clone();
         let orders: Orders = Arc::new(move |name, event| {
@@ -330,10 +342,10 @@ mod tests {
         assert_eq!(
             *got.lock().expect("lock"),
             vec![
-                ("eth1".to_string(), HostEvent::Release),
+                ("eth1".to_string(), Given::V4(HostEvent::Release)),
                 (
                     "eth0".to_string(),
-                    HostEvent::Inform("192.0.2.9".parse().expect("ip"))
+                    Given::V4(HostEvent::Inform("192.0.2.9".parse().expect("ip")))
                 ),
             ]
         );
@@ -377,6 +389,28 @@ mod tests {
         assert!(
             a["text"].as_str().unwrap_or("").contains("has ended"),
             "{a}"
+        );
+    }
+
+    #[test]
+    fn release6_and_drop6_reach_the_dhcpv6_client() {
+        let (orders, got) = recorder(true);
+        let b = board(&["eth0"]);
+        let refused = answer(r#"{"command": "release6"}"#, &b, None);
+        assert_eq!(refused["result"], 1, "{refused}");
+        for request in [
+            r#"{"command": "release6"}"#,
+            r#"{"command": "drop6", "arguments": {"interface": "eth0"}}"#,
+        ] {
+            let a = answer(request, &b, Some(&orders));
+            assert_eq!(a["result"], 0, "{request}: {a}");
+        }
+        assert_eq!(
+            *got.lock().expect("lock"),
+            vec![
+                ("eth0".to_string(), Given::V6(HostEvent6::Release)),
+                ("eth0".to_string(), Given::V6(HostEvent6::Drop)),
+            ]
         );
     }
 

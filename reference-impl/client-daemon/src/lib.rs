@@ -313,17 +313,21 @@ async fn agent(
         let board = board.clone();
         let log = log.clone();
         let path = options.control_socket.clone();
-        let by_name: Vec<(String, mpsc::UnboundedSender<Order<HostEvent>>)> = options
+        let v4: Vec<(String, mpsc::UnboundedSender<Order<HostEvent>>)> = options
             .interfaces
             .iter()
             .cloned()
             .zip(senders.v4.iter().map(|(_, tx, _)| tx.clone()))
             .collect();
-        let orders: control::Orders = Arc::new(move |name: &str, event| {
-            by_name
-                .iter()
-                .find(|(n, _)| n == name)
-                .is_some_and(|(_, tx)| tx.send(Order::Host(event)).is_ok())
+        let v6: Vec<(String, mpsc::UnboundedSender<Order<HostEvent6>>)> = options
+            .interfaces6
+            .iter()
+            .cloned()
+            .zip(senders.v6.iter().map(|(_, tx, _)| tx.clone()))
+            .collect();
+        let orders: control::Orders = Arc::new(move |name: &str, given| match given {
+            control::Given::V4(event) => send_to(&v4, name, event),
+            control::Given::V6(event) => send_to(&v6, name, event),
         });
         tokio::spawn(control::serve(listener, board, orders, move |e| {
             log.log(
@@ -439,6 +443,15 @@ impl Senders {
             let _ = tx.send(Order::Stop(*stop));
         }
     }
+}
+
+/// Hands `event` to the task of interface `name` among `tasks`; false when there is none or it
+/// has ended.
+fn send_to<E>(tasks: &[(String, mpsc::UnboundedSender<Order<E>>)], name: &str, event: E) -> bool {
+    tasks
+        .iter()
+        .find(|(n, _)| n == name)
+        .is_some_and(|(_, tx)| tx.send(Order::Host(event)).is_ok())
 }
 
 /// The usable link-local address of interface `name` (index `index`), waited for at most
