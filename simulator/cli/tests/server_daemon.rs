@@ -21,14 +21,24 @@ fn config(dir: &Path, valid: u32) -> std::path::PathBuf {
         "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.100 - 192.0.2.200" } ] } ],
         "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": dir.join("server.log") } ] } ]
     } });
-    let path = dir.join("dhcplab4.json");
-    std::fs::write(&path, text.to_string()).expect("write configuration");
+    write_config(dir, "dhcplab4.json", &text)
+}
+
+/// Writes a configuration as `dir/name`; its path.
+fn write_config(dir: &Path, name: &str, config: &serde_json::Value) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, config.to_string()).expect("write configuration");
     path
 }
 
 fn start(dir: &Path) -> Process {
+    start_with(dir, "dhcplab4.json")
+}
+
+/// Starts `dhcplab server -c DIR/CONFIG` and waits for its control socket.
+fn start_with(dir: &Path, config: &str) -> Process {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dhcplab"));
-    c.args(["server", "-c"]).arg(dir.join("dhcplab4.json"));
+    c.args(["server", "-c"]).arg(dir.join(config));
     let mut p = Process::start(c, "dhcplab server", &dir.join("server.out"));
     let sock = dir.join("ctl.sock");
     assert!(
@@ -225,32 +235,26 @@ fn a_lease_file_the_daemon_wrote_loads_in_kea() {
 /// A `Dhcp6` configuration with no interfaces, its files in `dir`: the lease file and the
 /// server DUID file at their default places (beside the configuration).
 fn config6(dir: &Path, valid: u32) -> std::path::PathBuf {
+    config6_lfc(dir, valid, 0)
+}
+
+/// [`config6`] with Kea's lease file cleanup every `lfc` seconds (0: never).
+fn config6_lfc(dir: &Path, valid: u32, lfc: u32) -> std::path::PathBuf {
     let text = serde_json::json!({ "Dhcp6": {
         "interfaces-config": { "interfaces": [] },
         "control-socket": { "socket-type": "unix", "socket-name": dir.join("ctl.sock") },
-        "lease-database": { "type": "memfile", "lfc-interval": 0 },
+        "lease-database": { "type": "memfile", "lfc-interval": lfc },
         "valid-lifetime": valid, "preferred-lifetime": valid / 2,
         "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64",
             "pools": [ { "pool": "2001:db8:1::100 - 2001:db8:1::1ff" } ],
             "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 40, "delegated-len": 56 } ] } ],
         "loggers": [ { "name": "kea-dhcp6", "severity": "INFO", "output_options": [ { "output": dir.join("server.log") } ] } ]
     } });
-    let path = dir.join("dhcplab6.json");
-    std::fs::write(&path, text.to_string()).expect("write configuration");
-    path
+    write_config(dir, "dhcplab6.json", &text)
 }
 
 fn start6(dir: &Path) -> Process {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dhcplab"));
-    c.args(["server", "-c"]).arg(dir.join("dhcplab6.json"));
-    let mut p = Process::start(c, "dhcplab server (v6)", &dir.join("server.out"));
-    let sock = dir.join("ctl.sock");
-    assert!(
-        wait_for(Duration::from_secs(10), || sock.exists() || !p.running()) && p.running(),
-        "not started: {}",
-        std::fs::read_to_string(dir.join("server.out")).unwrap_or_default()
-    );
-    p
+    start_with(dir, "dhcplab6.json")
 }
 
 #[test]
@@ -363,4 +367,47 @@ fn a_dhcpv4_lease_file_is_refused_by_the_v6_server_and_kept() {
         std::fs::read_to_string(dir.path().join("kea-leases6.csv")).expect("read"),
         v4
     );
+}
+
+#[test]
+fn the_v6_lease_file_is_cleaned_up_at_lfc_interval() {
+    // Kea's lease file cleanup (lfc-interval): the file is rewritten with the leases in force
+    // only, so a deleted lease's rows go and a changed lease keeps its last row.
+    let dir = tempfile::tempdir().expect("tempdir");
+    config6_lfc(dir.path(), 4000, 1);
+    let mut server = start6(dir.path());
+    let add = |n: u8| {
+        format!(
+            r#"{{"ip-address": "2001:db8:1::1{n:02x}", "duid": "00:03:00:01:02:00:5e:00:53:{n:02x}", "iaid": {n}}}"#
+        )
+    };
+    for n in 1..=3 {
+        assert_eq!(ctl(dir.path(), "lease6-add", Some(&add(n))).0, Some(0));
+    }
+    let (code, _) = ctl(
+        dir.path(),
+        "lease6-del",
+        Some(r#"{"ip-address": "2001:db8:1::102"}"#),
+    );
+    assert_eq!(code, Some(0));
+    let path = dir.path().join("kea-leases6.csv");
+    let rows = |p: &Path| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // Appending alone leaves five lines (header, three rows, the deleting row).
+    assert!(
+        wait_for(Duration::from_secs(5), || rows(&path) == 3),
+        "cleaned up to the header and two leases:\n{}",
+        std::fs::read_to_string(&path).unwrap_or_default()
+    );
+    let text = std::fs::read_to_string(&path).expect("read");
+    let loaded = load6(&text).expect("Kea's v6 lease file");
+    let mut addresses: Vec<String> = loaded.leases.keys().map(ToString::to_string).collect();
+    addresses.sort();
+    assert_eq!(addresses, vec!["2001:db8:1::101", "2001:db8:1::103"]);
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
 }
