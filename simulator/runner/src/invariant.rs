@@ -1,19 +1,51 @@
 //! The check every run makes beside its steps when servers share a link: no address held by
-//! two clients at once, as the ACKs on the link tell it and as the servers' lease tables tell
-//! it. Both modes use it: virtual mode as messages go and leases are written, TAP mode on the
-//! switch's capture and the servers' lease files.
+//! two clients at once, as the ACKs (DHCPv6: the Replies) on the link tell it and as the
+//! servers' lease tables tell it. For DHCPv6 an address is held by a client's DUID, and two
+//! delegated prefixes conflict when they overlap. Both modes use it: virtual mode as messages
+//! go and leases are written, TAP mode on the switch's capture and the servers' lease files.
 
-use dhcplab_memfile::Lease4;
+use dhcplab_memfile::{Lease4, Lease6, LeaseType};
+use dhcplab_scenario::v6::in_prefix6;
 use dhcplab_wire::v4::{Hex, Message, MessageType};
+use dhcplab_wire::v6;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Who holds which address by the ACKs seen so far: the client's link address and when its
 /// lease ends (nanoseconds since the start of the run). A RELEASE or DECLINE from the holder
-/// ends its hold.
+/// ends its hold. DHCPv6 holds (addresses as /128, delegated prefixes) are kept by the
+/// client's DUID, from servers' Replies.
 #[derive(Debug, Default, Clone)]
 pub struct AckLedger {
     held: BTreeMap<Ipv4Addr, ([u8; 6], u128)>,
+    held6: BTreeMap<(Ipv6Addr, u8), (Vec<u8>, u128)>,
+}
+
+/// What a DHCPv6 message says about the addresses and prefixes of its IAs: (address or
+/// prefix, length, valid lifetime), leaving out IAs whose status code is a failure.
+fn ia_holdings(options: &v6::OptionsRef<'_>) -> Vec<(Ipv6Addr, u8, u32)> {
+    let ok = |o: &v6::OptionsRef<'_>| o.status_code().ok().flatten().is_none_or(|s| s.code == 0);
+    let mut out = Vec::new();
+    for ia in options.ia_na().unwrap_or_default() {
+        if ok(&ia.options) {
+            for a in ia.options.ia_addresses().unwrap_or_default() {
+                out.push((a.addr, 128, a.valid));
+            }
+        }
+    }
+    for ia in options.ia_pd().unwrap_or_default() {
+        if ok(&ia.options) {
+            for p in ia.options.ia_prefixes().unwrap_or_default() {
+                out.push((p.prefix, p.prefix_len, p.valid));
+            }
+        }
+    }
+    out
+}
+
+/// Whether prefix `a`/`la` and prefix `b`/`lb` share an address (one holds the other).
+pub fn overlap6(a: Ipv6Addr, la: u8, b: Ipv6Addr, lb: u8) -> bool {
+    in_prefix6(a, b, la.min(lb))
 }
 
 impl AckLedger {
@@ -58,27 +90,141 @@ impl AckLedger {
         self.held.insert(m.yiaddr, (mac, until));
         broken
     }
+
+    /// Takes a DHCPv6 message sent at `at_ns` by `sender` (`from_server`: a server; a
+    /// RELAY-REPL is read for the message inside); the broken invariant, if this Reply gives
+    /// an address, or a prefix overlapping one, that another client (DUID) holds. A Reply's
+    /// valid lifetime of 0, and a client's Release or Decline, end the holder's hold.
+    pub fn observe6(
+        &mut self,
+        at_ns: u128,
+        sender: &str,
+        from_server: bool,
+        m: &v6::Message,
+    ) -> Option<String> {
+        let Ok(inner) = m.innermost() else {
+            return None;
+        };
+        let options = inner.options();
+        let duid = options.get(v6::code::CLIENT_ID)?.data.to_vec();
+        let kind = inner.msg_type();
+        if !from_server {
+            if kind == v6::MessageType::RELEASE || kind == v6::MessageType::DECLINE {
+                for (a, len, _) in ia_holdings(&options) {
+                    if self.held6.get(&(a, len)).is_some_and(|(h, _)| *h == duid) {
+                        self.held6.remove(&(a, len));
+                    }
+                }
+            }
+            return None;
+        }
+        if kind != v6::MessageType::REPLY {
+            return None;
+        }
+        let mut broken = None;
+        for (a, len, valid) in ia_holdings(&options) {
+            if valid == 0 {
+                if self.held6.get(&(a, len)).is_some_and(|(h, _)| *h == duid) {
+                    self.held6.remove(&(a, len));
+                }
+                continue;
+            }
+            let other = self.held6.iter().find(|((b, lb), (h, until))| {
+                *h != duid && *until > at_ns && overlap6(a, len, *b, *lb)
+            });
+            if let Some(((b, lb), (h, _))) = other
+                && broken.is_none()
+            {
+                broken = Some(format!(
+                    "{sender} gave {a}/{len} to DUID {} while DUID {} holds {b}/{lb} from an earlier Reply",
+                    Hex(&duid),
+                    Hex(h)
+                ));
+            }
+            let until = at_ns + u128::from(valid) * 1_000_000_000;
+            self.held6.insert((a, len), (duid.clone(), until));
+        }
+        broken
+    }
 }
 
-/// Whether two leases of one address, from two servers, are both in force at `now` (seconds
-/// since 1970) for different clients.
-pub fn leases_conflict(a: &Lease4, b: &Lease4, now: u64) -> bool {
-    let active = |l: &Lease4| l.state == 0 && l.valid_lifetime > 0 && l.expire > now;
-    let same = a.hwaddr == b.hwaddr || (!a.client_id.is_empty() && a.client_id == b.client_id);
-    a.address == b.address && active(a) && active(b) && !same
+/// A lease row of either version, as the lease-table check reads it.
+pub trait Held {
+    /// Whether it and `other` cover a common address (the same address; overlapping
+    /// delegated prefixes).
+    fn overlaps(&self, other: &Self) -> bool;
+    /// Whether both belong to one client.
+    fn same_client(&self, other: &Self) -> bool;
+    /// Whether it is in force at `now` (seconds since 1970).
+    fn active(&self, now: u64) -> bool;
+    /// The address or prefix, as text.
+    fn what(&self) -> String;
+    /// The client, as text.
+    fn holder(&self) -> String;
+}
+
+impl Held for Lease4 {
+    fn overlaps(&self, other: &Self) -> bool {
+        self.address == other.address
+    }
+    fn same_client(&self, other: &Self) -> bool {
+        self.hwaddr == other.hwaddr
+            || (!self.client_id.is_empty() && self.client_id == other.client_id)
+    }
+    fn active(&self, now: u64) -> bool {
+        self.state == 0 && self.valid_lifetime > 0 && self.expire > now
+    }
+    fn what(&self) -> String {
+        self.address.to_string()
+    }
+    fn holder(&self) -> String {
+        Hex(&self.hwaddr).to_string()
+    }
+}
+
+impl Held for Lease6 {
+    fn overlaps(&self, other: &Self) -> bool {
+        let pd = |l: &Lease6| l.lease_type == LeaseType::Pd;
+        pd(self) == pd(other)
+            && overlap6(
+                self.address,
+                self.prefix_len,
+                other.address,
+                other.prefix_len,
+            )
+    }
+    fn same_client(&self, other: &Self) -> bool {
+        self.duid == other.duid
+    }
+    fn active(&self, now: u64) -> bool {
+        self.state == 0 && self.valid_lifetime > 0 && self.expire > now
+    }
+    fn what(&self) -> String {
+        match self.lease_type {
+            LeaseType::Pd => format!("{}/{}", self.address, self.prefix_len),
+            _ => self.address.to_string(),
+        }
+    }
+    fn holder(&self) -> String {
+        format!("DUID {}", Hex(&self.duid))
+    }
+}
+
+/// Whether two leases (one address, or overlapping prefixes), from two servers, are both in
+/// force at `now` (seconds since 1970) for different clients.
+pub fn leases_conflict<L: Held>(a: &L, b: &L, now: u64) -> bool {
+    a.overlaps(b) && a.active(now) && b.active(now) && !a.same_client(b)
 }
 
 /// The conflicts between servers' lease tables at `now`: each server's name and its leases.
-pub fn table_conflicts(tables: &[(String, Vec<Lease4>)], now: u64) -> Vec<String> {
+pub fn table_conflicts<L: Held>(tables: &[(String, Vec<L>)], now: u64) -> Vec<String> {
     let mut out = Vec::new();
     for (i, (name_a, a)) in tables.iter().enumerate() {
-        let by: BTreeMap<Ipv4Addr, &Lease4> = a.iter().map(|l| (l.address, l)).collect();
+        let live: Vec<&L> = a.iter().filter(|l| l.active(now)).collect();
         for (name_b, b) in tables.iter().skip(i + 1) {
-            for l in b {
-                if let Some(other) = by.get(&l.address)
-                    && leases_conflict(other, l, now)
-                {
-                    out.push(lease_conflict_text(name_b, l, name_a, other));
+            for l in b.iter().filter(|l| l.active(now)) {
+                if let Some(other) = live.iter().find(|o| leases_conflict(**o, l, now)) {
+                    out.push(lease_conflict_text(name_b, l, name_a, *other));
                 }
             }
         }
@@ -87,12 +233,17 @@ pub fn table_conflicts(tables: &[(String, Vec<Lease4>)], now: u64) -> Vec<String
 }
 
 /// How a lease-table conflict reads: `leased` by `by`, while `holder` leases `theirs`.
-pub fn lease_conflict_text(by: &str, leased: &Lease4, holder: &str, theirs: &Lease4) -> String {
+pub fn lease_conflict_text<L: Held>(by: &str, leased: &L, holder: &str, theirs: &L) -> String {
     format!(
-        "{by} leased {} to {} while {holder} leases it to {}",
-        leased.address,
-        Hex(&leased.hwaddr),
-        Hex(&theirs.hwaddr)
+        "{by} leased {} to {} while {holder} leases {} to {}",
+        leased.what(),
+        leased.holder(),
+        if leased.what() == theirs.what() {
+            "it".to_string()
+        } else {
+            theirs.what()
+        },
+        theirs.holder()
     )
 }
 
@@ -179,5 +330,150 @@ mod tests {
             ("b".to_string(), t(lease(1, 100))),
         ];
         assert!(table_conflicts(&same, 50).is_empty(), "one client");
+    }
+
+    /// A server's Reply (as a RELAY-REPL carries it) with one IA_NA address or IA_PD prefix.
+    fn reply6(duid: u8, pd: bool, address: Ipv6Addr, len: u8, valid: u32) -> v6::Message {
+        let mut inner = v6::Options::new();
+        let mut entry = Vec::new();
+        if pd {
+            entry.extend_from_slice(&valid.to_be_bytes());
+            entry.extend_from_slice(&valid.to_be_bytes());
+            entry.push(len);
+            entry.extend_from_slice(&address.octets());
+        } else {
+            entry.extend_from_slice(&address.octets());
+            entry.extend_from_slice(&valid.to_be_bytes());
+            entry.extend_from_slice(&valid.to_be_bytes());
+        }
+        let mut ia = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        let (ia_code, entry_code) = if pd {
+            (v6::code::IA_PD, v6::code::IA_PREFIX)
+        } else {
+            (v6::code::IA_NA, v6::code::IA_ADDR)
+        };
+        ia.extend_from_slice(&entry_code.to_be_bytes());
+        ia.extend_from_slice(&(entry.len() as u16).to_be_bytes());
+        ia.extend_from_slice(&entry);
+        inner
+            .push(
+                v6::code::CLIENT_ID,
+                &[0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, duid],
+            )
+            .expect("fits");
+        inner.push(ia_code, &ia).expect("fits");
+        let reply = v6::Message::Client(v6::ClientMessage {
+            msg_type: v6::MessageType::REPLY,
+            xid: 7,
+            options: inner,
+        });
+        let mut outer = v6::Options::new();
+        outer
+            .push(v6::code::RELAY_MSG, &reply.encode())
+            .expect("fits");
+        v6::Message::Relay(v6::RelayMessage {
+            msg_type: v6::MessageType::RELAY_REPL,
+            hop_count: 0,
+            link_address: Ipv6Addr::UNSPECIFIED,
+            peer_address: Ipv6Addr::UNSPECIFIED,
+            options: outer,
+        })
+    }
+
+    #[test]
+    fn a_v6_reply_of_a_held_address_or_an_overlapping_prefix_to_another_duid_breaks_it() {
+        let s = 1_000_000_000u128;
+        let a: Ipv6Addr = "2001:db8:1::100".parse().expect("address");
+        let mut l = AckLedger::default();
+        assert_eq!(
+            l.observe6(0, "srv1", true, &reply6(1, false, a, 128, 60)),
+            None
+        );
+        assert_eq!(
+            l.observe6(5 * s, "srv1", true, &reply6(1, false, a, 128, 60)),
+            None,
+            "a renewal by the holder"
+        );
+        let broken = l.observe6(10 * s, "srv2", true, &reply6(2, false, a, 128, 60));
+        assert_eq!(
+            broken.as_deref(),
+            Some(
+                "srv2 gave 2001:db8:1::100/128 to DUID 00:03:00:01:02:00:5e:00:53:02 while DUID 00:03:00:01:02:00:5e:00:53:01 holds 2001:db8:1::100/128 from an earlier Reply"
+            )
+        );
+        // Lifetime 0 from the server ends the hold (RFC 8415 18.3.4: the lease is gone).
+        let p: Ipv6Addr = "2001:db8:8::".parse().expect("prefix");
+        let mut l = AckLedger::default();
+        assert_eq!(
+            l.observe6(0, "srv1", true, &reply6(1, true, p, 48, 60)),
+            None
+        );
+        let inside: Ipv6Addr = "2001:db8:8:100::".parse().expect("prefix");
+        assert!(
+            l.observe6(s, "srv2", true, &reply6(2, true, inside, 56, 60))
+                .is_some(),
+            "a /56 inside a held /48 overlaps it"
+        );
+        let mut l = AckLedger::default();
+        assert_eq!(
+            l.observe6(0, "srv1", true, &reply6(1, true, p, 56, 60)),
+            None
+        );
+        assert_eq!(
+            l.observe6(s, "srv1", true, &reply6(1, true, p, 56, 0)),
+            None
+        );
+        assert_eq!(
+            l.observe6(2 * s, "srv2", true, &reply6(2, true, p, 56, 60)),
+            None,
+            "given back with lifetime 0, the prefix is free"
+        );
+        assert_eq!(
+            l.observe6(200 * s, "srv2", false, &reply6(3, false, a, 128, 60)),
+            None,
+            "a client's message gives nothing"
+        );
+    }
+
+    #[test]
+    fn v6_lease_tables_conflict_for_overlapping_prefixes_of_two_duids() {
+        let lease = |duid: u8, address: &str, len: u8, lease_type: LeaseType| Lease6 {
+            address: address.parse().expect("address"),
+            duid: vec![0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, duid],
+            valid_lifetime: 60,
+            expire: 100,
+            subnet_id: 1,
+            preferred_lifetime: 30,
+            lease_type,
+            iaid: 1,
+            prefix_len: len,
+            fqdn_fwd: false,
+            fqdn_rev: false,
+            hostname: String::new(),
+            hwaddr: None,
+            state: 0,
+            user_context: None,
+        };
+        let tables = [
+            (
+                "a".to_string(),
+                vec![lease(1, "2001:db8:8::", 48, LeaseType::Pd)],
+            ),
+            (
+                "b".to_string(),
+                vec![
+                    lease(2, "2001:db8:8:100::", 56, LeaseType::Pd),
+                    lease(2, "2001:db8:8::", 128, LeaseType::Na),
+                ],
+            ),
+        ];
+        assert_eq!(
+            table_conflicts(&tables, 50),
+            [
+                "b leased 2001:db8:8:100::/56 to DUID 00:03:00:01:02:00:5e:00:53:02 while a leases 2001:db8:8::/48 to DUID 00:03:00:01:02:00:5e:00:53:01"
+            ],
+            "an address is not a prefix: only the /56 conflicts"
+        );
+        assert!(table_conflicts(&tables, 100).is_empty(), "expired");
     }
 }

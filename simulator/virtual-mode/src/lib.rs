@@ -15,10 +15,22 @@
 //! - a broadcast reaches only the hosts with a socket on its UDP port;
 //! - the event program exits as soon as it starts;
 //! - the pcap records each frame once, when it is put on the link, not once per receiver;
-//! - HA peers' HTTP runs over a TCP without retransmission ([`peer_http`]).
+//! - HA peers' HTTP runs over a TCP without retransmission ([`peer_http`]);
+//! - DHCPv6: neighbour discovery is answered from the table of addresses hosts hold, and
+//!   duplicate address detection happens at once: a client that configures an address
+//!   another host it can reach already holds is told so (`HostEvent::Duplicate`) and
+//!   Declines it; a relay agent has one link address for its two segments.
+//!
+//! Hosts sit on named segments: a broadcast or multicast reaches only the hosts of the
+//! sender's segments, and a unicast frame to a host on none of them is not sent. DHCPv6
+//! servers, clients and relay agents are the reference cores (`dhcplab-server6`,
+//! `dhcplab-client6`, `dhcplab-relay6`), driven as the DHCPv4 ones are.
 //!
 //! Servers of an HA pair are checked beyond the rule above: no address may be leased to two
-//! clients at once by the servers' lease tables, nor by the ACKs on the link.
+//! clients at once by the servers' lease tables, nor by the ACKs on the link. DHCPv6 is
+//! checked the same way: no address, and no delegated prefix overlapping another, held by two
+//! clients (DUIDs) at once, by the servers' Replies and by their Lease6 rows; no client may
+//! configure a prefix overlapping another client's.
 
 mod minimize;
 mod peer_http;
@@ -27,14 +39,10 @@ mod world;
 pub use minimize::{MAX_RUNS, Minimized, minimize};
 pub use world::MAX_WORK;
 
-use dhcplab_runner::{Outcome, Status, play};
-use dhcplab_scenario::{Act, Expect, Scenario, What, v6::DEFAULT_SEGMENT};
-use dhcplab_timeline::Timeline;
+use dhcplab_runner::{Outcome, play};
+use dhcplab_scenario::{Expect, Scenario, What};
 use std::time::{Duration, UNIX_EPOCH};
 use world::World;
-
-/// Why a scenario with DHCPv6 hosts does not run here yet.
-pub const NOT_WIRED_V6: &str = "DHCPv6 hosts are not wired into virtual mode yet";
 
 /// Virtual time zero: 2027-01-15 08:00:00 UTC, a fixed instant so runs repeat.
 pub const START_SECS: u64 = 1_800_000_000;
@@ -52,16 +60,6 @@ pub struct Options {
 /// Runs `scenario` in virtual time.
 pub fn run(scenario: &Scenario, options: Options) -> Outcome {
     let start = UNIX_EPOCH + Duration::from_secs(START_SECS);
-    if let Some(why) = unsupported(scenario) {
-        return Outcome {
-            status: Status::Failed,
-            message: why,
-            covered: Duration::ZERO,
-            steps_done: 0,
-            failed_step: None,
-            timeline: Timeline::new(start, Vec::new(), false),
-        };
-    }
     let keep_log = scenario.steps.iter().any(|s| {
         matches!(
             s.what,
@@ -70,76 +68,4 @@ pub fn run(scenario: &Scenario, options: Options) -> Outcome {
     });
     let mut world = World::new(scenario, options.seed, start, options.record, keep_log);
     play(scenario, &mut world)
-}
-
-/// What in `scenario` virtual mode does not run yet: DHCPv6 hosts, crafted DHCPv6 messages,
-/// and hosts on segments other than the default one.
-fn unsupported(scenario: &Scenario) -> Option<String> {
-    if let Some(h) = scenario
-        .hosts
-        .iter()
-        .find(|h| h.family() == Some(dhcplab_scenario::Family::V6))
-    {
-        return Some(format!("{NOT_WIRED_V6} ({} is one)", h.name));
-    }
-    if scenario
-        .steps
-        .iter()
-        .any(|s| matches!(s.what, What::Act(Act::Send6(_))))
-    {
-        return Some(format!("{NOT_WIRED_V6} (a step sends a DHCPv6 message)"));
-    }
-    scenario
-        .hosts
-        .iter()
-        .find(|h| h.segment != DEFAULT_SEGMENT)
-        .map(|h| {
-            format!(
-                "segments are not wired into virtual mode yet ({} is on {:?})",
-                h.name, h.segment
-            )
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dhcpv6_hosts_and_segments_are_refused_until_they_are_wired() {
-        let v6 = r#"
-[[host]]
-name = "c1"
-role = "client"
-family = "v6"
-"#;
-        let s = dhcplab_scenario::parse(v6, std::path::Path::new("t/v6.toml")).expect("reads");
-        let o = run(
-            &s,
-            Options {
-                seed: 1,
-                record: false,
-            },
-        );
-        assert_eq!(o.status, Status::Failed);
-        assert_eq!(o.message, format!("{NOT_WIRED_V6} (c1 is one)"));
-        let segment = r#"
-[[host]]
-name = "c1"
-role = "client"
-segment = "far"
-"#;
-        let s = dhcplab_scenario::parse(segment, std::path::Path::new("t/s.toml")).expect("reads");
-        let o = run(
-            &s,
-            Options {
-                seed: 1,
-                record: false,
-            },
-        );
-        assert_eq!(
-            o.message,
-            "segments are not wired into virtual mode yet (c1 is on \"far\")"
-        );
-    }
 }

@@ -2,22 +2,26 @@
 //! fire host timers due, carry out what the cores ask (send, configure, persist, run the event
 //! program), and record it all on the timeline and in the message log.
 
+#[path = "world6.rs"]
+mod world6;
+
 use dhcplab_client::{Action as ClientAction, Client, Config as ClientConfig, HostEvent, Lease};
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType};
 use dhcplab_hook_loader::{NativeLoader, Scripts};
 use dhcplab_kea_config::dhcp4::Dhcp4;
-use dhcplab_memfile::Lease4;
+use dhcplab_memfile::{Lease4, LeaseType};
 use dhcplab_rng::Rng;
+use dhcplab_runner::Payload;
 use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
 use dhcplab_runner::{ClientView, LeaseKey, LeaseRecord, Network, Seen};
-use dhcplab_scenario::{ClientHost, Leave, Role, Scenario, ServerConfig};
+use dhcplab_scenario::{Churn, ClientHost, Leave, Role, Scenario, ServerConfig};
 use dhcplab_server::{Action as ServerAction, CommandOutcome, Datagram, Interface, Server};
-use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
+use dhcplab_timeline::{Dest, Entry, Timeline};
 use dhcplab_vnet::{Faults, Segment, Sent};
 use dhcplab_wire::v4::Message;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, SystemTime};
 
 /// Work at one instant beyond which the run is declared stuck (a core that keeps asking for
@@ -57,6 +61,9 @@ pub(crate) struct ClientNode {
 pub(crate) enum Node {
     Server(Box<ServerNode>),
     Client(Box<ClientNode>),
+    Server6(Box<world6::Server6Node>),
+    Client6(Box<world6::Client6Node>),
+    Relay(Box<world6::RelayNode>),
     Peer(Option<Ipv4Addr>),
 }
 
@@ -74,6 +81,17 @@ pub(crate) struct World {
     by_mac: BTreeMap<[u8; 6], usize>,
     servers: Vec<usize>,
     peers: Vec<usize>,
+    /// DHCPv6 servers and relay agents (they listen on port 547), and clients (546).
+    servers6: Vec<usize>,
+    clients6: Vec<usize>,
+    /// Who holds each global IPv6 address (servers', relays', peers', clients' configured).
+    owners6: BTreeMap<Ipv6Addr, usize>,
+    /// Whose each link-local address is.
+    link_locals: BTreeMap<Ipv6Addr, usize>,
+    /// The segments each host sits on.
+    segments: Vec<Vec<String>>,
+    /// Every host is on one segment (no filtering by segment needed).
+    one_segment: bool,
     /// DHCP messages seen, for expectations; kept only when some step looks at messages.
     pub log: Vec<Seen>,
     pub keep_log: bool,
@@ -101,10 +119,29 @@ impl World {
         let mut segment = Segment::new(seed);
         let mut nodes = Vec::new();
         let mut owners = BTreeMap::new();
+        let mut owners6 = BTreeMap::new();
+        let mut link_locals = BTreeMap::new();
         let mut by_mac = BTreeMap::new();
         for (i, h) in scenario.hosts.iter().enumerate() {
             segment.attach(h.mac, h.link);
             by_mac.insert(h.mac, i);
+            link_locals.entry(h.link_local()).or_insert(i);
+            match &h.role {
+                Role::Server6(s) => {
+                    owners6.insert(s.address, i);
+                }
+                Role::Relay(r) => {
+                    if let Some(a) = r.address {
+                        owners6.insert(a, i);
+                    }
+                }
+                Role::Peer(p) => {
+                    if let Some(a) = p.address6 {
+                        owners6.insert(a, i);
+                    }
+                }
+                _ => {}
+            }
             nodes.push(match &h.role {
                 Role::Server(s) => {
                     owners.insert(s.address, i);
@@ -139,21 +176,28 @@ impl World {
                     }
                     Node::Peer(p.address)
                 }
-                // `crate::run` refuses a scenario with DHCPv6 hosts before it makes a world.
-                Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => Node::Peer(None),
+                Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => {
+                    world6::node6(scenario, h, seed, start)
+                }
             });
         }
         let names: Vec<String> = scenario.hosts.iter().map(|h| h.name.clone()).collect();
-        let of_kind = |server: bool| -> Vec<usize> {
-            (0..nodes.len())
-                .filter(|i| match nodes[*i] {
-                    Node::Server(_) => server,
-                    Node::Peer(_) => !server,
-                    Node::Client(_) => false,
-                })
-                .collect()
+        let of_kind = |kind: fn(&Node) -> bool| -> Vec<usize> {
+            (0..nodes.len()).filter(|i| kind(&nodes[*i])).collect()
         };
-        let (servers, peers) = (of_kind(true), of_kind(false));
+        let servers = of_kind(|n| matches!(n, Node::Server(_)));
+        let peers = of_kind(|n| matches!(n, Node::Peer(_)));
+        let servers6 = of_kind(|n| matches!(n, Node::Server6(_) | Node::Relay(_)));
+        let clients6 = of_kind(|n| matches!(n, Node::Client6(_)));
+        let segments: Vec<Vec<String>> = scenario
+            .hosts
+            .iter()
+            .map(|h| h.segments().into_iter().map(str::to_string).collect())
+            .collect();
+        let one_segment = segments
+            .iter()
+            .flatten()
+            .all(|s| Some(s) == segments.first().and_then(|f| f.first()));
         let mut w = Self {
             seed,
             start,
@@ -167,6 +211,12 @@ impl World {
             owners,
             servers,
             peers,
+            servers6,
+            clients6,
+            owners6,
+            link_locals,
+            segments,
+            one_segment,
             by_mac,
             log: Vec::new(),
             keep_log,
@@ -178,7 +228,7 @@ impl World {
             ledger: dhcplab_runner::invariant::AckLedger::default(),
         };
         for i in 0..w.nodes.len() {
-            if matches!(w.nodes[i], Node::Server(_)) {
+            if matches!(w.nodes[i], Node::Server(_) | Node::Server6(_)) {
                 if let Err(e) = w.start_host(i) {
                     w.stuck.get_or_insert(e);
                 }
@@ -219,6 +269,7 @@ impl World {
     pub(crate) fn clock_of(&self, i: usize) -> SystemTime {
         match &self.nodes[i] {
             Node::Server(s) => shift(self.now, s.clock_offset),
+            Node::Server6(s) => shift(self.now, s.clock_offset),
             _ => self.now,
         }
     }
@@ -237,6 +288,21 @@ impl World {
                 .map(|t| shift(t, -s.clock_offset)),
             Node::Client(c) => [
                 c.core.as_ref().and_then(Client::poll_timeout),
+                c.start_at,
+                c.leave_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+            Node::Server6(s) if !s.suspended => s
+                .core
+                .as_ref()
+                .and_then(dhcplab_server6::Server::poll_timeout)
+                .map(|t| shift(t, -s.clock_offset)),
+            Node::Client6(c) => [
+                c.core
+                    .as_ref()
+                    .and_then(dhcplab_client6::Client::poll_timeout),
                 c.start_at,
                 c.leave_at,
             ]
@@ -304,7 +370,7 @@ impl World {
             let now = self.now;
             while let Some(d) = self.segment.poll_delivery(now) {
                 self.work += 1;
-                self.deliver(d.port, &d.frame);
+                self.deliver(d.port, d.from, &d.frame);
             }
             self.expire_exchanges();
             while let Some(Reverse((t, i))) = self.wakeups.peek().copied() {
@@ -346,16 +412,7 @@ impl World {
                 }
                 if c.leave_at.is_some_and(|t| t <= now) {
                     c.leave_at = None;
-                    let release = match c.spec.churn.map(|ch| ch.leave) {
-                        Some(Leave::Drop) => false,
-                        Some(Leave::Either) => c.rng.chance(0.5),
-                        _ => true,
-                    };
-                    let down = c
-                        .spec
-                        .churn
-                        .map(|ch| ch.down.draw(&mut c.rng))
-                        .unwrap_or_default();
+                    let (release, down) = leave(c.spec.churn, &mut c.rng);
                     let event = if release {
                         HostEvent::Release
                     } else {
@@ -382,7 +439,8 @@ impl World {
                 }
                 self.drain_client(i);
             }
-            Node::Peer(_) => {}
+            Node::Server6(_) | Node::Client6(_) => return self.fire6(i),
+            Node::Relay(_) | Node::Peer(_) => {}
         }
         self.rearm(i);
     }
@@ -397,11 +455,18 @@ impl World {
                 .core
                 .as_ref()
                 .is_some_and(|core| core.state() != dhcplab_client::State::Idle),
+            Node::Server6(_) | Node::Client6(_) | Node::Relay(_) => self.running6(i),
             Node::Peer(_) => false,
         };
         if running {
             self.note(i, "already running: start does nothing");
             return Ok(());
+        }
+        if matches!(
+            self.nodes[i],
+            Node::Server6(_) | Node::Client6(_) | Node::Relay(_)
+        ) {
+            return self.start6(i);
         }
         let config = match &self.nodes[i] {
             Node::Server(s) => Some(self.hooked(i, &s.config.dhcp4.clone())?),
@@ -450,7 +515,7 @@ impl World {
                 c.leave_at = c.spec.churn.map(|ch| now + ch.up.draw(&mut c.rng));
                 self.drain_client(i);
             }
-            Node::Peer(_) => {}
+            _ => {}
         }
         self.rearm(i);
         Ok(())
@@ -458,6 +523,12 @@ impl World {
 
     /// Stops a host: `graceful` lets a client drop its lease as dhcpagent does on SIGTERM.
     pub(crate) fn stop_host(&mut self, i: usize, graceful: bool) {
+        if matches!(
+            self.nodes[i],
+            Node::Server6(_) | Node::Client6(_) | Node::Relay(_)
+        ) {
+            return self.stop6(i, graceful);
+        }
         if graceful && self.client_running(i) {
             self.client_host_event(i, HostEvent::Drop);
         }
@@ -471,7 +542,7 @@ impl World {
                 c.start_at = None;
                 c.leave_at = None;
             }
-            Node::Peer(_) => {}
+            _ => {}
         }
     }
 
@@ -515,6 +586,7 @@ impl World {
                     HostEvent::Resume
                 },
             ),
+            Node::Server6(_) | Node::Client6(_) | Node::Relay(_) => self.suspend6(i, suspended),
             Node::Peer(_) => {}
         }
     }
@@ -536,18 +608,23 @@ impl World {
             Node::Server(s) => Some(s.address),
             Node::Client(c) => c.configured,
             Node::Peer(a) => *a,
+            Node::Server6(_) | Node::Client6(_) | Node::Relay(_) => None,
         }
     }
 
-    fn deliver(&mut self, port: usize, frame: &[u8]) {
+    fn deliver(&mut self, port: usize, from: usize, frame: &[u8]) {
         if self.deliver_tcp(port, frame) {
             return;
         }
         let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, frame) else {
             return;
         };
-        let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (u.src, u.dst) else {
-            return;
+        let (src, dst) = match (u.src, u.dst) {
+            (SocketAddr::V4(src), SocketAddr::V4(dst)) => (src, dst),
+            (SocketAddr::V6(src), SocketAddr::V6(dst)) => {
+                return self.deliver6(port, from, src, dst, u.payload);
+            }
+            _ => return,
         };
         let now = self.clock_of(port);
         match &mut self.nodes[port] {
@@ -591,7 +668,13 @@ impl World {
                         Some(mac) => Some(mac),
                         None => self.resolve(*t.destination.ip()),
                     };
-                    self.send(i, dst_mac, t.source, t.destination, &t.payload);
+                    self.send(
+                        i,
+                        dst_mac,
+                        t.source.into(),
+                        t.destination.into(),
+                        &t.payload,
+                    );
                 }
                 ServerAction::Persist(row) => {
                     s.rows.push(row.clone());
@@ -640,8 +723,8 @@ impl World {
                     self.send(
                         i,
                         dst_mac,
-                        SocketAddrV4::new(t.source, 68),
-                        SocketAddrV4::new(t.destination, 67),
+                        SocketAddrV4::new(t.source, 68).into(),
+                        SocketAddrV4::new(t.destination, 67).into(),
                         &t.payload,
                     );
                 }
@@ -696,12 +779,15 @@ impl World {
         }
     }
 
-    /// The hosts a broadcast to UDP `port` is handed to: servers for port 67; for port 68 the
-    /// client whose link address a reply's `chaddr` names (the others would read and drop
-    /// it); peers always.
-    fn listeners(&self, port: u16, message: Option<&Message>) -> Vec<usize> {
+    /// The hosts of `i`'s segments a broadcast or multicast to UDP `port` is handed to:
+    /// servers for port 67; for port 68 the client whose link address a reply's `chaddr`
+    /// names (the others would read and drop it); DHCPv6 servers and relay agents for 547,
+    /// DHCPv6 clients for 546; peers always.
+    fn listeners(&self, i: usize, port: u16, message: Option<&Message>) -> Vec<usize> {
         let mut out = self.peers.clone();
         match port {
+            547 => out.extend(&self.servers6),
+            546 => out.extend(&self.clients6),
             67 => out.extend(&self.servers),
             68 => {
                 let chaddr = message
@@ -714,8 +800,19 @@ impl World {
             }
             _ => {}
         }
+        if !self.one_segment {
+            out.retain(|j| self.share(i, *j));
+        }
         out.sort_unstable();
         out
+    }
+
+    /// Whether hosts `a` and `b` sit on a common segment.
+    fn share(&self, a: usize, b: usize) -> bool {
+        self.one_segment
+            || self.segments[a]
+                .iter()
+                .any(|s| self.segments[b].contains(s))
     }
 
     fn is_client(&self, i: usize) -> bool {
@@ -732,31 +829,25 @@ impl World {
         &mut self,
         i: usize,
         dst_mac: Option<[u8; 6]>,
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
+        src: SocketAddr,
+        dst: SocketAddr,
         payload: &[u8],
     ) {
         let now = self.now;
-        let message = Message::decode(payload).ok();
+        let message = Payload::from_udp(src, dst, payload);
         let label = message.as_ref().map_or_else(
             || format!("MALFORMED ({} bytes)", payload.len()),
-            describe_message,
+            Payload::describe,
         );
         let Some(dst_mac) = dst_mac else {
+            let how = if dst.is_ipv4() { "ARP" } else { "neighbour" };
             self.note(
                 i,
-                &format!("no ARP answer for {}: {label} not sent", dst.ip()),
+                &format!("no {how} answer for {}: {label} not sent", dst.ip()),
             );
             return;
         };
-        let frame = match dhcplab_frame::encode_udp(
-            self.macs[i],
-            dst_mac,
-            src.into(),
-            dst.into(),
-            64,
-            payload,
-        ) {
+        let frame = match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src, dst, 64, payload) {
             Ok(f) => f,
             Err(e) => {
                 self.note(i, &format!("cannot frame {label}: {e}"));
@@ -769,31 +860,47 @@ impl World {
         } else {
             self.by_mac.get(&dst_mac).copied()
         };
-        let listeners = self.listeners(dst.port(), message.as_ref());
+        if let Some(t) = to
+            && !self.share(i, t)
+        {
+            self.note(
+                i,
+                &format!("{} is not on its segment: {label} not sent", self.names[t]),
+            );
+            return;
+        }
+        let listeners = self.listeners(i, dst.port(), message.as_ref().and_then(Payload::v4));
         let sent = self.segment.transmit_to(now, i, frame.clone(), &listeners);
         if sent == Sent::NoCarrier {
             self.note(i, &format!("no carrier: {label} not sent"));
             return;
         }
         let fates = dhcplab_runner::fates(&sent, now);
-        if let Some(m) = &message {
-            let at = now
-                .duration_since(self.start)
-                .unwrap_or_default()
-                .as_nanos();
-            let server = self.servers.contains(&i);
-            if let Some(broken) = self.ledger.observe(at, &self.names[i], server, m) {
-                self.violate(broken);
+        let at = now
+            .duration_since(self.start)
+            .unwrap_or_default()
+            .as_nanos();
+        let broken = match &message {
+            Some(Payload::V4(m)) => {
+                let server = self.servers.contains(&i);
+                self.ledger.observe(at, &self.names[i], server, m)
             }
+            Some(Payload::V6(m)) => {
+                let server = matches!(self.nodes[i], Node::Server6(_));
+                self.ledger.observe6(at, &self.names[i], server, m)
+            }
+            None => None,
+        };
+        if let Some(broken) = broken {
+            self.violate(broken);
         }
         if self.keep_log
             && let Some(m) = message
         {
             let chaddr_host = m
-                .hardware_address()
-                .try_into()
-                .ok()
-                .and_then(|mac: [u8; 6]| self.by_mac.get(&mac))
+                .v4()
+                .and_then(|m| <[u8; 6]>::try_from(m.hardware_address()).ok())
+                .and_then(|mac| self.by_mac.get(&mac))
                 .map(|h| self.names[*h].clone());
             self.log.push(Seen {
                 at_ns: now
@@ -803,9 +910,9 @@ impl World {
                 from: self.names[i].clone(),
                 to: to.map(|t| self.names[t].clone()),
                 broadcast,
-                src: (*src.ip()).into(),
-                dst: (*dst.ip()).into(),
-                message: dhcplab_runner::Payload::V4(m),
+                src: src.ip(),
+                dst: dst.ip(),
+                message: m,
                 chaddr_host,
             });
         }
@@ -909,6 +1016,18 @@ impl World {
     }
 }
 
+/// How a churning client leaves: whether it releases (`either`: drawn), and how long it stays
+/// away.
+fn leave(churn: Option<Churn>, rng: &mut Rng) -> (bool, Duration) {
+    let release = match churn.map(|ch| ch.leave) {
+        Some(Leave::Drop) => false,
+        Some(Leave::Either) => rng.chance(0.5),
+        _ => true,
+    };
+    let down = churn.map(|ch| ch.down.draw(rng)).unwrap_or_default();
+    (release, down)
+}
+
 /// `t` moved by `secs` seconds (a server's clock offset).
 fn shift(t: SystemTime, secs: i64) -> SystemTime {
     let d = Duration::from_secs(secs.unsigned_abs());
@@ -990,6 +1109,14 @@ impl Network for World {
 
     fn carrier(&mut self, i: usize, up: bool) {
         self.segment.set_carrier(i, up);
+        if matches!(self.nodes[i], Node::Client6(_)) {
+            let event = if up {
+                dhcplab_client6::HostEvent::LinkUp
+            } else {
+                dhcplab_client6::HostEvent::LinkDown
+            };
+            return self.host_event6(i, event);
+        }
         self.client_host_event(
             i,
             if up {
@@ -1005,7 +1132,12 @@ impl Network for World {
     }
 
     fn host_event(&mut self, i: usize, event: HostEvent) -> Result<(), String> {
-        self.client_host_event(i, event);
+        if matches!(self.nodes[i], Node::Client6(_)) {
+            let event = world6::host_event_of(event)?;
+            self.host_event6(i, event);
+        } else {
+            self.client_host_event(i, event);
+        }
         Ok(())
     }
 
@@ -1033,10 +1165,7 @@ impl Network for World {
         dst: SocketAddr,
         payload: &[u8],
     ) {
-        // `crate::run` refuses a scenario that sends DHCPv6 before it makes a world.
-        if let (SocketAddr::V4(src), SocketAddr::V4(dst)) = (src, dst) {
-            self.send(i, Some(dst_mac), src, dst, payload);
-        }
+        self.send(i, Some(dst_mac), src, dst, payload);
     }
 
     fn reconfigure(&mut self, i: usize, config: &ServerConfig) -> Result<(), String> {
@@ -1077,6 +1206,20 @@ impl Network for World {
 
     fn command(&mut self, i: usize, command: &str) -> Result<serde_json::Value, String> {
         let now = self.clock_of(i);
+        if let Node::Server6(s) = &mut self.nodes[i] {
+            let Some(core) = s.core.as_mut() else {
+                return Err(format!("{} is not running", self.names[i]));
+            };
+            let answer = match core.handle_command(now, command) {
+                dhcplab_server6::CommandOutcome::Answer(a) => a,
+                dhcplab_server6::CommandOutcome::ReloadFromFile => {
+                    serde_json::json!({ "result": 1, "text": "config-reload: virtual servers have no configuration file" })
+                }
+            };
+            self.drain_server6(i);
+            self.rearm(i);
+            return Ok(answer);
+        }
         let Node::Server(s) = &mut self.nodes[i] else {
             return Err(format!("{} is not a server", self.names[i]));
         };
@@ -1104,6 +1247,7 @@ impl Network for World {
     fn script_runs(&self, i: usize) -> Result<Vec<ScriptRun>, String> {
         match &self.nodes[i] {
             Node::Server(s) => Ok(s.scripts.clone()),
+            Node::Server6(s) => Ok(s.scripts.clone()),
             _ => Err(format!("{} is not a server", self.names[i])),
         }
     }
@@ -1111,11 +1255,15 @@ impl Network for World {
     fn events(&self, i: usize) -> Vec<String> {
         match &self.nodes[i] {
             Node::Client(c) => c.events.clone(),
+            Node::Client6(c) => c.events.clone(),
             _ => Vec::new(),
         }
     }
 
     fn client(&self, i: usize) -> Option<ClientView> {
+        if let Node::Client6(c) = &self.nodes[i] {
+            return Some(World::client_view6(c));
+        }
         let Node::Client(c) = &self.nodes[i] else {
             return None;
         };
@@ -1137,11 +1285,15 @@ impl Network for World {
     ) -> Result<(dhcplab_scenario::LeaseState, Option<LeaseRecord>), String> {
         match of {
             LeaseKey::Address(IpAddr::V4(a)) => World::lease_state(self, i, a),
-            _ => Err(crate::NOT_WIRED_V6.to_string()),
+            LeaseKey::Address(IpAddr::V6(a)) => self.lease_state6(i, LeaseType::Na, a, 128),
+            LeaseKey::Prefix(p, len) => self.lease_state6(i, LeaseType::Pd, p, len),
         }
     }
 
     fn active_leases(&self, i: usize) -> Result<u64, String> {
+        if matches!(self.nodes[i], Node::Server6(_)) {
+            return self.active_leases6(i);
+        }
         World::active_leases(self, i)
     }
 }
