@@ -31,7 +31,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 
 /// The longest request read.
@@ -123,17 +123,39 @@ pub async fn serve(
         );
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
-            let mut line = String::new();
-            let mut reader = BufReader::new(read.take(MAX_REQUEST));
-            let answer = match tokio::time::timeout(REQUEST_TIME, reader.read_line(&mut line)).await
-            {
-                Ok(Ok(_)) => answer(&line, &board, privileged.then_some(&orders)),
+            let answer = match tokio::time::timeout(REQUEST_TIME, read_request(read)).await {
+                Ok(Ok(text)) => answer(&text, &board, privileged.then_some(&orders)),
                 Ok(Err(e)) => json!({"result": 1, "text": format!("cannot read the request: {e}")}),
                 Err(_) => json!({"result": 1, "text": "no request within 5 s"}),
             };
             let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
         });
     }
+}
+
+/// Reads one request: up to a newline, or a whole JSON value without one (as `dhcplab ctl`
+/// sends it, Kea's way, keeping the connection open for the answer), or what comes before the
+/// peer stops writing; at most [`MAX_REQUEST`] bytes.
+async fn read_request(read: impl AsyncRead + Unpin) -> io::Result<String> {
+    let mut reader = read.take(MAX_REQUEST);
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = reader.read(&mut chunk).await?;
+        bytes.extend_from_slice(&chunk[..n]);
+        if n == 0 || request_complete(&bytes) {
+            break;
+        }
+    }
+    if let Some(end) = bytes.iter().position(|b| *b == b'\n') {
+        bytes.truncate(end);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Whether `bytes` hold a whole request: a line, or a JSON value.
+fn request_complete(bytes: &[u8]) -> bool {
+    bytes.contains(&b'\n') || serde_json::from_slice::<Value>(bytes).is_ok()
 }
 
 /// The answer to request `text`; orders are carried out through `orders`, and refused when
@@ -487,6 +509,33 @@ mod tests {
         assert_eq!(
             status["arguments"]["interfaces"][1]["v6_addresses"],
             json!(["2001:db8::100/128", "2001:db8:1::/56"])
+        );
+    }
+
+    #[test]
+    fn a_request_ends_at_a_newline_or_with_a_whole_json_value() {
+        assert!(request_complete(b"{\"command\": \"status\"}\n"));
+        assert!(
+            request_complete(b"{\"command\": \"status\"}"),
+            "dhcplab ctl's form"
+        );
+        assert!(!request_complete(b"{\"command\": \"sta"));
+        assert!(!request_complete(b""));
+        let read = |bytes: &'static [u8]| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime")
+                .block_on(read_request(bytes))
+                .expect("read")
+        };
+        assert_eq!(
+            read(b"{\"command\": \"status\"}\nmore"),
+            "{\"command\": \"status\"}"
+        );
+        assert_eq!(
+            read(b"{\"command\""),
+            "{\"command\"",
+            "the peer stopped writing"
         );
     }
 }

@@ -50,6 +50,26 @@ pub async fn sleep_until(at: Option<SystemTime>) {
     }
 }
 
+/// What an interface's task has besides its client and sockets, the same for both families.
+pub struct Surroundings {
+    /// Name.
+    pub name: String,
+    /// Kernel index.
+    pub index: u32,
+    /// Netlink.
+    pub addresses: Addresses,
+    /// Files.
+    pub store: Store,
+    /// Event program runs.
+    pub programs: Programs,
+    /// Messages.
+    pub log: Arc<Logger>,
+    /// Where the control socket reads this interface's state.
+    pub board: Board,
+    /// This interface's slot on the board.
+    pub slot: usize,
+}
+
 /// How an interface ends when the agent stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopWith {
@@ -63,26 +83,12 @@ pub enum StopWith {
 
 /// An interface and everything its client needs.
 pub struct Interface {
-    /// Name.
-    pub name: String,
-    /// Kernel index.
-    pub index: u32,
     /// The client core.
     pub client: Client,
     /// Sockets.
     pub link: Arc<Link>,
-    /// Netlink.
-    pub addresses: Addresses,
-    /// Files.
-    pub store: Store,
-    /// Event program runs.
-    pub programs: Programs,
-    /// Messages.
-    pub log: Arc<Logger>,
-    /// Where the control socket reads this interface's state.
-    pub board: Board,
-    /// This interface's slot on the board.
-    pub slot: usize,
+    /// Everything else, as for the other family.
+    pub at: Surroundings,
 }
 
 impl StopWith {
@@ -119,14 +125,14 @@ impl Interface {
                 received = link.receive(&mut buf) => match received {
                     Ok(payloads) => {
                         for p in payloads {
-                            if self.log.verbose() {
-                                self.log.log(Level::Informational, &self.name, &format!("received {}", describe(&p)));
+                            if self.at.log.verbose() {
+                                self.at.log.log(Level::Informational, &self.at.name, &format!("received {}", describe(&p)));
                             }
                             self.client.handle_datagram(SystemTime::now(), &p);
                         }
                     }
                     Err(e) => {
-                        self.log.log(Level::Error, &self.name, &format!("receive: {e}"));
+                        self.at.log.log(Level::Error, &self.at.name, &format!("receive: {e}"));
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     }
                 },
@@ -137,7 +143,7 @@ impl Interface {
                     self.client.handle_probe(SystemTime::now(), address, in_use);
                 }
                 Some(run) = exits.recv() => {
-                    self.programs.ended(run);
+                    self.at.programs.ended(run);
                     self.client.handle_program_exit(SystemTime::now(), run);
                 }
                 order = orders.recv(), if !stopping => {
@@ -160,17 +166,17 @@ impl Interface {
         while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Transmit(t) => {
-                    if self.log.verbose() {
-                        self.log.log(
+                    if self.at.log.verbose() {
+                        self.at.log.log(
                             Level::Informational,
-                            &self.name,
+                            &self.at.name,
                             &format!("sending {} to {}", describe(&t.payload), t.destination),
                         );
                     }
                     if let Err(e) = self.link.transmit(&t).await {
-                        self.log.log(
+                        self.at.log.log(
                             Level::Error,
-                            &self.name,
+                            &self.at.name,
                             &format!("send to {}: {e}", t.destination),
                         );
                     }
@@ -178,8 +184,8 @@ impl Interface {
                 Action::Probe(address) => {
                     let link = self.link.clone();
                     let tx = probe_tx.clone();
-                    let log = self.log.clone();
-                    let name = self.name.clone();
+                    let log = self.at.log.clone();
+                    let name = self.at.name.clone();
                     tokio::spawn(async move {
                         let in_use = link.probe(address).await.unwrap_or_else(|e| {
                             log.log(
@@ -193,31 +199,31 @@ impl Interface {
                     });
                 }
                 Action::Configure(c) => {
-                    if let Err(e) = self.addresses.configure(self.index, &c).await {
-                        self.log.log(
+                    if let Err(e) = self.at.addresses.configure(self.at.index, &c).await {
+                        self.at.log.log(
                             Level::Error,
-                            &self.name,
+                            &self.at.name,
                             &format!("configure {}/{}: {e}", c.address, c.prefix_len),
                         );
                     }
                 }
                 Action::Unconfigure(c) => {
-                    if let Err(e) = self.addresses.unconfigure(self.index, &c).await {
-                        self.log.log(
+                    if let Err(e) = self.at.addresses.unconfigure(self.at.index, &c).await {
+                        self.at.log.log(
                             Level::Error,
-                            &self.name,
+                            &self.at.name,
                             &format!("unconfigure {}: {e}", c.address),
                         );
                     }
                 }
                 Action::SaveLease(lease) => {
-                    if let Err(e) = self.store.save_lease(&self.name, &lease) {
-                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    if let Err(e) = self.at.store.save_lease(&self.at.name, &lease) {
+                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
                     }
                 }
                 Action::ForgetLease => {
-                    if let Err(e) = self.store.forget_lease(&self.name) {
-                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    if let Err(e) = self.at.store.forget_lease(&self.at.name) {
+                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
                     }
                 }
                 Action::RunProgram { run, event } => {
@@ -226,11 +232,11 @@ impl Interface {
                 Action::SignalProgram { run, signal } => {
                     self.program(ProgramOrder::Signal { run, signal }, exit_tx);
                 }
-                Action::Log { level, text } => self.log.log(level, &self.name, &text),
+                Action::Log { level, text } => self.at.log.log(level, &self.at.name, &text),
             }
         }
-        if let Ok(mut board) = self.board.lock()
-            && let Some((_, slot)) = board.get_mut(self.slot)
+        if let Ok(mut board) = self.at.board.lock()
+            && let Some((_, slot)) = board.get_mut(self.at.slot)
         {
             slot.state = format!("{:?}", self.client.state());
             slot.lease = self.client.lease().cloned();
@@ -241,7 +247,11 @@ impl Interface {
 impl Interface {
     /// Carries out an order for the event program.
     fn program(&mut self, order: ProgramOrder, exit_tx: &mpsc::UnboundedSender<u64>) {
-        if let Some(run) = self.programs.carry(order, &self.name, exit_tx, &self.log) {
+        if let Some(run) = self
+            .at
+            .programs
+            .carry(order, &self.at.name, exit_tx, &self.at.log)
+        {
             self.client.handle_program_exit(SystemTime::now(), run);
         }
     }

@@ -5,13 +5,9 @@
 //! A delegated prefix is held and reported, but put on no interface: where it goes is the
 //! business of the event program or the administrator, as with dhcpagent.
 
-use crate::address::Addresses;
-use crate::control::{Board, Snapshot6};
-use crate::interface::{Order, sleep_until};
-use crate::log::Logger;
+use crate::control::Snapshot6;
+use crate::interface::{Order, Surroundings, sleep_until};
 use crate::net6::Link6;
-use crate::program::Programs;
-use crate::store::Store;
 use dhcplab_client::Level;
 use dhcplab_client6::{Action, Binding, Client, Configuration, HostEvent, IaKind, State};
 use dhcplab_wire::v6::Message;
@@ -22,26 +18,12 @@ use tokio::sync::mpsc;
 
 /// An interface's DHCPv6 client and everything it needs.
 pub struct Interface6 {
-    /// Name.
-    pub name: String,
-    /// Kernel index.
-    pub index: u32,
     /// The client core.
     pub client: Client,
     /// Sockets.
     pub link: Arc<Link6>,
-    /// Netlink.
-    pub addresses: Addresses,
-    /// Files.
-    pub store: Store,
-    /// Event program runs.
-    pub programs: Programs,
-    /// Messages.
-    pub log: Arc<Logger>,
-    /// Where the control socket reads this interface's state.
-    pub board: Board,
-    /// This interface's slot on the board.
-    pub slot: usize,
+    /// Everything else, as for the other family.
+    pub at: Surroundings,
 }
 
 impl Interface6 {
@@ -62,13 +44,13 @@ impl Interface6 {
             tokio::select! {
                 received = link.receive(&mut buf) => match received {
                     Ok(p) => {
-                        if self.log.verbose() {
-                            self.log.log(Level::Informational, &self.name, &format!("received {}", describe(&p)));
+                        if self.at.log.verbose() {
+                            self.at.log.log(Level::Informational, &self.at.name, &format!("received {}", describe(&p)));
                         }
                         self.client.handle_datagram(SystemTime::now(), &p);
                     }
                     Err(e) => {
-                        self.log.log(Level::Error, &self.name, &format!("receive: {e}"));
+                        self.at.log.log(Level::Error, &self.at.name, &format!("receive: {e}"));
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     }
                 },
@@ -76,7 +58,7 @@ impl Interface6 {
                     self.client.handle_timeout(SystemTime::now());
                 }
                 Some(run) = exits.recv() => {
-                    self.programs.ended(run);
+                    self.at.programs.ended(run);
                     self.client.handle_program_exit(SystemTime::now(), run);
                 }
                 order = orders.recv(), if !stopping => {
@@ -95,17 +77,17 @@ impl Interface6 {
         while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Transmit(t) => {
-                    if self.log.verbose() {
-                        self.log.log(
+                    if self.at.log.verbose() {
+                        self.at.log.log(
                             Level::Informational,
-                            &self.name,
+                            &self.at.name,
                             &format!("sending {} to {}", describe(&t.payload), t.destination),
                         );
                     }
                     if let Err(e) = self.link.transmit(&t).await {
-                        self.log.log(
+                        self.at.log.log(
                             Level::Error,
-                            &self.name,
+                            &self.at.name,
                             &format!("send to {}: {e}", t.destination),
                         );
                     }
@@ -113,31 +95,35 @@ impl Interface6 {
                 Action::Configure(c) => self.configure(&c).await,
                 Action::Unconfigure(c) => self.unconfigure(&c).await,
                 Action::SaveBinding(b) => {
-                    if let Err(e) = self.store.save_binding(&self.name, &b) {
-                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    if let Err(e) = self.at.store.save_binding(&self.at.name, &b) {
+                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
                     }
                     self.renew_lifetimes(&b).await;
                 }
                 Action::ForgetBinding => {
-                    if let Err(e) = self.store.forget_binding(&self.name) {
-                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    if let Err(e) = self.at.store.forget_binding(&self.at.name) {
+                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
                     }
                 }
                 Action::SaveDuid(d) => {
-                    if let Err(e) = self.store.save_duid(&d.to_bytes()) {
-                        self.log.log(Level::Error, &self.name, &e.to_string());
+                    if let Err(e) = self.at.store.save_duid(&d.to_bytes()) {
+                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
                     }
                 }
                 Action::Program(order) => {
-                    if let Some(run) = self.programs.carry(order, &self.name, exit_tx, &self.log) {
+                    if let Some(run) =
+                        self.at
+                            .programs
+                            .carry(order, &self.at.name, exit_tx, &self.at.log)
+                    {
                         self.client.handle_program_exit(SystemTime::now(), run);
                     }
                 }
-                Action::Log { level, text } => self.log.log(level, &self.name, &text),
+                Action::Log { level, text } => self.at.log.log(level, &self.at.name, &text),
             }
         }
-        if let Ok(mut board) = self.board.lock()
-            && let Some((_, slot)) = board.get_mut(self.slot)
+        if let Ok(mut board) = self.at.board.lock()
+            && let Some((_, slot)) = board.get_mut(self.at.slot)
         {
             slot.v6 = Some(Snapshot6 {
                 state: self.client.state().name().to_string(),
@@ -150,9 +136,9 @@ impl Interface6 {
     /// Puts an address on the interface with the lifetimes its binding gives.
     async fn configure(&self, c: &Configuration) {
         if c.kind == IaKind::Pd {
-            self.log.log(
+            self.at.log.log(
                 Level::Informational,
-                &self.name,
+                &self.at.name,
                 &format!(
                     "delegated prefix {}/{} held (put on no interface)",
                     c.address, c.prefix_len
@@ -165,13 +151,19 @@ impl Interface6 {
             .binding()
             .and_then(|b| lifetimes(b, c, SystemTime::now()));
         if let Err(e) = self
+            .at
             .addresses
-            .add(self.index, IpAddr::V6(c.address), c.prefix_len, lifetimes)
+            .add(
+                self.at.index,
+                IpAddr::V6(c.address),
+                c.prefix_len,
+                lifetimes,
+            )
             .await
         {
-            self.log.log(
+            self.at.log.log(
                 Level::Error,
-                &self.name,
+                &self.at.name,
                 &format!("configure {}/{}: {e}", c.address, c.prefix_len),
             );
         }
@@ -180,21 +172,22 @@ impl Interface6 {
     /// Takes an address off the interface.
     async fn unconfigure(&self, c: &Configuration) {
         if c.kind == IaKind::Pd {
-            self.log.log(
+            self.at.log.log(
                 Level::Informational,
-                &self.name,
+                &self.at.name,
                 &format!("delegated prefix {}/{} given up", c.address, c.prefix_len),
             );
             return;
         }
         if let Err(e) = self
+            .at
             .addresses
-            .remove(self.index, IpAddr::V6(c.address))
+            .remove(self.at.index, IpAddr::V6(c.address))
             .await
         {
-            self.log.log(
+            self.at.log.log(
                 Level::Error,
-                &self.name,
+                &self.at.name,
                 &format!("unconfigure {}: {e}", c.address),
             );
         }
@@ -215,13 +208,14 @@ impl Interface6 {
                 continue;
             };
             if let Err(e) = self
+                .at
                 .addresses
-                .add(self.index, IpAddr::V6(c.address), c.prefix_len, Some(l))
+                .add(self.at.index, IpAddr::V6(c.address), c.prefix_len, Some(l))
                 .await
             {
-                self.log.log(
+                self.at.log.log(
                     Level::Error,
-                    &self.name,
+                    &self.at.name,
                     &format!("lifetimes of {}: {e}", c.address),
                 );
             }

@@ -249,6 +249,16 @@ async fn agent(
             .collect(),
     ));
     let slot_of = |name: &str| names.iter().position(|n| *n == name).unwrap_or(0);
+    let surroundings = |info: &InterfaceInfo, slot| interface::Surroundings {
+        name: info.name.clone(),
+        index: info.index,
+        addresses: addresses.clone(),
+        store: store.clone(),
+        programs: program::Programs::new(options.event_program.clone()),
+        log: log.clone(),
+        board: board.clone(),
+        slot,
+    };
     let mut senders = Senders::default();
     let mut tasks = Vec::new();
     for name in &options.interfaces {
@@ -264,16 +274,9 @@ async fn agent(
                 source,
             })?;
         let iface = Interface {
-            name: name.clone(),
-            index: info.index,
             client,
             link: Arc::new(link),
-            addresses: addresses.clone(),
-            store: store.clone(),
-            programs: program::Programs::new(options.event_program.clone()),
-            log: log.clone(),
-            board: board.clone(),
-            slot,
+            at: surroundings(info, slot),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let stop = StopWith::choose(options.adopt, settings.release_on_sigterm);
@@ -293,16 +296,9 @@ async fn agent(
             })?;
         let client = client6_for(info, link_local, &settings, options, &store, &log)?;
         let iface = Interface6 {
-            name: name.clone(),
-            index: info.index,
             client,
             link: Arc::new(link),
-            addresses: addresses.clone(),
-            store: store.clone(),
-            programs: program::Programs::new(options.event_program.clone()),
-            log: log.clone(),
-            board: board.clone(),
-            slot: slot_of(name),
+            at: surroundings(info, slot_of(name)),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let stop = StopWith::choose(options.adopt, settings.release_on_sigterm);

@@ -5,10 +5,13 @@
 //! the event program hears BOUND6 and then EXTEND6 at T1, `dhcplab info -v6` reads
 //! DNSAddresses, ServerID and the address from the agent, and SIGTERM releases the address
 //! (`.v6.RELEASE_ON_SIGTERM=yes`: Kea's lease file marks it released) or drops it (the
-//! default: the binding file stays, and the next start confirms it). Needs root (CI runs as
-//! root) and kea-dhcp6 (ci/test installs it). Addresses: 2001:db8:1::/64 and link-local.
+//! default: the binding file stays, and the next start confirms it); the control socket's
+//! release6 releases too; a link flap and SIGCONT lead to Confirm; an address that DAD finds
+//! in use is declined. Needs root (CI runs as root) and kea-dhcp6 (ci/test installs it).
+//! Addresses: 2001:db8:1::/64 and link-local.
 
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
+use dhcplab_testkit::servers::{self, Server};
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,6 +101,11 @@ fn write_program(dir: &Path) {
 impl Agent {
     /// Starts `dhcplab agent -f -d 1 -v -6 v-cli` with `defaults` and files in `dir`.
     fn start(pair: &Pair, dir: &Path, defaults: &str, log: &str) -> Self {
+        Self::start_with(pair, dir, defaults, log, &["-6", "v-cli"])
+    }
+
+    /// Starts `dhcplab agent -f -d 1 -v INTERFACES...` with `defaults` and files in `dir`.
+    fn start_with(pair: &Pair, dir: &Path, defaults: &str, log: &str, interfaces: &[&str]) -> Self {
         std::fs::create_dir_all(dir).expect("client dir");
         std::fs::write(dir.join("dhcpagent"), defaults).expect("write defaults");
         write_program(dir);
@@ -110,7 +118,7 @@ impl Agent {
             .arg(dir.join("eventhook"))
             .arg("--control")
             .arg(dir.join("agent.sock"))
-            .args(["-6", "v-cli"]);
+            .args(interfaces);
         let process = Process::start(c, "dhcplab agent -6", &dir.join(log));
         Self {
             dir: dir.to_path_buf(),
@@ -407,6 +415,34 @@ fn agent6_drops_on_sigterm_and_confirms_the_saved_binding_on_the_next_start() {
         (Some(0), vec![DNS.to_string()]),
         "the saved Reply answers after a Confirm"
     );
+
+    // `ifconfig v-cli inet6 dhcp release` through the control socket: Release, RELEASE6, the
+    // address goes and Kea's lease is released, while the agent keeps running.
+    let out = Command::new(DHCPLAB)
+        .arg("ctl")
+        .arg(dir.join("agent.sock"))
+        .args(["release6", r#"{"interface": "v-cli"}"#])
+        .output()
+        .expect("dhcplab ctl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        agent.wait_event("v-cli RELEASE6", 1, Duration::from_secs(10)),
+        "{}",
+        context(&pair, &agent, "no RELEASE6 after release6")
+    );
+    assert!(pool_addresses(&pair).is_empty());
+    assert!(
+        wait_for(Duration::from_secs(5), || {
+            kea_row(&pair, address).is_some_and(|(valid, _)| valid == 0)
+        }),
+        "Kea's lease: {:?}",
+        kea_row(&pair, address)
+    );
+    assert_eq!(agent.info("Addresses"), (Some(1), vec![]), "nothing held");
 }
 
 #[test]
@@ -451,5 +487,65 @@ fn agent6_declines_an_address_that_duplicate_address_detection_finds_in_use() {
         wait_for(Duration::from_secs(5), || pool_addresses(&pair).is_empty()),
         "the duplicate address is taken off: {:?}",
         pool_addresses(&pair)
+    );
+}
+
+#[test]
+fn agent_runs_both_families_on_one_interface() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    let _kea = start_kea(&pair, POOL);
+    let _v4 = servers::start(Server::Reference, &pair, Path::new(DHCPLAB), 600);
+    let dir = pair.dir.join("client");
+    let mut agent = Agent::start_with(&pair, &dir, "", "agent.out", &["-6", "v-cli", "v-cli"]);
+    for event in ["v-cli BOUND", "v-cli BOUND6"] {
+        assert!(
+            agent.wait_event(event, 1, Duration::from_secs(20)),
+            "{}",
+            context(&pair, &agent, &format!("no {event}"))
+        );
+    }
+    let v4 = pair.client.addresses("v-cli");
+    assert!(
+        v4.iter()
+            .any(|a| a.starts_with("192.0.2.") && a.ends_with("/24")),
+        "{v4:?}"
+    );
+    let v6 = pool_addresses(&pair);
+    assert_eq!(v6.len(), 1, "{v6:?}");
+    // Each family answers dhcpinfo from its own lease.
+    assert_eq!(agent.info("DNSAddresses"), (Some(0), vec![DNS.to_string()]));
+    let out = Command::new(DHCPLAB)
+        .args(["info", "-i", "v-cli", "--control"])
+        .arg(dir.join("agent.sock"))
+        .arg("DNSserv")
+        .output()
+        .expect("dhcplab info");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "192.0.2.1");
+    // The files of both: one DUID and IAID, a lease and a binding.
+    let state = dir.join("state");
+    for file in ["duid", "v-cli.iaid", "v-cli.dhc", "v-cli.dh6"] {
+        assert!(state.join(file).exists(), "{file}");
+    }
+    // SIGTERM drops both (no RELEASE_ON_SIGTERM): DROP and DROP6, and the addresses go.
+    agent.process.signal("TERM");
+    assert_eq!(
+        agent.process.wait_exit(Duration::from_secs(15)),
+        Some(Some(0))
+    );
+    let events = agent.events();
+    assert!(
+        events.contains(&"v-cli DROP".to_string()) && events.contains(&"v-cli DROP6".to_string()),
+        "{events:?}"
+    );
+    assert!(pool_addresses(&pair).is_empty());
+    assert!(
+        !pair
+            .client
+            .addresses("v-cli")
+            .iter()
+            .any(|a| a.starts_with("192.0.2."))
     );
 }
