@@ -269,7 +269,7 @@ type Recorded<'a> = (usize, u64, u64, &'a [u8], &'a str);
 
 /// How an answer compares with the one recorded: diverging when a difference is not
 /// tolerated.
-fn verdict_of(differences: &[Difference]) -> Verdict {
+pub(crate) fn verdict_of(differences: &[Difference]) -> Verdict {
     if differences.iter().any(|d| d.tolerated.is_none()) {
         Verdict::Diverges
     } else if differences.is_empty() {
@@ -394,6 +394,9 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
             answers,
             verdict,
         });
+    }
+    if let Some(p6) = &plan.v6 {
+        conversations.extend(crate::compare6::compare(p6, run, &mut counts));
     }
     Report::new(plan, "answers", against, conversations, stopped, counts)
 }
@@ -694,7 +697,7 @@ fn unexpected(after: Option<u64>, payload: &[u8], kind: &str) -> Answer {
     }
 }
 
-fn tally(counts: &mut Counts, verdict: Verdict) {
+pub(crate) fn tally(counts: &mut Counts, verdict: Verdict) {
     match verdict {
         Verdict::Same => counts.same += 1,
         Verdict::Tolerated => counts.tolerated += 1,
@@ -707,7 +710,7 @@ fn tally(counts: &mut Counts, verdict: Verdict) {
 }
 
 /// The worst verdict of some answers (`same` when none).
-fn worst(answers: &[Answer]) -> Verdict {
+pub(crate) fn worst(answers: &[Answer]) -> Verdict {
     answers
         .iter()
         .map(|a| a.verdict)

@@ -17,18 +17,29 @@
 //!
 //! The server side ([`Side::Server`]) turns it around: the recorded server is a peer that
 //! answers a client under test with the recorded answers in the client's own transaction, and
-//! the report sets the client's requests beside the recorded ones. DHCPv6
-//! conversations are listed as left out: their replay is not built yet.
+//! the report sets the client's requests beside the recorded ones.
+//!
+//! DHCPv6 conversations are planned alike ([`v6`]): one scripted peer per recorded client,
+//! or per relay agent for relayed requests (RELAY-FORW with every relay layer kept),
+//! addresses and prefixes moved into 2001:db8::/32 with their low 80 bits kept, link
+//! addresses in DUIDs and EUI-64 identifiers rewritten alike, a Request's server identifier
+//! captured from the run's Advertise; the `Dhcp6` configuration derived from the recorded
+//! answers ([`Plan6::config`]). A capture may mix both. The server side replays DHCPv4 only.
 
 mod compare;
+mod compare6;
 mod config;
+mod config6;
 mod map;
 mod text;
+mod text6;
+pub mod v6;
 
 pub use compare::{
     Answer as AnswerReport, ConversationReport, Difference, Report, Verdict, compare,
 };
 pub use map::{AddressMap, Net};
+pub use v6::{AddressMap6, Answer6, Item6, Peer6, Plan6, Send6};
 
 use dhcplab_conversations::{Family, Found, Role};
 use dhcplab_wire::v4::{Hex, Message};
@@ -249,6 +260,8 @@ pub struct Plan {
     pub map: AddressMap,
     /// How it was planned.
     pub options: Options,
+    /// The DHCPv6 conversations' part, when the capture holds any.
+    pub v6: Option<Plan6>,
 }
 
 /// Plans the replay of the client side of `found` (read from a capture named `capture`).
@@ -259,9 +272,11 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
         let first = c.messages.first().and_then(|m| found.messages.get(*m));
         let record = first.map_or(0, |m| m.record);
         if c.family == Family::V6 {
-            left_out.push(format!(
-                "#{record}: a DHCPv6 conversation (DHCPv6 replay is not built yet)"
-            ));
+            if options.side == Side::Server {
+                left_out.push(format!(
+                    "#{record}: a DHCPv6 conversation (the server side replays DHCPv4 only)"
+                ));
+            }
             continue;
         }
         let requests = c
@@ -278,22 +293,83 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
         }
         chosen.push(i);
     }
-    if chosen.is_empty() {
+    let chosen6 = if options.side == Side::Client {
+        v6::choose(found, &mut left_out)
+    } else {
+        Vec::new()
+    };
+    if chosen.is_empty() && chosen6.is_empty() {
         let why = if left_out.is_empty() {
             String::new()
         } else {
             format!(": {}", left_out.join("; "))
         };
         return Err(ReplayError::NothingToReplay(format!(
-            ": no DHCPv4 request{why}"
+            ": no DHCPv4 or DHCPv6 request{why}"
         )));
     }
+    // A configuration given is the server's of its family (Kea's `Dhcp4` or `Dhcp6` map).
+    let (config4, config6) = match &options.config {
+        Some(text) => {
+            let json = serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| ReplayError::Config(e.to_string()))?;
+            if json.get("Dhcp6").is_some() {
+                (None, Some(text.clone()))
+            } else {
+                (Some(text.clone()), None)
+            }
+        }
+        None => (None, None),
+    };
+    let mut plan = if chosen.is_empty() {
+        Plan {
+            capture: capture.to_string(),
+            server: Ipv4Addr::UNSPECIFIED,
+            recorded_servers: Vec::new(),
+            config: String::new(),
+            derived: true,
+            peers: Vec::new(),
+            conversations: Vec::new(),
+            items: Vec::new(),
+            left_out,
+            map: AddressMap::default(),
+            options: options.clone(),
+            v6: None,
+        }
+    } else {
+        plan4(found, capture, &chosen, left_out, &options, config4)?
+    };
+    if !chosen6.is_empty() {
+        let p6 = v6::plan6(
+            found,
+            &chosen6,
+            options.seed,
+            config6.as_deref(),
+            plan.map.macs.len(),
+            plan.peers.len(),
+            &mut plan.left_out,
+        )?;
+        plan.v6 = Some(p6);
+    }
+    Ok(plan)
+}
+
+/// Plans the DHCPv4 conversations `chosen` of `found`; `config` is a `Dhcp4` configuration
+/// given.
+fn plan4(
+    found: &Found,
+    capture: &str,
+    chosen: &[usize],
+    mut left_out: Vec<String>,
+    options: &Options,
+    config: Option<String>,
+) -> Result<Plan, ReplayError> {
     let decoded = |i: usize| Message::decode(&found.messages[i].payload).ok();
     let mut map = AddressMap::default();
     // Subnets: from answers that give an address and a mask, then from giaddr, requested and
     // client addresses (as /24s) the answers did not place.
     let mut seen_addresses = Vec::new();
-    for &c in &chosen {
+    for &c in chosen {
         let given = found.conversations[c].messages.iter().any(|&i| {
             decoded(i).is_some_and(|m| m.op == Message::BOOTREPLY && !m.yiaddr.is_unspecified())
         });
@@ -325,7 +401,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
     // The server the run's server stands in for: the first to answer. Answers of others (a
     // second server, a rogue one) are left out: the run has one server.
     let mut recorded_servers: Vec<Ipv4Addr> = Vec::new();
-    for &c in &chosen {
+    for &c in chosen {
         for &i in &found.conversations[c].messages {
             if let Some(a) = answered_by(&found.messages[i])
                 && !recorded_servers.contains(&a)
@@ -351,7 +427,7 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
     let mut items = Vec::new();
     let mut relays: Vec<(Ipv4Addr, usize)> = Vec::new();
     let mut under_test: Option<[u8; 6]> = None;
-    for &c in &chosen {
+    for &c in chosen {
         let conv = &found.conversations[c];
         let first = conv
             .messages
@@ -533,12 +609,8 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
             ": the server side needs a server's answers, and the capture holds none".into(),
         ));
     }
-    let (config, derived) = match &options.config {
-        Some(text) => {
-            serde_json::from_str::<serde_json::Value>(text)
-                .map_err(|e| ReplayError::Config(e.to_string()))?;
-            (text.clone(), false)
-        }
+    let (config, derived) = match config {
+        Some(text) => (text, false),
         None => (config::derive(&items, &map), true),
     };
     Ok(Plan {
@@ -552,7 +624,8 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
         items,
         left_out,
         map,
-        options,
+        options: options.clone(),
+        v6: None,
     })
 }
 
@@ -685,7 +758,7 @@ impl Plan {
     /// or a relay's, outside every subnet it declares (the capture's addresses were moved:
     /// see [`Plan::mapping`]).
     pub fn warnings(&self) -> Vec<String> {
-        if self.derived {
+        if self.derived || self.conversations.is_empty() {
             return Vec::new();
         }
         let subnets: Vec<Net> = serde_json::from_str::<serde_json::Value>(&self.config)
@@ -736,7 +809,19 @@ impl Plan {
 
     /// The lines that say where the capture's addresses went in the run.
     pub fn mapping(&self) -> Vec<String> {
+        let mut out = self.mapping4();
+        if let Some(p) = &self.v6 {
+            out.extend(p.mapping());
+        }
+        out
+    }
+
+    /// The DHCPv4 part's lines of [`Plan::mapping`] (none when it has no conversation).
+    fn mapping4(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.conversations.is_empty() {
+            return out;
+        }
         for (r, l) in &self.map.subnets {
             out.push(format!("subnet {r} -> {l}"));
         }

@@ -310,7 +310,7 @@ impl AddressMap {
 }
 
 /// The `n`th link address the run gives out.
-fn lab_mac(n: usize) -> [u8; 6] {
+pub(crate) fn lab_mac(n: usize) -> [u8; 6] {
     match u8::try_from(n + 0x11) {
         Ok(last) if last < 0xf0 => [0x02, 0x00, 0x5e, 0x00, 0x53, last],
         _ => {

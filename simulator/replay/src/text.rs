@@ -3,7 +3,8 @@
 //! encode back to the same bytes, else the payload as bytes) and per answer waited for or
 //! checked.
 
-use crate::{Item, Plan};
+use crate::v6::Item6;
+use crate::{Item, Plan, text6};
 use dhcplab_kea_config::options4;
 use dhcplab_scenario::format_duration;
 use dhcplab_wire::v4::catalogue::{self, Format, code};
@@ -12,6 +13,22 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+/// A step of either family, in capture order.
+enum Step<'a> {
+    V4(&'a Item),
+    V6(&'a Item6),
+}
+
+impl Step<'_> {
+    fn at_ns(&self) -> i128 {
+        match self {
+            Step::V4(Item::Send(s)) => s.at_ns,
+            Step::V4(Item::Answer(a)) => a.at_ns,
+            Step::V6(i) => i.at_ns(),
+        }
+    }
+}
+
 pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
     let mut out = String::new();
     let written_by = if checks {
@@ -19,9 +36,14 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
     } else {
         "dhcplab replay"
     };
+    let families = match (plan.conversations.is_empty(), plan.v6.is_some()) {
+        (false, true) => "DHCPv4 and DHCPv6",
+        (true, true) => "DHCPv6",
+        _ => "DHCPv4",
+    };
     let _ = writeln!(
         out,
-        "# The DHCPv4 conversations of {}, re-enacted: written by {written_by}.",
+        "# The {families} conversations of {}, re-enacted: written by {written_by}.",
         plan.capture
     );
     if checks {
@@ -31,34 +53,44 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
         );
     }
     header(&mut out, plan);
-    let _ = writeln!(
-        out,
-        "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"{}\"",
-        plan.server
-    );
-    if plan.derived {
-        out.push_str("# configuration derived from the recorded answers\n");
-    }
-    let _ = writeln!(out, "config = {}\n", multi_line(plan.config.trim()));
-    for p in &plan.peers {
+    if !plan.conversations.is_empty() {
         let _ = writeln!(
             out,
-            "# {} {} in the capture\n[[host]]\nname = \"{}\"\nrole = \"peer\"\nmac = \"{}\"",
-            if p.relay { "relay" } else { "client" },
-            p.recorded,
-            p.name,
-            Hex(&p.mac)
+            "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"{}\"",
+            plan.server
         );
-        if let Some(a) = p.address {
-            let _ = writeln!(out, "address = \"{a}\"");
+        if plan.derived {
+            out.push_str("# configuration derived from the recorded answers\n");
         }
-        out.push('\n');
+        let _ = writeln!(out, "config = {}\n", multi_line(plan.config.trim()));
+        for p in &plan.peers {
+            let _ = writeln!(
+                out,
+                "# {} {} in the capture\n[[host]]\nname = \"{}\"\nrole = \"peer\"\nmac = \"{}\"",
+                if p.relay { "relay" } else { "client" },
+                p.recorded,
+                p.name,
+                Hex(&p.mac)
+            );
+            if let Some(a) = p.address {
+                let _ = writeln!(out, "address = \"{a}\"");
+            }
+            out.push('\n');
+        }
     }
+    if let Some(p6) = &plan.v6 {
+        text6::hosts(&mut out, p6);
+    }
+    let mut steps: Vec<Step<'_>> = plan.items.iter().map(Step::V4).collect();
+    if let Some(p6) = &plan.v6 {
+        steps.extend(p6.items.iter().map(Step::V6));
+    }
+    steps.sort_by_key(Step::at_ns);
     let mut previous: Option<i128> = None;
     let mut last_was_wait = false;
-    for item in &plan.items {
-        match item {
-            Item::Send(s) => {
+    for (n, step) in steps.iter().enumerate() {
+        match step {
+            Step::V4(Item::Send(s)) => {
                 let gap = previous.map(|p| gap(plan, p, s.at_ns));
                 previous = Some(s.at_ns);
                 last_was_wait = false;
@@ -80,7 +112,7 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
                 message(&mut out, &s.payload, peer.mac);
                 out.push('\n');
             }
-            Item::Answer(a) if checks || a.waited => {
+            Step::V4(Item::Answer(a)) if checks || a.waited => {
                 previous = Some(a.at_ns);
                 last_was_wait = true;
                 let peer = &plan.peers[a.peer].name;
@@ -99,7 +131,32 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
                 }
                 out.push('\n');
             }
-            Item::Answer(_) => {}
+            Step::V4(Item::Answer(_)) => {}
+            Step::V6(Item6::Send(s)) => {
+                let gap = previous.map(|p| gap(plan, p, s.at_ns));
+                previous = Some(s.at_ns);
+                last_was_wait = false;
+                if let Some(p6) = &plan.v6 {
+                    text6::send(&mut out, p6, s, gap);
+                }
+            }
+            Step::V6(Item6::Answer(a)) => {
+                let Some(p6) = &plan.v6 else { continue };
+                // The run's server identifier is taken from the answer right before a
+                // request that names the server (a capture cannot come from an optional
+                // step, so that answer must come).
+                let capture = a.waited
+                    && text6::answers_with_server_id(a)
+                    && steps[n + 1..].iter().find_map(|st| match st {
+                        Step::V6(Item6::Send(s)) if s.peer == a.peer => Some(s.server_id),
+                        _ => None,
+                    }) == Some(true);
+                if checks || a.waited {
+                    previous = Some(a.at_ns);
+                    last_was_wait = true;
+                    text6::answer(&mut out, plan, p6, a, checks, capture);
+                }
+            }
         }
     }
     if !last_was_wait {
@@ -277,7 +334,7 @@ fn request_checks(out: &mut String, payload: &[u8], kind: &str) {
 
 /// The pause before a step recorded at `to_ns` after one recorded at `from_ns`, at the plan's
 /// speed, in whole milliseconds.
-fn gap(plan: &Plan, from_ns: i128, to_ns: i128) -> Duration {
+pub(crate) fn gap(plan: &Plan, from_ns: i128, to_ns: i128) -> Duration {
     let ns = u64::try_from(to_ns.saturating_sub(from_ns)).unwrap_or(0);
     paced(plan, Duration::from_nanos(ns))
 }
@@ -537,7 +594,7 @@ fn check_value(c: u8, data: &[u8]) -> String {
 }
 
 /// A TOML multi-line string holding `text`: literal when it can be, else basic with escapes.
-fn multi_line(text: &str) -> String {
+pub(crate) fn multi_line(text: &str) -> String {
     if text.contains("'''") {
         let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
         format!("\"\"\"\n{escaped}\n\"\"\"")
