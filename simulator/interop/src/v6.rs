@@ -11,7 +11,7 @@ use dhcplab_adapters::servers::Server;
 use dhcplab_adapters::servers6::{Lifetimes, ServerSetup6};
 use dhcplab_frame::{Decoded, Dhcp, Link, LinkType};
 use dhcplab_tap::Lab;
-use dhcplab_wire::v6::{Message, MessageType};
+use dhcplab_wire::v6::{Message, MessageType, code};
 use std::net::Ipv6Addr;
 use std::path::Path;
 use std::process::Stdio;
@@ -34,7 +34,8 @@ pub const POOL_LAST: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x1f
 
 /// A DHCPv6 message the switch carried: who sent it, its type, transaction id, the T1 and T2
 /// of its IA_NAs, their addresses with their valid lifetimes, the addresses' preferred
-/// lifetimes, the status codes (0 when none) and the Preference option.
+/// lifetimes, the status codes (0 when none), the message's own status code, its Server
+/// Identifier (the option's bytes) and its Preference option.
 #[derive(Debug, Clone)]
 struct Seen {
     at: SystemTime,
@@ -45,6 +46,8 @@ struct Seen {
     addresses: Vec<(Ipv6Addr, u32)>,
     preferred: Vec<u32>,
     statuses: Vec<u16>,
+    status: Option<u16>,
+    server_id: Option<Vec<u8>>,
     preference: Option<u8>,
 }
 
@@ -67,13 +70,8 @@ fn seen(lab: &Lab, client_mac: [u8; 6]) -> Vec<Seen> {
             };
             let options = message.options();
             let ias = options.ia_na().unwrap_or_default();
-            let mut statuses: Vec<u16> = options
-                .status_code()
-                .ok()
-                .flatten()
-                .map(|s| s.code)
-                .into_iter()
-                .collect();
+            let status = options.status_code().ok().flatten().map(|s| s.code);
+            let mut statuses: Vec<u16> = status.into_iter().collect();
             let (mut addresses, mut preferred) = (Vec::new(), Vec::new());
             for ia in &ias {
                 statuses.extend(ia.options.status_code().ok().flatten().map(|s| s.code));
@@ -91,28 +89,39 @@ fn seen(lab: &Lab, client_mac: [u8; 6]) -> Vec<Seen> {
                 addresses,
                 preferred,
                 statuses,
+                status,
+                server_id: options.get(code::SERVER_ID).map(|o| o.data.to_vec()),
                 preference: options.preference().ok().flatten(),
             })
         })
         .collect()
 }
 
-/// True when `seen` has a message of `kind` from the client holding `address` that a Reply
-/// from the server with the same transaction id answers with `address` still valid and no
-/// error status, both at or after `since`.
+/// True when `seen` has a message of `kind` (Request, Renew or Release) from the client
+/// holding `address` and the Server Identifier of the server it is for (RFC 8415 section
+/// 18.2.2, 18.2.4, 18.2.7: the client MUST include it), that a Reply from that server with
+/// the same transaction id answers, both at or after `since`: with no error status and, for a
+/// Request or Renew, `address` still valid; for a Release, with the status Success in the
+/// message itself (section 18.3.7: "the server generates a Reply message and includes a
+/// Status Code option with the value Success").
 fn answered(seen: &[Seen], kind: MessageType, address: Ipv6Addr, since: SystemTime) -> bool {
     seen.iter().enumerate().any(|(k, m)| {
         m.from_client
             && m.at >= since
             && m.kind == kind
+            && m.server_id.is_some()
             && m.addresses.iter().any(|(a, _)| *a == address)
             && seen.get(k + 1..).unwrap_or_default().iter().any(|r| {
                 !r.from_client
                     && r.kind == MessageType::REPLY
                     && r.xid == m.xid
+                    && r.server_id == m.server_id
                     && r.statuses.iter().all(|s| *s == 0)
-                    && (kind == MessageType::RELEASE
-                        || r.addresses.iter().any(|(a, v)| *a == address && *v > 0))
+                    && if kind == MessageType::RELEASE {
+                        r.status == Some(0)
+                    } else {
+                        r.addresses.iter().any(|(a, v)| *a == address && *v > 0)
+                    }
             })
     })
 }
@@ -338,7 +347,7 @@ pub fn run_pair6(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> 
                 ))
             } else if !answered(&s, MessageType::REQUEST, a, start) {
                 Verdict::Fail(format!(
-                    "bound {a}, but no Reply answered the client's Request for it (same transaction id, address valid, no error status)"
+                    "bound {a}, but no Reply answered a Request for it carrying the server's identifier (same transaction id and Server Identifier, address valid, no error status)"
                 ))
             } else if !on {
                 Verdict::Fail(format!(
@@ -375,7 +384,7 @@ pub fn run_pair6(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> 
                     .filter(|m| m.from_client && m.kind == MessageType::RENEW)
                     .count();
                 Verdict::Fail(format!(
-                    "no Renew for {a} answered by a Reply keeping it within {:.1} s of binding, before T2 (T1 is {} s; the client sent {renews} Renew(s))",
+                    "no Renew for {a} with the server's identifier answered by a Reply keeping it within {:.1} s of binding, before T2 (T1 is {} s; the client sent {renews} Renew(s))",
                     limit.as_secs_f64(),
                     LIFETIMES.t1
                 ))
@@ -416,7 +425,7 @@ pub fn run_pair6(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> 
                         })
                         .count();
                     Verdict::Fail(format!(
-                        "no Release for {a} answered by a Reply within 8 s of asking (the client sent {releases} Release(s) for it)"
+                        "no Release for {a} with the server's identifier answered by a Reply with status Success within 8 s of asking (the client sent {releases} Release(s) for it)"
                     ))
                 }
             }
@@ -445,6 +454,8 @@ mod tests {
                 addresses: Vec::new(),
                 preferred: Vec::new(),
                 statuses: Vec::new(),
+                status: None,
+                server_id: Some(vec![0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 1]),
                 preference: None,
             }
         }
@@ -495,15 +506,32 @@ mod tests {
             a,
             SystemTime::UNIX_EPOCH + Duration::from_secs(60)
         ));
+        // A Renew MUST carry the Server Identifier (RFC 8415 18.2.4), and the Reply comes from
+        // that server.
+        let mut anonymous = ok.clone();
+        anonymous[0].server_id = None;
+        assert!(!answered(&anonymous, MessageType::RENEW, a, since));
+        let mut other_server = ok.clone();
+        other_server[1].server_id = Some(vec![0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 9]);
+        assert!(!answered(&other_server, MessageType::RENEW, a, since));
     }
 
     #[test]
     fn a_release_is_answered_by_a_reply_without_addresses() {
         let a = POOL_FIRST;
-        let s = [
+        let mut s = [
             m(true, MessageType::RELEASE, 9, &[(a, 0)]),
             m(false, MessageType::REPLY, 9, &[]),
         ];
+        // RFC 8415 18.3.7: the Reply to a Release carries the status Success.
+        assert!(!answered(
+            &s,
+            MessageType::RELEASE,
+            a,
+            SystemTime::UNIX_EPOCH
+        ));
+        s[1].status = Some(0);
+        s[1].statuses = vec![0];
         assert!(answered(
             &s,
             MessageType::RELEASE,
