@@ -1,14 +1,15 @@
 //! The reference client daemon running DHCPv6 (`dhcplab agent -6 IF`) in a network namespace
 //! against a real kea-dhcp6 2.2 across a veth pair (namespaces, veth and files from
 //! dhcplab-testkit, all removed on exit, error and panic; duplicate address detection off in
-//! both namespaces): the address goes on the interface as a /128 with the server's lifetimes,
-//! the event program hears BOUND6 and then EXTEND6 at T1, `dhcplab info -v6` reads
-//! DNSAddresses, ServerID and the address from the agent, and SIGTERM releases the address
-//! (`.v6.RELEASE_ON_SIGTERM=yes`: Kea's lease file marks it released) or drops it (the
-//! default: the binding file stays, and the next start confirms it); the control socket's
-//! release6 releases too; a link flap and SIGCONT lead to Confirm; an address that DAD finds
-//! in use is declined. Needs root (CI runs as root) and kea-dhcp6 (ci/test installs it).
-//! Addresses: 2001:db8:1::/64 and link-local.
+//! both namespaces): the address goes on the interface as a /128 with the server's
+//! lifetimes, a delegated prefix is held, the event program hears BOUND6 and then EXTEND6 at
+//! T1, `dhcplab info -v6` reads DNSAddresses, ServerID, the address and the prefix from the
+//! agent, and SIGTERM releases both (`.v6.RELEASE_ON_SIGTERM=yes`: Kea's lease file marks
+//! them released) or drops the address (the default: the binding file stays, and the next
+//! start confirms it); the control socket's release6 releases too; a link flap and SIGCONT
+//! lead to Confirm; an address that DAD finds in use is declined; both families run on one
+//! interface. Needs root (CI runs as root) and kea-dhcp6 (ci/test installs it). Addresses:
+//! 2001:db8:1::/64, prefixes from 2001:db8:8::/48, 192.0.2.0/24 and link-local.
 
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
 use dhcplab_testkit::servers::{self, Server};
@@ -48,7 +49,8 @@ fn start_kea(pair: &Pair, pool: &str) -> Process {
         "option-data": [ { "name": "dns-servers", "data": DNS } ],
         "subnet6": [ {
             "id": 1, "subnet": "2001:db8:1::/64", "interface": "v-srv",
-            "pools": [ { "pool": pool } ]
+            "pools": [ { "pool": pool } ],
+            "pd-pools": [ { "prefix": "2001:db8:8::", "prefix-len": 48, "delegated-len": 56 } ]
         } ],
         "loggers": [ { "name": "kea-dhcp6", "severity": "DEBUG", "debuglevel": 40,
                        "output_options": [ { "output": pair.dir.join("kea6.log") } ] } ]
@@ -142,10 +144,15 @@ impl Agent {
 
     /// `dhcplab info -v6 -i v-cli WHAT`: (exit code, lines printed).
     fn info(&self, what: &str) -> (Option<i32>, Vec<String>) {
+        self.info_with(&[what])
+    }
+
+    /// `dhcplab info -v6 -i v-cli ARGS...`: (exit code, lines printed).
+    fn info_with(&self, args: &[&str]) -> (Option<i32>, Vec<String>) {
         let out = Command::new(DHCPLAB)
             .args(["info", "-v6", "-i", "v-cli", "--control"])
             .arg(self.dir.join("agent.sock"))
-            .arg(what)
+            .args(args)
             .output()
             .expect("dhcplab info");
         (
@@ -226,7 +233,7 @@ fn agent6_binds_from_kea_extends_at_t1_answers_dhcpinfo_and_releases_on_sigterm(
     let mut agent = Agent::start(
         &pair,
         &pair.dir.join("client"),
-        "# dhcpagent's v6 parameter\n.v6.RELEASE_ON_SIGTERM=yes\n",
+        "# dhcpagent's v6 parameter, and one IA_PD besides the IA_NA\n.v6.RELEASE_ON_SIGTERM=yes\n.v6.DHCPLAB_IA_PD=1\n",
         "agent.out",
     );
     assert!(
@@ -258,7 +265,28 @@ fn agent6_binds_from_kea_extends_at_t1_answers_dhcpinfo_and_releases_on_sigterm(
         (Some(0), vec![address.to_string()])
     );
     assert_eq!(agent.info("MsgType"), (Some(0), vec!["7".to_string()]));
-    assert_eq!(agent.info("Prefixes"), (Some(0), vec![]));
+    let (code, prefixes) = agent.info("Prefixes");
+    assert_eq!(code, Some(0));
+    assert_eq!(prefixes.len(), 1, "{prefixes:?}");
+    let (prefix, len) = prefixes[0].split_once('/').expect("PREFIX/LEN");
+    let prefix: Ipv6Addr = prefix.parse().expect("a prefix");
+    assert_eq!(len, "56");
+    assert_eq!(
+        prefix.segments()[..3],
+        [0x2001, 0xdb8, 8],
+        "from Kea's pd-pool"
+    );
+    let log = std::fs::read_to_string(agent.dir.join("agent.out")).unwrap_or_default();
+    assert!(
+        log.contains(&format!("delegated prefix {prefix}/56 held")),
+        "the prefix is held, not put on v-cli: {log}"
+    );
+    assert!(pool_addresses(&pair).iter().all(|(a, _)| *a == address));
+    // Raw bytes (-c) and a line limit (-n), as dhcpinfo's: the DUID type (1) in two bytes.
+    assert_eq!(
+        agent.info_with(&["-c", "-n", "2", "ServerID"]),
+        (Some(0), vec!["0x00".to_string(), "0x01".to_string()])
+    );
     assert_eq!(agent.info("DNSSearch"), (Some(0), vec![]), "not given");
 
     // RFC 8415 18.2.4: Renew at T1 (4 s); the Reply extends the binding (EXTEND6) and the
@@ -287,11 +315,13 @@ fn agent6_binds_from_kea_extends_at_t1_answers_dhcpinfo_and_releases_on_sigterm(
     assert!(log.contains("sending RELEASE to ff02::1:2"), "{log}");
     let released = wait_for(Duration::from_secs(5), || {
         kea_row(&pair, address).is_some_and(|(valid, _)| valid == 0)
+            && kea_row(&pair, prefix).is_some_and(|(valid, _)| valid == 0)
     });
     assert!(
         released,
-        "Kea's lease file: {:?}\n{}",
+        "Kea's lease file: {:?} {:?}\n{}",
         kea_row(&pair, address),
+        kea_row(&pair, prefix),
         context(&pair, &agent, "lease released")
     );
     let state = agent.dir.join("state");
