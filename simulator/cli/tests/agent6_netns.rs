@@ -8,7 +8,8 @@
 //! them released) or drops the address (the default: the binding file stays, and the next
 //! start confirms it); the control socket's release6 releases too; a link flap and SIGCONT
 //! lead to Confirm; an address that DAD finds in use is declined; both families run on one
-//! interface. Needs root (CI runs as root) and kea-dhcp6 (ci/test installs it). Addresses:
+//! interface; with Kea's Server Unicast option the Renew goes by unicast from the address
+//! held. Needs root (CI runs as root) and kea-dhcp6 (ci/test installs it). Addresses:
 //! 2001:db8:1::/64, prefixes from 2001:db8:8::/48, 192.0.2.0/24 and link-local.
 
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
@@ -34,11 +35,24 @@ const POOL: &str = "2001:db8:1::100 - 2001:db8:1::1ff";
 /// kea-dhcp6 on v-srv with one subnet (addresses from `pool`) and the lease file `leases.csv`
 /// in the pair's directory; started when it listens on port 547.
 fn start_kea(pair: &Pair, pool: &str) -> Process {
+    start_kea_on(pair, pool, "v-srv")
+}
+
+/// As [`start_kea`], with Kea's `interfaces` entry `interface`: `v-srv/ADDRESS` makes Kea
+/// listen on that unicast address too, and it is then sent in the Server Unicast option
+/// (Kea sends that option only as option-data, `unicast`, and as the client does not ask for it
+/// in its ORO, with `always-send`).
+fn start_kea_on(pair: &Pair, pool: &str, interface: &str) -> Process {
     pair.server
         .ip(&["addr", "add", "2001:db8:1::1/64", "dev", "v-srv", "nodad"]);
     let leases = pair.dir.join("leases.csv");
+    let mut options = vec![serde_json::json!({ "name": "dns-servers", "data": DNS })];
+    if let Some((_, unicast)) = interface.split_once('/') {
+        options
+            .push(serde_json::json!({ "name": "unicast", "data": unicast, "always-send": true }));
+    }
     let config = serde_json::json!({ "Dhcp6": {
-        "interfaces-config": { "interfaces": ["v-srv"] },
+        "interfaces-config": { "interfaces": [interface] },
         "lease-database": { "type": "memfile", "persist": true, "name": leases, "lfc-interval": 0 },
         "server-id": { "type": "LLT", "persist": true, "htype": 1, "identifier": "02005e005302", "time": 700000000 },
         "data-directory": pair.dir,
@@ -46,7 +60,7 @@ fn start_kea(pair: &Pair, pool: &str) -> Process {
         "valid-lifetime": VALID,
         "renew-timer": T1,
         "rebind-timer": T2,
-        "option-data": [ { "name": "dns-servers", "data": DNS } ],
+        "option-data": options,
         "subnet6": [ {
             "id": 1, "subnet": "2001:db8:1::/64", "interface": "v-srv",
             "pools": [ { "pool": pool } ],
@@ -577,5 +591,46 @@ fn agent_runs_both_families_on_one_interface() {
             .addresses("v-cli")
             .iter()
             .any(|a| a.starts_with("192.0.2."))
+    );
+}
+
+#[test]
+fn agent6_renews_by_unicast_when_the_server_sends_server_unicast() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    let _kea = start_kea_on(&pair, POOL, "v-srv/2001:db8:1::1");
+    // The /128 gives no route to the server's /64; on a real link a router advertisement
+    // would.
+    pair.client
+        .ip(&["-6", "route", "add", "2001:db8:1::/64", "dev", "v-cli"]);
+    let dir = pair.dir.join("client");
+    let agent = Agent::start(&pair, &dir, "", "agent.out");
+    assert!(
+        agent.wait_event("v-cli BOUND6", 1, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no BOUND6")
+    );
+    let address = pool_addresses(&pair)
+        .first()
+        .map(|(a, _)| *a)
+        .expect("an address");
+    let binding = std::fs::read_to_string(dir.join("state/v-cli.dh6")).expect("binding");
+    assert!(binding.contains("unicast 2001:db8:1::1"), "{binding}");
+    // RFC 8415 18.2.4: with the Server Unicast option the Renew goes to that address, from
+    // the address held; the Reply comes back to it.
+    assert!(
+        agent.wait_event("v-cli EXTEND6", 1, Duration::from_secs(u64::from(T1) + 10)),
+        "{}",
+        context(&pair, &agent, "no EXTEND6 by unicast")
+    );
+    let log = std::fs::read_to_string(dir.join("agent.out")).unwrap_or_default();
+    assert!(log.contains("sending RENEW to 2001:db8:1::1"), "{log}");
+    let kea = std::fs::read_to_string(pair.dir.join("kea6.log")).unwrap_or_default();
+    assert!(
+        kea.lines()
+            .any(|l| l.contains("RENEW") && l.contains(&address.to_string())),
+        "Kea heard the Renew from {address}"
     );
 }
