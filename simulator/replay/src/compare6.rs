@@ -13,7 +13,7 @@ use crate::compare::{
 };
 use crate::v6::{Item6, Plan6, options_in};
 use dhcplab_conversations::{Family, Found, Role};
-use dhcplab_wire::v6::catalogue::{self, MessageType, code};
+use dhcplab_wire::v6::catalogue::{self, code};
 use dhcplab_wire::v6::{Message, OptionValue};
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -236,6 +236,30 @@ fn leases(kind: u16, ia: &dhcplab_wire::v6::OptionsRef<'_>) -> Leases {
 /// An IA: IAID, T1 and T2 (none for IA_TA), and the options inside.
 type IaParts<'a> = (u32, Option<(u32, u32)>, dhcplab_wire::v6::OptionsRef<'a>);
 
+/// An IA in words: T1, T2, status and each lease with its lifetimes.
+fn ia_summary(p: &Plan6, kind: u16, ia: &IaParts<'_>) -> String {
+    let mut text = String::new();
+    if let Some((t1, t2)) = ia.1 {
+        text.push_str(&format!("T1 {t1} T2 {t2}"));
+    }
+    if let Some(s) = status_of(&ia.2) {
+        text.push_str(&format!(
+            " status {} {:?}",
+            status_text(&Some(s.clone())),
+            s.1
+        ));
+    }
+    for l in leases(kind, &ia.2) {
+        text.push_str(&format!(
+            " {} preferred {} valid {}",
+            shown_address(p, l.0, l.1),
+            l.2,
+            l.3
+        ));
+    }
+    text.trim_start().to_string()
+}
+
 /// The IAs of one kind.
 fn ias<'a>(m: &'a Message, kind: u16) -> Vec<IaParts<'a>> {
     let o = m.options();
@@ -360,12 +384,10 @@ fn differences(p: &Plan6, recorded: &[u8], got: &[u8]) -> Vec<Difference> {
                 gi.iter().find(|x| x.0 == iaid),
             );
             let (Some(a), Some(b)) = (a, b) else {
-                d.push(
-                    what,
-                    if a.is_some() { "present" } else { "(absent)" }.into(),
-                    if b.is_some() { "present" } else { "(absent)" }.into(),
-                    None,
-                );
+                let side = |x: Option<&IaParts<'_>>| {
+                    x.map_or("(absent)".to_string(), |x| ia_summary(p, kind, x))
+                };
+                d.push(what, side(a), side(b), None);
                 continue;
             };
             if let (Some((t1a, t2a)), Some((t1b, t2b))) = (a.1, b.1) {
@@ -436,11 +458,26 @@ fn holds(p: &Plan6, payload: &[u8]) -> String {
     let Ok(m) = outer.innermost() else {
         return format!("{} without the message it relays", outer.msg_type());
     };
-    let mut parts = vec![if outer.msg_type() == MessageType::RELAY_REPL {
-        format!("RELAY-REPL of {}", m.msg_type())
-    } else {
-        m.msg_type().to_string()
-    }];
+    let mut layers = Vec::new();
+    let mut layer = outer.clone();
+    while let Message::Relay(r) = &layer {
+        let id = layer.options().interface_id().map_or(String::new(), |i| {
+            format!(" interface-id 0x{}", crate::hex(i))
+        });
+        layers.push(format!(
+            "{} hops {} link-address {} peer-address {}{id}",
+            r.msg_type,
+            r.hop_count,
+            shown_address(p, r.link_address, None),
+            r.peer_address
+        ));
+        match layer.relayed() {
+            Ok(Some(inner)) if layers.len() <= dhcplab_wire::v6::MAX_DEPTH => layer = inner,
+            _ => break,
+        }
+    }
+    layers.push(m.msg_type().to_string());
+    let mut parts = vec![layers.join(" of ")];
     if let Some(s) = status_of(&m.options()) {
         parts.push(format!("status {}", status_text(&Some(s))));
     }
@@ -449,23 +486,12 @@ fn holds(p: &Plan6, payload: &[u8]) -> String {
         (code::IA_TA, "IA_TA"),
         (code::IA_PD, "IA_PD"),
     ] {
-        for (iaid, t, o) in ias(&m, kind) {
-            let mut text = format!("{name} {iaid:#010x}");
-            if let Some((t1, t2)) = t {
-                text.push_str(&format!(" T1 {t1} T2 {t2}"));
-            }
-            if let Some(s) = status_of(&o) {
-                text.push_str(&format!(" status {}", status_text(&Some(s))));
-            }
-            for l in leases(kind, &o) {
-                text.push_str(&format!(
-                    " {} preferred {} valid {}",
-                    shown_address(p, l.0, l.1),
-                    l.2,
-                    l.3
-                ));
-            }
-            parts.push(text);
+        for ia in ias(&m, kind) {
+            parts.push(format!(
+                "{name} {:#010x} {}",
+                ia.0,
+                ia_summary(p, kind, &ia)
+            ));
         }
     }
     let mut seen = Vec::new();

@@ -274,8 +274,22 @@ fn option_checks(m: &Message) -> Vec<String> {
             continue;
         }
         seen.push(x.code);
+        let addresses = matches!(
+            catalogue::lookup(x.code).map(|(_, f)| f),
+            Some(Format::Addr | Format::Addrs)
+        ) && !x.data.is_empty()
+            && x.data.len() % 16 == 0;
         let value = if x.data.is_empty() {
             "\"present\"".to_string()
+        } else if addresses {
+            // Address options are matched as addresses, not bytes.
+            let list: Vec<String> = x
+                .data
+                .chunks_exact(16)
+                .filter_map(|a| <[u8; 16]>::try_from(a).ok())
+                .map(|a| std::net::Ipv6Addr::from(a).to_string())
+                .collect();
+            format!("\"{}\"", list.join(", "))
         } else {
             format!("\"0x{}\"", crate::hex(x.data))
         };

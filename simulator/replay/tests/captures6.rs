@@ -30,8 +30,12 @@ fn found(file: &str) -> Option<Found> {
 }
 
 fn planned(file: &str) -> Option<Plan> {
+    planned_with(file, Options::default())
+}
+
+fn planned_with(file: &str, options: Options) -> Option<Plan> {
     let name = file.rsplit('/').next().unwrap_or(file);
-    Some(plan(&found(file)?, name, Options::default()).expect("a plan"))
+    Some(plan(&found(file)?, name, options).expect("a plan"))
 }
 
 /// The documentation prefix (RFC 3849), link-local and the relay multicast group.
@@ -324,4 +328,267 @@ fn recorded_v6_answers_compare_with_a_runs_option_by_option() {
         .map(|c| c.verdict)
         .find(|v| *v == Verdict::Diverges);
     assert!(worst.is_some(), "{text}");
+}
+
+/// The report of a replay against the reference server in virtual mode, and the run's own
+/// DHCPv6 messages.
+fn replayed(file: &str) -> Option<(dhcplab_replay::Report, Vec<Message>, Plan)> {
+    replayed_with(file, Options::default())
+}
+
+fn replayed_with(
+    file: &str,
+    options: Options,
+) -> Option<(dhcplab_replay::Report, Vec<Message>, Plan)> {
+    let p = planned_with(file, options)?;
+    let (report, outcome) = dhcplab_replay::replay_virtual(&p).expect("the replay runs");
+    let pcap = outcome.timeline.pcap().expect("the run's capture");
+    let reader = dhcplab_capture::CaptureReader::new(std::io::Cursor::new(pcap)).expect("reads");
+    let run = dhcplab_conversations::find(reader)
+        .messages
+        .into_iter()
+        .filter(|m| m.family == Family::V6 && m.sender == Role::Server)
+        .filter_map(|m| Message::decode(&m.payload).ok())
+        .collect();
+    Some((report, run, p))
+}
+
+/// The differences of every answer, as `what` lines.
+fn differences(report: &dhcplab_replay::Report) -> Vec<String> {
+    report
+        .conversations
+        .iter()
+        .flat_map(|c| &c.answers)
+        .flat_map(|a| &a.differences)
+        .filter(|d| d.tolerated.is_none())
+        .map(|d| d.what.clone())
+        .collect()
+}
+
+/// Wireshark's SARR with prefix delegation, then Release: the Request carries the run's
+/// server identifier (taken from its Advertise), so the reference server answers it; the
+/// Advertise and Reply give the recorded prefix (moved into 2001:db8:a000::/48) with the
+/// recorded lifetimes and T1/T2 0, the same but for the server identifier. The Release's
+/// Reply differs: the reference server, as Kea 2.2's `Dhcpv6Srv::releaseIA_PD`, answers the
+/// released IA_PD with a Success status inside it ("Lease released. Thank you, please come
+/// again."); the recorded server gave only the message's status (RFC 8415 18.3.7 asks for an
+/// IA in the Reply only where the server has no binding, with NoBinding).
+#[test]
+fn wireshark_sarr_with_prefix_delegation_replays_against_the_reference() {
+    let Some((report, _, _)) = replayed("arkime/wireshark-dhcpv6.pcap") else {
+        return;
+    };
+    let text = report.text();
+    let c = report.counts;
+    assert_eq!(
+        (c.recorded, c.tolerated, c.diverges, c.missing),
+        (3, 2, 1, 0),
+        "{text}"
+    );
+    assert_eq!(differences(&report), ["IA_PD 0x27fe8f95"], "{text}");
+    assert!(
+        text.contains("Lease released. Thank you, please come again."),
+        "{text}"
+    );
+    assert!(report.stopped.is_none(), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// The DOCSIS 3.0 modem's Solicit, relayed with rapid commit and no recorded answer: the
+/// derived configuration (a subnet for the relay's link-address, rapid commit) lets the
+/// reference server answer with a Reply (RFC 8415 18.3.1) in a RELAY-REPL that echoes the
+/// relay's Interface-Id and peer address, an address of the link-address's /64 in its IA_NA.
+#[test]
+fn docsis_relayed_solicit_is_answered_with_a_rapid_commit_reply() {
+    let Some((report, run, p)) = replayed("kea-pkt-captures/captureDocsisRelayedSolicit.pcap")
+    else {
+        return;
+    };
+    let text = report.text();
+    assert_eq!(report.counts.unrecorded, 1, "{text}");
+    assert!(report.passed, "{text}");
+    let [answer] = run.as_slice() else {
+        panic!("one answer: {text}")
+    };
+    let p6 = p.v6.as_ref().expect("v6");
+    let Some(Item6::Send(sent)) = p6.items.first() else {
+        panic!("a send")
+    };
+    let request = Message::decode(&sent.payload).expect("decodes");
+    let (Message::Relay(q), Message::Relay(a)) = (&request, answer) else {
+        panic!("RELAY-FORW answered with RELAY-REPL: {text}")
+    };
+    assert_eq!(a.hop_count, q.hop_count);
+    assert_eq!(a.link_address, q.link_address);
+    assert_eq!(a.peer_address, q.peer_address);
+    assert_eq!(
+        answer.options().interface_id(),
+        request.options().interface_id(),
+        "Interface-Id echoed (RFC 8415 19.3.1)"
+    );
+    let reply = answer.innermost().expect("inner");
+    assert_eq!(reply.msg_type(), dhcplab_wire::v6::MessageType::REPLY);
+    assert!(reply.options().rapid_commit().expect("reads"));
+    let ia = &reply.options().ia_na().expect("reads")[0];
+    let address = ia.options.ia_addresses().expect("reads")[0].addr;
+    assert_eq!(
+        address.segments()[..4],
+        q.link_address.segments()[..4],
+        "{text}"
+    );
+}
+
+/// The DOCSIS eRouter's relayed Solicit with rapid commit, IA_NA and IA_PD (hinting ::/56):
+/// a Reply with an address of the link-address's /64 and a delegated /56.
+#[test]
+fn erouter_relayed_solicit_gets_an_address_and_a_56() {
+    let Some((report, run, _)) = replayed("kea-pkt-captures/captureeRouterRelayedSolicit.pcap")
+    else {
+        return;
+    };
+    let text = report.text();
+    assert!(report.passed, "{text}");
+    assert_eq!(run.len(), 1, "{text}");
+    let reply = run[0].innermost().expect("inner");
+    assert_eq!(
+        reply.msg_type(),
+        dhcplab_wire::v6::MessageType::REPLY,
+        "{text}"
+    );
+    let o = reply.options();
+    assert_eq!(o.ia_na().expect("reads").len(), 1, "{text}");
+    let pd = &o.ia_pd().expect("reads")[0];
+    assert_eq!(
+        pd.options.ia_prefixes().expect("reads")[0].prefix_len,
+        56,
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+/// The doubly relayed Solicit (RSOO, Remote-Id, Interface-Id on the outer relay): the reference
+/// server answers inside two RELAY-REPL layers, hop counts 1 then 0, the outer relay's
+/// Interface-Id echoed, an address from the subnet of the outer relay's link-address (the
+/// inner one is unspecified; Kea's `selectSubnet` takes the nearest specified one).
+#[test]
+fn doubly_relayed_solicit_is_answered_through_both_layers() {
+    let Some((report, run, _)) = replayed("kea-pkt-captures/captureRelayed2xRSOO.pcap") else {
+        return;
+    };
+    let text = report.text();
+    assert!(report.passed, "{text}");
+    let [answer] = run.as_slice() else {
+        panic!("one answer: {text}")
+    };
+    let Message::Relay(outer) = answer else {
+        panic!("RELAY-REPL: {text}")
+    };
+    assert_eq!(outer.hop_count, 1);
+    assert!(answer.options().interface_id().is_some(), "{text}");
+    let Ok(Some(Message::Relay(inner))) = answer.relayed() else {
+        panic!("a second layer: {text}")
+    };
+    assert_eq!(inner.hop_count, 0);
+    let advertise = answer.innermost().expect("inner");
+    assert_eq!(
+        advertise.msg_type(),
+        dhcplab_wire::v6::MessageType::ADVERTISE
+    );
+    let ia = &advertise.options().ia_na().expect("reads")[0];
+    let address = ia.options.ia_addresses().expect("reads")[0].addr;
+    assert_eq!(address.segments()[..4], outer.link_address.segments()[..4]);
+    insta::assert_snapshot!(text);
+}
+
+/// tcpdump's prefix delegation SARR and its AFTR-Name one (RFC 6334, with a preference and DNS
+/// servers): every answer the same but for the server identifier.
+#[test]
+fn tcpdump_pd_and_aftr_captures_match_but_for_the_server_identifier() {
+    for file in [
+        "tcpdump/dhcpv6-ia-pd.pcap",
+        "tcpdump/dhcpv6-AFTR-Name-RFC6334.pcap",
+    ] {
+        let Some((report, _, _)) = replayed(file) else {
+            return;
+        };
+        let text = report.text();
+        let c = report.counts;
+        assert_eq!((c.recorded, c.tolerated), (2, 2), "{file}: {text}");
+        assert!(report.passed, "{file}: {text}");
+        for d in report
+            .conversations
+            .iter()
+            .flat_map(|c| &c.answers)
+            .flat_map(|a| &a.differences)
+        {
+            assert_eq!(d.what, "option 2 serverid", "{file}: {text}");
+        }
+    }
+}
+
+/// tcpdump's temporary-address SARR: the reference server, as Kea (which ignores IA_TA; see
+/// dhcplab-server6's crate documentation), answers both without the IA_TA the recorded server
+/// gave: two documented divergences.
+#[test]
+fn tcpdump_ia_ta_diverges_where_kea_ignores_temporary_addresses() {
+    let Some((report, _, _)) = replayed("tcpdump/dhcpv6-ia-ta.pcap") else {
+        return;
+    };
+    let text = report.text();
+    assert_eq!(report.counts.diverges, 2, "{text}");
+    assert_eq!(
+        differences(&report),
+        ["IA_TA 0x02030405", "IA_TA 0x02030405"],
+        "{text}"
+    );
+}
+
+/// The MUD capture: dhcpcd's relayed Solicit with rapid commit, sent five times (the
+/// retransmissions of one transaction): each answered with a Reply giving the same address.
+#[test]
+fn mud_relayed_solicits_are_each_answered_with_the_same_address() {
+    let Some((report, run, _)) = replayed("tcpdump/dhcpv6-mud.pcap") else {
+        return;
+    };
+    let text = report.text();
+    assert_eq!(report.counts.unrecorded, 5, "{text}");
+    let addresses: Vec<Ipv6Addr> = run
+        .iter()
+        .map(|m| {
+            let reply = m.innermost().expect("inner");
+            assert_eq!(
+                reply.msg_type(),
+                dhcplab_wire::v6::MessageType::REPLY,
+                "{text}"
+            );
+            reply.options().ia_na().expect("reads")[0]
+                .options
+                .ia_addresses()
+                .expect("reads")[0]
+                .addr
+        })
+        .collect();
+    assert_eq!(addresses.len(), 5, "{text}");
+    assert!(addresses.iter().all(|a| *a == addresses[0]), "{text}");
+}
+
+/// A capture mixing both families (arkime's synthetic one, its frames years apart, so played
+/// as fast as answers come): the DHCPv4 and DHCPv6 conversations replay in one run, against a
+/// v4 server `srv` and a v6 server `srv6`.
+#[test]
+fn a_capture_mixing_v4_and_v6_replays_both() {
+    let options = Options {
+        speed: dhcplab_replay::Speed::Asap,
+        ..Options::default()
+    };
+    let Some((report, run, p)) = replayed_with("arkime/subset-dhcp_arkime_synthetic.pcap", options)
+    else {
+        return;
+    };
+    let text = report.text();
+    assert!(!p.conversations.is_empty() && p.v6.is_some(), "{text}");
+    assert!(p.scenario(false).contains("name = \"srv6\""));
+    assert!(text.contains("got OFFER"), "{text}");
+    assert!(text.contains("got ADVERTISE"), "{text}");
+    assert!(!run.is_empty(), "{text}");
 }
