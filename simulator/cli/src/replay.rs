@@ -1,5 +1,6 @@
-//! `dhcplab replay` and `dhcplab pcap2scenario`: a capture's conversations re-enacted against
-//! a server under test, with a divergence report; or written out as a scenario file.
+//! `dhcplab replay` and `dhcplab pcap2scenario`: a capture's conversations (DHCPv4, DHCPv6 or
+//! both) re-enacted against a server under test, with a divergence report; or written out as
+//! a scenario file.
 
 use crate::run::tap_outcome;
 use dhcplab_replay::{Options, Plan, Side, Speed};
@@ -15,8 +16,9 @@ const BAD_INPUT: u8 = 2;
 pub struct PlanArgs {
     /// The capture (pcap or pcapng).
     pcap: PathBuf,
-    /// The server's configuration (Kea's JSON); by default it is derived from the capture's
-    /// answers (subnet, pool, a reservation per client, options, lifetimes).
+    /// The server's configuration (Kea's JSON: a `Dhcp4` map for the DHCPv4 conversations, a
+    /// `Dhcp6` map for the DHCPv6 ones); by default it is derived from the capture's answers
+    /// (subnet, pools and pd-pools, a reservation per client, options, lifetimes, timers).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Recorded pauses: original, asap, or xN (N times as fast).
@@ -277,12 +279,17 @@ pub fn to_scenario(args: &ToScenarioArgs) -> ExitCode {
         eprintln!("dhcplab pcap2scenario: {}: {e}", args.output.display());
         return ExitCode::from(BAD_INPUT);
     }
+    let items6 = plan.v6.as_ref().map_or(&[][..], |p| p.items.as_slice());
     let sends = plan
         .items
         .iter()
         .filter(|i| matches!(i, dhcplab_replay::Item::Send(_)))
-        .count();
-    let answers = plan.items.len() - sends;
+        .count()
+        + items6
+            .iter()
+            .filter(|i| matches!(i, dhcplab_replay::Item6::Send(_)))
+            .count();
+    let answers = plan.items.len() + items6.len() - sends;
     let (sent, expected) = match side {
         Side::Client => (format!("{sends} requests"), format!("{answers} answers")),
         Side::Server => (format!("{answers} answers"), format!("{sends} requests")),

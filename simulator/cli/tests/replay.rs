@@ -159,8 +159,13 @@ fn input_that_cannot_be_replayed_exits_2_with_the_reason() {
         (&["replay", "pcaps/missing.pcap"], "missing.pcap"),
         (&["replay", junk.to_str().expect("utf-8")], "junk.pcap"),
         (
-            &["replay", "pcaps/public/tcpdump-dhcpv6-ia-pd.pcap"],
-            "DHCPv6 replay is not built yet",
+            &[
+                "replay",
+                "pcaps/public/tcpdump-dhcpv6-ia-pd.pcap",
+                "--role",
+                "server",
+            ],
+            "the server side replays DHCPv4 only",
         ),
         (
             &[
@@ -198,6 +203,88 @@ fn input_that_cannot_be_replayed_exits_2_with_the_reason() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("original, asap or xN"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// DHCPv6 captures of the project's own copies (tcpdump's prefix delegation SARR, Kea's doubly
+/// relayed Solicit) written by pcap2scenario pass with `dhcplab run` against the reference
+/// server; the Request names the run's server through `$sid`, captured from its Advertise.
+#[test]
+fn the_v6_pcap2scenario_files_pass_against_the_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (capture, expectations) in [
+        ("pcaps/public/tcpdump-dhcpv6-ia-pd.pcap", 2),
+        ("pcaps/public/kea-captureRelayed2xRSOO.pcap", 0),
+    ] {
+        let file = dir.path().join("v6.toml");
+        let file = file.to_str().expect("utf-8");
+        let out = dhcplab(&["pcap2scenario", capture, "-o", file]);
+        assert_eq!(out.status.code(), Some(0), "{capture}: {}", text(&out));
+        let written = std::fs::read_to_string(file).expect("written");
+        assert!(written.contains("\"Dhcp6\""), "{capture}: {written}");
+        assert_eq!(
+            written.matches("expect = \"message\"").count(),
+            expectations,
+            "{capture}: {written}"
+        );
+        if expectations > 0 {
+            assert!(written.contains("serverid = \"$sid\""), "{written}");
+            assert!(
+                written.contains("\"ia-pd.iaprefix\" = \"2001:db8:a000:100::/56\""),
+                "{written}"
+            );
+        }
+        let run = dhcplab(&["run", file]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{capture}: {}\n{written}",
+            text(&run)
+        );
+        assert!(text(&run).contains("1 passed, 0 failed"), "{}", text(&run));
+    }
+}
+
+/// A DHCPv6 replay: the same but for the server identifier with the derived configuration
+/// (exit 0); with a `Dhcp6` configuration given whose pd-pool holds other prefixes, the
+/// delegated prefix diverges (exit 1) and the report names the IA.
+#[test]
+fn a_v6_replay_exits_0_and_a_given_dhcp6_configuration_shows_in_the_ia() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("v6.json");
+    let out = dhcplab(&[
+        "replay",
+        "pcaps/public/tcpdump-dhcpv6-ia-pd.pcap",
+        "--json",
+        json.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parses");
+    assert_eq!(report["counts"]["recorded"], 2);
+    assert_eq!(report["counts"]["tolerated"], 2);
+
+    let config = dir.path().join("dhcp6.json");
+    std::fs::write(
+        &config,
+        r#"{ "Dhcp6": { "interfaces-config": { "interfaces": [ "eth0" ] },
+  "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64", "interface": "eth0",
+    "pd-pools": [ { "prefix": "2001:db8:b000::", "prefix-len": 48, "delegated-len": 56 } ] } ] } }"#,
+    )
+    .expect("write");
+    let out = dhcplab(&[
+        "replay",
+        "pcaps/public/tcpdump-dhcpv6-ia-pd.pcap",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "IA_PD 0x02030405 prefixes: recorded 2001:db8:a000:100::/56 (2a00:1:1:100::/56 in the capture), got 2001:db8:b000::/56"
+        ),
         "{}",
         text(&out)
     );
