@@ -70,6 +70,46 @@ pub struct Surroundings {
     pub slot: usize,
 }
 
+impl Surroundings {
+    /// With `-v`, logs a datagram received, named by `what`.
+    pub fn heard(&self, what: impl FnOnce() -> String) {
+        if self.log.verbose() {
+            self.log.log(
+                Level::Informational,
+                &self.name,
+                &format!("received {}", what()),
+            );
+        }
+    }
+
+    /// With `-v`, logs a datagram about to be sent to `to`, named by `what`.
+    pub fn sending(&self, what: impl FnOnce() -> String, to: &dyn std::fmt::Display) {
+        if self.log.verbose() {
+            self.log.log(
+                Level::Informational,
+                &self.name,
+                &format!("sending {} to {to}", what()),
+            );
+        }
+    }
+
+    /// Logs a failed send to `to`.
+    pub fn sent(&self, result: std::io::Result<()>, to: &dyn std::fmt::Display) {
+        if let Err(e) = result {
+            self.log
+                .log(Level::Error, &self.name, &format!("send to {to}: {e}"));
+        }
+    }
+
+    /// Logs a failed receive, and pauses a little so a socket that keeps failing does not
+    /// spin.
+    pub async fn receive_failed(&self, e: &std::io::Error) {
+        self.log
+            .log(Level::Error, &self.name, &format!("receive: {e}"));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// How an interface ends when the agent stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopWith {
@@ -125,16 +165,11 @@ impl Interface {
                 received = link.receive(&mut buf) => match received {
                     Ok(payloads) => {
                         for p in payloads {
-                            if self.at.log.verbose() {
-                                self.at.log.log(Level::Informational, &self.at.name, &format!("received {}", describe(&p)));
-                            }
+                            self.at.heard(|| describe(&p));
                             self.client.handle_datagram(SystemTime::now(), &p);
                         }
                     }
-                    Err(e) => {
-                        self.at.log.log(Level::Error, &self.at.name, &format!("receive: {e}"));
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
+                    Err(e) => self.at.receive_failed(&e).await,
                 },
                 () = sleep_until(self.client.poll_timeout()) => {
                     self.client.handle_timeout(SystemTime::now());
@@ -166,20 +201,9 @@ impl Interface {
         while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Transmit(t) => {
-                    if self.at.log.verbose() {
-                        self.at.log.log(
-                            Level::Informational,
-                            &self.at.name,
-                            &format!("sending {} to {}", describe(&t.payload), t.destination),
-                        );
-                    }
-                    if let Err(e) = self.link.transmit(&t).await {
-                        self.at.log.log(
-                            Level::Error,
-                            &self.at.name,
-                            &format!("send to {}: {e}", t.destination),
-                        );
-                    }
+                    self.at.sending(|| describe(&t.payload), &t.destination);
+                    let sent = self.link.transmit(&t).await;
+                    self.at.sent(sent, &t.destination);
                 }
                 Action::Probe(address) => {
                     let link = self.link.clone();

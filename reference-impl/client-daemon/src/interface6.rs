@@ -44,15 +44,10 @@ impl Interface6 {
             tokio::select! {
                 received = link.receive(&mut buf) => match received {
                     Ok(p) => {
-                        if self.at.log.verbose() {
-                            self.at.log.log(Level::Informational, &self.at.name, &format!("received {}", describe(&p)));
-                        }
+                        self.at.heard(|| describe(&p));
                         self.client.handle_datagram(SystemTime::now(), &p);
                     }
-                    Err(e) => {
-                        self.at.log.log(Level::Error, &self.at.name, &format!("receive: {e}"));
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
+                    Err(e) => self.at.receive_failed(&e).await,
                 },
                 () = sleep_until(self.client.poll_timeout()) => {
                     self.client.handle_timeout(SystemTime::now());
@@ -77,20 +72,9 @@ impl Interface6 {
         while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Transmit(t) => {
-                    if self.at.log.verbose() {
-                        self.at.log.log(
-                            Level::Informational,
-                            &self.at.name,
-                            &format!("sending {} to {}", describe(&t.payload), t.destination),
-                        );
-                    }
-                    if let Err(e) = self.link.transmit(&t).await {
-                        self.at.log.log(
-                            Level::Error,
-                            &self.at.name,
-                            &format!("send to {}: {e}", t.destination),
-                        );
-                    }
+                    self.at.sending(|| describe(&t.payload), &t.destination);
+                    let sent = self.link.transmit(&t).await;
+                    self.at.sent(sent, &t.destination);
                 }
                 Action::Configure(c) => self.configure(&c).await,
                 Action::Unconfigure(c) => self.unconfigure(&c).await,
