@@ -9,8 +9,9 @@
 //! start confirms it); the control socket's release6 releases too; a link flap and SIGCONT
 //! lead to Confirm; an address that DAD finds in use is declined; both families run on one
 //! interface; with Kea's Server Unicast option the Renew goes by unicast from the address
-//! held. Needs root (CI runs as root) and kea-dhcp6 (ci/test installs it). Addresses:
-//! 2001:db8:1::/64, prefixes from 2001:db8:8::/48, 192.0.2.0/24 and link-local.
+//! held; rapid commit binds on the Solicit's Reply; information-only mode informs. Needs
+//! root (CI runs as root) and kea-dhcp6 (ci/test installs it). Addresses: 2001:db8:1::/64,
+//! prefixes from 2001:db8:8::/48, 192.0.2.0/24 and link-local.
 
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
 use dhcplab_testkit::servers::{self, Server};
@@ -62,7 +63,7 @@ fn start_kea_on(pair: &Pair, pool: &str, interface: &str) -> Process {
         "rebind-timer": T2,
         "option-data": options,
         "subnet6": [ {
-            "id": 1, "subnet": "2001:db8:1::/64", "interface": "v-srv",
+            "id": 1, "subnet": "2001:db8:1::/64", "interface": "v-srv", "rapid-commit": true,
             "pools": [ { "pool": pool } ],
             "pd-pools": [ { "prefix": "2001:db8:8::", "prefix-len": 48, "delegated-len": 56 } ]
         } ],
@@ -633,4 +634,53 @@ fn agent6_renews_by_unicast_when_the_server_sends_server_unicast() {
             .any(|l| l.contains("RENEW") && l.contains(&address.to_string())),
         "Kea heard the Renew from {address}"
     );
+}
+
+#[test]
+fn agent6_binds_with_rapid_commit_and_informs_in_information_only_mode() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    let _kea = start_kea(&pair, POOL);
+    // RFC 8415 18.2.1 and 18.3.1: a Solicit with Rapid Commit to a server that allows it is
+    // answered with a Reply; no Advertise, no Request.
+    let dir = pair.dir.join("rapid");
+    let mut agent = Agent::start(&pair, &dir, ".v6.DHCPLAB_RAPID_COMMIT=yes\n", "agent.out");
+    assert!(
+        agent.wait_event("v-cli BOUND6", 1, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no BOUND6 with rapid commit")
+    );
+    let log = std::fs::read_to_string(dir.join("agent.out")).unwrap_or_default();
+    assert!(log.contains("sending SOLICIT"), "{log}");
+    assert!(!log.contains("sending REQUEST"), "{log}");
+    assert!(!log.contains("received ADVERTISE"), "{log}");
+    assert_eq!(pool_addresses(&pair).len(), 1);
+    agent.process.signal("TERM");
+    assert_eq!(
+        agent.process.wait_exit(Duration::from_secs(15)),
+        Some(Some(0))
+    );
+
+    // Information-only (RFC 8415 18.2.6): an Information-request, INFORM6, no address, and
+    // dhcpinfo answers from its Reply.
+    let dir = pair.dir.join("inform");
+    let agent = Agent::start(
+        &pair,
+        &dir,
+        ".v6.DHCPLAB_INFORMATION_ONLY=yes\n",
+        "agent.out",
+    );
+    assert!(
+        agent.wait_event("v-cli INFORM6", 1, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no INFORM6")
+    );
+    let log = std::fs::read_to_string(dir.join("agent.out")).unwrap_or_default();
+    assert!(log.contains("sending INFORMATION-REQUEST"), "{log}");
+    assert!(!log.contains("sending SOLICIT"), "{log}");
+    assert!(pool_addresses(&pair).is_empty());
+    assert_eq!(agent.info("DNSAddresses"), (Some(0), vec![DNS.to_string()]));
+    assert_eq!(agent.info("Addresses"), (Some(0), vec![]));
 }
