@@ -99,17 +99,16 @@ impl Link6 {
             .and_then(|o| o.as_ref().map(|(_, s)| s.clone()));
         let n = match other {
             None => self.main.recv(buf).await?,
-            Some(o) => {
-                let mut second = vec![0u8; buf.len()];
-                tokio::select! {
-                    r = self.main.recv(buf) => r?,
-                    r = o.recv(&mut second) => {
-                        let n = r?;
-                        buf[..n].copy_from_slice(&second[..n]);
-                        n
-                    }
+            Some(o) => loop {
+                let ready = tokio::select! {
+                    r = self.main.readable() => r.map(|()| &self.main),
+                    r = o.readable() => r.map(|()| &*o),
+                }?;
+                match ready.try_recv(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    r => break r?,
                 }
-            }
+            },
         };
         Ok(buf[..n].to_vec())
     }
