@@ -1,10 +1,10 @@
-//! `dhcplab info [-c] [-i IF] [-n LIMIT] CODE|NAME`: prints a value of the current lease, in
-//! the manner of dhcpinfo(1). NAME is an option name from Solaris /etc/dhcp/inittab
-//! (`ServerID`, `LeaseTim`, `Router`, `DNSserv`, `Subnet`, ...; any case) or one of the
-//! packet's fields `Yiaddr`, `Ciaddr`, `Siaddr`, `Giaddr`; CODE is an option number. Values
-//! are printed as dhcpinfo prints them: addresses one per line (pairs for `StaticRt`),
-//! numbers in decimal, text as it is, raw bytes as `0xNN`. An option the lease does not
-//! carry prints nothing.
+//! `dhcplab info [-c] [-i IF] [-n LIMIT] [-v 4|6] CODE|NAME`: prints a value of the current
+//! lease, in the manner of dhcpinfo(1). NAME is an option name from Solaris
+//! /etc/dhcp/inittab (`ServerID`, `LeaseTim`, `Router`, `DNSserv`, `Subnet`, ...; any case) or
+//! one of the packet's fields `Yiaddr`, `Ciaddr`, `Siaddr`, `Giaddr`; CODE is an option
+//! number. Values are printed as dhcpinfo prints them: addresses one per line (pairs for
+//! `StaticRt`), numbers in decimal, text as it is, raw bytes as `0xNN`. An option the lease
+//! does not carry prints nothing.
 //!
 //! With `-v6` (dhcpinfo's `-v {4|6}`) it answers for DHCPv6 from the last Reply that carried
 //! configuration on the interface: NAME is an option name from Solaris /etc/dhcp/inittab6
@@ -29,7 +29,8 @@ pub struct Args {
     /// Print raw bytes (`0xNN`, one per line) whatever the option's type.
     #[arg(short = 'c')]
     canonical: bool,
-    /// The interface [default: the first one of the agent that holds a lease].
+    /// The interface [default: the first one of the agent that holds a lease (with -v6: a
+    /// binding or configuration)].
     #[arg(short = 'i', value_name = "IF")]
     interface: Option<String>,
     /// Print at most this many lines.
@@ -41,7 +42,8 @@ pub struct Args {
     /// The agent's control socket.
     #[arg(long, value_name = "PATH", default_value = dhcplab_client_daemon::CONTROL_SOCKET)]
     control: PathBuf,
-    /// An option code or name, or a packet field.
+    /// An option code or name (inittab; with -v6 inittab6), or a packet field; with -v6 also
+    /// Addresses or Prefixes (what the agent holds).
     #[arg(value_name = "CODE|NAME")]
     what: String,
 }
