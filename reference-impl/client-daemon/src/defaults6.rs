@@ -8,7 +8,8 @@
 //! - `RELEASE_ON_SIGTERM` (yes/no, default no): release (not drop) the binding when the agent
 //!   is told to stop;
 //! - `PARAM_REQUEST_LIST`: the options asked for in the ORO, by code or inittab6 name
-//!   (default `23,24`, DNSAddresses and DNSSearch, as Solaris ships it).
+//!   (default `23,24`, DNSAddresses and DNSSearch, the client core's; the file Solaris ships
+//!   sets `.v6.PARAM_REQUEST_LIST=7,12,23,24,27,29`, which may be written here as well).
 //!
 //! dhcplab's own, named `DHCPLAB_*` so no one takes them for dhcpagent's:
 //! - `DHCPLAB_IA_NA` (0-8, default 1): how many IA_NAs to ask for;
