@@ -194,6 +194,17 @@ fn findings(seen: &[Seen]) -> Vec<String> {
     out
 }
 
+/// When the server's Reply first gave the client `address` (the end of SARR).
+fn bound_at(seen: &[Seen], address: Ipv6Addr) -> Option<SystemTime> {
+    seen.iter()
+        .find(|m| {
+            !m.from_client
+                && m.kind == MessageType::REPLY
+                && m.addresses.iter().any(|(a, v)| *a == address && *v > 0)
+        })
+        .map(|m| m.at)
+}
+
 /// The message type's RFC name, for reports.
 fn name(kind: MessageType) -> &'static str {
     kind.name().unwrap_or("?")
@@ -367,26 +378,37 @@ pub fn run_pair6(server: Server, client: Client, dhcplab: &Path, dir: &Path) -> 
     cell.results.push((Check::Sarr, verdict, t.elapsed()));
 
     // Renew at T1 (RFC 8415 section 18.2.4): a Renew for the address, answered by a Reply
-    // that keeps it, before T2 (when the client would Rebind instead).
+    // that keeps it, from T1 (less a second for the timers' granularity) on and before T2
+    // (when the client would Rebind instead).
     let t = Instant::now();
     let verdict = match (sarr_ok, address) {
         (false, _) | (_, None) => Verdict::Skip("no address to renew".into()),
         _ if server == Server::Dnsmasq => Verdict::Skip(crate::DNSMASQ_MINIMUM.into()),
         (true, Some(a)) => {
-            let limit = Duration::from_millis(u64::from(LIFETIMES.t2) * 1000 - 500);
+            let bound_at = bound_at(&seen(&lab, client_mac), a).unwrap_or_else(SystemTime::now);
+            let t1 = bound_at + Duration::from_secs(u64::from(LIFETIMES.t1) - 1);
+            let limit = Duration::from_millis(u64::from(LIFETIMES.t2) * 1000 - 500)
+                .saturating_sub(bound_at.elapsed().unwrap_or_default());
             if wait(limit, || {
-                answered(&seen(&lab, client_mac), MessageType::RENEW, a, start)
+                answered(&seen(&lab, client_mac), MessageType::RENEW, a, t1)
             }) {
                 Verdict::Pass
             } else {
-                let renews = seen(&lab, client_mac)
+                let renews: Vec<String> = seen(&lab, client_mac)
                     .iter()
                     .filter(|m| m.from_client && m.kind == MessageType::RENEW)
-                    .count();
+                    .map(|m| {
+                        format!(
+                            "{:.1} s",
+                            m.at.duration_since(bound_at)
+                                .unwrap_or_default()
+                                .as_secs_f64()
+                        )
+                    })
+                    .collect();
                 Verdict::Fail(format!(
-                    "no Renew for {a} with the server's identifier answered by a Reply keeping it within {:.1} s of binding, before T2 (T1 is {} s; the client sent {renews} Renew(s))",
-                    limit.as_secs_f64(),
-                    LIFETIMES.t1
+                    "no Renew for {a} with the server's identifier, sent from T1 ({} s) on and answered by a Reply keeping it before T2 ({} s) (the client's Renews, after binding: {renews:?})",
+                    LIFETIMES.t1, LIFETIMES.t2
                 ))
             }
         }
@@ -506,6 +528,16 @@ mod tests {
             a,
             SystemTime::UNIX_EPOCH + Duration::from_secs(60)
         ));
+        // T1 counts from the Reply that gave the address.
+        let request = [
+            m(true, MessageType::REQUEST, 2, &[(a, 0)]),
+            m(false, MessageType::REPLY, 3, &[(a, 30)]),
+        ];
+        assert_eq!(
+            bound_at(&request, a),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(3))
+        );
+        assert_eq!(bound_at(&request[..1], a), None);
         // A Renew MUST carry the Server Identifier (RFC 8415 18.2.4), and the Reply comes from
         // that server.
         let mut anonymous = ok.clone();
