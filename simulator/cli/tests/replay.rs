@@ -25,6 +25,25 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// The scenario `dhcplab pcap2scenario ARGS -o file` writes (it must exit 0).
+fn pcap2scenario(args: &[&str], file: &str) -> String {
+    let out = dhcplab(&[&["pcap2scenario"], args, &["-o", file]].concat());
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out));
+    std::fs::read_to_string(file).expect("written")
+}
+
+/// `dhcplab run file` passes the scenario `written` there from `capture`.
+fn run_passes(capture: &str, file: &str, written: &str) {
+    let run = dhcplab(&["run", file]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{capture}: {}\n{written}",
+        text(&run)
+    );
+    assert!(text(&run).contains("1 passed, 0 failed"), "{}", text(&run));
+}
+
 #[test]
 fn the_pcap2scenario_files_of_three_captures_pass_against_the_reference() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -40,21 +59,12 @@ fn the_pcap2scenario_files_of_three_captures_pass_against_the_reference() {
                 .expect("name"),
         );
         let file = file.to_str().expect("utf-8");
-        let out = dhcplab(&["pcap2scenario", capture, "-o", file]);
-        assert_eq!(out.status.code(), Some(0), "{capture}: {}", text(&out));
-        let written = std::fs::read_to_string(file).expect("written");
+        let written = pcap2scenario(&[capture], file);
         let expectations = written.matches("expect = \"message\"").count();
         let checks = written.matches("yiaddr = ").count();
         assert!(expectations >= 1 && checks >= 1, "{capture}: {written}");
         assert!(!written.contains("optional"), "{capture}: {written}");
-        let run = dhcplab(&["run", file]);
-        assert_eq!(
-            run.status.code(),
-            Some(0),
-            "{capture}: {}\n{written}",
-            text(&run)
-        );
-        assert!(text(&run).contains("1 passed, 0 failed"), "{}", text(&run));
+        run_passes(capture, file, &written);
     }
 }
 
@@ -70,18 +80,10 @@ fn the_server_side_pcap2scenario_files_pass_against_the_reference_client() {
     ] {
         let file = dir.path().join("server-side.toml");
         let file = file.to_str().expect("utf-8");
-        let out = dhcplab(&["pcap2scenario", capture, "--role", "server", "-o", file]);
-        assert_eq!(out.status.code(), Some(0), "{capture}: {}", text(&out));
-        let written = std::fs::read_to_string(file).expect("written");
+        let written = pcap2scenario(&[capture, "--role", "server"], file);
         assert!(written.contains("role = \"client\""), "{written}");
         assert!(written.contains("dhcp-requested-address = "), "{written}");
-        let run = dhcplab(&["run", file]);
-        assert_eq!(
-            run.status.code(),
-            Some(0),
-            "{capture}: {}\n{written}",
-            text(&run)
-        );
+        run_passes(capture, file, &written);
     }
 }
 
@@ -220,9 +222,7 @@ fn the_v6_pcap2scenario_files_pass_against_the_reference() {
     ] {
         let file = dir.path().join("v6.toml");
         let file = file.to_str().expect("utf-8");
-        let out = dhcplab(&["pcap2scenario", capture, "-o", file]);
-        assert_eq!(out.status.code(), Some(0), "{capture}: {}", text(&out));
-        let written = std::fs::read_to_string(file).expect("written");
+        let written = pcap2scenario(&[capture], file);
         assert!(written.contains("\"Dhcp6\""), "{capture}: {written}");
         assert_eq!(
             written.matches("expect = \"message\"").count(),
@@ -236,14 +236,7 @@ fn the_v6_pcap2scenario_files_pass_against_the_reference() {
                 "{written}"
             );
         }
-        let run = dhcplab(&["run", file]);
-        assert_eq!(
-            run.status.code(),
-            Some(0),
-            "{capture}: {}\n{written}",
-            text(&run)
-        );
-        assert!(text(&run).contains("1 passed, 0 failed"), "{}", text(&run));
+        run_passes(capture, file, &written);
     }
 }
 

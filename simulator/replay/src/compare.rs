@@ -265,7 +265,76 @@ fn counted(n: usize, noun: &str) -> String {
 
 /// A recorded answer: the index of the request it follows, the request's frame number, its
 /// own frame number, payload and type.
-type Recorded<'a> = (usize, u64, u64, &'a [u8], &'a str);
+pub(crate) type Recorded<'a> = (usize, u64, u64, &'a [u8], &'a str);
+
+/// An answer of the stack: the index of the run's request it follows, its payload and type.
+pub(crate) type Got<'a> = (usize, &'a [u8], &'a str);
+
+/// How to compare a recorded answer with the stack's, and how to show one with no recorded
+/// answer beside it.
+pub(crate) type Judges<'a> = (
+    &'a dyn Fn(&[u8], &[u8]) -> Vec<Difference>,
+    &'a dyn Fn(&[u8]) -> String,
+);
+
+/// The answers of one conversation: the k-th recorded answer beside the k-th the stack gave
+/// (`got`: the index of the run's request each follows, payload and type, after `sent`
+/// requests), each tallied in `counts`; a recorded answer to a request the run never sent is
+/// not sent, one with nothing beside it missing; the stack's answers left over are
+/// unexpected, or unrecorded when the capture holds no answer at all (`one_sided`).
+pub(crate) fn pair(
+    recorded: &[Recorded<'_>],
+    requests_recorded: &[u64],
+    (sent, got): (usize, &[Got<'_>]),
+    one_sided: bool,
+    counts: &mut Counts,
+    (differ, show): Judges<'_>,
+) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    let mut theirs = got.iter();
+    for &(k, request, record, ours, kind) in recorded {
+        counts.recorded += 1;
+        let mut answer = Answer {
+            record: Some(record),
+            request: Some(request),
+            recorded: Some(kind.to_string()),
+            got: None,
+            verdict: Verdict::NotSent,
+            differences: Vec::new(),
+            holds: None,
+        };
+        if k < sent {
+            match theirs.next() {
+                Some((_, payload, got_kind)) => {
+                    answer.differences = differ(ours, payload);
+                    answer.verdict = verdict_of(&answer.differences);
+                    answer.got = Some(got_kind.to_string());
+                }
+                None => answer.verdict = Verdict::Missing,
+            }
+        }
+        tally(counts, answer.verdict);
+        answers.push(answer);
+    }
+    for (k, payload, got_kind) in theirs {
+        let extra = Answer {
+            record: None,
+            request: requests_recorded.get(*k).copied(),
+            recorded: None,
+            got: Some(got_kind.to_string()),
+            verdict: if one_sided {
+                Verdict::Unrecorded
+            } else {
+                Verdict::Unexpected
+            },
+            differences: Vec::new(),
+            holds: Some(show(payload)),
+        };
+        tally(counts, extra.verdict);
+        answers.push(extra);
+    }
+    answers
+}
 
 /// How an answer compares with the one recorded: diverging when a difference is not
 /// tolerated.
@@ -311,7 +380,7 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
         // The run's requests of this transaction, and its answers with the index of the
         // request each follows.
         let mut sent = 0;
-        let mut got: Vec<(usize, &[u8], &str)> = Vec::new();
+        let mut got: Vec<Got<'_>> = Vec::new();
         for m in by_xid.get(&conv.xid).into_iter().flatten() {
             if m.payload.first() == Some(&Message::BOOTREQUEST) {
                 sent += 1;
@@ -319,65 +388,17 @@ pub fn compare(plan: &Plan, run: &Found, against: &str, stopped: Option<String>)
                 got.push((sent - 1, &m.payload, &m.kind));
             }
         }
-        let mut answers = Vec::new();
-        let mut theirs = got.iter();
-        for &(k, request, record, ours, kind) in &recorded {
-            counts.recorded += 1;
-            let answer = if k >= sent {
-                Answer {
-                    record: Some(record),
-                    request: Some(request),
-                    recorded: Some(kind.to_string()),
-                    got: None,
-                    verdict: Verdict::NotSent,
-                    differences: Vec::new(),
-                    holds: None,
-                }
-            } else {
-                match theirs.next() {
-                    Some((_, payload, got_kind)) => {
-                        let differences = differences(plan, lifetimes, ours, payload);
-                        Answer {
-                            record: Some(record),
-                            request: Some(request),
-                            recorded: Some(kind.to_string()),
-                            got: Some(got_kind.to_string()),
-                            verdict: verdict_of(&differences),
-                            differences,
-                            holds: None,
-                        }
-                    }
-                    None => Answer {
-                        record: Some(record),
-                        request: Some(request),
-                        recorded: Some(kind.to_string()),
-                        got: None,
-                        verdict: Verdict::Missing,
-                        differences: Vec::new(),
-                        holds: None,
-                    },
-                }
-            };
-            tally(&mut counts, answer.verdict);
-            answers.push(answer);
-        }
-        for (k, payload, got_kind) in theirs {
-            let extra = Answer {
-                record: None,
-                request: requests_recorded.get(*k).copied(),
-                recorded: None,
-                got: Some(got_kind.to_string()),
-                verdict: if one_sided {
-                    Verdict::Unrecorded
-                } else {
-                    Verdict::Unexpected
-                },
-                differences: Vec::new(),
-                holds: Some(holds(payload)),
-            };
-            tally(&mut counts, extra.verdict);
-            answers.push(extra);
-        }
+        let answers = pair(
+            &recorded,
+            &requests_recorded,
+            (sent, &got),
+            one_sided,
+            &mut counts,
+            (
+                &|ours, theirs| differences(plan, lifetimes, ours, theirs),
+                &holds,
+            ),
+        );
         let verdict = worst(&answers);
         let requests = items[ci]
             .iter()

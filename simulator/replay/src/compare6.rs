@@ -8,9 +8,7 @@
 //! identifies itself), status texts (the code is what counts), and lifetimes and timers
 //! when the configuration was given rather than derived.
 
-use crate::compare::{
-    Answer, ConversationReport, Counts, Difference, Verdict, tally, verdict_of, worst,
-};
+use crate::compare::{ConversationReport, Counts, Difference, Got, Recorded, pair, worst};
 use crate::v6::{Item6, Plan6, options_in};
 use dhcplab_conversations::{Family, Found, Role};
 use dhcplab_wire::v6::catalogue::{self, code};
@@ -29,7 +27,7 @@ pub(crate) fn compare(p: &Plan6, run: &Found, counts: &mut Counts) -> Vec<Conver
     let mut out = Vec::new();
     for (ci, conv) in p.conversations.iter().enumerate() {
         let mut requests_recorded: Vec<u64> = Vec::new();
-        let mut recorded: Vec<(usize, u64, u64, &[u8], &str)> = Vec::new();
+        let mut recorded: Vec<Recorded<'_>> = Vec::new();
         for item in &items[ci] {
             match item {
                 Item6::Send(s) => requests_recorded.push(s.record),
@@ -47,7 +45,7 @@ pub(crate) fn compare(p: &Plan6, run: &Found, counts: &mut Counts) -> Vec<Conver
             }
         }
         let mut sent = 0;
-        let mut got: Vec<(usize, &[u8], &str)> = Vec::new();
+        let mut got: Vec<Got<'_>> = Vec::new();
         for m in by_xid.get(&conv.xid).into_iter().flatten() {
             if m.sender == Role::Server {
                 if sent > 0 {
@@ -57,49 +55,16 @@ pub(crate) fn compare(p: &Plan6, run: &Found, counts: &mut Counts) -> Vec<Conver
                 sent += 1;
             }
         }
-        let mut answers = Vec::new();
-        let mut theirs = got.iter();
-        for &(k, request, record, ours, kind) in &recorded {
-            counts.recorded += 1;
-            let mut answer = Answer {
-                record: Some(record),
-                request: Some(request),
-                recorded: Some(kind.to_string()),
-                got: None,
-                verdict: Verdict::NotSent,
-                differences: Vec::new(),
-                holds: None,
-            };
-            if k < sent {
-                match theirs.next() {
-                    Some((_, payload, got_kind)) => {
-                        answer.differences = differences(p, ours, payload);
-                        answer.verdict = verdict_of(&answer.differences);
-                        answer.got = Some(got_kind.to_string());
-                    }
-                    None => answer.verdict = Verdict::Missing,
-                }
-            }
-            tally(counts, answer.verdict);
-            answers.push(answer);
-        }
-        for (k, payload, got_kind) in theirs {
-            let extra = Answer {
-                record: None,
-                request: requests_recorded.get(*k).copied(),
-                recorded: None,
-                got: Some(got_kind.to_string()),
-                verdict: if one_sided {
-                    Verdict::Unrecorded
-                } else {
-                    Verdict::Unexpected
-                },
-                differences: Vec::new(),
-                holds: Some(holds(p, payload)),
-            };
-            tally(counts, extra.verdict);
-            answers.push(extra);
-        }
+        let answers = pair(
+            &recorded,
+            &requests_recorded,
+            (sent, &got),
+            one_sided,
+            counts,
+            (&|ours, theirs| differences(p, ours, theirs), &|b| {
+                holds(p, b)
+            }),
+        );
         let verdict = worst(&answers);
         let requests = items[ci]
             .iter()

@@ -8,7 +8,8 @@
 //! request no answer shows is met with a pool (and a pd-pool of the length its IA_PD hints)
 //! that can answer it, and rapid commit when it asks for it.
 
-use crate::v6::{AddressMap6, Item6, Peer6, options_in};
+use crate::Peer6;
+use crate::v6::{AddressMap6, Item6, options_in};
 use dhcplab_wire::v6::Message;
 use dhcplab_wire::v6::catalogue::{MessageType, code};
 use serde_json::{Value, json};

@@ -39,7 +39,10 @@ pub use compare::{
     Answer as AnswerReport, ConversationReport, Difference, Report, Verdict, compare,
 };
 pub use map::{AddressMap, Net};
-pub use v6::{AddressMap6, Answer6, Item6, Peer6, Plan6, Send6};
+pub use v6::{AddressMap6, Answer6, Item6, Plan6, Send6};
+
+/// A scripted peer of a run's DHCPv6 part.
+pub type Peer6 = Peer<std::net::Ipv6Addr>;
 
 use dhcplab_conversations::{Family, Found, Role};
 use dhcplab_wire::v4::{Hex, Message};
@@ -148,18 +151,23 @@ impl Default for Options {
     }
 }
 
-/// A scripted peer of the run: a recorded client or relay agent.
+/// A scripted peer of the run: a recorded client or relay agent; `A` is its address's
+/// family (a DHCPv6 peer is a [`Peer6`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
-    /// Its host name in the run (`c1`, `r1`).
+pub struct Peer<A = Ipv4Addr> {
+    /// Its host name in the run (`c1`, `r1`; `v6-c1` beside DHCPv4 peers).
     pub name: String,
-    /// Its link address in the run.
+    /// Its link address in the run (a DHCPv6 peer's link-local address is made from it).
     pub mac: [u8; 6],
-    /// Its address in the run, when it had one (a client sending from its lease, a relay).
-    pub address: Option<Ipv4Addr>,
-    /// Who it was in the capture: its link address, or a relay's giaddr.
+    /// Its address in the run, when it has one: a DHCPv4 client sending from its lease, a
+    /// relay (a DHCPv6 relay's RELAY-FORW goes from it); a DHCPv6 client's is 2001:db8::/64
+    /// with its EUI-64 identifier, which makes the peer a DHCPv6 host of the scenario (so its
+    /// REQUEST, RELEASE and DECLINE are DHCPv6's) while its messages go from its link-local
+    /// address as recorded.
+    pub address: Option<A>,
+    /// Who it was in the capture: its link address or DUID, or a relay's address.
     pub recorded: String,
-    /// It is a relay agent (it forwards requests from port 67 and takes the answers).
+    /// It is a relay agent (it forwards requests from port 67 or 547 and takes the answers).
     pub relay: bool,
 }
 
@@ -501,21 +509,13 @@ fn plan4(
                 }
                 let peer = if is_relayed(m) {
                     let giaddr = decoded(i).map_or(*src.ip(), |d| d.giaddr);
-                    match relays.iter().find(|(a, _)| *a == giaddr) {
-                        Some((_, p)) => *p,
-                        None => {
-                            let lab = map.address(giaddr);
-                            peers.push(Peer {
-                                name: format!("r{}", relays.len() + 1),
-                                mac: map::relay_mac(relays.len()),
-                                address: Some(lab),
-                                recorded: giaddr.to_string(),
-                                relay: true,
-                            });
-                            relays.push((giaddr, peers.len() - 1));
-                            peers.len() - 1
-                        }
-                    }
+                    relay_peer(&mut peers, &mut relays, giaddr, |n| Peer {
+                        name: format!("r{}", n + 1),
+                        mac: map::relay_mac(n),
+                        address: Some(map.address(giaddr)),
+                        recorded: giaddr.to_string(),
+                        relay: true,
+                    })
                 } else {
                     client
                 };
@@ -676,6 +676,22 @@ pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), 
     };
     let report = report(plan, &outcome, against)?;
     Ok((report, outcome))
+}
+
+/// The peer standing in for the relay agent known by `key` (its giaddr, its address), made by
+/// `new` from its number among the relays the first time it is seen.
+pub(crate) fn relay_peer<A, K: PartialEq>(
+    peers: &mut Vec<Peer<A>>,
+    relays: &mut Vec<(K, usize)>,
+    key: K,
+    new: impl FnOnce(usize) -> Peer<A>,
+) -> usize {
+    if let Some((_, p)) = relays.iter().find(|(k, _)| *k == key) {
+        return *p;
+    }
+    peers.push(new(relays.len()));
+    relays.push((key, peers.len() - 1));
+    peers.len() - 1
 }
 
 /// The bytes of a `sname` or `file` field up to its first NUL.

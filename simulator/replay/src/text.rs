@@ -54,28 +54,10 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
     }
     header(&mut out, plan);
     if !plan.conversations.is_empty() {
-        let _ = writeln!(
-            out,
-            "[[host]]\nname = \"srv\"\nrole = \"server\"\naddress = \"{}\"",
-            plan.server
-        );
-        if plan.derived {
-            out.push_str("# configuration derived from the recorded answers\n");
-        }
-        let _ = writeln!(out, "config = {}\n", multi_line(plan.config.trim()));
+        server_host(&mut out, "srv", &plan.server, plan.derived, &plan.config);
         for p in &plan.peers {
-            let _ = writeln!(
-                out,
-                "# {} {} in the capture\n[[host]]\nname = \"{}\"\nrole = \"peer\"\nmac = \"{}\"",
-                if p.relay { "relay" } else { "client" },
-                p.recorded,
-                p.name,
-                Hex(&p.mac)
-            );
-            if let Some(a) = p.address {
-                let _ = writeln!(out, "address = \"{a}\"");
-            }
-            out.push('\n');
+            let address = p.address.map(|a| a.to_string());
+            peer_host(&mut out, (p.relay, &p.recorded), &p.name, p.mac, address);
         }
     }
     if let Some(p6) = &plan.v6 {
@@ -167,6 +149,45 @@ pub(crate) fn scenario(plan: &Plan, checks: bool) -> String {
         );
     }
     out
+}
+
+/// A server host with its configuration.
+pub(crate) fn server_host(
+    out: &mut String,
+    name: &str,
+    address: &dyn std::fmt::Display,
+    derived: bool,
+    config: &str,
+) {
+    let _ = writeln!(
+        out,
+        "[[host]]\nname = \"{name}\"\nrole = \"server\"\naddress = \"{address}\""
+    );
+    if derived {
+        out.push_str("# configuration derived from the recorded answers\n");
+    }
+    let _ = writeln!(out, "config = {}\n", multi_line(config.trim()));
+}
+
+/// A scripted peer standing in for a recorded client or relay (`who`: it is a relay, and who
+/// it was in the capture).
+pub(crate) fn peer_host(
+    out: &mut String,
+    (relay, recorded): (bool, &str),
+    name: &str,
+    mac: [u8; 6],
+    address: Option<String>,
+) {
+    let _ = writeln!(
+        out,
+        "# {} {recorded} in the capture\n[[host]]\nname = \"{name}\"\nrole = \"peer\"\nmac = \"{}\"",
+        if relay { "relay" } else { "client" },
+        Hex(&mac)
+    );
+    if let Some(a) = address {
+        let _ = writeln!(out, "address = \"{a}\"");
+    }
+    out.push('\n');
 }
 
 /// The mapping, what is left out, and the `[scenario]` table.

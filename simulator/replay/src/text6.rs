@@ -8,7 +8,6 @@ use crate::Plan;
 use crate::v6::{Answer6, Plan6, Send6, options_in};
 use dhcplab_scenario::format_duration;
 use dhcplab_scenario::v6::{option6_code, option6_name};
-use dhcplab_wire::v4::Hex;
 use dhcplab_wire::v6::Message;
 use dhcplab_wire::v6::catalogue::{self, Format, MessageType, code};
 use std::fmt::Write as _;
@@ -18,32 +17,16 @@ pub(crate) const SERVER_ID_VAR: &str = "sid";
 
 /// The server host and the peers.
 pub(crate) fn hosts(out: &mut String, p: &Plan6) {
-    let _ = writeln!(
-        out,
-        "[[host]]\nname = \"{}\"\nrole = \"server\"\naddress = \"{}\"",
-        p.server_name, p.server
-    );
-    if p.derived {
-        out.push_str("# configuration derived from the recorded DHCPv6 answers\n");
-    }
-    let _ = writeln!(
-        out,
-        "config = {}\n",
-        crate::text::multi_line(p.config.trim())
-    );
+    crate::text::server_host(out, &p.server_name, &p.server, p.derived, &p.config);
     for peer in &p.peers {
-        let _ = writeln!(
+        let address = peer.address.map(|a| a.to_string());
+        crate::text::peer_host(
             out,
-            "# {} {} in the capture\n[[host]]\nname = \"{}\"\nrole = \"peer\"\nmac = \"{}\"",
-            if peer.relay { "relay" } else { "client" },
-            peer.recorded,
-            peer.name,
-            Hex(&peer.mac)
+            (peer.relay, &peer.recorded),
+            &peer.name,
+            peer.mac,
+            address,
         );
-        if let Some(a) = peer.address {
-            let _ = writeln!(out, "address = \"{a}\"");
-        }
-        out.push('\n');
     }
 }
 

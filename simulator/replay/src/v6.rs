@@ -6,7 +6,7 @@
 //! its recorded time or after the server's answer, a Request's or Release's server
 //! identifier taken from the run's answer.
 
-use crate::{ReplayError, Replayed};
+use crate::{Peer6, ReplayError, Replayed};
 use dhcplab_conversations::{Family, Found, Role};
 use dhcplab_wire::v4::Hex;
 use dhcplab_wire::v6::catalogue::{self, Format, code};
@@ -249,25 +249,6 @@ fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
     }
 }
 
-/// A scripted peer of the run's DHCPv6 part: a recorded client, or a relay agent in whose
-/// place relayed requests go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer6 {
-    /// Its host name in the run.
-    pub name: String,
-    /// Its link address in the run (its link-local address is made from it).
-    pub mac: [u8; 6],
-    /// Its global address in the run: a relay's, which RELAY-FORW goes from; a client's,
-    /// 2001:db8::/64 with its EUI-64 identifier, which makes the peer a DHCPv6 host of the
-    /// scenario (so its REQUEST, RELEASE and DECLINE are DHCPv6's); its messages go from its
-    /// link-local address as recorded.
-    pub address: Option<Ipv6Addr>,
-    /// Who it was in the capture: a client's DUID, a relay's address.
-    pub recorded: String,
-    /// It stands in for a relay agent.
-    pub relay: bool,
-}
-
 /// A recorded DHCPv6 request (or RELAY-FORW), as the run sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Send6 {
@@ -479,7 +460,7 @@ pub(crate) fn plan6(
     let mut conversations = Vec::new();
     let mut items = Vec::new();
     let mut xids = BTreeSet::new();
-    let mut relays: Vec<(IpAddr, usize)> = Vec::new();
+    let mut relays: Vec<(Ipv6Addr, usize)> = Vec::new();
     let mut server: Option<Ipv6Addr> = None;
     let recorded_ids: Vec<Vec<u8>> = recorded_duids.clone();
     for &c in chosen {
@@ -558,23 +539,16 @@ pub(crate) fn plan6(
                     continue;
                 }
                 let peer = if relayed {
-                    let from = IpAddr::V6(*src.ip());
-                    match relays.iter().find(|(a, _)| *a == from) {
-                        Some((_, p)) => *p,
-                        None => {
-                            let lab = map.address(*src.ip());
-                            let n = peers.iter().filter(|p| p.relay).count();
-                            peers.push(Peer6 {
-                                name: format!("{prefix}r{}", n + 1),
-                                mac: crate::map::relay_mac(v4_peers + n),
-                                address: (!lab.is_unicast_link_local()).then_some(lab),
-                                recorded: src.ip().to_string(),
-                                relay: true,
-                            });
-                            relays.push((from, peers.len() - 1));
-                            peers.len() - 1
+                    crate::relay_peer(&mut peers, &mut relays, *src.ip(), |n| {
+                        let lab = map.address(*src.ip());
+                        Peer6 {
+                            name: format!("{prefix}r{}", n + 1),
+                            mac: crate::map::relay_mac(v4_peers + n),
+                            address: (!lab.is_unicast_link_local()).then_some(lab),
+                            recorded: src.ip().to_string(),
+                            relay: true,
                         }
-                    }
+                    })
                 } else {
                     client
                 };

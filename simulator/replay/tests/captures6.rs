@@ -55,18 +55,11 @@ fn addresses(m: &Message, out: &mut Vec<Ipv6Addr>) {
         return;
     }
     let o = m.options();
-    for ia in o.ia_na().unwrap_or_default() {
+    let ias = o.ia_na().unwrap_or_default().into_iter().map(|i| i.options);
+    let tas = o.ia_ta().unwrap_or_default().into_iter().map(|i| i.options);
+    for options in ias.chain(tas) {
         out.extend(
-            ia.options
-                .ia_addresses()
-                .unwrap_or_default()
-                .iter()
-                .map(|a| a.addr),
-        );
-    }
-    for ia in o.ia_ta().unwrap_or_default() {
-        out.extend(
-            ia.options
+            options
                 .ia_addresses()
                 .unwrap_or_default()
                 .iter()
