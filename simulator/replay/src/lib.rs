@@ -316,15 +316,22 @@ pub fn plan(found: &Found, capture: &str, options: Options) -> Result<Plan, Repl
             ": no DHCPv4 or DHCPv6 request{why}"
         )));
     }
-    // A configuration given is the server's of its family (Kea's `Dhcp4` or `Dhcp6` map).
+    // A configuration given is the server's of its family: its `Dhcp4` map the DHCPv4
+    // server's, its `Dhcp6` map the DHCPv6 server's (one file may hold both, as Kea's could).
     let (config4, config6) = match &options.config {
         Some(text) => {
             let json = serde_json::from_str::<serde_json::Value>(text)
                 .map_err(|e| ReplayError::Config(e.to_string()))?;
-            if json.get("Dhcp6").is_some() {
-                (None, Some(text.clone()))
-            } else {
-                (Some(text.clone()), None)
+            let only = |key: &str| {
+                json.get(key).map(|m| {
+                    serde_json::to_string_pretty(&serde_json::json!({ key: m })).unwrap_or_default()
+                })
+            };
+            match (only("Dhcp4"), only("Dhcp6")) {
+                (None, None) => (Some(text.clone()), None),
+                (Some(_), None) => (Some(text.clone()), None),
+                (None, Some(_)) => (None, Some(text.clone())),
+                both => both,
             }
         }
         None => (None, None),
@@ -774,6 +781,13 @@ impl Plan {
     /// or a relay's, outside every subnet it declares (the capture's addresses were moved:
     /// see [`Plan::mapping`]).
     pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.v6.as_ref().map_or_else(Vec::new, |p| p.warnings(self));
+        out.extend(self.warnings4());
+        out
+    }
+
+    /// [`Plan::warnings`] of the DHCPv4 part.
+    fn warnings4(&self) -> Vec<String> {
         if self.derived || self.conversations.is_empty() {
             return Vec::new();
         }

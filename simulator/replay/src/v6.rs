@@ -732,6 +732,65 @@ impl Plan6 {
         out
     }
 
+    /// What may go wrong with a `Dhcp6` configuration given: a relay's link-address that no
+    /// subnet holds or names in `relay.ip-addresses`, or direct clients and no subnet with an
+    /// `interface` (Kea selects a subnet for a link-local source by the interface it came in
+    /// on, `CfgSubnets6::selectSubnet`). The capture's addresses moved: the warning says where.
+    pub(crate) fn warnings(&self, plan: &crate::Plan) -> Vec<String> {
+        if self.derived {
+            return Vec::new();
+        }
+        let json = serde_json::from_str::<serde_json::Value>(&self.config).unwrap_or_default();
+        let subnets = json["Dhcp6"]["subnet6"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let holds = |link: Ipv6Addr| {
+            subnets.iter().any(|s| {
+                let prefix = s["subnet"]
+                    .as_str()
+                    .and_then(|t| dhcplab_scenario::v6::parse_prefix6(t).ok());
+                let named = s["relay"]["ip-addresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| a.as_str().and_then(|t| t.parse::<Ipv6Addr>().ok()) == Some(link));
+                named
+                    || prefix.is_some_and(|(p, len)| dhcplab_scenario::v6::in_prefix6(link, p, len))
+            })
+        };
+        let mut out = Vec::new();
+        let mut direct = false;
+        for item in &self.items {
+            let Item6::Send(s) = item else { continue };
+            if !self.peers[s.peer].relay {
+                direct = true;
+                continue;
+            }
+            let link = dhcplab_wire::v6::Message::decode(&s.payload)
+                .ok()
+                .and_then(|m| crate::config6::link_of(&m));
+            if let Some(link) = link
+                && !holds(link)
+            {
+                let line = format!(
+                    "the configuration given has no subnet for the relay's link-address {link}: the capture's addresses moved ({})",
+                    plan.mapping().join("; ")
+                );
+                if !out.contains(&line) {
+                    out.push(line);
+                }
+            }
+        }
+        if direct && !subnets.iter().any(|s| s["interface"].is_string()) {
+            out.push(
+                "the configuration given has no subnet with an \"interface\": the server selects none for clients on its own link (Kea selects by interface for a link-local source)"
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     /// The items of each conversation, in capture order.
     pub fn items_by_conversation(&self) -> Vec<Vec<&Item6>> {
         let mut out = vec![Vec::new(); self.conversations.len()];

@@ -585,3 +585,68 @@ fn a_capture_mixing_v4_and_v6_replays_both() {
     assert!(text.contains("got ADVERTISE"), "{text}");
     assert!(!run.is_empty(), "{text}");
 }
+
+/// A plan of one of the project's own v6 copies (`pcaps/public`), with a configuration given.
+fn own_with_config(file: &str, config: &str) -> Plan {
+    let path = dhcplab_testkit::own_pcaps().join("public").join(file);
+    let reader = dhcplab_capture::CaptureReader::open(&path).expect("the capture opens");
+    let options = Options {
+        config: Some(config.to_string()),
+        ..Options::default()
+    };
+    plan(&dhcplab_conversations::find(reader), file, options).expect("a plan")
+}
+
+/// A `Dhcp6` configuration given that cannot serve the replay is warned about, saying where
+/// the capture's addresses went: no subnet for the relay's (moved) link-address; no subnet
+/// with an interface for clients on the server's link. One that fits draws no warning.
+#[test]
+fn a_given_dhcp6_configuration_that_cannot_serve_the_replay_is_warned_about() {
+    let elsewhere = r#"{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64" } ] } }"#;
+    let relayed = own_with_config("kea-captureRelayed2xRSOO.pcap", elsewhere);
+    let w = relayed.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("no subnet for the relay's link-address 2001:db8:a000:1::")
+            && w[0].contains("prefix 2001:888:db8::/48 -> 2001:db8:a000::/48"),
+        "{w:?}"
+    );
+    let direct = own_with_config("tcpdump-dhcpv6-ia-pd.pcap", elsewhere);
+    let w = direct.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("no subnet with an \"interface\""), "{w:?}");
+    let fits = r#"{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:a000:1::/64" } ] } }"#;
+    assert!(
+        own_with_config("kea-captureRelayed2xRSOO.pcap", fits)
+            .warnings()
+            .is_empty()
+    );
+}
+
+/// One configuration file holding both maps serves a capture of both families: the
+/// `Dhcp4` map goes to the DHCPv4 server, the `Dhcp6` map to the DHCPv6 one.
+#[test]
+fn a_configuration_with_both_maps_goes_to_both_servers() {
+    let Some(found) = found("arkime/subset-dhcp_arkime_synthetic.pcap") else {
+        return;
+    };
+    let both = r#"{ "Dhcp4": { "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ] },
+      "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:dc::/64" } ] } }"#;
+    let options = Options {
+        config: Some(both.to_string()),
+        ..Options::default()
+    };
+    let p = plan(&found, "mixed", options).expect("a plan");
+    let v4: serde_json::Value = serde_json::from_str(&p.config).expect("json");
+    let v6: serde_json::Value =
+        serde_json::from_str(&p.v6.as_ref().expect("v6").config).expect("json");
+    assert!(
+        v4.get("Dhcp4").is_some() && v4.get("Dhcp6").is_none(),
+        "{v4}"
+    );
+    assert!(
+        v6.get("Dhcp6").is_some() && v6.get("Dhcp4").is_none(),
+        "{v6}"
+    );
+    assert!(!p.derived && !p.v6.as_ref().expect("v6").derived);
+}
