@@ -895,4 +895,100 @@ mod tests {
         assert_eq!(mac_of_duid(&id), Some(lab));
         assert_eq!(out.len(), relay.len());
     }
+
+    /// A relayed Solicit/Advertise and Request/Reply through one relay: the run's peer for
+    /// the relay sends both as RELAY-FORW to the server; the Request inside keeps the recorded
+    /// server identifier (no variable inside a relay message yet), and the plan says so.
+    #[test]
+    fn a_relayed_request_naming_the_server_is_listed_as_dropped() {
+        use dhcplab_conversations::{ClientKey, Conversation, Message as Seen};
+        use dhcplab_wire::v6::{MessageType, RawBuilder};
+        let server_id = [0u8, 1, 0, 1, 1, 2, 3, 4, 0, 0x11, 0x22, 0x33, 0x44, 0x55];
+        let client_id = [0u8, 3, 0, 1, 0, 1, 2, 3, 4, 5];
+        let relay = "2001:db8:1::1".parse::<Ipv6Addr>().expect("address");
+        let link = "2a00:1::1".parse::<Ipv6Addr>().expect("address");
+        let peer = "fe80::201:2ff:fe03:405"
+            .parse::<Ipv6Addr>()
+            .expect("address");
+        let wrap = |kind, inner: Vec<u8>| {
+            RawBuilder::relay(kind, 0, link, peer)
+                .option(code::RELAY_MSG, &inner)
+                .build()
+        };
+        let msg = |kind, xid, with_server: bool| {
+            let b = RawBuilder::new(kind, xid).option(code::CLIENT_ID, &client_id);
+            if with_server {
+                b.option(code::SERVER_ID, &server_id)
+            } else {
+                b
+            }
+            .build()
+        };
+        let server: Ipv6Addr = "2001:db8::547".parse().expect("address");
+        let mut found = Found::default();
+        for (i, (kind, outer, xid, with_server)) in [
+            (MessageType::SOLICIT, MessageType::RELAY_FORW, 1, false),
+            (MessageType::ADVERTISE, MessageType::RELAY_REPL, 1, true),
+            (MessageType::REQUEST, MessageType::RELAY_FORW, 2, true),
+            (MessageType::REPLY, MessageType::RELAY_REPL, 2, true),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let forward = outer == MessageType::RELAY_FORW;
+            let (src, dst) = if forward {
+                (relay, server)
+            } else {
+                (server, relay)
+            };
+            found.messages.push(Seen {
+                record: i as u64 + 1,
+                at_ns: i as i128 * 1_000_000,
+                family: Family::V6,
+                src: SocketAddr::from((src, 547)),
+                dst: SocketAddr::from((dst, 547)),
+                sender: if forward { Role::Relay } else { Role::Server },
+                kind: kind.name().unwrap_or_default().to_string(),
+                relayed: true,
+                xid,
+                client: ClientKey::Duid(client_id.to_vec()),
+                payload: wrap(outer, msg(kind, xid, with_server)),
+            });
+        }
+        for (xid, messages) in [(1, vec![0, 1]), (2, vec![2, 3])] {
+            found.conversations.push(Conversation {
+                family: Family::V6,
+                client: ClientKey::Duid(client_id.to_vec()),
+                xid,
+                messages,
+            });
+        }
+        let p = crate::plan(&found, "relayed", crate::Options::default()).expect("a plan");
+        let p6 = p.v6.as_ref().expect("v6");
+        let sends: Vec<&Send6> = p6
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item6::Send(s) => Some(s),
+                Item6::Answer(_) => None,
+            })
+            .collect();
+        assert_eq!(sends.len(), 2);
+        assert!(sends.iter().all(|s| p6.peers[s.peer].relay && !s.server_id));
+        assert!(
+            sends
+                .iter()
+                .all(|s| *s.dst.ip() == server && *s.src.ip() == relay)
+        );
+        assert!(
+            p.left_out.iter().any(|l| l.starts_with(
+                "#3: the REQUEST inside RELAY-FORW keeps the recorded server identifier"
+            )),
+            "{:?}",
+            p.left_out
+        );
+        // The derived configuration has a subnet for the relay's moved link-address.
+        let json: serde_json::Value = serde_json::from_str(&p6.config).expect("json");
+        assert_eq!(json["Dhcp6"]["subnet6"][0]["subnet"], "2001:db8:a000::/64");
+    }
 }
