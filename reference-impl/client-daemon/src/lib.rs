@@ -288,7 +288,7 @@ async fn agent(
             .get(name)
             .ok_or_else(|| AgentError::NoSuchInterface(name.clone()))?;
         let settings = defaults6.settings(name);
-        let link_local = wait_link_local(&addresses, name, info.index).await?;
+        let link_local = wait_link_local(&addresses, name, info.index, &log).await?;
         let link =
             Link6::open(name, info.index, link_local).map_err(|source| AgentError::Net6 {
                 name: name.clone(),
@@ -456,15 +456,32 @@ async fn wait_link_local(
     addresses: &address::Addresses,
     name: &str,
     index: u32,
+    log: &Logger,
 ) -> Result<std::net::Ipv6Addr, AgentError> {
     let until = tokio::time::Instant::now() + LINK_LOCAL_WAIT;
+    let mut said = false;
     loop {
         let found = addresses
             .link_local(index)
             .await
             .map_err(|e| system("reading addresses")(std::io::Error::other(e)))?;
         if let Some(a) = found {
+            if said {
+                log.log(
+                    Level::Informational,
+                    name,
+                    &format!("link-local address {a} usable"),
+                );
+            }
             return Ok(a);
+        }
+        if !said {
+            said = true;
+            log.log(
+                Level::Informational,
+                name,
+                "waiting for a usable link-local address (duplicate address detection)",
+            );
         }
         if tokio::time::Instant::now() >= until {
             return Err(AgentError::NoLinkLocal(name.to_string()));

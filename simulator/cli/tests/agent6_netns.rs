@@ -9,7 +9,8 @@
 //! start confirms it); the control socket's release6 releases too; a link flap and SIGCONT
 //! lead to Confirm; an address that DAD finds in use is declined; both families run on one
 //! interface; with Kea's Server Unicast option the Renew goes by unicast from the address
-//! held; rapid commit binds on the Solicit's Reply; information-only mode informs. Needs
+//! held; rapid commit binds on the Solicit's Reply; information-only mode informs; the agent
+//! waits for a tentative link-local address. Needs
 //! root (CI runs as root) and kea-dhcp6 (ci/test installs it). Addresses: 2001:db8:1::/64,
 //! prefixes from 2001:db8:8::/48, 192.0.2.0/24 and link-local.
 
@@ -683,4 +684,42 @@ fn agent6_binds_with_rapid_commit_and_informs_in_information_only_mode() {
     assert!(pool_addresses(&pair).is_empty());
     assert_eq!(agent.info("DNSAddresses"), (Some(0), vec![DNS.to_string()]));
     assert_eq!(agent.info("Addresses"), (Some(0), vec![]));
+}
+
+#[test]
+fn agent6_waits_for_a_tentative_link_local_address() {
+    if !can_create_namespaces() || !have("kea-dhcp6") {
+        return;
+    }
+    let pair = Pair::new();
+    let _kea = start_kea(&pair, POOL);
+    // DAD on v-cli, two probes a second apart: after a down and up its new link-local address
+    // is tentative for about two seconds (RFC 4862 5.4), and no datagram may leave from it.
+    let dad = pair
+        .client
+        .command("sysctl")
+        .args([
+            "-qw",
+            "net.ipv6.conf.v-cli.accept_dad=1",
+            "net.ipv6.conf.v-cli.dad_transmits=2",
+        ])
+        .status()
+        .expect("sysctl");
+    assert!(dad.success());
+    pair.client.ip(&["link", "set", "v-cli", "down"]);
+    pair.client.ip(&["link", "set", "v-cli", "up"]);
+    let dir = pair.dir.join("client");
+    let agent = Agent::start(&pair, &dir, "", "agent.out");
+    assert!(
+        agent.wait_event("v-cli BOUND6", 1, Duration::from_secs(20)),
+        "{}",
+        context(&pair, &agent, "no BOUND6 after the wait")
+    );
+    let log = std::fs::read_to_string(dir.join("agent.out")).unwrap_or_default();
+    let waited = log
+        .find("waiting for a usable link-local address")
+        .expect("the agent waited");
+    let usable = log.find("usable\n").expect("and went on");
+    let solicit = log.find("sending SOLICIT").expect("a Solicit");
+    assert!(waited < usable && usable < solicit, "{log}");
 }
