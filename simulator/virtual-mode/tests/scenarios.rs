@@ -44,7 +44,13 @@ fn every_scenario_passes_for_several_seeds() {
 
 #[test]
 fn the_same_seed_gives_the_same_pcap_bytes() {
-    for s in suite().iter().filter(|s| !s.name.contains("churn")) {
+    let suite = suite();
+    let v6 = suite
+        .iter()
+        .filter(|s| s.requires.iter().any(|r| r == "v6"))
+        .count();
+    assert!(v6 >= 15, "DHCPv6 scenarios are checked too: {v6}");
+    for s in suite.iter().filter(|s| !s.name.contains("churn")) {
         let a = run(
             s,
             Options {
