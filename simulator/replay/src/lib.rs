@@ -568,19 +568,7 @@ fn plan4(
         }
     }
     items.sort_by_key(Item::at_ns);
-    // An answer is waited for when the peer it went to sends again next.
-    for i in 0..items.len() {
-        let Item::Answer(a) = &items[i] else { continue };
-        let peer = a.peer;
-        let next = items[i + 1..].iter().find(|it| match it {
-            Item::Send(s) => s.peer == peer,
-            Item::Answer(b) => b.peer == peer,
-        });
-        let waits = matches!(next, Some(Item::Send(_)));
-        if let Item::Answer(a) = &mut items[i] {
-            a.waited = waits;
-        }
-    }
+    mark_waited(&mut items);
     let relayed_only = items.iter().all(|it| match it {
         Item::Send(s) => peers[s.peer].relay,
         Item::Answer(_) => true,
@@ -683,6 +671,52 @@ pub fn replay_virtual(plan: &Plan) -> Result<(Report, dhcplab_runner::Outcome), 
     };
     let report = report(plan, &outcome, against)?;
     Ok((report, outcome))
+}
+
+/// A request or an answer of either family, as [`mark_waited`] reads it.
+pub(crate) trait Step {
+    /// The peer that sends it or that it went to.
+    fn peer(&self) -> usize;
+    /// Whether it is a request.
+    fn is_send(&self) -> bool;
+    /// An answer's `waited`.
+    fn waited(&mut self) -> Option<&mut bool>;
+}
+
+impl Step for Item {
+    fn peer(&self) -> usize {
+        match self {
+            Item::Send(s) => s.peer,
+            Item::Answer(a) => a.peer,
+        }
+    }
+    fn is_send(&self) -> bool {
+        matches!(self, Item::Send(_))
+    }
+    fn waited(&mut self) -> Option<&mut bool> {
+        match self {
+            Item::Send(_) => None,
+            Item::Answer(a) => Some(&mut a.waited),
+        }
+    }
+}
+
+/// Marks each answer of `items` (in capture order) waited for when the peer it went to sends
+/// again next: the run waits for the server's answer there.
+pub(crate) fn mark_waited<T: Step>(items: &mut [T]) {
+    for i in 0..items.len() {
+        if items[i].is_send() {
+            continue;
+        }
+        let peer = items[i].peer();
+        let waits = items[i + 1..]
+            .iter()
+            .find(|it| it.peer() == peer)
+            .is_some_and(Step::is_send);
+        if let Some(w) = items[i].waited() {
+            *w = waits;
+        }
+    }
 }
 
 /// The peer standing in for the relay agent known by `key` (its giaddr, its address), made by

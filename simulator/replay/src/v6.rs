@@ -302,6 +302,24 @@ pub enum Item6 {
     Answer(Answer6),
 }
 
+impl crate::Step for Item6 {
+    fn peer(&self) -> usize {
+        match self {
+            Item6::Send(s) => s.peer,
+            Item6::Answer(a) => a.peer,
+        }
+    }
+    fn is_send(&self) -> bool {
+        matches!(self, Item6::Send(_))
+    }
+    fn waited(&mut self) -> Option<&mut bool> {
+        match self {
+            Item6::Send(_) => None,
+            Item6::Answer(a) => Some(&mut a.waited),
+        }
+    }
+}
+
 impl Item6 {
     /// Its capture time.
     pub fn at_ns(&self) -> i128 {
@@ -614,20 +632,7 @@ pub(crate) fn plan6(
         }
     }
     items.sort_by_key(Item6::at_ns);
-    for i in 0..items.len() {
-        let Item6::Answer(a) = &items[i] else {
-            continue;
-        };
-        let peer = a.peer;
-        let next = items[i + 1..].iter().find(|it| match it {
-            Item6::Send(s) => s.peer == peer,
-            Item6::Answer(b) => b.peer == peer,
-        });
-        let waits = matches!(next, Some(Item6::Send(_)));
-        if let Item6::Answer(a) = &mut items[i] {
-            a.waited = waits;
-        }
-    }
+    crate::mark_waited(&mut items);
     let server = server.unwrap_or(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x547));
     // The relays' sends go to the server wherever the capture had them go.
     for it in &mut items {
