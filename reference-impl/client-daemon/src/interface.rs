@@ -93,6 +93,13 @@ impl Surroundings {
         }
     }
 
+    /// Logs the error of a file the store could not read or write.
+    pub fn report(&self, result: Result<(), crate::store::StoreError>) {
+        if let Err(e) = result {
+            self.log.log(Level::Error, &self.name, &e.to_string());
+        }
+    }
+
     /// Logs a failed send to `to`.
     pub fn sent(&self, result: std::io::Result<()>, to: &dyn std::fmt::Display) {
         if let Err(e) = result {
@@ -241,14 +248,11 @@ impl Interface {
                     }
                 }
                 Action::SaveLease(lease) => {
-                    if let Err(e) = self.at.store.save_lease(&self.at.name, &lease) {
-                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
-                    }
+                    self.at
+                        .report(self.at.store.save_lease(&self.at.name, &lease));
                 }
                 Action::ForgetLease => {
-                    if let Err(e) = self.at.store.forget_lease(&self.at.name) {
-                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
-                    }
+                    self.at.report(self.at.store.forget_lease(&self.at.name));
                 }
                 Action::RunProgram { run, event } => {
                     self.program(ProgramOrder::Run { run, event }, exit_tx);

@@ -79,20 +79,15 @@ impl Interface6 {
                 Action::Configure(c) => self.configure(&c).await,
                 Action::Unconfigure(c) => self.unconfigure(&c).await,
                 Action::SaveBinding(b) => {
-                    if let Err(e) = self.at.store.save_binding(&self.at.name, &b) {
-                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
-                    }
+                    self.at
+                        .report(self.at.store.save_binding(&self.at.name, &b));
                     self.renew_lifetimes(&b).await;
                 }
                 Action::ForgetBinding => {
-                    if let Err(e) = self.at.store.forget_binding(&self.at.name) {
-                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
-                    }
+                    self.at.report(self.at.store.forget_binding(&self.at.name));
                 }
                 Action::SaveDuid(d) => {
-                    if let Err(e) = self.at.store.save_duid(&d.to_bytes()) {
-                        self.at.log.log(Level::Error, &self.at.name, &e.to_string());
-                    }
+                    self.at.report(self.at.store.save_duid(&d.to_bytes()));
                 }
                 Action::Program(order) => {
                     if let Some(run) =
