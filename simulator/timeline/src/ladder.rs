@@ -112,13 +112,19 @@ pub fn html(timeline: &Timeline, title: &str, summary: &str) -> String {
                     Some(_) => x(*from).saturating_sub(COLUMN / 2),
                     None => x(*from),
                 };
+                // An IPv6 multicast frame (DHCPv6's ff02::1:2) goes to 33:33:... (RFC 2464 7).
+                let multicast = entry_frame_is_multicast6(entry);
                 let _ = write!(
                     svg,
                     r#"<text class="label" x="{}" y="{}" text-anchor="middle">{}{}</text></g>"#,
                     lx.max(CLOCK_WIDTH + 40),
                     y - 5,
                     escape(label),
-                    if bcast { " (broadcast)" } else { "" }
+                    match (bcast, multicast) {
+                        (true, true) => " (multicast)",
+                        (true, false) => " (broadcast)",
+                        _ => "",
+                    }
                 );
             }
             Entry::Event { host, text } => {
@@ -254,6 +260,11 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// Whether `entry` is a frame to an IPv6 multicast link address (33:33:xx:xx:xx:xx).
+fn entry_frame_is_multicast6(entry: &Entry) -> bool {
+    matches!(entry, Entry::Frame { frame, .. } if frame.starts_with(&[0x33, 0x33]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +313,16 @@ mod tests {
         t.push(
             later,
             Entry::Frame {
+                from: 1,
+                to: Dest::Broadcast,
+                frame: vec![0x33, 0x33, 0, 1, 0, 2],
+                label: "SOLICIT xid 0x0a0b0c".into(),
+                fates: vec![(0, Fate::Arrived(Duration::ZERO))],
+            },
+        );
+        t.push(
+            later,
+            Entry::Frame {
                 from: 0,
                 to: Dest::Host(1),
                 frame: vec![],
@@ -339,6 +360,7 @@ mod tests {
             "lines kept, control characters replaced"
         );
         assert!(page.contains("DISCOVER (broadcast)"));
+        assert!(page.contains("SOLICIT xid 0x0a0b0c (multicast)"));
         assert!(page.contains("<title>lost</title>"));
         assert!(page.contains("×2"));
         assert!(page.contains(r#"class="event""#));

@@ -847,7 +847,11 @@ impl World {
             );
             return;
         };
-        let frame = match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src, dst, 64, payload) {
+        // Multicast (DHCPv6's link-scoped ff02::1:2) goes with hop limit 1, as hosts send it
+        // (Linux's IPV6_MULTICAST_HOPS default; the reference agent sets 1 too).
+        let hops = if dst.ip().is_multicast() { 1 } else { 64 };
+        let frame = match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src, dst, hops, payload)
+        {
             Ok(f) => f,
             Err(e) => {
                 self.note(i, &format!("cannot frame {label}: {e}"));

@@ -182,6 +182,7 @@ fn v6_frames_are_udp_over_ipv6_from_link_local_addresses_and_repeat_byte_for_byt
     assert!(frames.iter().all(|f| f[12..14] == [0x86, 0xdd]));
     let solicit = frames[0];
     assert_eq!(solicit[..6], [0x33, 0x33, 0, 1, 0, 2]);
+    assert_eq!(solicit[21], 1, "a link-scoped multicast goes with hop limit 1");
     // IPv6 source fe80::/64 (bytes 22..38 of the frame), destination ff02::1:2.
     assert_eq!(solicit[22..24], [0xfe, 0x80]);
     assert_eq!(
