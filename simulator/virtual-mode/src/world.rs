@@ -67,6 +67,124 @@ pub(crate) enum Node {
     Peer(Option<Ipv4Addr>),
 }
 
+/// What the loop asks of every core, whatever its version: when it next needs the clock,
+/// and to run what is due.
+pub(crate) trait Timed {
+    /// The next deadline.
+    fn next(&self) -> Option<SystemTime>;
+    /// Runs the timers due at `now`.
+    fn run_due(&mut self, now: SystemTime);
+}
+
+macro_rules! timed {
+    ($($core:ty),*) => {$(
+        impl Timed for $core {
+            fn next(&self) -> Option<SystemTime> {
+                self.poll_timeout()
+            }
+            fn run_due(&mut self, now: SystemTime) {
+                self.handle_timeout(now);
+            }
+        }
+    )*};
+}
+timed!(
+    Server,
+    Client,
+    dhcplab_server6::Server,
+    dhcplab_client6::Client
+);
+
+/// A server of either version as time sees it: its core, whether it is suspended, how far
+/// its clock is off.
+struct ServerClock<'a> {
+    core: Option<&'a mut dyn Timed>,
+    suspended: &'a mut bool,
+    offset: i64,
+}
+
+/// A client of either version as time and churn see it.
+struct ClientClock<'a> {
+    core: Option<&'a mut dyn Timed>,
+    start_at: &'a mut Option<SystemTime>,
+    leave_at: &'a mut Option<SystemTime>,
+    churn: Option<Churn>,
+    rng: &'a mut Rng,
+}
+
+impl Node {
+    /// Its parts time needs, if it is a server.
+    fn server_clock(&mut self) -> Option<ServerClock<'_>> {
+        match self {
+            Node::Server(s) => Some(ServerClock {
+                core: s.core.as_mut().map(|c| c as &mut dyn Timed),
+                suspended: &mut s.suspended,
+                offset: s.clock_offset,
+            }),
+            Node::Server6(s) => Some(ServerClock {
+                core: s.core.as_mut().map(|c| c as &mut dyn Timed),
+                suspended: &mut s.suspended,
+                offset: s.clock_offset,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Its parts time and churn need, if it is a client.
+    fn client_clock(&mut self) -> Option<ClientClock<'_>> {
+        match self {
+            Node::Client(c) => Some(ClientClock {
+                core: c.core.as_mut().map(|c| c as &mut dyn Timed),
+                start_at: &mut c.start_at,
+                leave_at: &mut c.leave_at,
+                churn: c.spec.churn,
+                rng: &mut c.rng,
+            }),
+            Node::Client6(c) => Some(ClientClock {
+                core: c.core.as_mut().map(|c| c as &mut dyn Timed),
+                start_at: &mut c.start_at,
+                leave_at: &mut c.leave_at,
+                churn: c.spec.churn,
+                rng: &mut c.rng,
+            }),
+            _ => None,
+        }
+    }
+
+    /// When it next needs the clock (in the run's time).
+    fn deadline(&self) -> Option<SystemTime> {
+        let server = |core: Option<&dyn Timed>, suspended: bool, offset: i64| {
+            core.filter(|_| !suspended)
+                .and_then(Timed::next)
+                .map(|t| shift(t, -offset))
+        };
+        let client = |core: Option<&dyn Timed>, start_at, leave_at| {
+            [core.and_then(Timed::next), start_at, leave_at]
+                .into_iter()
+                .flatten()
+                .min()
+        };
+        match self {
+            Node::Server(s) => server(s.core.as_ref().map(|c| c as _), s.suspended, s.clock_offset),
+            Node::Server6(s) => {
+                server(s.core.as_ref().map(|c| c as _), s.suspended, s.clock_offset)
+            }
+            Node::Client(c) => client(c.core.as_ref().map(|c| c as _), c.start_at, c.leave_at),
+            Node::Client6(c) => client(c.core.as_ref().map(|c| c as _), c.start_at, c.leave_at),
+            Node::Relay(_) | Node::Peer(_) => None,
+        }
+    }
+
+    /// Ends a client's agent (churn took it away).
+    fn end_client(&mut self) {
+        match self {
+            Node::Client(c) => c.core = None,
+            Node::Client6(c) => c.core = None,
+            _ => {}
+        }
+    }
+}
+
 pub(crate) struct World {
     pub seed: u64,
     pub start: SystemTime,
@@ -280,37 +398,7 @@ impl World {
     }
 
     fn deadline(&self, i: usize) -> Option<SystemTime> {
-        match &self.nodes[i] {
-            Node::Server(s) if !s.suspended => s
-                .core
-                .as_ref()
-                .and_then(Server::poll_timeout)
-                .map(|t| shift(t, -s.clock_offset)),
-            Node::Client(c) => [
-                c.core.as_ref().and_then(Client::poll_timeout),
-                c.start_at,
-                c.leave_at,
-            ]
-            .into_iter()
-            .flatten()
-            .min(),
-            Node::Server6(s) if !s.suspended => s
-                .core
-                .as_ref()
-                .and_then(dhcplab_server6::Server::poll_timeout)
-                .map(|t| shift(t, -s.clock_offset)),
-            Node::Client6(c) => [
-                c.core
-                    .as_ref()
-                    .and_then(dhcplab_client6::Client::poll_timeout),
-                c.start_at,
-                c.leave_at,
-            ]
-            .into_iter()
-            .flatten()
-            .min(),
-            _ => None,
-        }
+        self.nodes[i].deadline()
     }
 
     pub(crate) fn rearm(&mut self, i: usize) {
@@ -395,54 +483,60 @@ impl World {
 
     fn fire(&mut self, i: usize) {
         let now = self.now;
-        match &mut self.nodes[i] {
-            Node::Server(s) => {
-                if let Some(core) = s.core.as_mut() {
-                    core.handle_timeout(shift(now, s.clock_offset));
-                }
-                self.drain_server(i);
+        if let Some(s) = self.nodes[i].server_clock() {
+            if let Some(core) = s.core {
+                core.run_due(shift(now, s.offset));
             }
-            Node::Client(c) => {
-                if c.start_at.is_some_and(|t| t <= now) {
-                    c.start_at = None;
-                    if let Err(e) = self.start_host(i) {
-                        self.stuck.get_or_insert(e);
-                    }
-                    return;
+            self.drain(i);
+        } else if let Some(c) = self.nodes[i].client_clock() {
+            if c.start_at.is_some_and(|t| t <= now) {
+                *c.start_at = None;
+                if let Err(e) = self.start_host(i) {
+                    self.stuck.get_or_insert(e);
                 }
-                if c.leave_at.is_some_and(|t| t <= now) {
-                    c.leave_at = None;
-                    let (release, down) = leave(c.spec.churn, &mut c.rng);
-                    let event = if release {
-                        HostEvent::Release
+                return;
+            }
+            if c.leave_at.is_some_and(|t| t <= now) {
+                *c.leave_at = None;
+                let (release, down) = leave(c.churn, c.rng);
+                self.note(
+                    i,
+                    if release {
+                        "leaves (release)"
                     } else {
-                        HostEvent::Drop
-                    };
-                    self.note(
-                        i,
-                        if release {
-                            "leaves (release)"
-                        } else {
-                            "leaves (drop)"
-                        },
-                    );
-                    self.client_host_event(i, event);
-                    if let Node::Client(c) = &mut self.nodes[i] {
-                        c.core = None;
-                        c.start_at = Some(now + down);
-                    }
-                    self.rearm(i);
-                    return;
+                        "leaves (drop)"
+                    },
+                );
+                let event = if release {
+                    HostEvent::Release
+                } else {
+                    HostEvent::Drop
+                };
+                self.client_host_event(i, event);
+                self.nodes[i].end_client();
+                if let Some(c) = self.nodes[i].client_clock() {
+                    *c.start_at = Some(now + down);
                 }
-                if let Some(core) = c.core.as_mut() {
-                    core.handle_timeout(now);
-                }
-                self.drain_client(i);
+                self.rearm(i);
+                return;
             }
-            Node::Server6(_) | Node::Client6(_) => return self.fire6(i),
-            Node::Relay(_) | Node::Peer(_) => {}
+            if let Some(core) = c.core {
+                core.run_due(now);
+            }
+            self.drain(i);
         }
         self.rearm(i);
+    }
+
+    /// Carries out what host `i`'s core asks, whatever its kind.
+    fn drain(&mut self, i: usize) {
+        match self.nodes[i] {
+            Node::Server(_) => self.drain_server(i),
+            Node::Client(_) => self.drain_client(i),
+            Node::Server6(_) => self.drain_server6(i),
+            Node::Client6(_) => self.drain_client6(i),
+            Node::Relay(_) | Node::Peer(_) => {}
+        }
     }
 
     /// Starts a stopped host (or a client whose agent ended); a server whose hooks libraries
@@ -552,6 +646,13 @@ impl World {
 
     /// Hands a host event to a client core.
     pub(crate) fn client_host_event(&mut self, i: usize, event: HostEvent) {
+        if matches!(self.nodes[i], Node::Client6(_)) {
+            // Every event but DHCPINFORM has its DHCPv6 twin; the runner refuses that one.
+            if let Ok(event) = world6::host_event_of(event) {
+                self.host_event6(i, event);
+            }
+            return;
+        }
         let now = self.now;
         if let Node::Client(c) = &mut self.nodes[i]
             && let Some(core) = c.core.as_mut()
@@ -564,21 +665,23 @@ impl World {
 
     /// Suspends or resumes a host.
     pub(crate) fn suspend(&mut self, i: usize, suspended: bool) {
-        match &mut self.nodes[i] {
-            Node::Server(s) => {
-                s.suspended = suspended;
-                if !suspended {
-                    let now = shift(self.now, s.clock_offset);
-                    if let Some(core) = s.core.as_mut()
-                        && core.poll_timeout().is_some_and(|t| t <= now)
-                    {
-                        core.handle_timeout(now);
-                    }
-                    self.drain_server(i);
+        let now = self.now;
+        if let Some(s) = self.nodes[i].server_clock() {
+            *s.suspended = suspended;
+            if !suspended {
+                let now = shift(now, s.offset);
+                if let Some(core) = s.core
+                    && core.next().is_some_and(|t| t <= now)
+                {
+                    core.run_due(now);
                 }
-                self.rearm(i);
+                self.drain(i);
             }
-            Node::Client(_) => self.client_host_event(
+            self.rearm(i);
+            return;
+        }
+        match &mut self.nodes[i] {
+            Node::Client(_) | Node::Client6(_) => self.client_host_event(
                 i,
                 if suspended {
                     HostEvent::Suspend
@@ -586,8 +689,8 @@ impl World {
                     HostEvent::Resume
                 },
             ),
-            Node::Server6(_) | Node::Client6(_) | Node::Relay(_) => self.suspend6(i, suspended),
-            Node::Peer(_) => {}
+            Node::Relay(r) => r.down = suspended,
+            _ => {}
         }
     }
 
@@ -1113,14 +1216,6 @@ impl Network for World {
 
     fn carrier(&mut self, i: usize, up: bool) {
         self.segment.set_carrier(i, up);
-        if matches!(self.nodes[i], Node::Client6(_)) {
-            let event = if up {
-                dhcplab_client6::HostEvent::LinkUp
-            } else {
-                dhcplab_client6::HostEvent::LinkDown
-            };
-            return self.host_event6(i, event);
-        }
         self.client_host_event(
             i,
             if up {

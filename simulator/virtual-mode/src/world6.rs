@@ -271,35 +271,6 @@ impl World {
         }
     }
 
-    /// Suspends or resumes DHCPv6 host `i`.
-    pub(crate) fn suspend6(&mut self, i: usize, suspended: bool) {
-        match &mut self.nodes[i] {
-            Node::Server6(s) => {
-                s.suspended = suspended;
-                if !suspended {
-                    let now = shift(self.now, s.clock_offset);
-                    if let Some(core) = s.core.as_mut()
-                        && core.poll_timeout().is_some_and(|t| t <= now)
-                    {
-                        core.handle_timeout(now);
-                    }
-                    self.drain_server6(i);
-                }
-                self.rearm(i);
-            }
-            Node::Client6(_) => self.host_event6(
-                i,
-                if suspended {
-                    HostEvent::Suspend
-                } else {
-                    HostEvent::Resume
-                },
-            ),
-            Node::Relay(r) => r.down = suspended,
-            _ => {}
-        }
-    }
-
     /// Hands a host event to a DHCPv6 client core.
     pub(crate) fn host_event6(&mut self, i: usize, event: HostEvent) {
         let now = self.now;
@@ -308,60 +279,6 @@ impl World {
         {
             core.handle_host(now, event);
             self.drain_client6(i);
-        }
-        self.rearm(i);
-    }
-
-    /// A timer of DHCPv6 host `i` is due.
-    pub(crate) fn fire6(&mut self, i: usize) {
-        let now = self.now;
-        match &mut self.nodes[i] {
-            Node::Server6(s) => {
-                if let Some(core) = s.core.as_mut() {
-                    core.handle_timeout(shift(now, s.clock_offset));
-                }
-                self.drain_server6(i);
-            }
-            Node::Client6(c) => {
-                if c.start_at.is_some_and(|t| t <= now) {
-                    c.start_at = None;
-                    if let Err(e) = self.start6(i) {
-                        self.stuck.get_or_insert(e);
-                    }
-                    return;
-                }
-                if c.leave_at.is_some_and(|t| t <= now) {
-                    c.leave_at = None;
-                    let (release, down) = super::leave(c.spec.churn, &mut c.rng);
-                    self.note(
-                        i,
-                        if release {
-                            "leaves (release)"
-                        } else {
-                            "leaves (drop)"
-                        },
-                    );
-                    self.host_event6(
-                        i,
-                        if release {
-                            HostEvent::Release
-                        } else {
-                            HostEvent::Drop
-                        },
-                    );
-                    if let Node::Client6(c) = &mut self.nodes[i] {
-                        c.core = None;
-                        c.start_at = Some(now + down);
-                    }
-                    self.rearm(i);
-                    return;
-                }
-                if let Some(core) = c.core.as_mut() {
-                    core.handle_timeout(now);
-                }
-                self.drain_client6(i);
-            }
-            _ => {}
         }
         self.rearm(i);
     }
@@ -522,7 +439,7 @@ impl World {
         }
     }
 
-    fn drain_client6(&mut self, i: usize) {
+    pub(crate) fn drain_client6(&mut self, i: usize) {
         let now = self.now;
         loop {
             let Node::Client6(c) = &mut self.nodes[i] else {
