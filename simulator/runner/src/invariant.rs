@@ -19,6 +19,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 pub struct AckLedger {
     held: BTreeMap<Ipv4Addr, ([u8; 6], u128)>,
     held6: BTreeMap<(Ipv6Addr, u8), (Vec<u8>, u128)>,
+    /// The prefix lengths held6 has seen, so a lookup of the holds containing a prefix asks
+    /// only for those.
+    lengths6: std::collections::BTreeSet<u8>,
 }
 
 /// What a DHCPv6 message says about the addresses and prefixes of its IAs: (address or
@@ -41,6 +44,14 @@ fn ia_holdings(options: &v6::OptionsRef<'_>) -> Vec<(Ipv6Addr, u8, u32)> {
         }
     }
     out
+}
+
+/// `a` with its bits past the first `len` cleared.
+fn masked6(a: Ipv6Addr, len: u8) -> Ipv6Addr {
+    let mask = u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0);
+    Ipv6Addr::from(u128::from(a) & mask)
 }
 
 /// Whether prefix `a`/`la` and prefix `b`/`lb` share an address (one holds the other).
@@ -129,9 +140,9 @@ impl AckLedger {
                 }
                 continue;
             }
-            let other = self.held6.iter().find(|((b, lb), (h, until))| {
-                *h != duid && *until > at_ns && overlap6(a, len, *b, *lb)
-            });
+            let other = self
+                .overlapping6(a, len)
+                .find(|((_, _), (h, until))| *h != duid && *until > at_ns);
             if let Some(((b, lb), (h, _))) = other
                 && broken.is_none()
             {
@@ -143,8 +154,32 @@ impl AckLedger {
             }
             let until = at_ns + u128::from(valid) * 1_000_000_000;
             self.held6.insert((a, len), (duid.clone(), until));
+            self.lengths6.insert(len);
         }
         broken
+    }
+}
+
+impl AckLedger {
+    /// The holds overlapping `a`/`len`: those inside it (their start lies in it, by a range
+    /// of the map), and those holding it (one lookup per shorter length).
+    fn overlapping6(
+        &self,
+        a: Ipv6Addr,
+        len: u8,
+    ) -> impl Iterator<Item = (&(Ipv6Addr, u8), &(Vec<u8>, u128))> {
+        let first = masked6(a, len);
+        let host_bits = u128::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+        let last = Ipv6Addr::from(u128::from(first) | host_bits);
+        let inside = self
+            .held6
+            .range((first, len)..=(last, u8::MAX))
+            .filter(move |((_, lb), _)| *lb >= len);
+        let holding = self
+            .lengths6
+            .range(..len)
+            .filter_map(move |l| self.held6.get_key_value(&(masked6(a, *l), *l)));
+        inside.chain(holding)
     }
 }
 
@@ -413,6 +448,22 @@ mod tests {
             l.observe6(s, "srv2", true, &reply6(2, true, inside, 56, 60))
                 .is_some(),
             "a /56 inside a held /48 overlaps it"
+        );
+        let mut l = AckLedger::default();
+        assert_eq!(
+            l.observe6(0, "srv1", true, &reply6(1, true, inside, 56, 60)),
+            None
+        );
+        assert!(
+            l.observe6(s, "srv2", true, &reply6(2, true, p, 48, 60))
+                .is_some(),
+            "a /48 holding a held /56 overlaps it"
+        );
+        let next: Ipv6Addr = "2001:db8:9::".parse().expect("prefix");
+        assert_eq!(
+            l.observe6(s, "srv2", true, &reply6(3, true, next, 48, 60)),
+            None,
+            "the next /48 does not"
         );
         let mut l = AckLedger::default();
         assert_eq!(
