@@ -173,6 +173,12 @@ fn the_v6_matrix_passes_with_its_recorded_differences() {
     );
     let page = std::fs::read_to_string(&html).expect("html");
     assert!(page.contains("<h1>Interop matrix (DHCPv6)</h1>"), "{page}");
+    // A dhclient cell's two findings, their RFC text on hover.
+    assert!(
+        page.contains("<span class=\"finding\" title=\"RFC 8415 section 21.4: &quot;In a message sent by a client")
+            && page.contains(">2 finding(s)</span>"),
+        "{page}"
+    );
     for server in ["reference", "kea", "dhcpd", "dnsmasq"] {
         assert!(page.contains(&format!("<tr><th>{server}</th>")), "{page}");
     }

@@ -545,7 +545,7 @@ pub fn table(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
 }
 
 /// The matrix as one self-contained HTML page: servers down, clients across, each cell its
-/// checks coloured (pass, skip, fail) with the reason on hover.
+/// checks coloured (pass, skip, fail) with the reason on hover, and its findings, if any.
 pub fn html(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
     let esc = |t: &str| {
         t.replace('&', "&amp;")
@@ -571,6 +571,13 @@ pub fn html(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
                         k.name()
                     ));
                 }
+                if !cell.findings.is_empty() {
+                    rows.push_str(&format!(
+                        "<span class=\"finding\" title=\"{}\">{} finding(s)</span>",
+                        esc(&cell.findings.join("\n\n")),
+                        cell.findings.len()
+                    ));
+                }
             } else {
                 rows.push_str("n/a");
             }
@@ -591,7 +598,8 @@ pub fn html(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
          body {{ font: 14px system-ui, sans-serif; margin: 16px; }} table {{ border-collapse: collapse; }}\n\
          th, td {{ border: 1px solid #ccc; padding: 6px 10px; }} span {{ padding: 1px 5px; border-radius: 3px; }}\n\
          .pass {{ background: #d7f0dc; }} .skip {{ background: #eee; color: #777; }} .fail {{ background: #f8d0d0; font-weight: bold; }}\n\
-         </style></head><body><h1>Interop matrix{family}</h1><p>Servers down, clients across; hover a check for its time or reason.</p>\n\
+         .finding {{ background: #fff3c4; }}\n\
+         </style></head><body><h1>Interop matrix{family}</h1><p>Servers down, clients across; hover a check for its time or reason, and the findings for the RFC text and what the capture showed.</p>\n\
          <table><tr><th>server \\ client</th>{head}</tr>\n{rows}</table></body></html>\n"
     )
 }
@@ -599,4 +607,68 @@ pub fn html(cells: &[Cell], servers: &[Server], clients: &[Client]) -> String {
 /// Where a pair's files go under a run's directory.
 pub fn pair_dir(root: &Path, server: Server, client: Client) -> PathBuf {
     root.join(format!("{}-{}", server.name(), client.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhcplab_adapters::clients::RealClient;
+
+    /// A DHCPv6 cell of kea-dhcp6 x dhclient -6 with one finding, and a skipped udhcpc one.
+    fn cells() -> Vec<Cell> {
+        let dhclient = Client::Real(RealClient::Dhclient);
+        let udhcpc = Client::Real(RealClient::Udhcpc);
+        vec![
+            Cell {
+                family: Family::V6,
+                server: Server::Kea,
+                client: dhclient,
+                results: Check::ALL6
+                    .iter()
+                    .map(|k| (*k, Verdict::Pass, Duration::from_millis(1500)))
+                    .collect(),
+                findings: vec![format!("{} The client sent T1 3600 s.", v6::HINT_TIMERS)],
+            },
+            Cell {
+                family: Family::V6,
+                server: Server::Kea,
+                client: udhcpc,
+                results: Check::ALL6
+                    .iter()
+                    .map(|k| (*k, Verdict::Skip("no DHCPv6 <here>".into()), Duration::ZERO))
+                    .collect(),
+                findings: Vec::new(),
+            },
+        ]
+    }
+
+    #[test]
+    fn reports_name_the_v6_checks_and_carry_the_findings() {
+        let cells = cells();
+        let clients = [cells[0].client, cells[1].client];
+        let table = table(&cells, &[Server::Kea], &clients);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["kea", "SRL", "---"]
+        );
+        assert_eq!(
+            lines[2],
+            "S sarr, R renew, L release: passed; - skipped; x failed"
+        );
+        assert!(table.contains("skipped kea x udhcpc sarr: no DHCPv6 <here>\n"));
+        assert!(table.contains("finding kea x dhclient: RFC 8415 section 21.4"));
+
+        let j = json(&cells);
+        assert_eq!(j[0]["family"], "v6");
+        assert_eq!(j[0]["checks"][0]["check"], "sarr");
+        assert_eq!(j[0]["findings"][0], cells[0].findings[0]);
+        assert_eq!(j[1]["findings"], serde_json::json!([]));
+
+        let page = html(&cells, &[Server::Kea], &clients);
+        assert!(page.contains("<h1>Interop matrix (DHCPv6)</h1>"));
+        assert!(page.contains(">1 finding(s)</span>"));
+        assert!(page.contains("title=\"RFC 8415 section 21.4: &quot;In a message"));
+        assert!(page.contains("title=\"no DHCPv6 &lt;here&gt;\""));
+    }
 }
