@@ -47,6 +47,21 @@ pub enum AdapterError {
     /// addresses) or outside the server's /64.
     #[error("{0} is outside 2001:db8::/32 or outside the server's /64")]
     Outside6(std::net::Ipv6Addr),
+    /// DHCPv6 lifetimes out of order (RFC 8415 section 21.4 and 21.6 want T1 ≤ T2 ≤ preferred
+    /// ≤ valid).
+    #[error(
+        "lifetimes out of order: T1 {t1} s, T2 {t2} s, preferred {preferred} s, valid {valid} s (T1 <= T2 <= preferred <= valid)"
+    )]
+    Lifetimes {
+        /// T1.
+        t1: u32,
+        /// T2.
+        t2: u32,
+        /// The preferred lifetime.
+        preferred: u32,
+        /// The valid lifetime.
+        valid: u32,
+    },
     /// A control socket's path is longer than a unix socket address takes.
     #[error(
         "the control socket {path} is {len} bytes long, more than a unix socket takes ({MAX_SOCKET_PATH}): use a shorter directory"

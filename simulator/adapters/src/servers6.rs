@@ -52,8 +52,22 @@ impl ServerSetup6 {
     }
 
     /// Checks the addresses keep to the lab's rules: all in 2001:db8::/32 (RFC 3849's
-    /// documentation prefix), the pool in the server's /64.
+    /// documentation prefix), the pool in the server's /64; and the lifetimes are in order.
     fn check(&self) -> Result<(), AdapterError> {
+        let Lifetimes {
+            t1,
+            t2,
+            preferred,
+            valid,
+        } = self.lifetimes;
+        if !(t1 <= t2 && t2 <= preferred && preferred <= valid) {
+            return Err(AdapterError::Lifetimes {
+                t1,
+                t2,
+                preferred,
+                valid,
+            });
+        }
         let documentation = |a: &Ipv6Addr| a.segments()[..2] == [0x2001, 0x0db8];
         let same_64 = |a: &Ipv6Addr| a.segments()[..4] == self.address.segments()[..4];
         for a in [self.address, self.pool.0, self.pool.1] {
@@ -311,6 +325,12 @@ mod tests {
         let mut other_64 = setup(dir.path());
         other_64.pool.0 = "2001:db8:2::100".parse().expect("address");
         assert!(Server::Dnsmasq.command6(&other_64, &in_ns).is_err());
+        let mut backwards = setup(dir.path());
+        backwards.lifetimes.t2 = 5;
+        let e = Server::Dhcpd
+            .command6(&backwards, &in_ns)
+            .expect_err("T2 before T1");
+        assert!(e.to_string().contains("T1 10 s, T2 5 s"), "{e}");
     }
 
     #[test]
