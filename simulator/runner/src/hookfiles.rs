@@ -119,11 +119,17 @@ impl Placeholders {
         config: &dhcplab_kea_config::dhcp4::Dhcp4,
     ) -> dhcplab_kea_config::dhcp4::Dhcp4 {
         let mut c = config.clone();
-        for lib in &mut c.hooks_libraries {
+        self.apply_libraries(&mut c.hooks_libraries);
+        c
+    }
+
+    /// `libraries` (a `Dhcp4` or `Dhcp6` map's `hooks-libraries`) with the placeholders of
+    /// their paths and parameters filled in.
+    pub fn apply_libraries(&self, libraries: &mut [dhcplab_kea_config::common::HookLibrary]) {
+        for lib in libraries {
             lib.library = self.apply(&lib.library);
             lib.parameters = self.apply_json(&lib.parameters);
         }
-        c
     }
 
     /// Where the `${script}` script writes its record.

@@ -194,14 +194,25 @@ impl World {
         let name = self.names[i].clone();
         let mac = self.macs[i];
         let seed = self.seed;
+        let config = match &self.nodes[i] {
+            Node::Server6(s) if !s.config.dhcp6.hooks_libraries.is_empty() => {
+                let mut config = s.config.dhcp6.clone();
+                self.placeholders(i)?
+                    .apply_libraries(&mut config.hooks_libraries);
+                Some(config)
+            }
+            Node::Server6(s) => Some(s.config.dhcp6.clone()),
+            _ => None,
+        };
         match &mut self.nodes[i] {
             Node::Server6(s) => {
                 let leases = replay_rows6(&s.rows);
+                let config = config.ok_or("no configuration")?;
                 let at = shift(now, s.clock_offset);
                 // Native code runs in this process; scripts are recorded, not run.
                 let loader = Box::new(NativeLoader::new(Scripts::Record));
                 let mut core = Server::with_loader(
-                    s.config.dhcp6.clone(),
+                    config,
                     s.config.json.clone(),
                     leases,
                     s.server_id_file.as_deref(),
