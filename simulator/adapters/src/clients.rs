@@ -160,7 +160,8 @@ impl RealClient {
     /// dhcpagent's names (BOUND, EXTEND, EXPIRE, DROP, RELEASE) read the same on every client;
     /// `None` for the reasons dhcpagent has no event for (PREINIT, carrier changes, ...).
     /// A lease got anew, or a saved one confirmed when the client starts (REBOOT), is BOUND, as
-    /// the reference agent reports them; a renewed or rebound one is EXTEND.
+    /// the reference agent reports them; a renewed or rebound one is EXTEND. DHCPv6 reasons
+    /// read the same way as dhcpagent's v6 events (BOUND6, EXTEND6, EXPIRE6, RELEASE6).
     pub fn agent_event(self, reason: &str) -> Option<&'static str> {
         Some(match (self, reason) {
             (RealClient::Dhclient | RealClient::Dhcpcd, "BOUND" | "REBOOT")
@@ -170,6 +171,11 @@ impl RealClient {
             (RealClient::Dhclient | RealClient::Dhcpcd, "EXPIRE") => "EXPIRE",
             (RealClient::Dhclient | RealClient::Dhcpcd, "RELEASE") => "RELEASE",
             (RealClient::Dhcpcd, "NAK") | (RealClient::Udhcpc, "nak") => "DROP",
+            // DHCPv6 (dhclient -6 and dhcpcd -6 name their reasons with a 6).
+            (RealClient::Dhclient | RealClient::Dhcpcd, "BOUND6" | "REBOOT6") => "BOUND6",
+            (RealClient::Dhclient | RealClient::Dhcpcd, "RENEW6" | "REBIND6") => "EXTEND6",
+            (RealClient::Dhclient | RealClient::Dhcpcd, "EXPIRE6") => "EXPIRE6",
+            (RealClient::Dhclient | RealClient::Dhcpcd, "RELEASE6") => "RELEASE6",
             _ => return None,
         })
     }
@@ -180,19 +186,26 @@ impl RealClient {
     /// when the client is restarted on link up or resume: dhcpagent reports that re-validation
     /// as EXTEND, the address never having gone.
     pub fn agent_events(self, logged: &[Logged]) -> Vec<Option<&'static str>> {
-        let mut held: Option<&str> = None;
+        let mut held: Option<String> = None;
         logged
             .iter()
             .map(|(reason, env)| {
-                let address = logged_address(env);
+                let address = logged_address(env)
+                    .map(str::to_string)
+                    .or_else(|| crate::clients6::logged_address6(env).map(|a| a.to_string()));
                 let event = match self.agent_event(reason) {
                     Some("BOUND") if reason == "REBOOT" && address.is_some() && held == address => {
                         Some("EXTEND")
                     }
+                    Some("BOUND6")
+                        if reason == "REBOOT6" && address.is_some() && held == address =>
+                    {
+                        Some("EXTEND6")
+                    }
                     other => other,
                 };
                 match event {
-                    Some("BOUND" | "EXTEND") => held = address,
+                    Some("BOUND" | "EXTEND" | "BOUND6" | "EXTEND6") => held = address,
                     Some(_) => held = None,
                     None => {}
                 }
@@ -458,6 +471,32 @@ mod tests {
                 Some("EXPIRE"),
                 Some("BOUND"),
                 Some("EXTEND")
+            ]
+        );
+        // DHCPv6: dhclient -6 runs REBOOT6 when a Confirm keeps its address after a restart.
+        let ev6 = |reason: &str, ip: &str| -> Logged {
+            (
+                reason.to_string(),
+                vec![("new_ip6_address".to_string(), ip.to_string())],
+            )
+        };
+        let logged = [
+            ("PREINIT6".to_string(), Vec::new()),
+            ev6("BOUND6", "2001:db8:1::100"),
+            ev6("REBOOT6", "2001:db8:1::100"),
+            ev6("RENEW6", "2001:db8:1::100"),
+            ev6("RELEASE6", "2001:db8:1::100"),
+            ev6("REBOOT6", "2001:db8:1::100"),
+        ];
+        assert_eq!(
+            RealClient::Dhclient.agent_events(&logged),
+            [
+                None,
+                Some("BOUND6"),
+                Some("EXTEND6"),
+                Some("EXTEND6"),
+                Some("RELEASE6"),
+                Some("BOUND6")
             ]
         );
     }

@@ -19,8 +19,9 @@ const UDHCPC_NO_V6: &str =
     "busybox udhcpc has no DHCPv6 (Debian's busybox is built without udhcpc6)";
 
 /// Writes the reference client's files under `dir` and returns the command that runs
-/// `dhcplab agent -6 IFACE` (the binary `dhcplab`) in the foreground; SIGTERM releases the
-/// address when `release_on_sigterm`, else drops it (dhcpagent's `.v6.RELEASE_ON_SIGTERM`).
+/// `dhcplab agent -6 IFACE` (the binary `dhcplab`) in the foreground, asking for one address;
+/// SIGTERM releases the address when `release_on_sigterm`, else drops it (dhcpagent's
+/// `.v6.RELEASE_ON_SIGTERM`).
 pub fn reference_command6(
     dhcplab: &Path,
     dir: &Path,
@@ -28,14 +29,94 @@ pub fn reference_command6(
     release_on_sigterm: bool,
     in_ns: InNamespace<'_>,
 ) -> Result<Command, AdapterError> {
-    reference_agent(
+    reference_command6_asking(
+        dhcplab,
+        dir,
+        iface,
+        release_on_sigterm,
+        &Ask6::default(),
+        in_ns,
+    )
+}
+
+/// What the reference DHCPv6 client asks for, as a scenario's client host says: written as
+/// the agent's `.v6.` defaults lines (dhcplab's `DHCPLAB_*` and dhcpagent's
+/// `PARAM_REQUEST_LIST`) and its DUID file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask6 {
+    /// How many IA_NAs.
+    pub ia_na: u8,
+    /// How many IA_PDs.
+    pub ia_pd: u8,
+    /// Rapid commit in its Solicit (RFC 8415 18.2.1).
+    pub rapid_commit: bool,
+    /// Information-request only (RFC 8415 18.2.6).
+    pub information_only: bool,
+    /// The option codes of its Option Request option.
+    pub request: Vec<u16>,
+    /// Its DUID, when given; else the agent makes its own and keeps it.
+    pub duid: Option<Vec<u8>>,
+}
+
+impl Default for Ask6 {
+    /// The agent's own defaults: one IA_NA, no IA_PD, no rapid commit, DNS servers and
+    /// search list (23, 24) asked for, its own DUID.
+    fn default() -> Self {
+        Ask6 {
+            ia_na: 1,
+            ia_pd: 0,
+            rapid_commit: false,
+            information_only: false,
+            request: vec![23, 24],
+            duid: None,
+        }
+    }
+}
+
+impl Ask6 {
+    /// Its lines of the agent's defaults file.
+    fn defaults(&self) -> String {
+        let request: Vec<String> = self.request.iter().map(u16::to_string).collect();
+        format!(
+            ".v6.DHCPLAB_IA_NA={}\n.v6.DHCPLAB_IA_PD={}\n.v6.DHCPLAB_RAPID_COMMIT={}\n\
+             .v6.DHCPLAB_INFORMATION_ONLY={}\n.v6.PARAM_REQUEST_LIST={}\n",
+            self.ia_na,
+            self.ia_pd,
+            yes_no(self.rapid_commit),
+            yes_no(self.information_only),
+            request.join(",")
+        )
+    }
+}
+
+/// [`reference_command6`] for a client asking what `ask` says; its DUID, when given, is
+/// written to the agent's state directory (`state/duid`, the bytes) before it starts.
+pub fn reference_command6_asking(
+    dhcplab: &Path,
+    dir: &Path,
+    iface: &str,
+    release_on_sigterm: bool,
+    ask: &Ask6,
+    in_ns: InNamespace<'_>,
+) -> Result<Command, AdapterError> {
+    let c = reference_agent(
         dhcplab,
         dir,
         REFERENCE_HOOK,
-        &format!(".v6.RELEASE_ON_SIGTERM={}\n", yes_no(release_on_sigterm)),
+        &format!(
+            ".v6.RELEASE_ON_SIGTERM={}\n{}",
+            yes_no(release_on_sigterm),
+            ask.defaults()
+        ),
         &["-6", iface],
         in_ns,
-    )
+    )?;
+    if let Some(duid) = &ask.duid {
+        let state = dir.join("state");
+        crate::make_dir(&state)?;
+        write(&state.join("duid"), duid)?;
+    }
+    Ok(c)
 }
 
 impl Client {
@@ -147,7 +228,7 @@ fn dhclient_files(dir: &Path) -> [std::ffi::OsString; 8] {
 
 /// The address a DHCPv6 event gives the client, as logged: dhclient's `new_ip6_address`,
 /// dhcpcd's `new_dhcp6_ia_na1_ia_addr1` (its first IA_NA's first address).
-fn logged_address6(env: &[(String, String)]) -> Option<Ipv6Addr> {
+pub(crate) fn logged_address6(env: &[(String, String)]) -> Option<Ipv6Addr> {
     env.iter()
         .find(|(k, _)| k == "new_ip6_address" || k == "new_dhcp6_ia_na1_ia_addr1")
         .and_then(|(_, v)| v.parse().ok())
@@ -257,7 +338,39 @@ mod tests {
         assert_eq!(&args[args.len() - 2..], ["-6", "dlt1"]);
         assert_eq!(
             std::fs::read_to_string(d.join("dhcpagent")).expect("defaults"),
-            ".v6.RELEASE_ON_SIGTERM=yes\n"
+            ".v6.RELEASE_ON_SIGTERM=yes\n.v6.DHCPLAB_IA_NA=1\n.v6.DHCPLAB_IA_PD=0\n\
+             .v6.DHCPLAB_RAPID_COMMIT=no\n.v6.DHCPLAB_INFORMATION_ONLY=no\n\
+             .v6.PARAM_REQUEST_LIST=23,24\n"
+        );
+        let ask = Ask6 {
+            ia_na: 2,
+            ia_pd: 1,
+            rapid_commit: true,
+            request: vec![23],
+            duid: Some(vec![0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 2]),
+            ..Ask6::default()
+        };
+        reference_command6_asking(
+            Path::new("/usr/bin/dhcplab"),
+            d,
+            "dlt1",
+            false,
+            &ask,
+            &in_ns,
+        )
+        .expect("reference asking");
+        let defaults = std::fs::read_to_string(d.join("dhcpagent")).expect("defaults");
+        for line in [
+            ".v6.DHCPLAB_IA_NA=2",
+            ".v6.DHCPLAB_IA_PD=1",
+            ".v6.DHCPLAB_RAPID_COMMIT=yes",
+            ".v6.PARAM_REQUEST_LIST=23",
+        ] {
+            assert!(defaults.lines().any(|l| l == line), "{line}: {defaults}");
+        }
+        assert_eq!(
+            std::fs::read(d.join("state/duid")).expect("duid"),
+            [0, 3, 0, 1, 2, 0, 0x5e, 0, 0x53, 2]
         );
         assert!(Client::Real(RealClient::Dhcpcd).v6_unsupported().is_none());
     }

@@ -132,7 +132,7 @@ pub fn exchange(socket: &Path, timeout: Duration, request: &str) -> std::io::Res
     Ok(answer)
 }
 
-fn write(path: &Path, text: &str) -> Result<(), AdapterError> {
+fn write(path: &Path, text: impl AsRef<[u8]>) -> Result<(), AdapterError> {
     std::fs::write(path, text).map_err(|source| AdapterError::Write {
         path: path.display().to_string(),
         source,

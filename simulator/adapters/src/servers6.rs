@@ -119,18 +119,7 @@ impl Server {
                         "pools": [ { "pool": format!("{first} - {last}") } ],
                         "option-data": [ { "name": "dns-servers", "data": a.to_string() } ] } ]
                 } });
-                let path = write_kea6_config(config, &setup.iface, d)?;
-                let mut c = if self == Server::Reference {
-                    let mut c = in_ns(&crate::arg(&setup.dhcplab));
-                    c.arg("server");
-                    c
-                } else {
-                    let mut c = in_ns("kea-dhcp6");
-                    c.env("KEA_PIDFILE_DIR", d).env("KEA_LOCKFILE_DIR", d);
-                    c
-                };
-                c.arg("-c").arg(path);
-                c
+                self.kea_command6(config, &setup.iface, d, &setup.dhcplab, in_ns)?
             }
             Server::Dhcpd => {
                 // dhcpd 4.4 takes T1 and T2 for DHCPv6 from the DHCPv4 options
@@ -167,6 +156,35 @@ impl Server {
                 c
             }
         })
+    }
+
+    /// Writes the Kea configuration `config` (a `Dhcp6` map, as a scenario gives it) under
+    /// `dir` ([`write_kea6_config`]) and returns the command that runs the reference server
+    /// (`dhcplab server`, the binary `dhcplab`) or kea-dhcp6 on it in the foreground, serving
+    /// `iface`; other servers do not read Kea's configuration.
+    pub fn kea_command6(
+        self,
+        config: serde_json::Value,
+        iface: &str,
+        dir: &Path,
+        dhcplab: &Path,
+        in_ns: InNamespace<'_>,
+    ) -> Result<Command, AdapterError> {
+        let mut c = match self {
+            Server::Reference => {
+                let mut c = in_ns(&crate::arg(dhcplab));
+                c.arg("server");
+                c
+            }
+            Server::Kea => {
+                let mut c = in_ns("kea-dhcp6");
+                c.env("KEA_PIDFILE_DIR", dir).env("KEA_LOCKFILE_DIR", dir);
+                c
+            }
+            Server::Dhcpd | Server::Dnsmasq => return Err(AdapterError::NotKea(self.program6())),
+        };
+        c.arg("-c").arg(write_kea6_config(config, iface, dir)?);
+        Ok(c)
     }
 
     /// True when the DHCPv6 server started with [`Server::command6`] in `dir` answers: it
