@@ -239,7 +239,7 @@ impl RealClient {
                 let timeout = if once { "timeout 20;\n" } else { "" };
                 write(
                     &conf,
-                    &format!(
+                    format!(
                         "request subnet-mask, broadcast-address, routers, domain-name-servers;\n{timeout}"
                     ),
                 )?;

@@ -154,7 +154,7 @@ impl RealClient {
                 write_hook(dir)?;
                 let conf = dir.join("dhclient6.conf");
                 let timeout = if once { "timeout 20;\n" } else { "" };
-                write(&conf, &format!("request dhcp6.name-servers;\n{timeout}"))?;
+                write(&conf, format!("request dhcp6.name-servers;\n{timeout}"))?;
                 let mut c = in_ns("dhclient");
                 c.args(["-6", "-d", "-v"]);
                 if once {

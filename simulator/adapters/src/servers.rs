@@ -213,7 +213,7 @@ impl Server {
             write_ctrl_agent_config(d4, &socket, dir)?;
         }
         let path = dir.join("dhcp4.json");
-        write(&path, &config.to_string())?;
+        write(&path, config.to_string())?;
         Ok(path)
     }
 
@@ -416,7 +416,7 @@ fn write_ctrl_agent_config(d4: &Value, socket: &Path, dir: &Path) -> Result<(), 
     }
     write(
         &path,
-        &serde_json::json!({ "Control-agent": agent }).to_string(),
+        serde_json::json!({ "Control-agent": agent }).to_string(),
     )
 }
 

@@ -218,7 +218,7 @@ pub fn write_kea6_config(
     let socket = crate::socket_path(Server::Kea.control_socket(dir))?;
     d6["control-socket"] = serde_json::json!({ "socket-type": "unix", "socket-name": socket });
     let path = dir.join("dhcp6.json");
-    write(&path, &config.to_string())?;
+    write(&path, config.to_string())?;
     Ok(path)
 }
 
