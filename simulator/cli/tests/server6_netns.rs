@@ -4,7 +4,8 @@
 //! the lease file has it in Kea's v6 format, `lease6-get` answers for it over the control
 //! socket, and after a restart the server has the same DUID (its `kea-dhcp6-serverid` file is
 //! read again) and the lease; perfdhcp -6 completes a bounded number of four-message exchanges
-//! (every Request answered). Needs root (CI runs as root) and the clients (ci/test installs them).
+//! (every Request answered), as clients on the link and as a relay sending to the server's
+//! global address. Needs root (CI runs as root) and the clients (ci/test installs them).
 
 use dhcplab_adapters::clients::{Persistence, RealClient};
 use dhcplab_adapters::clients6::bound_address6;
@@ -234,22 +235,17 @@ fn serves_dhclient6_and_keeps_lease_and_duid_across_a_restart() {
     stop_server(server, &pair);
 }
 
-#[test]
-fn perfdhcp6_has_every_request_answered_and_leased() {
-    if !can_create_namespaces() || !have("perfdhcp") {
-        return;
-    }
-    let pair = pair();
-    let server = start_server(&pair);
-    // 300 Solicit-Advertise-Request-Reply exchanges at 100/s, at most 20 s; perfdhcp -6 sends
-    // to ff02::1:2 from v-cli's link-local address, as a client on the link.
+/// Runs perfdhcp -6 from the client namespace for 300 four-message exchanges at 100/s (at
+/// most 20 s), `extra` before its interface argument, and checks its report and the lease file:
+/// every Request answered, one lease per client, every address from the pool.
+fn perfdhcp6_against_the_server(pair: &Pair, extra: &[&str]) {
     let out = pair
         .client
         .command("timeout")
         .args([
-            "30", "perfdhcp", "-6", "-r", "100", "-R", "1000000", "-n", "300",
+            "30", "perfdhcp", "-6", "-r", "100", "-R", "1000000", "-n", "300", "-p", "20",
         ])
-        .args(["-p", "20", "-l", "v-cli"])
+        .args(extra)
         .output()
         .expect("run perfdhcp");
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -290,5 +286,34 @@ fn perfdhcp6_has_every_request_answered_and_leased() {
         leases.leases.keys().all(|a| (POOL.0..=POOL.1).contains(a)),
         "every address from the pool"
     );
+}
+
+#[test]
+fn perfdhcp6_has_every_request_answered_and_leased() {
+    if !can_create_namespaces() || !have("perfdhcp") {
+        return;
+    }
+    let pair = pair();
+    let server = start_server(&pair);
+    // perfdhcp -6 sends to ff02::1:2 from v-cli's link-local address, as a client on the link.
+    perfdhcp6_against_the_server(&pair, &["-l", "v-cli"]);
+    stop_server(server, &pair);
+}
+
+#[test]
+fn relayed_queries_to_the_servers_global_address_are_answered() {
+    if !can_create_namespaces() || !have("perfdhcp") {
+        return;
+    }
+    let pair = pair();
+    pair.server
+        .ip(&["addr", "add", "2001:db8:1::1/64", "dev", "v-srv", "nodad"]);
+    pair.client
+        .ip(&["addr", "add", "2001:db8:1::2/64", "dev", "v-cli", "nodad"]);
+    let server = start_server(&pair);
+    // perfdhcp -6 -A1 is a relay (RFC 8415 19): each query a Relay-forw from its global
+    // address to the server's, whose Relay-repl must go back there, from the server's global
+    // address; the subnet comes from the link-address.
+    perfdhcp6_against_the_server(&pair, &["-A1", "-l", "v-cli", "2001:db8:1::1"]);
     stop_server(server, &pair);
 }
