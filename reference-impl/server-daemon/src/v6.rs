@@ -295,8 +295,13 @@ mod tests {
 
     #[test]
     fn check_reports_line_and_column() {
-        let faults = check("{ \"Dhcp6\": {\n  \"subnet6\": [ { \"id\": 1, \"subnet\": \"2001:db8:1::/64\",\n    \"pools\": [ { \"pool\": \"2001:db8:2::1 - 2001:db8:2::9\" } ] } ]\n} }")
-            .expect_err("the pool is outside its subnet");
+        let text = concat!(
+            "{ \"Dhcp6\": {\n",
+            "  \"subnet6\": [ { \"id\": 1, \"subnet\": \"2001:db8:1::/64\",\n",
+            "    \"pools\": [ { \"pool\": \"2001:db8:2::1 - 2001:db8:2::9\" } ] } ]\n",
+            "} }"
+        );
+        let faults = check(text).expect_err("the pool is outside its subnet");
         assert!(
             faults.iter().any(|f| f.starts_with("3:")),
             "the fault is on line 3: {faults:?}"
@@ -304,7 +309,8 @@ mod tests {
         let ok = check(
             r#"{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64",
                 "pools": [ { "pool": "2001:db8:1::100 - 2001:db8:1::1ff" } ],
-                "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 40, "delegated-len": 56 } ] } ] } }"#,
+                "pd-pools": [ { "prefix": "2001:db8:8000::", "prefix-len": 40,
+                                "delegated-len": 56 } ] } ] } }"#,
         )
         .expect("accepted");
         assert_eq!(
