@@ -60,28 +60,19 @@ NS_C=$PREFIX-c
 RUN=$(mktemp -d -t "$PREFIX.XXXXXX")
 SPID=
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "perfdhcp.sh: $*"; exit 2; }
+. "$(dirname "$0")/common.sh"
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ -n "$SPID" ] && kill -KILL "$SPID" 2>/dev/null
-    for ns in "$NS_S" "$NS_C"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
-    if [ "${KEEP:-0}" = 1 ]; then log "run directory kept: $RUN"; else rm -rf "$RUN"; fi
+    remove_run "$NS_S" "$NS_C"
     exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
-for b in ip perfdhcp $KEA taskset timeout; do
-    command -v "$b" >/dev/null || die "missing $b"
-done
-[ -x "$DHCPLAB" ] || die "no $DHCPLAB: run cargo build --release"
+need ip perfdhcp $KEA taskset timeout
 
 ip netns add "$NS_S" && ip netns add "$NS_C" || die "cannot create namespaces"
 for ns in "$NS_S" "$NS_C"; do

@@ -34,8 +34,7 @@ NSC=$PREFIX-c
 RUN=$(mktemp -d -t "$PREFIX.XXXXXX")
 PIDS=()
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "perfdhcp4-ha.sh: $*"; exit 2; }
+. "$(dirname "$0")/common.sh"
 
 stop_all() {
     local p
@@ -52,21 +51,13 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     stop_all
-    for ns in "$NS1" "$NS2" "$NSC"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
-    if [ "${KEEP:-0}" = 1 ]; then log "run directory kept: $RUN"; else rm -rf "$RUN"; fi
+    remove_run "$NS1" "$NS2" "$NSC"
     exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
-for b in ip perfdhcp kea-dhcp4 kea-ctrl-agent python3 timeout; do
-    command -v "$b" >/dev/null || die "missing $b"
-done
-[ -x "$DHCPLAB" ] || die "no $DHCPLAB: run cargo build --release"
+need ip perfdhcp kea-dhcp4 kea-ctrl-agent python3 timeout
 
 ip netns add "$NS1" && ip netns add "$NS2" && ip netns add "$NSC" || die "cannot create namespaces"
 for ns in "$NS1" "$NS2" "$NSC"; do ip -n "$ns" link set lo up; done
