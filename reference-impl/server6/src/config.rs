@@ -48,6 +48,12 @@ impl Range {
         }
     }
 
+    /// How many resources the range has; a range of all 2^128 addresses saturates at
+    /// `u128::MAX`.
+    pub fn size(&self) -> u128 {
+        (self.last.saturating_sub(self.first) / self.step).saturating_add(1)
+    }
+
     /// True when `a` is one of the range's resources (for prefixes: the start of one).
     pub fn holds(&self, a: u128) -> bool {
         (self.first..=self.last).contains(&a) && (a - self.first) % self.step == 0

@@ -426,7 +426,7 @@ impl Server {
                     .ranges
                     .iter()
                     .filter(|r| r.kind == kind)
-                    .map(|r| (r.last - r.first) / r.step + 1)
+                    .map(crate::config::Range::size)
                     .fold(0u128, u128::saturating_add);
                 i64::try_from(n).unwrap_or(i64::MAX)
             };
