@@ -22,9 +22,10 @@ pub(crate) struct Made {
     pub write: Option<String>,
 }
 
-/// The file's text for a DUID: colon hex on one line, as Kea writes it.
+/// The file's text for a DUID: colon hex and no line end, as Kea's `DUIDFactory::set` writes
+/// it (`ofs << duid.toText()`).
 pub(crate) fn file_text(duid: &[u8]) -> String {
-    format!("{}\n", Hex(duid))
+    Hex(duid).to_string()
 }
 
 /// Six bytes drawn from a generator seeded by `now`, made a locally administered unicast
@@ -137,7 +138,12 @@ mod tests {
         let made = server_duid(&ServerId::default(), None, at(DUID_TIME_EPOCH + 1000));
         assert_eq!(&made.duid[..8], &[0, 1, 0, 1, 0, 0, 0x03, 0xe8]);
         assert_eq!(made.duid.len(), 14);
-        assert_eq!(made.write, Some(file_text(&made.duid)));
+        assert_eq!(
+            made.write.as_deref(),
+            Some("00:01:00:01:00:00:03:e8:".to_string() + &Hex(&made.duid[8..]).to_string())
+                .as_deref(),
+            "colon hex without a line end, as kea-dhcp6 2.2 writes it"
+        );
         let again = server_duid(&ServerId::default(), None, at(DUID_TIME_EPOCH + 1000));
         assert_eq!(again, made, "the same start makes the same DUID");
     }

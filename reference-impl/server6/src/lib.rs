@@ -144,7 +144,7 @@ pub enum Action {
     Persist(Lease6),
     /// Rewrite the lease file with [`Server::leases`] only (Kea's lease file cleanup).
     CompactLeaseFile,
-    /// Write this text (the server DUID as colon hex and a line end) to `kea-dhcp6-serverid`
+    /// Write this text (the server DUID as colon hex, no line end, as Kea) to `kea-dhcp6-serverid`
     /// in the data directory, replacing what is there.
     WriteServerId(String),
     /// Stop the server (the `shutdown` command).
