@@ -7,23 +7,31 @@
 //! event programs logged, what their control sockets say and what the servers' lease files
 //! hold.
 //!
+//! DHCPv6 hosts run the same way: a v6 server is the reference server or kea-dhcp6 on the
+//! scenario's `Dhcp6` map, with its global address on its interface; a v6 client is the
+//! reference agent (`dhcplab agent -6`, told what the host asks for) or dhclient -6 / dhcpcd
+//! -6; the namespaces have IPv6 with DAD off, and ff02::1:2 reaches every host on the switch.
+//! Relays need hosts on two segments, which TAP mode's one switch does not have yet: such
+//! scenarios are skipped.
+//!
 //! Time is real: a scenario runs as long as its steps say, so TAP mode suits scenarios written
 //! with short lifetimes. What TAP mode cannot do yet is found before the run starts, and the
 //! scenario is skipped with the reason ([`Unsupported`]).
 
 use dhcplab_adapters::clients::{self, Client};
+use dhcplab_adapters::clients6::{self, Ask6};
 use dhcplab_adapters::servers::Server;
 use dhcplab_adapters::wait_until;
 use dhcplab_client::HostEvent;
-use dhcplab_memfile::Lease4;
+use dhcplab_memfile::{Lease4, Lease6};
 use dhcplab_runner::hookfiles::{Placeholders, ScriptRun};
-use dhcplab_runner::{ClientView, LeaseKey, LeaseRecord, Network, Seen};
+use dhcplab_runner::{ClientView, LeaseKey, LeaseRecord, Network, Payload, Seen};
 use dhcplab_scenario::{Act, LeaseState, Role, Scenario, ServerConfig, What};
 use dhcplab_tap::{Control, Lab};
-use dhcplab_timeline::{Dest, Entry, Timeline, describe_message};
+use dhcplab_timeline::{Dest, Entry, Timeline};
 use dhcplab_vnet::{Faults, Sent};
-use dhcplab_wire::v4::Message;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use dhcplab_wire::v6;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, SystemTime};
@@ -45,12 +53,19 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 /// late by up to the slack (a kill right after an ACK the runner saw a little late).
 pub const LOOKBACK: Duration = Duration::from_secs(1).saturating_add(SLACK);
 
+/// The scenario features (`requires`) TAP mode runs: short lifetimes, and DHCPv6 with
+/// prefix delegation and rapid commit. Relays (`relay`, hosts on two segments), DAD against a
+/// defending peer (`dad`) and DHCPv6 hooks libraries (`hooks`) are not run yet.
+pub const FEATURES: &[&str] = &["short-lifetimes", "v6", "pd", "rapid-commit"];
+
 /// The stacks a TAP run puts on the scenario's hosts.
 #[derive(Debug, Clone)]
 pub struct Stacks {
-    /// The server on every server host: the reference server or kea-dhcp4.
+    /// The server on every server host: the reference server or kea-dhcp4 (kea-dhcp6 on a
+    /// DHCPv6 server host).
     pub server: Server,
-    /// The client on every client host: the reference agent or a real client.
+    /// The client on every client host: the reference agent or a real client (its DHCPv6
+    /// form on a DHCPv6 client host).
     pub client: Client,
     /// The `dhcplab` binary, for the reference stacks.
     pub dhcplab: PathBuf,
@@ -107,18 +122,18 @@ pub fn supports(
     if let Some(r) = scenario
         .requires
         .iter()
-        .find(|r| r.as_str() != "short-lifetimes")
+        .find(|r| !FEATURES.contains(&r.as_str()))
     {
         return no(format!("requires {r}, which TAP mode does not run yet"));
     }
-    if let Some(why) = not_wired_v6(scenario) {
+    if let Some(why) = not_wired_v6(scenario, stacks.client) {
         return no(why);
     }
-    if let Some(h) = scenario
-        .hosts
-        .iter()
-        .find(|h| matches!(&h.role, Role::Server(s) if s.clock_offset != 0))
-    {
+    if let Some(h) = scenario.hosts.iter().find(|h| match &h.role {
+        Role::Server(s) => s.clock_offset != 0,
+        Role::Server6(s) => s.clock_offset != 0,
+        _ => false,
+    }) {
         return no(format!(
             "server {} has a clock offset, which only virtual mode gives a host",
             h.name
@@ -127,7 +142,7 @@ pub fn supports(
     let clients = scenario
         .hosts
         .iter()
-        .filter(|h| matches!(h.role, Role::Client(_)))
+        .filter(|h| matches!(h.role, Role::Client(_) | Role::Client6(_)))
         .count();
     if clients > 8 {
         return no(format!(
@@ -169,27 +184,47 @@ pub fn supports(
     Ok(())
 }
 
-/// Why TAP mode cannot run `scenario` yet, if it has DHCPv6 hosts, crafted DHCPv6 messages
-/// or hosts on segments other than the default one.
-fn not_wired_v6(scenario: &Scenario) -> Option<String> {
-    if let Some(h) = scenario
-        .hosts
-        .iter()
-        .find(|h| h.family() == Some(dhcplab_scenario::Family::V6))
-    {
-        return Some(format!(
-            "DHCPv6 hosts are not wired into TAP mode yet ({} is one)",
-            h.name
-        ));
-    }
-    if scenario
-        .steps
-        .iter()
-        .any(|s| matches!(s.what, What::Act(Act::Send6(_))))
-    {
-        return Some(
-            "DHCPv6 hosts are not wired into TAP mode yet (a step sends a DHCPv6 message)".into(),
-        );
+/// Why TAP mode cannot run the DHCPv6 part of `scenario` with `client` on its client hosts
+/// yet: relays and hosts on segments other than the default one (TAP mode has one switch),
+/// a churning client, a client without DHCPv6, or a real client asked for what only the
+/// reference agent is told (more than one IA_NA, IA_PDs, rapid commit, information-only, a
+/// given DUID).
+fn not_wired_v6(scenario: &Scenario, client: Client) -> Option<String> {
+    for h in &scenario.hosts {
+        let Role::Client6(c) = &h.role else {
+            if let Role::Relay(_) = &h.role {
+                return Some(format!(
+                    "{} is a relay: relays need segments, which TAP mode does not wire yet",
+                    h.name
+                ));
+            }
+            continue;
+        };
+        if c.churn.is_some() {
+            return Some(format!(
+                "client {} has churn, which TAP mode does not give a client yet",
+                h.name
+            ));
+        }
+        if let Some(why) = client.v6_unsupported() {
+            return Some(format!("client {} is a DHCPv6 client: {why}", h.name));
+        }
+        if let Client::Real(r) = client {
+            let unsupported = [
+                (c.ia_na != 1, "an IA_NA count other than 1"),
+                (c.ia_pd != 0, "ia-pd"),
+                (c.rapid_commit, "rapid-commit"),
+                (c.information_only, "information-only"),
+                (c.duid.is_some(), "duid"),
+            ];
+            if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
+                return Some(format!(
+                    "client {} has {what}, which TAP mode gives only the reference agent, not {} -6",
+                    h.name,
+                    r.program()
+                ));
+            }
+        }
     }
     scenario
         .hosts
@@ -206,17 +241,17 @@ fn not_wired_v6(scenario: &Scenario) -> Option<String> {
 /// The hooks libraries the scenario's server configurations list (at the start or in a
 /// reconfigure step) that are not Kea's own (`libdhcp_*.so`).
 fn foreign_hooks(scenario: &Scenario) -> impl Iterator<Item = String> + '_ {
-    let initial = scenario.hosts.iter().filter_map(|h| match &h.role {
-        Role::Server(s) => Some(&s.config),
-        _ => None,
+    let initial = scenario.hosts.iter().flat_map(|h| match &h.role {
+        Role::Server(s) => s.config.dhcp4.hooks_libraries.iter(),
+        Role::Server6(s) => s.config.dhcp6.hooks_libraries.iter(),
+        _ => [].iter(),
     });
-    let reloaded = scenario.steps.iter().filter_map(|s| match &s.what {
-        What::Act(Act::Reconfigure { config, .. }) => Some(config.as_ref()),
-        _ => None,
+    let reloaded = scenario.steps.iter().flat_map(|s| match &s.what {
+        What::Act(Act::Reconfigure { config, .. }) => config.dhcp4.hooks_libraries.iter(),
+        _ => [].iter(),
     });
     initial
         .chain(reloaded)
-        .flat_map(|c| c.dhcp4.hooks_libraries.iter())
         .map(|l| l.library.clone())
         .filter(|l| {
             !l.rsplit('/')
@@ -228,7 +263,9 @@ fn foreign_hooks(scenario: &Scenario) -> impl Iterator<Item = String> + '_ {
 /// A host's process and files.
 enum Node {
     Server {
-        address: Ipv4Addr,
+        /// Its address: IPv4 for a DHCPv4 server, its global IPv6 address for a DHCPv6 one.
+        address: IpAddr,
+        /// Its Kea configuration: a `Dhcp4` or a `Dhcp6` map.
         config: serde_json::Value,
         dir: PathBuf,
         child: Option<Child>,
@@ -248,6 +285,8 @@ enum Node {
         log_len: u64,
         /// When it is started, from time zero, until it is.
         start_at: Option<Duration>,
+        /// What it asks for, when it is a DHCPv6 client.
+        v6: Option<Ask6>,
     },
     Peer(Option<Ipv4Addr>),
 }
@@ -282,25 +321,37 @@ impl std::fmt::Debug for TapNetwork {
     }
 }
 
-/// The prefix length of the subnet in `config` that holds `address` (24 if none does).
-fn prefix_of(config: &ServerConfig, address: Ipv4Addr) -> u8 {
+/// The prefix length of the subnet in the Kea configuration `config` that holds `address`
+/// (a `subnet4` of its `Dhcp4` map, or a `subnet6` of its `Dhcp6` map); 24 (IPv4) or 64
+/// (IPv6) if none does.
+fn prefix_of(config: &serde_json::Value, address: IpAddr) -> u8 {
+    let (pointer, bits, default) = match address {
+        IpAddr::V4(_) => ("/Dhcp4/subnet4", 32u32, 24),
+        IpAddr::V6(_) => ("/Dhcp6/subnet6", 128, 64),
+    };
+    let number = |a: IpAddr| match a {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    };
     config
-        .json
-        .pointer("/Dhcp4/subnet4")
+        .pointer(pointer)
         .and_then(serde_json::Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|s| s.get("subnet").and_then(serde_json::Value::as_str))
         .filter_map(|s| {
             let (net, len) = s.split_once('/')?;
-            let (net, len): (Ipv4Addr, u8) = (net.parse().ok()?, len.parse().ok()?);
-            let mask = u32::MAX
-                .checked_shl(32u32.checked_sub(u32::from(len))?)
-                .unwrap_or(0);
-            (u32::from(address) & mask == u32::from(net) & mask).then_some(len)
+            let (net, len): (IpAddr, u8) = (net.parse().ok()?, len.parse().ok()?);
+            if net.is_ipv4() != address.is_ipv4() {
+                return None;
+            }
+            let low = bits.checked_sub(u32::from(len))?;
+            let mask = (u128::MAX >> (128 - bits)).checked_shl(low).unwrap_or(0)
+                & (u128::MAX >> (128 - bits));
+            (number(address) & mask == number(net) & mask).then_some(len)
         })
         .next()
-        .unwrap_or(24)
+        .unwrap_or(default)
 }
 
 impl TapNetwork {
@@ -329,40 +380,55 @@ impl TapNetwork {
             }
             std::fs::create_dir_all(&here)
                 .map_err(|e| TapModeError::Stack(format!("{}: {e}", here.display())))?;
-            nodes.push(match &h.role {
-                Role::Server(s) => {
-                    let prefix = prefix_of(&s.config, s.address);
-                    host.ip(&[
-                        "addr",
-                        "add",
-                        &format!("{}/{prefix}", s.address),
-                        "dev",
-                        &host.tap,
-                    ])?;
-                    Node::Server {
-                        address: s.address,
-                        config: s.config.json.clone(),
-                        dir: here,
+            let start_at = |start: &dhcplab_scenario::Span| {
+                Some(start.draw(&mut dhcplab_rng::Rng::fork(seed, &h.name)))
+            };
+            let client = |start_at, v6| Node::Client {
+                dir: here.clone(),
+                child: None,
+                events: Vec::new(),
+                log_len: 0,
+                start_at,
+                v6,
+            };
+            let server =
+                |address: IpAddr, config: &serde_json::Value| -> Result<Node, TapModeError> {
+                    host_address(host, address, prefix_of(config, address))?;
+                    Ok(Node::Server {
+                        address,
+                        config: config.clone(),
+                        dir: here.clone(),
                         child: None,
                         agent: None,
-                    }
-                }
-                Role::Client(c) => Node::Client {
-                    dir: here,
-                    child: None,
-                    events: Vec::new(),
-                    log_len: 0,
-                    start_at: Some(c.start.draw(&mut dhcplab_rng::Rng::fork(seed, &h.name))),
-                },
+                    })
+                };
+            nodes.push(match &h.role {
+                Role::Server(s) => server(s.address.into(), &s.config.json)?,
+                Role::Server6(s) => server(s.address.into(), &s.config.json)?,
+                Role::Client(c) => client(start_at(&c.start), None),
+                Role::Client6(c) => client(
+                    start_at(&c.start),
+                    Some(Ask6 {
+                        ia_na: c.ia_na,
+                        ia_pd: c.ia_pd,
+                        rapid_commit: c.rapid_commit,
+                        information_only: c.information_only,
+                        request: c.request.clone(),
+                        duid: c.duid.clone(),
+                    }),
+                ),
                 Role::Peer(p) => {
                     if let Some(a) = p.address {
-                        host.ip(&["addr", "add", &format!("{a}/24"), "dev", &host.tap])?;
+                        host_address(host, a.into(), 24)?;
+                    }
+                    if let Some(a) = p.address6 {
+                        host_address(host, a.into(), 64)?;
                     }
                     Node::Peer(p.address)
                 }
-                Role::Server6(_) | Role::Client6(_) | Role::Relay(_) => {
+                Role::Relay(_) => {
                     return Err(TapModeError::Unsupported(Unsupported(format!(
-                        "DHCPv6 hosts are not wired into TAP mode yet ({} is one)",
+                        "{} is a relay: relays need segments, which TAP mode does not wire yet",
                         h.name
                     ))));
                 }
@@ -393,7 +459,21 @@ impl TapNetwork {
         net.start_due_clients()?;
         Ok(net)
     }
+}
 
+/// Puts `address`/`prefix` on `host`'s TAP device (an IPv6 one without duplicate address
+/// detection, which the lab's namespaces do not run).
+fn host_address(host: &dhcplab_tap::Host, address: IpAddr, prefix: u8) -> Result<(), TapModeError> {
+    let with = format!("{address}/{prefix}");
+    let mut args = vec!["addr", "add", &with, "dev", &host.tap];
+    if address.is_ipv6() {
+        args.push("nodad");
+    }
+    host.ip(&args)?;
+    Ok(())
+}
+
+impl TapNetwork {
     /// Starts the clients whose start time has come.
     fn start_due_clients(&mut self) -> Result<(), TapModeError> {
         let now = SystemTime::now()
@@ -418,28 +498,42 @@ impl TapNetwork {
         let fail = |e: String| TapModeError::Stack(format!("{}: {e}", self.names[i]));
         match &mut self.nodes[i] {
             Node::Server {
+                address,
                 config,
                 dir,
                 child,
                 agent,
-                ..
             } => {
                 let mark = self.stacks.server.log_mark(dir);
                 let config = hooked(config, dir).map_err(fail)?;
-                let mut c = self
-                    .stacks
-                    .server
-                    .kea_command(config, &host.tap, dir, &self.stacks.dhcplab, &in_ns)
-                    .map_err(|e| fail(e.to_string()))?;
+                let (server, dhcplab) = (self.stacks.server, &self.stacks.dhcplab);
+                let v6 = address.is_ipv6();
+                let mut c = if v6 {
+                    server.kea_command6(config, &host.tap, dir, dhcplab, &in_ns)
+                } else {
+                    server.kea_command(config, &host.tap, dir, dhcplab, &in_ns)
+                }
+                .map_err(|e| fail(e.to_string()))?;
                 c.stdout(append_to(dir, "server.out").map_err(fail)?)
                     .stderr(append_to(dir, "server.err").map_err(fail)?);
                 *child = Some(c.spawn().map_err(|e| fail(e.to_string()))?);
                 self.may_exit[i] = false;
-                let server = self.stacks.server;
-                if !wait_until(READY, POLL, || server.ready(dir, mark, &in_ns)) {
+                let ready = || {
+                    if v6 {
+                        server.ready6(dir, mark, &in_ns)
+                    } else {
+                        server.ready(dir, mark, &in_ns)
+                    }
+                };
+                if !wait_until(READY, POLL, ready) {
                     return Err(fail(format!(
-                        "{} was not ready (port 67, its start logged) within {} s",
-                        server.program(),
+                        "{} was not ready (port {}, its start logged) within {} s",
+                        if v6 {
+                            server.program6()
+                        } else {
+                            server.program()
+                        },
+                        if v6 { 547 } else { 67 },
                         READY.as_secs()
                     )));
                 }
@@ -463,20 +557,21 @@ impl TapNetwork {
                 dir,
                 child,
                 start_at,
+                v6,
                 ..
             } => {
                 *start_at = None;
-                let mut c = match self.stacks.client {
-                    Client::Reference => clients::reference_command(
-                        &self.stacks.dhcplab,
-                        dir,
-                        &host.tap,
-                        false,
-                        &in_ns,
-                    ),
-                    Client::Real(r) => {
-                        r.command(dir, &host.tap, clients::Persistence::Daemon, &in_ns)
+                let (dhcplab, tap) = (&self.stacks.dhcplab, &host.tap);
+                let daemon = clients::Persistence::Daemon;
+                let mut c = match (self.stacks.client, v6) {
+                    (Client::Reference, None) => {
+                        clients::reference_command(dhcplab, dir, tap, false, &in_ns)
                     }
+                    (Client::Reference, Some(ask)) => {
+                        clients6::reference_command6_asking(dhcplab, dir, tap, false, ask, &in_ns)
+                    }
+                    (Client::Real(r), None) => r.command(dir, tap, daemon, &in_ns),
+                    (Client::Real(r), Some(_)) => r.command6(dir, tap, daemon, &in_ns),
                 }
                 .map_err(|e| fail(e.to_string()))?;
                 c.stdout(append_to(dir, "client.out").map_err(fail)?)
@@ -551,21 +646,14 @@ impl TapNetwork {
             let broadcast = dst[0] & 1 == 1;
             let to = self.macs.iter().position(|m| *m == dst);
             let message = match dhcplab_frame::decode(dhcplab_frame::LinkType::Ethernet, &c.frame) {
-                Ok(dhcplab_frame::Decoded::Udp(u))
-                    if matches!(u.dst.port(), 67 | 68) || matches!(u.src.port(), 67 | 68) =>
-                {
-                    match (u.src, u.dst, Message::decode(u.payload)) {
-                        (SocketAddr::V4(src), SocketAddr::V4(dst), Ok(m)) => {
-                            Some((*src.ip(), *dst.ip(), m))
-                        }
-                        _ => None,
-                    }
+                Ok(dhcplab_frame::Decoded::Udp(u)) => {
+                    Payload::from_udp(u.src, u.dst, u.payload).map(|m| (u.src.ip(), u.dst.ip(), m))
                 }
                 _ => None,
             };
             let label = message
                 .as_ref()
-                .map_or_else(|| "frame".to_string(), |(_, _, m)| describe_message(m));
+                .map_or_else(|| "frame".to_string(), |(_, _, m)| m.describe());
             self.timeline.push(
                 c.at,
                 Entry::Frame {
@@ -582,10 +670,9 @@ impl TapNetwork {
             );
             if let Some((src, dst, m)) = message.filter(|_| c.sent != Sent::NoCarrier) {
                 let chaddr_host = m
-                    .hardware_address()
-                    .try_into()
-                    .ok()
-                    .and_then(|mac: [u8; 6]| self.macs.iter().position(|x| *x == mac))
+                    .v4()
+                    .and_then(|m| <[u8; 6]>::try_from(m.hardware_address()).ok())
+                    .and_then(|mac| self.macs.iter().position(|x| *x == mac))
                     .map(|k| self.names[k].clone());
                 self.log.push(Seen {
                     at_ns: c
@@ -600,9 +687,9 @@ impl TapNetwork {
                         to.map(|k| self.names[k].clone())
                     },
                     broadcast,
-                    src: src.into(),
-                    dst: dst.into(),
-                    message: dhcplab_runner::Payload::V4(m),
+                    src,
+                    dst,
+                    message: m,
                     chaddr_host,
                 });
             }
@@ -682,6 +769,21 @@ impl TapNetwork {
             .rev()
             .take_while(|s| s.at_ns >= after)
             .find(|s| s.from == *name);
+        if let Some(m) = sent.and_then(|s| s.message.v6()) {
+            // The states of dhcplab_client6::State, as the message sent shows them.
+            return match m.msg_type() {
+                v6::MessageType::SOLICIT => "soliciting",
+                v6::MessageType::REQUEST => "requesting",
+                v6::MessageType::RENEW => "renewing",
+                v6::MessageType::REBIND => "rebinding",
+                v6::MessageType::CONFIRM => "confirming",
+                v6::MessageType::RELEASE => "idle",
+                v6::MessageType::DECLINE => "declining",
+                v6::MessageType::INFORMATION_REQUEST => "informing",
+                _ => "unknown",
+            }
+            .into();
+        }
         if let Some((s, m)) = sent.and_then(|s| s.message.v4().map(|m| (s, m))) {
             use dhcplab_wire::v4::MessageType;
             let server_id = m.option(54).is_some();
@@ -698,9 +800,9 @@ impl TapNetwork {
             .into();
         }
         match last_event.map(|(_, a)| a.as_str()) {
-            Some("BOUND" | "EXTEND") => "bound",
-            Some("EXPIRE" | "DROP") => "init",
-            Some("RELEASE") => "idle",
+            Some("BOUND" | "EXTEND" | "BOUND6" | "EXTEND6") => "bound",
+            Some("EXPIRE" | "DROP" | "EXPIRE6" | "DROP6") => "init",
+            Some("RELEASE" | "RELEASE6") => "idle",
             _ => "unknown",
         }
         .into()
@@ -744,18 +846,102 @@ impl TapNetwork {
             .and_then(|a| a.parse().ok())
     }
 
-    /// Server `i`'s leases as its lease file holds them, if it runs.
-    fn leases(&self, i: usize) -> Result<Vec<Lease4>, String> {
+    /// The global IPv6 addresses on host `i`'s TAP device, as its client configured them.
+    fn configured6(&self, i: usize) -> Vec<Ipv6Addr> {
+        let host = &self.lab.hosts()[i];
+        let Ok(out) = host
+            .command("ip")
+            .args([
+                "-6", "-o", "addr", "show", "dev", &host.tap, "scope", "global",
+            ])
+            .output()
+        else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        words
+            .windows(2)
+            .filter(|w| w[0] == "inet6")
+            .filter_map(|w| w[1].split('/').next()?.parse().ok())
+            .collect()
+    }
+
+    /// The text of server `i`'s lease file `name` (empty when it has none yet), if it runs.
+    fn lease_file(&self, i: usize, name: &str) -> Result<String, String> {
         let Node::Server { dir, child, .. } = &self.nodes[i] else {
             return Err(format!("{} is not a server", self.names[i]));
         };
         if child.is_none() {
             return Err(format!("{} is not running", self.names[i]));
         }
-        let text = std::fs::read_to_string(dir.join("leases4.csv")).unwrap_or_default();
-        dhcplab_memfile::load4(&text)
+        Ok(std::fs::read_to_string(dir.join(name)).unwrap_or_default())
+    }
+
+    /// Server `i`'s DHCPv4 leases as its lease file holds them, if it runs.
+    fn leases(&self, i: usize) -> Result<Vec<Lease4>, String> {
+        dhcplab_memfile::load4(&self.lease_file(i, "leases4.csv")?)
             .map(|l| l.leases.into_values().collect())
             .map_err(|e| format!("{}'s lease file: {e}", self.names[i]))
+    }
+
+    /// Server `i`'s DHCPv6 leases as its lease file (`leases6.csv`) holds them, if it runs.
+    fn leases6(&self, i: usize) -> Result<Vec<Lease6>, String> {
+        dhcplab_memfile::load6(&self.lease_file(i, "leases6.csv")?)
+            .map(|l| l.leases.into_values().collect())
+            .map_err(|e| format!("{}'s lease file: {e}", self.names[i]))
+    }
+
+    /// Whether host `i` is a DHCPv6 server.
+    fn is_server6(&self, i: usize) -> bool {
+        matches!(
+            &self.nodes[i],
+            Node::Server {
+                address: IpAddr::V6(_),
+                ..
+            }
+        )
+    }
+
+    /// The DHCPv6 view of client `i` running the reference agent, from the `lease6` answer
+    /// of its control socket: its v6 state, IA_NA addresses and IA_PD prefixes.
+    fn agent_view6(&self, i: usize, dir: &Path) -> ClientView {
+        let interface = &self.lab.hosts()[i].tap;
+        let request = serde_json::json!({"command": "lease6", "interface": interface});
+        let Ok(answer) = agent_request(&dir.join("agent.sock"), &request) else {
+            return ClientView {
+                state: "unknown".into(),
+                ..ClientView::default()
+            };
+        };
+        let args = answer.get("arguments");
+        let state = args
+            .and_then(|a| a.get("state"))
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| "unknown".into(), dhcplab_runner::state_name);
+        let mut view = ClientView {
+            state,
+            ..ClientView::default()
+        };
+        let leases = args
+            .and_then(|a| a.get("leases"))
+            .and_then(serde_json::Value::as_array);
+        for l in leases.into_iter().flatten() {
+            let address = l.get("address").and_then(serde_json::Value::as_str);
+            let Some(address) = address.and_then(|a| a.parse::<Ipv6Addr>().ok()) else {
+                continue;
+            };
+            match l.get("kind").and_then(serde_json::Value::as_str) {
+                Some("pd") => {
+                    let len = l.get("prefix_len").and_then(serde_json::Value::as_u64);
+                    if let Some(len) = len.and_then(|n| u8::try_from(n).ok()) {
+                        view.prefixes.push((address, len));
+                    }
+                }
+                _ => view.addresses6.push(address),
+            }
+        }
+        view
     }
 
     /// Seconds since 1970 now, as lease expiries count.
@@ -835,7 +1021,13 @@ impl TapNetwork {
 /// are in `dir`, and the `${script}` script written there when it lists libraries.
 fn hooked(config: &serde_json::Value, dir: &Path) -> Result<serde_json::Value, String> {
     let mut config = config.clone();
-    let Some(list) = config.pointer_mut("/Dhcp4/hooks-libraries") else {
+    let Some(pointer) = ["/Dhcp4/hooks-libraries", "/Dhcp6/hooks-libraries"]
+        .into_iter()
+        .find(|p| config.pointer(p).is_some())
+    else {
+        return Ok(config);
+    };
+    let Some(list) = config.pointer_mut(pointer) else {
         return Ok(config);
     };
     let p = Placeholders::in_dir(dir);
@@ -945,18 +1137,28 @@ impl Network for TapNetwork {
                 .iter()
                 .position(|n| *n == s.from)
                 .is_some_and(|i| servers.contains(&i));
-            if let Some(m) = s.message.v4()
-                && let Some(broken) = ledger.observe(s.at_ns, &s.from, server, m)
-            {
-                return Some(broken);
+            let broken = match &s.message {
+                Payload::V4(m) => ledger.observe(s.at_ns, &s.from, server, m),
+                Payload::V6(m) => ledger.observe6(s.at_ns, &s.from, server, m),
+            };
+            if broken.is_some() {
+                return broken;
             }
         }
-        let tables: Vec<(String, Vec<Lease4>)> = servers
+        let (v6, v4): (Vec<usize>, Vec<usize>) =
+            servers.into_iter().partition(|i| self.is_server6(*i));
+        let tables: Vec<(String, Vec<Lease4>)> = v4
             .iter()
             .filter_map(|i| self.leases(*i).ok().map(|l| (self.names[*i].clone(), l)))
             .collect();
-        dhcplab_runner::invariant::table_conflicts(&tables, Self::epoch_secs())
+        let tables6: Vec<(String, Vec<Lease6>)> = v6
+            .iter()
+            .filter_map(|i| self.leases6(*i).ok().map(|l| (self.names[*i].clone(), l)))
+            .collect();
+        let now = Self::epoch_secs();
+        dhcplab_runner::invariant::table_conflicts(&tables, now)
             .into_iter()
+            .chain(dhcplab_runner::invariant::table_conflicts(&tables6, now))
             .next()
     }
 
@@ -974,7 +1176,11 @@ impl Network for TapNetwork {
 
     fn address_of(&self, i: usize) -> Option<Ipv4Addr> {
         match &self.nodes[i] {
-            Node::Server { address, .. } => Some(*address),
+            Node::Server { address, .. } => match address {
+                IpAddr::V4(a) => Some(*a),
+                IpAddr::V6(_) => None,
+            },
+            Node::Client { v6: Some(_), .. } => None,
             Node::Client { .. } => self.configured(i),
             Node::Peer(a) => *a,
         }
@@ -1023,12 +1229,13 @@ impl Network for TapNetwork {
     }
 
     fn host_event(&mut self, i: usize, event: HostEvent) -> Result<(), String> {
-        let Node::Client { dir, child, .. } = &self.nodes[i] else {
+        let Node::Client { dir, child, v6, .. } = &self.nodes[i] else {
             return Err(format!("{} is not a client", self.names[i]));
         };
         if child.is_none() {
             return Err(format!("{} is not running", self.names[i]));
         }
+        let v6 = v6.is_some();
         let interface = &self.lab.hosts()[i].tap;
         if let Client::Real(r) = self.stacks.client {
             if event != HostEvent::Release {
@@ -1041,7 +1248,12 @@ impl Network for TapNetwork {
             self.may_exit[i] = true;
             let host = &self.lab.hosts()[i];
             let in_ns = |p: &str| host.command(p);
-            return match r.release_command(dir, interface, &in_ns) {
+            let release = if v6 {
+                r.release_command6(dir, interface, &in_ns)
+            } else {
+                r.release_command(dir, interface, &in_ns)
+            };
+            return match release {
                 Some(mut c) => {
                     let mut child = c
                         .stdout(Stdio::null())
@@ -1065,6 +1277,12 @@ impl Network for TapNetwork {
             };
         }
         let request = match event {
+            HostEvent::Release if v6 => {
+                serde_json::json!({"command": "release6", "interface": interface})
+            }
+            HostEvent::Drop if v6 => {
+                serde_json::json!({"command": "drop6", "interface": interface})
+            }
             HostEvent::Release => serde_json::json!({"command": "release", "interface": interface}),
             HostEvent::Drop => serde_json::json!({"command": "drop", "interface": interface}),
             HostEvent::Inform(a) => serde_json::json!({"command": "inform", "interface": interface,
@@ -1094,8 +1312,8 @@ impl Network for TapNetwork {
         &mut self,
         i: usize,
         dst_mac: [u8; 6],
-        src: SocketAddr,
-        dst: SocketAddr,
+        src: std::net::SocketAddr,
+        dst: std::net::SocketAddr,
         payload: &[u8],
     ) {
         match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src, dst, 64, payload) {
@@ -1181,9 +1399,23 @@ impl Network for TapNetwork {
     }
 
     fn client(&self, i: usize) -> Option<ClientView> {
-        let Node::Client { dir, child, .. } = &self.nodes[i] else {
+        let Node::Client { dir, child, v6, .. } = &self.nodes[i] else {
             return None;
         };
+        if v6.is_some() {
+            return Some(match (child, self.stacks.client) {
+                (None, _) => ClientView {
+                    state: "stopped".into(),
+                    ..ClientView::default()
+                },
+                (Some(_), Client::Reference) => self.agent_view6(i, dir),
+                (Some(_), Client::Real(_)) => ClientView {
+                    state: self.real_client_state(i),
+                    addresses6: self.configured6(i),
+                    ..ClientView::default()
+                },
+            });
+        }
         let state = match (child, self.stacks.client) {
             (None, _) => "stopped".into(),
             (Some(_), Client::Reference) => {
@@ -1203,12 +1435,25 @@ impl Network for TapNetwork {
         i: usize,
         of: LeaseKey,
     ) -> Result<(LeaseState, Option<LeaseRecord>), String> {
-        let LeaseKey::Address(IpAddr::V4(address)) = of else {
-            return Err("DHCPv6 leases are not wired into TAP mode yet".into());
-        };
         let now = Self::epoch_secs();
-        let lease = self.leases(i)?.into_iter().find(|l| l.address == address);
-        Ok(dhcplab_runner::lease_state(lease.map(LeaseRecord::V4), now))
+        let lease = match of {
+            LeaseKey::Address(IpAddr::V4(address)) => self
+                .leases(i)?
+                .into_iter()
+                .find(|l| l.address == address)
+                .map(LeaseRecord::V4),
+            LeaseKey::Address(IpAddr::V6(address)) => self
+                .leases6(i)?
+                .into_iter()
+                .find(|l| l.address == address && l.prefix_len == 128)
+                .map(LeaseRecord::V6),
+            LeaseKey::Prefix(prefix, len) => self
+                .leases6(i)?
+                .into_iter()
+                .find(|l| l.address == prefix && l.prefix_len == len)
+                .map(LeaseRecord::V6),
+        };
+        Ok(dhcplab_runner::lease_state(lease, now))
     }
 
     fn slack(&self) -> Duration {
@@ -1229,11 +1474,18 @@ impl Network for TapNetwork {
 
     fn active_leases(&self, i: usize) -> Result<u64, String> {
         let now = Self::epoch_secs();
-        Ok(self
-            .leases(i)?
-            .iter()
-            .filter(|l| dhcplab_runner::in_force(l, now))
-            .count() as u64)
+        let count = if self.is_server6(i) {
+            self.leases6(i)?
+                .iter()
+                .filter(|l| dhcplab_runner::in_force(l, now))
+                .count()
+        } else {
+            self.leases(i)?
+                .iter()
+                .filter(|l| dhcplab_runner::in_force(l, now))
+                .count()
+        };
+        Ok(count as u64)
     }
 }
 
