@@ -17,6 +17,12 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 /// low /48s scenarios use by hand).
 const FIRST_BLOCK: u16 = 0xa000;
 
+/// How deep a recorded message is rewritten: every relay layer the codec reads
+/// (`dhcplab_wire::v6::MAX_DEPTH`), and in the innermost one as many levels of options in
+/// options again (IA, IA Address, Status Code need three). Deeper bytes are a crafted
+/// message's, left as recorded.
+const MAX_NESTING: usize = 2 * dhcplab_wire::v6::MAX_DEPTH;
+
 /// The capture's IPv6 addresses and link addresses, and where each goes in the run.
 #[derive(Debug, Clone, Default)]
 pub struct AddressMap6 {
@@ -156,7 +162,8 @@ impl AddressMap6 {
     /// `payload` (a DHCPv6 message) rewritten in place: the client message's transaction id
     /// `xid`, recorded link addresses (in DUIDs, EUI-64 identifiers and anywhere else), relay
     /// headers' link and peer addresses, IA addresses and prefixes, and address options.
-    /// Bytes that do not frame as options are left as they are.
+    /// Bytes that do not frame as options, and options nested deeper than [`MAX_NESTING`],
+    /// are left as they are.
     pub fn rewrite(&mut self, payload: &[u8], xid: u32) -> Vec<u8> {
         let mut out = payload.to_vec();
         self.replace_macs(&mut out);
@@ -167,7 +174,7 @@ impl AddressMap6 {
     fn rewrite_message(&mut self, m: &mut [u8], xid: u32, depth: usize) {
         let Some(&kind) = m.first() else { return };
         if catalogue::MessageType(kind).is_relay() {
-            if m.len() < 34 || depth > dhcplab_wire::v6::MAX_DEPTH {
+            if m.len() < 34 || depth > MAX_NESTING {
                 return;
             }
             for at in [2, 18] {
@@ -186,29 +193,38 @@ impl AddressMap6 {
         }
     }
 
+    /// `depth` counts every level of nesting (relay layers and options in options), so a
+    /// crafted option nested in itself thousands of times stops at [`MAX_NESTING`] instead
+    /// of overflowing the stack.
     fn rewrite_options(&mut self, bytes: &mut [u8], xid: u32, depth: usize) {
+        if depth > MAX_NESTING {
+            return;
+        }
+        let deeper = depth + 1;
         for (c, start, end) in options_in(bytes) {
             let data = &mut bytes[start..end];
             match c {
-                code::RELAY_MSG => self.rewrite_message(data, xid, depth + 1),
+                code::RELAY_MSG => self.rewrite_message(data, xid, deeper),
                 code::IA_NA | code::IA_PD if data.len() >= 12 => {
-                    self.rewrite_options(&mut data[12..], xid, depth);
+                    self.rewrite_options(&mut data[12..], xid, deeper);
                 }
-                code::IA_TA if data.len() >= 4 => self.rewrite_options(&mut data[4..], xid, depth),
+                code::IA_TA if data.len() >= 4 => {
+                    self.rewrite_options(&mut data[4..], xid, deeper);
+                }
                 code::IA_ADDR if data.len() >= 24 => {
                     self.rewrite_address(&mut data[..16]);
-                    self.rewrite_options(&mut data[24..], xid, depth);
+                    self.rewrite_options(&mut data[24..], xid, deeper);
                 }
                 code::IA_PREFIX if data.len() >= 25 => {
                     self.rewrite_address(&mut data[9..25]);
-                    self.rewrite_options(&mut data[25..], xid, depth);
+                    self.rewrite_options(&mut data[25..], xid, deeper);
                 }
                 _ => match catalogue::lookup(c).map(|(_, f)| f) {
                     Some(Format::Addr | Format::Addrs) if data.len() % 16 == 0 => {
                         data.chunks_exact_mut(16)
                             .for_each(|a| self.rewrite_address(a));
                     }
-                    Some(Format::Nested) => self.rewrite_options(data, xid, depth),
+                    Some(Format::Nested) => self.rewrite_options(data, xid, deeper),
                     _ => {}
                 },
             }
@@ -995,5 +1011,35 @@ mod tests {
         // The derived configuration has a subnet for the relay's moved link-address.
         let json: serde_json::Value = serde_json::from_str(&p6.config).expect("json");
         assert_eq!(json["Dhcp6"]["subnet6"][0]["subnet"], "2001:db8:a000::/64");
+    }
+
+    #[test]
+    fn options_nested_in_themselves_thousands_deep_are_rewritten_without_overflow() {
+        // A crafted Solicit whose Relay Supplied Options (66, a container of options) holds
+        // itself 16,000 times, and an IA_NA in an IA_NA 4,000 times: each level is rewritten
+        // by a call in the one before, so without a bound this overflows a thread's stack.
+        fn opt(code: u16, data: &[u8]) -> Vec<u8> {
+            let len = u16::try_from(data.len()).expect("fits");
+            [&code.to_be_bytes()[..], &len.to_be_bytes(), data].concat()
+        }
+        let mut nested = Vec::new();
+        for _ in 0..16_000 {
+            nested = opt(66, &nested);
+        }
+        let mut ia = Vec::new();
+        for _ in 0..4_000 {
+            ia = opt(code::IA_NA, &[&[0, 0, 0, 1][..], &[0; 8], &ia].concat());
+        }
+        for payload in [nested, ia] {
+            let solicit = [&[1, 0x12, 0x34, 0x56][..], &payload].concat();
+            let rewritten = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || AddressMap6::after(0).rewrite(&solicit, 0xabcdef))
+                .expect("thread")
+                .join()
+                .expect("no stack overflow");
+            assert_eq!(rewritten[1..4], [0xab, 0xcd, 0xef]);
+            assert_eq!(rewritten[4..], payload[..]);
+        }
     }
 }
