@@ -28,9 +28,17 @@
 //!   (RFC 8415 18.2.12);
 //! - RELEASE6 runs when the Release exchange ends (reply, or REL_MAX_RC transmissions); the
 //!   addresses go when it starts (RFC 8415 18.2.7 says stop using them at once);
+//! - BOUND6 waits, as dhcpagent's PRE_BOUND state does (illumos bound.c, dhcp_bound then
+//!   dhcp_bound_complete once no LIF waits for DAD), until duplicate address detection has
+//!   finished on every address just configured: the driver reports each with
+//!   [`HostEvent::DadDone`] or [`HostEvent::Duplicate`], and an address with no report after
+//!   [`Config::dad_timeout`] counts as unique. A duplicate found then is declined without
+//!   any event; BOUND6 comes for the addresses left, or, with none left, the client solicits
+//!   again once the Decline is answered;
 //! - leases removed while others remain give LOSS6; the last ones going give EXPIRE6 when they
 //!   expired or the server took them, DROP6 when the client dropped them (drop command,
-//!   NotOnLink, a duplicate address).
+//!   NotOnLink, a duplicate address found after BOUND6). No event is given for leases that
+//!   BOUND6 never announced.
 
 mod binding;
 pub mod inittab6;
@@ -100,7 +108,16 @@ pub struct Config {
     pub program_term_after: Duration,
     /// How long after SIGTERM a run of the event program gets SIGKILL.
     pub program_kill_after: Duration,
+    /// How long BOUND6 waits for the driver's word on duplicate address detection
+    /// ([`HostEvent::DadDone`], [`HostEvent::Duplicate`]) for an address just configured
+    /// before taking the address as unique; zero for not waiting at all.
+    pub dad_timeout: Duration,
 }
+
+/// The wait for DAD's outcome [`Config::new`] sets: Linux's DAD with its defaults (one
+/// Neighbor Solicitation after a random delay of up to 1 s, then RetransTimer 1 s; RFC 4862
+/// 5.4) is over within 2 s, so 3 s leaves it room.
+pub const DAD_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Config {
     /// Defaults for an interface with `hardware_address`: one IA_NA whose IAID comes from the
@@ -121,6 +138,7 @@ impl Config {
             information_only: false,
             program_term_after: TERM_AFTER,
             program_kill_after: KILL_AFTER,
+            dad_timeout: DAD_TIMEOUT,
         }
     }
 }
@@ -235,6 +253,9 @@ pub enum HostEvent {
     Drop,
     /// DAD found this configured address in use: Decline it.
     Duplicate(Ipv6Addr),
+    /// DAD on this configured address is over and found no other holder (Linux: the address
+    /// lost IFA_F_TENTATIVE). Reports for addresses the client does not wait on are ignored.
+    DadDone(Ipv6Addr),
 }
 
 /// The client's state.
@@ -369,6 +390,9 @@ pub struct Client {
     configured: Vec<Configuration>,
     /// BOUND6 was given for the binding held.
     announced: bool,
+    /// Addresses configured before BOUND6 whose DAD has not been reported yet, each with
+    /// when it counts as unique anyway.
+    tentative: Vec<(Ipv6Addr, SystemTime)>,
     /// The best Advertise so far in this Solicit exchange.
     best: Option<Answer>,
     /// An Advertise with no address or prefix came in this Solicit exchange.
@@ -409,6 +433,7 @@ impl Client {
             binding: None,
             configured: Vec::new(),
             announced: false,
+            tentative: Vec::new(),
             best: None,
             no_addrs: false,
             refresh_at: None,
@@ -511,7 +536,8 @@ impl Client {
                 _ => None,
             };
         }
-        [expiry, protocol, self.programs.deadline()]
+        let dad = self.tentative.iter().map(|(_, until)| *until).min();
+        [expiry, protocol, dad, self.programs.deadline()]
             .into_iter()
             .flatten()
             .min()
@@ -526,6 +552,19 @@ impl Client {
         self.programs.on_timeout(now, &mut orders);
         self.take(orders);
         self.expire_due(now);
+        let waited: Vec<Ipv6Addr> = self
+            .tentative
+            .iter()
+            .filter(|(_, until)| now >= *until)
+            .map(|(a, _)| *a)
+            .collect();
+        for address in waited {
+            self.log(
+                Level::Informational,
+                &format!("no DAD result for {address}: taking it as unique"),
+            );
+            self.dad_done(now, address);
+        }
         if !self.link_up {
             return;
         }
@@ -587,6 +626,7 @@ impl Client {
                 self.rest();
             }
             HostEvent::Duplicate(address) => self.decline(now, address),
+            HostEvent::DadDone(address) => self.dad_done(now, address),
         }
     }
 
@@ -970,7 +1010,7 @@ impl Client {
         } else {
             self.binding = Some(binding);
         }
-        let lost = self.unconfigure_gone(&removed);
+        let lost = self.unconfigure_gone(&removed) && self.announced;
         if lost {
             let all_gone = self.binding.is_none();
             let event = match (all_gone, not_on_link) {
@@ -987,6 +1027,7 @@ impl Client {
             }
         } else {
             self.announced = false;
+            self.tentative.clear();
             if had_binding {
                 self.actions.push_back(Action::ForgetBinding);
             }
@@ -1176,11 +1217,12 @@ impl Client {
         let empty = b.ias.is_empty();
         let kept = b.clone();
         self.log(Level::Warning, &format!("{} lease(s) expired", gone.len()));
-        let lost = self.unconfigure_gone(&gone);
+        let lost = self.unconfigure_gone(&gone) && self.announced;
         if !empty {
             if lost {
                 self.event(now, Event::Loss6);
             }
+            self.announce_when_checked(now);
             self.actions.push_back(Action::SaveBinding(kept.clone()));
             if let Some(x) = self.exchange.as_mut() {
                 for ia in &mut x.ias {
@@ -1195,6 +1237,7 @@ impl Client {
         }
         self.binding = None;
         self.announced = false;
+        self.tentative.clear();
         self.actions.push_back(Action::ForgetBinding);
         if lost {
             self.event(now, Event::Expire6);
@@ -1231,6 +1274,7 @@ impl Client {
             self.actions.push_back(Action::Unconfigure(c));
         }
         self.announced = false;
+        self.tentative.clear();
         self.actions.push_back(Action::ForgetBinding);
         self.start(
             now,
@@ -1279,14 +1323,17 @@ impl Client {
         }]);
         if empty {
             self.binding = None;
-            self.announced = false;
             self.actions.push_back(Action::ForgetBinding);
         } else if let Some(b) = self.binding.clone() {
             self.actions.push_back(Action::SaveBinding(b));
         }
-        if lost {
+        if lost && self.announced {
             self.event(now, if empty { Event::Drop6 } else { Event::Loss6 });
         }
+        if empty {
+            self.announced = false;
+        }
+        self.announce_when_checked(now);
         let ias = vec![IaOut {
             kind: IaKind::Na,
             iaid,
@@ -1321,18 +1368,46 @@ impl Client {
         for (kind, _, l) in b.leases() {
             let c = config_of(kind, l);
             if !self.configured.contains(&c) {
+                if kind == IaKind::Na && !self.announced && !self.config.dad_timeout.is_zero() {
+                    self.tentative
+                        .push((c.address, now + self.config.dad_timeout));
+                }
                 self.actions.push_back(Action::Configure(c.clone()));
                 self.configured.push(c);
             }
         }
         if !self.announced {
-            self.announced = true;
-            self.log(Level::Informational, &describe("bound to", &b));
-            self.event(now, Event::Bound6);
+            self.announce_when_checked(now);
         } else if extended {
             self.log(Level::Informational, &describe("extended", &b));
             self.event(now, Event::Extend6);
         }
+    }
+
+    /// DAD on `address` is over with no other holder found.
+    fn dad_done(&mut self, now: SystemTime, address: Ipv6Addr) {
+        let before = self.tentative.len();
+        self.tentative.retain(|(a, _)| *a != address);
+        if self.tentative.len() != before {
+            self.announce_when_checked(now);
+        }
+    }
+
+    /// BOUND6, once the binding held is not announced yet and no address configured for it
+    /// waits for DAD (dhcpagent's dhcp_bound_complete).
+    fn announce_when_checked(&mut self, now: SystemTime) {
+        let configured = &self.configured;
+        self.tentative
+            .retain(|(a, _)| configured.iter().any(|c| c.address == *a));
+        if self.announced || !self.tentative.is_empty() || self.configured.is_empty() {
+            return;
+        }
+        let Some(b) = self.binding.clone() else {
+            return;
+        };
+        self.announced = true;
+        self.log(Level::Informational, &describe("bound to", &b));
+        self.event(now, Event::Bound6);
     }
 
     /// Unconfigures the configured ones among `gone`; true when there was one.
@@ -1359,6 +1434,7 @@ impl Client {
             self.event(now, event);
         }
         self.announced = false;
+        self.tentative.clear();
         if self.binding.take().is_some() && forget {
             self.actions.push_back(Action::ForgetBinding);
         }

@@ -408,3 +408,95 @@ fn event_program_runs_one_at_a_time_and_is_signalled_as_configured() {
         }))
     );
 }
+
+/// A good server that gives ADDR2 instead of ADDR once it got a Decline (as Kea, which holds a
+/// declined address for decline-probation-period).
+fn server_after_decline() -> Script {
+    let mut declined = false;
+    Box::new(move |s: &Sent| {
+        let address = if declined { ADDR2 } else { ADDR };
+        let ias = vec![(
+            code::IA_NA,
+            ia(IAID, T1, T2, &[ia_addr(address, PREFERRED, VALID)]),
+        )];
+        let ok = vec![(code::STATUS_CODE, status(0, "ok"))];
+        match s.kind() {
+            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &ias)],
+            MessageType::REQUEST => vec![answer(s, MessageType::REPLY, &ias)],
+            MessageType::DECLINE => {
+                declined = true;
+                vec![answer(s, MessageType::REPLY, &ok)]
+            }
+            _ => Vec::new(),
+        }
+    })
+}
+
+#[test]
+fn bound6_waits_for_dad_and_a_duplicate_found_meanwhile_is_declined_without_events() {
+    // dhcpagent reports BOUND6 from dhcp_bound_complete, once DAD is over on every new
+    // address (illumos bound.c, agent.c rtsock_event); a duplicate found by then is declined
+    // (send_declines) and the client starts over, with no BOUND6 or DROP6 for it.
+    let mut lab = Lab::new(config(), None, server_after_decline());
+    lab.in_use = vec![ADDR];
+    lab.run_until(30.0);
+    let dec = lab.sent_of(MessageType::DECLINE);
+    assert_eq!(dec.len(), 1);
+    assert_eq!(dec[0].ia_na(), vec![(IAID, vec![ADDR])]);
+    assert_eq!(lab.event_names(), vec!["BOUND6"]);
+    let requests = lab.sent_of(MessageType::REQUEST);
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        lab.events[0].0, requests[1].at,
+        "BOUND6 for the second address"
+    );
+    let held: Vec<_> = lab.configured.iter().map(|c| c.address).collect();
+    assert_eq!(held, vec![ADDR2]);
+    assert_eq!(lab.client.state(), State::Bound);
+}
+
+#[test]
+fn bound6_comes_when_dad_is_reported_else_after_the_dad_timeout() {
+    let mut lab = Lab::new(config(), None, good_server());
+    lab.dad = false;
+    // Solicit within SOL_MAX_DELAY (1 s), Request after its first RT (at most 1.1 s).
+    lab.run_until(2.2);
+    let reply_at = lab.sent_of(MessageType::REQUEST)[0].at;
+    assert_eq!(lab.configured.len(), 1, "configured at the Reply");
+    assert!(lab.events.is_empty(), "no BOUND6 while DAD runs");
+    assert_eq!(lab.client.state(), State::Bound);
+    lab.host(reply_at + 1.5, HostEvent::DadDone(ADDR2));
+    assert!(lab.events.is_empty(), "DAD of an address not ours");
+    lab.host(reply_at + 1.5, HostEvent::DadDone(ADDR));
+    assert_eq!(lab.event_names(), vec!["BOUND6"]);
+    assert_eq!(lab.events[0].0, reply_at + 1.5);
+    lab.host(reply_at + 2.0, HostEvent::DadDone(ADDR));
+    assert_eq!(lab.events.len(), 1, "a second report changes nothing");
+
+    // With no report, the address counts as unique after Config::dad_timeout.
+    let mut lab = Lab::new(config(), None, good_server());
+    lab.dad = false;
+    lab.run_until(30.0);
+    let reply_at = lab.sent_of(MessageType::REQUEST)[0].at;
+    assert_eq!(lab.event_names(), vec!["BOUND6"]);
+    let waited = lab.events[0].0 - reply_at;
+    assert!(
+        (waited - 3.0).abs() < 0.002,
+        "BOUND6 {waited} s after the Reply"
+    );
+}
+
+#[test]
+fn one_duplicate_of_two_new_addresses_gives_bound6_for_the_other_and_no_loss6() {
+    let mut c = config();
+    c.na_iaids = vec![1, 2];
+    let mut lab = Lab::new(c, None, good_server());
+    lab.in_use = vec![nth(ADDR, 1)];
+    lab.run_until(30.0);
+    let dec = lab.sent_of(MessageType::DECLINE);
+    assert_eq!(dec.len(), 1);
+    assert_eq!(dec[0].ia_na(), vec![(2, vec![nth(ADDR, 1)])]);
+    assert_eq!(lab.event_names(), vec!["BOUND6"]);
+    let held: Vec<_> = lab.configured.iter().map(|c| c.address).collect();
+    assert_eq!(held, vec![ADDR]);
+}

@@ -125,6 +125,11 @@ pub struct Lab {
     pub duid_saved: Option<Duid>,
     pub logs: Vec<(Level, String)>,
     pub script: Script,
+    /// Whether the lab reports DAD's outcome when the client configures an address (as the
+    /// agent does from the kernel): Duplicate for one in `in_use`, else DadDone, at once.
+    pub dad: bool,
+    /// Addresses another host holds.
+    pub in_use: Vec<Ipv6Addr>,
 }
 
 impl Lab {
@@ -143,6 +148,8 @@ impl Lab {
             duid_saved: None,
             logs: Vec::new(),
             script,
+            dad: true,
+            in_use: Vec::new(),
         };
         lab.drain();
         lab
@@ -171,7 +178,17 @@ impl Lab {
                         self.client.handle_datagram(at(self.now), &answer);
                     }
                 }
-                Action::Configure(c) => self.configured.push(c),
+                Action::Configure(c) => {
+                    if self.dad && c.prefix_len == 128 {
+                        let outcome = if self.in_use.contains(&c.address) {
+                            HostEvent::Duplicate(c.address)
+                        } else {
+                            HostEvent::DadDone(c.address)
+                        };
+                        self.client.handle_host(at(self.now), outcome);
+                    }
+                    self.configured.push(c);
+                }
                 Action::Unconfigure(c) => {
                     self.configured.retain(|x| *x != c);
                     self.unconfigured.push((self.now, c));
