@@ -667,6 +667,7 @@ impl<N: Network> Runner<'_, N> {
                         }
                     }
                 }
+                fits_udp(&payload, MAX_UDP4)?;
                 self.net.inject(
                     i,
                     dst_mac,
@@ -682,6 +683,7 @@ impl<N: Network> Runner<'_, N> {
                     To::Broadcast => dhcplab_scenario::v6::multicast_mac(*s.dst.ip()),
                 };
                 let payload = s.message.encode(&self.vars)?;
+                fits_udp(&payload, MAX_UDP6)?;
                 self.net.inject(
                     i,
                     dst_mac,
@@ -1217,6 +1219,24 @@ impl<N: Network> Runner<'_, N> {
 }
 
 /// The address in captured bytes: 4 of them IPv4, 16 IPv6.
+/// The most a UDP datagram over IPv4 carries (65,535 less the IPv4 and UDP headers).
+const MAX_UDP4: usize = 65_535 - 20 - 8;
+/// The most a UDP datagram over IPv6 carries without a jumbogram (the payload length field's
+/// 65,535 less the UDP header, RFC 8200 3).
+const MAX_UDP6: usize = 65_535 - 8;
+
+/// A crafted message a datagram cannot carry fails its step: a mode could not frame it, and
+/// a step that sends nothing must not pass as if it had sent it.
+fn fits_udp(payload: &[u8], max: usize) -> Result<(), String> {
+    if payload.len() > max {
+        return Err(format!(
+            "the crafted message has {} bytes; a UDP datagram carries at most {max}",
+            payload.len()
+        ));
+    }
+    Ok(())
+}
+
 fn address_of(bytes: &[u8]) -> Option<IpAddr> {
     if let Ok(a) = <[u8; 4]>::try_from(bytes) {
         return Some(IpAddr::V4(Ipv4Addr::from(a)));

@@ -386,3 +386,52 @@ fn v6_state_expectations_say_what_the_client_and_server_hold() {
         o.message
     );
 }
+
+#[test]
+fn a_crafted_message_no_datagram_carries_fails_its_step() {
+    // A UDP datagram over IPv6 carries at most 65,527 bytes (RFC 8200 3: a 16-bit payload
+    // length, less the UDP header); over IPv4 65,507. A larger crafted payload cannot be
+    // framed, so its step fails instead of passing with nothing sent.
+    let hosts = r#"
+[[host]]
+name = "srv"
+role = "server"
+address = "192.0.2.1"
+config = '''{ "Dhcp4": { "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ] } }'''
+
+[[host]]
+name = "c"
+role = "client"
+family = "v6"
+
+[[host]]
+name = "p"
+role = "peer"
+"#;
+    for (to, size, max) in [("c", 65_528, 65_527), ("srv", 65_508, 65_507)] {
+        let send = |size: usize| {
+            format!(
+                "{hosts}\n[[step]]\ndo = \"send\"\nfrom = \"p\"\nto = \"{to}\"\n[step.message]\npayload = \"0x{}\"\n",
+                "01".repeat(size)
+            )
+        };
+        let s = parse(&send(size), Path::new("t/big.toml")).expect("reads");
+        let mut net = Scripted::new(&s, Vec::new(), bound_view(), Vec::new());
+        let o = play(&s, &mut net);
+        assert_eq!(o.failed_step, Some(0), "to {to}: {}", o.message);
+        assert!(
+            o.message.ends_with(&format!(
+                "the crafted message has {size} bytes; a UDP datagram carries at most {max}"
+            )),
+            "to {to}: {}",
+            o.message
+        );
+        assert!(net.injected.is_empty());
+        // One byte less goes out.
+        let s = parse(&send(max), Path::new("t/big.toml")).expect("reads");
+        let mut net = Scripted::new(&s, Vec::new(), bound_view(), Vec::new());
+        assert_eq!(play(&s, &mut net).status, Status::Passed);
+        assert_eq!(net.injected.len(), 1);
+        assert_eq!(net.injected[0].payload.len(), max);
+    }
+}
