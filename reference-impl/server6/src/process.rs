@@ -182,8 +182,11 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
     };
     let mut relays = Vec::new();
     while let Message::Relay(r) = &msg {
-        if r.msg_type != MessageType::RELAY_FORW || relays.len() >= MAX_DEPTH {
+        if r.msg_type != MessageType::RELAY_FORW {
             return discard(server, now, "a relay message that is not a Relay-forw");
+        }
+        if relays.len() >= MAX_DEPTH {
+            return discard(server, now, "more relay layers than MAX_DEPTH (32)");
         }
         let o = msg.options();
         relays.push(Relay {

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use dhcplab_server6::CommandOutcome;
 use dhcplab_wire::v6::{MessageType, code};
+use proptest::prelude::*;
 
 fn answer(s: &mut dhcplab_server6::Server, text: &str) -> serde_json::Value {
     match s.handle_command(at(1), text) {
@@ -34,4 +35,160 @@ fn a_pool_of_the_whole_address_space_has_saturated_statistics() {
         &msg(MessageType::SOLICIT, 1, &[(code::IA_NA, ia(1, &[]))]),
     );
     assert!(m.is_some());
+}
+
+/// Values at the edges of what the configuration and lease file allow.
+fn edge_u32() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        Just(0u32),
+        Just(1),
+        Just(u32::MAX),
+        Just(u32::MAX - 1),
+        any::<u32>()
+    ]
+}
+
+fn edge_u64() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(u64::MAX),
+        Just(u64::from(u32::MAX)),
+        any::<u64>()
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Lifetimes, timers, probation and reclamation settings at their extremes, a lease row of
+    /// any lifetimes and expiry, and clocks far apart: no panic in a whole conversation.
+    #[test]
+    fn extreme_lifetimes_timers_and_lease_rows_never_panic(
+        valid in edge_u32(), preferred in edge_u32(), renew in edge_u32(), rebind in edge_u32(),
+        t1 in 0.0f64..2.0, t2 in 0.0f64..2.0, calculate in any::<bool>(),
+        probation in edge_u32(), wait in edge_u32(), flush in edge_u32(), hold in edge_u32(),
+        max_leases in edge_u32(), lfc in edge_u32(),
+        row_valid in edge_u32(), row_expire in edge_u64(), row_pref in edge_u32(),
+        later in edge_u32(),
+    ) {
+        let mut cfg = config();
+        cfg.timers.base.valid_lifetime = Some(valid);
+        cfg.timers.preferred_lifetime = Some(preferred);
+        cfg.timers.base.renew_timer = Some(renew);
+        cfg.timers.base.rebind_timer = Some(rebind);
+        cfg.timers.base.t1_percent = Some(t1);
+        cfg.timers.base.t2_percent = Some(t2);
+        cfg.timers.base.calculate_tee_times = Some(calculate);
+        if calculate {
+            cfg.timers.base.renew_timer = None;
+            cfg.timers.base.rebind_timer = None;
+        }
+        cfg.decline_probation_period = probation;
+        cfg.expired_leases.reclaim_timer_wait_time = wait;
+        cfg.expired_leases.flush_reclaimed_timer_wait_time = flush;
+        cfg.expired_leases.hold_reclaimed_time = hold;
+        cfg.expired_leases.max_reclaim_leases = max_leases;
+        cfg.lease_database.lfc_interval = lfc;
+        let row = format!(
+            "{}\n2001:db8:1::100,{},{row_valid},{row_expire},1,{row_pref},0,1,128,0,0,,,0,,,\n\
+             2001:db8:8000::,{},{row_valid},{row_expire},1,{row_pref},2,1,56,0,0,,,1,,,",
+            dhcplab_memfile::HEADER6,
+            dhcplab_wire::v4::Hex(&duid(1)),
+            dhcplab_wire::v4::Hex(&duid(2)),
+        );
+        let leases = dhcplab_memfile::load6(&row).expect("header").leases.into_values().collect();
+        let mut s = server_with(cfg, leases);
+        let ias = [(code::IA_NA, ia(1, &[iaaddr("2001:db8:1::100")])),
+                   (code::IA_PD, ia(1, &[iaprefix("2001:db8:8000::/56")]))];
+        for n in [1u8, 2] {
+            let mut with_sid = ias.to_vec();
+            with_sid.push(sid());
+            for (t, o) in [(MessageType::SOLICIT, &ias[..]), (MessageType::REQUEST, &with_sid[..]),
+                           (MessageType::RENEW, &with_sid[..]), (MessageType::REBIND, &ias[..]),
+                           (MessageType::DECLINE, &with_sid[..]), (MessageType::RELEASE, &with_sid[..])] {
+                let _ = send(&mut s, at(1), n, &msg(t, n, o));
+            }
+        }
+        let _ = answer(&mut s, r#"{"command": "statistic-get-all"}"#);
+        let _ = answer(&mut s, r#"{"command": "lease6-get-all"}"#);
+        for secs in [2, u64::from(later), u64::from(later) * 2 + 10] {
+            s.handle_timeout(at(secs));
+            let _ = s.poll_timeout();
+            while s.poll_action().is_some() {}
+        }
+        let _ = answer(&mut s, r#"{"command": "leases-reclaim", "arguments": {"remove": false}}"#);
+    }
+}
+
+/// A query through 32 relays (the most the wire decoder unwraps, `MAX_DEPTH`) is answered
+/// through all 32, each layer's hop count and Interface-Id echoed; one through 33 is dropped.
+#[test]
+fn thirty_two_relay_layers_are_answered_and_thirty_three_dropped() {
+    let mut s = server(config());
+    let inner = msg(MessageType::SOLICIT, 1, &[(code::IA_NA, ia(1, &[]))]);
+    let mut bytes = inner.clone();
+    for hop in 0..32u8 {
+        bytes = relay(
+            &bytes,
+            hop,
+            "2001:db8:1::ff",
+            "fe80::9",
+            &[(code::INTERFACE_ID, vec![hop])],
+        );
+    }
+    let actions = deliver(
+        &mut s,
+        at(0),
+        std::net::SocketAddrV6::new(ip("2001:db8:1::ff"), 547, 0, 0),
+        ip("2001:db8:1::1"),
+        &bytes,
+    );
+    let mut m = reply(&actions);
+    for hop in (0..32u8).rev() {
+        assert_eq!(m.msg_type(), MessageType::RELAY_REPL);
+        assert_eq!(m.options().interface_id(), Some(&[hop][..]));
+        m = m.relayed().expect("valid").expect("relayed");
+    }
+    assert_eq!(m.msg_type(), MessageType::ADVERTISE);
+    let deeper = relay(&bytes, 32, "2001:db8:1::ff", "fe80::9", &[]);
+    let actions = deliver(
+        &mut s,
+        at(0),
+        std::net::SocketAddrV6::new(ip("2001:db8:1::ff"), 547, 0, 0),
+        ip("2001:db8:1::1"),
+        &deeper,
+    );
+    assert!(transmits(&actions).is_empty());
+}
+
+/// A Solicit with as many IA_NAs as a datagram holds, on a full pool: answered, each IA
+/// with NoAddrsAvail, in bounded time.
+#[test]
+fn a_solicit_full_of_ias_on_a_full_pool_is_answered_quickly() {
+    let mut cfg = config();
+    cfg.subnets[0].pools[0].last = ip("2001:db8:1::7ff");
+    let leases: Vec<_> = (0x100u16..=0x7ff)
+        .map(|i| {
+            let row = format!(
+                "2001:db8:1::{i:x},00:03:00:01:02:00:00:00:{:02x}:{:02x},4000,{},1,3000,0,1,128,0,0,,,0,,,",
+                i >> 8,
+                i & 0xff,
+                common::T0 + 100_000
+            );
+            let text = format!("{}\n{row}", dhcplab_memfile::HEADER6);
+            let mut load = dhcplab_memfile::load6(&text).expect("lease file");
+            load.leases.pop_first().expect("one lease").1
+        })
+        .collect();
+    let mut s = server_with(cfg, leases);
+    let ias: Vec<(u16, Vec<u8>)> = (0..4000u32).map(|i| (code::IA_NA, ia(i, &[]))).collect();
+    let started = std::time::Instant::now();
+    let m = exchange(&mut s, at(1), 1, &msg(MessageType::SOLICIT, 1, &ias)).expect("Advertise");
+    assert_eq!(ia_nas(&m).len(), 4000);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
