@@ -124,6 +124,12 @@ pub(crate) fn held_ia(b: &Binding, sent: &IaOut) -> IaOut {
     }
 }
 
+/// Whether the binding holds a lease of the IA `sent` names.
+pub(crate) fn holds(b: &Binding, sent: &IaOut) -> bool {
+    b.ia(sent.kind, sent.iaid)
+        .is_some_and(|ia| !ia.leases.is_empty())
+}
+
 /// Removes an IA's leases from the binding; returns them as configurations.
 pub(crate) fn take_ia(b: &mut Binding, kind: IaKind, iaid: u32) -> Vec<Configuration> {
     b.ias
@@ -154,6 +160,9 @@ fn until(now: SystemTime, secs: u32) -> Option<SystemTime> {
 /// Takes a successful IA of a Reply into the binding (RFC 8415 18.2.10.1): leases with valid
 /// lifetime 0 go, others are added or updated, leases not named keep their lifetimes; T1 and
 /// T2 of 0 become 0.5 and 0.8 of the shortest preferred lifetime (RFC 8415 14.2, 21.4).
+/// A deprecated lease (preferred lifetime 0) counts with its valid lifetime there, and T1 is
+/// at least 1 s, so that the client never renews at once after every Reply (dhcpagent's
+/// configure_v6_leases also keeps T1 at 1 s or more).
 /// Returns the leases removed and whether any lease was added or extended. An IA whose T1 is
 /// above a non-zero T2, and leases whose preferred lifetime is above the valid one, are
 /// ignored (RFC 8415 21.4, 21.6, 21.22).
@@ -209,13 +218,13 @@ pub(crate) fn apply_ia(b: &mut Binding, got: &IaIn, now: SystemTime) -> (Vec<Con
         .leases
         .iter()
         .filter(|l| l.3 > 0 && l.2 <= l.3)
-        .map(|l| l.2)
+        .map(|l| if l.2 == 0 { l.3 } else { l.2 })
         .min();
     let (t1, t2) = match (got.t1, got.t2, shortest) {
         (0, _, Some(p)) | (_, 0, Some(p)) if p != u32::MAX => {
-            let t1 = if got.t1 == 0 { p / 2 } else { got.t1 };
+            let t1 = if got.t1 == 0 { (p / 2).max(1) } else { got.t1 };
             let t2 = if got.t2 == 0 {
-                (u64::from(p) * 4 / 5) as u32
+                ((u64::from(p) * 4 / 5) as u32).max(t1)
             } else {
                 got.t2
             };

@@ -16,8 +16,12 @@
 //! - lifetimes, T1 and T2 count from when the Reply arrives;
 //! - Renew and Rebind carry the IAs whose T1 has passed (per-IA timers); Renew's MRD ends at
 //!   the earliest T2 among them, Rebind's at the latest valid lifetime among them;
-//! - an IA that a Renew or Rebind reply answers with NoBinding, or leaves out, is asked for
-//!   again with a Request (keeping its leases as hints); one answered with NoAddrsAvail or
+//! - an IA that a Renew or Rebind reply answers with NoBinding is asked for again with a
+//!   Request (keeping its leases as hints); while a held IA is left out of the reply, or
+//!   answered with nothing the client can take, the Renew or Rebind goes on retransmitting
+//!   as if no reply had come, and EXTEND6 waits (RFC 8415 18.2.10.1: the client MUST
+//!   rate-limit and MAY wait for the normal retransmission; dhcpagent's dhcp_bound: "lease not
+//!   updated; allow retransmit"); one answered with NoAddrsAvail or
 //!   NoPrefixAvail loses its leases at once and is asked for again with a Request, without
 //!   hints; a Request reply with NoAddrsAvail/NoPrefixAvail for an IA gives that IA up;
 //! - when every Advertise said NoAddrsAvail (or a Request got nothing), the client turns to an
@@ -50,7 +54,7 @@ pub use binding::{Binding, IaBinding, IaKind, Lease6};
 
 pub use dhcplab_client::{Event, KILL_AFTER, Level, Order, Signal, TERM_AFTER};
 
-use binding::{apply_ia, config_of, describe, held_ia, hints, latest_valid, take_ia};
+use binding::{apply_ia, config_of, describe, held_ia, hints, holds, latest_valid, take_ia};
 use dhcplab_client::Programs;
 use dhcplab_rng::Rng;
 use dhcplab_wire::v6::{Duid, MessageType};
@@ -964,6 +968,8 @@ impl Client {
         let mut again = Vec::new();
         let mut extended = false;
         let mut not_on_link = false;
+        // A held IA this renewal reply did not update.
+        let mut stale = false;
         for sent in &x.ias {
             let got = a
                 .ias
@@ -971,7 +977,7 @@ impl Client {
                 .find(|ia| ia.kind == sent.kind && ia.iaid == sent.iaid);
             let code = got.and_then(|g| g.status).unwrap_or(status::SUCCESS);
             match (got, code) {
-                (None, _) if renewal => again.push(held_ia(&binding, sent)),
+                (None, _) if renewal => stale |= holds(&binding, sent),
                 (None, _) => {}
                 (Some(_), status::NO_ADDRS_AVAIL | status::NO_PREFIX_AVAIL) => {
                     removed.extend(take_ia(&mut binding, sent.kind, sent.iaid));
@@ -993,6 +999,7 @@ impl Client {
                     let (r, e) = apply_ia(&mut binding, g, now);
                     removed.extend(r);
                     extended |= e;
+                    stale |= renewal && !e && holds(&binding, sent);
                 }
                 (Some(_), code) => self.log(
                     Level::Warning,
@@ -1004,7 +1011,10 @@ impl Client {
             }
         }
         binding.ias.retain(|ia| !ia.leases.is_empty());
-        self.exchange = None;
+        let retransmit = stale && again.is_empty() && !not_on_link && !binding.is_empty();
+        if !retransmit {
+            self.exchange = None;
+        }
         if binding.is_empty() {
             self.binding = None;
         } else {
@@ -1021,7 +1031,10 @@ impl Client {
             self.event(now, event);
         }
         if self.binding.is_some() {
-            self.configure_held(now, extended && (had_binding || self.announced));
+            self.configure_held(
+                now,
+                extended && !retransmit && (had_binding || self.announced),
+            );
             if let Some(b) = self.binding.clone() {
                 self.actions.push_back(Action::SaveBinding(b));
             }
@@ -1047,7 +1060,12 @@ impl Client {
                 None,
             );
         }
-        if self.binding.is_some() {
+        if retransmit {
+            self.log(
+                Level::Informational,
+                "a lease was not updated: retransmitting",
+            );
+        } else if self.binding.is_some() {
             self.back_to_bound(now);
         } else if matches!(x.kind, Kind::Request | Kind::Solicit) {
             self.log(

@@ -401,3 +401,106 @@ fn prefix_only_binding_renews_and_expires() {
     assert_eq!(lab.events[2].1, Event::Expire6);
     assert!(lab.configured.is_empty());
 }
+
+/// A server answering every message with `ias`, and at most 40 messages in all (so that a
+/// client stuck in a loop of sending cannot hang the test).
+fn capped(ias: Vec<(u16, Vec<u8>)>) -> (Script, Rc<Cell<u32>>) {
+    let count = Rc::new(Cell::new(0));
+    let seen = count.clone();
+    let script: Script = Box::new(move |s: &Sent| {
+        seen.set(seen.get() + 1);
+        if seen.get() > 40 {
+            return Vec::new();
+        }
+        match s.kind() {
+            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &ias)],
+            MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
+                vec![answer(s, MessageType::REPLY, &ias)]
+            }
+            _ => Vec::new(),
+        }
+    });
+    (script, count)
+}
+
+#[test]
+fn a_deprecated_address_with_t1_and_t2_of_zero_does_not_renew_at_once() {
+    // Preferred lifetime 0 (RFC 8415 21.6: deprecated, still valid 2000 s) and T1 = T2 = 0
+    // (21.4: the client chooses): 0.5 and 0.8 of the shortest preferred lifetime would be 0,
+    // a Renew at once after every Reply. The client takes the valid lifetime instead.
+    let (script, count) = capped(vec![(
+        code::IA_NA,
+        ia(IAID, 0, 0, &[ia_addr(ADDR, 0, 2000)]),
+    )]);
+    let mut lab = Lab::new(config(), None, script);
+    lab.run_until(10.0);
+    assert_eq!(count.get(), 2, "Solicit and Request only: {:?}", lab.sent);
+    let b = bound_at(&lab);
+    let ia = lab
+        .client
+        .binding()
+        .expect("b")
+        .ia(IaKind::Na, IAID)
+        .cloned()
+        .expect("ia");
+    assert_eq!(ia.renew_at, Some(at(b + 1000.0)));
+    assert_eq!(ia.rebind_at, Some(at(b + 1600.0)));
+}
+
+#[test]
+fn a_renew_reply_that_leaves_an_ia_out_is_retransmitted_not_answered_at_once() {
+    // RFC 8415 18.2.10.1: an IA missing from the Reply to a Renew likely means the server does
+    // not do that IA type; the client MUST rate-limit and MAY wait for the normal
+    // retransmission (dhcpagent: "lease not updated; allow retransmit").
+    let mut c = config();
+    c.pd_iaids = vec![9];
+    let na_only = vec![(
+        code::IA_NA,
+        ia(IAID, T1, T2, &[ia_addr(ADDR, PREFERRED, VALID)]),
+    )];
+    let mut granted_once = false;
+    let count = Rc::new(Cell::new(0));
+    let seen = count.clone();
+    let script: Script = Box::new(move |s: &Sent| {
+        seen.set(seen.get() + 1);
+        if seen.get() > 60 {
+            return Vec::new();
+        }
+        let ias = if granted_once {
+            na_only.clone()
+        } else {
+            granted(s)
+        };
+        match s.kind() {
+            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &ias)],
+            MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
+                granted_once = true;
+                vec![answer(s, MessageType::REPLY, &ias)]
+            }
+            _ => Vec::new(),
+        }
+    });
+    let mut lab = Lab::new(c, None, script);
+    lab.run_until(10.0);
+    let b = bound_at(&lab);
+    lab.run_until(b + f64::from(T1) + 30.0);
+    let renews = lab.sent_of(MessageType::RENEW);
+    // REN_TIMEOUT 10 s, doubling: about 3 Renews in 30 s, never two at one instant.
+    assert!(
+        (2..=4).contains(&renews.len()),
+        "{} Renews in 30 s; {} messages in all",
+        renews.len(),
+        count.get()
+    );
+    assert_backoff(
+        &renews.iter().map(|r| r.at).collect::<Vec<_>>(),
+        10.0,
+        600.0,
+        false,
+    );
+    // The prefix is still held (its valid lifetime runs), the address extended; EXTEND6
+    // waits until every lease is updated, as dhcpagent's dhcp_bound.
+    assert_eq!(lab.client.binding().expect("b").ias.len(), 2);
+    assert_eq!(lab.event_names(), ["BOUND6"]);
+    assert_eq!(lab.client.state(), State::Renewing);
+}
