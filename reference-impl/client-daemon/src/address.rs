@@ -3,8 +3,9 @@
 //! first router (protocol `dhcp`, as other clients mark theirs, metric 1000 + index); DHCPv6
 //! addresses as /128 with the lease's lifetimes (IFA_CACHEINFO), so the kernel deprecates and
 //! removes them on its own should the agent die; the interface's usable link-local address;
-//! carrier changes, which the client hears as link down and link up; and addresses whose
-//! duplicate address detection failed (IFA_F_DADFAILED).
+//! carrier changes, which the client hears as link down and link up; and the outcome of
+//! duplicate address detection on IPv6 addresses: failed (IFA_F_DADFAILED) or over
+//! (IFA_F_TENTATIVE cleared).
 
 use dhcplab_client::Configuration;
 use futures_util::{StreamExt, TryStreamExt};
@@ -100,6 +101,29 @@ impl Addresses {
         Ok(())
     }
 
+    /// What DAD has said so far of `address` on interface `index`: `None` while it is
+    /// tentative or when the interface does not have it.
+    pub async fn dad(
+        &self,
+        index: u32,
+        address: Ipv6Addr,
+    ) -> Result<Option<Dad>, rtnetlink::Error> {
+        let found: Vec<AddressMessage> = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .set_address_filter(IpAddr::V6(address))
+            .execute()
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|m| dad_outcome(m, false))
+            .find(|(a, _)| *a == address)
+            .map(|(_, outcome)| outcome))
+    }
+
     /// The link-local address of interface `index` that can be used now: not tentative (duplicate
     /// address detection is over) and not found duplicate.
     pub async fn link_local(&self, index: u32) -> Result<Option<Ipv6Addr>, rtnetlink::Error> {
@@ -139,26 +163,46 @@ fn v6_address(m: &AddressMessage) -> Option<(Ipv6Addr, AddressFlags)> {
     Some((address?, flags))
 }
 
-/// Reports (interface index, address) for every IPv6 address whose duplicate address
-/// detection failed (RFC 4862 5.4.5; the kernel marks it IFA_F_DADFAILED, and removes it when
-/// it has lifetimes), until `out` closes.
-pub async fn watch_dad(out: mpsc::Sender<(u32, Ipv6Addr)>) -> io::Result<()> {
+/// What duplicate address detection (RFC 4862 5.4) said of an IPv6 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dad {
+    /// Over, and no other holder found: the address is no longer tentative.
+    Done,
+    /// Another host holds it (IFA_F_DADFAILED).
+    Failed,
+}
+
+/// The DAD outcome an address message (RTM_NEWADDR, or RTM_DELADDR when `deleted`) tells of,
+/// if any. A permanent address stays with IFA_F_DADFAILED (RTM_NEWADDR); one with lifetimes,
+/// as the agent's are, is deleted with it (RTM_DELADDR; Linux's addrconf_dad_stop). An
+/// address added or changed without IFA_F_TENTATIVE has passed DAD (or has none: nodad,
+/// accept_dad 0); Linux sends RTM_NEWADDR when DAD completes (addrconf_dad_completed).
+fn dad_outcome(m: &AddressMessage, deleted: bool) -> Option<(Ipv6Addr, Dad)> {
+    let (address, flags) = v6_address(m)?;
+    if flags.contains(AddressFlags::Dadfailed)
+        || m.header.flags.contains(AddressHeaderFlags::Dadfailed)
+    {
+        return Some((address, Dad::Failed));
+    }
+    let tentative = flags.contains(AddressFlags::Tentative)
+        || m.header.flags.contains(AddressHeaderFlags::Tentative);
+    (!deleted && !tentative).then_some((address, Dad::Done))
+}
+
+/// Reports (interface index, address, outcome) for every IPv6 address whose duplicate address
+/// detection ends, until `out` closes.
+pub async fn watch_dad(out: mpsc::Sender<(u32, Ipv6Addr, Dad)>) -> io::Result<()> {
     let (connection, _handle, mut messages) =
         rtnetlink::new_multicast_connection(&[MulticastGroup::Ipv6Ifaddr])?;
     tokio::spawn(connection);
     while let Some((message, _)) = messages.next().await {
-        // A permanent address stays with the flag (RTM_NEWADDR); one with lifetimes, as the
-        // agent's are, is deleted with it (RTM_DELADDR; Linux's addrconf_dad_stop).
-        let m = match message.payload {
-            NetlinkPayload::InnerMessage(
-                RouteNetlinkMessage::NewAddress(m) | RouteNetlinkMessage::DelAddress(m),
-            ) => m,
+        let (m, deleted) = match message.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) => (m, false),
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => (m, true),
             _ => continue,
         };
-        if let Some((address, flags)) = v6_address(&m)
-            && (flags.contains(AddressFlags::Dadfailed)
-                || m.header.flags.contains(AddressHeaderFlags::Dadfailed))
-            && out.send((m.header.index, address)).await.is_err()
+        if let Some((address, outcome)) = dad_outcome(&m, deleted)
+            && out.send((m.header.index, address, outcome)).await.is_err()
         {
             break;
         }
@@ -181,4 +225,46 @@ pub async fn watch_links(out: mpsc::Sender<(u32, bool)>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(flags: AddressFlags) -> AddressMessage {
+        let mut m = AddressMessage::default();
+        m.header.family = AddressFamily::Inet6;
+        m.header.index = 3;
+        m.attributes.push(AddressAttribute::Address(IpAddr::V6(
+            "2001:db8::100".parse().expect("ip"),
+        )));
+        m.attributes.push(AddressAttribute::Flags(flags));
+        m
+    }
+
+    #[test]
+    fn dad_outcomes_of_address_messages() {
+        let a: Ipv6Addr = "2001:db8::100".parse().expect("ip");
+        // Added tentative: DAD runs, nothing to say yet.
+        assert_eq!(dad_outcome(&message(AddressFlags::Tentative), false), None);
+        // RTM_NEWADDR without IFA_F_TENTATIVE: DAD is over (or off).
+        assert_eq!(
+            dad_outcome(&message(AddressFlags::Permanent), false),
+            Some((a, Dad::Done))
+        );
+        // IFA_F_DADFAILED, whether the address stays or is deleted.
+        let failed = AddressFlags::Tentative | AddressFlags::Dadfailed;
+        assert_eq!(dad_outcome(&message(failed), false), Some((a, Dad::Failed)));
+        assert_eq!(dad_outcome(&message(failed), true), Some((a, Dad::Failed)));
+        // Deleting a good address says nothing of DAD.
+        assert_eq!(dad_outcome(&message(AddressFlags::empty()), true), None);
+        let mut v4 = message(AddressFlags::empty());
+        v4.header.family = AddressFamily::Inet;
+        v4.attributes.clear();
+        v4.attributes
+            .push(AddressAttribute::Address(IpAddr::V4(Ipv4Addr::new(
+                192, 0, 2, 1,
+            ))));
+        assert_eq!(dad_outcome(&v4, false), None);
+    }
 }

@@ -5,6 +5,7 @@
 //! A delegated prefix is held and reported, but put on no interface: where it goes is the
 //! business of the event program or the administrator, as with dhcpagent.
 
+use crate::address::Dad;
 use crate::control::Snapshot6;
 use crate::interface::{Order, Surroundings, sleep_until};
 use crate::net6::Link6;
@@ -112,8 +113,10 @@ impl Interface6 {
         }
     }
 
-    /// Puts an address on the interface with the lifetimes its binding gives.
-    async fn configure(&self, c: &Configuration) {
+    /// Puts an address on the interface with the lifetimes its binding gives, and tells the
+    /// client at once when DAD has nothing left to do (off on the interface, or the address
+    /// was there already); else the DAD watcher reports it when the kernel does.
+    async fn configure(&mut self, c: &Configuration) {
         if c.kind == IaKind::Pd {
             self.at.log.log(
                 Level::Informational,
@@ -145,7 +148,21 @@ impl Interface6 {
                 &self.at.name,
                 &format!("configure {}/{}: {e}", c.address, c.prefix_len),
             );
+            return;
         }
+        let event = match self.at.addresses.dad(self.at.index, c.address).await {
+            Ok(Some(Dad::Done)) => HostEvent::DadDone(c.address),
+            Ok(Some(Dad::Failed)) => HostEvent::Duplicate(c.address),
+            Ok(None) => return,
+            Err(e) => {
+                return self.at.log.log(
+                    Level::Error,
+                    &self.at.name,
+                    &format!("DAD state of {}: {e}", c.address),
+                );
+            }
+        };
+        self.client.handle_host(SystemTime::now(), event);
     }
 
     /// Takes an address off the interface.

@@ -19,8 +19,9 @@
 //! `.v6.` settings of the configuration file ([`defaults6`]), the host's one DUID (file
 //! `duid`, shared with DHCPv4), IAIDs from the interface's IAID (file `IF.iaid`: the n-th IA_NA
 //! and the n-th IA_PD get IAID + n), and the binding file `IF.dh6`. Addresses go on the
-//! interface as /128 with the server's lifetimes; one that DAD finds duplicate (IFA_F_DADFAILED)
-//! is declined. Carrier changes, SIGCONT and SIGTERM reach it as they reach DHCPv4, with
+//! interface as /128 with the server's lifetimes; BOUND6 waits until DAD is over on them
+//! (IFA_F_TENTATIVE cleared, reported as [`dhcplab_client6::HostEvent::DadDone`]), and one
+//! that DAD finds duplicate (IFA_F_DADFAILED) is declined. Carrier changes, SIGCONT and SIGTERM reach it as they reach DHCPv4, with
 //! `.v6.RELEASE_ON_SIGTERM`; the event program runs for its events (BOUND6 .. LOSS6) with the
 //! same supervisor and timeouts.
 
@@ -159,6 +160,12 @@ fn system(what: &'static str) -> impl FnOnce(std::io::Error) -> AgentError {
 /// How long the agent waits at start for an interface's link-local address to become
 /// usable (duplicate address detection takes about a second; RFC 4862 5.4).
 pub const LINK_LOCAL_WAIT: Duration = Duration::from_secs(10);
+
+/// How long BOUND6 waits for the kernel's word on DAD of a new address before taking it as
+/// unique. The kernel reports the end of DAD (the DAD watcher, and a look right after adding
+/// the address), so this only covers a report lost; it is longer than DAD with several probes
+/// (dad_transmits) and the random delay before the first one.
+pub const DAD_TIMEOUT6: Duration = Duration::from_secs(10);
 
 /// Runs the agent until it is told to stop.
 pub fn run(options: &Options) -> Result<(), AgentError> {
@@ -335,7 +342,7 @@ async fn agent(
     };
     let (link_tx, mut links) = mpsc::channel(16);
     let watcher = tokio::spawn(address::watch_links(link_tx));
-    let (dad_tx, mut duplicates) = mpsc::channel(16);
+    let (dad_tx, mut dad) = mpsc::channel(16);
     let dad_watcher = tokio::spawn(address::watch_dad(dad_tx));
     let mut term = signal(SignalKind::terminate()).map_err(system("SIGTERM handler"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(system("SIGINT handler"))?;
@@ -373,8 +380,11 @@ async fn agent(
                     senders.host(Some(index), HostEvent::LinkDown, HostEvent6::LinkDown);
                 }
             }
-            Some((index, address)) = duplicates.recv() => {
-                senders.host6(index, HostEvent6::Duplicate(address));
+            Some((index, address, outcome)) = dad.recv() => {
+                senders.host6(index, match outcome {
+                    address::Dad::Failed => HostEvent6::Duplicate(address),
+                    address::Dad::Done => HostEvent6::DadDone(address),
+                });
             }
         }
     }
@@ -530,6 +540,7 @@ fn client6_for(
         .map(|n| iaid.wrapping_add(n))
         .collect();
     config.rapid_commit = settings.rapid_commit;
+    config.dad_timeout = DAD_TIMEOUT6;
     config.information_only = settings.information_only;
     config.oro = settings.oro.clone();
     if let Some((term, kill)) = options.program_timeouts {
