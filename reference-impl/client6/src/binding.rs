@@ -112,16 +112,21 @@ pub(crate) fn hints(offered: &IaIn) -> Vec<Lease6> {
         .collect()
 }
 
-/// The IA as held (leases as hints), or as sent when it is not held.
-pub(crate) fn held_ia(b: &Binding, sent: &IaOut) -> IaOut {
-    match b.ia(sent.kind, sent.iaid) {
-        Some(ia) => IaOut {
+/// A held IA as the client sends it: its leases named as hints.
+impl From<&IaBinding> for IaOut {
+    fn from(ia: &IaBinding) -> Self {
+        IaOut {
             kind: ia.kind,
             iaid: ia.iaid,
             leases: ia.leases.clone(),
-        },
-        None => sent.clone(),
+        }
     }
+}
+
+/// The IA as held (leases as hints), or as sent when it is not held.
+pub(crate) fn held_ia(b: &Binding, sent: &IaOut) -> IaOut {
+    b.ia(sent.kind, sent.iaid)
+        .map_or_else(|| sent.clone(), IaOut::from)
 }
 
 /// Whether the binding holds a lease of the IA `sent` names.

@@ -41,8 +41,9 @@
 //!   again once the Decline is answered;
 //! - leases removed while others remain give LOSS6; the last ones going give EXPIRE6 when they
 //!   expired or the server took them, DROP6 when the client dropped them (drop command,
-//!   NotOnLink, a duplicate address found after BOUND6). No event is given for leases that
-//!   BOUND6 never announced.
+//!   NotOnLink, a duplicate address found after BOUND6). Leases that BOUND6 never announced
+//!   give no LOSS6, EXPIRE6 or DROP6 when the server or DAD takes them; a drop command gives
+//!   DROP6 whatever the state, as dhcpagent's dhcp_drop.
 
 mod binding;
 pub mod inittab6;
@@ -1123,15 +1124,7 @@ impl Client {
                 self.solicit(now)
             };
         };
-        let ias: Vec<IaOut> = b
-            .ias
-            .iter()
-            .map(|ia| IaOut {
-                kind: ia.kind,
-                iaid: ia.iaid,
-                leases: ia.leases.clone(),
-            })
-            .collect();
+        let ias: Vec<IaOut> = b.ias.iter().map(IaOut::from).collect();
         if ias.iter().any(|ia| ia.kind == IaKind::Pd) {
             let deadline = latest_valid(&b, &ias);
             self.start(now, Kind::Rebind, timing::REBIND, ias, None, None, deadline);
@@ -1153,14 +1146,7 @@ impl Client {
         if due.is_empty() {
             return self.back_to_bound(now);
         }
-        let ias: Vec<IaOut> = due
-            .iter()
-            .map(|ia| IaOut {
-                kind: ia.kind,
-                iaid: ia.iaid,
-                leases: ia.leases.clone(),
-            })
-            .collect();
+        let ias: Vec<IaOut> = due.iter().map(|ia| IaOut::from(*ia)).collect();
         let rebind = due.iter().any(|ia| ia.rebind_at.is_some_and(|t| now >= t));
         if rebind {
             let deadline = latest_valid(&b, &ias);
@@ -1278,15 +1264,7 @@ impl Client {
         let Some(b) = self.binding.take() else {
             return self.rest();
         };
-        let ias = b
-            .ias
-            .iter()
-            .map(|ia| IaOut {
-                kind: ia.kind,
-                iaid: ia.iaid,
-                leases: ia.leases.clone(),
-            })
-            .collect();
+        let ias = b.ias.iter().map(IaOut::from).collect();
         // RFC 8415 18.2.7: the leases are not used once the Release exchange begins.
         for c in std::mem::take(&mut self.configured) {
             self.actions.push_back(Action::Unconfigure(c));
