@@ -484,7 +484,7 @@ fn number(bytes: &[u8]) -> u64 {
 
 /// Why a check failed, for the report; `None` when it held.
 pub fn check(seen: &Seen, c: &Check, vars: &BTreeMap<String, Vec<u8>>) -> Option<String> {
-    let got = value(seen, c.target);
+    let got = value(seen, c.target).or_else(|| implied_success(seen, c));
     let shown = got
         .as_ref()
         .map_or_else(|| "absent".to_string(), |b| show(c.target, b));
@@ -510,6 +510,10 @@ pub fn check(seen: &Seen, c: &Check, vars: &BTreeMap<String, Vec<u8>>) -> Option
     let want = match &c.matcher {
         Matcher::Present => "present".to_string(),
         Matcher::Absent => "absent".to_string(),
+        Matcher::Int(n) if status_path(c.target).is_some() => u16::try_from(*n).map_or_else(
+            |_| n.to_string(),
+            |code| show(c.target, &code.to_be_bytes()),
+        ),
         Matcher::Int(n) => n.to_string(),
         Matcher::Range { min, max } => format!(
             "in {}..={}",
@@ -527,6 +531,41 @@ pub fn check(seen: &Seen, c: &Check, vars: &BTreeMap<String, Vec<u8>>) -> Option
         "{} is {shown}, expected {want} (line {})",
         c.target, c.place.line
     ))
+}
+
+/// The path of a DHCPv6 Status Code check (the message's, or an IA's), if `target` is one.
+fn status_path(target: Target) -> Option<Path6> {
+    match target {
+        Target::Option6(p) if p.leaf == Leaf6::Option(v6::code::STATUS_CODE) => Some(p),
+        _ => None,
+    }
+}
+
+/// A status check by value where the Status Code option is left out reads Success: RFC 8415
+/// 21.13, "If the Status Code option does not appear in a message in which the option could
+/// appear, the status of the message is assumed to be Success" (Kea leaves it out of the IAs
+/// it grants). Only when the message, or the IA the path names, is there; `present` and
+/// `absent` still ask about the option itself.
+fn implied_success(seen: &Seen, c: &Check) -> Option<Vec<u8>> {
+    if matches!(c.matcher, Matcher::Present | Matcher::Absent) {
+        return None;
+    }
+    let p = status_path(c.target)?;
+    let Payload::V6(m) = &seen.message else {
+        return None;
+    };
+    let inner = m.innermost().ok()?;
+    if p.ia.is_some() {
+        // An IA's status: only when that IA is in the message.
+        path_value(
+            &inner,
+            Path6 {
+                ia: p.ia,
+                leaf: Leaf6::Ia,
+            },
+        )?;
+    }
+    Some(vec![0, 0])
 }
 
 fn text_matches(target: Target, text: &str, bytes: &[u8]) -> bool {

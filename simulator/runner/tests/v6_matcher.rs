@@ -322,3 +322,51 @@ fn the_ports_say_the_version() {
         None
     );
 }
+
+#[test]
+fn a_left_out_status_code_reads_success_where_its_message_or_ia_is() {
+    // RFC 8415 21.13: a message (or IA) without a Status Code option has the status
+    // Success. tcpdump's PD Reply carries none, in the message or in its IA_PD.
+    let log = seen_in("public/tcpdump-dhcpv6-ia-pd.pcap");
+    let reply = &log[3];
+    let none = BTreeMap::new();
+    assert_eq!(value(reply, path("status-code")), None);
+    assert_eq!(value(reply, path("ia-pd.status-code")), None);
+    assert_eq!(
+        holds(
+            reply,
+            &[
+                c(path("status-code"), text("Success")),
+                c(path("status-code"), Matcher::Int(0)),
+                c(path("ia-pd.status-code"), text("Success")),
+                // present and absent still ask about the option itself.
+                c(path("status-code"), Matcher::Absent),
+                c(path("ia-pd.status-code"), Matcher::Absent),
+            ],
+            &none
+        ),
+        Vec::<String>::new()
+    );
+    // No IA_NA, no status of one; another status is not read as Success; a status written
+    // by name is reported by name.
+    assert_eq!(
+        holds(
+            reply,
+            &[
+                c(path("ia-na.status-code"), text("Success")),
+                c(path("ia-pd[2].status-code"), Matcher::Int(0)),
+                c(path("ia-pd.status-code"), text("NoPrefixAvail")),
+                c(path("status-code"), Matcher::Int(6)),
+                c(path("status-code"), Matcher::Present),
+            ],
+            &none
+        ),
+        vec![
+            "ia-na.status-code is absent, expected Success (line 9)".to_string(),
+            "ia-pd[2].status-code is absent, expected Success (line 9)".to_string(),
+            "ia-pd.status-code is Success, expected NoPrefixAvail (line 9)".to_string(),
+            "status-code is Success, expected NoPrefixAvail (line 9)".to_string(),
+            "status-code is absent, expected present (line 9)".to_string(),
+        ]
+    );
+}
