@@ -534,6 +534,13 @@ fn agent6_declines_an_address_that_duplicate_address_detection_finds_in_use() {
         "the duplicate address is taken off: {:?}",
         pool_addresses(&pair)
     );
+    // dhcpagent reports BOUND6 only once DAD is over (dhcp_bound_complete): an address found
+    // in use by then was never announced, so neither BOUND6 nor DROP6 runs for it.
+    let events = agent.events();
+    assert!(
+        !events.iter().any(|e| e == "v-cli BOUND6" || e == "v-cli DROP6"),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -715,7 +722,15 @@ fn agent6_waits_for_a_tentative_link_local_address() {
         "{}",
         context(&pair, &agent, "no BOUND6 after the wait")
     );
+    // The leased address ran DAD too (about two seconds): BOUND6 waited until the kernel
+    // cleared IFA_F_TENTATIVE, as dhcpagent waits for DAD before dhcp_bound_complete.
+    let held = pool_addresses(&pair);
+    assert!(
+        !held.is_empty() && held.iter().all(|(_, line)| !line.contains("tentative")),
+        "{held:?}"
+    );
     let log = std::fs::read_to_string(dir.join("agent.out")).unwrap_or_default();
+    assert!(!log.contains("taking it as unique"), "{log}");
     let waited = log
         .find("waiting for a usable link-local address")
         .expect("the agent waited");
