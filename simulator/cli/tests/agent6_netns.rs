@@ -538,7 +538,9 @@ fn agent6_declines_an_address_that_duplicate_address_detection_finds_in_use() {
     // in use by then was never announced, so neither BOUND6 nor DROP6 runs for it.
     let events = agent.events();
     assert!(
-        !events.iter().any(|e| e == "v-cli BOUND6" || e == "v-cli DROP6"),
+        !events
+            .iter()
+            .any(|e| e == "v-cli BOUND6" || e == "v-cli DROP6"),
         "{events:?}"
     );
 }
