@@ -304,14 +304,15 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
     }
 }
 
-/// Checks the options of a client message the server reads (identifiers, IAs with their
-/// addresses, prefixes and status codes, ORO, Rapid Commit): a malformed one drops the
-/// message, as a failed unpack does in Kea. Options the server does not read are not
-/// checked: Kea reads many of them as opaque bytes (user class, vendor class data), and a
-/// fault in one it structures differently is not worth dropping a client for here.
+/// Checks the options of a client message the server reads (IAs with their addresses,
+/// prefixes and status codes, ORO, Rapid Commit): a malformed one drops the message, as a
+/// failed unpack does in Kea. Options the server does not read are not checked: Kea reads
+/// many of them as opaque bytes (user class, vendor class data), and a fault in one it
+/// structures differently is not worth dropping a client for here. The identifiers are not
+/// read as structured DUIDs either: RFC 8415 section 11 makes a DUID opaque, and Kea keeps
+/// it as bytes, so a DUID-LLT too short for its time is still a client; only their lengths
+/// count ([`sanity_check`]).
 fn check_read_options(o: OptionsRef<'_>) -> Result<(), dhcplab_wire::OptionError> {
-    o.client_id()?;
-    o.server_id()?;
     for ia in o.ia_na()?.iter().chain(o.ia_pd()?.iter()) {
         ia.options.ia_addresses()?;
         ia.options.ia_prefixes()?;
@@ -341,7 +342,9 @@ fn received_counter(t: MessageType) -> &'static str {
 /// Kea's `sanityCheck`: Client Identifier mandatory (exactly one) except in
 /// Information-request (at most one); Server Identifier mandatory in Request, Renew, Release
 /// and Decline, forbidden in Solicit, Rebind and Confirm, optional in Information-request;
-/// each identifier at least 3 bytes (`sanityCheckDUID`). Other message types are dropped.
+/// each identifier at least 3 bytes (`sanityCheckDUID`) and at most 130 (RFC 8415 11.1: a
+/// 2-byte type and up to 128 bytes; Kea's `DUID` refuses longer ones). Other message types
+/// are dropped.
 fn sanity_check(t: MessageType, o: OptionsRef<'_>) -> Result<(), String> {
     #[derive(PartialEq)]
     enum Level {
@@ -384,6 +387,13 @@ fn sanity_check(t: MessageType, o: OptionsRef<'_>) -> Result<(), String> {
                 return Err(format!(
                     "empty or truncated {name} option: {} byte(s) only",
                     x.data.len()
+                ));
+            }
+            if x.data.len() > Duid::MAX_LEN {
+                return Err(format!(
+                    "{name} option of {} bytes, above the {} a DUID may have",
+                    x.data.len(),
+                    Duid::MAX_LEN
                 ));
             }
         }

@@ -1,0 +1,58 @@
+//! Kea 2.2 behaviours that no other test pinned down (found by mutating the code in review).
+
+mod common;
+
+use common::*;
+use dhcplab_server6::LeaseType;
+use dhcplab_wire::v6::{MessageType, code};
+
+/// Kea's `Dhcpv6Srv::sanityCheckDUID`: a Client Identifier of fewer than 3 bytes (2 for the
+/// DUID type, 1 of identifier) drops the message; 3 bytes are enough whatever the type says
+/// (RFC 8415 section 11: DUIDs are opaque; a 3-byte DUID-LL has no room for its hardware
+/// type, and Kea serves it); more than 130 bytes (RFC 8415 11.1) drop it.
+#[test]
+fn a_client_identifier_shorter_than_three_bytes_drops_the_message() {
+    let mut s = server(config());
+    let solicit = |client_id: &[u8]| {
+        let mut m = dhcplab_wire::v6::ClientMessage::new(MessageType::SOLICIT, 9);
+        m.options.push(code::CLIENT_ID, client_id).expect("fits");
+        m.options.push(code::IA_NA, &ia(1, &[])).expect("fits");
+        dhcplab_wire::v6::Message::Client(m).encode()
+    };
+    assert!(transmits(&send(&mut s, at(0), 1, &solicit(&[0, 3]))).is_empty());
+    assert_eq!(s.statistic("pkt6-receive-drop"), Some(1));
+    assert_eq!(
+        transmits(&send(&mut s, at(0), 1, &solicit(&[0, 3, 1]))).len(),
+        1
+    );
+}
+
+/// Kea's `AllocEngine::reclaimExpiredLease` (lease affinity on): the reclaimed lease keeps its
+/// client but loses its host name and DNS flags, in state expired-reclaimed (2).
+#[test]
+fn a_reclaimed_lease_loses_its_host_name_and_dns_flags() {
+    let row = format!(
+        "{}\n2001:db8:1::100,{},4000,{},1,3000,0,1,128,1,1,host.example.org,,0,,,",
+        dhcplab_memfile::HEADER6,
+        dhcplab_wire::v4::Hex(&duid(1)),
+        T0 + 100,
+    );
+    let leases = dhcplab_memfile::load6(&row)
+        .expect("lease file")
+        .leases
+        .into_values()
+        .collect();
+    let mut s = server_with(config(), leases);
+    s.handle_timeout(at(110));
+    let actions: Vec<_> = std::iter::from_fn(|| s.poll_action()).collect();
+    let r = rows(&actions);
+    assert_eq!(r.len(), 1, "{actions:?}");
+    assert_eq!(r[0].state, 2);
+    assert_eq!(r[0].duid, duid(1), "kept for lease affinity");
+    assert_eq!(
+        (r[0].hostname.as_str(), r[0].fqdn_fwd, r[0].fqdn_rev),
+        ("", false, false)
+    );
+    let l = s.lease(LeaseType::Na, ip("2001:db8:1::100")).expect("kept");
+    assert_eq!(l.hostname, "");
+}
