@@ -197,6 +197,13 @@ impl Server {
             .ok_or_else(|| Bad("missing parameter 'ip-address'".into()))?;
         let kind = lease_type(args)?;
         let subnet_id = match uint(args, "subnet-id", u64::from(u32::MAX))? {
+            // Kea 2.2's lease_cmds: only an address lease finds its subnet by its address.
+            Some(0) | None if kind == LeaseType::Pd => {
+                return Err(Bad(
+                    "Subnet-id is 0 or not specified. This is allowed for address leases only, not prefix leases."
+                        .into(),
+                ));
+            }
             Some(0) | None => self
                 .config
                 .subnet_of(address)

@@ -304,3 +304,42 @@ fn dhcp_disable_stops_answering_until_enabled_or_the_period_ends() {
         1
     );
 }
+
+/// Kea 2.2's lease6-add (lease_cmds `getLease6` of the parser) finds a subnet from the address
+/// only for an address lease: a prefix lease without `subnet-id` (or with 0) is refused, even
+/// when the prefix lies in a subnet (seen on kea-dhcp6 2.2, see config-types-ready.md).
+#[test]
+fn a_prefix_lease_without_a_subnet_id_is_refused_as_kea_does() {
+    let mut s = server(config());
+    for subnet in [json!(null), json!(0)] {
+        let mut args = json!({ "ip-address": "2001:db8:1:0:8000::", "type": "IA_PD",
+                               "prefix-len": 80, "duid": "01:02:03", "iaid": 1 });
+        if !subnet.is_null() {
+            args["subnet-id"] = subnet;
+        }
+        let a = cmd(&mut s, "lease6-add", args);
+        assert_eq!(
+            (a["result"].clone(), a["text"].clone()),
+            (
+                json!(1),
+                json!(
+                    "Subnet-id is 0 or not specified. This is allowed for address leases only, not prefix leases."
+                )
+            )
+        );
+    }
+    assert_eq!(s.lease_count(), 0);
+    // An address lease still finds its subnet from the address.
+    let a = cmd(
+        &mut s,
+        "lease6-add",
+        json!({ "ip-address": "2001:db8:1::150", "duid": "01:02:03", "iaid": 1 }),
+    );
+    assert_eq!(a["result"], 0, "{a}");
+    assert_eq!(
+        s.lease(LeaseType::Na, ip("2001:db8:1::150"))
+            .expect("added")
+            .subnet_id,
+        1
+    );
+}
