@@ -335,6 +335,23 @@ pub fn lease_state(args: Args<'_>) -> Result<u32, Bad> {
     }
 }
 
+/// `fqdn-fwd`, `fqdn-rev` and `hostname` of `leaseN-add` and `leaseN-update` (the host name
+/// lowercased, as Kea's `Lease` keeps it); a DNS flag without a host name is refused, as
+/// Kea 2.2's `Lease4Parser` and `Lease6Parser` do.
+pub fn dns_names(args: Args<'_>) -> Result<(bool, bool, String), Bad> {
+    let fwd = boolean(args, "fqdn-fwd")?.unwrap_or(false);
+    let rev = boolean(args, "fqdn-rev")?.unwrap_or(false);
+    let hostname = string(args, "hostname")?
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if hostname.is_empty() && (fwd || rev) {
+        return Err(Bad(
+            "No hostname specified and either forward or reverse fqdn was set to true.".into(),
+        ));
+    }
+    Ok((fwd, rev, hostname))
+}
+
 /// `user-context` of `leaseN-add` and `leaseN-update`, as JSON text.
 pub fn user_context(args: Args<'_>) -> Result<Option<String>, Bad> {
     match args.get("user-context") {

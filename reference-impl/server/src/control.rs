@@ -327,6 +327,7 @@ impl Server {
             .transpose()?
             .unwrap_or_default();
         let user_context = crate::command::user_context(args)?;
+        let (fqdn_fwd, fqdn_rev, hostname) = crate::command::dns_names(args)?;
         let lease = Lease4 {
             address,
             hwaddr,
@@ -334,11 +335,9 @@ impl Server {
             valid_lifetime: valid,
             expire,
             subnet_id,
-            fqdn_fwd: boolean(args, "fqdn-fwd")?.unwrap_or(false),
-            fqdn_rev: boolean(args, "fqdn-rev")?.unwrap_or(false),
-            hostname: string(args, "hostname")?
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
+            fqdn_fwd,
+            fqdn_rev,
+            hostname,
             state,
             user_context,
         };

@@ -133,6 +133,15 @@ fn lease_commands_answer_as_kea() {
         )["text"],
         "expiration time must be greater than valid lifetime for address 192.0.2.11"
     );
+    // Kea 2.2's Lease4Parser: a DNS flag without a host name is refused.
+    assert_eq!(
+        ask(
+            &mut s,
+            0,
+            json!({"command": "lease4-add", "arguments": {"ip-address": "192.0.2.11", "hw-address": "01:02:03:04:05:06", "fqdn-rev": true}})
+        )["text"],
+        "No hostname specified and either forward or reverse fqdn was set to true."
+    );
 
     let got = ask(
         &mut s,

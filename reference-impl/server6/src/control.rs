@@ -247,12 +247,18 @@ impl Server {
             args,
             subnet.map_or(dhcp6::DEFAULT_VALID_LIFETIME, |s| s.life.valid),
         )?;
+        // Kea 2.2's Lease6Parser gives a lease without `preferred-lft` the subnet's *valid*
+        // lifetime as its preferred one (not the subnet's preferred lifetime).
         let preferred = match uint(args, "preferred-lft", u64::from(u32::MAX))? {
             Some(p) => p as u32,
-            None => subnet.map_or(dhcp6::DEFAULT_PREFERRED_LIFETIME, |s| s.life.preferred),
+            None => subnet.map_or(dhcp6::DEFAULT_VALID_LIFETIME, |s| s.life.valid),
         };
         let expire = command::expiry(args, valid, epoch_secs(now), address)?;
         let state = command::lease_state(args)?;
+        if state == dhcplab_memfile::STATE_DECLINED && kind == LeaseType::Pd {
+            return Err(Bad("Invalid declined state for PD prefix.".into()));
+        }
+        let (fqdn_fwd, fqdn_rev, hostname) = command::dns_names(args)?;
         let hwaddr = string(args, "hw-address")?
             .map(|h| hex(h, "hw-address"))
             .transpose()?
@@ -272,11 +278,9 @@ impl Server {
             lease_type: kind,
             iaid,
             prefix_len,
-            fqdn_fwd: boolean(args, "fqdn-fwd")?.unwrap_or(false),
-            fqdn_rev: boolean(args, "fqdn-rev")?.unwrap_or(false),
-            hostname: string(args, "hostname")?
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
+            fqdn_fwd,
+            fqdn_rev,
+            hostname,
             hwaddr,
             state,
             user_context,

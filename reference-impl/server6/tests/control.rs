@@ -58,7 +58,9 @@ fn lease6_add_get_update_del_round_trip() {
     assert_eq!(l["duid"], "00:03:00:01:02:00:00:00:00:09");
     assert_eq!(l["hw-address"], "02:00:00:00:00:09");
     assert_eq!(l["valid-lft"], 600);
-    assert_eq!(l["preferred-lft"], 3000);
+    // Kea 2.2's Lease6Parser: no `preferred-lft` gives the subnet's valid lifetime (4000),
+    // whatever `valid-lft` says.
+    assert_eq!(l["preferred-lft"], 4000);
     assert_eq!(l["cltt"], common::T0 + 100);
     assert!(l.get("prefix-len").is_none(), "only prefixes show a length");
 
@@ -342,4 +344,39 @@ fn a_prefix_lease_without_a_subnet_id_is_refused_as_kea_does() {
             .subnet_id,
         1
     );
+}
+
+/// Kea 2.2's `Lease6Parser` (lease_cmds): without `preferred-lft` a lease gets the subnet's
+/// valid lifetime as preferred lifetime; a DNS flag needs a host name; a prefix cannot be
+/// added declined.
+#[test]
+fn lease6_add_reads_its_arguments_as_kea_2_2_does() {
+    let mut s = server(config());
+    let a = cmd(
+        &mut s,
+        "lease6-add",
+        json!({ "ip-address": "2001:db8:1::150", "duid": "01:02:03", "iaid": 1 }),
+    );
+    assert_eq!(a["result"], 0, "{a}");
+    let l = s
+        .lease(LeaseType::Na, ip("2001:db8:1::150"))
+        .expect("added");
+    assert_eq!((l.preferred_lifetime, l.valid_lifetime), (4000, 4000));
+    let a = cmd(
+        &mut s,
+        "lease6-add",
+        json!({ "ip-address": "2001:db8:1::151", "duid": "01:02:03", "iaid": 2, "fqdn-fwd": true }),
+    );
+    assert_eq!(
+        a["text"],
+        "No hostname specified and either forward or reverse fqdn was set to true."
+    );
+    let a = cmd(
+        &mut s,
+        "lease6-add",
+        json!({ "ip-address": "2001:db8:8000:100::", "type": "IA_PD", "prefix-len": 56,
+                "duid": "01:02:03", "iaid": 1, "subnet-id": 1, "state": 1 }),
+    );
+    assert_eq!(a["text"], "Invalid declined state for PD prefix.");
+    assert_eq!(s.lease_count(), 1);
 }
