@@ -362,7 +362,8 @@ pub fn user_context(args: Args<'_>) -> Result<Option<String>, Bad> {
 }
 
 /// The expiry a lease command gives: `expire`, else `cltt` plus `valid`, else `now` plus
-/// `valid`; an expiry not after the lifetime is refused as Kea does.
+/// `valid`. As Kea 2.2's lease parsers: an expiry of 0 is refused, and so is one below the
+/// lifetime (one equal to it is a lease whose client last spoke at the epoch).
 pub fn expiry(
     args: Args<'_>,
     valid: u32,
@@ -371,7 +372,10 @@ pub fn expiry(
 ) -> Result<u64, Bad> {
     let cltt = uint(args, "cltt", u64::MAX)?;
     match uint(args, "expire", u64::MAX)?.or(cltt.map(|c| c.saturating_add(u64::from(valid)))) {
-        Some(e) if e <= u64::from(valid) => Err(Bad(format!(
+        Some(0) => Err(Bad(format!(
+            "expiration time must be positive for address {address}"
+        ))),
+        Some(e) if e < u64::from(valid) => Err(Bad(format!(
             "expiration time must be greater than valid lifetime for address {address}"
         ))),
         Some(e) => Ok(e),

@@ -133,6 +133,33 @@ fn lease_commands_answer_as_kea() {
         )["text"],
         "expiration time must be greater than valid lifetime for address 192.0.2.11"
     );
+    // Kea 2.2's Lease4Parser: an expiry of 0 is not positive; one equal to the lifetime is
+    // accepted (a client last seen at the epoch).
+    assert_eq!(
+        ask(
+            &mut s,
+            0,
+            json!({"command": "lease4-add", "arguments": {"ip-address": "192.0.2.11", "hw-address": "01:02:03:04:05:06", "expire": 0}})
+        )["text"],
+        "expiration time must be positive for address 192.0.2.11"
+    );
+    assert_eq!(
+        ask(
+            &mut s,
+            0,
+            json!({"command": "lease4-add", "arguments": {"ip-address": "192.0.2.12", "hw-address": "01:02:03:04:05:07", "expire": 10, "valid-lft": 10}})
+        )["result"],
+        0
+    );
+    assert_eq!(
+        ask(
+            &mut s,
+            0,
+            json!({"command": "lease4-del", "arguments": {"ip-address": "192.0.2.12"}})
+        )["result"],
+        0
+    );
+    let _ = drain(&mut s);
     // Kea 2.2's Lease4Parser: a DNS flag without a host name is refused.
     assert_eq!(
         ask(
