@@ -46,7 +46,7 @@ fn step() -> impl Strategy<Value = Step> {
         )
             .prop_map(|(t, o)| Step::Answer(t, o)),
         any::<bool>().prop_map(Step::Grant),
-        (0u8..7).prop_map(Step::Host),
+        (0u8..8).prop_map(Step::Host),
         (0u32..5000).prop_map(Step::Wait),
     ]
 }
@@ -59,6 +59,7 @@ fn host(n: u8) -> HostEvent {
         3 => HostEvent::Resume,
         4 => HostEvent::Release,
         5 => HostEvent::Drop,
+        6 => HostEvent::DadDone(ADDR),
         _ => HostEvent::Duplicate(ADDR),
     }
 }
