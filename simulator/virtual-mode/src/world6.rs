@@ -9,7 +9,8 @@
 //! - duplicate address detection is done at once when a client configures an address: when
 //!   another host that the client can reach already holds it, the client is told
 //!   [`HostEvent::Duplicate`] (real DAD takes about a second), so it Declines it; the address
-//!   is never counted as the second client's;
+//!   is never counted as the second client's; otherwise it is told [`HostEvent::DadDone`] at
+//!   once, so BOUND6 comes with the Reply;
 //! - a relay agent has one link address for both its interfaces; a frame reaches it on its
 //!   clients' side when the sender shares that segment (a RELAY-REPL from a host on both of
 //!   its segments comes in on its server side).
@@ -516,6 +517,14 @@ impl World {
                     }
                     None => {
                         self.owners6.insert(conf.address, i);
+                        // DAD found no holder: it is over at once, so the client reports its
+                        // binding now, not after its DAD timeout (dhcpagent's PRE_BOUND waits
+                        // for the kernel's answer; here there is nothing to wait for).
+                        if let Node::Client6(c) = &mut self.nodes[i]
+                            && let Some(core) = c.core.as_mut()
+                        {
+                            core.handle_host(now, HostEvent::DadDone(conf.address));
+                        }
                     }
                 }
             }

@@ -182,7 +182,10 @@ fn v6_frames_are_udp_over_ipv6_from_link_local_addresses_and_repeat_byte_for_byt
     assert!(frames.iter().all(|f| f[12..14] == [0x86, 0xdd]));
     let solicit = frames[0];
     assert_eq!(solicit[..6], [0x33, 0x33, 0, 1, 0, 2]);
-    assert_eq!(solicit[21], 1, "a link-scoped multicast goes with hop limit 1");
+    assert_eq!(
+        solicit[21], 1,
+        "a link-scoped multicast goes with hop limit 1"
+    );
     // IPv6 source fe80::/64 (bytes 22..38 of the frame), destination ff02::1:2.
     assert_eq!(solicit[22..24], [0xfe, 0x80]);
     assert_eq!(
@@ -193,4 +196,34 @@ fn v6_frames_are_udp_over_ipv6_from_link_local_addresses_and_repeat_byte_for_byt
             .octets()
     );
     assert_ne!(a, play(8), "another seed, other transaction ids");
+}
+
+#[test]
+fn dad_is_over_at_once_so_bound6_comes_with_the_reply() {
+    // The client core waits for each new address's DAD outcome before BOUND6 (dhcpagent's
+    // PRE_BOUND), at most its DAD timeout (3 s). Virtual mode does DAD at once, so it must
+    // say so at once: the event program runs for BOUND6 within the Reply's millisecond.
+    let text = format!(
+        r#"{}
+[[host]]
+name = "c1"
+role = "client"
+family = "v6"
+
+[[step]]
+expect = "message"
+from = "srv"
+type = "REPLY"
+within = "5s"
+
+[[step]]
+after = "1ms"
+expect = "events"
+host = "c1"
+events = ["BOUND6"]
+"#,
+        server("srv", "2001:db8:1::1", "lan")
+    );
+    let o = outcome(&text, 1);
+    assert_eq!(o.status, Status::Passed, "{}", o.message);
 }
