@@ -28,8 +28,9 @@
 //!   Information-request (INFORM6) and solicits again when the information refresh time ends;
 //! - a Confirm with no answer keeps the leases (RFC 8415 18.2.3); at start, with a saved
 //!   binding, the leases are then configured (BOUND6);
-//! - a binding with any delegated prefix is re-validated with Rebind, not Confirm
-//!   (RFC 8415 18.2.12);
+//! - a binding with any delegated prefix is re-validated with Rebind, not Confirm, with the
+//!   Confirm's retransmission parameters, and with no answer its leases are kept as after an
+//!   unanswered Confirm (RFC 8415 18.2.12);
 //! - RELEASE6 runs when the Release exchange ends (reply, or REL_MAX_RC transmissions); the
 //!   addresses go when it starts (RFC 8415 18.2.7 says stop using them at once);
 //! - BOUND6 waits, as dhcpagent's PRE_BOUND state does (illumos bound.c, dhcp_bound then
@@ -697,14 +698,14 @@ impl Client {
         }
         let counted_out = x.params.mrc > 0 && x.sent >= x.params.mrc;
         if counted_out || x.deadline.is_some_and(|d| now >= d) {
-            return self.exchange_failed(now, x.kind);
+            return self.exchange_failed(now, &x);
         }
         self.transmit(now);
     }
 
-    fn exchange_failed(&mut self, now: SystemTime, kind: Kind) {
+    fn exchange_failed(&mut self, now: SystemTime, x: &Exchange) {
         self.exchange = None;
-        match kind {
+        match x.kind {
             Kind::Solicit | Kind::InformationRequest => {}
             Kind::Request => {
                 self.log(Level::Warning, "no answer to Request");
@@ -718,6 +719,14 @@ impl Client {
                 self.log(
                     Level::Informational,
                     "no answer to Confirm: keeping the leases (RFC 8415 18.2.3)",
+                );
+                self.configure_held(now, false);
+                self.back_to_bound(now);
+            }
+            Kind::Rebind if x.params == timing::CONFIRM => {
+                self.log(
+                    Level::Informational,
+                    "no answer to the Rebind that checks the link: keeping the leases, as for a Confirm (RFC 8415 18.2.3, 18.2.12)",
                 );
                 self.configure_held(now, false);
                 self.back_to_bound(now);
@@ -1125,12 +1134,14 @@ impl Client {
             };
         };
         let ias: Vec<IaOut> = b.ias.iter().map(IaOut::from).collect();
-        if ias.iter().any(|ia| ia.kind == IaKind::Pd) {
-            let deadline = latest_valid(&b, &ias);
-            self.start(now, Kind::Rebind, timing::REBIND, ias, None, None, deadline);
+        // RFC 8415 18.2.12: this Rebind retransmits as a Confirm does (CNF_MAX_DELAY,
+        // CNF_TIMEOUT, CNF_MAX_RT, CNF_MAX_RD).
+        let kind = if ias.iter().any(|ia| ia.kind == IaKind::Pd) {
+            Kind::Rebind
         } else {
-            self.start(now, Kind::Confirm, timing::CONFIRM, ias, None, None, None);
-        }
+            Kind::Confirm
+        };
+        self.start(now, kind, timing::CONFIRM, ias, None, None, None);
     }
 
     /// T1 or T2 of some IAs has come: Renew them, or Rebind once one is past T2.

@@ -108,11 +108,12 @@ fn link_up_with_a_delegated_prefix_rebinds_instead_of_confirming() {
     lab.host(100.0, HostEvent::LinkDown);
     lab.host(110.0, HostEvent::LinkUp);
     lab.run_until(111.0);
-    // RFC 8415 18.2.12: Rebind, at once (no delay), no Server ID, the prefix as a hint.
+    // RFC 8415 18.2.12: Rebind, with the Confirm's parameters (within CNF_MAX_DELAY), no
+    // Server ID, the prefix as a hint.
     assert!(lab.sent_of(MessageType::CONFIRM).is_empty());
     let r = lab.sent_of(MessageType::REBIND);
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0].at, 110.0);
+    assert!(r[0].at >= 110.0 && r[0].at <= 111.0, "{}", r[0].at);
     assert!(!r[0].has(code::SERVER_ID));
     assert_eq!(r[0].ia_pd(), vec![(3, vec![(PREFIX, 56)])]);
     assert_eq!(lab.event_names(), vec!["BOUND6", "EXTEND6"]);
@@ -499,4 +500,36 @@ fn one_duplicate_of_two_new_addresses_gives_bound6_for_the_other_and_no_loss6() 
     assert_eq!(lab.event_names(), vec!["BOUND6"]);
     let held: Vec<_> = lab.configured.iter().map(|c| c.address).collect();
     assert_eq!(held, vec![ADDR]);
+}
+
+#[test]
+fn the_rebind_after_link_up_retransmits_as_a_confirm_and_keeps_the_prefix_unanswered() {
+    // RFC 8415 18.2.12: the Rebind that checks a binding with delegated prefixes after link up
+    // uses the Confirm's retransmission parameters (18.2.3, 7.6: CNF_TIMEOUT 1 s, CNF_MAX_RT
+    // 4 s, CNF_MAX_RD 10 s), not REB_TIMEOUT 10 s up to the end of the valid lifetimes.
+    let mut c = config();
+    c.pd_iaids = vec![3];
+    let (script, up) = switchable();
+    let mut lab = Lab::new(c, None, script);
+    lab.run_until(10.0);
+    up.set(false);
+    lab.host(100.0, HostEvent::LinkDown);
+    lab.host(110.0, HostEvent::LinkUp);
+    lab.run_until(200.0);
+    let times: Vec<f64> = lab
+        .sent_of(MessageType::REBIND)
+        .iter()
+        .map(|s| s.at)
+        .collect();
+    assert!(times[0] >= 110.0 && times[0] <= 111.0, "{times:?}");
+    assert_backoff(&times, 1.0, 4.0, false);
+    assert!(
+        times.iter().all(|t| *t <= times[0] + 10.0),
+        "no Rebind after CNF_MAX_RD: {times:?}"
+    );
+    assert!(times.len() >= 4, "{times:?}");
+    // Unanswered: the leases are kept, as after an unanswered Confirm; no event.
+    assert_eq!(lab.event_names(), vec!["BOUND6"]);
+    assert_eq!(lab.configured.len(), 2);
+    assert_eq!(lab.client.state(), State::Bound);
 }
