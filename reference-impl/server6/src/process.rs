@@ -708,7 +708,13 @@ fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) 
                     "Sorry, no prefixes could be allocated.",
                 );
             }
-            fill(&mut out, &subnet, &decided.leases);
+            // Kea 2.2's assignIA_NA puts only the first lease of the IA in the answer (every
+            // lease of the binding is still committed); assignIA_PD puts them all.
+            let shown = match kind {
+                LeaseType::Na | LeaseType::Ta => decided.leases.get(..1).unwrap_or_default(),
+                LeaseType::Pd => &decided.leases[..],
+            };
+            fill(&mut out, &subnet, shown);
             taken.extend(decided.leases.iter().map(|l| (l.lease_type, l.address)));
             given.extend(decided.leases);
             reply.push(out.code, out.data());

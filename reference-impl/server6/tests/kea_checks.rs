@@ -56,3 +56,46 @@ fn a_reclaimed_lease_loses_its_host_name_and_dns_flags() {
     let l = s.lease(LeaseType::Na, ip("2001:db8:1::100")).expect("kept");
     assert_eq!(l.hostname, "");
 }
+
+/// Kea 2.2's `Dhcpv6Srv::assignIA_NA` answers an IA_NA with its first lease only, even when
+/// the client's binding holds two addresses (here from the lease file); a Renew
+/// (`extendIA_NA`) lists them all.
+#[test]
+fn a_request_shows_one_address_of_a_binding_that_holds_two() {
+    let row = |a: &str| {
+        format!(
+            "{a},{},4000,{},1,3000,0,1,128,0,0,,,0,,,",
+            dhcplab_wire::v4::Hex(&duid(1)),
+            T0 + 4000
+        )
+    };
+    let text = format!(
+        "{}\n{}\n{}",
+        dhcplab_memfile::HEADER6,
+        row("2001:db8:1::150"),
+        row("2001:db8:1::140")
+    );
+    let leases = dhcplab_memfile::load6(&text)
+        .expect("lease file")
+        .leases
+        .into_values()
+        .collect();
+    let mut s = server_with(config(), leases);
+    let m = exchange(
+        &mut s,
+        at(1),
+        1,
+        &msg(MessageType::REQUEST, 1, &[sid(), (code::IA_NA, ia(1, &[]))]),
+    )
+    .expect("Reply");
+    let shown: Vec<_> = addresses(&ia_nas(&m)[0]).into_iter().map(|a| a.0).collect();
+    assert_eq!(shown, vec![ip("2001:db8:1::140")]);
+    let m = exchange(
+        &mut s,
+        at(2),
+        1,
+        &msg(MessageType::RENEW, 1, &[sid(), (code::IA_NA, ia(1, &[]))]),
+    )
+    .expect("Reply");
+    assert_eq!(addresses(&ia_nas(&m)[0]).len(), 2);
+}
