@@ -244,7 +244,7 @@ impl Path6 {
                     .strip_suffix(']')
                     .and_then(|i| i.parse::<u8>().ok())
                     .filter(|i| *i >= 1)
-                    .ok_or_else(|| bad("an IA's number is written [1], [2], ..."))?;
+                    .ok_or_else(|| bad("an IA's number is written [1], [2], ... up to [255]"))?;
                 (n, Some(i))
             }
             None => (head, None),
@@ -618,6 +618,11 @@ mod tests {
         ] {
             assert!(Path6::parse(bad).is_err(), "{bad}");
         }
+        // An IA number past what a u8 holds says the range, not just the form.
+        assert_eq!(
+            Path6::parse("ia-na[999]").err().as_deref(),
+            Some("\"ia-na[999]\": an IA's number is written [1], [2], ... up to [255]")
+        );
     }
 
     #[test]
