@@ -192,3 +192,77 @@ fn a_solicit_full_of_ias_on_a_full_pool_is_answered_quickly() {
         started.elapsed()
     );
 }
+
+/// A JSON value of any shape, numbers at their edges included.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    let leaf = prop_oneof![
+        Just(json!(null)),
+        any::<bool>().prop_map(|b| json!(b)),
+        prop_oneof![
+            Just(0u64),
+            Just(1),
+            Just(u64::from(u32::MAX)),
+            Just(u64::MAX),
+            any::<u64>()
+        ]
+        .prop_map(|n| json!(n)),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        prop_oneof![
+            Just("2001:db8:1::150".to_string()),
+            Just("2001:db8:8000:100::".to_string()),
+            Just("IA_PD".to_string()),
+            Just("IA_NA".to_string()),
+            Just("start".to_string()),
+            Just("00:01:02".to_string()),
+            Just("duid".to_string()),
+            "[ -~]{0,12}",
+        ]
+        .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(2, 8, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map("[a-z-]{1,8}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Every command with arguments of any shape under Kea's argument names is answered, and
+    /// the server still answers a Solicit afterwards.
+    #[test]
+    fn commands_with_arguments_of_any_shape_never_panic(
+        command in 0usize..dhcplab_server6::COMMANDS.len(),
+        values in proptest::collection::vec(json_value(), 14),
+        present in proptest::collection::vec(any::<bool>(), 14),
+    ) {
+        let names = ["ip-address", "type", "duid", "iaid", "subnet-id", "prefix-len",
+                     "valid-lft", "preferred-lft", "expire", "cltt", "state", "from", "limit",
+                     "identifier-type"];
+        let mut args = serde_json::Map::new();
+        for ((name, value), on) in names.iter().zip(values).zip(present) {
+            if on {
+                args.insert((*name).to_string(), value);
+            }
+        }
+        let name = dhcplab_server6::COMMANDS[command];
+        if name == "shutdown" || name == "config-set" || name == "config-reload" {
+            return Ok(());
+        }
+        let mut s = server(config());
+        let _ = bind(&mut s, at(0), 1);
+        let text = serde_json::json!({ "command": name, "arguments": args }).to_string();
+        let outcome = s.handle_command(at(1), &text);
+        let CommandOutcome::Answer(a) = outcome else { panic!("an answer") };
+        prop_assert!(a["result"].is_i64(), "{a}");
+        s.handle_timeout(at(20_000));
+        while s.poll_action().is_some() {}
+        let m = exchange(&mut s, at(20_001), 2, &msg(MessageType::SOLICIT, 2, &[(code::IA_NA, ia(1, &[]))]));
+        prop_assert!(m.is_some() || name == "dhcp-disable");
+    }
+}
