@@ -425,11 +425,13 @@ fn docsis_sub_option(data: &[u8], code: u16) -> Option<Vec<u8>> {
 }
 
 /// The client's hardware address, from the sources of Kea's default `mac-sources` ("any")
-/// the core can see, in Kea's order (`Pkt::getMAC`): the DUID (LLT or LL); the EUI-64 of a
-/// link-local address (the source of a direct query, the peer address of the relay next to
-/// the client); from the relay next to the client, its Client Link-Layer Address option
-/// (RFC 6939) or its Remote-Id (the interface's hardware type, Ethernet, as Kea gives it);
-/// the cable modem MAC a CMTS relay adds; the DOCSIS modem's device id.
+/// the core can see, in Kea's order (`Pkt::getMAC`: raw socket, which a UDP core has not,
+/// then the relay option, DUID, link-local, Remote-Id, DOCSIS): the Client Link-Layer
+/// Address option (RFC 6939) of the relay next to the client; the DUID (LLT or LL); the
+/// EUI-64 of a link-local address (the source of a direct query, the peer address of the
+/// relay next to the client); that relay's Remote-Id (the interface's hardware type,
+/// Ethernet, as Kea gives it); the cable modem MAC a CMTS relay adds; the DOCSIS modem's
+/// device id.
 fn hardware_address(
     duid: &[u8],
     source: &Ipv6Addr,
@@ -444,19 +446,7 @@ fn hardware_address(
             source,
         })
     };
-    if let Ok(Duid::Llt { htype, addr, .. } | Duid::Ll { htype, addr }) = Duid::parse(duid) {
-        if !addr.is_empty() {
-            return hw(addr, htype, m::HWADDR_SOURCE_DUID);
-        }
-    }
     let nearest = relays.last();
-    let ll = nearest.map_or(*source, |r| r.layer.peer_address);
-    let o = ll.octets();
-    // Kea's getMACFromIPv6: u bit set and g bit clear in the identifier, ff:fe in its middle.
-    if ll.is_unicast_link_local() && o[8] & 3 == 2 && o[11] == 0xff && o[12] == 0xfe {
-        let mac = vec![o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]];
-        return hw(mac, 1, m::HWADDR_SOURCE_IPV6_LINK_LOCAL);
-    }
     if let Some([h0, h1, addr @ ..]) = nearest.and_then(|r| r.client_link_layer.as_deref()) {
         if !addr.is_empty() {
             let htype = u16::from_be_bytes([*h0, *h1]);
@@ -466,6 +456,18 @@ fn hardware_address(
                 m::HWADDR_SOURCE_CLIENT_ADDR_RELAY_OPTION,
             );
         }
+    }
+    if let Ok(Duid::Llt { htype, addr, .. } | Duid::Ll { htype, addr }) = Duid::parse(duid) {
+        if !addr.is_empty() {
+            return hw(addr, htype, m::HWADDR_SOURCE_DUID);
+        }
+    }
+    let ll = nearest.map_or(*source, |r| r.layer.peer_address);
+    let o = ll.octets();
+    // Kea's getMACFromIPv6: u bit set and g bit clear in the identifier, ff:fe in its middle.
+    if ll.is_unicast_link_local() && o[8] & 3 == 2 && o[11] == 0xff && o[12] == 0xfe {
+        let mac = vec![o[8] ^ 0x02, o[9], o[10], o[13], o[14], o[15]];
+        return hw(mac, 1, m::HWADDR_SOURCE_IPV6_LINK_LOCAL);
     }
     if let Some(id) = nearest
         .and_then(|r| r.remote_id.as_deref())

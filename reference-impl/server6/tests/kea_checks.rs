@@ -99,3 +99,40 @@ fn a_request_shows_one_address_of_a_binding_that_holds_two() {
     .expect("Reply");
     assert_eq!(addresses(&ia_nas(&m)[0]).len(), 2);
 }
+
+/// Kea's `Pkt::getMAC` tries a relay's Client Link-Layer Address option (RFC 6939) before the
+/// client's DUID: a relayed client with a DUID-LL gets the relay's hardware address in its
+/// lease, with source 8 (client address relay option).
+#[test]
+fn a_relay_link_layer_option_comes_before_the_duid_as_hardware_address() {
+    let mut s = server(config());
+    let request = msg(MessageType::REQUEST, 1, &[sid(), (code::IA_NA, ia(1, &[]))]);
+    let relayed = relay(
+        &request,
+        0,
+        "2001:db8:1::ff",
+        "fe80::9",
+        &[(
+            code::CLIENT_LINKLAYER_ADDR,
+            vec![0, 1, 2, 0, 0x5e, 0, 0x53, 7],
+        )],
+    );
+    let actions = deliver(
+        &mut s,
+        at(0),
+        std::net::SocketAddrV6::new(ip("2001:db8:1::ff"), 547, 0, 0),
+        ip("2001:db8:1::1"),
+        &relayed,
+    );
+    let r = rows(&actions);
+    assert_eq!(r.len(), 1, "{actions:?}");
+    let hw = r[0].hwaddr.clone().expect("a hardware address");
+    assert_eq!(
+        (hw.bytes, hw.htype, hw.source),
+        (
+            vec![2, 0, 0x5e, 0, 0x53, 7],
+            1,
+            dhcplab_memfile::HWADDR_SOURCE_CLIENT_ADDR_RELAY_OPTION
+        )
+    );
+}
