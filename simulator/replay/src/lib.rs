@@ -171,6 +171,24 @@ pub struct Peer<A = Ipv4Addr> {
     pub relay: bool,
 }
 
+impl<A: std::fmt::Display> Peer<A> {
+    /// Its line in a plan's mapping: who it was in the capture, and its link address,
+    /// address and name in the run.
+    pub fn mapping_line(&self) -> String {
+        let address = self
+            .address
+            .as_ref()
+            .map_or(String::new(), |a| format!(", {a}"));
+        format!(
+            "{} {} -> {}{address} ({})",
+            if self.relay { "relay" } else { "client" },
+            self.recorded,
+            Hex(&self.mac),
+            self.name
+        )
+    }
+}
+
 /// A recorded request, as the run sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Send {
@@ -898,16 +916,7 @@ impl Plan {
                 self.server
             ));
         }
-        for p in &self.peers {
-            let address = p.address.map_or(String::new(), |a| format!(", {a}"));
-            out.push(format!(
-                "{} {} -> {}{address} ({})",
-                if p.relay { "relay" } else { "client" },
-                p.recorded,
-                Hex(&p.mac),
-                p.name
-            ));
-        }
+        out.extend(self.peers.iter().map(Peer::mapping_line));
         for (r, l) in &self.map.elsewhere {
             out.push(format!("address {r} -> {l}"));
         }

@@ -747,16 +747,7 @@ impl Plan6 {
         for (r, l) in &self.map.macs {
             out.push(format!("link address {} -> {}", Hex(r), Hex(l)));
         }
-        for p in &self.peers {
-            let address = p.address.map_or(String::new(), |a| format!(", {a}"));
-            out.push(format!(
-                "{} {} -> {}{address} ({})",
-                if p.relay { "relay" } else { "client" },
-                p.recorded,
-                Hex(&p.mac),
-                p.name
-            ));
-        }
+        out.extend(self.peers.iter().map(Peer6::mapping_line));
         out
     }
 
