@@ -112,6 +112,22 @@ impl Builder<'_> {
         });
     }
 
+    /// Whether a crafted message's `payload` comes alone: a fault at `at` names the `others`
+    /// given beside it (a whole payload leaves nothing to set), with `can` saying what may.
+    fn alone_with_payload(&mut self, at: usize, others: &[(&str, bool)], can: &str) -> bool {
+        let given: Vec<&str> = others.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
+        if !given.is_empty() {
+            self.fault(
+                at,
+                format!(
+                    "payload gives the whole message: {} cannot go with it{can}",
+                    given.join(", ")
+                ),
+            );
+        }
+        given.is_empty()
+    }
+
     fn place(&self, offset: usize) -> Place {
         Place::of(self.text, offset)
     }
@@ -1182,15 +1198,11 @@ impl Builder<'_> {
                 ("a numeric xid", numeric_xid),
                 ("a fixed chaddr", fixed_chaddr),
             ];
-            let given: Vec<&str> = others.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
-            if !given.is_empty() {
-                self.fault(
-                    p.span().start,
-                    format!(
-                        "payload gives the whole message: {} cannot go with it (only xid = \"$name\" and chaddr = \"$name\" can)",
-                        given.join(", ")
-                    ),
-                );
+            if !self.alone_with_payload(
+                p.span().start,
+                &others,
+                " (only xid = \"$name\" and chaddr = \"$name\" can)",
+            ) {
                 return None;
             }
             let bytes = self.hex(p)?;

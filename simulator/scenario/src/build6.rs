@@ -557,15 +557,7 @@ impl Builder<'_> {
                 ("raw-options", m.raw_options.is_some()),
                 ("truncate", m.truncate.is_some()),
             ];
-            let given: Vec<&str> = others.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
-            if !given.is_empty() {
-                self.fault(
-                    p.span().start,
-                    format!(
-                        "payload gives the whole message: {} cannot go with it",
-                        given.join(", ")
-                    ),
-                );
+            if !self.alone_with_payload(p.span().start, &others, "") {
                 return None;
             }
             return Some(Message6 {
