@@ -130,6 +130,7 @@ fn extend(r: &Request<'_>, l: &mut Lease6) {
         l.hostname.clone_from(name);
     }
     l.valid_lifetime = r.subnet.life.valid;
+    // Capped at the valid lifetime (RFC 8415 21.6); Kea 2.2 is not (see the crate's doc).
     l.preferred_lifetime = r.subnet.life.preferred.min(r.subnet.life.valid);
     l.expire = r.now + u64::from(l.valid_lifetime);
     l.state = STATE_DEFAULT;

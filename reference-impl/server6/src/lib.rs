@@ -67,6 +67,10 @@
 //!   networks or IA_TA (ignored, as Kea ignores IA_TA);
 //! - an IA_PD hint is taken only when it is the start of a delegated prefix of a pool;
 //! - only the options the server reads drop a message when malformed;
+//! - a preferred lifetime above the valid one (a subnet's `valid-lifetime` below the
+//!   inherited or default `preferred-lifetime`) is capped at the valid lifetime, and T1/T2
+//!   follow the capped value: kea-dhcp6 2.2 sends it as configured (preferred 3600 with valid
+//!   900 when only `valid-lifetime: 900` is set), which RFC 8415 21.6 has clients discard;
 //! - `lease6-add` refuses `valid-lft` 0 (a row of lifetime 0 deletes);
 //! - leases are keyed by type and address (Kea's memfile by address alone);
 //! - statistics keep their latest sample only.

@@ -136,3 +136,29 @@ fn a_relay_link_layer_option_comes_before_the_duid_as_hardware_address() {
         )
     );
 }
+
+/// A deliberate difference from Kea 2.2, seen on kea-dhcp6 2.2.0 in review: with only
+/// `valid-lifetime: 900` (the default preferred lifetime 3600 applies) Kea sends preferred
+/// 3600 above valid 900, and T1/T2 1800/2880 from that preferred lifetime; RFC 8415 section
+/// 21.6 has the client discard such an address. The reference server caps the preferred
+/// lifetime at the valid one, so T1/T2 follow the capped value.
+#[test]
+fn a_preferred_lifetime_above_the_valid_one_is_capped() {
+    let mut cfg = config();
+    cfg.timers.base.valid_lifetime = Some(900);
+    cfg.timers.preferred_lifetime = None;
+    cfg.timers.base.renew_timer = None;
+    cfg.timers.base.rebind_timer = None;
+    let mut s = server(cfg);
+    let m = exchange(
+        &mut s,
+        at(0),
+        1,
+        &msg(MessageType::SOLICIT, 1, &[(code::IA_NA, ia(1, &[]))]),
+    )
+    .expect("Advertise");
+    let na = &ia_nas(&m)[0];
+    let (_, preferred, valid) = addresses(na)[0];
+    assert_eq!((preferred, valid), (900, 900));
+    assert_eq!((na.t1, na.t2), (450, 720));
+}
