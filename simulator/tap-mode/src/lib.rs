@@ -211,11 +211,11 @@ fn not_wired_v6(scenario: &Scenario, client: Client) -> Option<String> {
         }
         if let Client::Real(r) = client {
             let unsupported = [
-                (c.ia_na != 1, "an IA_NA count other than 1"),
                 (c.ia_pd != 0, "ia-pd"),
                 (c.rapid_commit, "rapid-commit"),
                 (c.information_only, "information-only"),
                 (c.duid.is_some(), "duid"),
+                (c.ia_na != 1, "an IA_NA count other than 1"),
             ];
             if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
                 return Some(format!(
