@@ -370,15 +370,57 @@ fn an_interrupted_run_removes_what_it_made() {
     }
 }
 
+/// A short directory name for the run of `server` and `client` (`ref-ref`): the stacks' unix
+/// sockets under it have 107 bytes at most.
+fn short_name(server: &str, client: &str) -> String {
+    let short = |s: &str| s.chars().take(3).collect::<String>();
+    format!("{}-{}", short(server), short(client))
+}
+
+/// The scenario features TAP mode runs (`requires`): what a skip for a feature may not name.
+/// Written here, not read from dhcplab_tap_mode::FEATURES, so that a feature dropped from TAP
+/// mode fails the test.
+const TAP_RUNS: [&str; 4] = ["short-lifetimes", "v6", "pd", "rapid-commit"];
+
+/// Whether TAP mode had reason to skip the scenario `name` (under scenarios/) with `message`
+/// on `client`, read from the scenario file itself: it requires a feature TAP mode does not
+/// run (and the message names it), it takes more real time than the run's 2 minutes (checked
+/// first, as TAP mode does), or it
+/// asks a DHCPv6 client for what only the reference agent is told (more than one IA_NA, an
+/// IA_PD, rapid commit, information-only, a DUID) and `client` is a real one.
+fn skip_is_justified(root: &std::path::Path, name: &str, message: &str, client: &str) -> bool {
+    let path = root.join("scenarios").join(format!("{name}.toml"));
+    let scenario = dhcplab_scenario::load(&path).expect("the skipped scenario loads");
+    if scenario.longest() > Duration::from_secs(120) {
+        return message.contains("more than 2m (--max-real-time)");
+    }
+    let missing = scenario
+        .requires
+        .iter()
+        .find(|r| !TAP_RUNS.contains(&r.as_str()));
+    if let Some(r) = missing {
+        return message.contains(&format!("requires {r}"));
+    }
+    let asks_the_agent_only = scenario.hosts.iter().any(|h| {
+        matches!(&h.role, dhcplab_scenario::Role::Client6(c)
+            if c.ia_na != 1 || c.ia_pd != 0 || c.rapid_commit || c.information_only
+                || c.duid.is_some())
+    });
+    client != "reference"
+        && asks_the_agent_only
+        && message.contains("which TAP mode gives only the reference agent")
+}
+
 /// Every scenario of lease expiry, suspend/resume and link flaps (and the robustness ones that
-/// fit in real time) runs in TAP mode on three pairs of stacks: the reference server with the
-/// reference agent, kea-dhcp4 with the reference agent, and kea-dhcp4 with dhclient (short
-/// lifetimes, ten scenarios at a time, the three runs side by side: they share no namespace).
-/// Each passes, or fails exactly as a `[[differs]]` record of its file says that stack does
-/// (the runner turns anything else into a failure, a record that no longer holds included):
-/// none on the reference stacks, kea's two (a truncated DISCOVER, the renumbering NAK) with
-/// the reference agent. Only the churn week and the long randomized robustness runs are
-/// skipped, with their reason.
+/// fit in real time), DHCPv4 and DHCPv6, runs in TAP mode on three pairs of stacks: the
+/// reference server with the reference agent, kea-dhcp4/kea-dhcp6 with the reference agent,
+/// and kea with dhclient (short lifetimes, ten scenarios at a time, the three runs side by
+/// side: they share no namespace). Each passes, or fails exactly as a `[[differs]]` record of
+/// its file says that stack does (the runner turns anything else into a failure, a record that
+/// no longer holds included): none on the reference stacks for DHCPv4, kea's two (a truncated
+/// DISCOVER, the renumbering NAK) with the reference agent. Of the DHCPv4 scenarios only the
+/// churn week and the long randomized robustness runs are skipped; a DHCPv6 scenario is
+/// skipped only for what its own file shows ([`skip_is_justified`]).
 #[test]
 fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
     if !can_create_namespaces() || !have("kea-dhcp4") || !have("dhclient") {
@@ -395,7 +437,7 @@ fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
     let runs: Vec<(&str, &str, std::process::Child)> = pairs
         .into_iter()
         .map(|(server, client)| {
-            let name = format!("{server}-{client}");
+            let name = short_name(server, client);
             let child = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
                 .current_dir(&root)
                 .args([
@@ -418,29 +460,41 @@ fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
         "robustness/lossy-link-still-binds",
         "robustness/random-clients-loss-and-lifetimes",
     ];
+    let is_v6 = |name: &str| {
+        name.rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("v6-"))
+    };
     for (server, client, child) in runs {
         let out = child.wait_with_output().expect("dhcplab run ends");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let pair = format!("{server} + {client}");
-        let json = dir.path().join(format!("{server}-{client}.json"));
+        let json = dir
+            .path()
+            .join(format!("{}.json", short_name(server, client)));
         let results: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&json).expect("results")).expect("json");
         let mut skipped = Vec::new();
         let mut differs = Vec::new();
-        let mut ran = 0;
+        let (mut ran, mut ran6) = (0, 0);
         for r in results["results"].as_array().expect("results") {
             let name = r["name"].as_str().unwrap_or("?").to_string();
             let message = r["message"].as_str().unwrap_or("");
+            let count = if is_v6(&name) { &mut ran6 } else { &mut ran };
             match r["status"].as_str() {
-                Some("passed") => ran += 1,
+                Some("passed") => *count += 1,
                 Some("differs") => {
-                    ran += 1;
+                    *count += 1;
                     assert!(
                         message.contains(" differs as line ") && message.contains("[step "),
                         "{pair}: {name}: {message}"
                     );
                     differs.push(name);
                 }
+                Some("skipped") if is_v6(&name) => assert!(
+                    skip_is_justified(&root, &name, message, client),
+                    "{pair}: {name} skipped: {message}"
+                ),
                 Some("skipped") => {
                     assert!(
                         !message.is_empty(),
@@ -453,6 +507,8 @@ fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
         }
         assert_eq!(skipped, skipped_everywhere, "{pair}\n{stdout}");
         assert_eq!(ran, 21, "{pair}\n{stdout}");
+        assert!(ran6 >= 5, "{pair}: {ran6} DHCPv6 scenarios ran\n{stdout}");
+        differs.retain(|d| !is_v6(d));
         match (server, client) {
             ("reference", _) => assert!(differs.is_empty(), "{differs:?}"),
             (_, "reference") => assert_eq!(
@@ -482,7 +538,7 @@ fn the_lease_expiry_suspend_resume_and_link_flap_scenarios_pass_in_tap_mode() {
         assert_eq!(out.status.code(), Some(0), "{pair}\n{stdout}");
         let pcap = dir
             .path()
-            .join(format!("{server}-{client}"))
+            .join(short_name(server, client))
             .join("link-flap/flap-while-bound/capture.pcap");
         assert!(
             std::fs::metadata(&pcap).is_ok_and(|m| m.len() > 24),
@@ -583,6 +639,7 @@ fn the_recorded_server_side_draws_dhclients_recorded_requests_in_tap_mode() {
 /// the skip reasons, and its terminal output.
 struct SuiteRun {
     server: &'static str,
+    client: &'static str,
     by_status: std::collections::BTreeMap<String, Vec<String>>,
     skipped_because: Vec<(String, String)>,
     stdout: String,
@@ -598,34 +655,48 @@ impl SuiteRun {
 /// once with kea-dhcp4, side by side, `jobs` scenarios at a time each, the reference client on
 /// client hosts.
 fn run_suite_on_both(paths: &[&str], jobs: &str) -> Vec<SuiteRun> {
+    run_suite(
+        &[("reference", "reference"), ("kea", "reference")],
+        paths,
+        jobs,
+    )
+}
+
+/// Runs the scenario files or folders `paths` in TAP mode once per (server, client) pair of
+/// `pairs`, side by side, `jobs` scenarios at a time each.
+fn run_suite(pairs: &[(&'static str, &'static str)], paths: &[&str], jobs: &str) -> Vec<SuiteRun> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().expect("tempdir");
-    let runs: Vec<(&'static str, std::process::Child)> = ["reference", "kea"]
-        .into_iter()
-        .map(|server| {
+    let runs: Vec<(&'static str, &'static str, String, std::process::Child)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, &(server, client))| {
+            // A short directory: the stacks' unix sockets under it have 107 bytes at most.
+            let name = format!("r{k}");
             let child = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
                 .current_dir(&root)
                 .args(["run", "--mode", "tap", "--server", server])
-                .args(["--client", "reference", "--jobs", jobs, "--json"])
-                .arg(dir.path().join(format!("{server}.json")))
+                .args(["--client", client, "--jobs", jobs, "--json"])
+                .arg(dir.path().join(format!("{name}.json")))
                 .arg("--artifacts")
-                .arg(dir.path().join(server))
+                .arg(dir.path().join(&name))
                 .args(paths)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("dhcplab run");
-            (server, child)
+            (server, client, name, child)
         })
         .collect();
     runs.into_iter()
-        .map(|(server, child)| {
+        .map(|(server, client, name, child)| {
             let out = child.wait_with_output().expect("dhcplab run ends");
-            let json = dir.path().join(format!("{server}.json"));
+            let json = dir.path().join(format!("{name}.json"));
             let results: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(&json).expect("results")).expect("json");
             let mut run = SuiteRun {
                 server,
+                client,
                 by_status: Default::default(),
                 skipped_because: Vec::new(),
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -713,5 +784,77 @@ fn the_ha_failover_scenarios_pass_in_tap_mode_on_reference_and_kea_pairs() {
         let mut want: Vec<String> = scenarios.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(passed, want, "{server}: {by_status:?}\n{stdout}");
+    }
+}
+
+/// DHCPv6 in TAP mode (issue 11): short v6 scenarios (Solicit/Advertise/Request/Reply and
+/// Release, rapid commit both ways, Renew at T1 per IA against a scripted server, Renew, Rebind
+/// and expiry against a silent server, Confirm after a link flap and after a resume when the
+/// link was renumbered, a server restart) on the reference pair, on kea-dhcp6 with the
+/// reference agent and on dhclient -6 against the reference server, three runs side by side.
+/// Each passes, or differs exactly as a `[[differs]]` record of its file says (the runner
+/// fails anything else); dhclient -6 skips only the scenarios asking what TAP mode tells the
+/// reference agent alone (rapid commit, two IA_NAs), with that reason.
+#[test]
+fn the_dhcpv6_scenarios_pass_in_tap_mode_on_reference_kea_dhcp6_and_dhclient() {
+    if !can_create_namespaces() || !have("kea-dhcp6") || !have("dhclient") {
+        return;
+    }
+    let scenarios = [
+        "dhcpv6/v6-release-frees-the-lease",
+        "dhcpv6/v6-rapid-commit-allowed",
+        "dhcpv6/v6-rapid-commit-not-allowed",
+        "lease-expiry/v6-renew-at-t1-per-ia",
+        "lease-expiry/v6-ia-na-expires-when-the-server-is-silent",
+        "link-flap/v6-confirm-after-flap-not-on-link",
+        "suspend-resume/v6-confirm-after-resume-not-on-link",
+        "robustness/v6-server-restart-keeps-leases",
+    ];
+    let only_the_agent = [
+        "dhcpv6/v6-rapid-commit-allowed",
+        "dhcpv6/v6-rapid-commit-not-allowed",
+        "lease-expiry/v6-renew-at-t1-per-ia",
+    ];
+    let paths: Vec<String> = scenarios
+        .iter()
+        .map(|s| format!("scenarios/{s}.toml"))
+        .collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let pairs = [
+        ("reference", "reference"),
+        ("kea", "reference"),
+        ("reference", "dhclient"),
+    ];
+    for run in run_suite(&pairs, &paths, "4") {
+        let pair = format!("{} + {}", run.server, run.client);
+        let (by_status, stdout) = (&run.by_status, &run.stdout);
+        assert_eq!(run.count("failed"), 0, "{pair}: {by_status:?}\n{stdout}");
+        let mut skipped: Vec<&str> = run
+            .skipped_because
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        skipped.sort_unstable();
+        for (name, message) in &run.skipped_because {
+            assert!(
+                message.contains("which TAP mode gives only the reference agent, not dhclient -6"),
+                "{pair}: {name}: {message}"
+            );
+        }
+        let ran = run.count("passed") + run.count("differs");
+        if run.client == "reference" {
+            assert!(skipped.is_empty(), "{pair}: {skipped:?}");
+            assert_eq!(ran, scenarios.len(), "{pair}: {by_status:?}\n{stdout}");
+        } else {
+            assert_eq!(skipped, only_the_agent, "{pair}\n{stdout}");
+            assert_eq!(
+                ran,
+                scenarios.len() - only_the_agent.len(),
+                "{pair}: {by_status:?}\n{stdout}"
+            );
+        }
+        if run.server == "reference" && run.client == "reference" {
+            assert_eq!(run.count("differs"), 0, "{pair}: {by_status:?}\n{stdout}");
+        }
     }
 }
