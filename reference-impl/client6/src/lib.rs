@@ -27,7 +27,8 @@
 //! - when every Advertise said NoAddrsAvail (or a Request got nothing), the client turns to an
 //!   Information-request (INFORM6) and solicits again when the information refresh time ends;
 //! - a Confirm with no answer keeps the leases (RFC 8415 18.2.3); at start, with a saved
-//!   binding, the leases are then configured (BOUND6);
+//!   binding, the leases are then configured; a Confirm answered Success or unanswered gives
+//!   BOUND6, after link up and resume too, as dhcpagent's INIT_REBOOT state does;
 //! - a binding with any delegated prefix is re-validated with Rebind, not Confirm, with the
 //!   Confirm's retransmission parameters, and with no answer its leases are kept as after an
 //!   unanswered Confirm (RFC 8415 18.2.12);
@@ -720,16 +721,14 @@ impl Client {
                     Level::Informational,
                     "no answer to Confirm: keeping the leases (RFC 8415 18.2.3)",
                 );
-                self.configure_held(now, false);
-                self.back_to_bound(now);
+                self.rebound(now);
             }
             Kind::Rebind if x.params == timing::CONFIRM => {
                 self.log(
                     Level::Informational,
                     "no answer to the Rebind that checks the link: keeping the leases, as for a Confirm (RFC 8415 18.2.3, 18.2.12)",
                 );
-                self.configure_held(now, false);
-                self.back_to_bound(now);
+                self.rebound(now);
             }
             Kind::Renew => {
                 self.log(Level::Warning, "no answer to Renew by T2: rebinding");
@@ -1093,8 +1092,7 @@ impl Client {
             status::SUCCESS => {
                 self.exchange = None;
                 self.log(Level::Informational, "Confirm: the leases are on-link");
-                self.configure_held(now, false);
-                self.back_to_bound(now);
+                self.rebound(now);
             }
             status::NOT_ON_LINK => {
                 self.exchange = None;
@@ -1389,6 +1387,16 @@ impl Client {
             self.log(Level::Informational, &describe("extended", &b));
             self.event(now, Event::Extend6);
         }
+    }
+
+    /// The leases held are still good after a re-validation (Confirm answered Success, or not
+    /// answered): configured, and BOUND6 again, as dhcpagent's INIT_REBOOT state goes
+    /// through dhcp_bound to dhcp_bound_complete (illumos request.c accept_v6_message,
+    /// init_reboot.c stop_init_reboot).
+    fn rebound(&mut self, now: SystemTime) {
+        self.announced = false;
+        self.configure_held(now, false);
+        self.back_to_bound(now);
     }
 
     /// DAD on `address` is over with no other holder found.
