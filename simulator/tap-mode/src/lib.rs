@@ -108,7 +108,7 @@ pub fn supports(
     }
     if stacks.server != Server::Reference && stacks.server != Server::Kea {
         return no(format!(
-            "TAP mode gives a scenario's Kea configuration to the reference server or kea-dhcp4, not {}",
+            "TAP mode gives a scenario's Kea configuration to the reference server or kea-dhcp4/kea-dhcp6, not {}",
             stacks.server.program()
         ));
     }
@@ -1505,4 +1505,29 @@ fn agent_state(socket: &Path) -> Option<String> {
         .pointer("/arguments/interfaces/0/state")
         .and_then(serde_json::Value::as_str)?;
     Some(dhcplab_runner::state_name(debug))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_prefix_is_its_subnets_in_either_family() {
+        let config = serde_json::json!({
+            "Dhcp4": { "subnet4": [ { "subnet": "198.51.100.0/25" }, { "subnet": "192.0.2.0/26" } ] },
+            "Dhcp6": { "subnet6": [ { "subnet": "2001:db8:2::/48" }, { "subnet": "2001:db8:1::/64" } ] }
+        });
+        let at = |a: &str| prefix_of(&config, a.parse().expect("address"));
+        assert_eq!(at("192.0.2.1"), 26);
+        assert_eq!(at("198.51.100.127"), 25);
+        assert_eq!(at("2001:db8:1::1"), 64);
+        assert_eq!(at("2001:db8:2:ffff::1"), 48);
+        // In no subnet: the family's usual prefix.
+        assert_eq!(at("203.0.113.1"), 24);
+        assert_eq!(at("2001:db8:9::1"), 64);
+        assert_eq!(
+            prefix_of(&serde_json::json!({}), "2001:db8::1".parse().expect("a")),
+            64
+        );
+    }
 }
