@@ -9,7 +9,9 @@ use dhcplab_wire::v6::{MessageType, code};
 /// Kea's `Dhcpv6Srv::sanityCheckDUID`: a Client Identifier of fewer than 3 bytes (2 for the
 /// DUID type, 1 of identifier) drops the message; 3 bytes are enough whatever the type says
 /// (RFC 8415 section 11: DUIDs are opaque; a 3-byte DUID-LL has no room for its hardware
-/// type, and Kea serves it); more than 130 bytes (RFC 8415 11.1) drop it.
+/// type, and Kea serves it); more than 128 bytes drop it. All seen on kea-dhcp6 2.2.0 in
+/// review: 3-byte, 6-byte (a DUID-LLT cut short) and 128-byte identifiers are answered, 129
+/// and 131 bytes are not.
 #[test]
 fn a_client_identifier_shorter_than_three_bytes_drops_the_message() {
     let mut s = server(config());
@@ -21,10 +23,17 @@ fn a_client_identifier_shorter_than_three_bytes_drops_the_message() {
     };
     assert!(transmits(&send(&mut s, at(0), 1, &solicit(&[0, 3]))).is_empty());
     assert_eq!(s.statistic("pkt6-receive-drop"), Some(1));
-    assert_eq!(
-        transmits(&send(&mut s, at(0), 1, &solicit(&[0, 3, 1]))).len(),
-        1
-    );
+    for served in [&[0, 3, 1][..], &[0, 1, 0, 1, 0, 7], &[7; 128]] {
+        assert_eq!(
+            transmits(&send(&mut s, at(0), 1, &solicit(served))).len(),
+            1,
+            "{served:?}"
+        );
+    }
+    for dropped in [&[7; 129][..], &[7; 131]] {
+        assert!(transmits(&send(&mut s, at(0), 1, &solicit(dropped))).is_empty());
+    }
+    assert_eq!(s.statistic("pkt6-receive-drop"), Some(3));
 }
 
 /// Kea's `AllocEngine::reclaimExpiredLease` (lease affinity on): the reclaimed lease keeps its
