@@ -425,12 +425,14 @@ impl Server {
         self.persist(lease);
     }
 
-    /// Removes a lease and queues the deleting row: Kea writes the lease with valid lifetime
-    /// 0, so its expiry column holds the client's last transmission time.
+    /// Removes a lease and queues the deleting row: Kea 2.2 writes the v6 lease with valid and
+    /// preferred lifetimes 0 (`Memfile_LeaseMgr::deleteLeaseInternal`), so its expiry column
+    /// holds the client's last transmission time.
     fn delete(&mut self, kind: LeaseType, address: Ipv6Addr) -> Option<Lease6> {
         let old = self.leases.remove(kind, address)?;
         let mut row = old.clone();
         row.valid_lifetime = 0;
+        row.preferred_lifetime = 0;
         row.expire = old.cltt();
         self.persist(row);
         Some(old)

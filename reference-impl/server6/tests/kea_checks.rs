@@ -171,3 +171,50 @@ fn a_preferred_lifetime_above_the_valid_one_is_capped() {
     assert_eq!((preferred, valid), (900, 900));
     assert_eq!((na.t1, na.t2), (450, 720));
 }
+
+/// The rows kea-dhcp6 2.2.0 appended in review for a bound, declined, and a bound, released
+/// address (valid lifetime 900 there, 4000 here), byte for byte but for address, DUID and
+/// times: the release row has valid AND preferred lifetime 0 and the lease's expiry, which is
+/// its client's last transmission time (`Memfile_LeaseMgr::deleteLeaseInternal` zeroes both
+/// lifetimes of a v6 lease); the decline row has DUID 00, no hardware address, preferred 0,
+/// the probation period as valid lifetime and state 1.
+/// ```text
+/// 2001:db8:1::100,00,86400,1796180188,1,0,0,1,128,0,0,,,1,,,
+/// 2001:db8:1::101,00:03:00:01:02:00:5e:00:53:02,0,1796093788,1,0,0,2,128,0,0,,02:00:5e:00:53:02,0,,1,2
+/// ```
+#[test]
+fn release_and_decline_rows_are_kea_s_byte_for_byte() {
+    let mut s = server(config());
+    let declined = bind(&mut s, at(0), 1);
+    let released = bind(&mut s, at(5), 2);
+    while s.poll_action().is_some() {}
+    let give_back = |t: MessageType, n: u8, a: std::net::Ipv6Addr| {
+        msg(
+            t,
+            n,
+            &[sid(), (code::IA_NA, ia(1, &[iaaddr(&a.to_string())]))],
+        )
+    };
+    let decline = give_back(MessageType::DECLINE, 1, declined);
+    let release = give_back(MessageType::RELEASE, 2, released);
+    let d = rows(&send(&mut s, at(10), 1, &decline));
+    let r = rows(&send(&mut s, at(20), 2, &release));
+    assert_eq!(
+        d.iter()
+            .map(dhcplab_server6::Lease6::to_row)
+            .collect::<Vec<_>>(),
+        vec![format!(
+            "{declined},00,86400,{},1,0,0,1,128,0,0,,,1,,,",
+            T0 + 10 + 86400
+        )]
+    );
+    assert_eq!(
+        r.iter()
+            .map(dhcplab_server6::Lease6::to_row)
+            .collect::<Vec<_>>(),
+        vec![format!(
+            "{released},00:03:00:01:02:00:00:00:00:02,0,{},1,0,0,1,128,0,0,,02:00:00:00:00:02,0,,1,2",
+            T0 + 5
+        )]
+    );
+}
