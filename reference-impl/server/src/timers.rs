@@ -41,7 +41,8 @@ fn secs(s: u32) -> Duration {
 impl LeaseTimers {
     /// The timers started at `now` (server start, new configuration).
     pub fn armed(now: SystemTime, e: &ExpiredLeasesProcessing, db: &LeaseDatabase) -> Self {
-        let after = |s: u32| (s > 0).then(|| now + secs(s));
+        // A deadline past what SystemTime holds is never reached: no timer, not a panic.
+        let after = |s: u32| (s > 0).then(|| now.checked_add(secs(s))).flatten();
         Self {
             reclaim: after(e.reclaim_timer_wait_time),
             flush: after(e.flush_reclaimed_timer_wait_time),
@@ -71,7 +72,7 @@ impl LeaseTimers {
         let fire = |deadline: &mut Option<SystemTime>, wait: u32| {
             let due = deadline.is_some_and(|t| t <= now);
             if due {
-                *deadline = Some(now + secs(wait));
+                *deadline = now.checked_add(secs(wait));
             }
             due
         };
@@ -103,5 +104,25 @@ mod tests {
         assert_eq!((due.reclaim, due.flush), (true, false));
         assert_eq!(t.reclaim, Some(t0 + secs(22)));
         assert_eq!(epoch_secs(t0), 1_000);
+    }
+
+    #[test]
+    fn a_clock_at_the_end_of_time_arms_no_timer_instead_of_panicking() {
+        let end = UNIX_EPOCH
+            .checked_add(Duration::from_secs(i64::MAX as u64 - 5))
+            .expect("Linux's SystemTime holds i64::MAX seconds");
+        let e = ExpiredLeasesProcessing::default();
+        let db = LeaseDatabase {
+            name: None,
+            persist: true,
+            lfc_interval: 1,
+        };
+        let mut t = LeaseTimers::armed(end, &e, &db);
+        assert_eq!(t.reclaim, None, "10 s after the end of time");
+        assert_eq!(t.lease_file_cleanup, end.checked_add(secs(1)));
+        let later = end.checked_add(secs(1)).expect("1 s fits");
+        let due = t.take_due(later, &e, &db);
+        assert!(due.lease_file_cleanup);
+        assert_eq!(t.lease_file_cleanup, later.checked_add(secs(1)));
     }
 }
