@@ -35,6 +35,9 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         captured: BTreeSet::new(),
         any_v6: false,
         addresses6: BTreeMap::new(),
+        nest: Vec::new(),
+        nest_at: 0,
+        nest_value: None,
     };
     let header = file.scenario;
     let hosts = b.hosts(file.host);
@@ -99,13 +102,32 @@ struct Builder<'a> {
     any_v6: bool,
     /// Global IPv6 addresses of hosts that have one.
     addresses6: BTreeMap<String, Ipv6Addr>,
+    /// Where inside the TOML value at `nest_at` a crafted option is being read (list items
+    /// and keys), so a fault there is placed at the part it is about.
+    nest: Vec<build6::Seg>,
+    /// The start of the value `nest` goes into.
+    nest_at: usize,
+    /// That value read again with its places, once a fault inside it needed them.
+    nest_value: Option<(usize, toml::Spanned<toml::de::DeValue<'a>>)>,
 }
 
 /// The largest client group, a bound on what one scenario asks of memory.
 const MAX_GROUP: u64 = 100_000;
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
     fn fault(&mut self, offset: usize, message: impl Into<String>) {
+        let offset = if !self.nest.is_empty() && offset == self.nest_at {
+            // Read once per value, however many of its parts are faulty.
+            if self.nest_value.as_ref().is_none_or(|(at, _)| *at != offset) {
+                let rest = self.text.get(offset..).unwrap_or_default();
+                self.nest_value = Some((offset, toml::de::DeValue::parse_recoverable(rest).0));
+            }
+            self.nest_value
+                .as_ref()
+                .map_or(offset, |(_, v)| offset + build6::locate(v, &self.nest))
+        } else {
+            offset
+        };
         self.faults.push(Fault {
             place: Place::of(self.text, offset),
             message: message.into(),

@@ -663,14 +663,20 @@ impl Builder<'_> {
                 continue;
             };
             // A list of tables is the option as many times (two IA_NAs: `ia-na = [{...}, {...}]`).
-            let items: Vec<&Value> = match value.get_ref() {
+            let (items, listed): (Vec<&Value>, bool) = match value.get_ref() {
                 Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_table) => {
-                    a.iter().collect()
+                    (a.iter().collect(), true)
                 }
-                one => vec![one],
+                one => (vec![one], false),
             };
-            for item in items {
-                if let Some(data) = self.option6_data(code, item, value.span().start) {
+            self.nest_at = value.span().start;
+            for (i, item) in items.into_iter().enumerate() {
+                if listed {
+                    self.nest.push(Seg::Item(i));
+                }
+                let data = self.option6_data(code, item, value.span().start);
+                self.nest.clear();
+                if let Some(data) = data {
                     options.push(Option6 {
                         code,
                         len: None,
@@ -720,10 +726,12 @@ impl Builder<'_> {
                 None => Some(default),
                 Some(Value::Integer(n)) if u32::try_from(*n).is_ok() => Some(*n as u32),
                 Some(_) => {
-                    b.fault(
-                        at,
-                        format!("{name}: {key} is a number from 0 to 4294967295"),
-                    );
+                    b.within(Seg::Key(key.to_string()), |b| {
+                        b.fault(
+                            at,
+                            format!("{name}: {key} is a number from 0 to 4294967295"),
+                        );
+                    });
                     None
                 }
             }
@@ -748,7 +756,7 @@ impl Builder<'_> {
                 };
                 let mut pieces = vec![match t.get("iaid") {
                     Some(Value::String(s)) if s.starts_with('$') => {
-                        self.check_var(&s[1..], at)?;
+                        self.within(Seg::Key("iaid".into()), |b| b.check_var(&s[1..], at))?;
                         Piece::Var(s[1..].to_string(), Some(4))
                     }
                     other => Piece::Bytes(u32_of(self, other, "iaid", 1)?.to_be_bytes().to_vec()),
@@ -765,22 +773,35 @@ impl Builder<'_> {
                         continue;
                     }
                     if k != lease && k != "status-code" {
-                        self.fault(
-                            at,
-                            format!("{name} takes iaid, t1, t2, {lease} and status-code, not {k}"),
-                        );
+                        self.within(Seg::Key(k.clone()), |b| {
+                            b.fault(
+                                at,
+                                format!(
+                                    "{name} takes iaid, t1, t2, {lease} and status-code, not {k}"
+                                ),
+                            );
+                        });
                         return None;
                     }
                     let inner = option6_code(k).unwrap_or_default();
-                    let items: Vec<&Value> = match x {
-                        Value::Array(a) if k == lease => a.iter().collect(),
-                        other => vec![other],
+                    let items: Vec<(Option<usize>, &Value)> = match x {
+                        Value::Array(a) if k == lease => {
+                            a.iter().enumerate().map(|(i, v)| (Some(i), v)).collect()
+                        }
+                        other => vec![(None, other)],
                     };
-                    for item in items {
+                    for (i, item) in items {
+                        self.nest.push(Seg::Key(k.clone()));
+                        if let Some(i) = i {
+                            self.nest.push(Seg::Item(i));
+                        }
+                        let data = self.option6_data(inner, item, at);
+                        self.nest
+                            .truncate(self.nest.len() - 1 - usize::from(i.is_some()));
                         nested.push(Option6 {
                             code: inner,
                             len: None,
-                            data: self.option6_data(inner, item, at)?,
+                            data: data?,
                         });
                     }
                 }
@@ -799,13 +820,15 @@ impl Builder<'_> {
                     return None;
                 };
                 let mut pieces = vec![if let Some(var) = a.strip_prefix('$') {
-                    self.check_var(var, at)?;
+                    self.within(Seg::Key("address".into()), |b| b.check_var(var, at))?;
                     Piece::Var(var.to_string(), Some(16))
                 } else {
                     Piece::Bytes(
-                        self.lab_addr6(&S::new(at..at, a.clone()), "an IA Address's")?
-                            .octets()
-                            .to_vec(),
+                        self.within(Seg::Key("address".into()), |b| {
+                            b.lab_addr6(&S::new(at..at, a.clone()), "an IA Address's")
+                        })?
+                        .octets()
+                        .to_vec(),
                     )
                 }];
                 for key in ["preferred", "valid"] {
@@ -835,10 +858,12 @@ impl Builder<'_> {
                 };
                 pieces.push(if let Some(var) = p.strip_prefix('$') {
                     // A captured ia-pd.iaprefix is its length, then its 16 bytes, as here.
-                    self.check_var(var, at)?;
+                    self.within(Seg::Key("prefix".into()), |b| b.check_var(var, at))?;
                     Piece::Var(var.to_string(), Some(17))
                 } else {
-                    match self.prefix_ref(&S::new(at..at, p.clone()))? {
+                    match self.within(Seg::Key("prefix".into()), |b| {
+                        b.prefix_ref(&S::new(at..at, p.clone()))
+                    })? {
                         PrefixRef::Literal(a, len) => {
                             Piece::Bytes([&[len][..], &a.octets()].concat())
                         }
@@ -851,7 +876,7 @@ impl Builder<'_> {
             (Some(Format::StatusCode), Value::Table(t)) => {
                 self.known_keys(t, &["code", "message"], name, at)?;
                 let code = match t.get("code") {
-                    Some(c) => self.status_value(c, at)?,
+                    Some(c) => self.within(Seg::Key("code".into()), |b| b.status_value(c, at))?,
                     None => {
                         self.fault(
                             at,
@@ -983,21 +1008,35 @@ impl Builder<'_> {
     fn known_keys(&mut self, t: &toml::Table, keys: &[&str], name: &str, at: usize) -> Option<()> {
         match t.keys().find(|k| !keys.contains(&k.as_str())) {
             Some(k) => {
-                self.fault(at, format!("{name} takes {}, not {k}", keys.join(", ")));
+                self.within(Seg::Key(k.clone()), |b| {
+                    b.fault(at, format!("{name} takes {}, not {k}", keys.join(", ")));
+                });
                 None
             }
             None => Some(()),
         }
     }
 
+    /// Runs `f` one step deeper into the crafted option being read, so its faults are placed
+    /// there.
+    fn within<T>(&mut self, seg: Seg, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.nest.push(seg);
+        let out = f(self);
+        self.nest.pop();
+        out
+    }
+
     /// A Status Code option nested in an IA Address or IA Prefix, when the table has one.
     fn status_in(&mut self, t: &toml::Table, pieces: &mut Vec<Piece>, at: usize) -> Option<()> {
         if let Some(sc) = t.get("status-code") {
             let code = catalogue::code::STATUS_CODE;
+            let data = self.within(Seg::Key("status-code".into()), |b| {
+                b.option6_data(code, sc, at)
+            })?;
             pieces.push(Piece::Options(vec![Option6 {
                 code,
                 len: None,
-                data: self.option6_data(code, sc, at)?,
+                data,
             }]));
         }
         Some(())
@@ -1069,6 +1108,38 @@ impl Builder<'_> {
             _ => None,
         }
     }
+}
+
+/// One step into a TOML value: an item of a list, or a key of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Seg {
+    /// The item at this index.
+    Item(usize),
+    /// The value of this key.
+    Key(String),
+}
+
+/// Where the part of `value` (a TOML value read again with its places, toml's values carry
+/// none inside) that `path` leads to is written, from the value's start; as far as the path
+/// goes when the value has no such part.
+pub(super) fn locate(value: &toml::Spanned<toml::de::DeValue<'_>>, path: &[Seg]) -> usize {
+    use toml::de::DeValue;
+    let mut here = value;
+    for seg in path {
+        let next = match (seg, here.get_ref()) {
+            (Seg::Item(i), DeValue::Array(items)) => items.get(*i),
+            (Seg::Key(k), DeValue::Table(t)) => t
+                .iter()
+                .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                .map(|(_, v)| v),
+            _ => None,
+        };
+        match next {
+            Some(v) => here = v,
+            None => break,
+        }
+    }
+    here.span().start
 }
 
 /// Reads a `Dhcp6` configuration into what a v6 server host keeps: Kea's configuration

@@ -755,8 +755,8 @@ rapid-commit = false
             "unknown DHCPv6 option \"no-such\": give its code or Kea's name (clientid, ia-na, dns-servers, ...)",
         ),
         (
-            p("{ iaid = 1").0,
-            p("{ iaid = 1").1,
+            p("\"red\"").0,
+            p("\"red\"").1,
             "ia-pd takes iaid, t1, t2, iaprefix and status-code, not color",
         ),
         (
@@ -989,17 +989,34 @@ fn every_crafted_message_fault_is_placed() {
         ),
         (
             format!("{SEND}type = \"SOLICIT\"\n[step.message.options]\nia-na = {{ iaid = 1, t1 = -1 }}\n"),
-            "{ iaid",
+            "-1",
             "ia-na: t1 is a number from 0 to 4294967295",
+        ),
+        // A fault inside a list of IAs written over several lines is placed at its part
+        // (the second IA's address), not at the list's first line.
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-na = [ {{ iaid = 1, iaaddr = {{ address = \"2001:db8:1::1\" }} }},\n  {{ iaid = 2, iaaddr = [ {{ address = \"2001:db8:1::2\" }}, {{ address = \"2001:db9::2\" }} ] }} ]\n"),
+            "\"2001:db9::2\"",
+            "2001:db9::2 is outside the range a run may use (2001:db8::/32)",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-pd = [ {{ iaid = 1 }},\n  {{ iaid = 2, iaprefix = {{ prefix = \"2001:db8:8::/56\", status-code = {{ code = \"Nope\" }} }} }} ]\n"),
+            "\"Nope\"",
+            "\"Nope\" is not a status code: Success, UnspecFail, NoAddrsAvail, NoBinding, NotOnLink, UseMulticast, NoPrefixAvail, or a number",
+        ),
+        (
+            format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-na = [ {{ iaid = 1 }},\n  {{ iaid = 2, iaaddr = {{ address = \"2001:db8:1::2\", valid = 1, color = 2 }} }} ]\n"),
+            "2 }",
+            "iaaddr takes address, preferred, valid, status-code, not color",
         ),
         (
             format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-na = {{ iaaddr = {{ valid = 1 }} }}\n"),
-            "{ iaaddr",
+            "{ valid",
             "iaaddr needs address = \"2001:db8::...\"",
         ),
         (
             format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-pd = {{ iaprefix = {{ valid = 1 }} }}\n"),
-            "{ iaprefix",
+            "{ valid",
             "iaprefix needs prefix = \"2001:db8:8::/56\"",
         ),
         (
@@ -1054,7 +1071,7 @@ fn every_crafted_message_fault_is_placed() {
         ),
         (
             format!("{SEND}type = \"REPLY\"\n[step.message.options]\nia-na = {{ status-code = \"Bad\" }}\n"),
-            "{ status",
+            "\"Bad\"",
             "\"Bad\" is not a status code: Success, UnspecFail, NoAddrsAvail, NoBinding, NotOnLink, UseMulticast, NoPrefixAvail, or a number",
         ),
         (
