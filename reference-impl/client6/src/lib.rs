@@ -1270,6 +1270,10 @@ impl Client {
     }
 
     fn release(&mut self, now: SystemTime) {
+        if self.state == State::Releasing {
+            // A second order (release6, then SIGTERM): the exchange under way goes on.
+            return;
+        }
         let Some(b) = self.binding.take() else {
             return self.rest();
         };

@@ -539,3 +539,21 @@ fn the_rebind_after_link_up_retransmits_as_a_confirm_and_keeps_the_prefix_unansw
     assert_eq!(lab.configured.len(), 2);
     assert_eq!(lab.client.state(), State::Bound);
 }
+
+#[test]
+fn a_second_release_order_does_not_cut_the_release_exchange_short() {
+    // The control socket's release6 and then SIGTERM with RELEASE_ON_SIGTERM give two
+    // Release orders: the first exchange keeps retransmitting (REL_MAX_RC) and ends with
+    // RELEASE6 (RFC 8415 18.2.7).
+    let (script, up) = switchable();
+    let mut lab = Lab::new(config(), None, script);
+    lab.run_until(10.0);
+    up.set(false);
+    lab.host(50.0, HostEvent::Release);
+    lab.host(50.5, HostEvent::Release);
+    assert_eq!(lab.client.state(), State::Releasing);
+    lab.run_until(100.0);
+    assert_eq!(lab.sent_of(MessageType::RELEASE).len(), 4);
+    assert_eq!(lab.event_names(), vec!["BOUND6", "RELEASE6"]);
+    assert_eq!(lab.client.state(), State::Idle);
+}
