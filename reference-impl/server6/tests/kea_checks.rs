@@ -40,17 +40,11 @@ fn a_client_identifier_shorter_than_three_bytes_drops_the_message() {
 /// client but loses its host name and DNS flags, in state expired-reclaimed (2).
 #[test]
 fn a_reclaimed_lease_loses_its_host_name_and_dns_flags() {
-    let row = format!(
-        "{}\n2001:db8:1::100,{},4000,{},1,3000,0,1,128,1,1,host.example.org,,0,,,",
-        dhcplab_memfile::HEADER6,
+    let leases = lease_file(&[format!(
+        "2001:db8:1::100,{},4000,{},1,3000,0,1,128,1,1,host.example.org,,0,,,",
         dhcplab_wire::v4::Hex(&duid(1)),
         T0 + 100,
-    );
-    let leases = dhcplab_memfile::load6(&row)
-        .expect("lease file")
-        .leases
-        .into_values()
-        .collect();
+    )]);
     let mut s = server_with(config(), leases);
     s.handle_timeout(at(110));
     let actions: Vec<_> = std::iter::from_fn(|| s.poll_action()).collect();
@@ -78,17 +72,7 @@ fn a_request_shows_one_address_of_a_binding_that_holds_two() {
             T0 + 4000
         )
     };
-    let text = format!(
-        "{}\n{}\n{}",
-        dhcplab_memfile::HEADER6,
-        row("2001:db8:1::150"),
-        row("2001:db8:1::140")
-    );
-    let leases = dhcplab_memfile::load6(&text)
-        .expect("lease file")
-        .leases
-        .into_values()
-        .collect();
+    let leases = lease_file(&[row("2001:db8:1::150"), row("2001:db8:1::140")]);
     let mut s = server_with(config(), leases);
     let m = exchange(
         &mut s,

@@ -90,14 +90,12 @@ proptest! {
         cfg.expired_leases.hold_reclaimed_time = hold;
         cfg.expired_leases.max_reclaim_leases = max_leases;
         cfg.lease_database.lfc_interval = lfc;
-        let row = format!(
-            "{}\n2001:db8:1::100,{},{row_valid},{row_expire},1,{row_pref},0,1,128,0,0,,,0,,,\n\
-             2001:db8:8000::,{},{row_valid},{row_expire},1,{row_pref},2,1,56,0,0,,,1,,,",
-            dhcplab_memfile::HEADER6,
-            dhcplab_wire::v4::Hex(&duid(1)),
-            dhcplab_wire::v4::Hex(&duid(2)),
-        );
-        let leases = dhcplab_memfile::load6(&row).expect("header").leases.into_values().collect();
+        let leases = lease_file(&[
+            format!("2001:db8:1::100,{},{row_valid},{row_expire},1,{row_pref},0,1,128,0,0,,,0,,,",
+                    dhcplab_wire::v4::Hex(&duid(1))),
+            format!("2001:db8:8000::,{},{row_valid},{row_expire},1,{row_pref},2,1,56,0,0,,,1,,,",
+                    dhcplab_wire::v4::Hex(&duid(2))),
+        ]);
         let mut s = server_with(cfg, leases);
         let ias = [(code::IA_NA, ia(1, &[iaaddr("2001:db8:1::100")])),
                    (code::IA_PD, ia(1, &[iaprefix("2001:db8:8000::/56")]))];
@@ -168,19 +166,18 @@ fn thirty_two_relay_layers_are_answered_and_thirty_three_dropped() {
 fn a_solicit_full_of_ias_on_a_full_pool_is_answered_quickly() {
     let mut cfg = config();
     cfg.subnets[0].pools[0].last = ip("2001:db8:1::7ff");
-    let leases: Vec<_> = (0x100u16..=0x7ff)
+    let rows: Vec<String> = (0x100u16..=0x7ff)
         .map(|i| {
-            let row = format!(
+            format!(
                 "2001:db8:1::{i:x},00:03:00:01:02:00:00:00:{:02x}:{:02x},4000,{},1,3000,0,1,128,0,0,,,0,,,",
                 i >> 8,
                 i & 0xff,
                 common::T0 + 100_000
-            );
-            let text = format!("{}\n{row}", dhcplab_memfile::HEADER6);
-            let mut load = dhcplab_memfile::load6(&text).expect("lease file");
-            load.leases.pop_first().expect("one lease").1
+            )
         })
         .collect();
+    let leases = lease_file(&rows);
+    assert_eq!(leases.len(), 0x700);
     let mut s = server_with(cfg, leases);
     let ias: Vec<(u16, Vec<u8>)> = (0..4000u32).map(|i| (code::IA_NA, ia(i, &[]))).collect();
     let started = std::time::Instant::now();

@@ -351,3 +351,17 @@ pub fn bind(s: &mut Server, now: SystemTime, n: u8) -> Ipv6Addr {
     assert_eq!(addresses(&ia_nas(&rep)[0])[0].0, a);
     a
 }
+
+/// The leases of a lease file made of Kea 2.2's header and `rows` (a row of lifetime 0
+/// deletes, the last row of an address wins, as `dhcplab_memfile::load6` reads it).
+pub fn lease_file(rows: &[String]) -> Vec<Lease6> {
+    let text = std::iter::once(dhcplab_memfile::HEADER6.to_string())
+        .chain(rows.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    dhcplab_memfile::load6(&text)
+        .expect("a lease file")
+        .leases
+        .into_values()
+        .collect()
+}
