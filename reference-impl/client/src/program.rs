@@ -27,15 +27,17 @@ pub enum Event {
     Release,
     /// Configuration was obtained with DHCPINFORM.
     Inform,
-    /// DHCPv6: the first addresses or prefixes of a binding were configured.
+    /// DHCPv6: a binding's addresses and prefixes are configured and DAD found no other
+    /// holder of the addresses (dhcpagent's dhcp_bound_complete); also after a Confirm that
+    /// kept them (link up, resume, restart).
     Bound6,
     /// DHCPv6: a Renew, Rebind or Request reply extended the binding.
     Extend6,
     /// DHCPv6: the last addresses and prefixes of the binding are gone (expired, or taken
     /// away by the server).
     Expire6,
-    /// DHCPv6: the binding was dropped (by command, on stop, or on NotOnLink); its addresses
-    /// and prefixes are gone.
+    /// DHCPv6: the binding was dropped (by command, on stop, on NotOnLink, or for a duplicate
+    /// address found after BOUND6); its addresses and prefixes are gone.
     Drop6,
     /// DHCPv6: the binding was released to the server; its addresses and prefixes are gone.
     Release6,
