@@ -1010,13 +1010,16 @@ impl Client {
                     extended |= e;
                     stale |= renewal && !e && holds(&binding, sent);
                 }
-                (Some(_), code) => self.log(
-                    Level::Warning,
-                    &format!(
-                        "IA {} answered with status {code}; left as it was",
-                        sent.iaid
-                    ),
-                ),
+                (Some(_), code) => {
+                    self.log(
+                        Level::Warning,
+                        &format!(
+                            "IA {} answered with status {code}; left as it was",
+                            sent.iaid
+                        ),
+                    );
+                    stale |= renewal && holds(&binding, sent);
+                }
             }
         }
         binding.ias.retain(|ia| !ia.leases.is_empty());

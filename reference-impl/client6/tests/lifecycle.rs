@@ -504,3 +504,42 @@ fn a_renew_reply_that_leaves_an_ia_out_is_retransmitted_not_answered_at_once() {
     assert_eq!(lab.event_names(), ["BOUND6"]);
     assert_eq!(lab.client.state(), State::Renewing);
 }
+
+#[test]
+fn a_renew_reply_with_another_status_in_the_ia_is_retransmitted_not_answered_at_once() {
+    // An IA answered with a status the client does not act on (here UnspecFail) updates
+    // nothing: the Renew goes on at its retransmission times (RFC 8415 14.1 rate limit).
+    let count = Rc::new(Cell::new(0));
+    let seen = count.clone();
+    let script: Script = Box::new(move |s: &Sent| {
+        seen.set(seen.get() + 1);
+        if seen.get() > 60 {
+            return Vec::new();
+        }
+        match s.kind() {
+            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &granted(s))],
+            MessageType::REQUEST => vec![answer(s, MessageType::REPLY, &granted(s))],
+            MessageType::RENEW | MessageType::REBIND => vec![answer(
+                s,
+                MessageType::REPLY,
+                &[(
+                    code::IA_NA,
+                    ia(IAID, 0, 0, &[option(code::STATUS_CODE, &status(1, "busy"))]),
+                )],
+            )],
+            _ => Vec::new(),
+        }
+    });
+    let mut lab = Lab::new(config(), None, script);
+    lab.run_until(10.0);
+    let b = bound_at(&lab);
+    lab.run_until(b + f64::from(T1) + 30.0);
+    let renews = lab.sent_of(MessageType::RENEW);
+    assert!(
+        (2..=4).contains(&renews.len()),
+        "{} Renews in 30 s; {} messages in all",
+        renews.len(),
+        count.get()
+    );
+    assert_eq!(lab.configured.len(), 1, "the address stays");
+}
