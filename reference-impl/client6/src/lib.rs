@@ -977,7 +977,9 @@ impl Client {
         let mut again = Vec::new();
         let mut extended = false;
         let mut not_on_link = false;
-        // A held IA this renewal reply did not update.
+        // A held IA this reply to a Renew, Rebind or Request (one that asks again for what
+        // is held) did not update.
+        let revisit = renewal || x.kind == Kind::Request;
         let mut stale = false;
         for sent in &x.ias {
             let got = a
@@ -986,8 +988,7 @@ impl Client {
                 .find(|ia| ia.kind == sent.kind && ia.iaid == sent.iaid);
             let code = got.and_then(|g| g.status).unwrap_or(status::SUCCESS);
             match (got, code) {
-                (None, _) if renewal => stale |= holds(&binding, sent),
-                (None, _) => {}
+                (None, _) => stale |= revisit && holds(&binding, sent),
                 (Some(_), status::NO_ADDRS_AVAIL | status::NO_PREFIX_AVAIL) => {
                     removed.extend(take_ia(&mut binding, sent.kind, sent.iaid));
                     if renewal {
@@ -1008,7 +1009,7 @@ impl Client {
                     let (r, e) = apply_ia(&mut binding, g, now);
                     removed.extend(r);
                     extended |= e;
-                    stale |= renewal && !e && holds(&binding, sent);
+                    stale |= revisit && !e && holds(&binding, sent);
                 }
                 (Some(_), code) => {
                     self.log(
@@ -1018,7 +1019,7 @@ impl Client {
                             sent.iaid
                         ),
                     );
-                    stale |= renewal && holds(&binding, sent);
+                    stale |= revisit && holds(&binding, sent);
                 }
             }
         }

@@ -543,3 +543,55 @@ fn a_renew_reply_with_another_status_in_the_ia_is_retransmitted_not_answered_at_
     );
     assert_eq!(lab.configured.len(), 1, "the address stays");
 }
+
+#[test]
+fn no_binding_to_renew_and_to_the_request_after_it_does_not_loop_at_once() {
+    // A server that answers NoBinding to the Renew (RFC 8415 18.2.10.1: Request it again) and
+    // then NoBinding to that Request too: the Request retransmits (REQ_TIMEOUT, REQ_MAX_RC)
+    // instead of a Renew at once, and so on without end.
+    let count = Rc::new(Cell::new(0));
+    let seen = count.clone();
+    let script: Script = Box::new(move |s: &Sent| {
+        seen.set(seen.get() + 1);
+        if seen.get() > 80 {
+            return Vec::new();
+        }
+        let no_binding = vec![(
+            code::IA_NA,
+            ia(IAID, 0, 0, &[option(code::STATUS_CODE, &status(3, "who?"))]),
+        )];
+        match s.kind() {
+            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &granted(s))],
+            MessageType::REQUEST if seen.get() <= 2 => {
+                vec![answer(s, MessageType::REPLY, &granted(s))]
+            }
+            MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
+                vec![answer(s, MessageType::REPLY, &no_binding)]
+            }
+            _ => Vec::new(),
+        }
+    });
+    let mut lab = Lab::new(config(), None, script);
+    lab.run_until(10.0);
+    let b = bound_at(&lab);
+    lab.run_until(b + f64::from(T1) + 60.0);
+    let sent_after_t1 = lab
+        .sent
+        .iter()
+        .filter(|s| s.at >= b + f64::from(T1))
+        .count();
+    // One Renew, then Requests 1, 2, 4, 8, 16, 30 s apart: about seven in a minute.
+    assert!(
+        sent_after_t1 <= 10,
+        "{sent_after_t1} messages in the minute after T1: {:?}",
+        lab.sent
+            .iter()
+            .map(|s| (s.at, s.kind()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        lab.configured.len(),
+        1,
+        "the address stays until it expires"
+    );
+}
