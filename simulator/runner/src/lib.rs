@@ -1017,6 +1017,7 @@ impl<N: Network> Runner<'_, N> {
                 host,
                 state,
                 address,
+                not_address,
                 prefix,
             } => {
                 let i = self.index(host)?;
@@ -1056,6 +1057,14 @@ impl<N: Network> Runner<'_, N> {
                         return Err(format!(
                             "expected {host} with {}, it has {held_text}",
                             want.map_or("no address".to_string(), |a| a.to_string()),
+                        ));
+                    }
+                }
+                if let Some(gone) = not_address {
+                    let gone = self.addr(gone)?;
+                    if held.contains(&gone) {
+                        return Err(format!(
+                            "expected {host} without {gone}, it has {held_text}"
                         ));
                     }
                 }

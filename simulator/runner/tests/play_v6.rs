@@ -435,3 +435,39 @@ role = "peer"
         assert_eq!(net.injected[0].payload.len(), max);
     }
 }
+
+#[test]
+fn not_address_holds_only_while_the_client_does_not_hold_it() {
+    // Partial loss (one of two addresses gone) is the client keeping one address and not
+    // the other: `address` says what it holds, `not-address` what it must not.
+    let text = r#"
+[[host]]
+name = "c1"
+role = "client"
+family = "v6"
+ia-na = 2
+
+[[step]]
+expect = "client"
+host = "c1"
+address = "2001:db8:1::100"
+not-address = "2001:db8:1::101"
+"#;
+    let s = parse(text, Path::new("t/gone.toml")).expect("reads");
+    let mut net = Scripted::new(&s, Vec::new(), bound_view(), Vec::new());
+    let o = play(&s, &mut net);
+    assert_eq!(o.status, Status::Passed, "{}", o.message);
+    let mut view = bound_view();
+    view.addresses6
+        .push("2001:db8:1::101".parse().expect("addr"));
+    let mut net = Scripted::new(&s, Vec::new(), view, Vec::new());
+    let o = play(&s, &mut net);
+    assert_eq!(o.failed_step, Some(0));
+    assert!(
+        o.message.ends_with(
+            "expected c1 without 2001:db8:1::101, it has 2001:db8:1::100, 2001:db8:1::101"
+        ),
+        "{}",
+        o.message
+    );
+}

@@ -879,7 +879,7 @@ impl<'a> Builder<'a> {
                 .and_then(|m| m.values().next())
                 .map_or(at, |v| v.span().start)
         };
-        let given: [(&str, Option<usize>); 27] = [
+        let given: [(&str, Option<usize>); 28] = [
             ("host", s.host.as_ref().map(|v| v.span().start)),
             ("hosts", s.hosts.as_ref().map(|v| v.span().start)),
             ("from", s.from.as_ref().map(|v| v.span().start)),
@@ -899,6 +899,10 @@ impl<'a> Builder<'a> {
             ("state", s.state.as_ref().map(|v| v.span().start)),
             ("address", s.address.as_ref().map(|v| v.span().start)),
             ("prefix", s.prefix.as_ref().map(|v| v.span().start)),
+            (
+                "not-address",
+                s.not_address.as_ref().map(|v| v.span().start),
+            ),
             ("count", s.count.as_ref().map(|v| v.span().start)),
             ("config", s.config.as_ref().map(|v| v.span().start)),
             ("link", s.link.as_ref().map(|v| v.span().start)),
@@ -1733,14 +1737,23 @@ impl<'a> Builder<'a> {
                     Some(p) => Some(Some(self.prefix_ref(p)?)),
                     None => None,
                 };
-                if state.is_none() && address.is_none() && prefix.is_none() {
-                    self.fault(at, "expect = \"client\" needs state, address or prefix");
+                let not_address = match &s.not_address {
+                    Some(a) => Some(self.addr_ref_of(a, family)?),
+                    None => None,
+                };
+                if state.is_none() && address.is_none() && prefix.is_none() && not_address.is_none()
+                {
+                    self.fault(
+                        at,
+                        "expect = \"client\" needs state, address, not-address or prefix",
+                    );
                     return None;
                 }
                 Expect::Client {
                     host,
                     state,
                     address,
+                    not_address,
                     prefix,
                 }
             }
@@ -2088,7 +2101,7 @@ fn allowed_for_expectation(kind: &str) -> Option<&'static [&'static str]> {
         "events" => &["host", "events"],
         "hook-calls" => &["host", "calls"],
         "script" => &["host", "runs"],
-        "client" => &["host", "state", "address", "prefix"],
+        "client" => &["host", "state", "address", "not-address", "prefix"],
         "lease" => &["host", "address", "prefix", "state", "to"],
         "leases" => &["host", "count"],
         "ha-state" => &["host", "state", "within"],

@@ -524,6 +524,8 @@ pub enum Expect {
         /// The address on its interface (a DHCPv6 client: one of its IA_NA addresses):
         /// `None` for no address.
         address: Option<Option<AddrRef>>,
+        /// An address it must not hold (one it gave up, while it keeps others).
+        not_address: Option<AddrRef>,
         /// A prefix delegated to it (DHCPv6): `None` for no prefix at all.
         prefix: Option<Option<PrefixRef>>,
     },

@@ -117,6 +117,7 @@ pub(crate) struct Step {
     pub state: Option<S<String>>,
     pub address: Option<S<String>>,
     pub prefix: Option<S<String>>,
+    pub not_address: Option<S<String>>,
     pub count: Option<S<Value>>,
     pub config: Option<S<String>>,
     pub link: Option<S<Link>>,

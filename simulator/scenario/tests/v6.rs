@@ -1129,6 +1129,16 @@ fn every_v6_step_fault_is_placed() {
             "\"nope\" is not an IPv6 address or prefix",
         ),
         (
+            "[[step]]\nexpect = \"client\"\nhost = \"c1\"\nnot-address = \"192.0.2.9\"\n",
+            "\"192.0.2.9\"",
+            "\"192.0.2.9\" is not an IPv6 address",
+        ),
+        (
+            "[[step]]\nexpect = \"lease\"\nhost = \"srv\"\naddress = \"2001:db8:1::100\"\nnot-address = \"2001:db8:1::101\"\n",
+            "\"2001:db8:1::101\"",
+            "\"lease\" does not use not-address (it takes: host, address, prefix, state, to)",
+        ),
+        (
             "[[step]]\nexpect = \"message\"\nfrom = \"srv\"\nwithin = \"1s\"\n[step.capture]\nq = \"ia-ta.iaaddr\"\n",
             "\"ia-ta",
             "\"ia-ta.iaaddr\": only ia-na and ia-pd have parts (ia-na.iaaddr, ia-pd[2].iaprefix)",
