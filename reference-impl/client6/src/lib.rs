@@ -1347,11 +1347,23 @@ impl Client {
             self.announced = false;
         }
         self.announce_when_checked(now);
-        let ias = vec![IaOut {
-            kind: IaKind::Na,
-            iaid,
-            leases: lease.into_iter().collect(),
-        }];
+        // Addresses a Decline under way names are declined again with this one, in one
+        // message (RFC 8415 18.2.8 lets one Decline carry several).
+        let mut ias = match &self.exchange {
+            Some(x) if x.kind == Kind::Decline => x.ias.clone(),
+            _ => Vec::new(),
+        };
+        match ias
+            .iter_mut()
+            .find(|o| o.kind == IaKind::Na && o.iaid == iaid)
+        {
+            Some(o) => o.leases.extend(lease),
+            None => ias.push(IaOut {
+                kind: IaKind::Na,
+                iaid,
+                leases: lease.into_iter().collect(),
+            }),
+        }
         self.start(
             now,
             Kind::Decline,

@@ -557,3 +557,33 @@ fn a_second_release_order_does_not_cut_the_release_exchange_short() {
     assert_eq!(lab.event_names(), vec!["BOUND6", "RELEASE6"]);
     assert_eq!(lab.client.state(), State::Idle);
 }
+
+#[test]
+fn two_duplicates_are_declined_together_and_the_first_is_not_forgotten() {
+    // Both new addresses are found in use: the second Decline names both (RFC 8415 18.2.8
+    // allows several addresses in one), so the first is still retransmitted when the server
+    // is silent, and no event runs for addresses BOUND6 never announced.
+    let mut c = config();
+    c.na_iaids = vec![1, 2];
+    let mut good = good_server();
+    let script: Script = Box::new(move |s: &Sent| match s.kind() {
+        MessageType::DECLINE => Vec::new(),
+        _ => good(s),
+    });
+    let mut lab = Lab::new(c, None, script);
+    lab.in_use = vec![ADDR, nth(ADDR, 1)];
+    lab.run_until(2.2);
+    // DEC_TIMEOUT 1 s, DEC_MAX_RC 4: over by 2.2 + 1.1 + 2.2 + 4.4 + 8.8.
+    lab.run_until(19.0);
+    let dec = lab.sent_of(MessageType::DECLINE);
+    let last = dec.last().expect("a Decline");
+    assert_eq!(
+        last.ia_na(),
+        vec![(1, vec![ADDR]), (2, vec![nth(ADDR, 1)])],
+        "{:?}",
+        dec.iter().map(|d| d.ia_na()).collect::<Vec<_>>()
+    );
+    assert!(dec.len() >= 4, "{}", dec.len());
+    assert!(lab.events.is_empty(), "{:?}", lab.event_names());
+    assert!(lab.configured.is_empty());
+}
