@@ -166,3 +166,22 @@ within = "20s"
     assert_eq!(stopped.status, dhcplab_runner::Status::Failed);
     assert_eq!(stopped.failed_step, Some(0), "{}", stopped.message);
 }
+
+#[test]
+fn the_readme_states_the_run_bounds_the_code_keeps() {
+    // scenarios/README.md tells users how much one run may do; it must say what the code
+    // enforces (it said 50 million after the budget became 20 million).
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/README.md"),
+    )
+    .expect("scenarios/README.md");
+    let text = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let millions = dhcplab_virtual_mode::MAX_WORK / 1_000_000;
+    assert!(
+        text.contains(&format!("({millions} million frames and timers)")),
+        "the README does not state MAX_WORK = {}",
+        dhcplab_virtual_mode::MAX_WORK
+    );
+    let days = dhcplab_runner::MAX_VIRTUAL_TIME.as_secs() / 86_400;
+    assert!(text.contains(&format!("at most {days} days of virtual time")));
+}
