@@ -402,25 +402,31 @@ fn prefix_only_binding_renews_and_expires() {
     assert!(lab.configured.is_empty());
 }
 
-/// A server answering every message with `ias`, and at most 40 messages in all (so that a
-/// client stuck in a loop of sending cannot hang the test).
-fn capped(ias: Vec<(u16, Vec<u8>)>) -> (Script, Rc<Cell<u32>>) {
+/// A server that answers through `answer` (given each message and its number, from 1) and
+/// stops after 80 messages, so that a client stuck in a loop of sending cannot hang the test;
+/// with the count of messages it saw.
+fn capped(mut answer: impl FnMut(&Sent, u32) -> Vec<Vec<u8>> + 'static) -> (Script, Rc<Cell<u32>>) {
     let count = Rc::new(Cell::new(0));
     let seen = count.clone();
     let script: Script = Box::new(move |s: &Sent| {
         seen.set(seen.get() + 1);
-        if seen.get() > 40 {
+        if seen.get() > 80 {
             return Vec::new();
         }
-        match s.kind() {
-            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &ias)],
-            MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
-                vec![answer(s, MessageType::REPLY, &ias)]
-            }
-            _ => Vec::new(),
-        }
+        answer(s, seen.get())
     });
     (script, count)
+}
+
+/// An Advertise with `ias` to a Solicit, a Reply with them to a Request, Renew or Rebind.
+fn offering(s: &Sent, ias: &[(u16, Vec<u8>)]) -> Vec<Vec<u8>> {
+    match s.kind() {
+        MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, ias)],
+        MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
+            vec![answer(s, MessageType::REPLY, ias)]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[test]
@@ -428,10 +434,8 @@ fn a_deprecated_address_with_t1_and_t2_of_zero_does_not_renew_at_once() {
     // Preferred lifetime 0 (RFC 8415 21.6: deprecated, still valid 2000 s) and T1 = T2 = 0
     // (21.4: the client chooses): 0.5 and 0.8 of the shortest preferred lifetime would be 0,
     // a Renew at once after every Reply. The client takes the valid lifetime instead.
-    let (script, count) = capped(vec![(
-        code::IA_NA,
-        ia(IAID, 0, 0, &[ia_addr(ADDR, 0, 2000)]),
-    )]);
+    let ias = vec![(code::IA_NA, ia(IAID, 0, 0, &[ia_addr(ADDR, 0, 2000)]))];
+    let (script, count) = capped(move |s, _| offering(s, &ias));
     let mut lab = Lab::new(config(), None, script);
     lab.run_until(10.0);
     assert_eq!(count.get(), 2, "Solicit and Request only: {:?}", lab.sent);
@@ -459,26 +463,14 @@ fn a_renew_reply_that_leaves_an_ia_out_is_retransmitted_not_answered_at_once() {
         ia(IAID, T1, T2, &[ia_addr(ADDR, PREFERRED, VALID)]),
     )];
     let mut granted_once = false;
-    let count = Rc::new(Cell::new(0));
-    let seen = count.clone();
-    let script: Script = Box::new(move |s: &Sent| {
-        seen.set(seen.get() + 1);
-        if seen.get() > 60 {
-            return Vec::new();
-        }
+    let (script, count) = capped(move |s, _| {
         let ias = if granted_once {
             na_only.clone()
         } else {
             granted(s)
         };
-        match s.kind() {
-            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &ias)],
-            MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
-                granted_once = true;
-                vec![answer(s, MessageType::REPLY, &ias)]
-            }
-            _ => Vec::new(),
-        }
+        granted_once |= s.kind() == MessageType::REQUEST;
+        offering(s, &ias)
     });
     let mut lab = Lab::new(c, None, script);
     lab.run_until(10.0);
@@ -509,26 +501,15 @@ fn a_renew_reply_that_leaves_an_ia_out_is_retransmitted_not_answered_at_once() {
 fn a_renew_reply_with_another_status_in_the_ia_is_retransmitted_not_answered_at_once() {
     // An IA answered with a status the client does not act on (here UnspecFail) updates
     // nothing: the Renew goes on at its retransmission times (RFC 8415 14.1 rate limit).
-    let count = Rc::new(Cell::new(0));
-    let seen = count.clone();
-    let script: Script = Box::new(move |s: &Sent| {
-        seen.set(seen.get() + 1);
-        if seen.get() > 60 {
-            return Vec::new();
-        }
-        match s.kind() {
-            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &granted(s))],
-            MessageType::REQUEST => vec![answer(s, MessageType::REPLY, &granted(s))],
-            MessageType::RENEW | MessageType::REBIND => vec![answer(
-                s,
-                MessageType::REPLY,
-                &[(
-                    code::IA_NA,
-                    ia(IAID, 0, 0, &[option(code::STATUS_CODE, &status(1, "busy"))]),
-                )],
+    let (script, count) = capped(|s, _| match s.kind() {
+        MessageType::SOLICIT | MessageType::REQUEST => offering(s, &granted(s)),
+        _ => offering(
+            s,
+            &[(
+                code::IA_NA,
+                ia(IAID, 0, 0, &[option(code::STATUS_CODE, &status(1, "busy"))]),
             )],
-            _ => Vec::new(),
-        }
+        ),
     });
     let mut lab = Lab::new(config(), None, script);
     lab.run_until(10.0);
@@ -549,26 +530,15 @@ fn no_binding_to_renew_and_to_the_request_after_it_does_not_loop_at_once() {
     // A server that answers NoBinding to the Renew (RFC 8415 18.2.10.1: Request it again) and
     // then NoBinding to that Request too: the Request retransmits (REQ_TIMEOUT, REQ_MAX_RC)
     // instead of a Renew at once, and so on without end.
-    let count = Rc::new(Cell::new(0));
-    let seen = count.clone();
-    let script: Script = Box::new(move |s: &Sent| {
-        seen.set(seen.get() + 1);
-        if seen.get() > 80 {
-            return Vec::new();
-        }
+    let (script, _) = capped(|s, n| {
         let no_binding = vec![(
             code::IA_NA,
             ia(IAID, 0, 0, &[option(code::STATUS_CODE, &status(3, "who?"))]),
         )];
         match s.kind() {
-            MessageType::SOLICIT => vec![answer(s, MessageType::ADVERTISE, &granted(s))],
-            MessageType::REQUEST if seen.get() <= 2 => {
-                vec![answer(s, MessageType::REPLY, &granted(s))]
-            }
-            MessageType::REQUEST | MessageType::RENEW | MessageType::REBIND => {
-                vec![answer(s, MessageType::REPLY, &no_binding)]
-            }
-            _ => Vec::new(),
+            MessageType::SOLICIT => offering(s, &granted(s)),
+            MessageType::REQUEST if n <= 2 => offering(s, &granted(s)),
+            _ => offering(s, &no_binding),
         }
     });
     let mut lab = Lab::new(config(), None, script);
