@@ -1183,3 +1183,19 @@ fn every_v6_step_fault_is_placed() {
         only_fault(extra, at, message);
     }
 }
+
+#[test]
+fn the_readme_documents_every_field_a_step_can_check() {
+    // Every field name the language reads (DHCPv4's and DHCPv6's) is in scenarios/README.md,
+    // so a user finds each one there.
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/README.md"),
+    )
+    .expect("scenarios/README.md");
+    let missing: Vec<&str> = dhcplab_scenario::Field::ALL
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !readme.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
+}
