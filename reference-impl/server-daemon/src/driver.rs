@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// One thing a core asks of the driver, in the words both cores share.
 pub(crate) enum Step<T, L, E> {
@@ -220,7 +220,7 @@ pub(crate) fn open_lease_file<L: LeaseRecord>(
 }
 
 /// Opens the control socket, when the configuration has one.
-pub(crate) fn open_control(
+fn open_control(
     path: Option<&PathBuf>,
     commands: mpsc::Sender<Command>,
 ) -> Result<Option<control::Listener>, DaemonError> {
@@ -254,8 +254,13 @@ pub(crate) struct Io<C: Core, L> {
     pub links: Vec<L>,
     /// The lease file's writer, when leases persist.
     pub writer: Option<LeaseWriter>,
-    /// The control socket, drained before the loop returns so `shutdown` is answered.
-    pub control: Option<control::Listener>,
+    /// Where the control socket goes, when the configuration has one, and where its commands
+    /// go. It is opened once the start's actions are carried out (v6: the server DUID file is
+    /// written), so whoever sees the socket sees a started server; it is drained before the
+    /// loop returns so `shutdown` is answered.
+    pub control: Option<PathBuf>,
+    /// Where the control socket's commands go.
+    pub command_sender: mpsc::Sender<Command>,
     /// Commands from the control socket (and the HA peer endpoint).
     pub commands: mpsc::Receiver<Command>,
     /// HA partners' answers (a closed channel where there is no HA).
@@ -267,6 +272,9 @@ pub(crate) struct Io<C: Core, L> {
 pub(crate) struct Held<T> {
     rows: String,
     replies: Vec<(u64, T)>,
+    /// Control command answers waiting for the rows their command wrote (Kea answers
+    /// `lease4-add` and the like once the lease is in the file).
+    answers: Vec<(u64, oneshot::Sender<serde_json::Value>, serde_json::Value)>,
 }
 
 impl<T> Default for Held<T> {
@@ -274,6 +282,7 @@ impl<T> Default for Held<T> {
         Self {
             rows: String::new(),
             replies: Vec::new(),
+            answers: Vec::new(),
         }
     }
 }
@@ -304,6 +313,7 @@ where
     // What the start asked for (v4: the HA service's first peer commands, scripts of
     // dhcp4_srv_configured; v6: the server DUID file).
     let mut stop = carry_out(server, around, writer.as_mut(), &mut held, false);
+    let control = open_control(io.control.as_ref(), io.command_sender)?;
     while !stop {
         let deadline = server.poll_timeout();
         let sleep = deadline
@@ -342,7 +352,13 @@ where
             }
             Some(cmd) = commands.recv() => {
                 let answer = answer_command(server, config_path, &cmd.text);
-                let _ = cmd.answer.send(answer);
+                stop |= carry_out(server, around, writer.as_mut(), &mut held, false);
+                // The rows gathered this turn are the command's own: its answer waits for them.
+                let after = match writer.as_ref() {
+                    Some(w) if !held.rows.is_empty() => w.last_seq() + 1,
+                    _ => 0,
+                };
+                held.answers.push((after, cmd.answer, answer));
                 // config-set and config-reload may move or end HA.
                 around.config_changed(server).await;
             }
@@ -372,7 +388,7 @@ where
         let last = w.finish();
         release(links, &mut held, Some(last))?;
     }
-    if let Some(c) = &io.control {
+    if let Some(c) = &control {
         c.drain(Duration::from_secs(2)).await;
     }
     Ok(())
@@ -466,6 +482,14 @@ fn release<L: LinkSocket>(
         Some(Durable::UpTo(n)) => n,
         Some(Durable::Failed(e)) => return Err(DaemonError::LeaseWrite(e)),
     };
+    let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut held.answers)
+        .into_iter()
+        .partition(|(seq, ..)| *seq <= upto);
+    held.answers = waiting;
+    for (_, to, answer) in ready {
+        // The asker may have gone; the answer is then for nobody.
+        let _ = to.send(answer);
+    }
     let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut held.replies)
         .into_iter()
         .partition(|(seq, _)| *seq <= upto);

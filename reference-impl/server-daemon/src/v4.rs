@@ -114,7 +114,6 @@ pub(crate) async fn serve(
     }
     let (cmd_tx, commands) = mpsc::channel(16);
     let mut endpoint = peers::Endpoint::new(cmd_tx.clone());
-    let control = driver::open_control(control_path.as_ref(), cmd_tx)?;
     endpoint.follow(peers::endpoint_address(&server)).await?;
     let (requester, peer_answers) = peers::Requester::new();
     let mut around = Around {
@@ -124,7 +123,8 @@ pub(crate) async fn serve(
     let io = Io {
         links,
         writer,
-        control,
+        control: control_path,
+        command_sender: cmd_tx,
         commands,
         peer_answers,
     };

@@ -164,13 +164,13 @@ pub(crate) async fn serve(
         server.attach(l.interface.clone());
     }
     let (cmd_tx, commands) = mpsc::channel(16);
-    let control = driver::open_control(control_path.as_ref(), cmd_tx)?;
     // There is no HA for DHCPv6: a channel that is closed at once.
     let (_, peer_answers) = mpsc::channel(1);
     let io = Io {
         links,
         writer,
-        control,
+        control: control_path,
+        command_sender: cmd_tx,
         commands,
         peer_answers,
     };
