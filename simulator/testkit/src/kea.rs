@@ -73,7 +73,9 @@ impl KeaDhcp4 {
             .expect("spawn kea-dhcp4");
         let mut kea = Self { child, socket };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !kea.socket.exists() {
+        // The socket file appears when Kea binds it, a moment before it listens: wait until a
+        // connection is taken.
+        while UnixStream::connect(&kea.socket).is_err() {
             if Instant::now() > deadline || kea.child.try_wait().ok().flatten().is_some() {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!("kea-dhcp4 did not open its control socket; its log:\n{log}");
