@@ -28,7 +28,8 @@ pub struct Args {
     /// Write the matrix as one HTML page to this file.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// DHCPv6: kea-dhcp6, dhcpd -6 and dnsmasq against dhclient -6 and dhcpcd -6.
+    /// DHCPv6: the reference server, kea-dhcp6, dhcpd -6 and dnsmasq against the reference agent,
+    /// dhclient -6 and dhcpcd -6 (udhcpc has no DHCPv6: skipped).
     #[arg(long)]
     v6: bool,
     /// Keep every stack's files (configurations, leases, logs) under DIR.
