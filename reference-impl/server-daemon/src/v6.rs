@@ -290,7 +290,8 @@ mod tests {
                 .all(|a| !matches!(a, Action::WriteServerId(_))),
             "the file's DUID is not written again"
         );
-        assert_eq!(format!("{}\n", hex_colon(first.server_duid())), text);
+        // Kea's DUIDFactory writes the DUID's text with no line end.
+        assert_eq!(hex_colon(first.server_duid()), text);
     }
 
     #[test]
