@@ -258,7 +258,7 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         duid,
         hwaddr,
         subnet: None,
-        msg: msg.clone(),
+        msg,
         raw: d.payload.to_vec(),
         committed: Default::default(),
     };
