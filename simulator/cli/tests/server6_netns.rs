@@ -268,11 +268,38 @@ fn perfdhcp6_against_the_server(pair: &Pair, extra: &[&str]) {
     let (sent, received) = (counts("sent packets:"), counts("received packets:"));
     assert_eq!(sent.len(), 2, "two exchanges reported: {context}");
     assert_eq!(sent[0], 300, "{context}");
-    // perfdhcp 2.2 -6 -n N counts one Solicit of the N as dropped against kea-dhcp6 2.2 as
-    // well (seen on this machine, same topology: 300 sent, 299 Advertises counted, while the
-    // server's pkt6-advertise-sent is 300): one is allowed, no more.
+    // perfdhcp 2.2 -6 -n N now and then counts one exchange of the N as dropped although the
+    // answer left the server, against kea-dhcp6 2.2 as well (seen on this machine, same
+    // topology: 300 sent, 299 Advertises counted, while the server's pkt6-advertise-sent is
+    // 300; once the same for a Reply). So the server's own counters decide what it answered,
+    // and perfdhcp's count may miss one answer of each kind, no more.
     assert!(received[0] + 1 >= sent[0], "Advertises: {context}");
-    assert_eq!(received[1], sent[1], "every Request answered: {context}");
+    assert!(received[1] + 1 >= sent[1], "Replies: {context}");
+    let stat = |name: &str| -> u64 {
+        let got = ctl(
+            &pair.dir,
+            "statistic-get",
+            &format!(r#"{{"name": "{name}"}}"#),
+        );
+        got["arguments"][name][0][0]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {got}"))
+    };
+    assert_eq!(
+        stat("pkt6-advertise-sent"),
+        sent[0],
+        "every Solicit answered: {context}"
+    );
+    assert_eq!(
+        stat("pkt6-request-received"),
+        sent[1],
+        "every Request received: {context}"
+    );
+    assert_eq!(
+        stat("pkt6-reply-sent"),
+        sent[1],
+        "every Request answered: {context}"
+    );
     // One lease per client: perfdhcp draws each exchange's client (DUID) at random from a
     // million, so two of the 300 exchanges now and then share one.
     let leases = load6(&log(&pair.dir.join("kea-leases6.csv"))).expect("lease file");
