@@ -16,7 +16,8 @@
 # rate; a rate passes when one of TRIES tries does. A server's sweep stops after two failed
 # rates in a row.
 # Reported per rate: achieved rate, drops, the server's CPU time (all threads, user + system)
-# per lease and as a share of one core, and the UDP datagrams each side's kernel dropped for a
+# per lease and as a share of one core, perfdhcp's own CPU time as a share of a core (whether
+# the generator, not the server, is what limits the rate), and the UDP datagrams each side's kernel dropped for a
 # full receive buffer (where a drop happened: perfdhcp not reading fast enough, or the server).
 # Then memory: each server, fresh, is given MEM_LEASES leases at MEM_RATE/s (a rate both
 # sustain) and the growth of its resident memory (VmRSS) is divided by the leases it granted.
@@ -215,17 +216,23 @@ cpu_ticks() {   # user + system ticks of every thread of the server
     awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+children_seconds() {   # CHILDREN_S: user + system seconds of this shell's finished children (perfdhcp
+    # among them); not in a command substitution, whose subshell has no finished children
+    times > "$RUN/times"
+    CHILDREN_S=$(awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2]}; print t}' "$RUN/times")
+}
+
 HZ=$(getconf CLK_TCK)
 printf '# perfdhcp.sh -%s %s, %s, period %s s, pinned %s, perfdhcp receive buffer %s\n' "$V" "$(date -u +%FT%TZ)" "$(uname -r)" "$PERIOD" "$PIN" "${RCVBUF:-default}"
 printf '# %s\n# %s %s\n# load before the run:%s\n\n' "$("$DHCPLAB" --version)" "$KEA" "$($KEA -v)" "$(uptime)"
 # One try of SERVER at RATE: a table row in ROWS[SERVER]; PASSED=yes|no.
 try_rate() {   # try_rate SERVER RATE
-    local server=$1 rate=$2 out t0 t1 e0 e1 s0 s1 achieved drops first_drop second_drop acks cpu_pct us_per
+    local server=$1 rate=$2 out t0 t1 e0 e1 s0 s1 g0 g1 gen_pct achieved drops first_drop second_drop acks cpu_pct us_per
     start_server "$server"
     out=$RUN/$server-$rate-$(date +%s%N).txt
-    t0=$(cpu_ticks "$SPID"); e0=$(rcvbuf_errors "$NS_C"); s0=$(rcvbuf_errors "$NS_S")
+    t0=$(cpu_ticks "$SPID"); e0=$(rcvbuf_errors "$NS_C"); s0=$(rcvbuf_errors "$NS_S"); children_seconds; g0=$CHILDREN_S
     perfdhcp_run $((PERIOD + 30)) "$out" -r "$rate" -R "$RANGE" -p "$PERIOD" -n $((rate * PERIOD))
-    t1=$(cpu_ticks "$SPID"); e1=$(rcvbuf_errors "$NS_C"); s1=$(rcvbuf_errors "$NS_S")
+    t1=$(cpu_ticks "$SPID"); e1=$(rcvbuf_errors "$NS_C"); s1=$(rcvbuf_errors "$NS_S"); children_seconds; g1=$CHILDREN_S
     stop_server
     achieved=$(awk '/^Rate:/ {print $2; exit}' "$out")
     drops=$(awk '/drops ratio:/ {print $3}' "$out" | paste -sd' ')
@@ -233,10 +240,11 @@ try_rate() {   # try_rate SERVER RATE
     acks=$(acks_of "$out")
     [ -n "$achieved" ] && [ -n "$acks" ] && [ "$acks" -gt 0 ] || { cat "$out" >&2; die "perfdhcp failed at $rate/s against $server"; }
     cpu_pct=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v p="$PERIOD" 'BEGIN {printf "%.0f", 100 * t / hz / p}')
+    gen_pct=$(awk -v t="$(awk -v a="$g0" -v b="$g1" 'BEGIN {print b - a}')" -v p="$PERIOD" 'BEGIN {printf "%.0f", 100 * t / p}')
     us_per=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$acks" 'BEGIN {printf "%.1f", 1e6 * t / hz / n}')
     PASSED=$(awk -v a="$achieved" -v r="$rate" -v d="$first_drop" -v q="$second_drop" \
         'BEGIN {print (a >= 0.99 * r && d < 0.1 && q < 0.1) ? "yes" : "no"}')
-    ROWS[$server]+=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$rate" "$achieved" "$first_drop" "$second_drop" "$cpu_pct" "$us_per" "$((e1 - e0))" "$((s1 - s0))" "$PASSED")$'\n'
+    ROWS[$server]+=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$rate" "$achieved" "$first_drop" "$second_drop" "$cpu_pct" "$us_per" "$gen_pct" "$((e1 - e0))" "$((s1 - s0))" "$PASSED")$'\n'
 }
 
 # The sweep: rates in increasing order, the two servers one after the other at each rate (so
@@ -262,7 +270,7 @@ for rate in $(printf '%s\n' $REF_RATES $KEA_RATES | sort -nu); do
     done
 done
 for server in reference kea; do
-    printf '## %s\n\n| rate asked | achieved | %s drops %% | %s drops %% | server CPU %% of a core | server CPU µs per lease | perfdhcp receive-buffer drops | server receive-buffer drops | pass |\n|---|---|---|---|---|---|---|---|---|\n%s\n' "$server" "$FIRST" "$SECOND" "${ROWS[$server]}"
+    printf '## %s\n\n| rate asked | achieved | %s drops %% | %s drops %% | server CPU %% of a core | server CPU µs per lease | perfdhcp CPU %% of a core | perfdhcp receive-buffer drops | server receive-buffer drops | pass |\n|---|---|---|---|---|---|---|---|---|---|\n%s\n' "$server" "$FIRST" "$SECOND" "${ROWS[$server]}"
 done
 printf 'Highest rate with under 0.1%% drops: reference %s/s, %s %s/s' "${BEST[reference]}" "$KEA" "${BEST[kea]}"
 if [ "${BEST[kea]}" -gt 0 ]; then
