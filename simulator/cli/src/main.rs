@@ -5,11 +5,13 @@
 
 mod agent;
 mod clean;
+mod conformance;
 mod ctl;
 mod decode;
 mod info;
 mod matrix;
 mod replay;
+mod report;
 mod run;
 mod server;
 mod stacks;
@@ -42,7 +44,9 @@ enum Command {
     /// Turn a capture into a scenario file.
     Pcap2scenario(replay::ToScenarioArgs),
     /// Run the RFC conformance suite against a server or client.
-    Conformance(Pending),
+    Conformance(conformance::Args),
+    /// Merge the JSON of the parts of a split conformance run.
+    Report(report::Args),
     /// Run the interop matrix of servers and clients.
     Matrix(matrix::Args),
     /// Measure throughput and latency against perfdhcp and real stacks.
@@ -82,7 +86,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
         Command::Pcap2scenario(args) => replay::to_scenario(&args),
-        Command::Conformance(_) => pending("conformance", 12),
+        Command::Conformance(args) => conformance::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Matrix(args) => matrix::run(&args),
         Command::Bench(_) => pending("bench", 13),
         Command::Server(args) => server::run(&args),

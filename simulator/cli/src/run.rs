@@ -13,40 +13,40 @@ use std::time::{Duration, Instant};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario files or folders searched for *.toml (default: scenarios/).
-    paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
     /// How to run the network: virtual (in one process, virtual time) or tap (a namespace
     /// per host on dhcplab's switch, real processes in real time; needs root).
     #[arg(long, default_value = "virtual", value_parser = ["virtual", "tap"])]
-    mode: String,
+    pub(crate) mode: String,
     /// TAP mode: the server on the scenario's server hosts (reference or kea).
     #[arg(long, default_value = "reference", value_parser = ["reference", "kea"])]
-    server: String,
+    pub(crate) server: String,
     /// TAP mode: the client on the scenario's client hosts (reference, dhclient, udhcpc or
     /// dhcpcd).
     #[arg(long, default_value = "reference", value_parser = ["reference", "dhclient", "udhcpc", "dhcpcd"])]
-    client: String,
+    pub(crate) client: String,
     /// TAP mode: skip scenarios whose steps may take longer than this in real time.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = dhcplab_scenario::parse_duration)]
-    max_real_time: Duration,
+    pub(crate) max_real_time: Duration,
     /// Seed for every random draw (default: the scenario's own, else 1).
     #[arg(long)]
-    seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Write results as JSON to this file.
     #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    pub(crate) json: Option<PathBuf>,
     /// Write results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
     /// Write each scenario's pcap and ladder diagram (and the suite's results) under DIR.
     #[arg(long, value_name = "DIR")]
-    artifacts: Option<PathBuf>,
+    pub(crate) artifacts: Option<PathBuf>,
     /// Run only scenarios whose name (topic/NAME) contains this text.
     #[arg(long, value_name = "PATTERN")]
-    filter: Option<String>,
+    pub(crate) filter: Option<String>,
     /// Run this many scenarios at once (TAP mode spends most of a run waiting for real
     /// time, and each run has its own namespaces). Results are reported in file order.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    jobs: u16,
+    pub(crate) jobs: u16,
 }
 
 /// Runs the suite.
@@ -62,65 +62,19 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         args.paths.clone()
     };
-    let mut files = Vec::new();
-    for root in &roots {
-        match dhcplab_scenario::discover(root) {
-            Ok(f) => files.extend(f),
-            Err(e) => {
-                eprintln!("dhcplab run: {}: {e}", root.display());
-                return ExitCode::from(2);
-            }
+    let loaded = match load(&roots, args.filter.as_deref(), args.seed) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("dhcplab run: {e}");
+            return ExitCode::from(2);
         }
-    }
-    if files.is_empty() {
-        eprintln!(
-            "dhcplab run: no scenario files (*.toml) under {}",
-            roots
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return ExitCode::from(2);
-    }
-    files.sort();
-    files.dedup();
-    files.retain(|f| {
-        args.filter
-            .as_ref()
-            .is_none_or(|p| dhcplab_scenario::name_of(f).contains(p.as_str()))
-    });
-    if files.is_empty() {
-        eprintln!(
-            "dhcplab run: no scenario name contains {:?}",
-            args.filter.as_deref().unwrap_or_default()
-        );
-        return ExitCode::from(2);
-    }
-    let mut bad_input = false;
-    let mut load_failed: Vec<PathBuf> = Vec::new();
-    let mut suite = Suite::default();
-    let mut runnable: Vec<Scenario> = Vec::new();
-    for f in &files {
-        match dhcplab_scenario::load(f) {
-            Ok(s) => runnable.push(s),
-            Err(e) => {
-                eprintln!("{e}");
-                bad_input = true;
-                load_failed.push(f.clone());
-                suite.cases.push(Case {
-                    name: dhcplab_scenario::name_of(f),
-                    file: f.clone(),
-                    status: Status::Failed,
-                    message: e.to_string(),
-                    artifacts: Vec::new(),
-                    covered: Duration::ZERO,
-                    wall: Duration::ZERO,
-                    seed: args.seed.unwrap_or(1),
-                });
-            }
-        }
-    }
+    };
+    let bad_input = !loaded.unread.is_empty();
+    let load_failed: Vec<PathBuf> = loaded.unread.iter().map(|c| c.file.clone()).collect();
+    let mut suite = Suite {
+        cases: loaded.unread,
+    };
+    let runnable = loaded.scenarios;
     let began = Instant::now();
     let progress = Progress::new(runnable.len());
     suite
@@ -195,8 +149,80 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// The scenario files found under some roots: those read, and a failed case for each file
+/// that could not be (its faults printed).
+pub(crate) struct Loaded {
+    /// The scenarios read, in file order.
+    pub(crate) scenarios: Vec<Scenario>,
+    /// A failed case per file that could not be read.
+    pub(crate) unread: Vec<Case>,
+}
+
+/// Finds the `*.toml` files under `roots` whose name contains `filter`, in file order, and
+/// reads them; an error when a root cannot be searched or no file is left.
+pub(crate) fn load(
+    roots: &[PathBuf],
+    filter: Option<&str>,
+    seed: Option<u64>,
+) -> Result<Loaded, String> {
+    let mut files = Vec::new();
+    for root in roots {
+        files.extend(
+            dhcplab_scenario::discover(root).map_err(|e| format!("{}: {e}", root.display()))?,
+        );
+    }
+    if files.is_empty() {
+        return Err(format!(
+            "no scenario files (*.toml) under {}",
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    files.sort();
+    files.dedup();
+    files.retain(|f| filter.is_none_or(|p| dhcplab_scenario::name_of(f).contains(p)));
+    if files.is_empty() {
+        return Err(format!(
+            "no scenario name contains {:?}",
+            filter.unwrap_or_default()
+        ));
+    }
+    let mut loaded = Loaded {
+        scenarios: Vec::new(),
+        unread: Vec::new(),
+    };
+    for f in &files {
+        match dhcplab_scenario::load(f) {
+            Ok(s) => loaded.scenarios.push(s),
+            Err(e) => {
+                eprintln!("{e}");
+                loaded.unread.push(Case {
+                    name: dhcplab_scenario::name_of(f),
+                    file: f.clone(),
+                    status: Status::Failed,
+                    message: e.to_string(),
+                    artifacts: Vec::new(),
+                    covered: Duration::ZERO,
+                    wall: Duration::ZERO,
+                    seed: seed.unwrap_or(1),
+                    check: None,
+                });
+            }
+        }
+    }
+    Ok(loaded)
+}
+
 /// Runs every scenario of `runnable`, `--jobs` at a time, and gives their cases in order.
-fn run_all(runnable: &[Scenario], args: &Args, progress: &Progress, began: Instant) -> Vec<Case> {
+pub(crate) fn run_all(
+    runnable: &[Scenario],
+    args: &Args,
+    progress: &Progress,
+    began: Instant,
+) -> Vec<Case> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::Mutex::new(Vec::with_capacity(runnable.len()));
     std::thread::scope(|scope| {
@@ -245,6 +271,7 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
                 covered: Duration::ZERO,
                 wall: began.elapsed(),
                 seed,
+                check: template.check.clone(),
             };
         }
     };
@@ -261,6 +288,7 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
                     covered: Duration::ZERO,
                     wall: began.elapsed(),
                     seed,
+                    check: s.check.clone(),
                 };
             }
         }
@@ -367,6 +395,7 @@ fn run_one(template: &Scenario, args: &Args) -> Case {
         covered: outcome.covered,
         wall,
         seed,
+        check: s.check.clone(),
     }
 }
 
@@ -437,12 +466,12 @@ pub fn tap_outcome(
 
 /// A progress bar that shows itself only once a suite has taken more than a second, and only
 /// on a terminal.
-struct Progress {
+pub(crate) struct Progress {
     bar: indicatif::ProgressBar,
 }
 
 impl Progress {
-    fn new(len: usize) -> Self {
+    pub(crate) fn new(len: usize) -> Self {
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(len as u64),
             indicatif::ProgressDrawTarget::hidden(),
@@ -462,7 +491,7 @@ impl Progress {
         self.bar.inc(1);
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

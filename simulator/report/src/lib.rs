@@ -1,8 +1,14 @@
 //! Results of a suite of runs, written for CI and for people: JSON (one shape for every
 //! subcommand that runs cases), JUnit XML (one testsuite, one testcase per case, a failure
-//! element with the message), and the short table printed on the terminal.
+//! element with the message), and the short table printed on the terminal. Conformance runs
+//! add each check's reference and level, a summary by RFC section ([`sections`]), an HTML
+//! page ([`html`]), and JSON read back to merge the parts of a split run ([`merge`]).
 
-use dhcplab_scenario::format_duration;
+pub mod html;
+pub mod merge;
+pub mod sections;
+
+use dhcplab_scenario::{Conformance, format_duration};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +58,8 @@ pub struct Case {
     pub wall: Duration,
     /// The seed it ran with.
     pub seed: u64,
+    /// The conformance check it is, when it is one: its reference and level.
+    pub check: Option<Conformance>,
 }
 
 /// A suite's results, in run order.
@@ -74,7 +82,7 @@ impl Suite {
             .cases
             .iter()
             .map(|c| {
-                json!({
+                let mut r = json!({
                     "name": c.name,
                     "file": c.file.display().to_string(),
                     "status": c.status.name(),
@@ -83,7 +91,11 @@ impl Suite {
                     "seed": c.seed,
                     "covered_seconds": c.covered.as_secs_f64(),
                     "wall_seconds": c.wall.as_secs_f64(),
-                })
+                });
+                if let (Some(k), Some(map)) = (&c.check, r.as_object_mut()) {
+                    map.insert("check".into(), check_json(k));
+                }
+                r
             })
             .collect();
         json!({
@@ -116,6 +128,13 @@ impl Suite {
                 xml(&c.file.display().to_string()),
                 c.wall.as_secs_f64()
             ));
+            if let Some(k) = &c.check {
+                out.push_str(&format!(
+                    "    <properties><property name=\"reference\" value=\"{}\"/><property name=\"level\" value=\"{}\"/></properties>\n",
+                    xml(&k.reference()),
+                    k.level.name()
+                ));
+            }
             match c.status {
                 Status::Failed => out.push_str(&format!(
                     "    <failure message=\"{}\">{}\nseed {}</failure>\n",
@@ -183,7 +202,19 @@ impl Suite {
     }
 }
 
-fn xml(s: &str) -> String {
+/// A check's header as JSON: `{"reference", "document", "section", "level", "tests", "quote"}`.
+fn check_json(k: &Conformance) -> serde_json::Value {
+    json!({
+        "reference": k.reference(),
+        "document": k.document,
+        "section": k.section,
+        "level": k.level.name(),
+        "tests": k.tests.name(),
+        "quote": k.quote,
+    })
+}
+
+pub(crate) fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -213,6 +244,7 @@ mod tests {
             covered: Duration::from_secs(3600),
             wall: Duration::from_millis(12),
             seed: 7,
+            check: None,
         };
         Suite {
             cases: vec![

@@ -62,6 +62,7 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
             requires.push(r.into_inner());
         }
     }
+    let check = file.check.and_then(|c| b.check(c));
     if !b.faults.is_empty() {
         b.faults.sort_by_key(|f| (f.place.line, f.place.column));
         return Err(b.faults);
@@ -72,6 +73,7 @@ pub(crate) fn build(text: &str, path: &Path) -> Result<Scenario, Vec<Fault>> {
         description,
         seed,
         requires,
+        check,
         hosts,
         steps,
         vary: Vec::new(),
@@ -152,6 +154,44 @@ impl<'a> Builder<'a> {
 
     fn place(&self, offset: usize) -> Place {
         Place::of(self.text, offset)
+    }
+
+    /// Reads `[check]`; every fault is reported at its value.
+    fn check(&mut self, raw: S<raw::CheckTable>) -> Option<crate::Conformance> {
+        let c = raw.into_inner();
+        let reference = crate::conformance::split_reference(c.reference.get_ref());
+        if reference.is_none() {
+            self.fault(
+                c.reference.span().start,
+                "reference: name the document and section, as \"RFC 2131 4.3.1\"",
+            );
+        }
+        let level = crate::Level::parse(c.level.get_ref());
+        if level.is_none() {
+            self.fault(
+                c.level.span().start,
+                format!("level {:?}: MUST, SHOULD or MAY", c.level.get_ref()),
+            );
+        }
+        let tests = match c.tests.get_ref().as_str() {
+            "server" => Some(crate::UnderTest::Server),
+            "client" => Some(crate::UnderTest::Client),
+            other => {
+                self.fault(
+                    c.tests.span().start,
+                    format!("tests {other:?}: the side under test, server or client"),
+                );
+                None
+            }
+        };
+        let ((document, section), level, tests) = (reference?, level?, tests?);
+        Some(crate::Conformance {
+            document,
+            section,
+            level,
+            tests,
+            quote: c.quote.unwrap_or_default().trim().to_string(),
+        })
     }
 
     fn differs(&mut self, raw: Vec<S<raw::Differs>>, steps: usize) -> Vec<Difference> {

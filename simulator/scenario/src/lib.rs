@@ -8,11 +8,13 @@
 //! `scenarios/README.md`; the types here are what both modes (virtual and TAP) run.
 
 mod build;
+pub mod conformance;
 mod raw;
 pub mod text;
 pub mod v6;
 mod vary;
 
+pub use conformance::{Conformance, Level, UnderTest};
 pub use text::{Place, format_duration, parse_duration};
 pub use v6::{
     Client6Host, Family, IaKind, Leaf6, Message6, Path6, PrefixRef, RelayHost, Send6,
@@ -45,6 +47,8 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// Features a stack must have to run it (`v6`, `hooks`, `ha`, `short-lifetimes`, ...).
     pub requires: Vec<String>,
+    /// Its conformance header (`[check]`), when it is a conformance check.
+    pub check: Option<Conformance>,
     /// The hosts, client groups expanded, in file order.
     pub hosts: Vec<Host>,
     /// The steps, in order.

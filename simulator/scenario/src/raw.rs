@@ -13,6 +13,7 @@ pub(crate) type S<T> = Spanned<T>;
 #[serde(deny_unknown_fields)]
 pub(crate) struct File {
     pub scenario: Option<Header>,
+    pub check: Option<S<CheckTable>>,
     /// Read by [`crate::vary`]; its placeholders are already replaced here.
     #[allow(dead_code)]
     pub vary: Option<toml::Table>,
@@ -33,6 +34,16 @@ pub(crate) struct Differs {
     pub why: S<String>,
     #[serde(default)]
     pub sometimes: bool,
+}
+
+/// `[check]`: a conformance check's reference, level and side under test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CheckTable {
+    pub reference: S<String>,
+    pub level: S<String>,
+    pub tests: S<String>,
+    pub quote: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
