@@ -343,7 +343,8 @@ fn received_counter(t: MessageType) -> &'static str {
 /// Information-request (at most one); Server Identifier mandatory in Request, Renew, Release
 /// and Decline, forbidden in Solicit, Rebind and Confirm, optional in Information-request;
 /// each identifier at least 3 bytes (`sanityCheckDUID`) and at most [`MAX_DUID_LEN`]. Other
-/// message types are dropped.
+/// message types are dropped, and so is an Information-request with an IA option, as RFC 8415
+/// 16.12 says (where Kea 2.2 answers it).
 /// The longest DUID kea-dhcp6 2.2 serves, type included: 128 bytes (its `DUID::MAX_DUID_LEN`;
 /// seen in review: a Solicit with a 128-byte Client Identifier is answered, one of 129 is
 /// dropped), though RFC 8415 11.1 allows 130.
@@ -400,6 +401,16 @@ fn sanity_check(t: MessageType, o: OptionsRef<'_>) -> Result<(), String> {
                 ));
             }
         }
+    }
+    // RFC 8415 16.12: "Servers MUST discard any received Information-request message that
+    // meets any of the following conditions: ... The message includes an IA option." Kea 2.2
+    // answers it; the RFC rules here.
+    if t == MessageType::INFORMATION_REQUEST
+        && [code::IA_NA, code::IA_TA, code::IA_PD]
+            .into_iter()
+            .any(|c| o.get(c).is_some())
+    {
+        return Err("an Information-request with an IA option (RFC 8415 16.12)".into());
     }
     Ok(())
 }
@@ -687,7 +698,8 @@ fn apply(server: &mut Server, q: &Query, ia: hooks::IaArg, out: &mut alloc::Outc
 }
 
 /// Kea's `assignLeases`: one IA option per IA_NA and IA_PD of the query, IA_NAs first (Kea
-/// walks its options by code), each from `assignIA_NA` or `assignIA_PD`.
+/// walks its options by code), each from `assignIA_NA` or `assignIA_PD`; in a Request, an
+/// IA_NA holding an address off the link gets NotOnLink (RFC 8415 18.3.2).
 fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) -> Vec<Lease6> {
     let mut given = Vec::new();
     let mut taken = Vec::new();
@@ -704,6 +716,19 @@ fn assign(server: &mut Server, q: &Query, commit: bool, reply: &mut OptionList) 
                 reply.push(out.code, out.data());
                 continue;
             };
+            // RFC 8415 18.3.2: a Request's IA holding an address not appropriate for the link
+            // goes back with NotOnLink, and nothing is allocated for it. Kea 2.2 ignores the
+            // address and allocates another; the RFC rules here.
+            if q.msg_type == MessageType::REQUEST
+                && kind == LeaseType::Na
+                && let Some((a, _)) = resources(&ia, kind)
+                    .into_iter()
+                    .find(|(a, _)| !a.is_unspecified() && !subnet.prefix.contains(*a))
+            {
+                out.status(status::NOT_ON_LINK, &format!("Address {a} is not on link."));
+                reply.push(out.code, out.data());
+                continue;
+            }
             let decided = decide(server, q, &subnet, &ia, kind, &taken, commit);
             if decided.leases.is_empty() {
                 unavailable(
