@@ -419,7 +419,8 @@ fn host_name(q: &Query<'_>, subnet: &Subnet) -> Option<String> {
 
 /// The options of an OFFER, ACK or BOOTP reply, or of an INFORM's ACK (no `address`): lease
 /// times, subnet mask, host name, and configured options the client asked for or that are
-/// always sent, looked up in the reservation, then the pool, then the subnet, then globally.
+/// always sent, looked up in the reservation, then the pool, then the subnet, then globally;
+/// then the Host Requirements defaults of parameters asked for and not configured.
 fn config_options(
     o: &mut Options,
     q: &Query<'_>,
@@ -469,7 +470,45 @@ fn config_options(
             }
         }
     }
+    for (c, value) in HOST_REQUIREMENTS_DEFAULTS {
+        if requested.contains(c) {
+            o.add(*c, value);
+        }
+    }
 }
+
+/// Parameters with a default in the Host Requirements documents (RFC 1122, and RFC 1191 for
+/// path MTU aging), as RFC 2132 names them, with that default: RFC 2131 4.3.1 says a server
+/// MUST return the default of such a parameter a client asks for when none is configured (a
+/// configured value, added before, wins). Kea 2.2 returns nothing for them.
+const HOST_REQUIREMENTS_DEFAULTS: &[(u8, &[u8])] = &[
+    // IP forwarding off (RFC 1122 3.3.4: a host does not forward unless configured to).
+    (19, &[0]),
+    // Non-local source routing off (RFC 1122 3.3.5).
+    (20, &[0]),
+    // Maximum datagram reassembly size 576 (RFC 1122 3.3.2).
+    (22, &[0x02, 0x40]),
+    // Default IP time-to-live 64 (RFC 1122 3.2.1.7, the value of Assigned Numbers).
+    (23, &[64]),
+    // Path MTU aging timeout 600 s (RFC 1191 6.3: ten minutes).
+    (24, &[0, 0, 0x02, 0x58]),
+    // All subnets are local: no (RFC 1122 3.3.3).
+    (27, &[0]),
+    // Perform mask discovery: no (RFC 1122 3.2.2.9).
+    (29, &[0]),
+    // Mask supplier: no (RFC 1122 3.2.2.9).
+    (30, &[0]),
+    // Trailer encapsulation: no (RFC 1122 2.3.1).
+    (34, &[0]),
+    // Ethernet encapsulation: RFC 894 (RFC 1122 2.3.3).
+    (36, &[0]),
+    // TCP default TTL 64 (RFC 1122 4.2.2.19: configurable, Assigned Numbers' value).
+    (37, &[64]),
+    // TCP keepalive interval two hours (RFC 1122 4.2.3.6).
+    (38, &[0, 0, 0x1c, 0x20]),
+    // TCP keepalive garbage octet: no (RFC 1122 4.2.3.6).
+    (39, &[0]),
+];
 
 fn send(
     server: &mut Server,

@@ -59,9 +59,12 @@ const ESSENTIAL: [u8; 9] = [
     code::OVERLOAD,
 ];
 
-/// The reply to `query`: header fields per RFC 2131 table 3 as Kea's `copyDefaultFields` sets
-/// them (xid, flags, hops, giaddr, htype, hlen and chaddr copied; ciaddr kept in an ACK), then
-/// `options`. `kind` is `None` for a BOOTP reply (no message type; padded to 300 bytes).
+/// The reply to `query`: header fields per RFC 2131 table 3 (xid, flags, giaddr, htype, hlen
+/// and chaddr copied; ciaddr kept in an ACK; hops 0, where Kea's `copyDefaultFields` copies
+/// the query's), then `options`, trimmed to the client's maximum message size: options that
+/// are not essential go first, from the last; then the Relay Agent Information option, which
+/// RFC 3046 2.2 says is left out whole when it does not fit. `kind` is `None` for a BOOTP
+/// reply (no message type; padded to 300 bytes).
 ///
 /// Flags: a NAK through a relay asks it to broadcast (RFC 2131 4.3.2; Kea 2.2 copies the
 /// client's flags instead), and so does an INFORM's ACK through a relay (Kea). An INFORM's ACK
@@ -75,7 +78,6 @@ pub(crate) fn build(
     let mut m = Message::new(Message::BOOTREPLY, query.xid, [0; 6]);
     m.htype = query.htype;
     m.hlen = query.hlen;
-    m.hops = query.hops;
     m.chaddr = query.chaddr;
     m.flags = query.flags;
     m.giaddr = query.giaddr;
@@ -93,7 +95,6 @@ pub(crate) fn build(
             m.flags |= Message::FLAG_BROADCAST;
         } else {
             m.giaddr = Ipv4Addr::UNSPECIFIED;
-            m.hops = 0;
         }
     }
     let limit = max_size(query);
@@ -109,7 +110,11 @@ pub(crate) fn build(
         if len <= limit || kind.is_none() {
             break;
         }
-        match ordered.iter().rposition(|(c, _)| !ESSENTIAL.contains(c)) {
+        let last_extra = ordered.iter().rposition(|(c, _)| !ESSENTIAL.contains(c));
+        let relay_info = ordered
+            .iter()
+            .position(|(c, _)| *c == code::RELAY_AGENT_INFO);
+        match last_extra.or(relay_info) {
             Some(i) => {
                 ordered.remove(i);
             }
