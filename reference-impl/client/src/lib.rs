@@ -251,14 +251,16 @@ pub enum State {
     Idle,
 }
 
-/// The exchange in progress: one transaction id, the time it began (for `secs`), and how
-/// many times its message went out.
+/// The exchange in progress: one transaction id, the time it began (for `secs`), how many
+/// times its message went out, and the `secs` of its last DISCOVER, which the REQUEST that
+/// follows repeats (RFC 2131 4.4.1).
 #[derive(Debug, Clone)]
 struct Exchange {
     xid: u32,
     began: SystemTime,
     sent: u32,
     last_sent: SystemTime,
+    discover_secs: u16,
 }
 
 /// An offer kept while selecting.
@@ -918,6 +920,7 @@ impl Client {
             began: now,
             sent: 0,
             last_sent: now,
+            discover_secs: 0,
         });
     }
 
@@ -929,7 +932,7 @@ impl Client {
         let Some(x) = self.exchange.clone() else {
             return;
         };
-        let secs = u16::try_from(now.duration_since(x.began).unwrap_or_default().as_secs())
+        let mut secs = u16::try_from(now.duration_since(x.began).unwrap_or_default().as_secs())
             .unwrap_or(u16::MAX);
         let source = self
             .configured
@@ -981,6 +984,17 @@ impl Client {
             },
             _ => return,
         };
+        match kind {
+            // "The DHCPREQUEST message MUST use the same value in the DHCP message header's
+            // 'secs' field ... as the original DHCPDISCOVER message" (RFC 2131 4.4.1).
+            Kind::Select { .. } => secs = x.discover_secs,
+            Kind::Discover { .. } => {
+                if let Some(x) = self.exchange.as_mut() {
+                    x.discover_secs = secs;
+                }
+            }
+            _ => {}
+        }
         let m = message::build(&self.config, kind, x.xid, secs);
         self.send(destination, src, m);
         let attempt = x.sent;

@@ -25,7 +25,8 @@ pub(crate) enum Kind {
     Bootp,
 }
 
-/// Builds the message. Options in a fixed order: 53, 61, 50, 54, 12, 60, 55.
+/// Builds the message. Options in a fixed order: 53, 61, 50, 54, 12, 60, 55; no vendor class
+/// (60) in a DECLINE or RELEASE (RFC 2131 table 5).
 pub(crate) fn build(config: &Config, kind: Kind, xid: u32, secs: u16) -> Message {
     let mut m = Message::new(Message::BOOTREQUEST, xid, config.hardware_address);
     m.secs = secs;
@@ -87,7 +88,9 @@ pub(crate) fn build(config: &Config, kind: Kind, xid: u32, secs: u16) -> Message
     ) {
         let _ = m.options.push_long(code::HOST_NAME, h.as_bytes());
     }
-    if !config.vendor_class.is_empty() {
+    // RFC 2131 table 5: a DECLINE or RELEASE MUST NOT carry the vendor class identifier.
+    let names_vendor = !matches!(kind, Kind::Decline { .. } | Kind::Release { .. });
+    if names_vendor && !config.vendor_class.is_empty() {
         let _ = m
             .options
             .push_long(code::VENDOR_CLASS_ID, &config.vendor_class);

@@ -79,7 +79,18 @@ fn the_reference_server_and_client_hold_every_must_check() {
         ]);
         assert!(out.status.success(), "{side}: {}", text(&out));
         let v = results(&json);
-        assert_eq!(v["failed"], 0, "{side}");
+        // Every MUST holds; a SHOULD the reference does not follow is a finding it shows
+        // (conformance/RESULTS.md), not a failure of the run.
+        let not_must: Vec<&serde_json::Value> = v["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter(|r| r["status"] == "failed")
+            .collect();
+        assert!(
+            not_must.iter().all(|r| r["check"]["level"] != "MUST"),
+            "{side}: {not_must:?}"
+        );
         assert_eq!(v["run"]["tests"], side);
         let n = checks(side);
         assert!(n > 0, "{side} checks under conformance/");
