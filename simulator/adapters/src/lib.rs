@@ -10,8 +10,10 @@
 
 pub mod clients;
 pub mod clients6;
+pub mod leasefiles;
 pub mod servers;
 pub mod servers6;
+pub mod translate;
 
 use std::path::Path;
 use std::process::Command;
@@ -34,6 +36,28 @@ pub enum AdapterError {
     /// The server does not read Kea's configuration language.
     #[error("{0} does not read Kea's configuration")]
     NotKea(&'static str),
+    /// A Kea configuration cannot be said faithfully in the server's own configuration.
+    #[error("cannot translate {0}")]
+    Untranslatable(#[from] translate::Untranslatable),
+    /// The server reads Kea's configuration itself: there is nothing to translate.
+    #[error("{0} reads Kea's configuration itself")]
+    NotTranslated(&'static str),
+    /// A server's file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A server's lease file does not read as its format says.
+    #[error("{path}: {source}")]
+    LeaseFile {
+        /// The file.
+        path: String,
+        /// What is wrong, and where.
+        source: leasefiles::LeaseFileError,
+    },
     /// The Kea configuration given has no `Dhcp4` map.
     #[error("the Kea configuration has no Dhcp4 map")]
     NoDhcp4,

@@ -158,6 +158,96 @@ impl Server {
         Ok(c)
     }
 
+    /// For ISC dhcpd and dnsmasq: the Kea configuration `config` translated into the server's
+    /// own ([`crate::translate`]), written under `dir` (`dhcpd.conf` and `dhcpd.leases`, or
+    /// `dnsmasq.conf` and `dnsmasq.leases`; a lease file already there is kept, so that a
+    /// restarted server reloads its leases), and the command that runs it in the foreground
+    /// on `iface`, where its address is `address`. The other servers read Kea's own
+    /// configuration ([`Server::kea_command`]): an error.
+    pub fn translated_command(
+        self,
+        config: &serde_json::Value,
+        iface: &str,
+        address: Ipv4Addr,
+        dir: &Path,
+        in_ns: InNamespace<'_>,
+    ) -> Result<Command, AdapterError> {
+        let target = self
+            .translation()
+            .ok_or(AdapterError::NotTranslated(self.program()))?;
+        let text = target.translate(config, iface, address, dir)?;
+        let (conf, leases) = match target {
+            crate::translate::Target::Dhcpd => ("dhcpd.conf", "dhcpd.leases"),
+            crate::translate::Target::Dnsmasq => ("dnsmasq.conf", "dnsmasq.leases"),
+        };
+        write(&dir.join(conf), text)?;
+        if !dir.join(leases).exists() {
+            write(&dir.join(leases), "")?;
+        }
+        Ok(match target {
+            crate::translate::Target::Dhcpd => {
+                let mut c = in_ns("dhcpd");
+                c.args(["-4", "-f", "-d", "-cf"])
+                    .arg(dir.join(conf))
+                    .arg("-lf")
+                    .arg(dir.join(leases))
+                    .arg("-pf")
+                    .arg(dir.join("dhcpd.pid"))
+                    .arg(iface);
+                c
+            }
+            crate::translate::Target::Dnsmasq => {
+                // -d: foreground and root (-k would drop to nobody, who cannot write here).
+                let mut c = in_ns("dnsmasq");
+                c.arg("-d").arg("-C").arg(dir.join(conf));
+                c
+            }
+        })
+    }
+
+    /// The translation of Kea's configuration this server takes, when it does not read Kea's
+    /// own: ISC dhcpd's and dnsmasq's.
+    pub fn translation(self) -> Option<crate::translate::Target> {
+        match self {
+            Server::Reference | Server::Kea => None,
+            Server::Dhcpd => Some(crate::translate::Target::Dhcpd),
+            Server::Dnsmasq => Some(crate::translate::Target::Dnsmasq),
+        }
+    }
+
+    /// The DHCPv4 leases of a server started in `dir` with [`Server::translated_command`], as
+    /// its lease file holds them (none before it wrote one). Kea's and the reference server's
+    /// memfile is read by `dhcplab_memfile`.
+    pub fn file_leases(
+        self,
+        dir: &Path,
+    ) -> Result<Vec<crate::leasefiles::FileLease>, AdapterError> {
+        let (name, parse): (_, fn(&str) -> _) = match self.translation() {
+            Some(crate::translate::Target::Dhcpd) => {
+                ("dhcpd.leases", crate::leasefiles::parse_dhcpd)
+            }
+            Some(crate::translate::Target::Dnsmasq) => {
+                ("dnsmasq.leases", crate::leasefiles::parse_dnsmasq)
+            }
+            None => return Err(AdapterError::NotTranslated(self.program())),
+        };
+        let path = dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(AdapterError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        parse(&text).map_err(|source| AdapterError::LeaseFile {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
     /// Writes the Kea configuration `config` for a server of this kind under `dir`, its files
     /// moved there (memfile lease file `leases4.csv` with no cleanup, log `server.log`, control
     /// socket `server.sock`), serving `iface` with raw sockets; the file's path.

@@ -18,8 +18,9 @@ pub struct Args {
     /// per host on dhcplab's switch, real processes in real time; needs root).
     #[arg(long, default_value = "virtual", value_parser = ["virtual", "tap"])]
     pub(crate) mode: String,
-    /// TAP mode: the server on the scenario's server hosts (reference or kea).
-    #[arg(long, default_value = "reference", value_parser = ["reference", "kea"])]
+    /// TAP mode: the server on the scenario's server hosts (reference or kea; dhcpd or
+    /// dnsmasq on a translation of the scenario's DHCPv4 Kea configuration).
+    #[arg(long, default_value = "reference", value_parser = ["reference", "kea", "dhcpd", "dnsmasq"])]
     pub(crate) server: String,
     /// TAP mode: the client on the scenario's client hosts (reference, dhclient, udhcpc or
     /// dhcpcd).
@@ -429,11 +430,10 @@ pub fn tap_outcome(
     use dhcplab_adapters::clients::Client;
     use dhcplab_adapters::servers::Server;
     use dhcplab_tap_mode::{Stacks, TapModeError, TapNetwork};
-    let server = if server == "kea" {
-        Server::Kea
-    } else {
-        Server::Reference
-    };
+    let server = Server::ALL
+        .into_iter()
+        .find(|s| s.name() == server)
+        .unwrap_or(Server::Reference);
     let dhcplab = std::env::current_exe().map_err(|e| (Status::Failed, e.to_string()))?;
     let client = Client::ALL
         .into_iter()

@@ -878,3 +878,99 @@ fn the_dhcpv6_scenarios_pass_in_tap_mode_on_reference_kea_dhcp6_and_dhclient() {
         }
     }
 }
+
+/// DHCPv4 scenarios on ISC dhcpd and on dnsmasq, each given a translation of the scenario's
+/// Kea configuration, with the reference agent, both runs side by side: a release, a renewal
+/// at T1, a link flap, a NAK after renumbering (the server restarts on its new
+/// configuration), a server restart that keeps its leases (read from dhcpd.leases and
+/// dnsmasq's lease file), a declined address, malformed requests. Each passes, differs exactly
+/// as a `[[differs]]` record of its file says (the runner fails anything else), or is
+/// skipped for what the stack lacks, with that reason: dnsmasq's shortest lease and its
+/// declined leases, and the expired and reclaimed lease states neither server keeps.
+#[test]
+fn short_dhcpv4_scenarios_pass_in_tap_mode_on_dhcpd_and_dnsmasq() {
+    if !can_create_namespaces() || !have("dhcpd") || !have("dnsmasq") {
+        return;
+    }
+    let scenarios = [
+        "lease-expiry/release-frees-the-address-at-once",
+        "lease-expiry/renew-at-t1",
+        "lease-expiry/reclaim-at-the-right-second",
+        "link-flap/flap-while-bound",
+        "suspend-resume/nak-on-resume-after-renumbering",
+        "suspend-resume/server-restarted-while-suspended",
+        "robustness/address-in-use-is-declined",
+        "robustness/malformed-requests-get-no-answer",
+    ];
+    let paths: Vec<String> = scenarios
+        .iter()
+        .map(|s| format!("scenarios/{s}.toml"))
+        .collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let pairs = [("dhcpd", "reference"), ("dnsmasq", "reference")];
+    let names = |list: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    };
+    for run in run_suite(&pairs, &paths, "8") {
+        let (server, stdout) = (run.server, &run.stdout);
+        let (passed, differs, skipped): (&[&str], &[&str], &[(&str, &str)]) = match server {
+            "dhcpd" => (
+                &[
+                    "lease-expiry/release-frees-the-address-at-once",
+                    "lease-expiry/renew-at-t1",
+                    "link-flap/flap-while-bound",
+                    "suspend-resume/nak-on-resume-after-renumbering",
+                    "suspend-resume/server-restarted-while-suspended",
+                    "robustness/address-in-use-is-declined",
+                ],
+                &["robustness/malformed-requests-get-no-answer"],
+                &[(
+                    "lease-expiry/reclaim-at-the-right-second",
+                    "asks for a lease expired or reclaimed, which dhcpd does not have",
+                )],
+            ),
+            _ => (
+                &[
+                    "lease-expiry/release-frees-the-address-at-once",
+                    "link-flap/flap-while-bound",
+                    "suspend-resume/nak-on-resume-after-renumbering",
+                    "suspend-resume/server-restarted-while-suspended",
+                ],
+                &["robustness/malformed-requests-get-no-answer"],
+                &[
+                    (
+                        "robustness/address-in-use-is-declined",
+                        "asks for a declined lease, which dnsmasq does not have",
+                    ),
+                    (
+                        "lease-expiry/renew-at-t1",
+                        "Dhcp4/valid-lifetime, which TAP mode cannot give dnsmasq: 60 s: dnsmasq gives no lease shorter than 120 s",
+                    ),
+                    (
+                        "lease-expiry/reclaim-at-the-right-second",
+                        "Dhcp4/valid-lifetime, which TAP mode cannot give dnsmasq: 20 s",
+                    ),
+                ],
+            ),
+        };
+        let got = |status: &str| -> Vec<String> {
+            let mut v = run.by_status.get(status).cloned().unwrap_or_default();
+            v.sort();
+            v
+        };
+        assert_eq!(got("passed"), names(passed), "{server}: {stdout}");
+        assert_eq!(got("differs"), names(differs), "{server}: {stdout}");
+        assert_eq!(got("failed"), names(&[]), "{server}: {stdout}");
+        let want_skipped: Vec<&str> = skipped.iter().map(|(n, _)| *n).collect();
+        assert_eq!(got("skipped"), names(&want_skipped), "{server}: {stdout}");
+        for (name, message) in &run.skipped_because {
+            let why = skipped
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("?", |(_, w)| *w);
+            assert!(message.contains(why), "{server}: {name}: {message}");
+        }
+    }
+}

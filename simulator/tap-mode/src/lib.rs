@@ -1,6 +1,8 @@
 //! TAP mode: a scenario's hosts are network namespaces on the simulator's switch, running real
 //! processes in real time. Servers are the reference server (`dhcplab server`) or kea-dhcp4,
-//! given the scenario's own Kea configuration; clients are the reference agent (`dhcplab
+//! given the scenario's own Kea configuration, or ISC dhcpd or dnsmasq, given its translation
+//! ([`dhcplab_adapters::translate`]; DHCPv4 only, and a scenario whose configuration or steps
+//! need what the translation cannot carry is skipped with the key that stops it); clients are the reference agent (`dhcplab
 //! agent`) or a real client (dhclient, udhcpc, dhcpcd: their hook's reasons read as dhcpagent's
 //! events); scripted peers send through the switch. The steps are played by
 //! [`dhcplab_runner`], as in virtual mode, against what the switch captured, what the clients'
@@ -62,7 +64,7 @@ pub const FEATURES: &[&str] = &["short-lifetimes", "v6", "pd", "rapid-commit"];
 #[derive(Debug, Clone)]
 pub struct Stacks {
     /// The server on every server host: the reference server or kea-dhcp4 (kea-dhcp6 on a
-    /// DHCPv6 server host).
+    /// DHCPv6 server host), or ISC dhcpd or dnsmasq on a translation of the configuration.
     pub server: Server,
     /// The client on every client host: the reference agent or a real client (its DHCPv6
     /// form on a DHCPv6 client host).
@@ -106,11 +108,8 @@ pub fn supports(
             dhcplab_scenario::format_duration(longest)
         ));
     }
-    if stacks.server != Server::Reference && stacks.server != Server::Kea {
-        return no(format!(
-            "TAP mode gives a scenario's Kea configuration to the reference server or kea-dhcp4/kea-dhcp6, not {}",
-            stacks.server.program()
-        ));
+    if let Some(why) = not_translated(scenario, stacks.server) {
+        return no(why);
     }
     if stacks.server == Server::Kea {
         if let Some(lib) = foreign_hooks(scenario).next() {
@@ -182,6 +181,96 @@ pub fn supports(
         }
     }
     Ok(())
+}
+
+/// Why `scenario` cannot run on `server` when it is a server that takes a translation of
+/// the scenario's Kea configuration (ISC dhcpd, dnsmasq; [`dhcplab_adapters::translate`]): a
+/// DHCPv6 server host, a configuration (at the start or in a reconfigure step) with a key the
+/// translation cannot carry, or a step that needs what only Kea has (its control socket, HA,
+/// hooks libraries, a refused reload). None for the servers that read Kea's configuration.
+fn not_translated(scenario: &Scenario, server: Server) -> Option<String> {
+    let target = server.translation()?;
+    let program = server.program();
+    let mut reserves = false;
+    for h in &scenario.hosts {
+        match &h.role {
+            Role::Server6(_) => {
+                return Some(format!(
+                    "server {} is a DHCPv6 server: TAP mode runs {program} on DHCPv4 scenarios only",
+                    h.name
+                ));
+            }
+            Role::Server(s) => {
+                if let Err(u) =
+                    dhcplab_adapters::translate::check(&s.config.json, target, s.address)
+                {
+                    return Some(format!(
+                        "server {}'s configuration has {}, which TAP mode cannot give {program}: {}",
+                        h.name, u.key, u.why
+                    ));
+                }
+                reserves |= dhcplab_adapters::translate::has_reservations(&s.config.json);
+            }
+            _ => {}
+        }
+    }
+    for step in &scenario.steps {
+        let line = step.place.line;
+        let (needs, because) = match &step.what {
+            What::Act(Act::Command { .. }) => ("a control command", " (Kea's control socket)"),
+            What::Expect(dhcplab_scenario::Expect::HaState { .. }) => {
+                ("an HA state", " (Kea's HA hook)")
+            }
+            What::Expect(dhcplab_scenario::Expect::HookCalls { .. }) => {
+                ("hook calls", " (hooks libraries)")
+            }
+            What::Expect(dhcplab_scenario::Expect::Scripts { .. }) => {
+                ("run-script hook runs", " (hooks libraries)")
+            }
+            What::Act(Act::Reconfigure { refused: true, .. }) => {
+                ("a configuration the server refuses", " (Kea's config-set)")
+            }
+            What::Act(Act::Reconfigure { host, config, .. }) => {
+                let address = scenario.hosts.iter().find_map(|h| match &h.role {
+                    Role::Server(s) if &h.name == host => Some(s.address),
+                    _ => None,
+                })?;
+                if let Err(u) = dhcplab_adapters::translate::check(&config.json, target, address) {
+                    return Some(format!(
+                        "the configuration of the step at line {line} has {}, which TAP mode cannot give {program}: {}",
+                        u.key, u.why
+                    ));
+                }
+                reserves |= dhcplab_adapters::translate::has_reservations(&config.json);
+                continue;
+            }
+            What::Expect(dhcplab_scenario::Expect::Lease {
+                state: LeaseState::Expired | LeaseState::Reclaimed,
+                ..
+            }) => (
+                "a lease expired or reclaimed",
+                ": it frees a lease the moment it ends, with no reclaim timer and no expired-reclaimed state (Kea's expired-leases-processing)",
+            ),
+            What::Expect(dhcplab_scenario::Expect::Lease {
+                state: LeaseState::Declined,
+                ..
+            }) if server == Server::Dnsmasq => (
+                "a declined lease",
+                ": it keeps no lease of a declined address in its lease file",
+            ),
+            What::Expect(
+                dhcplab_scenario::Expect::Lease { .. } | dhcplab_scenario::Expect::Leases { .. },
+            ) if reserves && server == Server::Dhcpd => (
+                "a lease while the configuration has reservations",
+                ": it keeps no lease of a fixed-address host in dhcpd.leases",
+            ),
+            _ => continue,
+        };
+        return Some(format!(
+            "the step at line {line} asks for {needs}, which {program} does not have{because}"
+        ));
+    }
+    None
 }
 
 /// Why TAP mode cannot run the DHCPv6 part of `scenario` with `client` on its client hosts
@@ -508,10 +597,12 @@ impl TapNetwork {
                 let config = hooked(config, dir).map_err(fail)?;
                 let (server, dhcplab) = (self.stacks.server, &self.stacks.dhcplab);
                 let v6 = address.is_ipv6();
-                let mut c = if v6 {
-                    server.kea_command6(config, &host.tap, dir, dhcplab, &in_ns)
-                } else {
-                    server.kea_command(config, &host.tap, dir, dhcplab, &in_ns)
+                let mut c = match address {
+                    IpAddr::V6(_) => server.kea_command6(config, &host.tap, dir, dhcplab, &in_ns),
+                    IpAddr::V4(a) if server.translation().is_some() => {
+                        server.translated_command(&config, &host.tap, *a, dir, &in_ns)
+                    }
+                    IpAddr::V4(_) => server.kea_command(config, &host.tap, dir, dhcplab, &in_ns),
                 }
                 .map_err(|e| fail(e.to_string()))?;
                 c.stdout(append_to(dir, "server.out").map_err(fail)?)
@@ -878,8 +969,23 @@ impl TapNetwork {
         Ok(std::fs::read_to_string(dir.join(name)).unwrap_or_default())
     }
 
-    /// Server `i`'s DHCPv4 leases as its lease file holds them, if it runs.
+    /// Server `i`'s DHCPv4 leases as its lease file holds them, if it runs: Kea's memfile,
+    /// or dhcpd's or dnsmasq's own lease file read into Kea's form ([`file_lease`]).
     fn leases(&self, i: usize) -> Result<Vec<Lease4>, String> {
+        if self.stacks.server.translation().is_some() {
+            let Node::Server { dir, child, .. } = &self.nodes[i] else {
+                return Err(format!("{} is not a server", self.names[i]));
+            };
+            if child.is_none() {
+                return Err(format!("{} is not running", self.names[i]));
+            }
+            return self
+                .stacks
+                .server
+                .file_leases(dir)
+                .map(|l| l.into_iter().filter_map(file_lease).collect())
+                .map_err(|e| format!("{}'s lease file: {e}", self.names[i]));
+        }
         dhcplab_memfile::load4(&self.lease_file(i, "leases4.csv")?)
             .map(|l| l.leases.into_values().collect())
             .map_err(|e| format!("{}'s lease file: {e}", self.names[i]))
@@ -1015,6 +1121,37 @@ impl TapNetwork {
         }
         Ok(())
     }
+}
+
+/// A lease of dhcpd's or dnsmasq's lease file as Kea's memfile would hold it: an active
+/// lease as a lease in force until its end (a lease that never ends, until the end of
+/// time), an expired one as reclaimed, an abandoned one as declined; a free (released,
+/// never leased) address as no lease, as Kea deletes a released lease.
+fn file_lease(l: dhcplab_adapters::leasefiles::FileLease) -> Option<Lease4> {
+    use dhcplab_adapters::leasefiles::Binding;
+    let state = match l.binding {
+        Binding::Active => dhcplab_memfile::STATE_DEFAULT,
+        Binding::Expired => dhcplab_memfile::STATE_EXPIRED_RECLAIMED,
+        Binding::Abandoned => dhcplab_memfile::STATE_DECLINED,
+        Binding::Free => return None,
+    };
+    let expire = l.ends.unwrap_or(u64::MAX);
+    let valid = l.starts.map_or(0, |s| {
+        u32::try_from(expire.saturating_sub(s)).unwrap_or(u32::MAX)
+    });
+    Some(Lease4 {
+        address: l.address,
+        hwaddr: l.hwaddr,
+        client_id: l.client_id,
+        valid_lifetime: valid,
+        expire,
+        subnet_id: 0,
+        fqdn_fwd: false,
+        fqdn_rev: false,
+        hostname: l.hostname,
+        state,
+        user_context: None,
+    })
 }
 
 /// `config` with the placeholders of its hooks libraries replaced for a server whose files
@@ -1334,6 +1471,16 @@ impl Network for TapNetwork {
         };
         let json = hooked(&new.json, dir)?;
         let running = child.is_some();
+        if self.stacks.server.translation().is_some() {
+            // dhcpd and dnsmasq reload no subnets: the server starts again on its new
+            // configuration, and reloads its leases from its lease file.
+            *config = new.json.clone();
+            if running {
+                self.halt(i, true);
+                self.spawn(i).map_err(|e| e.to_string())?;
+            }
+            return Ok(());
+        }
         if running {
             self.stacks.server.reconfigure(json, &tap, dir)?;
         }
@@ -1529,5 +1676,100 @@ mod tests {
             prefix_of(&serde_json::json!({}), "2001:db8::1".parse().expect("a")),
             64
         );
+    }
+    /// The scenario repository's file `name` (under scenarios/), parsed.
+    fn scenario(name: &str) -> Scenario {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scenarios")
+            .join(name);
+        dhcplab_scenario::load(&path).expect("scenario")
+    }
+
+    fn reason(name: &str, server: Server) -> Option<String> {
+        not_translated(&scenario(name), server)
+    }
+
+    #[test]
+    fn dhcpd_and_dnsmasq_skip_what_their_translation_cannot_carry_with_the_key() {
+        let plain = "lease-expiry/release-frees-the-address-at-once.toml";
+        for server in [
+            Server::Reference,
+            Server::Kea,
+            Server::Dhcpd,
+            Server::Dnsmasq,
+        ] {
+            assert_eq!(reason(plain, server), None, "{server:?}");
+        }
+        let r = reason("lease-expiry/renew-at-t1.toml", Server::Dnsmasq).expect("skipped");
+        assert!(
+            r.contains("Dhcp4/valid-lifetime") && r.contains("shorter than 120 s"),
+            "{r}"
+        );
+        assert_eq!(reason("lease-expiry/renew-at-t1.toml", Server::Dhcpd), None);
+        let r =
+            reason("hook-ordering/run-script-lease4-renew.toml", Server::Dhcpd).expect("skipped");
+        assert!(r.contains("Dhcp4/hooks-libraries"), "{r}");
+        let r = reason("ha-failover/primary-killed.toml", Server::Dhcpd).expect("skipped");
+        assert!(r.contains("hooks-libraries"), "{r}");
+        let r = reason("dhcpv6/v6-release-frees-the-lease.toml", Server::Dnsmasq).expect("skipped");
+        assert!(r.contains("DHCPv6 server"), "{r}");
+        let r = reason(
+            "lease-expiry/reclaim-at-the-right-second.toml",
+            Server::Dhcpd,
+        )
+        .expect("skipped");
+        assert!(
+            r.contains("line 54") && r.contains("a lease expired or reclaimed"),
+            "{r}"
+        );
+        let r = reason(
+            "robustness/address-in-use-is-declined.toml",
+            Server::Dnsmasq,
+        )
+        .expect("skipped");
+        assert!(r.contains("a declined lease"), "{r}");
+        assert_eq!(
+            reason("robustness/address-in-use-is-declined.toml", Server::Dhcpd),
+            None
+        );
+        // A reconfigure step's configuration is checked too, and a restart carries it.
+        assert_eq!(
+            reason(
+                "suspend-resume/nak-on-resume-after-renumbering.toml",
+                Server::Dhcpd
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn file_leases_read_as_kea_states() {
+        use dhcplab_adapters::leasefiles::{Binding, FileLease};
+        let lease = |binding| FileLease {
+            address: Ipv4Addr::new(192, 0, 2, 100),
+            hwaddr: vec![2, 0, 0x5e, 0, 0x53, 2],
+            client_id: Vec::new(),
+            hostname: String::new(),
+            starts: Some(1000),
+            ends: Some(4600),
+            binding,
+        };
+        let active = file_lease(lease(Binding::Active)).expect("a lease");
+        assert_eq!(
+            (active.state, active.expire, active.valid_lifetime),
+            (dhcplab_memfile::STATE_DEFAULT, 4600, 3600)
+        );
+        assert_eq!(
+            file_lease(lease(Binding::Abandoned)).map(|l| l.state),
+            Some(dhcplab_memfile::STATE_DECLINED)
+        );
+        assert_eq!(file_lease(lease(Binding::Free)), None);
+        let forever = file_lease(FileLease {
+            ends: None,
+            starts: None,
+            ..lease(Binding::Active)
+        })
+        .expect("a lease");
+        assert_eq!(forever.expire, u64::MAX);
     }
 }
