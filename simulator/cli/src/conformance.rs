@@ -18,7 +18,7 @@ pub struct Args {
     /// Check folders or files (default: conformance/).
     paths: Vec<PathBuf>,
     /// Test this server: the checks' server hosts run it, the harness plays the clients
-    /// (virtual mode: reference; TAP mode: reference or kea).
+    /// (virtual mode: reference; TAP mode: reference, kea, dhcpd or dnsmasq).
     #[arg(long, value_name = "STACK")]
     server: Option<String>,
     /// Test this client: the checks' client hosts run it, the harness plays the server
@@ -66,7 +66,7 @@ pub struct Args {
 fn stacks(tests: UnderTest, mode: &str) -> &'static [&'static str] {
     match (tests, mode) {
         (_, "virtual") => &["reference"],
-        (UnderTest::Server, _) => &["reference", "kea"],
+        (UnderTest::Server, _) => &["reference", "kea", "dhcpd", "dnsmasq"],
         (UnderTest::Client, _) => &["reference", "dhclient", "udhcpc", "dhcpcd"],
     }
 }
