@@ -5,9 +5,17 @@
 //! `subnet`, `pools` as ranges or prefixes, `interface`), lifetimes (`valid-lifetime`) and
 //! timers (`renew-timer`, `rebind-timer`), `option-data` of common options by name or code
 //! (global and per subnet), reservations by `hw-address` with `ip-address` and `hostname`,
-//! `match-client-id`, and `authoritative` (both servers are made authoritative: Kea NAKs a
-//! request for an address outside the subnets of the client's link, and dhcpd and dnsmasq do
-//! so only when authoritative). Keys that only place Kea's own files and sockets
+//! `match-client-id`, `echo-client-id`, and `authoritative`.
+//!
+//! Authority is where the three differ most. Kea (2.2, `authoritative` false by default)
+//! NAKs an INIT-REBOOT request for an address outside the subnets of the client's link when
+//! it holds a lease of that client, and says nothing to a client it holds no lease of;
+//! `authoritative` true makes it answer those too. dnsmasq without `dhcp-authoritative` does
+//! the same, and with it answers unknown clients: it gets `dhcp-authoritative` exactly when
+//! Kea is authoritative. dhcpd NAKs a request from the wrong network only when it is
+//! authoritative, and then for any client: it is always made `authoritative;`, which keeps
+//! the NAK a known client gets from Kea (an unknown client's request is answered where Kea
+//! would say nothing: a difference left to the runs to show). Keys that only place Kea's own files and sockets
 //! (`interfaces-config`, `lease-database`, `loggers`, `control-socket`, ...) are TAP mode's
 //! to set and are left out. Anything else (hooks libraries, HA, client classes, relays,
 //! shared networks, DHCPv6, ...) is [`Untranslatable`], naming the key: the scenario is
@@ -130,6 +138,7 @@ struct Subnet {
     /// It names an interface: it is on the server's link whatever its addresses.
     on_interface: bool,
     match_client_id: Option<bool>,
+    authoritative: Option<bool>,
 }
 
 impl Subnet {
@@ -150,6 +159,8 @@ struct Model {
     rebind: Option<u32>,
     options: Vec<Opt>,
     match_client_id: bool,
+    echo_client_id: bool,
+    authoritative: bool,
     subnets: Vec<Subnet>,
 }
 
@@ -211,6 +222,8 @@ fn read(config: &Value) -> Result<Model, Untranslatable> {
         rebind: None,
         options: Vec::new(),
         match_client_id: true,
+        echo_client_id: true,
+        authoritative: false,
         subnets: Vec::new(),
     };
     for (k, v) in d4 {
@@ -222,10 +235,8 @@ fn read(config: &Value) -> Result<Model, Untranslatable> {
             "rebind-timer" => model.rebind = Some(seconds(v, &key)?),
             "option-data" => model.options = options(v, &key)?,
             "match-client-id" => model.match_client_id = flag(v, &key)?,
-            // Both servers are made authoritative whatever it says (see the module's doc).
-            "authoritative" => {
-                flag(v, &key)?;
-            }
+            "authoritative" => model.authoritative = flag(v, &key)?,
+            "echo-client-id" => model.echo_client_id = flag(v, &key)?,
             "calculate-tee-times" if v == &Value::Bool(false) => {}
             "hooks-libraries" if v.as_array().is_some_and(Vec::is_empty) => {}
             "hooks-libraries" => {
@@ -263,6 +274,7 @@ fn subnet(v: &Value, key: &str) -> Result<Subnet, Untranslatable> {
         reservations: Vec::new(),
         on_interface: false,
         match_client_id: None,
+        authoritative: None,
     };
     for (k, v) in m {
         let key = format!("{key}/{k}");
@@ -279,9 +291,7 @@ fn subnet(v: &Value, key: &str) -> Result<Subnet, Untranslatable> {
             "rebind-timer" => s.rebind = Some(seconds(v, &key)?),
             "option-data" => s.options = options(v, &key)?,
             "match-client-id" => s.match_client_id = Some(flag(v, &key)?),
-            "authoritative" => {
-                flag(v, &key)?;
-            }
+            "authoritative" => s.authoritative = Some(flag(v, &key)?),
             "interface" => {
                 text(v, &key)?;
                 s.on_interface = true;
@@ -545,6 +555,7 @@ pub fn dhcpd_conf(config: &Value, server: Ipv4Addr) -> Result<String, Untranslat
         }
     };
     lifetimes(&mut out, "", m.valid);
+    let _ = writeln!(out, "echo-client-id {};", m.echo_client_id);
     if !m.match_client_id {
         out.push_str("ignore-client-uids true;\n");
     }
@@ -608,7 +619,7 @@ pub fn dhcpd_conf(config: &Value, server: Ipv4Addr) -> Result<String, Untranslat
 
 /// The dnsmasq configuration file that serves what the Kea configuration `config` says on
 /// `iface`, from `server` (its address there), with its lease and pid files in `dir`: no DNS
-/// (`port=0`), no ICMP probe before an offer (Kea sends none), authoritative.
+/// (`port=0`), no ICMP probe before an offer (Kea sends none), authoritative when Kea is.
 pub fn dnsmasq_conf(
     config: &Value,
     iface: &str,
@@ -639,15 +650,24 @@ pub fn dnsmasq_conf(
                 "dnsmasq ignores client identifiers for all subnets or none",
             ));
         }
+        if s.authoritative.is_some_and(|x| x != m.authoritative) {
+            return Err(no(
+                &format!("Dhcp4/subnet4[{n}]/authoritative"),
+                "dnsmasq is authoritative for all subnets or none",
+            ));
+        }
     }
     let mut out = format!(
         "# Translated from the scenario's Kea configuration by dhcplab.\n\
          port=0\nno-resolv\nno-hosts\ninterface={iface}\nbind-interfaces\n\
-         dhcp-authoritative\nno-ping\nlog-dhcp\nlog-facility=-\n\
+         no-ping\nlog-dhcp\nlog-facility=-\n\
          dhcp-leasefile={}\npid-file={}\n",
         dir.join("dnsmasq.leases").display(),
         dir.join("dnsmasq.pid").display()
     );
+    if m.authoritative {
+        out.push_str("dhcp-authoritative\n");
+    }
     if !m.match_client_id {
         out.push_str("dhcp-ignore-clid\n");
     }
@@ -670,10 +690,11 @@ pub fn dnsmasq_conf(
     if let Some(t) = m.rebind {
         let _ = writeln!(out, "dhcp-option=59,{t}");
     }
-    for s in on_link(&m, server) {
+    // Every subnet: dnsmasq serves a relayed request from the range its giaddr is in.
+    for s in &m.subnets {
         let tag = format!("s{}", s.id);
         let lease = s.valid.unwrap_or(m.valid);
-        if !s.holds(server) {
+        if s.on_interface && !s.holds(server) {
             let _ = writeln!(out, "shared-network={iface},{}", s.network);
         }
         if s.pools.is_empty() {
@@ -710,6 +731,22 @@ pub fn dnsmasq_conf(
         }
     }
     Ok(out)
+}
+
+/// The subnets of `config` (a whole Kea document) that do not hold `server`, the address on
+/// the served interface, as network and prefix length: reached through relays (or tied to
+/// the interface), whose addresses dhcpd and dnsmasq answer through the kernel's routes,
+/// where Kea answers on its raw socket. None when the configuration does not translate.
+pub fn other_subnets(config: &Value, server: Ipv4Addr) -> Vec<(Ipv4Addr, u8)> {
+    read(config)
+        .map(|m| {
+            m.subnets
+                .iter()
+                .filter(|s| !s.holds(server))
+                .map(|s| (s.network, s.len))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Whether `config`'s subnets hold reservations: dhcpd keeps no lease of a reserved
@@ -782,6 +819,7 @@ ping-check false;
 default-lease-time 600;
 max-lease-time 600;
 min-lease-time 600;
+echo-client-id true;
 option dhcp-renewal-time 150;
 option dhcp-rebinding-time 450;
 option domain-name \"example.org\";
@@ -814,7 +852,6 @@ no-resolv
 no-hosts
 interface=tap0
 bind-interfaces
-dhcp-authoritative
 no-ping
 log-dhcp
 log-facility=-
@@ -829,6 +866,7 @@ dhcp-range=set:s7,192.0.2.100,192.0.2.110,255.255.255.0,600
 dhcp-range=set:s7,192.0.2.128,192.0.2.131,255.255.255.0,600
 dhcp-option=tag:s7,3,192.0.2.1
 dhcp-host=02:00:5e:00:53:09,192.0.2.105,printer
+dhcp-range=set:s8,198.51.100.10,198.51.100.20,255.255.255.0,900
 ";
         assert_eq!(conf, want);
     }
@@ -837,11 +875,13 @@ dhcp-host=02:00:5e:00:53:09,192.0.2.105,printer
     fn a_subnet_tied_to_the_interface_is_served_on_the_link_beside_the_servers_own_address() {
         let c = cfg(
             r#"{ "Dhcp4": { "valid-lifetime": 3600, "match-client-id": false,
+            "authoritative": true, "echo-client-id": false,
             "subnet4": [ { "id": 1, "subnet": "198.51.100.0/24", "interface": "eth0",
                 "pools": [ { "pool": "198.51.100.100 - 198.51.100.199" } ] } ] } }"#,
         );
         let conf = dhcpd_conf(&c, SERVER).expect("ok");
         assert!(conf.contains("ignore-client-uids true;"), "{conf}");
+        assert!(conf.contains("echo-client-id false;"), "{conf}");
         assert!(
             conf.contains(
                 "shared-network link {\n  subnet 198.51.100.0 netmask 255.255.255.0 {\n    range 198.51.100.100 198.51.100.199;\n  }\n  subnet 192.0.2.1 netmask 255.255.255.255 {\n  }\n}\n"
@@ -850,6 +890,11 @@ dhcp-host=02:00:5e:00:53:09,192.0.2.105,printer
         );
         let conf = dnsmasq_conf(&c, "tap0", SERVER, Path::new("/d")).expect("ok");
         assert!(conf.contains("dhcp-ignore-clid\n"), "{conf}");
+        assert!(conf.contains("dhcp-authoritative\n"), "{conf}");
+        assert_eq!(
+            other_subnets(&c, SERVER),
+            [(Ipv4Addr::new(198, 51, 100, 0), 24)]
+        );
         assert!(
             conf.contains("shared-network=tap0,198.51.100.0\ndhcp-range=set:s1,198.51.100.100,198.51.100.199,255.255.255.0,3600\n"),
             "{conf}"
@@ -922,7 +967,7 @@ dhcp-host=02:00:5e:00:53:09,192.0.2.105,printer
     }
 
     #[test]
-    fn dnsmasq_refuses_leases_shorter_than_it_gives() {
+    fn dnsmasq_refuses_leases_shorter_than_it_gives_and_authority_per_subnet() {
         let c = cfg(r#"{ "Dhcp4": { "valid-lifetime": 30,
             "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24" } ] } }"#);
         let e = check(&c, Target::Dnsmasq, SERVER).expect_err("too short");
@@ -935,6 +980,13 @@ dhcp-host=02:00:5e:00:53:09,192.0.2.105,printer
         );
         let e = check(&c, Target::Dnsmasq, SERVER).expect_err("too short");
         assert_eq!(e.key, "Dhcp4/subnet4[0]/valid-lifetime");
+        let c = cfg(
+            r#"{ "Dhcp4": { "authoritative": true, "subnet4": [ { "id": 1,
+            "subnet": "192.0.2.0/24", "authoritative": false } ] } }"#,
+        );
+        let e = check(&c, Target::Dnsmasq, SERVER).expect_err("authority per subnet");
+        assert_eq!(e.key, "Dhcp4/subnet4[0]/authoritative");
+        assert!(check(&c, Target::Dhcpd, SERVER).is_ok());
     }
 
     #[test]

@@ -597,6 +597,15 @@ impl TapNetwork {
                 let config = hooked(config, dir).map_err(fail)?;
                 let (server, dhcplab) = (self.stacks.server, &self.stacks.dhcplab);
                 let v6 = address.is_ipv6();
+                if let (IpAddr::V4(a), Some(_)) = (&address, server.translation()) {
+                    // dhcpd and dnsmasq answer a relay (or a client of a subnet tied to the
+                    // interface) through the kernel: its subnet is on the link.
+                    for (net, len) in dhcplab_adapters::translate::other_subnets(&config, *a) {
+                        let to = format!("{net}/{len}");
+                        host.ip(&["route", "replace", &to, "dev", &host.tap])
+                            .map_err(|e| fail(e.to_string()))?;
+                    }
+                }
                 let mut c = match address {
                     IpAddr::V6(_) => server.kea_command6(config, &host.tap, dir, dhcplab, &in_ns),
                     IpAddr::V4(a) if server.translation().is_some() => {
