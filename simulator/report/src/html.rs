@@ -164,16 +164,24 @@ fn failure(c: &Case, base: &Path) -> String {
     out
 }
 
-/// A failure message's expectation and what was seen instead: the runner writes
-/// `step N (line L): expected X, but saw Y` (or `... ; saw Y`); otherwise the whole message is
-/// what was expected and nothing is said of what was seen.
+/// A failure message's expectation and what was seen instead. The runner writes `step N
+/// (line L): expected X: saw Y` (or `...: none came`, or `expected no ... but saw Y`); a
+/// recorded difference wraps it as `STACK differs as line N records: WHY [MESSAGE]`. Anything
+/// else is all expectation, with nothing said of what was seen.
 fn expected_and_seen(message: &str) -> (String, String) {
     let first = message.lines().next().unwrap_or_default();
-    let body = first
+    let inner = match (first.rfind('['), first.ends_with(']')) {
+        (Some(open), true) if first.contains(" differs as line ") => {
+            first.get(open + 1..first.len() - 1).unwrap_or(first)
+        }
+        _ => first,
+    };
+    let body = inner
         .split_once("): ")
-        .map_or(first, |(_, rest)| rest)
+        .map_or(inner, |(_, rest)| rest)
         .trim();
-    for sep in [", but saw ", "; saw ", ", but ", "; later: "] {
+    let body = body.strip_prefix("expected ").unwrap_or(body);
+    for sep in [": saw ", ", but saw ", ": ", "; later: "] {
         if let Some((e, s)) = body.split_once(sep) {
             return (e.trim().to_string(), s.trim().to_string());
         }
@@ -234,7 +242,7 @@ mod tests {
                     name: "server-rfc2131/offer-echoes-the-xid".into(),
                     file: PathBuf::from("conformance/server-rfc2131/offer-echoes-the-xid.toml"),
                     status: Status::Failed,
-                    message: "step 2 (line 30): expected OFFER from server with xid 0x1, but saw OFFER with xid 0x2".into(),
+                    message: "step 2 (line 30): expected OFFER from server with xid 0x1: saw OFFER with xid 0x2".into(),
                     artifacts: vec![
                         PathBuf::from("out/art/server-rfc2131/offer-echoes-the-xid/ladder.html"),
                         PathBuf::from("out/art/server-rfc2131/offer-echoes-the-xid/capture.pcap"),
@@ -268,12 +276,51 @@ mod tests {
         let html = page(&run, &suite, Path::new("out"));
         assert!(html.contains("Fail: a MUST check did not hold"), "{html}");
         assert!(html.contains("The server MUST &lt;echo&gt; the xid"));
-        assert!(html.contains("<th>expected</th><td>expected OFFER from server with xid 0x1</td>"));
+        assert!(html.contains("<th>expected</th><td>OFFER from server with xid 0x1</td>"));
         assert!(html.contains("<th>seen</th><td>OFFER with xid 0x2</td>"));
         assert!(html.contains("href=\"art/server-rfc2131/offer-echoes-the-xid/ladder.html\""));
         assert!(html.contains("href=\"art/server-rfc2131/offer-echoes-the-xid/capture.pcap\""));
         assert!(html.contains("<td>RFC 2131 §4.3.1</td><td>SHOULD</td>"));
         assert!(html.contains("href=\"#server-rfc2131-offer-echoes-the-xid\""));
+    }
+
+    #[test]
+    fn expectations_and_sightings_are_read_from_the_runners_words() {
+        let e = |m: &str| expected_and_seen(m);
+        assert_eq!(
+            e(
+                "step 4 (line 70): expected NAK from srv within 1s of +16ms: saw NAK sid 192.0.2.1 at +27ms: broadcast is 0, expected 1 (line 79)"
+            ),
+            (
+                "NAK from srv within 1s of +16ms".to_string(),
+                "NAK sid 192.0.2.1 at +27ms: broadcast is 0, expected 1 (line 79)".to_string()
+            )
+        );
+        assert_eq!(
+            e("step 2 (line 53): expected OFFER from srv to relay within 1s of +0s: none came"),
+            (
+                "OFFER from srv to relay within 1s of +0s".to_string(),
+                "none came".to_string()
+            )
+        );
+        assert_eq!(
+            e(
+                "step 2 (line 43): expected no message from srv for 5s after +0s, but saw REPLY xid 0x000011 at +17ms"
+            ),
+            (
+                "no message from srv for 5s after +0s".to_string(),
+                "REPLY xid 0x000011 at +17ms".to_string()
+            )
+        );
+        assert_eq!(
+            e(
+                "kea differs as line 81 records: Kea copies flags [step 4 (line 70): expected NAK from srv within 1s: saw NAK at +27ms: broadcast is 0]"
+            ),
+            (
+                "NAK from srv within 1s".to_string(),
+                "NAK at +27ms: broadcast is 0".to_string()
+            )
+        );
     }
 
     #[test]
