@@ -15,7 +15,9 @@
 //! Kea is authoritative. dhcpd NAKs a request from the wrong network only when it is
 //! authoritative, and then for any client: it is always made `authoritative;`, which keeps
 //! the NAK a known client gets from Kea (an unknown client's request is answered where Kea
-//! would say nothing: a difference left to the runs to show). Keys that only place Kea's own files and sockets
+//! would say nothing: a difference left to the runs to show). dhcpd also gets
+//! `dhcp-cache-threshold 0`: by default it answers a request within the first quarter of a
+//! lease with the time left, where Kea gives a whole lease. Keys that only place Kea's own files and sockets
 //! (`interfaces-config`, `lease-database`, `loggers`, `control-socket`, ...) are TAP mode's
 //! to set and are left out. Anything else (hooks libraries, HA, client classes, relays,
 //! shared networks, DHCPv6, ...) is [`Untranslatable`], naming the key: the scenario is
@@ -529,7 +531,7 @@ pub fn dhcpd_conf(config: &Value, server: Ipv4Addr) -> Result<String, Untranslat
     let m = read(config)?;
     let mut out = String::from(
         "# Translated from the scenario's Kea configuration by dhcplab.\n\
-         authoritative;\nddns-update-style none;\nping-check false;\n",
+         authoritative;\nddns-update-style none;\nping-check false;\ndhcp-cache-threshold 0;\n",
     );
     let lifetimes = |out: &mut String, indent: &str, valid: u32| {
         let _ = writeln!(
@@ -816,6 +818,7 @@ mod tests {
 authoritative;
 ddns-update-style none;
 ping-check false;
+dhcp-cache-threshold 0;
 default-lease-time 600;
 max-lease-time 600;
 min-lease-time 600;

@@ -1,7 +1,8 @@
 //! The conformance suite in TAP mode against real stacks (needs root and the stacks; ci/test
-//! installs them): every check a stack fails must be a difference its file records with the
-//! reason (a finding, conformance/RESULTS.md), so a new failure, or a recorded one that is
-//! gone, fails the test. The reference stacks run the same way and must hold every MUST.
+//! installs them): every check a real stack fails must be a difference its file records with
+//! the reason (a finding, conformance/RESULTS.md), so a new failure, or a recorded one that is
+//! gone, fails the test. The reference stacks run the same way and must hold every MUST. The
+//! stacks of one side run side by side, each run in namespaces of its own.
 
 use dhcplab_testkit::netns::{can_create_namespaces, have};
 use std::path::PathBuf;
@@ -11,65 +12,119 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs `dhcplab conformance --SIDE STACK --mode tap` on `paths` (default: all) and gives its
-/// JSON and printed report.
-fn conformance(side: &str, stack: &str, paths: &[&str]) -> (serde_json::Value, String) {
-    let dir = tempfile::tempdir().expect("dir");
-    let json = dir.path().join("results.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
-        .args(["conformance", &format!("--{side}"), stack, "--mode", "tap"])
-        .args(["-j", "8", "--json"])
-        .arg(&json)
-        .args(paths)
-        .current_dir(root())
-        .output()
-        .expect("run dhcplab conformance");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| panic!("no results from {stack}: {report}"));
-    (v, report)
+/// One stack's run: its JSON results and printed report.
+struct Run {
+    stack: &'static str,
+    results: serde_json::Value,
+    report: String,
 }
 
-fn count(v: &serde_json::Value, status: &str) -> u64 {
-    v[status].as_u64().unwrap_or(0)
-}
-
-/// kea-dhcp4 and kea-dhcp6 2.2 against every server check: what they fail is recorded, and
-/// most checks run (the others are skipped with their reason: relays in TAP mode, long ones).
-#[test]
-fn kea_fails_only_the_server_checks_its_files_record() {
-    if !can_create_namespaces() || !have("kea-dhcp4") || !have("kea-dhcp6") {
-        return;
+impl Run {
+    fn count(&self, status: &str) -> u64 {
+        self.results[status].as_u64().unwrap_or(0)
     }
-    let (v, report) = conformance("server", "kea", &[]);
-    assert_eq!(count(&v, "failed"), 0, "{report}");
-    assert!(count(&v, "differs") >= 10, "{report}");
-    assert!(count(&v, "passed") >= 140, "{report}");
+
+    /// The checks that failed at a level (`MUST`, `SHOULD`, `MAY`).
+    fn failed_at(&self, level: &str) -> Vec<String> {
+        self.results["results"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter(|c| c["status"] == "failed" && c["check"]["level"] == level)
+                    .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
-/// The reference server in TAP mode (its daemon in a namespace, real sockets) holds every
-/// MUST check, as it does in virtual mode.
+/// Runs `dhcplab conformance --SIDE STACK --mode tap` for every stack at once.
+fn conformance(side: &str, stacks: &[&'static str]) -> Vec<Run> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = stacks
+            .iter()
+            .map(|&stack| {
+                scope.spawn(move || {
+                    let dir = tempfile::tempdir().expect("dir");
+                    let json = dir.path().join("results.json");
+                    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+                        .args(["conformance", &format!("--{side}"), stack, "--mode", "tap"])
+                        .args(["-j", "4", "--json"])
+                        .arg(&json)
+                        .current_dir(root())
+                        .output()
+                        .expect("run dhcplab conformance");
+                    let report = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    let results = std::fs::read_to_string(&json)
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                        .unwrap_or_else(|| panic!("no results from {stack}: {report}"));
+                    Run {
+                        stack,
+                        results,
+                        report,
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a stack's run"))
+            .collect()
+    })
+}
+
+/// Every failure of a real stack is recorded; the reference holds every MUST; each ran at
+/// least `least` checks to a pass.
+fn judge(runs: &[Run], least: &[(&str, u64)]) {
+    for run in runs {
+        let (stack, report) = (run.stack, &run.report);
+        if stack == "reference" {
+            assert!(run.failed_at("MUST").is_empty(), "{stack}: {report}");
+        } else {
+            assert_eq!(run.count("failed"), 0, "{stack}: {report}");
+        }
+        let want = least
+            .iter()
+            .find(|(s, _)| *s == stack)
+            .map_or(0, |(_, n)| *n);
+        assert!(
+            run.count("passed") >= want,
+            "{stack}: {} passed, expected at least {want}: {report}",
+            run.count("passed")
+        );
+    }
+}
+
+/// The server checks on kea-dhcp4/kea-dhcp6, ISC dhcpd, dnsmasq and the reference daemon.
+/// dhcpd and dnsmasq serve DHCPv4 only here (their v6 checks are skipped with the reason).
 #[test]
-fn the_reference_server_holds_every_must_check_in_tap_mode() {
+fn the_server_checks_on_kea_dhcpd_dnsmasq_and_the_reference() {
     if !can_create_namespaces() {
         return;
     }
-    let (v, report) = conformance("server", "reference", &[]);
-    let failed: Vec<&serde_json::Value> = v["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .filter(|r| r["status"] == "failed")
-        .collect();
-    assert!(
-        failed.iter().all(|r| r["check"]["level"] != "MUST"),
-        "{report}"
+    let mut stacks = vec!["reference"];
+    for (stack, program) in [
+        ("kea", "kea-dhcp4"),
+        ("dhcpd", "dhcpd"),
+        ("dnsmasq", "dnsmasq"),
+    ] {
+        if have(program) {
+            stacks.push(stack);
+        }
+    }
+    let runs = conformance("server", &stacks);
+    judge(
+        &runs,
+        &[
+            ("reference", 150),
+            ("kea", 140),
+            ("dhcpd", 40),
+            ("dnsmasq", 60),
+        ],
     );
-    assert!(count(&v, "passed") >= 150, "{report}");
 }
