@@ -231,22 +231,7 @@ fn report_cases(suite: &Suite, plan: &run::Args) {
             c.file.display(),
             c.message.replace('\n', "\n  ")
         );
-        let mode = if plan.mode == "tap" {
-            format!(
-                " --mode tap --server {} --client {}",
-                plan.server, plan.client
-            )
-        } else {
-            String::new()
-        };
-        println!(
-            "  reproduce: dhcplab run {}{mode} --seed {}",
-            c.file.display(),
-            c.seed
-        );
-        for a in &c.artifacts {
-            println!("  artifact: {}", a.display());
-        }
+        run::reproduction(c, plan, c.check.is_some());
     }
 }
 

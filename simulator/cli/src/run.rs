@@ -96,24 +96,7 @@ pub fn run(args: &Args) -> ExitCode {
             c.file.display(),
             c.message.replace('\n', "\n  ")
         );
-        if !load_failed.contains(&c.file) {
-            let mode = if args.mode == "tap" {
-                format!(
-                    " --mode tap --server {} --client {}",
-                    args.server, args.client
-                )
-            } else {
-                String::new()
-            };
-            println!(
-                "  reproduce: dhcplab run {}{mode} --seed {}",
-                c.file.display(),
-                c.seed
-            );
-        }
-        for a in &c.artifacts {
-            println!("  artifact: {}", a.display());
-        }
+        reproduction(c, args, !load_failed.contains(&c.file));
     }
     let mut write_failed = false;
     let mut write = |path: &Path, text: String| {
@@ -147,6 +130,29 @@ pub fn run(args: &Args) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Prints how to run a failed case again (when `runnable`: a file that could be read) and
+/// where its artifacts are.
+pub(crate) fn reproduction(c: &Case, args: &Args, runnable: bool) {
+    if runnable {
+        let mode = if args.mode == "tap" {
+            format!(
+                " --mode tap --server {} --client {}",
+                args.server, args.client
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "  reproduce: dhcplab run {}{mode} --seed {}",
+            c.file.display(),
+            c.seed
+        );
+    }
+    for a in &c.artifacts {
+        println!("  artifact: {}", a.display());
     }
 }
 

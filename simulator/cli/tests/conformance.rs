@@ -17,6 +17,16 @@ fn dhcplab(args: &[&str]) -> Output {
         .expect("run dhcplab")
 }
 
+/// `dhcplab conformance --server reference DIR`.
+fn server_checks_in(dir: &Path) -> Output {
+    dhcplab(&[
+        "conformance",
+        "--server",
+        "reference",
+        dir.to_str().expect("path"),
+    ])
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -211,12 +221,7 @@ within = "10s"
         )
     };
     std::fs::write(folder.join("broken.toml"), check("MUST")).expect("write");
-    let out = dhcplab(&[
-        "conformance",
-        "--server",
-        "reference",
-        dir.path().to_str().expect("path"),
-    ]);
+    let out = server_checks_in(dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("FAILED MUST RFC 2131 §4.3.1 server-x/broken"),
@@ -225,12 +230,7 @@ within = "10s"
     );
     assert!(text(&out).contains("verdict: FAIL"));
     std::fs::write(folder.join("broken.toml"), check("SHOULD")).expect("write");
-    let out = dhcplab(&[
-        "conformance",
-        "--server",
-        "reference",
-        dir.path().to_str().expect("path"),
-    ]);
+    let out = server_checks_in(dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("FAILED SHOULD RFC 2131 §4.3.1"));
     // --level must leaves the SHOULD check out.
@@ -259,12 +259,7 @@ fn bad_input_is_refused_with_its_place() {
         "[check]\nreference = \"RFC 2131 4.1\"\nlevel = \"must\"\ntests = \"server\"\n\n[[host]]\nname = \"c\"\nrole = \"client\"\n",
     )
     .expect("write");
-    let out = dhcplab(&[
-        "conformance",
-        "--server",
-        "reference",
-        dir.path().to_str().expect("path"),
-    ]);
+    let out = server_checks_in(dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("bad.toml:3:9: level \"must\": MUST, SHOULD or MAY"),
@@ -277,12 +272,7 @@ fn bad_input_is_refused_with_its_place() {
         "[[host]]\nname = \"c\"\nrole = \"client\"\n",
     )
     .expect("write");
-    let out = dhcplab(&[
-        "conformance",
-        "--server",
-        "reference",
-        dir.path().to_str().expect("path"),
-    ]);
+    let out = server_checks_in(dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("not a conformance check"),

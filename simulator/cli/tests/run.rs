@@ -253,9 +253,9 @@ fn bad_arguments_and_what_tap_mode_skips_before_it_starts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nowhere"));
     write_suite(dir.path());
-    let out = dhcplab(&["run", "--mode", "tap", "--server", "dhcpd"], dir.path());
+    let out = dhcplab(&["run", "--mode", "tap", "--server", "udhcpd"], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("dhcpd"));
+    assert!(text(&out.stderr).contains("udhcpd"));
     let out = dhcplab(
         &["run", "--mode", "tap", "--max-real-time", "soon"],
         dir.path(),
