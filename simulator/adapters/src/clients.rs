@@ -17,11 +17,16 @@ msg="$(echo "=== event=$ev"; echo "dhcplab_at=$(date +%s.%N)"; env | sort; echo 
 printf '%s\n' "$msg" >> "$out"
 [ -n "${protocol:-}" ] && exit 0
 case "$ev" in
-  BOUND|RENEW|REBIND|REBOOT|TIMEOUT) ip addr replace "$new_ip_address${new_subnet_mask:+/$new_subnet_mask}" dev "$interface" ;;
+  BOUND|RENEW|REBIND|REBOOT|TIMEOUT) ip addr replace "$new_ip_address${new_subnet_mask:+/$new_subnet_mask}" dev "$interface"
+    # No subnet mask: a lone address, and the server reached on the link (to renew).
+    [ -z "${new_subnet_mask:-}" ] && [ -n "${new_dhcp_server_identifier:-}" ] && ip route replace "$new_dhcp_server_identifier" dev "$interface"
+    ;;
   EXPIRE|FAIL|RELEASE|STOP) [ -n "${old_ip_address:-}" ] && ip addr del "$old_ip_address${old_subnet_mask:+/$old_subnet_mask}" dev "$interface" ;;
   BOUND6|RENEW6|REBIND6|REBOOT6) ip -6 addr replace "$new_ip6_address/${new_ip6_prefixlen:-128}" dev "$interface" nodad ;;
   EXPIRE6|RELEASE6|STOP6) [ -n "${old_ip6_address:-}" ] && ip -6 addr del "$old_ip6_address/${old_ip6_prefixlen:-128}" dev "$interface" ;;
-  bound|renew) ip addr replace "$ip${subnet:+/$subnet}" dev "$interface" ;;
+  bound|renew) ip addr replace "$ip${subnet:+/$subnet}" dev "$interface"
+    [ -z "${subnet:-}" ] && [ -n "${serverid:-}" ] && ip route replace "$serverid" dev "$interface"
+    ;;
   deconfig) ip -4 addr flush dev "$interface" ;;
 esac
 exit 0
