@@ -128,3 +128,29 @@ fn the_server_checks_on_kea_dhcpd_dnsmasq_and_the_reference() {
         ],
     );
 }
+
+/// The client checks on dhclient, udhcpc, dhcpcd and the reference agent, the harness playing
+/// the server with scripted peers. udhcpc has no DHCPv6 client here, and dhclient -6 and
+/// dhcpcd -6 are not given the fixed DUIDs most v6 checks set (skipped with the reason).
+#[test]
+fn the_client_checks_on_dhclient_udhcpc_dhcpcd_and_the_reference() {
+    if !can_create_namespaces() {
+        return;
+    }
+    let mut stacks = vec!["reference"];
+    for stack in ["dhclient", "udhcpc", "dhcpcd"] {
+        if have(stack) {
+            stacks.push(stack);
+        }
+    }
+    let runs = conformance("client", &stacks);
+    judge(
+        &runs,
+        &[
+            ("reference", 60),
+            ("dhclient", 20),
+            ("udhcpc", 10),
+            ("dhcpcd", 10),
+        ],
+    );
+}
