@@ -35,16 +35,8 @@ pub struct Args {
     /// machines split the suite; `dhcplab report merge` joins the parts' JSON.
     #[arg(long, value_name = "K/N", value_parser = parse_partition)]
     partition: Option<(u32, u32)>,
-    /// Write results as JSON (with the run's description, for `report merge`).
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Write results as JUnit XML.
-    #[arg(long, value_name = "FILE")]
-    junit: Option<PathBuf>,
-    /// Write the HTML report (its checks' ladders and pcaps go to --artifacts, by default a
-    /// folder beside it).
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
     /// Write each check's pcap and ladder diagram under DIR.
     #[arg(long, value_name = "DIR")]
     artifacts: Option<PathBuf>,
@@ -60,6 +52,21 @@ pub struct Args {
     /// Run this many checks at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
+}
+
+/// The files a conformance run, or a merge of one's parts, writes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Outputs {
+    /// Write results as JSON (with the run's description, for `report merge`).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write results as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the HTML report (the checks' ladders and pcaps it links to go under --artifacts
+    /// of a run, by default a folder beside it).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// The stacks each side can run, by mode.
@@ -143,7 +150,7 @@ pub fn run(args: &Args) -> ExitCode {
         .map(|(_, s)| s)
         .collect();
     let artifacts = args.artifacts.clone().or_else(|| {
-        args.html.as_ref().map(|h| {
+        args.outputs.html.as_ref().map(|h| {
             let stem = h.file_stem().unwrap_or_default().to_string_lossy();
             h.with_file_name(format!("{stem}-artifacts"))
         })
@@ -191,16 +198,7 @@ pub fn run(args: &Args) -> ExitCode {
         began.elapsed().as_secs_f64()
     );
     report_cases(&suite, &plan);
-    let written = write_outputs(
-        &info,
-        &suite,
-        (
-            args.json.as_deref(),
-            args.junit.as_deref(),
-            args.html.as_deref(),
-        ),
-        "dhcplab conformance",
-    );
+    let written = write_outputs(&info, &suite, &args.outputs, "dhcplab conformance");
     verdict(&suite, bad_input || !written)
 }
 
@@ -237,12 +235,12 @@ fn report_cases(suite: &Suite, plan: &run::Args) {
 
 /// Writes the JSON (results and the run's description), JUnit and HTML files asked for;
 /// false when one could not be written (said on stderr).
-pub(crate) fn write_outputs(
-    info: &RunInfo,
-    suite: &Suite,
-    (json, junit, page): (Option<&Path>, Option<&Path>, Option<&Path>),
-    who: &str,
-) -> bool {
+pub(crate) fn write_outputs(info: &RunInfo, suite: &Suite, outputs: &Outputs, who: &str) -> bool {
+    let (json, junit, page) = (
+        outputs.json.as_deref(),
+        outputs.junit.as_deref(),
+        outputs.html.as_deref(),
+    );
     let mut ok = true;
     let mut write = |path: &Path, text: String| {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty());

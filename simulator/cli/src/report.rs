@@ -2,7 +2,7 @@
 //! (`--partition K/N` on N machines) into one result, with the same summary, files and exit
 //! code as a whole run. Parts of different runs, or a missing or doubled part, are refused.
 
-use crate::conformance::{verdict, write_outputs};
+use crate::conformance::{Outputs, verdict, write_outputs};
 use dhcplab_report::{merge, sections};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,26 +21,14 @@ enum Command {
         /// The parts' JSON files (`dhcplab conformance --partition K/N --json FILE`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write the merged results as JSON.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Write the merged results as JUnit XML.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Write the merged HTML report.
-        #[arg(long, value_name = "FILE")]
-        html: Option<PathBuf>,
+        #[command(flatten)]
+        outputs: Outputs,
     },
 }
 
 /// Runs `dhcplab report`.
 pub fn run(args: &Args) -> ExitCode {
-    let Command::Merge {
-        files,
-        json,
-        junit,
-        html,
-    } = &args.command;
+    let Command::Merge { files, outputs } = &args.command;
     let mut parts = Vec::new();
     for f in files {
         match merge::read(f) {
@@ -66,11 +54,6 @@ pub fn run(args: &Args) -> ExitCode {
         info.selected,
         files.len()
     );
-    let written = write_outputs(
-        &info,
-        &suite,
-        (json.as_deref(), junit.as_deref(), html.as_deref()),
-        "dhcplab report merge",
-    );
+    let written = write_outputs(&info, &suite, outputs, "dhcplab report merge");
     verdict(&suite, !written)
 }

@@ -38,8 +38,8 @@ impl Run {
     }
 }
 
-/// Runs `dhcplab conformance --SIDE STACK --mode tap` for every stack at once.
-fn conformance(side: &str, stacks: &[&'static str]) -> Vec<Run> {
+/// Runs `dhcplab conformance --SIDE STACK --mode tap -j JOBS` for every stack at once.
+fn conformance(side: &str, stacks: &[&'static str], jobs: &str) -> Vec<Run> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = stacks
             .iter()
@@ -49,7 +49,7 @@ fn conformance(side: &str, stacks: &[&'static str]) -> Vec<Run> {
                     let json = dir.path().join("results.json");
                     let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
                         .args(["conformance", &format!("--{side}"), stack, "--mode", "tap"])
-                        .args(["-j", "4", "--json"])
+                        .args(["-j", jobs, "--json"])
                         .arg(&json)
                         .current_dir(root())
                         .output()
@@ -79,8 +79,19 @@ fn conformance(side: &str, stacks: &[&'static str]) -> Vec<Run> {
 }
 
 /// Every failure of a real stack is recorded; the reference holds every MUST; each ran at
-/// least `least` checks to a pass.
+/// least `least` checks to a pass. Every stack's counts are printed first (for
+/// conformance/RESULTS.md), then judged.
 fn judge(runs: &[Run], least: &[(&str, u64)]) {
+    for run in runs {
+        eprintln!(
+            "{}: {} passed, {} differ, {} failed, {} skipped",
+            run.stack,
+            run.count("passed"),
+            run.count("differs"),
+            run.count("failed"),
+            run.count("skipped")
+        );
+    }
     for run in runs {
         let (stack, report) = (run.stack, &run.report);
         if stack == "reference" {
@@ -117,7 +128,7 @@ fn the_server_checks_on_kea_dhcpd_dnsmasq_and_the_reference() {
             stacks.push(stack);
         }
     }
-    let runs = conformance("server", &stacks);
+    let runs = conformance("server", &stacks, "4");
     judge(
         &runs,
         &[
@@ -129,28 +140,22 @@ fn the_server_checks_on_kea_dhcpd_dnsmasq_and_the_reference() {
     );
 }
 
-/// The client checks on dhclient, udhcpc, dhcpcd and the reference agent, the harness playing
-/// the server with scripted peers. udhcpc has no DHCPv6 client here, and dhclient -6 and
-/// dhcpcd -6 are not given the fixed DUIDs most v6 checks set (skipped with the reason).
+/// The client checks on dhclient, udhcpc and dhcpcd, the harness playing the server with
+/// scripted peers (udhcpc has no DHCPv6 client here). The reference agent is judged in
+/// virtual mode (tests/conformance.rs): TAP namespaces have no duplicate address detection
+/// for its v6 Decline check to see.
 #[test]
-fn the_client_checks_on_dhclient_udhcpc_dhcpcd_and_the_reference() {
+fn the_client_checks_on_dhclient_udhcpc_and_dhcpcd() {
     if !can_create_namespaces() {
         return;
     }
-    let mut stacks = vec!["reference"];
+    let mut stacks = Vec::new();
     for stack in ["dhclient", "udhcpc", "dhcpcd"] {
         if have(stack) {
             stacks.push(stack);
         }
     }
-    let runs = conformance("client", &stacks);
-    judge(
-        &runs,
-        &[
-            ("reference", 60),
-            ("dhclient", 20),
-            ("udhcpc", 10),
-            ("dhcpcd", 10),
-        ],
-    );
+    // Client checks spend most of their time waiting for renewals: more of them at once.
+    let runs = conformance("client", &stacks, "8");
+    judge(&runs, &[("dhclient", 20), ("udhcpc", 10), ("dhcpcd", 10)]);
 }
