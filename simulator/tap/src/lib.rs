@@ -311,7 +311,7 @@ impl Lab {
         let port = self.hosts.len();
         let netns = format!("{PREFIX}{}-{name}", self.run);
         let tap = format!("dl{}t{port}", self.run);
-        let _making = MAKING.lock();
+        let making = MAKING.lock();
         live(&netns, true);
         if let Err(e) = ip(&["netns", "add", &netns]) {
             live(&netns, false);
@@ -359,7 +359,8 @@ impl Lab {
                 Ok(port)
             }
             Err(e) => {
-                let _ = ip(&["netns", "del", &netns]);
+                drop(making);
+                delete_namespace(&netns);
                 live(&netns, false);
                 Err(e)
             }
@@ -555,7 +556,25 @@ fn remove_namespace(netns: &str) {
     for pid in pids.split_whitespace() {
         let _ = Command::new("kill").args(["-KILL", pid]).status();
     }
-    let _ = ip(&["netns", "del", netns]);
+    delete_namespace(netns);
+}
+
+/// Deletes `netns`, trying again for a while when it stays: with many runs making and deleting
+/// namespaces at once, `ip netns del` now and then fails (its mount busy) and left an empty
+/// namespace behind (seen with 24 conformance runs side by side).
+fn delete_namespace(netns: &str) {
+    let file = std::path::Path::new("/run/netns").join(netns);
+    for attempt in 0..20u64 {
+        {
+            let _deleting = MAKING.lock();
+            let _ = ip(&["netns", "del", netns]);
+        }
+        if !file.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20 * (attempt + 1)));
+    }
+    eprintln!("dhcplab: namespace {netns} could not be deleted; `dhcplab clean` removes it");
 }
 
 /// The name of lab `n` of process `pid`: both in hex (the counter's last 4096 values), short
