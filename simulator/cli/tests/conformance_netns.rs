@@ -24,6 +24,19 @@ impl Run {
         self.results[status].as_u64().unwrap_or(0)
     }
 
+    /// The files of the checks that failed.
+    fn failed_files(&self) -> Vec<String> {
+        self.results["results"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter(|c| c["status"] == "failed")
+                    .filter_map(|c| c["file"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The checks that failed at a level (`MUST`, `SHOULD`, `MAY`).
     fn failed_at(&self, level: &str) -> Vec<String> {
         self.results["results"]
@@ -40,10 +53,18 @@ impl Run {
 
 /// Runs `dhcplab conformance --SIDE STACK --mode tap -j JOBS` for every stack at once.
 fn conformance(side: &str, stacks: &[&'static str], jobs: &str) -> Vec<Run> {
+    let all: Vec<(&'static str, Vec<String>)> = stacks.iter().map(|s| (*s, Vec::new())).collect();
+    conformance_of(side, &all, jobs)
+}
+
+/// Runs `dhcplab conformance --SIDE STACK --mode tap -j JOBS PATHS` for every stack at once
+/// (no paths: every check).
+fn conformance_of(side: &str, stacks: &[(&'static str, Vec<String>)], jobs: &str) -> Vec<Run> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = stacks
             .iter()
-            .map(|&stack| {
+            .map(|(stack, paths)| {
+                let stack = *stack;
                 scope.spawn(move || {
                     let dir = tempfile::tempdir().expect("dir");
                     let json = dir.path().join("results.json");
@@ -51,6 +72,7 @@ fn conformance(side: &str, stacks: &[&'static str], jobs: &str) -> Vec<Run> {
                         .args(["conformance", &format!("--{side}"), stack, "--mode", "tap"])
                         .args(["-j", jobs, "--json"])
                         .arg(&json)
+                        .args(paths)
                         .current_dir(root())
                         .output()
                         .expect("run dhcplab conformance");
@@ -75,6 +97,33 @@ fn conformance(side: &str, stacks: &[&'static str], jobs: &str) -> Vec<Run> {
             .into_iter()
             .map(|h| h.join().expect("a stack's run"))
             .collect()
+    })
+}
+
+/// A run's results with those of its failed checks run again put in their place, counts
+/// recomputed.
+fn merged(first: &serde_json::Value, again: &serde_json::Value) -> serde_json::Value {
+    let newer = again["results"].as_array().cloned().unwrap_or_default();
+    let results: Vec<serde_json::Value> = first["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            newer
+                .iter()
+                .find(|n| n["name"] == r["name"])
+                .cloned()
+                .unwrap_or(r)
+        })
+        .collect();
+    let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
+    serde_json::json!({
+        "passed": count("passed"),
+        "failed": count("failed"),
+        "skipped": count("skipped"),
+        "differs": count("differs"),
+        "results": results,
     })
 }
 
@@ -141,7 +190,8 @@ fn the_server_checks_on_kea_dhcpd_dnsmasq_and_the_reference() {
 }
 
 /// The client checks on dhclient, udhcpc and dhcpcd, the harness playing the server with
-/// scripted peers (udhcpc has no DHCPv6 client here). The reference agent is judged in
+/// scripted peers (udhcpc has no DHCPv6 client here); a check failing unrecorded is run once
+/// more (real clients' timers are random). The reference agent is judged in
 /// virtual mode (tests/conformance.rs): TAP namespaces have no duplicate address detection
 /// for its v6 Decline check to see.
 #[test]
@@ -157,5 +207,32 @@ fn the_client_checks_on_dhclient_udhcpc_and_dhcpcd() {
     }
     // Client checks spend most of their time waiting for renewals: more of them at once.
     let runs = conformance("client", &stacks, "8");
+    // Real clients randomize their timers (dhclient's T1 fuzz, its retransmission intervals),
+    // so a timing check can land on a side no record names in one run. A check that failed
+    // unrecorded is run once more alone; it must then pass or differ as recorded. The first
+    // failures are printed either way.
+    let again: Vec<(&'static str, Vec<String>)> = runs
+        .iter()
+        .map(|r| (r.stack, r.failed_files()))
+        .filter(|(_, files)| !files.is_empty())
+        .collect();
+    for (stack, files) in &again {
+        eprintln!("{stack}: failed once, run again: {files:?}");
+    }
+    let runs: Vec<Run> = if again.is_empty() {
+        runs
+    } else {
+        let rerun = conformance_of("client", &again, "4");
+        runs.into_iter()
+            .map(|r| match rerun.iter().position(|x| x.stack == r.stack) {
+                Some(i) => Run {
+                    stack: r.stack,
+                    results: merged(&r.results, &rerun[i].results),
+                    report: format!("{}\n--- run again:\n{}", r.report, rerun[i].report),
+                },
+                None => r,
+            })
+            .collect()
+    };
     judge(&runs, &[("dhclient", 20), ("udhcpc", 10), ("dhcpcd", 10)]);
 }
