@@ -1,9 +1,10 @@
 //! `dhcplab`: the DHCP conformance and simulation lab's one binary.
 //!
-//! Exit codes: 0 success; 1 a check or scenario failed; 2 bad input (a file that cannot be
-//! read as what it should be, bad arguments); 3 the subcommand is not built yet.
+//! Exit codes: 0 success; 1 a check or scenario failed (or a benchmark's rate was not
+//! sustained); 2 bad input (a file that cannot be read as what it should be, bad arguments).
 
 mod agent;
+mod bench;
 mod clean;
 mod conformance;
 mod ctl;
@@ -17,7 +18,6 @@ mod server;
 mod stacks;
 
 use clap::{Parser, Subcommand};
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,7 +50,7 @@ enum Command {
     /// Run the interop matrix of servers and clients.
     Matrix(matrix::Args),
     /// Measure throughput and latency against perfdhcp and real stacks.
-    Bench(Pending),
+    Bench(bench::Args),
     /// Run the reference DHCP server (Kea configuration language), or check a configuration.
     Server(server::Args),
     /// Run the reference DHCP client agent (in the manner of dhcpagent).
@@ -65,22 +65,8 @@ enum Command {
     Clean,
 }
 
-/// Arguments of a subcommand that is not built yet; accepted so the name is reserved.
-#[derive(Debug, clap::Args)]
-struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<OsString>,
-}
-
-/// Exit code for a subcommand that is not built yet.
-pub(crate) const NOT_BUILT: u8 = 3;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let pending = |name: &str, issue: u32| {
-        eprintln!("dhcplab {name}: not built yet (tracked in issue {issue})");
-        ExitCode::from(NOT_BUILT)
-    };
     match cli.command {
         Command::Decode { files } => decode::run(&files),
         Command::Run(args) => run::run(&args),
@@ -89,7 +75,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Matrix(args) => matrix::run(&args),
-        Command::Bench(_) => pending("bench", 13),
+        Command::Bench(args) => bench::run(&args),
         Command::Server(args) => server::run(&args),
         Command::Agent(args) => agent::run(args),
         Command::Info(args) => info::run(&args),

@@ -27,7 +27,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
-use tun_rs::{DeviceBuilder, Layer, SyncDevice};
+use tun_rs::{DeviceBuilder, Layer};
+
+/// A TAP device as [`Host::device`] gives it.
+pub use tun_rs::SyncDevice;
 
 /// What every namespace of a run starts with.
 pub const PREFIX: &str = "dhcplab-";
@@ -135,6 +138,13 @@ impl Host {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.netns, program]);
         c
+    }
+
+    /// The host's TAP device, for a program that is the host's one link partner (the load
+    /// generator of `dhcplab bench`) instead of the switch: frames it sends arrive at the host,
+    /// frames the host sends are read from it. Not for a lab whose switch runs.
+    pub fn device(&self) -> Arc<SyncDevice> {
+        Arc::clone(&self.device)
     }
 
     /// Runs `ip -n NETNS args...`.

@@ -1,0 +1,348 @@
+//! TAP mode: the server in a namespace of its own, its one link a TAP device whose other end
+//! is the generator in this process.
+
+use crate::stacks::{self, SERVER4, SERVER6, Setup, Stack};
+use crate::{BenchError, DROPS_PERCENT, Options, ServerUse, Trial};
+use dhcplab_load::{Exchange, Family, Load, Plan};
+use dhcplab_tap::{Lab, SyncDevice};
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::time::TimeSpec;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server's TAP device's link address.
+const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
+/// The generator's own link address (the DHCPv6 clients' source).
+const GENERATOR_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
+/// How long a started server has to answer its first exchange.
+const START_WAIT: Duration = Duration::from_secs(20);
+/// A message without an answer after this long is dropped (perfdhcp's default).
+const DROP_AFTER: Duration = Duration::from_secs(1);
+/// Frames the TAP device queues for the generator to read.
+const TX_QUEUE: u32 = 16_384;
+/// Linux reports process CPU times in ticks of 1/100 s (USER_HZ).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {
+    let what = what.into();
+    move |source| BenchError::Io { what, source }
+}
+
+/// True when `program` is found on PATH.
+fn installed(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// The server process, stopped (SIGTERM, then SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    stack: Stack,
+    out: std::path::PathBuf,
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The end of what it printed.
+    fn output(&self) -> String {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(0));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// (user + system CPU seconds of every thread, resident KiB) of process `pid`.
+fn usage(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: fields 3 on; utime and stime are 14 and 15.
+    let ticks: f64 = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (ticks / TICKS_PER_SECOND, rss)
+}
+
+/// Pins the calling thread to `cpu`.
+fn pin_here(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+/// Moves frames between `load` and the device until `done` holds, the load has finished, or
+/// `limit` has passed since `start`; false when the limit ended it.
+fn drive(
+    load: &mut Load,
+    device: &SyncDevice,
+    start: Instant,
+    limit: Duration,
+    mut done: impl FnMut(&Load) -> bool,
+    mut alive: impl FnMut() -> bool,
+) -> Result<bool, BenchError> {
+    let mut out = vec![0u8; 2048];
+    let mut inbox = vec![0u8; 65_536];
+    let mut checked = Instant::now();
+    loop {
+        let now = start.elapsed();
+        if now > limit {
+            return Ok(false);
+        }
+        let mut busy = false;
+        for _ in 0..256 {
+            let Some(n) = load.poll_transmit(start.elapsed(), &mut out) else {
+                break;
+            };
+            busy = true;
+            // A frame the TAP device refuses (its queue full) is a message lost on the way:
+            // the generator counts it as a drop when its answer does not come.
+            let _ = device.send(&out[..n]);
+        }
+        for _ in 0..1024 {
+            match device.recv(&mut inbox) {
+                Ok(n) => {
+                    busy = true;
+                    load.handle_frame(start.elapsed(), &inbox[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("reading the TAP device")(e)),
+            }
+        }
+        if done(load) || load.finished() {
+            return Ok(true);
+        }
+        if checked.elapsed() > Duration::from_millis(200) {
+            checked = Instant::now();
+            if !alive() {
+                return Ok(false);
+            }
+        }
+        if busy {
+            continue;
+        }
+        let wait = load
+            .poll_timeout()
+            .map_or(Duration::from_millis(10), |t| {
+                t.saturating_sub(start.elapsed())
+            })
+            .min(Duration::from_millis(10));
+        let mut fds = [PollFd::new(device.as_fd(), PollFlags::POLLIN)];
+        let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None);
+    }
+}
+
+/// The command that runs `command` in `netns`, pinned to `cpu` when given.
+fn in_namespace(netns: &str, cpu: Option<usize>, command: &Command) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", netns]);
+    if let Some(cpu) = cpu {
+        c.args(["taskset", "-c", &cpu.to_string()]);
+    }
+    c.arg(command.get_program()).args(command.get_args());
+    for (k, v) in command.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c
+}
+
+/// Starts the server and waits for it to grant a first lease (a probe client's DORA/SARR):
+/// its sockets are open and its leases loaded.
+fn start_server(
+    options: &Options,
+    lab: &Lab,
+    dir: &Path,
+    device: &SyncDevice,
+) -> Result<Server, BenchError> {
+    let host = &lab.hosts()[0];
+    let setup = Setup {
+        iface: &host.tap,
+        v6: options.v6,
+        persist: options.persist,
+        dir,
+        dhcplab: &options.dhcplab,
+    };
+    let command =
+        stacks::command(options.stack, &setup).map_err(io("writing the configuration"))?;
+    let out = dir.join("server.out");
+    let file = std::fs::File::create(&out).map_err(io("creating server.out"))?;
+    let err = file.try_clone().map_err(io("creating server.out"))?;
+    let child = in_namespace(&host.netns, options.pin.map(|p| p.0), &command)
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .map_err(io(format!("starting {}", options.stack.name())))?;
+    let mut server = Server {
+        child,
+        stack: options.stack,
+        out,
+    };
+    let mut probe = Load::new(Plan {
+        family: if options.v6 { Family::V6 } else { Family::V4 },
+        rate: 20.0,
+        clients: 1,
+        duration: START_WAIT,
+        renew_percent: 0,
+        release_percent: 0,
+        drop_after: Duration::from_millis(200),
+        mac: GENERATOR_MAC,
+        seed: options.seed ^ 0x5eed,
+    })?;
+    let answered = drive(
+        &mut probe,
+        device,
+        Instant::now(),
+        START_WAIT,
+        |l| l.counts(Exchange::Second).received > l.counts(Exchange::Second).refused,
+        || !server.exited(),
+    )?;
+    if !answered || server.exited() {
+        return Err(BenchError::NotAnswering {
+            stack: options.stack.name(),
+            waited: START_WAIT,
+            output: server.output(),
+        });
+    }
+    Ok(server)
+}
+
+/// Runs one trial at `rate` exchanges a second against a freshly started server.
+pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
+    let program = options.stack.program(options.v6);
+    if options.stack != Stack::Reference && !installed(program) {
+        return Err(BenchError::Missing(program));
+    }
+    if options.v6 && options.stack == Stack::Dnsmasq {
+        return Err(BenchError::Unsupported(
+            "dnsmasq answers DHCPv6 only with router advertisements, which the lab never sends"
+                .into(),
+        ));
+    }
+    let plan = Plan {
+        family: if options.v6 { Family::V6 } else { Family::V4 },
+        rate,
+        clients: options.clients,
+        duration: options.duration,
+        renew_percent: options.renew_percent,
+        release_percent: options.release_percent,
+        drop_after: DROP_AFTER,
+        mac: GENERATOR_MAC,
+        seed: options.seed,
+    };
+    let mut load = Load::new(plan)?;
+    let mut lab = Lab::new();
+    lab.add_host("bench", SERVER_MAC)?;
+    let host = &lab.hosts()[0];
+    let tap = host.tap.clone();
+    // The device's queue towards the generator holds a burst of answers (the reference
+    // server releases each lease-file sync's answers at once) while the generator is
+    // writing: 1,000 frames by default, a few milliseconds at these rates.
+    host.ip(&[
+        "link",
+        "set",
+        "dev",
+        &tap,
+        "txqueuelen",
+        &TX_QUEUE.to_string(),
+    ])?;
+    if options.v6 {
+        host.ip(&[
+            "addr",
+            "add",
+            &format!("{SERVER6}/64"),
+            "dev",
+            &tap,
+            "nodad",
+        ])?;
+    } else {
+        host.ip(&["addr", "add", &format!("{SERVER4}/15"), "dev", &tap])?;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("dhcplab-{}-bench-", lab.run()))
+        .tempdir()
+        .map_err(io("creating the run directory"))?;
+    dhcplab_tap::remove_dir_on_interrupt(dir.path());
+    let device = host.device();
+    device
+        .set_nonblocking(true)
+        .map_err(io("setting the TAP device non-blocking"))?;
+    if let Some((_, cpu)) = options.pin {
+        pin_here(cpu);
+    }
+    let mut server = start_server(options, &lab, dir.path(), &device)?;
+    let pid = server.pid();
+    let (cpu0, rss0) = usage(pid);
+    let start = Instant::now();
+    let limit = options.duration + DROP_AFTER + Duration::from_secs(5);
+    drive(
+        &mut load,
+        &device,
+        start,
+        limit,
+        |_| false,
+        || !server.exited(),
+    )?;
+    let (cpu1, rss1) = usage(pid);
+    if server.exited() {
+        return Err(BenchError::Exited {
+            stack: server.stack.name(),
+            output: server.output(),
+        });
+    }
+    drop(server);
+    let report = load.report(options.duration);
+    let leases = (report.rate_leases * report.seconds).max(1.0);
+    let cpu = cpu1 - cpu0;
+    let server = ServerUse {
+        cpu_seconds: cpu,
+        cpu_percent: 100.0 * cpu / report.seconds,
+        cpu_us_per_lease: 1e6 * cpu / leases,
+        rss_kib: rss1,
+        rss_bytes_per_lease: (rss1.saturating_sub(rss0) * 1024) as f64
+            / load.leases_made().max(1) as f64,
+    };
+    let generator_bound = report.rate_offered < 0.99 * report.rate_asked;
+    Ok(Trial {
+        sustained: report.sustained(DROPS_PERCENT),
+        generator_bound,
+        report,
+        server,
+    })
+}

@@ -1,0 +1,182 @@
+//! `dhcplab bench`: DORA/SARR load from many simulated clients against one server stack, at a
+//! rate or searching for the highest rate it sustains (every exchange under 0.1% drops), with
+//! perfdhcp's figures and latency percentiles.
+
+use dhcplab_bench::{BenchError, Options, Search, Stack, Trial};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The longest trial allowed, in seconds: every load stops by itself.
+const MAX_DURATION: u64 = 600;
+
+/// Arguments of `dhcplab bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The server to load: reference, kea, kea-mt (kea with multi-threading), dhcpd, dnsmasq.
+    #[arg(long, value_name = "STACK")]
+    server: String,
+    /// DHCPv6 (Solicit-Advertise-Request-Reply) instead of DHCPv4 (DORA).
+    #[arg(long)]
+    v6: bool,
+    /// Exchanges started per second (with --max: the first rate tried, default 1000).
+    #[arg(long, value_name = "R", required_unless_present = "max")]
+    rate: Option<f64>,
+    /// Search for the highest rate the server sustains with under 0.1% drops: doubling, then
+    /// halving the gap, at most 14 trials, each on a freshly started server.
+    #[arg(long)]
+    max: bool,
+    /// Distinct clients taking turns (default: 100,000 in DHCPv4, under the pool's 130,815
+    /// addresses; 1,000,000 in DHCPv6).
+    #[arg(long, value_name = "N")]
+    clients: Option<u32>,
+    /// Seconds of load per trial (at most 600).
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    duration: u64,
+    /// Percent of the exchanges started that renew a lease a client holds.
+    #[arg(long, value_name = "PCT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    renew: u8,
+    /// Percent of the exchanges started that release a lease a client holds.
+    #[arg(long, value_name = "PCT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    release: u8,
+    /// The server keeps leases in memory only (memfile persist false, dnsmasq leasefile-ro;
+    /// dhcpd always writes its file).
+    #[arg(long)]
+    no_persist: bool,
+    /// Pin the server to one CPU and the generator to another: `--pin 0,1`.
+    #[arg(long, value_name = "SERVER,GENERATOR", value_parser = parse_pin)]
+    pin: Option<(usize, usize)>,
+    /// Write every trial and the result as JSON to this file (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Seed of the generator's transaction ids and choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn parse_pin(text: &str) -> Result<(usize, usize), String> {
+    let (a, b) = text
+        .split_once(',')
+        .ok_or_else(|| format!("{text:?}: expected SERVER,GENERATOR CPU numbers, like 0,1"))?;
+    let cpu = |s: &str| s.trim().parse::<usize>().map_err(|e| format!("{s:?}: {e}"));
+    Ok((cpu(a)?, cpu(b)?))
+}
+
+/// Runs the benchmark. Exit 0 when the rate (or, with --max, some rate) was sustained, 1 when
+/// not, 2 for bad arguments or a server that would not start.
+pub fn run(args: &Args) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("dhcplab bench: {message}");
+        ExitCode::from(2)
+    };
+    let Some(stack) = Stack::from_name(&args.server) else {
+        let names: Vec<&str> = Stack::ALL.iter().map(|s| s.name()).collect();
+        return fail(format!(
+            "unknown server {:?}: one of {}",
+            args.server,
+            names.join(", ")
+        ));
+    };
+    if args.duration == 0 || args.duration > MAX_DURATION {
+        return fail(format!(
+            "--duration {}: between 1 and {MAX_DURATION} seconds",
+            args.duration
+        ));
+    }
+    let dhcplab = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return fail(format!("cannot find the dhcplab binary: {e}")),
+    };
+    let options = Options {
+        stack,
+        v6: args.v6,
+        clients: args
+            .clients
+            .unwrap_or(if args.v6 { 1_000_000 } else { 100_000 }),
+        duration: Duration::from_secs(args.duration),
+        renew_percent: args.renew,
+        release_percent: args.release,
+        persist: !args.no_persist,
+        pin: args.pin,
+        dhcplab,
+        seed: args.seed,
+    };
+    if let Err(e) = dhcplab_tap::remove_on_interrupt() {
+        return fail(e.to_string());
+    }
+    let trial = |rate: f64| dhcplab_bench::tap::trial(&options, rate);
+    let searched: Result<Search, BenchError> = if args.max {
+        dhcplab_bench::search(args.rate.unwrap_or(1000.0), trial, |t: &Trial| {
+            eprintln!("{}", t.summary())
+        })
+    } else {
+        let rate = args.rate.unwrap_or(1000.0);
+        trial(rate).map(|t| Search {
+            max_rate: t.sustained.then_some(rate),
+            stopped: "one rate asked".into(),
+            trials: vec![t],
+        })
+    };
+    let search = match searched {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let best = search
+        .trials
+        .iter()
+        .filter(|t| t.sustained)
+        .max_by(|a, b| a.report.rate_asked.total_cmp(&b.report.rate_asked))
+        .or(search.trials.last());
+    if let Some(t) = best {
+        print!("{}", t.report);
+        println!(
+            "\n***Server: {}***\nCPU: {:.1}% of a core, {:.1} µs per lease\nresident memory: {} KiB, growth {:.0} bytes per lease",
+            stack.name(),
+            t.server.cpu_percent,
+            t.server.cpu_us_per_lease,
+            t.server.rss_kib,
+            t.server.rss_bytes_per_lease
+        );
+    }
+    if args.max {
+        match search.max_rate {
+            Some(r) => println!(
+                "\nHighest rate sustained (every exchange under 0.1% drops): {r:.0}/s ({})",
+                search.stopped
+            ),
+            None => println!("\nNo rate sustained ({})", search.stopped),
+        }
+    }
+    if let Some(path) = &args.json {
+        let mut out = serde_json::json!({
+            "server": stack,
+            "family": if args.v6 { "v6" } else { "v4" },
+            "mode": "tap",
+            "persist": options.persist,
+            "clients": options.clients,
+            "duration_seconds": args.duration,
+            "renew_percent": args.renew,
+            "release_percent": args.release,
+        });
+        if let (Some(o), Ok(serde_json::Value::Object(s))) =
+            (out.as_object_mut(), serde_json::to_value(&search))
+        {
+            o.extend(s);
+        }
+        let text = serde_json::to_string_pretty(&out).unwrap_or_default() + "\n";
+        let written = if path.as_os_str() == "-" {
+            print!("{text}");
+            Ok(())
+        } else {
+            std::fs::write(path, text)
+        };
+        if let Err(e) = written {
+            return fail(format!("{}: {e}", path.display()));
+        }
+    }
+    if search.max_rate.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
