@@ -13,6 +13,7 @@
 
 pub mod stacks;
 pub mod tap;
+pub mod virtual_mode;
 
 pub use stacks::Stack;
 

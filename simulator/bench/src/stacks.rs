@@ -161,7 +161,7 @@ pub fn command(stack: Stack, s: &Setup<'_>) -> std::io::Result<Command> {
             } else {
                 (
                     format!(
-                        "authoritative;\nddns-update-style none;\n\
+                        "authoritative;\nddns-update-style none;\nping-check false;\n\
                          default-lease-time 3600; max-lease-time 3600;\n\
                          subnet 198.18.0.0 netmask 255.254.0.0 {{\n  \
                          range 198.18.1.0 198.19.255.254;\n  option routers {SERVER4};\n}}\n"
@@ -170,6 +170,8 @@ pub fn command(stack: Stack, s: &Setup<'_>) -> std::io::Result<Command> {
                 )
             };
             let conf = write(d, "dhcpd.conf", &conf)?;
+            // ping-check false: by default dhcpd pings every address before it offers it and
+            // waits a second for an echo (as dnsmasq's no-ping, Kea never pings).
             // dhcpd has no way to keep leases in memory only: its file is always written.
             let leases = write(d, "dhcpd.leases", "")?;
             let mut c = Command::new("dhcpd");

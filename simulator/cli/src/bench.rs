@@ -16,6 +16,11 @@ pub struct Args {
     /// The server to load: reference, kea, kea-mt (kea with multi-threading), dhcpd, dnsmasq.
     #[arg(long, value_name = "STACK")]
     server: String,
+    /// tap: the server in a namespace of its own, the generator on its TAP device (root);
+    /// virtual: the reference server's core in process on a virtual clock, a rate sustained
+    /// when the core's time for it fits in one core.
+    #[arg(long, value_enum, default_value = "tap")]
+    mode: Mode,
     /// DHCPv6 (Solicit-Advertise-Request-Reply) instead of DHCPv4 (DORA).
     #[arg(long)]
     v6: bool,
@@ -52,6 +57,15 @@ pub struct Args {
     /// Seed of the generator's transaction ids and choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+/// Where the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// A real server process in its own namespace.
+    Tap,
+    /// The reference server's core in this process.
+    Virtual,
 }
 
 fn parse_pin(text: &str) -> Result<(usize, usize), String> {
@@ -101,10 +115,15 @@ pub fn run(args: &Args) -> ExitCode {
         dhcplab,
         seed: args.seed,
     };
-    if let Err(e) = dhcplab_tap::remove_on_interrupt() {
+    if args.mode == Mode::Tap
+        && let Err(e) = dhcplab_tap::remove_on_interrupt()
+    {
         return fail(e.to_string());
     }
-    let trial = |rate: f64| dhcplab_bench::tap::trial(&options, rate);
+    let trial = |rate: f64| match args.mode {
+        Mode::Tap => dhcplab_bench::tap::trial(&options, rate),
+        Mode::Virtual => dhcplab_bench::virtual_mode::trial(&options, rate),
+    };
     let searched: Result<Search, BenchError> = if args.max {
         dhcplab_bench::search(args.rate.unwrap_or(1000.0), trial, |t: &Trial| {
             eprintln!("{}", t.summary())
@@ -130,13 +149,17 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(t) = best {
         print!("{}", t.report);
         println!(
-            "\n***Server: {}***\nCPU: {:.1}% of a core, {:.1} µs per lease\nresident memory: {} KiB, growth {:.0} bytes per lease",
+            "\n***Server: {}***\nCPU: {:.1}% of a core, {:.1} µs per lease",
             stack.name(),
             t.server.cpu_percent,
             t.server.cpu_us_per_lease,
-            t.server.rss_kib,
-            t.server.rss_bytes_per_lease
         );
+        if args.mode == Mode::Tap {
+            println!(
+                "resident memory: {} KiB, growth {:.0} bytes per lease",
+                t.server.rss_kib, t.server.rss_bytes_per_lease
+            );
+        }
     }
     if args.max {
         match search.max_rate {
@@ -151,7 +174,7 @@ pub fn run(args: &Args) -> ExitCode {
         let mut out = serde_json::json!({
             "server": stack,
             "family": if args.v6 { "v6" } else { "v4" },
-            "mode": "tap",
+            "mode": if args.mode == Mode::Tap { "tap" } else { "virtual" },
             "persist": options.persist,
             "clients": options.clients,
             "duration_seconds": args.duration,
