@@ -194,6 +194,10 @@ pub(crate) struct World {
     pub macs: Vec<[u8; 6]>,
     pub nodes: Vec<Node>,
     wakeups: BinaryHeap<Reverse<(SystemTime, usize)>>,
+    /// Per host, the deadline of its latest entry still in `wakeups`, if any: a host that
+    /// re-arms for the deadline it already waits for adds no entry (a server's next
+    /// reclamation would otherwise be pushed again after every message it handles).
+    armed: Vec<Option<SystemTime>>,
     /// Who holds each address on the link (the ARP table every host shares).
     owners: BTreeMap<Ipv4Addr, usize>,
     by_mac: BTreeMap<[u8; 6], usize>,
@@ -326,6 +330,7 @@ impl World {
             names,
             nodes,
             wakeups: BinaryHeap::new(),
+            armed: vec![None; scenario.hosts.len()],
             owners,
             servers,
             peers,
@@ -402,8 +407,19 @@ impl World {
     }
 
     pub(crate) fn rearm(&mut self, i: usize) {
-        if let Some(t) = self.deadline(i) {
+        if let Some(t) = self.deadline(i)
+            && self.armed[i] != Some(t)
+        {
+            self.armed[i] = Some(t);
             self.wakeups.push(Reverse((t, i)));
+        }
+    }
+
+    /// Host `i`'s entry for `t` left `wakeups`: when it was the latest, the host waits for
+    /// nothing until it re-arms.
+    fn disarm(&mut self, t: SystemTime, i: usize) {
+        if self.armed[i] == Some(t) {
+            self.armed[i] = None;
         }
     }
 
@@ -421,8 +437,9 @@ impl World {
             }
             let wake = loop {
                 match self.wakeups.peek() {
-                    Some(Reverse((t, i))) if self.deadline(*i) != Some(*t) => {
+                    Some(&Reverse((t, i))) if self.deadline(i) != Some(t) => {
                         self.wakeups.pop();
+                        self.disarm(t, i);
                     }
                     Some(Reverse((t, _))) => break Some(*t),
                     None => break None,
@@ -466,6 +483,7 @@ impl World {
                     break;
                 }
                 self.wakeups.pop();
+                self.disarm(t, i);
                 if self.deadline(i) == Some(t) {
                     self.work += 1;
                     self.fire(i);
@@ -780,8 +798,10 @@ impl World {
                     );
                 }
                 ServerAction::Persist(row) => {
-                    s.rows.push(row.clone());
                     self.check_lease_tables(i, &row);
+                    if let Node::Server(s) = &mut self.nodes[i] {
+                        s.rows.push(row);
+                    }
                 }
                 ServerAction::CompactLeaseFile => s.rows = core.leases(),
                 ServerAction::Shutdown => {
@@ -938,16 +958,21 @@ impl World {
     ) {
         let now = self.now;
         let message = Payload::from_udp(src, dst, payload);
-        let label = message.as_ref().map_or_else(
-            || format!("MALFORMED ({} bytes)", payload.len()),
-            Payload::describe,
-        );
+        // The label is for the timeline and for notes: made only when one needs it.
+        let label = |message: &Option<Payload>| {
+            message.as_ref().map_or_else(
+                || format!("MALFORMED ({} bytes)", payload.len()),
+                Payload::describe,
+            )
+        };
         let Some(dst_mac) = dst_mac else {
             let how = if dst.is_ipv4() { "ARP" } else { "neighbour" };
-            self.note(
-                i,
-                &format!("no {how} answer for {}: {label} not sent", dst.ip()),
+            let text = format!(
+                "no {how} answer for {}: {} not sent",
+                dst.ip(),
+                label(&message)
             );
+            self.note(i, &text);
             return;
         };
         // Multicast (DHCPv6's link-scoped ff02::1:2) goes with hop limit 1, as hosts send it
@@ -957,7 +982,8 @@ impl World {
         {
             Ok(f) => f,
             Err(e) => {
-                self.note(i, &format!("cannot frame {label}: {e}"));
+                let text = format!("cannot frame {}: {e}", label(&message));
+                self.note(i, &text);
                 return;
             }
         };
@@ -970,19 +996,36 @@ impl World {
         if let Some(t) = to
             && !self.share(i, t)
         {
-            self.note(
-                i,
-                &format!("{} is not on its segment: {label} not sent", self.names[t]),
+            let text = format!(
+                "{} is not on its segment: {} not sent",
+                self.names[t],
+                label(&message)
             );
+            self.note(i, &text);
             return;
         }
-        let listeners = self.listeners(i, dst.port(), message.as_ref().and_then(Payload::v4));
-        let sent = self.segment.transmit_to(now, i, frame.clone(), &listeners);
+        // The segment reads listeners for broadcasts only.
+        let listeners = if broadcast {
+            self.listeners(i, dst.port(), message.as_ref().and_then(Payload::v4))
+        } else {
+            Vec::new()
+        };
+        let record = self.timeline.record;
+        // The segment keeps its own copy only when the timeline keeps the frame too.
+        let (sent, frame) = if record {
+            let sent = self.segment.transmit_to(now, i, frame.clone(), &listeners);
+            (sent, frame)
+        } else {
+            (
+                self.segment.transmit_to(now, i, frame, &listeners),
+                Vec::new(),
+            )
+        };
         if sent == Sent::NoCarrier {
-            self.note(i, &format!("no carrier: {label} not sent"));
+            let text = format!("no carrier: {} not sent", label(&message));
+            self.note(i, &text);
             return;
         }
-        let fates = dhcplab_runner::fates(&sent, now);
         let at = now
             .duration_since(self.start)
             .unwrap_or_default()
@@ -1001,6 +1044,27 @@ impl World {
         if let Some(broken) = broken {
             self.violate(broken);
         }
+        let dest = match (broadcast, to) {
+            (true, _) => Dest::Broadcast,
+            (false, Some(t)) => Dest::Host(t),
+            (false, None) => Dest::Nowhere,
+        };
+        if record {
+            let label = label(&message);
+            self.timeline.push(
+                now,
+                Entry::Frame {
+                    from: i,
+                    to: dest,
+                    frame,
+                    label,
+                    fates: dhcplab_runner::fates(&sent, now),
+                },
+            );
+        } else {
+            // Counted all the same (the summary's frame count).
+            self.timeline.frames_seen += 1;
+        }
         if self.keep_log
             && let Some(m) = message
         {
@@ -1010,10 +1074,7 @@ impl World {
                 .and_then(|mac| self.by_mac.get(&mac))
                 .map(|h| self.names[*h].clone());
             self.log.push(Seen {
-                at_ns: now
-                    .duration_since(self.start)
-                    .unwrap_or_default()
-                    .as_nanos(),
+                at_ns: at,
                 from: self.names[i].clone(),
                 to: to.map(|t| self.names[t].clone()),
                 broadcast,
@@ -1023,21 +1084,6 @@ impl World {
                 chaddr_host,
             });
         }
-        let dest = match (broadcast, to) {
-            (true, _) => Dest::Broadcast,
-            (false, Some(t)) => Dest::Host(t),
-            (false, None) => Dest::Nowhere,
-        };
-        self.timeline.push(
-            now,
-            Entry::Frame {
-                from: i,
-                to: dest,
-                frame,
-                label,
-                fates,
-            },
-        );
     }
 
     /// The state of a server's lease of `address` now.
