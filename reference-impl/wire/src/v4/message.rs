@@ -337,6 +337,28 @@ impl Message {
     /// The value of `code` with every instance joined (RFC 3396), or `None` when absent.
     /// Option 52 counts only in the options field, where RFC 2131 4.1 puts it.
     pub fn option(&self, code: u8) -> Option<OptionData<'_>> {
+        // The common case in one pass over the options field: no option 52 (so no other
+        // area) and one instance at most (so nothing to join).
+        let mut found = None;
+        for entry in self.options.entries_in(Area::Options) {
+            let Entry::Option(o) = entry else { continue };
+            if o.code == code::OVERLOAD || (o.code == code && found.is_some()) {
+                return self.option_joined(code);
+            }
+            if o.code == code {
+                found = Some(o);
+            }
+        }
+        found.map(|first| OptionData {
+            code,
+            data: Cow::Borrowed(first.data),
+            first_offset: first.data_offset(),
+            more: Vec::new(),
+        })
+    }
+
+    /// [`Message::option`] across every area, instances joined.
+    fn option_joined(&self, code: u8) -> Option<OptionData<'_>> {
         let mut instances = self
             .options()
             .filter(|o| o.code == code && (code != code::OVERLOAD || o.area == Area::Options));
