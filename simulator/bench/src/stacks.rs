@@ -151,7 +151,8 @@ pub fn command(stack: Stack, s: &Setup<'_>) -> std::io::Result<Command> {
         Stack::Dhcpd => {
             let (conf, family) = if s.v6 {
                 (
-                    "ddns-update-style none;\ndefault-lease-time 4000; max-lease-time 4000;\n\
+                    "ddns-update-style none;\ndhcp-cache-threshold 0;\n\
+                     default-lease-time 4000; max-lease-time 4000;\n\
                      preferred-lifetime 3000;\n\
                      option dhcp-renewal-time 1000;\noption dhcp-rebinding-time 2000;\n\
                      subnet6 2001:db8::/64 {\n  range6 2001:db8::1:0:0 2001:db8::1:ffff:ffff;\n}\n"

@@ -48,11 +48,15 @@ impl Server {
         self.child.id()
     }
 
-    /// The end of what it printed.
+    /// The end of what it printed, without the frames of a backtrace (`#3 0x... in ??`),
+    /// which would hide why it stopped.
     fn output(&self) -> String {
         let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !(l.starts_with('#') && l.contains(" 0x")))
+            .collect();
+        lines[lines.len().saturating_sub(12)..].join("\n")
     }
 
     fn exited(&mut self) -> bool {

@@ -1,0 +1,158 @@
+//! `dhcplab bench` in TAP mode: the server alone in a namespace, the generator on its TAP
+//! device. At a modest rate every stack answers every exchange: DORA, unicast renewals (the
+//! generator answers the server's ARP for its clients' addresses) and releases in DHCPv4,
+//! SARR, Renew and Release in DHCPv6 (the generator answers the server's Neighbor
+//! Solicitation). The run leaves no namespace behind. Needs root (CI runs as root) and the
+//! real stacks (ci/test installs them).
+
+use dhcplab_testkit::netns::{can_create_namespaces, have};
+use std::process::Command;
+
+/// The namespaces named `dhcplab-` now.
+fn namespaces() -> Vec<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("dhcplab-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `dhcplab bench` with `args` and checks every exchange that expects an answer got
+/// all of them, and that each kind in `kinds` took place.
+fn answers_everything(args: &[&str], kinds: &[&str]) {
+    let before = namespaces();
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .arg("bench")
+        .args(args)
+        .args([
+            "--duration",
+            "2",
+            "--renew",
+            "20",
+            "--release",
+            "10",
+            "--json",
+            "-",
+        ])
+        .output()
+        .expect("run dhcplab bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+    let json: serde_json::Value = stdout
+        .find("\n{")
+        .and_then(|at| serde_json::from_str(&stdout[at + 1..]).ok())
+        .unwrap_or_else(|| panic!("JSON in {text}"));
+    let trial = &json["trials"][0];
+    let exchanges = trial["report"]["exchanges"].as_array().expect("exchanges");
+    for kind in kinds {
+        let e = exchanges
+            .iter()
+            .find(|e| e["name"] == *kind)
+            .unwrap_or_else(|| panic!("{args:?}: no {kind} in {text}"));
+        assert!(e["sent"].as_u64() > Some(0), "{args:?} {kind}: {e}");
+        if e["answered"] == true {
+            assert_eq!(e["received"], e["sent"], "{args:?} {kind}: {text}");
+            assert_eq!(e["drops"], 0, "{args:?} {kind}: {text}");
+        }
+    }
+    assert!(
+        trial["server"]["cpu_seconds"].as_f64() > Some(0.0),
+        "{text}"
+    );
+    let left: Vec<String> = namespaces()
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+const V4: [&str; 4] = [
+    "DISCOVER-OFFER",
+    "REQUEST-ACK",
+    "REQUEST-ACK (renew)",
+    "RELEASE",
+];
+const V6: [&str; 4] = [
+    "SOLICIT-ADVERTISE",
+    "REQUEST-REPLY",
+    "RENEW-REPLY",
+    "RELEASE-REPLY",
+];
+
+#[test]
+fn every_dhcpv4_stack_answers_every_exchange_of_a_modest_load() {
+    if !can_create_namespaces() {
+        return;
+    }
+    answers_everything(&["--server", "reference", "--rate", "2000"], &V4);
+    for (stack, program, rate) in [
+        ("kea", "kea-dhcp4", "1000"),
+        ("kea-mt", "kea-dhcp4", "1000"),
+        ("dhcpd", "dhcpd", "100"),
+        ("dnsmasq", "dnsmasq", "100"),
+    ] {
+        if have(program) {
+            answers_everything(&["--server", stack, "--rate", rate], &V4);
+        }
+    }
+}
+
+#[test]
+fn every_dhcpv6_stack_answers_every_exchange_of_a_modest_load() {
+    if !can_create_namespaces() {
+        return;
+    }
+    answers_everything(&["--server", "reference", "--v6", "--rate", "2000"], &V6);
+    for (stack, program, rate) in [("kea", "kea-dhcp6", "1000"), ("dhcpd", "dhcpd", "200")] {
+        if have(program) {
+            answers_everything(&["--server", stack, "--v6", "--rate", rate], &V6);
+        }
+    }
+}
+
+#[test]
+fn a_search_in_tap_mode_ends_by_itself_and_names_its_reason() {
+    if !can_create_namespaces() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .args([
+            "bench",
+            "--server",
+            "reference",
+            "--max",
+            "--rate",
+            "4000",
+            "--duration",
+            "1",
+            "--json",
+            "-",
+        ])
+        .output()
+        .expect("run dhcplab bench --max");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json: serde_json::Value = stdout
+        .find("\n{")
+        .and_then(|at| serde_json::from_str(&stdout[at + 1..]).ok())
+        .unwrap_or_else(|| panic!("JSON in {stdout}"));
+    let trials = json["trials"].as_array().expect("trials");
+    assert!(!trials.is_empty() && trials.len() <= 14, "{stdout}");
+    let stopped = json["stopped"].as_str().expect("a reason");
+    assert!(
+        stopped.contains("within 5%")
+            || stopped.contains("generator")
+            || stopped.contains("trials"),
+        "{stopped}"
+    );
+    // The result is the highest rate of a sustained trial.
+    let highest = trials
+        .iter()
+        .filter(|t| t["sustained"] == true)
+        .filter_map(|t| t["report"]["rate_asked"].as_f64())
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
+    assert_eq!(json["max_rate"].as_f64(), highest, "{stdout}");
+}
