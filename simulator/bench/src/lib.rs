@@ -11,6 +11,7 @@
 //! Every load is bounded: a trial lasts its duration plus the drop time, and a search tries
 //! at most [`MAX_TRIALS`] rates.
 
+pub mod perfdhcp;
 pub mod stacks;
 pub mod tap;
 pub mod virtual_mode;
@@ -70,11 +71,23 @@ pub enum BenchError {
     Unsupported(String),
 }
 
+/// The program that offers the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generator {
+    /// dhcplab's own ([`dhcplab_load`]), on the server's TAP device.
+    Dhcplab,
+    /// ISC's perfdhcp in a second namespace, joined to the server's by a veth pair.
+    Perfdhcp,
+}
+
 /// What a benchmark offers the server, besides the rate.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The server stack.
     pub stack: Stack,
+    /// The load generator.
+    pub generator: Generator,
     /// DHCPv6 instead of DHCPv4.
     pub v6: bool,
     /// Distinct clients.
@@ -108,6 +121,11 @@ pub struct ServerUse {
     pub rss_kib: u64,
     /// Resident memory growth over the trial, in bytes per lease granted.
     pub rss_bytes_per_lease: f64,
+    /// UDP datagrams dropped for a full receive buffer in the server's namespace.
+    pub rcvbuf_drops: u64,
+    /// UDP datagrams dropped for a full receive buffer in perfdhcp's namespace (its own
+    /// sockets not read in time: the generator's loss, not the server's).
+    pub generator_rcvbuf_drops: u64,
 }
 
 /// One rate tried.
@@ -138,7 +156,7 @@ impl Trial {
             .exchanges
             .iter()
             .filter(|e| e.answered)
-            .filter_map(|e| e.delay_ms.as_ref().map(|d| d.p99))
+            .filter_map(|e| e.delay_ms.as_ref().and_then(|d| d.p99))
             .fold(0.0, f64::max);
         format!(
             "rate {:.0}/s: offered {:.1}/s, leases {:.1}/s, drops {}, worst p99 {:.3} ms, server CPU {:.0}% of a core ({:.1} µs per lease): {}",

@@ -2,7 +2,7 @@
 //! is the generator in this process.
 
 use crate::stacks::{self, SERVER4, SERVER6, Setup, Stack};
-use crate::{BenchError, DROPS_PERCENT, Options, ServerUse, Trial};
+use crate::{BenchError, DROPS_PERCENT, Generator, Options, ServerUse, Trial};
 use dhcplab_load::{Exchange, Family, Load, Plan};
 use dhcplab_tap::{Lab, SyncDevice};
 use nix::poll::{PollFd, PollFlags, ppoll};
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 /// The server's TAP device's link address.
 const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
+/// perfdhcp's address (DHCPv4: it acts as a relay on the served subnet).
+const PERFDHCP4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 18, 0, 2);
 /// The generator's own link address (the DHCPv6 clients' source).
 const GENERATOR_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
 /// How long a started server has to answer its first exchange.
@@ -186,17 +188,44 @@ fn in_namespace(netns: &str, cpu: Option<usize>, command: &Command) -> Command {
     c
 }
 
-/// Starts the server and waits for it to grant a first lease (a probe client's DORA/SARR):
-/// its sockets are open and its leases loaded.
-fn start_server(
+/// UDP datagrams dropped for a full receive buffer in `netns` (IPv4 and IPv6 sockets).
+fn rcvbuf_errors(netns: &str) -> u64 {
+    let read = |file: &str| {
+        Command::new("ip")
+            .args(["netns", "exec", netns, "cat", file])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let snmp = read("/proc/net/snmp");
+    let udp: Vec<&str> = snmp.lines().filter(|l| l.starts_with("Udp:")).collect();
+    let v4 = match udp.as_slice() {
+        [names, values, ..] => names
+            .split_whitespace()
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == "RcvbufErrors")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let v6 = read("/proc/net/snmp6")
+        .lines()
+        .find_map(|l| l.strip_prefix("Udp6RcvbufErrors"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    v4 + v6
+}
+
+/// Starts the server on `iface` in the first host's namespace.
+fn spawn_server(
     options: &Options,
     lab: &Lab,
+    iface: &str,
     dir: &Path,
-    device: &SyncDevice,
 ) -> Result<Server, BenchError> {
     let host = &lab.hosts()[0];
     let setup = Setup {
-        iface: &host.tap,
+        iface,
         v6: options.v6,
         persist: options.persist,
         dir,
@@ -213,11 +242,16 @@ fn start_server(
         .stderr(err)
         .spawn()
         .map_err(io(format!("starting {}", options.stack.name())))?;
-    let mut server = Server {
+    Ok(Server {
         child,
         stack: options.stack,
         out,
-    };
+    })
+}
+
+/// Waits for the server to grant a first lease to a probe client of the generator's on the
+/// TAP device: its sockets are open and its leases loaded.
+fn probe(options: &Options, server: &mut Server, device: &SyncDevice) -> Result<(), BenchError> {
     let mut probe = Load::new(Plan {
         family: if options.v6 { Family::V6 } else { Family::V4 },
         rate: 20.0,
@@ -238,20 +272,77 @@ fn start_server(
         || !server.exited(),
     )?;
     if !answered || server.exited() {
-        return Err(BenchError::NotAnswering {
-            stack: options.stack.name(),
-            waited: START_WAIT,
-            output: server.output(),
-        });
+        return Err(not_answering(options, server));
     }
-    Ok(server)
+    Ok(())
 }
 
-/// Runs one trial at `rate` exchanges a second against a freshly started server.
+fn not_answering(options: &Options, server: &Server) -> BenchError {
+    BenchError::NotAnswering {
+        stack: options.stack.name(),
+        waited: START_WAIT,
+        output: server.output(),
+    }
+}
+
+/// Runs perfdhcp in `netns` and waits for it, at most its duration and half a minute more;
+/// its report (standard output and error).
+fn run_perfdhcp(
+    netns: &str,
+    cpu: Option<usize>,
+    command: &Command,
+    limit: Duration,
+) -> Result<String, BenchError> {
+    let mut child = in_namespace(netns, cpu, command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io("starting perfdhcp"))?;
+    let end = Instant::now() + limit;
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child
+        .wait_with_output()
+        .map_err(io("reading perfdhcp's report"))?;
+    Ok(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// Waits for the server to grant perfdhcp a first lease (one exchange at a time).
+fn probe_perfdhcp(
+    options: &Options,
+    server: &mut Server,
+    netns: &str,
+    iface: &str,
+) -> Result<(), BenchError> {
+    let family = if options.v6 { Family::V6 } else { Family::V4 };
+    let end = Instant::now() + START_WAIT;
+    while Instant::now() < end && !server.exited() {
+        let c = crate::perfdhcp::command(family, 10.0, 1, 1, (0, 0), iface, &SERVER4.to_string());
+        let text = run_perfdhcp(netns, None, &c, Duration::from_secs(10))?;
+        let report = crate::perfdhcp::parse(&text, family, 10.0, 1.0, 1);
+        if report.is_some_and(|r| r.exchanges.get(1).is_some_and(|e| e.received > 0)) {
+            return Ok(());
+        }
+    }
+    Err(not_answering(options, server))
+}
+
+/// Runs one trial at `rate` exchanges a second against a freshly started server, with the
+/// generator of `options`.
 pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
     let program = options.stack.program(options.v6);
     if options.stack != Stack::Reference && !installed(program) {
         return Err(BenchError::Missing(program));
+    }
+    if options.generator == Generator::Perfdhcp && !installed("perfdhcp") {
+        return Err(BenchError::Missing("perfdhcp"));
     }
     if options.v6 && options.stack == Stack::Dnsmasq {
         return Err(BenchError::Unsupported(
@@ -259,8 +350,9 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
                 .into(),
         ));
     }
-    let plan = Plan {
-        family: if options.v6 { Family::V6 } else { Family::V4 },
+    let family = if options.v6 { Family::V6 } else { Family::V4 };
+    let mut load = Load::new(Plan {
+        family,
         rate,
         clients: options.clients,
         duration: options.duration,
@@ -269,12 +361,27 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
         drop_after: DROP_AFTER,
         mac: GENERATOR_MAC,
         seed: options.seed,
-    };
-    let mut load = Load::new(plan)?;
+    })?;
     let mut lab = Lab::new();
     lab.add_host("bench", SERVER_MAC)?;
+    let mut iface = lab.hosts()[0].tap.clone();
+    let mut perfdhcp = None;
+    if options.generator == Generator::Perfdhcp {
+        lab.add_host("perfdhcp", GENERATOR_MAC)?;
+        let (server_end, perfdhcp_end) = lab.add_link(0, 1)?;
+        if !options.v6 {
+            lab.hosts()[1].ip(&[
+                "addr",
+                "add",
+                &format!("{PERFDHCP4}/15"),
+                "dev",
+                &perfdhcp_end,
+            ])?;
+        }
+        iface = server_end;
+        perfdhcp = Some((lab.hosts()[1].netns.clone(), perfdhcp_end));
+    }
     let host = &lab.hosts()[0];
-    let tap = host.tap.clone();
     // The device's queue towards the generator holds a burst of answers (the reference
     // server releases each lease-file sync's answers at once) while the generator is
     // writing: 1,000 frames by default, a few milliseconds at these rates.
@@ -282,7 +389,7 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
         "link",
         "set",
         "dev",
-        &tap,
+        &host.tap,
         "txqueuelen",
         &TX_QUEUE.to_string(),
     ])?;
@@ -292,11 +399,11 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
             "add",
             &format!("{SERVER6}/64"),
             "dev",
-            &tap,
+            &iface,
             "nodad",
         ])?;
     } else {
-        host.ip(&["addr", "add", &format!("{SERVER4}/15"), "dev", &tap])?;
+        host.ip(&["addr", "add", &format!("{SERVER4}/15"), "dev", &iface])?;
     }
     let dir = tempfile::Builder::new()
         .prefix(&format!("dhcplab-{}-bench-", lab.run()))
@@ -307,23 +414,60 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
     device
         .set_nonblocking(true)
         .map_err(io("setting the TAP device non-blocking"))?;
-    if let Some((_, cpu)) = options.pin {
-        pin_here(cpu);
+    let mut server = spawn_server(options, &lab, &iface, dir.path())?;
+    match &perfdhcp {
+        None => probe(options, &mut server, &device)?,
+        Some((netns, end)) => probe_perfdhcp(options, &mut server, netns, end)?,
     }
-    let mut server = start_server(options, &lab, dir.path(), &device)?;
     let pid = server.pid();
+    let server_ns = host.netns.clone();
     let (cpu0, rss0) = usage(pid);
-    let start = Instant::now();
-    let limit = options.duration + DROP_AFTER + Duration::from_secs(5);
-    drive(
-        &mut load,
-        &device,
-        start,
-        limit,
-        |_| false,
-        || !server.exited(),
-    )?;
+    let drops0 = rcvbuf_errors(&server_ns);
+    let generator_drops0 = perfdhcp.as_ref().map_or(0, |(ns, _)| rcvbuf_errors(ns));
+    let report = match &perfdhcp {
+        None => {
+            if let Some((_, cpu)) = options.pin {
+                pin_here(cpu);
+            }
+            let limit = options.duration + DROP_AFTER + Duration::from_secs(5);
+            drive(
+                &mut load,
+                &device,
+                Instant::now(),
+                limit,
+                |_| false,
+                || !server.exited(),
+            )?;
+            load.report(options.duration)
+        }
+        Some((netns, end)) => {
+            let seconds = options.duration.as_secs().max(1);
+            let c = crate::perfdhcp::command(
+                family,
+                rate,
+                seconds,
+                options.clients,
+                (options.renew_percent, options.release_percent),
+                end,
+                &SERVER4.to_string(),
+            );
+            let text = run_perfdhcp(
+                netns,
+                options.pin.map(|p| p.1),
+                &c,
+                options.duration + Duration::from_secs(30),
+            )?;
+            crate::perfdhcp::parse(&text, family, rate, seconds as f64, options.clients)
+                .ok_or_else(|| {
+                    BenchError::Unsupported(format!("perfdhcp gave no report: {}", text.trim()))
+                })?
+        }
+    };
     let (cpu1, rss1) = usage(pid);
+    let rcvbuf_drops = rcvbuf_errors(&server_ns).saturating_sub(drops0);
+    let generator_rcvbuf_drops = perfdhcp.as_ref().map_or(0, |(ns, _)| {
+        rcvbuf_errors(ns).saturating_sub(generator_drops0)
+    });
     if server.exited() {
         return Err(BenchError::Exited {
             stack: server.stack.name(),
@@ -331,16 +475,21 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
         });
     }
     drop(server);
-    let report = load.report(options.duration);
     let leases = (report.rate_leases * report.seconds).max(1.0);
+    let made = if perfdhcp.is_some() {
+        leases.min(f64::from(options.clients))
+    } else {
+        load.leases_made().max(1) as f64
+    };
     let cpu = cpu1 - cpu0;
     let server = ServerUse {
         cpu_seconds: cpu,
         cpu_percent: 100.0 * cpu / report.seconds,
         cpu_us_per_lease: 1e6 * cpu / leases,
         rss_kib: rss1,
-        rss_bytes_per_lease: (rss1.saturating_sub(rss0) * 1024) as f64
-            / load.leases_made().max(1) as f64,
+        rss_bytes_per_lease: (rss1.saturating_sub(rss0) * 1024) as f64 / made.max(1.0),
+        rcvbuf_drops,
+        generator_rcvbuf_drops,
     };
     let generator_bound = report.rate_offered < 0.99 * report.rate_asked;
     Ok(Trial {

@@ -185,6 +185,8 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
         cpu_us_per_lease: 1e6 * cpu / leases,
         rss_kib: 0,
         rss_bytes_per_lease: 0.0,
+        rcvbuf_drops: 0,
+        generator_rcvbuf_drops: 0,
     };
     Ok(Trial {
         sustained: report.sustained(DROPS_PERCENT) && server.cpu_percent < 100.0,

@@ -2,7 +2,7 @@
 //! rate or searching for the highest rate it sustains (every exchange under 0.1% drops), with
 //! perfdhcp's figures and latency percentiles.
 
-use dhcplab_bench::{BenchError, Options, Search, Stack, Trial};
+use dhcplab_bench::{BenchError, Generator, Options, Search, Stack, Trial};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,6 +21,10 @@ pub struct Args {
     /// when the core's time for it fits in one core.
     #[arg(long, value_enum, default_value = "tap")]
     mode: Mode,
+    /// The load generator: dhcplab's own on the server's TAP device, or ISC's perfdhcp in a
+    /// second namespace joined by a veth pair (TAP mode only; for comparing the two).
+    #[arg(long, value_enum, default_value = "dhcplab")]
+    generator: GeneratorArg,
     /// DHCPv6 (Solicit-Advertise-Request-Reply) instead of DHCPv4 (DORA).
     #[arg(long)]
     v6: bool,
@@ -68,6 +72,15 @@ enum Mode {
     Virtual,
 }
 
+/// The load generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GeneratorArg {
+    /// dhcplab's own.
+    Dhcplab,
+    /// ISC's perfdhcp.
+    Perfdhcp,
+}
+
 fn parse_pin(text: &str) -> Result<(usize, usize), String> {
     let (a, b) = text
         .split_once(',')
@@ -101,8 +114,15 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(format!("cannot find the dhcplab binary: {e}")),
     };
+    if args.mode == Mode::Virtual && args.generator == GeneratorArg::Perfdhcp {
+        return fail("--generator perfdhcp runs in TAP mode only".into());
+    }
     let options = Options {
         stack,
+        generator: match args.generator {
+            GeneratorArg::Dhcplab => Generator::Dhcplab,
+            GeneratorArg::Perfdhcp => Generator::Perfdhcp,
+        },
         v6: args.v6,
         clients: args
             .clients
@@ -156,8 +176,11 @@ pub fn run(args: &Args) -> ExitCode {
         );
         if args.mode == Mode::Tap {
             println!(
-                "resident memory: {} KiB, growth {:.0} bytes per lease",
-                t.server.rss_kib, t.server.rss_bytes_per_lease
+                "resident memory: {} KiB, growth {:.0} bytes per lease\nUDP receive-buffer drops: server {}, generator {}",
+                t.server.rss_kib,
+                t.server.rss_bytes_per_lease,
+                t.server.rcvbuf_drops,
+                t.server.generator_rcvbuf_drops
             );
         }
     }
@@ -175,6 +198,7 @@ pub fn run(args: &Args) -> ExitCode {
             "server": stack,
             "family": if args.v6 { "v6" } else { "v4" },
             "mode": if args.mode == Mode::Tap { "tap" } else { "virtual" },
+            "generator": options.generator,
             "persist": options.persist,
             "clients": options.clients,
             "duration_seconds": args.duration,

@@ -23,7 +23,7 @@ mod v6;
 pub use v6::link_local;
 
 pub use histogram::Histogram;
-pub use report::{ExchangeReport, Report};
+pub use report::{Delays, ExchangeReport, Report};
 
 use dhcplab_rng::Rng;
 use std::collections::VecDeque;

@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExchangeReport {
     /// Its name, perfdhcp's (`DISCOVER-OFFER`, `REQUEST-REPLY`, ...).
-    pub name: &'static str,
+    pub name: String,
     /// Messages sent.
     pub sent: u64,
     /// Answers received in time.
@@ -36,12 +36,12 @@ pub struct Delays {
     pub min: f64,
     /// The mean.
     pub avg: f64,
-    /// The median.
-    pub p50: f64,
-    /// The 99th percentile.
-    pub p99: f64,
-    /// The 99.9th percentile.
-    pub p99_9: f64,
+    /// The median (absent from perfdhcp's figures).
+    pub p50: Option<f64>,
+    /// The 99th percentile (absent from perfdhcp's figures).
+    pub p99: Option<f64>,
+    /// The 99.9th percentile (absent from perfdhcp's figures).
+    pub p99_9: Option<f64>,
     /// The longest.
     pub max: f64,
 }
@@ -89,15 +89,15 @@ impl Report {
                     (Some(min), Some(avg), Some(max)) => Some(Delays {
                         min: ms(min),
                         avg: ms(avg),
-                        p50: ms(d.quantile(0.5).unwrap_or(0)),
-                        p99: ms(d.quantile(0.99).unwrap_or(0)),
-                        p99_9: ms(d.quantile(0.999).unwrap_or(0)),
+                        p50: d.quantile(0.5).map(ms),
+                        p99: d.quantile(0.99).map(ms),
+                        p99_9: d.quantile(0.999).map(ms),
                         max: ms(max),
                     }),
                     _ => None,
                 };
                 ExchangeReport {
-                    name: e.name(family),
+                    name: e.name(family).to_string(),
                     sent: c.sent,
                     received: c.received,
                     refused: c.refused,
@@ -177,9 +177,11 @@ impl fmt::Display for Report {
             if let Some(d) = &r.delay_ms {
                 writeln!(f, "min delay: {:.3} ms", d.min)?;
                 writeln!(f, "avg delay: {:.3} ms", d.avg)?;
-                writeln!(f, "p50 delay: {:.3} ms", d.p50)?;
-                writeln!(f, "p99 delay: {:.3} ms", d.p99)?;
-                writeln!(f, "p99.9 delay: {:.3} ms", d.p99_9)?;
+                for (name, value) in [("p50", d.p50), ("p99", d.p99), ("p99.9", d.p99_9)] {
+                    if let Some(v) = value {
+                        writeln!(f, "{name} delay: {v:.3} ms")?;
+                    }
+                }
                 writeln!(f, "max delay: {:.3} ms", d.max)?;
             }
         }

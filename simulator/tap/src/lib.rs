@@ -377,6 +377,36 @@ impl Lab {
         }
     }
 
+    /// Joins hosts `a` and `b` with a veth pair, beside their TAP devices and outside the
+    /// switch: for a peer that needs a kernel interface of its own, such as perfdhcp as the
+    /// load generator of `dhcplab bench`. Both ends are up, their IPv6 link-local addresses
+    /// usable; they go with the namespaces. Returns the names of the ends in `a` and in `b`.
+    pub fn add_link(&mut self, a: usize, b: usize) -> Result<(String, String), TapError> {
+        let (Some(ha), Some(hb)) = (self.hosts.get(a), self.hosts.get(b)) else {
+            return Err(TapError::Ip {
+                args: format!("link between hosts {a} and {b}"),
+                message: "no such host".into(),
+            });
+        };
+        let (na, nb) = (format!("dl{}v{a}", self.run), format!("dl{}v{b}", self.run));
+        ha.ip(&[
+            "link", "add", &na, "type", "veth", "peer", "name", &nb, "netns", &hb.netns,
+        ])?;
+        for (host, dev) in [(ha, &na), (hb, &nb)] {
+            ipv6_without_dad(&host.netns, dev)?;
+            host.ip(&["link", "set", "dev", dev, "up"])?;
+        }
+        for (host, dev) in [(ha, &na), (hb, &nb)] {
+            if ipv6_available() && !wait_link_local(&host.netns, dev, LINK_LOCAL_WAIT) {
+                return Err(TapError::LinkLocal {
+                    netns: host.netns.clone(),
+                    tap: dev.clone(),
+                });
+            }
+        }
+        Ok((na, nb))
+    }
+
     /// Starts switching frames between the hosts' TAP devices, each port with its faults,
     /// drawing from `seed`.
     pub fn start_switch(&mut self, seed: u64, faults: Vec<Faults>) -> Result<(), TapError> {
