@@ -66,6 +66,9 @@ pub struct Config {
     pub program_term_after: Duration,
     /// How long after SIGTERM a run of the event program gets SIGKILL.
     pub program_kill_after: Duration,
+    /// Emit [`Action::Log`]s. A driver that drops them (the simulator's virtual mode) turns
+    /// this off, so their text is not made for nothing.
+    pub log: bool,
 }
 
 impl Config {
@@ -82,6 +85,7 @@ impl Config {
             probe: true,
             program_term_after: TERM_AFTER,
             program_kill_after: KILL_AFTER,
+            log: true,
         }
     }
 }
@@ -389,10 +393,11 @@ impl Client {
             // Without carrier only the lease's end matters.
             self.lease.as_ref().and_then(Lease::expires)
         };
-        [protocol, self.programs.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        match (protocol, self.programs.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        }
     }
 
     /// The time has come for a timer.
@@ -660,10 +665,12 @@ impl Client {
         if m.yiaddr.is_unspecified() {
             return self.ignore("an OFFER without an address");
         }
-        self.log(
-            Level::Debug,
-            &format!("offer of {} from {server}", m.yiaddr),
-        );
+        if self.config.log {
+            self.log(
+                Level::Debug,
+                &format!("offer of {} from {server}", m.yiaddr),
+            );
+        }
         self.offers.push(Offer {
             address: m.yiaddr,
             server,
@@ -787,21 +794,23 @@ impl Client {
             self.configured = Some(wanted);
         }
         self.actions.push_back(Action::SaveLease(lease.clone()));
-        self.log(
-            Level::Informational,
-            &format!(
-                "{} {} from {}{}",
-                if extend { "extended" } else { "bound to" },
-                lease.address,
-                lease.server,
-                lease
-                    .lease_time
-                    .map_or(", permanent".to_string(), |d| format!(
-                        " for {} s",
-                        d.as_secs()
-                    ))
-            ),
-        );
+        if self.config.log {
+            self.log(
+                Level::Informational,
+                &format!(
+                    "{} {} from {}{}",
+                    if extend { "extended" } else { "bound to" },
+                    lease.address,
+                    lease.server,
+                    lease
+                        .lease_time
+                        .map_or(", permanent".to_string(), |d| format!(
+                            " for {} s",
+                            d.as_secs()
+                        ))
+                ),
+            );
+        }
         self.exchange = None;
         self.requested = None;
         self.lease = Some(lease.clone());
@@ -1036,6 +1045,9 @@ impl Client {
     }
 
     fn log(&mut self, level: Level, text: &str) {
+        if !self.config.log {
+            return;
+        }
         self.actions.push_back(Action::Log {
             level,
             text: text.to_string(),

@@ -282,13 +282,11 @@ impl Server {
 
     /// The next deadline, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<SystemTime> {
-        [
-            self.timers.next(),
-            self.ha.as_ref().and_then(dhcplab_ha::Ha::poll_timeout),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let timers = self.timers.next();
+        match self.ha.as_ref().and_then(dhcplab_ha::Ha::poll_timeout) {
+            Some(ha) => Some(timers.map_or(ha, |t| t.min(ha))),
+            None => timers,
+        }
     }
 
     /// The next action to carry out, in order.

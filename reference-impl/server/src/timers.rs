@@ -56,10 +56,13 @@ impl LeaseTimers {
 
     /// The earliest deadline.
     pub fn next(&self) -> Option<SystemTime> {
-        [self.reclaim, self.flush, self.lease_file_cleanup]
-            .into_iter()
-            .flatten()
-            .min()
+        // Written out: this runs after every message the server handles.
+        let earlier = |a: Option<SystemTime>, b: Option<SystemTime>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        earlier(earlier(self.reclaim, self.flush), self.lease_file_cleanup)
     }
 
     /// The timers due at `now`, each re-armed from `now`.

@@ -159,10 +159,7 @@ impl Node {
                 .map(|t| shift(t, -offset))
         };
         let client = |core: Option<&dyn Timed>, start_at, leave_at| {
-            [core.and_then(Timed::next), start_at, leave_at]
-                .into_iter()
-                .flatten()
-                .min()
+            earliest(earliest(core.and_then(Timed::next), start_at), leave_at)
         };
         match self {
             Node::Server(s) => server(s.core.as_ref().map(|c| c as _), s.suspended, s.clock_offset),
@@ -445,10 +442,10 @@ impl World {
                     None => break None,
                 }
             };
-            let next = [wake, self.segment.poll_timeout(), self.exchanges.deadline()]
-                .into_iter()
-                .flatten()
-                .min();
+            let next = earliest(
+                earliest(wake, self.segment.poll_timeout()),
+                self.exchanges.deadline(),
+            );
             let Some(next) = next.filter(|n| *n <= target) else {
                 break;
             };
@@ -610,6 +607,8 @@ impl World {
                 config.probe = c.spec.probe;
                 config.bootp = c.spec.bootp;
                 config.client_id = c.spec.client_id.clone();
+                // The world drops the client's log messages.
+                config.log = false;
                 config.hostname = c.spec.hostname.clone();
                 if let Some(w) = c.spec.offer_wait {
                     config.offer_wait = w;
@@ -734,7 +733,10 @@ impl World {
     }
 
     fn deliver(&mut self, port: usize, from: usize, frame: &[u8]) {
-        if self.deliver_tcp(port, frame) {
+        // Only an IPv4 TCP segment (EtherType 0x0800, protocol 6) can be an HA peer
+        // exchange's: the others are not decoded as one first.
+        let tcp = frame.get(12..14) == Some(&[0x08, 0x00][..]) && frame.get(23) == Some(&6);
+        if tcp && self.deliver_tcp(port, frame) {
             return;
         }
         let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, frame) else {
@@ -1179,6 +1181,15 @@ fn leave(churn: Option<Churn>, rng: &mut Rng) -> (bool, Duration) {
     };
     let down = churn.map(|ch| ch.down.draw(rng)).unwrap_or_default();
     (release, down)
+}
+
+/// The earlier of two deadlines, either of which may be missing.
+fn earliest(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
 }
 
 /// `t` moved by `secs` seconds (a server's clock offset).
