@@ -114,6 +114,10 @@ pub(crate) fn split_area(bytes: &[u8], area: Area) -> Result<(&[u8], &[u8]), Dec
     }
 }
 
+/// Bytes an area built option by option reserves at its first option: a DHCP message's
+/// options usually fit.
+const FIRST_RESERVE: usize = 128;
+
 /// Iterates the entries of an area whose framing was checked by [`split_area`].
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
@@ -246,6 +250,11 @@ impl OptionArea {
             code,
             len: data.len(),
         })?;
+        if self.entries.capacity() == 0 {
+            // The first option makes room for a usual message's options at once, rather than
+            // growing the buffer option by option.
+            self.entries.reserve(FIRST_RESERVE);
+        }
         self.entries.push(code);
         self.entries.push(len);
         self.entries.extend_from_slice(data);
