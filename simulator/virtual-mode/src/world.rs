@@ -739,15 +739,20 @@ impl World {
         if tcp && self.deliver_tcp(port, frame) {
             return;
         }
-        let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, frame) else {
-            return;
-        };
-        let (src, dst) = match (u.src, u.dst) {
-            (SocketAddr::V4(src), SocketAddr::V4(dst)) => (src, dst),
-            (SocketAddr::V6(src), SocketAddr::V6(dst)) => {
-                return self.deliver6(port, from, src, dst, u.payload);
+        let (src, dst, payload) = match udp4(frame) {
+            Some(u) => u,
+            None => {
+                let Ok(Decoded::Udp(u)) = dhcplab_frame::decode(LinkType::Ethernet, frame) else {
+                    return;
+                };
+                match (u.src, u.dst) {
+                    (SocketAddr::V4(src), SocketAddr::V4(dst)) => (src, dst, u.payload),
+                    (SocketAddr::V6(src), SocketAddr::V6(dst)) => {
+                        return self.deliver6(port, from, src, dst, u.payload);
+                    }
+                    _ => return,
+                }
             }
-            _ => return,
         };
         let now = self.clock_of(port);
         match &mut self.nodes[port] {
@@ -759,7 +764,7 @@ impl World {
                             interface: 1,
                             source: src,
                             destination: *dst.ip(),
-                            payload: u.payload,
+                            payload,
                         },
                     );
                 }
@@ -767,7 +772,7 @@ impl World {
             }
             Node::Client(c) if dst.port() == 68 => {
                 if let Some(core) = c.core.as_mut() {
-                    core.handle_datagram(self.now, u.payload);
+                    core.handle_datagram(self.now, payload);
                 }
                 self.drain_client(port);
             }
@@ -1181,6 +1186,29 @@ fn leave(churn: Option<Churn>, rng: &mut Rng) -> (bool, Duration) {
     };
     let down = churn.map(|ch| ch.down.draw(rng)).unwrap_or_default();
     (release, down)
+}
+
+/// An Ethernet frame's IPv4 UDP datagram, read by offsets: the frames virtual mode makes
+/// (an IPv4 header without options, not fragmented, the datagram filling the rest). Anything
+/// else (IPv6, VLAN tags, IP options) is `None`, for the full decoder.
+fn udp4(frame: &[u8]) -> Option<(SocketAddrV4, SocketAddrV4, &[u8])> {
+    let ip = frame.get(14..34)?;
+    let plain = frame.get(12..14)? == [0x08, 0x00]
+        && ip[0] == 0x45
+        && ip[9] == 17
+        && u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff == 0
+        && usize::from(u16::from_be_bytes([ip[2], ip[3]])) == frame.len() - 14;
+    if !plain {
+        return None;
+    }
+    let udp = frame.get(34..42)?;
+    if usize::from(u16::from_be_bytes([udp[4], udp[5]])) != frame.len() - 34 {
+        return None;
+    }
+    let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+    let src = SocketAddrV4::new(addr(12), u16::from_be_bytes([udp[0], udp[1]]));
+    let dst = SocketAddrV4::new(addr(16), u16::from_be_bytes([udp[2], udp[3]]));
+    Some((src, dst, frame.get(42..)?))
 }
 
 /// The earlier of two deadlines, either of which may be missing.
