@@ -191,15 +191,16 @@ pub struct Search {
 
 /// Searches for the highest rate `trial` sustains: from `start`, doubling until a rate fails,
 /// then halving the gap between the highest sustained and the lowest failed until they are
-/// within 5%, at most [`MAX_TRIALS`] trials. A trial where the generator could not offer the
-/// rate ends the search: beyond it the generator, not the server, is measured.
+/// within 5%, at most [`MAX_TRIALS`] trials. A rate the generator could not offer counts as
+/// failed, and the reason says so when the lowest failed rate was one: beyond it the
+/// generator, not the server, would be measured.
 pub fn search(
     start: f64,
     mut trial: impl FnMut(f64) -> Result<Trial, BenchError>,
     mut seen: impl FnMut(&Trial),
 ) -> Result<Search, BenchError> {
     let mut trials = Vec::new();
-    let (mut passed, mut failed): (Option<f64>, Option<f64>) = (None, None);
+    let (mut passed, mut failed): (Option<f64>, Option<(f64, bool)>) = (None, None);
     let mut rate = start;
     let stopped = loop {
         if trials.len() >= MAX_TRIALS {
@@ -207,20 +208,21 @@ pub fn search(
         }
         let t = trial(rate)?;
         seen(&t);
-        let (ok, generator_bound) = (t.sustained, t.generator_bound);
-        trials.push(t);
-        if generator_bound && !ok {
-            break format!("the generator could not offer {rate:.0}/s");
-        }
-        if ok {
+        if t.sustained {
             passed = Some(rate);
         } else {
-            failed = Some(rate);
+            failed = Some((rate, t.generator_bound));
         }
+        trials.push(t);
         rate = match (passed, failed) {
             (Some(p), None) => p * 2.0,
-            (None, Some(f)) => f / 2.0,
-            (Some(p), Some(f)) if (f - p) / p > PRECISION => ((p + f) / 2.0).round(),
+            (None, Some((f, _))) => f / 2.0,
+            (Some(p), Some((f, _))) if (f - p) / p > PRECISION => ((p + f) / 2.0).round(),
+            (Some(_), Some((f, true))) => {
+                break format!(
+                    "within 5% of {f:.0}/s, which the generator could not offer: the generator's limit"
+                );
+            }
             (Some(_), Some(_)) => {
                 break "the highest passed and lowest failed are within 5%".into();
             }
@@ -274,8 +276,9 @@ mod tests {
     #[test]
     fn the_search_stops_where_the_generator_cannot_follow() {
         let s = search(1000.0, |r| Ok(trial_at(r, 1e9, 5000.0)), |_| {}).expect("search");
-        assert_eq!(s.max_rate, Some(4000.0));
-        assert!(s.stopped.contains("generator"), "{}", s.stopped);
+        let max = s.max_rate.expect("a rate passed");
+        assert!((4750.0..=5000.0).contains(&max), "max {max}");
+        assert!(s.stopped.contains("generator's limit"), "{}", s.stopped);
     }
 
     #[test]
