@@ -713,6 +713,10 @@ impl World {
 
     /// Records a note about one host on the timeline.
     pub(crate) fn note(&mut self, i: usize, text: &str) {
+        // A timeline that keeps nothing counts frames only: no text to copy.
+        if !self.timeline.record {
+            return;
+        }
         self.timeline.push(
             self.now,
             Entry::Event {

@@ -261,21 +261,24 @@ impl Segment {
             Some(d) => d,
             None => return Sent::NoSuchHost,
         };
-        let receivers: Vec<Port> = if dst[0] & 1 == 1 {
+        let owner;
+        let receivers: &[Port] = if dst[0] & 1 == 1 {
             listeners
-                .iter()
-                .copied()
-                .filter(|&p| p != from && p < self.ports.len())
-                .collect()
         } else {
             match self.port_of(dst) {
-                Some(p) if p != from => vec![p],
+                Some(p) if p != from => {
+                    owner = [p];
+                    &owner
+                }
                 _ => return Sent::NoSuchHost,
             }
         };
         let frame: Rc<[u8]> = frame.into();
         let mut fates = Vec::with_capacity(receivers.len());
-        for to in receivers {
+        for &to in receivers {
+            if to == from || to >= self.ports.len() {
+                continue;
+            }
             let fate = self.route(now, from, &sender.faults, to, &frame);
             fates.push((to, fate));
         }
