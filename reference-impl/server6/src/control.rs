@@ -322,7 +322,7 @@ impl Server {
     fn find_lease(&self, args: Args<'_>) -> Result<Option<Lease6>, Bad> {
         let kind = lease_type(args)?;
         if let Some(a) = address(args, "ip-address")? {
-            return Ok(self.leases.get(kind, a).cloned());
+            return Ok(self.leases.get(kind, a));
         }
         let subnet = uint(args, "subnet-id", u64::from(u32::MAX))?
             .ok_or_else(|| Bad("Mandatory 'subnet-id' parameter missing.".into()))?;

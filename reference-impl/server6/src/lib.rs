@@ -289,7 +289,7 @@ impl Server {
 
     /// The lease of `address` (an address, or a delegated prefix's first address).
     pub fn lease(&self, kind: LeaseType, address: Ipv6Addr) -> Option<Lease6> {
-        self.leases.get(kind, address).cloned()
+        self.leases.get(kind, address)
     }
 
     /// Every lease, addresses first, each kind by address.

@@ -950,7 +950,7 @@ fn release(server: &mut Server, q: &Query) -> (MessageType, OptionList) {
                 Ok(a) => {
                     // lease6_release: SKIP or DROP keeps the lease (Kea's releaseIA_NA).
                     let kept = server.hooks.present(HookPoint::Lease6Release) && {
-                        let lease = server.leases.get(kind, a).cloned();
+                        let lease = server.leases.get(kind, a);
                         let args = Args {
                             query: Some(q.hook()),
                             lease: lease.as_ref(),
@@ -997,7 +997,7 @@ fn decline(server: &mut Server, q: &Query) -> Option<(MessageType, OptionList)> 
         let mut out = IaReply::new(code::IA_NA, ia.iaid);
         let addresses = resources(&ia, LeaseType::Na);
         for (a, _) in &addresses {
-            match server.leases.get(LeaseType::Na, *a).cloned() {
+            match server.leases.get(LeaseType::Na, *a) {
                 None => out.set_status(
                     status::NO_BINDING,
                     "Server does not know about such an address.",

@@ -1,17 +1,152 @@
 //! The lease store: every DHCPv6 lease the server knows, found by kind and address, by
 //! client binding (DUID, IAID, kind, subnet), and ordered by expiry for reclamation. Nothing
 //! here iterates a hash table, so what the server does never depends on hash order.
+//!
+//! Records are compact (128 bytes, no heap for DUIDs and hardware addresses up to 22 bytes)
+//! and the indexes hold 4-byte slot numbers, because a server may hold millions of leases: a
+//! map of whole [`Lease6`] values and a set per binding held about 760 heap bytes per lease.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use hashbrown::HashTable;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, RandomState};
 use std::net::Ipv6Addr;
 
 pub(crate) use dhcplab_memfile::{
     HwAddr6, Lease6, LeaseType, STATE_DECLINED, STATE_DEFAULT, STATE_EXPIRED_RECLAIMED,
 };
 
-type Key = (LeaseType, u128);
-/// A client's binding: kind, DUID, IAID, subnet.
-type Binding = (LeaseType, Vec<u8>, u32, u32);
+/// Short byte strings kept inline: DUIDs and hardware addresses are almost always under 23
+/// bytes, so a record needs no heap allocation for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ShortBytes {
+    Inline { len: u8, data: [u8; 22] },
+    Heap(Box<[u8]>),
+}
+
+impl ShortBytes {
+    fn new(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= 22 => {
+                let mut data = [0; 22];
+                data[..bytes.len()].copy_from_slice(bytes);
+                Self::Inline { len, data }
+            }
+            _ => Self::Heap(bytes.into()),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, data } => &data[..usize::from(*len)],
+            Self::Heap(b) => b,
+        }
+    }
+}
+
+/// A hardware address as a record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hw {
+    bytes: ShortBytes,
+    htype: u16,
+    source: u32,
+}
+
+/// The rarely set text columns, kept out of line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Extra {
+    hostname: String,
+    user_context: Option<String>,
+}
+
+/// One lease as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    address: u128,
+    expire: u64,
+    valid_lifetime: u32,
+    preferred_lifetime: u32,
+    subnet_id: u32,
+    iaid: u32,
+    state: u32,
+    duid: ShortBytes,
+    hwaddr: Option<Hw>,
+    extra: Option<Box<Extra>>,
+    kind: LeaseType,
+    prefix_len: u8,
+    fqdn_fwd: bool,
+    fqdn_rev: bool,
+}
+
+impl Record {
+    fn from_lease(l: Lease6) -> Self {
+        let extra = (!l.hostname.is_empty() || l.user_context.is_some()).then(|| {
+            Box::new(Extra {
+                hostname: l.hostname,
+                user_context: l.user_context,
+            })
+        });
+        Self {
+            address: u128::from(l.address),
+            expire: l.expire,
+            valid_lifetime: l.valid_lifetime,
+            preferred_lifetime: l.preferred_lifetime,
+            subnet_id: l.subnet_id,
+            iaid: l.iaid,
+            state: l.state,
+            duid: ShortBytes::new(&l.duid),
+            hwaddr: l.hwaddr.map(|h| Hw {
+                bytes: ShortBytes::new(&h.bytes),
+                htype: h.htype,
+                source: h.source,
+            }),
+            extra,
+            kind: l.lease_type,
+            prefix_len: l.prefix_len,
+            fqdn_fwd: l.fqdn_fwd,
+            fqdn_rev: l.fqdn_rev,
+        }
+    }
+
+    fn to_lease(&self) -> Lease6 {
+        Lease6 {
+            address: Ipv6Addr::from(self.address),
+            duid: self.duid.as_slice().to_vec(),
+            valid_lifetime: self.valid_lifetime,
+            expire: self.expire,
+            subnet_id: self.subnet_id,
+            preferred_lifetime: self.preferred_lifetime,
+            lease_type: self.kind,
+            iaid: self.iaid,
+            prefix_len: self.prefix_len,
+            fqdn_fwd: self.fqdn_fwd,
+            fqdn_rev: self.fqdn_rev,
+            hostname: self
+                .extra
+                .as_ref()
+                .map(|e| e.hostname.clone())
+                .unwrap_or_default(),
+            hwaddr: self.hwaddr.as_ref().map(|h| HwAddr6 {
+                bytes: h.bytes.as_slice().to_vec(),
+                htype: h.htype,
+                source: h.source,
+            }),
+            state: self.state,
+            user_context: self.extra.as_ref().and_then(|e| e.user_context.clone()),
+        }
+    }
+
+    fn binds(&self, kind: LeaseType, duid: &[u8], iaid: u32, subnet: u32) -> bool {
+        self.kind == kind
+            && self.iaid == iaid
+            && self.subnet_id == subnet
+            && self.duid.as_slice() == duid
+    }
+
+    /// The record's place in its expiry queue.
+    fn due(&self) -> (u64, LeaseType, u128) {
+        (self.expire, self.kind, self.address)
+    }
+}
 
 /// Leases per subnet, as the statistics count them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,42 +159,95 @@ pub(crate) struct Counts {
 /// Every lease.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LeaseStore {
-    leases: BTreeMap<Key, Lease6>,
-    bindings: HashMap<Binding, BTreeSet<u128>>,
+    /// The records; a removed one leaves its slot to the next.
+    slots: Vec<Option<Record>>,
+    free: Vec<u32>,
+    /// Slots by address, one map per kind (IA_NA, IA_TA, IA_PD): ordered, for the
+    /// allocator's walk to the next free address.
+    by_address: [BTreeMap<u128, u32>; 3],
+    /// Slots by binding: kind, DUID, IAID, subnet.
+    by_binding: HashTable<u32>,
     /// Leases in use or declined, by expiry.
     active: BTreeSet<(u64, LeaseType, u128)>,
     /// Reclaimed leases, by expiry.
     reclaimed: BTreeSet<(u64, LeaseType, u128)>,
+    hasher: RandomState,
+    len: usize,
 }
 
-fn binding(l: &Lease6) -> Binding {
-    (l.lease_type, l.duid.clone(), l.iaid, l.subnet_id)
+/// Where a kind's address map is in [`LeaseStore::by_address`], in the order [`LeaseStore::all`]
+/// lists them.
+fn kind_index(kind: LeaseType) -> usize {
+    match kind {
+        LeaseType::Na => 0,
+        LeaseType::Ta => 1,
+        LeaseType::Pd => 2,
+    }
+}
+
+fn record(slots: &[Option<Record>], slot: u32) -> Option<&Record> {
+    slots.get(slot as usize).and_then(Option::as_ref)
 }
 
 impl LeaseStore {
     pub fn len(&self) -> usize {
-        self.leases.len()
+        self.len
     }
 
-    pub fn get(&self, kind: LeaseType, address: Ipv6Addr) -> Option<&Lease6> {
-        self.leases.get(&(kind, u128::from(address)))
+    fn binding_hash(&self, kind: LeaseType, duid: &[u8], iaid: u32, subnet: u32) -> u64 {
+        self.hasher.hash_one((kind, duid, iaid, subnet))
+    }
+
+    fn addresses(&self, kind: LeaseType) -> Option<&BTreeMap<u128, u32>> {
+        self.by_address.get(kind_index(kind))
+    }
+
+    fn slot_of(&self, kind: LeaseType, address: u128) -> Option<u32> {
+        self.addresses(kind)?.get(&address).copied()
+    }
+
+    fn lease_at(&self, kind: LeaseType, address: u128) -> Option<Lease6> {
+        self.slot_of(kind, address)
+            .and_then(|s| record(&self.slots, s))
+            .map(Record::to_lease)
+    }
+
+    pub fn get(&self, kind: LeaseType, address: Ipv6Addr) -> Option<Lease6> {
+        self.lease_at(kind, u128::from(address))
     }
 
     /// Stores a lease, replacing the one of its address; the old one is returned.
     pub fn put(&mut self, lease: Lease6) -> Option<Lease6> {
-        let key = (lease.lease_type, u128::from(lease.address));
-        let old = self.remove(key.0, lease.address);
-        self.bindings
-            .entry(binding(&lease))
-            .or_default()
-            .insert(key.1);
-        self.timeline(&lease).insert((lease.expire, key.0, key.1));
-        self.leases.insert(key, lease);
+        let old = self.remove(lease.lease_type, lease.address);
+        let r = Record::from_lease(lease);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        let hb = self.binding_hash(r.kind, r.duid.as_slice(), r.iaid, r.subnet_id);
+        self.queue(r.state).insert(r.due());
+        if let Some(map) = self.by_address.get_mut(kind_index(r.kind)) {
+            map.insert(r.address, slot);
+        }
+        if let Some(place) = self.slots.get_mut(slot as usize) {
+            *place = Some(r);
+        }
+        let hasher = &self.hasher;
+        let slots = &self.slots;
+        self.by_binding.insert_unique(hb, slot, |s| {
+            record(slots, *s).map_or(0, |r| {
+                hasher.hash_one((r.kind, r.duid.as_slice(), r.iaid, r.subnet_id))
+            })
+        });
+        self.len += 1;
         old
     }
 
-    fn timeline(&mut self, l: &Lease6) -> &mut BTreeSet<(u64, LeaseType, u128)> {
-        if l.state == STATE_EXPIRED_RECLAIMED {
+    fn queue(&mut self, state: u32) -> &mut BTreeSet<(u64, LeaseType, u128)> {
+        if state == STATE_EXPIRED_RECLAIMED {
             &mut self.reclaimed
         } else {
             &mut self.active
@@ -67,37 +255,41 @@ impl LeaseStore {
     }
 
     pub fn remove(&mut self, kind: LeaseType, address: Ipv6Addr) -> Option<Lease6> {
-        let key = (kind, u128::from(address));
-        let old = self.leases.remove(&key)?;
-        let b = binding(&old);
-        if let Some(set) = self.bindings.get_mut(&b) {
-            set.remove(&key.1);
-            if set.is_empty() {
-                self.bindings.remove(&b);
-            }
+        let slot = self.slot_of(kind, u128::from(address))?;
+        let r = self.slots.get_mut(slot as usize)?.take()?;
+        if let Some(map) = self.by_address.get_mut(kind_index(r.kind)) {
+            map.remove(&r.address);
         }
-        self.timeline(&old).remove(&(old.expire, key.0, key.1));
-        Some(old)
+        let hb = self.binding_hash(r.kind, r.duid.as_slice(), r.iaid, r.subnet_id);
+        if let Ok(e) = self.by_binding.find_entry(hb, |s| *s == slot) {
+            e.remove();
+        }
+        self.queue(r.state).remove(&r.due());
+        self.free.push(slot);
+        self.len -= 1;
+        Some(r.to_lease())
     }
 
     /// The leases of one binding, by address.
     pub fn of_binding(&self, kind: LeaseType, duid: &[u8], iaid: u32, subnet: u32) -> Vec<Lease6> {
-        self.bindings
-            .get(&(kind, duid.to_vec(), iaid, subnet))
-            .into_iter()
-            .flatten()
-            .filter_map(|a| self.leases.get(&(kind, *a)).cloned())
-            .collect()
+        let mut found: Vec<&Record> = self
+            .by_binding
+            .iter_hash(self.binding_hash(kind, duid, iaid, subnet))
+            .filter_map(|s| record(&self.slots, *s))
+            .filter(|r| r.binds(kind, duid, iaid, subnet))
+            .collect();
+        found.sort_unstable_by_key(|r| r.address);
+        found.into_iter().map(Record::to_lease).collect()
     }
 
     /// The first of `from`, `from + step`, ... up to `last` that has no lease.
     pub fn first_free(&self, kind: LeaseType, from: u128, last: u128, step: u128) -> Option<u128> {
         let mut candidate = from;
-        for (k, _) in self.leases.range((kind, from)..=(kind, last)) {
-            if k.1 < candidate {
+        for a in self.addresses(kind)?.range(from..=last).map(|(a, _)| *a) {
+            if a < candidate {
                 continue;
             }
-            if k.1 != candidate {
+            if a != candidate {
                 break;
             }
             candidate = candidate.checked_add(step)?;
@@ -128,7 +320,7 @@ impl LeaseStore {
             .iter()
             .take_while(|(e, _, _)| *e < now)
             .take(limit)
-            .filter_map(|(_, k, a)| self.leases.get(&(*k, *a)).cloned())
+            .filter_map(|(_, k, a)| self.lease_at(*k, *a))
             .collect()
     }
 
@@ -137,20 +329,30 @@ impl LeaseStore {
         self.reclaimed
             .iter()
             .take_while(|(e, _, _)| *e < before)
-            .filter_map(|(_, k, a)| self.leases.get(&(*k, *a)).cloned())
+            .filter_map(|(_, k, a)| self.lease_at(*k, *a))
             .collect()
     }
 
     /// Every lease, addresses first, each kind by address.
     pub fn all(&self) -> Vec<Lease6> {
-        self.leases.values().cloned().collect()
+        self.by_address
+            .iter()
+            .flat_map(|map| map.values())
+            .filter_map(|s| record(&self.slots, *s))
+            .map(Record::to_lease)
+            .collect()
     }
 
     /// Every lease of a subnet.
     pub fn counts(&self, subnet_id: u32) -> Counts {
         let mut c = Counts::default();
-        for l in self.leases.values().filter(|l| l.subnet_id == subnet_id) {
-            match (l.state, l.lease_type) {
+        for r in self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|r| r.subnet_id == subnet_id)
+        {
+            match (r.state, r.kind) {
                 (STATE_DECLINED, _) => {
                     c.declined += 1;
                     c.assigned_nas += 1;
