@@ -2,7 +2,7 @@
 //! client binding (DUID, IAID, kind, subnet), and ordered by expiry for reclamation. Nothing
 //! here iterates a hash table, so what the server does never depends on hash order.
 //!
-//! Records are compact (128 bytes, no heap for DUIDs and hardware addresses up to 22 bytes)
+//! Records are compact (112 bytes, no heap for DUIDs and hardware addresses up to 22 bytes)
 //! and the indexes hold 4-byte slot numbers, because a server may hold millions of leases: a
 //! map of whole [`Lease6`] values and a set per binding held about 760 heap bytes per lease.
 
