@@ -155,14 +155,3 @@ fn corrupted_captures_never_panic() {
         }
     }
 }
-
-#[test]
-fn subcommands_not_built_yet_say_so() {
-    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
-        .arg("bench")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("issue 13"), "{stderr}");
-}

@@ -88,6 +88,20 @@ pub enum PlanError {
     Duration,
 }
 
+/// How many conflicts are kept to show.
+const MAX_SAMPLES: usize = 20;
+
+/// An address granted to a client while another held it (the server leased it twice).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Conflict {
+    /// The address (DHCPv4 in the first four bytes).
+    pub address: [u8; 16],
+    /// The client that held it.
+    pub holder: [u8; 6],
+    /// The client it was granted to.
+    pub granted_to: [u8; 6],
+}
+
 /// The exchanges counted apart, in perfdhcp's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exchange {
@@ -171,6 +185,11 @@ struct Client {
     server: [u8; 4],
     /// Whether it ever held a lease.
     ever_bound: bool,
+    /// Whether it holds a lease: its last answer granted `held`, and it has not released it
+    /// (a dropped renewal keeps it; the server still has the lease).
+    holds: bool,
+    /// The address of the lease it holds.
+    held: [u8; 16],
 }
 
 /// Something to send, in the order it was decided.
@@ -199,8 +218,12 @@ pub struct Load {
     control: VecDeque<Vec<u8>>,
     /// (deadline, client, seq) of every message waiting for an answer, in deadline order.
     timeouts: VecDeque<(u64, u32, u32)>,
-    /// The DHCPv4 addresses clients hold, for ARP.
-    holders: hashbrown::HashMap<[u8; 4], u32>,
+    /// The addresses clients hold (DHCPv4 in the first four bytes): for ARP, and for telling
+    /// an address granted to two clients at once.
+    holders: hashbrown::HashMap<[u8; 16], u32>,
+    /// Addresses granted to a client while another held them, how many, and the first few.
+    conflicts: u64,
+    conflict_samples: Vec<Conflict>,
     /// The server's link address, learned from its first answer (DHCPv4 unicast).
     server_mac: Option<[u8; 6]>,
     /// The DHCPv6 server's DUID, learned from its first Advertise.
@@ -258,6 +281,8 @@ impl Load {
             addr: [0; 16],
             server: [0; 4],
             ever_bound: false,
+            holds: false,
+            held: [0; 16],
         };
         Ok(Self {
             clients: vec![idle; plan.clients as usize],
@@ -272,6 +297,8 @@ impl Load {
             control: VecDeque::new(),
             timeouts: VecDeque::new(),
             holders: hashbrown::HashMap::new(),
+            conflicts: 0,
+            conflict_samples: Vec::new(),
             server_mac: None,
             server_duid: None,
             other_frames: 0,
@@ -399,8 +426,9 @@ impl Load {
             self.timeouts.push_back((deadline, i, c.seq));
         } else {
             c.phase = Phase::Idle;
-            self.holders
-                .remove(&[c.addr[0], c.addr[1], c.addr[2], c.addr[3]]);
+        }
+        if let Send::Release(i) = send {
+            self.unhold(i);
         }
         Some(n)
     }
@@ -474,21 +502,67 @@ impl Load {
             c.ever_bound = true;
             self.ever_bound += 1;
         }
-        if self.plan.family == Family::V4 {
-            self.holders
-                .insert([c.addr[0], c.addr[1], c.addr[2], c.addr[3]], i);
+        let addr = c.addr;
+        if c.holds && c.held != addr {
+            self.unhold(i);
         }
+        if let Some(j) = self.holders.insert(addr, i).filter(|&j| j != i) {
+            let other = &mut self.clients[j as usize];
+            if other.holds && other.held == addr {
+                other.holds = false;
+                self.conflicts += 1;
+                if self.conflict_samples.len() < MAX_SAMPLES {
+                    self.conflict_samples.push(Conflict {
+                        address: addr,
+                        holder: client_mac(j),
+                        granted_to: client_mac(i),
+                    });
+                }
+            }
+        }
+        let c = &mut self.clients[i as usize];
+        c.holds = true;
+        c.held = addr;
         self.bound.push_back(i);
+    }
+
+    /// Client `i` no longer holds its lease (it released it, or the server refused it).
+    fn unhold(&mut self, i: u32) {
+        let Some(c) = self.clients.get_mut(i as usize) else {
+            return;
+        };
+        if c.holds {
+            c.holds = false;
+            if self.holders.get(&c.held) == Some(&i) {
+                self.holders.remove(&c.held);
+            }
+        }
     }
 
     /// Client `i`'s exchange was refused or is over.
     fn idle(&mut self, i: u32, exchange: Exchange, refused: bool) {
         if refused {
             self.counts[exchange.index()].refused += 1;
+            self.unhold(i);
         }
         if let Some(c) = self.clients.get_mut(i as usize) {
             c.phase = Phase::Idle;
         }
+    }
+
+    /// The leases clients hold now, by client link address: what the server must have.
+    pub fn held_leases(&self) -> impl Iterator<Item = ([u8; 6], [u8; 16])> + '_ {
+        self.clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.holds)
+            .map(|(i, c)| (client_mac(i as u32), c.held))
+    }
+
+    /// How many times an address was granted to a client while another held it, and the
+    /// first few of them.
+    pub fn conflicts(&self) -> (u64, &[Conflict]) {
+        (self.conflicts, &self.conflict_samples)
     }
 
     /// When it next has something to do (a start due, a message to give up on, the end), as

@@ -171,7 +171,8 @@ fn renewals_and_releases_take_their_shares_and_arp_is_answered() {
         release.sent
     );
     // Who has the address of a client holding one? That client.
-    let (&addr, &holder) = load.holders.iter().next().expect("a holder");
+    let (&key, &holder) = load.holders.iter().next().expect("a holder");
+    let addr = [key[0], key[1], key[2], key[3]];
     let mut arp = vec![0xff; 6];
     arp.extend_from_slice(&SERVER_MAC);
     arp.extend_from_slice(&[8, 6, 0, 1, 8, 0, 6, 4, 0, 1]);
@@ -255,4 +256,44 @@ proptest! {
         load.handle_frame(Duration::from_millis(6), &frame);
         let _ = load.poll_transmit(Duration::from_millis(7), &mut buf);
     }
+}
+
+#[test]
+fn an_address_granted_to_two_clients_at_once_is_a_conflict() {
+    let mut load = Load::new(plan(Family::V4, 100.0, 10)).expect("plan");
+    let mut count = 0;
+    // Every client is offered and acked 192.0.2.10 (as if the server forgot its leases).
+    run(&mut load, |f| {
+        let mut a = server4(f, &mut count, |_| false)?;
+        let Ok(Decoded::Udp(d)) = dhcplab_frame::decode(LinkType::Ethernet, &a) else {
+            return None;
+        };
+        let at = d.payload_offset + 16;
+        a[at..at + 4].copy_from_slice(&[192, 0, 2, 10]);
+        Some(a)
+    });
+    let (n, samples) = load.conflicts();
+    assert!(n >= 9, "{n} conflicts");
+    assert_eq!(samples[0].address[..4], [192, 0, 2, 10]);
+    assert_ne!(samples[0].holder, samples[0].granted_to);
+    // Only the last client granted it holds it.
+    assert_eq!(load.held_leases().count(), 1);
+}
+
+#[test]
+fn a_released_lease_is_held_no_more() {
+    let mut p = plan(Family::V4, 1000.0, 20);
+    p.release_percent = 50;
+    let mut load = Load::new(p).expect("plan");
+    let mut count = 0;
+    run(&mut load, |f| server4(f, &mut count, |_| false));
+    let (conflicts, _) = load.conflicts();
+    assert_eq!(conflicts, 0);
+    let holding = load.held_leases().count();
+    assert_eq!(
+        holding,
+        load.holding(),
+        "held leases are the bound clients'"
+    );
+    assert!(holding < 20);
 }

@@ -135,7 +135,9 @@ fn arp(load: &mut Load, frame: &[u8]) -> bool {
         return false;
     }
     let target = [a[24], a[25], a[26], a[27]];
-    let Some(&i) = load.holders.get(&target) else {
+    let mut key = [0; 16];
+    key[..4].copy_from_slice(&target);
+    let Some(&i) = load.holders.get(&key) else {
         return true;
     };
     let mac = client_mac(i);
