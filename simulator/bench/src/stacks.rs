@@ -10,6 +10,10 @@ use std::process::Command;
 pub const SERVER4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 /// The server's global address (DHCPv6), in the /64 it serves.
 pub const SERVER6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+/// The server's link address (its TAP device's in TAP mode).
+pub const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
+/// The generator's own link address (the DHCPv6 clients' source).
+pub const GENERATOR_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
 /// Addresses in the DHCPv4 pool: 198.18.1.0 to 198.19.255.254.
 pub const POOL4_SIZE: u32 = 130_815;
 

@@ -1,7 +1,7 @@
 //! TAP mode: the server in a namespace of its own, its one link a TAP device whose other end
 //! is the generator in this process.
 
-use crate::stacks::{self, SERVER4, SERVER6, Setup, Stack};
+use crate::stacks::{self, GENERATOR_MAC, SERVER_MAC, SERVER4, SERVER6, Setup, Stack};
 use crate::{BenchError, DROPS_PERCENT, Generator, Options, ServerUse, Trial};
 use dhcplab_load::{Exchange, Family, Load, Plan};
 use dhcplab_tap::{Lab, SyncDevice};
@@ -12,12 +12,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The server's TAP device's link address.
-const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
 /// perfdhcp's address (DHCPv4: it acts as a relay on the served subnet).
 const PERFDHCP4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 18, 0, 2);
-/// The generator's own link address (the DHCPv6 clients' source).
-const GENERATOR_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
 /// How long a started server has to answer its first exchange.
 const START_WAIT: Duration = Duration::from_secs(20);
 /// A message without an answer after this long is dropped (perfdhcp's default).

@@ -5,17 +5,13 @@
 //! on one core (and nothing is dropped), so a search finds the core's capacity, without the
 //! kernel and the lease file of a real server.
 
-use crate::stacks::{self, SERVER4, SERVER6, Setup, Stack};
+use crate::stacks::{self, GENERATOR_MAC, SERVER_MAC, SERVER4, SERVER6, Setup, Stack};
 use crate::{BenchError, DROPS_PERCENT, Options, ServerUse, Trial};
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType, encode_udp};
 use dhcplab_load::{Family, Load, Plan};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The server's link address.
-const SERVER_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x01];
-/// The generator's link address.
-const GENERATOR_MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x00, 0x53, 0x02];
 /// The interface's name in the configuration.
 const IFACE: &str = "bench0";
 
