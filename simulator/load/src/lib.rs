@@ -86,6 +86,14 @@ pub enum PlanError {
     /// A run of no time.
     #[error("the duration must be positive")]
     Duration,
+    /// Clients numbered past the link addresses there are.
+    #[error("clients {first} to {first}+{clients} go past {MAX_CLIENTS} link addresses")]
+    Numbering {
+        /// The first client's number.
+        first: u32,
+        /// How many clients.
+        clients: u32,
+    },
 }
 
 /// How many conflicts are kept to show.
@@ -235,6 +243,8 @@ pub struct Load {
     last_start: u64,
     /// Clients that ever held a lease: the leases the server holds for them.
     ever_bound: u64,
+    /// The number of the first client (its link address is [`client_mac`] of it).
+    first: u32,
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -305,7 +315,37 @@ impl Load {
             last_now: 0,
             last_start: 0,
             ever_bound: 0,
+            first: 0,
         })
+    }
+
+    /// The same generator with its clients numbered from `first` instead of 0, so that two
+    /// generators on one link (a flood of new clients beside clients that renew) have link
+    /// addresses of their own and each ignores the other's answers.
+    pub fn numbered_from(mut self, first: u32) -> Result<Self, PlanError> {
+        if first
+            .checked_add(self.plan.clients)
+            .is_none_or(|end| end > MAX_CLIENTS)
+        {
+            return Err(PlanError::Numbering {
+                first,
+                clients: self.plan.clients,
+            });
+        }
+        self.first = first;
+        Ok(self)
+    }
+
+    /// Client `i`'s link address.
+    fn mac(&self, i: u32) -> [u8; 6] {
+        client_mac(self.first.wrapping_add(i))
+    }
+
+    /// The client of this generator a link address names.
+    fn client_of(&self, mac: &[u8]) -> Option<u32> {
+        client_of(mac)
+            .and_then(|n| n.checked_sub(self.first))
+            .filter(|&i| i < self.plan.clients)
     }
 
     /// The plan it runs.
@@ -514,8 +554,8 @@ impl Load {
                 if self.conflict_samples.len() < MAX_SAMPLES {
                     self.conflict_samples.push(Conflict {
                         address: addr,
-                        holder: client_mac(j),
-                        granted_to: client_mac(i),
+                        holder: self.mac(j),
+                        granted_to: self.mac(i),
                     });
                 }
             }
@@ -556,7 +596,7 @@ impl Load {
             .iter()
             .enumerate()
             .filter(|(_, c)| c.holds)
-            .map(|(i, c)| (client_mac(i as u32), c.held))
+            .map(|(i, c)| (self.mac(i as u32), c.held))
     }
 
     /// How many times an address was granted to a client while another held it, and the

@@ -297,3 +297,48 @@ fn a_released_lease_is_held_no_more() {
     );
     assert!(holding < 20);
 }
+
+#[test]
+fn generators_numbered_apart_take_only_their_own_answers() {
+    let mut a = Load::new(plan(Family::V4, 100.0, 10)).expect("plan");
+    let mut b = Load::new(plan(Family::V4, 100.0, 10))
+        .and_then(|l| l.numbered_from(1 << 20))
+        .expect("plan");
+    let mut buf = vec![0u8; 2048];
+    let mut count = 0;
+    let mut t = Duration::ZERO;
+    while !(a.finished() && b.finished()) {
+        let mut frames = Vec::new();
+        for sender in [&mut a, &mut b] {
+            while let Some(n) = sender.poll_transmit(t, &mut buf) {
+                frames.push(buf[..n].to_vec());
+            }
+        }
+        for frame in frames {
+            if let Some(answer) = server4(&frame, &mut count, |_| false) {
+                // Both see every answer, as on one link.
+                a.handle_frame(t + Duration::from_micros(50), &answer);
+                b.handle_frame(t + Duration::from_micros(50), &answer);
+            }
+        }
+        t += Duration::from_micros(100);
+        assert!(t < Duration::from_secs(5), "the runs never end");
+    }
+    for load in [&a, &b] {
+        let second = load.counts(Exchange::Second);
+        assert_eq!(
+            (second.sent, second.received, second.orphans),
+            (100, 100, 0)
+        );
+        assert_eq!(load.held_leases().count(), 10);
+    }
+    assert!(b.held_leases().all(|(mac, _)| mac[3] == 0x10));
+    assert!(a.held_leases().all(|(mac, _)| mac[3] == 0));
+    // Each ignored the other's answers: not orphans of its own, frames of no concern.
+    assert!(a.other_frames() >= 200 && b.other_frames() >= 200);
+    assert!(
+        Load::new(plan(Family::V4, 1.0, 10))
+            .and_then(|l| l.numbered_from(MAX_CLIENTS - 5))
+            .is_err()
+    );
+}

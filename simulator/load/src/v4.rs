@@ -2,7 +2,7 @@
 //! the client's address, answers read from the server's frames, and ARP replies for the
 //! addresses clients hold.
 
-use crate::{Exchange, Load, Phase, Send, client_mac, client_of};
+use crate::{Exchange, Load, Phase, Send};
 use dhcplab_frame::{BROADCAST_MAC, Decoded, LinkType, encode_udp};
 use dhcplab_wire::v4::{Message, MessageType, code};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -23,7 +23,7 @@ pub(crate) fn build(load: &Load, send: Send) -> Option<Vec<u8>> {
         Send::Release(i) => (i, MessageType::Release),
     };
     let c = load.clients.get(i as usize)?;
-    let mac = client_mac(i);
+    let mac = load.mac(i);
     let mut m = Message::new(1, c.xid, mac);
     let addr = [c.addr[0], c.addr[1], c.addr[2], c.addr[3]];
     let o = &mut m.options;
@@ -81,7 +81,7 @@ pub(crate) fn handle(load: &mut Load, now: u64, frame: &[u8]) -> bool {
     let Ok(m) = Message::decode(d.payload) else {
         return false;
     };
-    let (Some(i), Ok(Some(kind))) = (client_of(m.hardware_address()), m.message_type()) else {
+    let (Some(i), Ok(Some(kind))) = (load.client_of(m.hardware_address()), m.message_type()) else {
         return false;
     };
     if m.op != 2 {
@@ -140,7 +140,7 @@ fn arp(load: &mut Load, frame: &[u8]) -> bool {
     let Some(&i) = load.holders.get(&key) else {
         return true;
     };
-    let mac = client_mac(i);
+    let mac = load.mac(i);
     let mut reply = Vec::with_capacity(42);
     reply.extend_from_slice(&a[8..14]);
     reply.extend_from_slice(&mac);

@@ -2,7 +2,7 @@
 //! generator's link-local address, each client with its own DUID; answers read from the
 //! server's frames; Neighbor Advertisements for the generator's address.
 
-use crate::{Exchange, Load, Phase, Send, client_mac, client_of};
+use crate::{Exchange, Load, Phase, Send};
 use dhcplab_frame::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, Decoded, LinkType, encode_udp};
 use dhcplab_wire::v6::{ClientMessage, Message, MessageType, code};
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -34,8 +34,8 @@ pub fn link_local(mac: [u8; 6]) -> Ipv6Addr {
 }
 
 /// Client `i`'s DUID: DUID-LL (type 3) of Ethernet (1) and its link address.
-fn duid(i: u32) -> [u8; 10] {
-    let m = client_mac(i);
+fn duid(load: &Load, i: u32) -> [u8; 10] {
+    let m = load.mac(i);
     [0, 3, 0, 1, m[0], m[1], m[2], m[3], m[4], m[5]]
 }
 
@@ -64,7 +64,7 @@ pub(crate) fn build(load: &Load, send: Send) -> Option<Vec<u8>> {
     let c = load.clients.get(i as usize)?;
     let mut m = ClientMessage::new(kind, c.xid);
     let o = &mut m.options;
-    o.push(code::CLIENT_ID, &duid(i)).ok()?;
+    o.push(code::CLIENT_ID, &duid(load, i)).ok()?;
     if !matches!(send, Send::Discover(_)) {
         o.push(code::SERVER_ID, load.server_duid.as_deref()?).ok()?;
     }
@@ -116,7 +116,7 @@ pub(crate) fn handle(load: &mut Load, now: u64, frame: &[u8]) -> bool {
     let Some(i) = options
         .get(code::CLIENT_ID)
         .and_then(|o| o.data.get(4..10))
-        .and_then(client_of)
+        .and_then(|mac| load.client_of(mac))
     else {
         return false;
     };
