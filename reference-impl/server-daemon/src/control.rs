@@ -1,6 +1,7 @@
 //! Kea's control channel: a unix socket (mode 0600) that takes one JSON command per
 //! connection and answers it, then closes. A client that sends an incomplete command is
-//! answered after 10 seconds, as Kea answers it.
+//! answered after 10 seconds, as Kea answers it; one longer than [`MAX_COMMAND`] bytes is
+//! refused, and its bytes are read no further.
 
 use crate::Command;
 use std::io;
@@ -112,6 +113,7 @@ pub(crate) fn listen(path: &Path, commands: mpsc::Sender<Command>) -> io::Result
 async fn serve(mut stream: UnixStream, commands: mpsc::Sender<Command>) -> io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
+    let mut scan = Scan::default();
     let text = loop {
         match tokio::time::timeout(IDLE, stream.read(&mut chunk)).await {
             Err(_) => {
@@ -124,8 +126,18 @@ async fn serve(mut stream: UnixStream, commands: mpsc::Sender<Command>) -> io::R
             }
             Ok(read) => {
                 let n = read?;
-                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-                if complete(&buf) || n == 0 || buf.len() > MAX_COMMAND {
+                let bytes = chunk.get(..n).unwrap_or_default();
+                let whole = scan.feed(bytes);
+                buf.extend_from_slice(bytes);
+                if buf.len() > MAX_COMMAND {
+                    let answer = serde_json::json!({
+                        "result": 1,
+                        "text": format!("command refused: it is longer than {MAX_COMMAND} bytes"),
+                    });
+                    stream.write_all(answer.to_string().as_bytes()).await?;
+                    return Ok(());
+                }
+                if whole || n == 0 {
                     break String::from_utf8_lossy(&buf).into_owned();
                 }
             }
@@ -142,25 +154,76 @@ async fn serve(mut stream: UnixStream, commands: mpsc::Sender<Command>) -> io::R
     Ok(())
 }
 
-/// True when `buf` holds one whole JSON value (or something that can never become one).
-fn complete(buf: &[u8]) -> bool {
-    let mut values = serde_json::Deserializer::from_slice(buf).into_iter::<serde_json::Value>();
-    match values.next() {
-        Some(Ok(_)) => true,
-        Some(Err(e)) => !e.is_eof(),
-        None => false,
+/// Follows a command's bytes as they arrive, each byte once, to tell when the command is
+/// whole: when its top-level object (or array) closes, or at once when it does not start
+/// like one (it can never be a command, so it is answered). Parsing the whole buffer again
+/// at every read instead would cost time quadratic in the command's length.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Open objects and arrays, outside strings.
+    depth: usize,
+    /// Inside a string.
+    in_string: bool,
+    /// Just after a backslash inside a string.
+    escaped: bool,
+    /// The command is whole (or never can be).
+    whole: bool,
+}
+
+impl Scan {
+    /// Takes the next bytes; true when the command is whole.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            if self.whole {
+                break;
+            }
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                b'{' | b'[' => self.depth += 1,
+                b'"' if self.depth > 0 => self.in_string = true,
+                b'}' | b']' if self.depth > 0 => {
+                    self.depth -= 1;
+                    self.whole = self.depth == 0;
+                }
+                _ if self.depth == 0 => self.whole = true,
+                _ => {}
+            }
+        }
+        self.whole
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::complete;
+    use super::Scan;
+
+    fn whole(chunks: &[&[u8]]) -> bool {
+        let mut scan = Scan::default();
+        chunks.iter().any(|c| scan.feed(c))
+    }
 
     #[test]
-    fn a_command_is_complete_when_its_json_closes() {
-        assert!(!complete(b""));
-        assert!(!complete(b"{\"command\": \"list-"));
-        assert!(complete(b"{\"command\": \"list-commands\"}"));
-        assert!(complete(b"garbage"), "never JSON: answered at once");
+    fn a_command_is_whole_when_its_json_closes() {
+        assert!(!whole(&[b""]));
+        assert!(!whole(&[b"{\"command\": \"list-"]));
+        assert!(whole(&[b"{\"command\": \"list-commands\"}"]));
+        assert!(whole(&[b"  {\"command\": ", b"\"list-commands\"", b"}"]));
+        assert!(whole(&[b"garbage"]), "never JSON: answered at once");
+    }
+
+    #[test]
+    fn brackets_and_quotes_inside_strings_do_not_count() {
+        assert!(!whole(&[br#"{"command": "x", "arguments": {"a": "}\"}"#]));
+        assert!(whole(&[br#"{"command": "x", "arguments": {"a": "}\\"}}"#]));
+        assert!(whole(&[br#"{"a": ["]", {"b": "{"}]}"#]));
     }
 }

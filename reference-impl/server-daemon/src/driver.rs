@@ -185,10 +185,7 @@ pub(crate) fn read_config<T>(
     path: &Path,
     parse: Reader<T>,
 ) -> Result<(T, serde_json::Value), DaemonError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::ReadConfig {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::read_config_text(path)?;
     parse(&text).map_err(|faults| DaemonError::Config {
         path: path.to_path_buf(),
         faults: faults
@@ -413,11 +410,11 @@ pub(crate) fn answer_command<C: Core>(
 
 /// Reads the configuration file again and hands it to the core; the answer.
 fn reload<C: Core>(server: &mut C, path: &Path) -> serde_json::Value {
-    match std::fs::read_to_string(path) {
+    match crate::read_config_text(path) {
         Ok(text) => server.reload(SystemTime::now(), &text),
         Err(e) => serde_json::json!({
             "result": 1,
-            "text": format!("Config reload failed: {}: {e}", path.display()),
+            "text": format!("Config reload failed: {e}"),
         }),
     }
 }

@@ -114,10 +114,22 @@ pub fn load<L: LeaseRecord>(path: &Path) -> Result<Loaded<L>, LeaseFileError> {
     }
     // Kea 2.2 writes some bytes of host names raw, not always valid UTF-8.
     let text = String::from_utf8_lossy(&bytes);
-    L::load_text(&text).map_err(|source| LeaseFileError::NotALeaseFile {
+    let loaded = L::load_text(&text).map_err(|source| LeaseFileError::NotALeaseFile {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    // A last line cut short (a crash in the middle of a write) is reported and skipped above;
+    // it gets its line end now, so the next row appended starts a line of its own instead of
+    // being glued to it and lost with it at the next load.
+    if !bytes.ends_with(b"\n") {
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_error(path))?;
+        f.write_all(b"\n").map_err(io_error(path))?;
+        f.sync_all().map_err(io_error(path))?;
+    }
+    Ok(loaded)
 }
 
 /// How far the file is known to be on disk.

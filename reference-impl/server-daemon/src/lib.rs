@@ -27,7 +27,7 @@ mod v4;
 pub mod v6;
 
 use dhcplab_kea_config::{dhcp4, dhcp6};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tokio::sync::oneshot;
 
 /// How the daemon was asked to run.
@@ -50,6 +50,23 @@ pub enum DaemonError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// The configuration file is not UTF-8 text; the place of its first bad byte.
+    #[error(
+        "{}:{line}:{column}: not UTF-8 text: byte {byte:#04x} at byte offset {offset}",
+        path.display()
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Line of the bad byte, from 1.
+        line: usize,
+        /// Column of the bad byte, from 1, in characters.
+        column: usize,
+        /// Byte offset of the bad byte in the file.
+        offset: usize,
+        /// The bad byte.
+        byte: u8,
     },
     /// The configuration has faults; each names the file, line, column and JSON path.
     #[error("configuration not accepted:\n{}", .faults.join("\n"))]
@@ -127,14 +144,32 @@ pub fn family(text: &str) -> Family {
     }
 }
 
+/// Reads a configuration file's text, for starting, `-t` and reloading alike; a file that
+/// is not UTF-8 is refused with the place of its first bad byte, so the user can find it.
+pub fn read_config_text(path: &Path) -> Result<String, DaemonError> {
+    let bytes = std::fs::read(path).map_err(|source| DaemonError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let good = e.as_bytes().get(..offset).unwrap_or_default();
+        let good = std::str::from_utf8(good).unwrap_or_default();
+        let line_start = good.rfind('\n').map_or(0, |i| i + 1);
+        DaemonError::NotUtf8 {
+            path: path.to_path_buf(),
+            line: good.matches('\n').count() + 1,
+            column: good.get(line_start..).map_or(0, |l| l.chars().count()) + 1,
+            offset,
+            byte: e.as_bytes().get(offset).copied().unwrap_or_default(),
+        }
+    })
+}
+
 /// Runs the daemon until it is stopped; `Ok` after a clean stop. The configuration's family
 /// ([`family`]) chooses the DHCPv4 or the DHCPv6 server.
 pub fn run(options: &Options) -> Result<(), DaemonError> {
-    let text =
-        std::fs::read_to_string(&options.config).map_err(|source| DaemonError::ReadConfig {
-            path: options.config.clone(),
-            source,
-        })?;
+    let text = read_config_text(&options.config)?;
     let runtime = || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

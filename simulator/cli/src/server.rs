@@ -41,6 +41,7 @@ pub fn run(args: &Args) -> ExitCode {
             eprintln!("dhcplab server: {e}");
             ExitCode::from(match e {
                 dhcplab_server_daemon::DaemonError::ReadConfig { .. }
+                | dhcplab_server_daemon::DaemonError::NotUtf8 { .. }
                 | dhcplab_server_daemon::DaemonError::Config { .. } => 2,
                 _ => 1,
             })
@@ -49,10 +50,10 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 fn check(path: &PathBuf) -> ExitCode {
-    let text = match std::fs::read_to_string(path) {
+    let text = match dhcplab_server_daemon::read_config_text(path) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("dhcplab server: {}: {e}", path.display());
+            eprintln!("dhcplab server: {e}");
             return ExitCode::from(2);
         }
     };
