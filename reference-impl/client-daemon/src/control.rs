@@ -135,7 +135,7 @@ pub async fn serve(
 
 /// Reads one request: up to a newline, or a whole JSON value without one (as `dhcplab ctl`
 /// sends it, Kea's way, keeping the connection open for the answer), or what comes before the
-/// peer stops writing; at most [`MAX_REQUEST`] bytes.
+/// peer stops writing; at most [`MAX_REQUEST`] bytes (a longer request is an error).
 async fn read_request(read: impl AsyncRead + Unpin) -> io::Result<String> {
     let mut reader = read.take(MAX_REQUEST);
     let mut bytes = Vec::new();
@@ -146,6 +146,12 @@ async fn read_request(read: impl AsyncRead + Unpin) -> io::Result<String> {
         if n == 0 || request_complete(&bytes) {
             break;
         }
+    }
+    if bytes.len() as u64 >= MAX_REQUEST && !request_complete(&bytes) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the request is longer than {MAX_REQUEST} bytes"),
+        ));
     }
     if let Some(end) = bytes.iter().position(|b| *b == b'\n') {
         bytes.truncate(end);

@@ -140,7 +140,17 @@ impl CaptureReader {
         };
         let stream = Filling(std::io::Cursor::new(magic).chain(source));
         let inner = pcap_parser::create_reader(INITIAL_BUFFER, stream).map_err(|e| match e {
-            PcapError::HeaderNotRecognized => CaptureError::NotACapture,
+            // The magic number was right, so the rest of the header is what is wrong.
+            PcapError::HeaderNotRecognized => CaptureError::Malformed {
+                offset: 0,
+                detail: match format {
+                    Format::PcapNg => {
+                        "the section header block is invalid (its block length or byte-order magic)"
+                    }
+                    Format::Pcap => "the file header is invalid",
+                }
+                .to_string(),
+            },
             PcapError::ReadError => CaptureError::Io(std::io::Error::other("read failed")),
             _ => CaptureError::Truncated { offset: 0 },
         })?;

@@ -906,12 +906,22 @@ pub fn name_of(path: &Path) -> String {
 
 /// Reads the scenario in `path`; its name is `topic/NAME` from the folder and file stem.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let fault = |place, message| ScenarioError {
         file: path.to_path_buf(),
-        faults: vec![Fault {
-            place: Place { line: 0, column: 0 },
-            message: format!("cannot read: {e}"),
-        }],
+        faults: vec![Fault { place, message }],
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| fault(Place { line: 0, column: 0 }, format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        // The place of the first byte that is not UTF-8: the text before it is good.
+        let offset = e.utf8_error().valid_up_to();
+        let good = e.as_bytes().get(..offset).unwrap_or_default();
+        let place = Place::of(std::str::from_utf8(good).unwrap_or_default(), offset);
+        let byte = e.as_bytes().get(offset).copied().unwrap_or_default();
+        fault(
+            place,
+            format!("not UTF-8 text: byte 0x{byte:02x} at byte offset {offset}"),
+        )
     })?;
     parse(&text, path)
 }
