@@ -11,6 +11,7 @@
 //! Every load is bounded: a trial lasts its duration plus the drop time, and a search tries
 //! at most [`MAX_TRIALS`] rates.
 
+pub mod crash;
 pub mod perfdhcp;
 pub mod stacks;
 pub mod tap;

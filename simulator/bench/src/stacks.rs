@@ -84,6 +84,22 @@ pub struct Setup<'a> {
     pub dir: &'a Path,
     /// The `dhcplab` binary, for the reference server.
     pub dhcplab: &'a Path,
+    /// The DHCPv4 pool's first and last addresses when not the large one ([`POOL4`]): a
+    /// small pool for a flood to exhaust.
+    pub pool4: Option<(Ipv4Addr, Ipv4Addr)>,
+}
+
+/// The DHCPv4 pool every stack serves unless told otherwise: 198.18.1.0 to 198.19.255.254.
+pub const POOL4: (Ipv4Addr, Ipv4Addr) = (
+    Ipv4Addr::new(198, 18, 1, 0),
+    Ipv4Addr::new(198, 19, 255, 254),
+);
+
+impl Setup<'_> {
+    /// The DHCPv4 pool's first and last addresses.
+    fn pool4(&self) -> (Ipv4Addr, Ipv4Addr) {
+        self.pool4.unwrap_or(POOL4)
+    }
 }
 
 /// Writes `text` to `dir/name`.
@@ -119,7 +135,7 @@ pub fn kea_config(stack: Stack, s: &Setup<'_>) -> serde_json::Value {
                 "name": format!("{d}/leases4.csv"), "lfc-interval": 0 },
             "valid-lifetime": 3600, "renew-timer": 900, "rebind-timer": 1800,
             "subnet4": [ { "id": 1, "subnet": "198.18.0.0/15",
-                "pools": [ { "pool": "198.18.1.0 - 198.19.255.254" } ],
+                "pools": [ { "pool": format!("{} - {}", s.pool4().0, s.pool4().1) } ],
                 "option-data": [ { "name": "routers", "data": SERVER4.to_string() } ] } ],
             "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
                 "output_options": [ { "output": format!("{d}/server.log") } ] } ]
@@ -169,7 +185,9 @@ pub fn command(stack: Stack, s: &Setup<'_>) -> std::io::Result<Command> {
                         "authoritative;\nddns-update-style none;\nping-check false;\n\
                          default-lease-time 3600; max-lease-time 3600;\n\
                          subnet 198.18.0.0 netmask 255.254.0.0 {{\n  \
-                         range 198.18.1.0 198.19.255.254;\n  option routers {SERVER4};\n}}\n"
+                         range {} {};\n  option routers {SERVER4};\n}}\n",
+                        s.pool4().0,
+                        s.pool4().1
                     ),
                     "-4",
                 )
@@ -193,7 +211,11 @@ pub fn command(stack: Stack, s: &Setup<'_>) -> std::io::Result<Command> {
             let range = if s.v6 {
                 "dhcp-range=2001:db8::1:0:0,2001:db8::1:ffff:ffff,64,4000".to_string()
             } else {
-                "dhcp-range=198.18.1.0,198.19.255.254,255.254.0.0,3600".to_string()
+                format!(
+                    "dhcp-range={},{},255.254.0.0,3600",
+                    s.pool4().0,
+                    s.pool4().1
+                )
             };
             let leases = if s.persist {
                 format!("dhcp-leasefile={}", d.join("dnsmasq.leases").display())

@@ -4,13 +4,17 @@
 use crate::stacks::{self, GENERATOR_MAC, SERVER_MAC, SERVER4, SERVER6, Setup, Stack};
 use crate::{BenchError, DROPS_PERCENT, Generator, Options, ServerUse, Trial};
 use dhcplab_load::{Exchange, Family, Load, Plan};
-use dhcplab_tap::{Lab, SyncDevice};
+use dhcplab_tap::{Host, Lab, SyncDevice};
 use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::time::TimeSpec;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod crash;
+
+pub use crash::{crash_run, flood};
 
 /// perfdhcp's address (DHCPv4: it acts as a relay on the served subnet).
 const PERFDHCP4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 18, 0, 2);
@@ -106,46 +110,61 @@ fn pin_here(cpu: usize) {
     }
 }
 
-/// Moves frames between `load` and the device until `done` holds, the load has finished, or
-/// `limit` has passed since `start`; false when the limit ended it.
-fn drive(
-    load: &mut Load,
-    device: &SyncDevice,
+/// A load the driver runs and the moment its time counts from.
+struct Driven<'a> {
+    load: &'a mut Load,
     start: Instant,
-    limit: Duration,
-    mut done: impl FnMut(&Load) -> bool,
+}
+
+impl<'a> Driven<'a> {
+    fn new(load: &'a mut Load, start: Instant) -> Self {
+        Self { load, start }
+    }
+}
+
+/// Moves frames between the loads and the device (every frame read goes to every load, each
+/// takes its own clients' answers) until `done` holds, every load has finished, or `until`
+/// has passed; false when `until` or `alive` failing ended it.
+fn drive(
+    loads: &mut [Driven<'_>],
+    device: &SyncDevice,
+    until: Instant,
+    mut done: impl FnMut(&[Driven<'_>]) -> bool,
     mut alive: impl FnMut() -> bool,
 ) -> Result<bool, BenchError> {
     let mut out = vec![0u8; 2048];
     let mut inbox = vec![0u8; 65_536];
     let mut checked = Instant::now();
     loop {
-        let now = start.elapsed();
-        if now > limit {
+        if Instant::now() > until {
             return Ok(false);
         }
         let mut busy = false;
-        for _ in 0..256 {
-            let Some(n) = load.poll_transmit(start.elapsed(), &mut out) else {
-                break;
-            };
-            busy = true;
-            // A frame the TAP device refuses (its queue full) is a message lost on the way:
-            // the generator counts it as a drop when its answer does not come.
-            let _ = device.send(&out[..n]);
+        for d in loads.iter_mut() {
+            for _ in 0..256 {
+                let Some(n) = d.load.poll_transmit(d.start.elapsed(), &mut out) else {
+                    break;
+                };
+                busy = true;
+                // A frame the TAP device refuses (its queue full) is a message lost on the
+                // way: the generator counts it as a drop when its answer does not come.
+                let _ = device.send(&out[..n]);
+            }
         }
         for _ in 0..1024 {
             match device.recv(&mut inbox) {
                 Ok(n) => {
                     busy = true;
-                    load.handle_frame(start.elapsed(), &inbox[..n]);
+                    for d in loads.iter_mut() {
+                        d.load.handle_frame(d.start.elapsed(), &inbox[..n]);
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(io("reading the TAP device")(e)),
             }
         }
-        if done(load) || load.finished() {
+        if done(loads) || loads.iter().all(|d| d.load.finished()) {
             return Ok(true);
         }
         if checked.elapsed() > Duration::from_millis(200) {
@@ -157,11 +176,15 @@ fn drive(
         if busy {
             continue;
         }
-        let wait = load
-            .poll_timeout()
-            .map_or(Duration::from_millis(10), |t| {
-                t.saturating_sub(start.elapsed())
+        let wait = loads
+            .iter()
+            .filter_map(|d| {
+                d.load
+                    .poll_timeout()
+                    .map(|t| t.saturating_sub(d.start.elapsed()))
             })
+            .min()
+            .unwrap_or(Duration::from_millis(10))
             .min(Duration::from_millis(10));
         let mut fds = [PollFd::new(device.as_fd(), PollFlags::POLLIN)];
         let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None);
@@ -212,12 +235,53 @@ fn rcvbuf_errors(netns: &str) -> u64 {
     v4 + v6
 }
 
+/// Readies the server's host: a long queue on its TAP device and the server's address on
+/// `iface` (its TAP device, or perfdhcp's veth).
+fn address_server(host: &Host, iface: &str, v6: bool) -> Result<(), BenchError> {
+    // The device's queue towards the generator holds a burst of answers (the reference
+    // server releases each lease-file sync's answers at once) while the generator is
+    // writing: 1,000 frames by default, a few milliseconds at these rates.
+    host.ip(&[
+        "link",
+        "set",
+        "dev",
+        &host.tap,
+        "txqueuelen",
+        &TX_QUEUE.to_string(),
+    ])?;
+    if v6 {
+        host.ip(&[
+            "addr",
+            "add",
+            &format!("{SERVER6}/64"),
+            "dev",
+            iface,
+            "nodad",
+        ])?;
+    } else {
+        host.ip(&["addr", "add", &format!("{SERVER4}/15"), "dev", iface])?;
+    }
+    Ok(())
+}
+
+/// The run's directory (configuration, lease file, output), removed with the value or on
+/// an interrupt.
+fn run_dir(lab: &Lab) -> Result<tempfile::TempDir, BenchError> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("dhcplab-{}-bench-", lab.run()))
+        .tempdir()
+        .map_err(io("creating the run directory"))?;
+    dhcplab_tap::remove_dir_on_interrupt(dir.path());
+    Ok(dir)
+}
+
 /// Starts the server on `iface` in the first host's namespace.
 fn spawn_server(
     options: &Options,
     lab: &Lab,
     iface: &str,
     dir: &Path,
+    pool4: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
 ) -> Result<Server, BenchError> {
     let host = &lab.hosts()[0];
     let setup = Setup {
@@ -226,6 +290,7 @@ fn spawn_server(
         persist: options.persist,
         dir,
         dhcplab: &options.dhcplab,
+        pool4,
     };
     let command =
         stacks::command(options.stack, &setup).map_err(io("writing the configuration"))?;
@@ -260,11 +325,13 @@ fn probe(options: &Options, server: &mut Server, device: &SyncDevice) -> Result<
         seed: options.seed ^ 0x5eed,
     })?;
     let answered = drive(
-        &mut probe,
+        &mut [Driven::new(&mut probe, Instant::now())],
         device,
-        Instant::now(),
-        START_WAIT,
-        |l| l.counts(Exchange::Second).received > l.counts(Exchange::Second).refused,
+        Instant::now() + START_WAIT,
+        |l| {
+            let second = l[0].load.counts(Exchange::Second);
+            second.received > second.refused
+        },
         || !server.exited(),
     )?;
     if !answered || server.exited() {
@@ -378,39 +445,13 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
         perfdhcp = Some((lab.hosts()[1].netns.clone(), perfdhcp_end));
     }
     let host = &lab.hosts()[0];
-    // The device's queue towards the generator holds a burst of answers (the reference
-    // server releases each lease-file sync's answers at once) while the generator is
-    // writing: 1,000 frames by default, a few milliseconds at these rates.
-    host.ip(&[
-        "link",
-        "set",
-        "dev",
-        &host.tap,
-        "txqueuelen",
-        &TX_QUEUE.to_string(),
-    ])?;
-    if options.v6 {
-        host.ip(&[
-            "addr",
-            "add",
-            &format!("{SERVER6}/64"),
-            "dev",
-            &iface,
-            "nodad",
-        ])?;
-    } else {
-        host.ip(&["addr", "add", &format!("{SERVER4}/15"), "dev", &iface])?;
-    }
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("dhcplab-{}-bench-", lab.run()))
-        .tempdir()
-        .map_err(io("creating the run directory"))?;
-    dhcplab_tap::remove_dir_on_interrupt(dir.path());
+    address_server(host, &iface, options.v6)?;
+    let dir = run_dir(&lab)?;
     let device = host.device();
     device
         .set_nonblocking(true)
         .map_err(io("setting the TAP device non-blocking"))?;
-    let mut server = spawn_server(options, &lab, &iface, dir.path())?;
+    let mut server = spawn_server(options, &lab, &iface, dir.path(), None)?;
     match &perfdhcp {
         None => probe(options, &mut server, &device)?,
         Some((netns, end)) => probe_perfdhcp(options, &mut server, netns, end)?,
@@ -426,11 +467,11 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
                 pin_here(cpu);
             }
             let limit = options.duration + DROP_AFTER + Duration::from_secs(5);
+            let start = Instant::now();
             drive(
-                &mut load,
+                &mut [Driven::new(&mut load, start)],
                 &device,
-                Instant::now(),
-                limit,
+                start + limit,
                 |_| false,
                 || !server.exited(),
             )?;

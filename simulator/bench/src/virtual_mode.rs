@@ -38,6 +38,7 @@ impl Core {
             persist: options.persist,
             dir: &dir,
             dhcplab: &options.dhcplab,
+            pool4: None,
         };
         let text = stacks::kea_config(Stack::Reference, &setup).to_string();
         if options.v6 {

@@ -1,6 +1,8 @@
 //! `dhcplab bench`: DORA/SARR load from many simulated clients against one server stack, at a
 //! rate or searching for the highest rate it sustains (every exchange under 0.1% drops), with
-//! perfdhcp's figures and latency percentiles.
+//! perfdhcp's figures and latency percentiles. With `--kills` a crash-consistency run (the
+//! server SIGKILLed and restarted on its lease file, which must hold every lease acknowledged),
+//! with `--flood` a flood of new clients against a small pool while others renew.
 
 use dhcplab_bench::{BenchError, Generator, Options, Search, Stack, Trial};
 use std::path::PathBuf;
@@ -28,8 +30,9 @@ pub struct Args {
     /// DHCPv6 (Solicit-Advertise-Request-Reply) instead of DHCPv4 (DORA).
     #[arg(long)]
     v6: bool,
-    /// Exchanges started per second (with --max: the first rate tried, default 1000).
-    #[arg(long, value_name = "R", required_unless_present = "max")]
+    /// Exchanges started per second (with --max: the first rate tried, default 1000; with
+    /// --kills default 2000; with --flood the flood's DISCOVERs per second, default 5000).
+    #[arg(long, value_name = "R", required_unless_present_any = ["max", "kills", "flood"])]
     rate: Option<f64>,
     /// Search for the highest rate the server sustains with under 0.1% drops: doubling, then
     /// halving the gap, at most 14 trials, each on a freshly started server.
@@ -58,9 +61,24 @@ pub struct Args {
     /// Write every trial and the result as JSON to this file (`-` for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Seed of the generator's transaction ids and choices.
+    /// Seed of the generator's transaction ids and choices (and of the kill moments).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Crash consistency: during one run of load, kill the server N times with SIGKILL (each
+    /// 0.3 to 2.5 s after it answers again, seeded), check after each kill that its lease file
+    /// holds every lease whose ACK reached a client and gives no address to two clients, and
+    /// restart it on the same file. Reference, kea, kea-mt (memfile); exit 1 on a violation
+    /// (with --no-persist every lease is lost: the check's negative case).
+    #[arg(long, value_name = "N", conflicts_with_all = ["max", "flood"],
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    kills: Option<u32>,
+    /// Flood: N DISCOVERs at --rate, each from a new client, against a pool of 256 addresses,
+    /// while 100 clients that hold leases renew (or DORA again); reports their exchanges
+    /// answered and the server's memory (exit 1 when one of theirs went unanswered). DHCPv4;
+    /// reference, kea, kea-mt.
+    #[arg(long, value_name = "N", conflicts_with_all = ["max", "v6"],
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    flood: Option<u32>,
 }
 
 /// Where the server runs.
@@ -140,6 +158,27 @@ pub fn run(args: &Args) -> ExitCode {
     {
         return fail(e.to_string());
     }
+    if (args.kills.is_some() || args.flood.is_some())
+        && (args.mode != Mode::Tap || args.generator != GeneratorArg::Dhcplab)
+    {
+        return fail("--kills and --flood run in TAP mode with dhcplab's generator".into());
+    }
+    if let Some(kills) = args.kills {
+        return crash(
+            &options,
+            args.rate.unwrap_or(2000.0),
+            kills,
+            args.json.as_deref(),
+        );
+    }
+    if let Some(n) = args.flood {
+        return flood(
+            &options,
+            n,
+            args.rate.unwrap_or(5000.0),
+            args.json.as_deref(),
+        );
+    }
     let trial = |rate: f64| match args.mode {
         Mode::Tap => dhcplab_bench::tap::trial(&options, rate),
         Mode::Virtual => dhcplab_bench::virtual_mode::trial(&options, rate),
@@ -210,20 +249,171 @@ pub fn run(args: &Args) -> ExitCode {
         {
             o.extend(s);
         }
-        let text = serde_json::to_string_pretty(&out).unwrap_or_default() + "\n";
-        let written = if path.as_os_str() == "-" {
-            print!("{text}");
-            Ok(())
-        } else {
-            std::fs::write(path, text)
-        };
-        if let Err(e) = written {
-            return fail(format!("{}: {e}", path.display()));
+        if let Err(e) = write_json(path, &out) {
+            return fail(e);
         }
     }
     if search.max_rate.is_some() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` (`-`: standard output).
+fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
+    if path.as_os_str() == "-" {
+        print!("{text}");
+        Ok(())
+    } else {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// `--kills`: the crash-consistency run. Exit 0 when no kill found a violation, 1 when one
+/// did, 2 when the run could not be made.
+fn crash(options: &Options, rate: f64, kills: u32, json: Option<&std::path::Path>) -> ExitCode {
+    let stack = options.stack.name();
+    eprintln!(
+        "dhcplab bench: {stack}, {rate}/s, {} clients, renew {}%, release {}%, {kills} kills (seed {})",
+        options.clients, options.renew_percent, options.release_percent, options.seed
+    );
+    let run = match dhcplab_bench::tap::crash_run(options, rate, kills, |n, k| {
+        eprintln!("{}", k.summary(n))
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("dhcplab bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for k in run.kills.iter().filter(|k| k.violations() > 0) {
+        for v in &k.check.samples {
+            eprintln!(
+                "  violation at {:.2} s: client {} address {}: {:?}",
+                k.at_seconds,
+                mac_text(&v.client),
+                address_text(&v.address, options.v6),
+                v.fault
+            );
+        }
+    }
+    let checked: Vec<usize> = run.kills.iter().map(|k| k.check.checked).collect();
+    let restart: Vec<f64> = run
+        .kills
+        .iter()
+        .filter_map(|k| k.answering_after_seconds)
+        .collect();
+    println!(
+        "crash consistency ({stack}, {}): {} kills, leases checked per kill {}..{} (total {}), missing {}, double-leased {}, conflicts {} (before the first kill {}), renewals refused {}, answering again after {:.2}..{:.2} s; {} exchanges started over {:.1} s",
+        if options.v6 { "DHCPv6" } else { "DHCPv4" },
+        run.kills.len(),
+        checked.iter().min().copied().unwrap_or(0),
+        checked.iter().max().copied().unwrap_or(0),
+        checked.iter().sum::<usize>(),
+        run.kills.iter().map(|k| k.check.missing).sum::<usize>(),
+        run.kills
+            .iter()
+            .map(|k| k.check.double_leased)
+            .sum::<usize>(),
+        run.kills.iter().map(|k| k.conflicts).sum::<u64>() + run.conflicts_before_first_kill,
+        run.conflicts_before_first_kill,
+        run.renewals_refused,
+        restart.iter().copied().fold(f64::INFINITY, f64::min),
+        restart.iter().copied().fold(0.0, f64::max),
+        run.report.started,
+        run.report.seconds,
+    );
+    let violations = run.violations();
+    println!(
+        "{}",
+        if violations == 0 {
+            "no violation".to_string()
+        } else {
+            format!("{violations} violations")
+        }
+    );
+    if let Some(path) = json {
+        let value = serde_json::json!({
+            "server": options.stack,
+            "family": if options.v6 { "v6" } else { "v4" },
+            "rate": rate,
+            "clients": options.clients,
+            "renew_percent": options.renew_percent,
+            "release_percent": options.release_percent,
+            "seed": options.seed,
+            "violations": violations,
+            "run": run,
+        });
+        if let Err(e) = write_json(path, &value) {
+            eprintln!("dhcplab bench: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if violations == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `--flood`: exit 0 when every exchange of the clients that held leases was answered during
+/// the flood, 1 when not, 2 when the run could not be made.
+fn flood(options: &Options, discovers: u32, rate: f64, json: Option<&std::path::Path>) -> ExitCode {
+    let f = match dhcplab_bench::tap::flood(options, discovers, rate) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("dhcplab bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "flood ({}): {} DISCOVERs from new clients in {:.1} s against a pool of {}: {} offers, {} leases taken by the flood; renewals by {} clients during it: {} sent, {} acked, {} refused, {} unanswered; their DORAs again: {} DISCOVERs, {} offered, {} REQUESTs, {} acked; server resident memory {} KiB before, {} KiB after, peak {} KiB",
+        options.stack.name(),
+        f.discovers,
+        f.seconds,
+        f.pool,
+        f.offers,
+        f.flood_leases,
+        f.renewing_clients,
+        f.renewals_sent,
+        f.renewals_acked,
+        f.renewals_refused,
+        f.renewals_dropped,
+        f.again_discovers,
+        f.again_offers,
+        f.again_requests,
+        f.again_acked,
+        f.rss_before_kib,
+        f.rss_after_kib,
+        f.rss_peak_kib,
+    );
+    if let Some(path) = json {
+        let value = serde_json::json!({ "server": options.stack, "rate": rate, "flood": f });
+        if let Err(e) = write_json(path, &value) {
+            eprintln!("dhcplab bench: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if f.existing_clients_served() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// A link address as text, `02:dc:00:00:00:01`.
+fn mac_text(mac: &[u8; 6]) -> String {
+    let parts: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+    parts.join(":")
+}
+
+/// An address as the generator keys it (DHCPv4 in the first four bytes), as text.
+fn address_text(address: &[u8; 16], v6: bool) -> String {
+    if v6 {
+        std::net::Ipv6Addr::from(*address).to_string()
+    } else {
+        std::net::Ipv4Addr::new(address[0], address[1], address[2], address[3]).to_string()
     }
 }

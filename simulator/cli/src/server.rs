@@ -49,7 +49,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn check(path: &PathBuf) -> ExitCode {
+/// `--check`: parses the configuration and reports its errors without serving.
+fn check(path: &Path) -> ExitCode {
     let text = match dhcplab_server_daemon::read_config_text(path) {
         Ok(t) => t,
         Err(e) => {

@@ -2,8 +2,9 @@
 //! device. At a modest rate every stack answers every exchange: DORA, unicast renewals (the
 //! generator answers the server's ARP for its clients' addresses) and releases in DHCPv4,
 //! SARR, Renew and Release in DHCPv6 (the generator answers the server's Neighbor
-//! Solicitation). The run leaves no namespace behind. Needs root (CI runs as root) and the
-//! real stacks (ci/test installs them).
+//! Solicitation). Killed with SIGKILL under load, a server keeps every lease it acknowledged;
+//! flooded with DISCOVERs, it goes on answering renewals. The run leaves no namespace behind.
+//! Needs root (CI runs as root) and the real stacks (ci/test installs them).
 
 use dhcplab_testkit::netns::{can_create_namespaces, have};
 use std::process::Command;
@@ -155,4 +156,118 @@ fn a_search_in_tap_mode_ends_by_itself_and_names_its_reason() {
         .filter_map(|t| t["report"]["rate_asked"].as_f64())
         .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
     assert_eq!(json["max_rate"].as_f64(), highest, "{stdout}");
+}
+
+/// Runs `dhcplab bench` with `args` and `--json -`: exit code, the JSON, and all it printed.
+fn bench_json(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let before = namespaces();
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .arg("bench")
+        .args(args)
+        .args(["--json", "-"])
+        .output()
+        .expect("run dhcplab bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let json = stdout
+        .find("\n{")
+        .and_then(|at| serde_json::from_str(&stdout[at + 1..]).ok())
+        .unwrap_or_else(|| panic!("{args:?}: JSON in {text}"));
+    let left: Vec<String> = namespaces()
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    (out.status.code(), json, text)
+}
+
+/// Checks a crash run found no violation over `kills` kills, each checking some leases.
+fn no_lease_lost(args: &[&str], kills: usize) {
+    let (code, json, text) = bench_json(args);
+    assert_eq!(code, Some(0), "{args:?}: {text}");
+    assert_eq!(json["violations"], 0, "{text}");
+    let run = json["run"]["kills"].as_array().expect("kills");
+    assert_eq!(run.len(), kills, "{text}");
+    for k in run {
+        assert!(k["check"]["checked"].as_u64() > Some(0), "{k}");
+        assert_eq!(k["check"]["missing"], 0, "{k}");
+        assert_eq!(k["check"]["double_leased"], 0, "{k}");
+        assert!(k["answering_after_seconds"].as_f64().is_some(), "{k}");
+    }
+}
+
+#[test]
+fn a_server_killed_under_load_keeps_every_lease_it_acknowledged() {
+    if !can_create_namespaces() {
+        return;
+    }
+    let load = [
+        "--clients",
+        "1000",
+        "--rate",
+        "1000",
+        "--renew",
+        "40",
+        "--release",
+        "10",
+        "--kills",
+        "4",
+    ];
+    no_lease_lost(&[&["--server", "reference"][..], &load].concat(), 4);
+    no_lease_lost(&[&["--server", "reference", "--v6"][..], &load].concat(), 4);
+    if have("kea-dhcp4") {
+        no_lease_lost(&[&["--server", "kea"][..], &load].concat(), 4);
+    }
+}
+
+#[test]
+fn the_crash_check_finds_the_leases_of_a_server_that_keeps_none() {
+    if !can_create_namespaces() {
+        return;
+    }
+    let (code, json, text) = bench_json(&[
+        "--server",
+        "reference",
+        "--no-persist",
+        "--clients",
+        "500",
+        "--rate",
+        "1000",
+        "--kills",
+        "2",
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    let kills = json["run"]["kills"].as_array().expect("kills");
+    let checked = kills[0]["check"]["checked"].as_u64().expect("checked");
+    assert!(checked > 0, "{text}");
+    // Nothing persisted: every lease a client held is missing from the (empty) file.
+    assert_eq!(
+        kills[0]["check"]["missing"].as_u64(),
+        Some(checked),
+        "{text}"
+    );
+    assert_eq!(kills[0]["file_rows"], 0, "{text}");
+    assert!(json["violations"].as_u64() >= Some(checked), "{text}");
+}
+
+#[test]
+fn a_discover_flood_exhausts_the_pool_and_leaves_renewals_answered() {
+    if !can_create_namespaces() {
+        return;
+    }
+    let (code, json, text) =
+        bench_json(&["--server", "reference", "--flood", "6000", "--rate", "3000"]);
+    assert_eq!(code, Some(0), "{text}");
+    let f = &json["flood"];
+    assert_eq!(f["discovers"], 6000, "{text}");
+    // The pool (256, less the 100 renewing clients' leases) runs out: most DISCOVERs go
+    // unoffered, and the flood never takes more than the pool.
+    let pool = f["pool"].as_u64().expect("pool");
+    let taken = f["flood_leases"].as_u64().expect("flood leases");
+    assert!(taken > 0 && taken + 100 <= pool, "{text}");
+    assert!(f["offers"].as_u64() < Some(1000), "{text}");
+    assert!(f["renewals_sent"].as_u64() > Some(0), "{text}");
+    assert_eq!(f["renewals_acked"], f["renewals_sent"], "{text}");
+    assert_eq!(f["again_acked"], f["again_requests"], "{text}");
+    assert!(f["rss_after_kib"].as_u64() > Some(0), "{text}");
 }

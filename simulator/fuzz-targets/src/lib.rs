@@ -19,9 +19,11 @@ pub use input::{Record, Records, encode_records, records};
 pub use server::{server4, server6};
 pub use wire::{wire_v4, wire_v6};
 
-/// Every target by its name (the name of its file in `fuzz/fuzz_targets/`), so the seed
-/// builder and the tests name them one way.
-pub const TARGETS: [(&str, fn(&[u8])); 9] = [
+/// A fuzz target: its name (the name of its file in `fuzz/fuzz_targets/`) and its function.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target by its name, so the seed builder and the tests name them one way.
+pub const TARGETS: [Target; 9] = [
     ("wire_v4", wire_v4),
     ("wire_v6", wire_v6),
     ("server4", server4),
