@@ -1,6 +1,7 @@
 //! The run's own check on HA pairs: no address leased to two clients at once, by the
 //! servers' lease tables or by the ACKs on the link. Two servers that share a pool without HA
-//! must break it; the HA scenarios (under scenarios/ha-failover) must not.
+//! must break it; the HA scenarios (under scenarios/ha-failover) must not, peers killed again
+//! and again included, unless the peers lose their lease files.
 
 use dhcplab_runner::Status;
 use dhcplab_virtual_mode::{Options, run};
@@ -113,4 +114,39 @@ fn two_servers_without_ha_on_one_pool_break_the_invariant() {
 fn the_same_servers_in_load_balancing_keep_it() {
     let o = outcome(&rivals(true));
     assert_eq!(o.status, Status::Passed, "{}", o.message);
+}
+
+/// The hot-standby pair whose peers are killed twenty times, one at a time, under churn.
+const KILLED: &str =
+    include_str!("../../../scenarios/ha-failover/peers-killed-twenty-times-under-churn.toml");
+
+#[test]
+fn peers_killed_one_at_a_time_under_churn_lose_no_lease() {
+    let o = outcome(KILLED);
+    assert_eq!(o.status, Status::Passed, "{}", o.message);
+}
+
+#[test]
+fn the_same_peers_killed_together_without_lease_files_double_lease() {
+    // The check's negative case: both peers keep their leases in memory only and die at
+    // once, so nothing survives for the sync; the clients still hold their leases.
+    let mut text = KILLED.replace(
+        r#""lfc-interval": 0 }"#,
+        r#""lfc-interval": 0, "persist": false }"#,
+    );
+    for act in ["kill", "start"] {
+        for host in ["server1", "server2"] {
+            text = text.replace(
+                &format!("do = \"{act}\"\nhost = \"{host}\""),
+                &format!("do = \"{act}\"\nhosts = [\"server1\", \"server2\"]"),
+            );
+        }
+    }
+    let o = outcome(&text);
+    assert_eq!(o.status, Status::Failed, "{}", o.message);
+    assert!(
+        o.message.contains(" while ") && o.message.contains("holds it"),
+        "{}",
+        o.message
+    );
 }
