@@ -1,7 +1,10 @@
 //! Kea's control channel: a unix socket (mode 0600) that takes one JSON command per
 //! connection and answers it, then closes. A client that sends an incomplete command is
 //! answered after 10 seconds, as Kea answers it; one longer than [`MAX_COMMAND`] bytes is
-//! refused, and its bytes are read no further.
+//! refused, and its bytes are read no further. Only the server's own user and root are
+//! served (by the socket's mode, and by the peer's credentials, should the mode be widened),
+//! and at most [`MAX_CONNECTIONS`] at once: a flood of idle connections cannot take the
+//! server's memory or descriptors.
 
 use crate::Command;
 use std::io;
@@ -18,6 +21,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 const IDLE: Duration = Duration::from_secs(10);
 /// The largest command accepted (a `config-set` with thousands of reservations fits).
 const MAX_COMMAND: usize = 64 << 20;
+/// The most connections served at once; the next is answered "busy" and closed.
+const MAX_CONNECTIONS: usize = 64;
 
 /// The listening socket; its file is removed when this is dropped.
 #[derive(Debug)]
@@ -82,7 +87,14 @@ pub(crate) fn listen(path: &Path, commands: mpsc::Sender<Command>) -> io::Result
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
+                Ok((mut stream, _)) => {
+                    if let Some(refusal) = refuse(&stream, counter.load(Ordering::SeqCst)) {
+                        tokio::spawn(async move {
+                            let answer = serde_json::json!({ "result": 1, "text": refusal });
+                            let _ = stream.write_all(answer.to_string().as_bytes()).await;
+                        });
+                        continue;
+                    }
                     let commands = commands.clone();
                     counter.fetch_add(1, Ordering::SeqCst);
                     let guard = Open {
@@ -108,6 +120,24 @@ pub(crate) fn listen(path: &Path, commands: mpsc::Sender<Command>) -> io::Result
         open,
         closed,
     })
+}
+
+/// Why a new connection is not served, if it is not: its peer is another user than the
+/// server's and not root, or `open` connections are already served.
+fn refuse(stream: &UnixStream, open: usize) -> Option<String> {
+    let own = nix::unistd::geteuid().as_raw();
+    match stream.peer_cred() {
+        Ok(c) if c.uid() != own && c.uid() != 0 => {
+            return Some(format!(
+                "refused: this control socket serves its owner (uid {own}) and root, not uid {}",
+                c.uid()
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return Some(format!("refused: the peer's credentials are unknown: {e}")),
+    }
+    (open >= MAX_CONNECTIONS)
+        .then(|| format!("busy: {MAX_CONNECTIONS} control connections are open; try again"))
 }
 
 async fn serve(mut stream: UnixStream, commands: mpsc::Sender<Command>) -> io::Result<()> {

@@ -150,10 +150,16 @@ pub fn exchange(socket: &Path, timeout: Duration, request: &str) -> std::io::Res
     use std::io::{Read, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(timeout))?;
-    stream.write_all(request.as_bytes())?;
+    // A server that refuses the connection answers and closes without reading the request:
+    // its answer is still there to read when the write fails.
+    let written = stream.write_all(request.as_bytes());
     let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
+    let read = stream.read_to_string(&mut answer);
+    match (written, read) {
+        (Err(_), Ok(_)) if !answer.is_empty() => Ok(answer),
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(_)) => Ok(answer),
+    }
 }
 
 fn write(path: &Path, text: impl AsRef<[u8]>) -> Result<(), AdapterError> {

@@ -417,3 +417,100 @@ fn the_v6_lease_file_is_cleaned_up_at_lfc_interval() {
     server.signal("TERM");
     assert_eq!(server.wait_exit(Duration::from_secs(5)), Some(Some(0)));
 }
+
+/// Runs `dhcplab ctl DIR/ctl.sock status-get` as the user `nobody` (uid and gid 65534): its
+/// exit code and all it printed.
+fn ctl_as_nobody(dir: &Path) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    let out = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+        .arg("ctl")
+        .arg(dir.join("ctl.sock"))
+        .arg("status-get")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run dhcplab ctl as nobody");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_control_socket_serves_its_owner_and_root_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // Running as another user needs root; CI runs as root.
+    if std::fs::metadata("/proc/self").map_or(true, |m| m.uid() != 0) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Let every user reach the directory and run the binary, so only the socket decides.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    config(dir.path(), 3600);
+    let mut p = start(dir.path());
+    let sock = dir.path().join("ctl.sock");
+    let mode = std::fs::metadata(&sock)
+        .expect("socket")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let (code, text) = ctl_as_nobody(dir.path());
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("ermission denied"), "{text}");
+    // Should the mode be widened (by hand, or in the moment between bind and chmod), the
+    // server still refuses the other user by its credentials.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let (_, text) = ctl_as_nobody(dir.path());
+    assert!(
+        text.contains(
+            "refused: this control socket serves its owner (uid 0) and root, not uid 65534"
+        ),
+        "{text}"
+    );
+    // Its owner is served as before.
+    let (code, answer) = ctl(dir.path(), "status-get", None);
+    assert_eq!(
+        (code, &answer["result"]),
+        (Some(0), &serde_json::json!(0)),
+        "{answer}"
+    );
+    p.signal("TERM");
+    assert!(p.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn idle_control_connections_past_the_limit_are_answered_busy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    config(dir.path(), 3600);
+    let mut p = start(dir.path());
+    let sock = dir.path().join("ctl.sock");
+    let idle: Vec<std::os::unix::net::UnixStream> = (0..64)
+        .map(|_| std::os::unix::net::UnixStream::connect(&sock).expect("connect"))
+        .collect();
+    // The server counts a connection once it accepted it: wait until the next is refused.
+    let mut last = serde_json::Value::Null;
+    let busy = wait_for(Duration::from_secs(5), || {
+        last = ctl(dir.path(), "status-get", None).1;
+        last["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("busy: 64 control connections are open"))
+    });
+    assert!(busy, "{last}");
+    drop(idle);
+    assert!(
+        wait_for(Duration::from_secs(5), || ctl(
+            dir.path(),
+            "status-get",
+            None
+        )
+        .0 == Some(0)),
+        "served again once the idle connections closed"
+    );
+    p.signal("TERM");
+    assert!(p.wait_exit(Duration::from_secs(10)).is_some());
+}
