@@ -23,6 +23,7 @@ mod logging;
 pub mod net;
 pub mod net6;
 pub mod peers;
+mod scripts;
 mod v4;
 pub mod v6;
 

@@ -3,11 +3,12 @@
 //! loop of [`crate::driver`].
 
 use crate::driver::{self, Core, Io, Step, Surroundings};
+use crate::scripts::{Bounds, Reaper};
 use crate::{DaemonError, Options, net, peers};
 use dhcplab_kea_config::dhcp4;
 use dhcplab_server::{Action, CommandOutcome, Datagram, Server, Transmit};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 /// Where the lease file is: the configuration's `name`, else beside the configuration file
@@ -133,44 +134,24 @@ pub(crate) async fn serve(
 
 /// Starts the run-script hook's script as Kea does: the path as given (not looked up in
 /// PATH), the hook point's name as its argument, Kea's variables as its whole environment,
-/// the server's standard streams, not waited for. One thread reaps every script.
+/// the server's standard streams, not waited for; unlike Kea, bounded in time and number
+/// ([`crate::scripts`]).
 fn run_script(script: &dhcplab_server::hooks::Script) {
+    static REAPER: std::sync::OnceLock<Reaper> = std::sync::OnceLock::new();
     let program = if script.program.contains('/') {
         PathBuf::from(&script.program)
     } else {
         Path::new(".").join(&script.program)
     };
-    let spawned = std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    command
         .args(&script.args)
         .env_clear()
-        .envs(script.env.iter().map(|(k, v)| (k, v)))
-        .spawn();
-    match spawned {
-        Ok(child) => reap(child),
-        Err(e) => tracing::error!("run-script {}: {e}", script.program),
-    }
-}
-
-/// Hands `child` to the thread that waits for the scripts the server started.
-fn reap(child: std::process::Child) {
-    use std::sync::{Mutex, OnceLock, mpsc};
-    static REAPER: OnceLock<Mutex<mpsc::Sender<std::process::Child>>> = OnceLock::new();
-    let sender = REAPER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<std::process::Child>();
-        std::thread::spawn(move || {
-            let mut running: Vec<std::process::Child> = Vec::new();
-            loop {
-                match rx.recv_timeout(Duration::from_millis(200)) {
-                    Ok(c) => running.push(c),
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
-                running.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
-            }
-        });
-        Mutex::new(tx)
-    });
-    if let Ok(tx) = sender.lock() {
-        let _ = tx.send(child);
+        .envs(script.env.iter().map(|(k, v)| (k, v)));
+    if let Err(e) = REAPER
+        .get_or_init(|| Reaper::new(Bounds::default()))
+        .start(command)
+    {
+        tracing::error!("run-script {}: {e}", script.program);
     }
 }
