@@ -3,7 +3,8 @@
 //! generator answers the server's ARP for its clients' addresses) and releases in DHCPv4,
 //! SARR, Renew and Release in DHCPv6 (the generator answers the server's Neighbor
 //! Solicitation). Killed with SIGKILL under load, a server keeps every lease it acknowledged;
-//! flooded with DISCOVERs, it goes on answering renewals. The run leaves no namespace behind.
+//! flooded with DISCOVERs, it goes on answering renewals. The run leaves no namespace behind,
+//! nor does one interrupted (SIGINT, SIGTERM) at any moment of a crash run.
 //! Needs root (CI runs as root) and the real stacks (ci/test installs them).
 
 use dhcplab_testkit::netns::{can_create_namespaces, have};
@@ -270,4 +271,70 @@ fn a_discover_flood_exhausts_the_pool_and_leaves_renewals_answered() {
     assert_eq!(f["renewals_acked"], f["renewals_sent"], "{text}");
     assert_eq!(f["again_acked"], f["again_requests"], "{text}");
     assert!(f["rss_after_kib"].as_u64() > Some(0), "{text}");
+}
+
+/// The run directories of `dhcplab bench` in the temporary directory now.
+fn bench_dirs() -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("dhcplab-") && n.contains("-bench-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Processes whose command line holds `text`.
+fn processes_with(text: &str) -> Vec<String> {
+    let out = Command::new("pgrep")
+        .args(["-a", "-f", text])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_crash_run_interrupted_at_any_moment_leaves_nothing() {
+    if !can_create_namespaces() {
+        return;
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    let mut rng = dhcplab_rng::Rng::new(seed);
+    for (run, signal) in ["-INT", "-TERM", "-INT", "-TERM"].into_iter().enumerate() {
+        let (ns, dirs) = (namespaces(), bench_dirs());
+        let mut b = Command::new(env!("CARGO_BIN_EXE_dhcplab"))
+            .args(["bench", "--server", "reference", "--rate", "1000"])
+            .args(["--clients", "500", "--kills", "100"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dhcplab bench starts");
+        std::thread::sleep(std::time::Duration::from_millis(rng.between(100, 4000)));
+        let sent = Command::new("kill")
+            .args([signal, &b.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = b.wait().expect("reaped");
+        assert!(
+            matches!(status.code(), Some(130 | 143)),
+            "seed {seed} run {run}: {status:?}"
+        );
+        let new_ns: Vec<String> = namespaces()
+            .into_iter()
+            .filter(|n| !ns.contains(n))
+            .collect();
+        let new_dirs: Vec<String> = bench_dirs()
+            .into_iter()
+            .filter(|d| !dirs.contains(d))
+            .collect();
+        assert!(new_ns.is_empty(), "seed {seed} run {run}: {new_ns:?}");
+        assert!(new_dirs.is_empty(), "seed {seed} run {run}: {new_dirs:?}");
+        let servers = processes_with("-bench-");
+        assert!(servers.is_empty(), "seed {seed} run {run}: {servers:?}");
+    }
 }
