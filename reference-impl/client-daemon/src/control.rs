@@ -544,4 +544,46 @@ mod tests {
             "the peer stopped writing"
         );
     }
+
+    /// Reads one request from `bytes` as the socket's reader does.
+    fn read_bytes(bytes: &[u8]) -> io::Result<String> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(read_request(bytes))
+    }
+
+    #[test]
+    fn a_request_over_64_kib_is_refused_as_too_long() {
+        // conformance/ROBUSTNESS.md, "Client agent control socket": it said "not JSON: EOF
+        // while parsing" before.
+        let mut long = b"{\"command\": \"status\", \"padding\": \"".to_vec();
+        long.resize(70 * 1024, b'x');
+        let err = read_bytes(&long).expect_err("too long");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(err.to_string(), "the request is longer than 65536 bytes");
+        // A whole request of just under the bound is read.
+        let mut fits = b"{\"command\": \"status\", \"padding\": \"".to_vec();
+        fits.resize(64 * 1024 - 2, b'x');
+        fits.extend_from_slice(b"\"}");
+        assert_eq!(read_bytes(&fits).expect("read").len(), 64 * 1024);
+    }
+
+    #[test]
+    fn deeply_nested_requests_are_refused_without_overflowing_the_stack() {
+        // 30,000 levels fit in the bound: the request is read whole and refused by the JSON
+        // reader's recursion limit, not by a stack overflow.
+        let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+        let text = read_bytes(deep.as_bytes()).expect("read");
+        let refused = answer(&text, &board(&["eth0"]), None);
+        assert_eq!(refused["result"], 1);
+        let said = refused["text"].as_str().unwrap_or("");
+        assert!(
+            said.starts_with("not JSON: recursion limit exceeded"),
+            "{said}"
+        );
+        // 100,000 do not fit: the bound refuses them first.
+        let err = read_bytes("[".repeat(100_000).as_bytes()).expect_err("too long");
+        assert_eq!(err.to_string(), "the request is longer than 65536 bytes");
+    }
 }
