@@ -67,6 +67,53 @@ pub struct Peer {
     pub role: Role,
     /// It takes over its partner's scope by itself in partner-down.
     pub auto_failover: bool,
+    /// HTTP basic authentication (`basic-auth-user`, `basic-auth-password` or
+    /// `basic-auth-password-file`): the credentials sent with every command to this peer,
+    /// and, in this server's own entry, the credentials its peer endpoint requires.
+    pub basic_auth: Option<BasicAuth>,
+}
+
+/// A user and password for HTTP basic authentication.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// The user, which has no colon.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    /// The user only: a configuration printed for debugging does not show the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BasicAuth {
+    /// The `Authorization` header's value: `Basic` and the base64 of `user:password`.
+    pub fn header(&self) -> String {
+        use base64::Engine;
+        let pair = format!("{}:{}", self.user, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+
+    /// Whether `header`, an `Authorization` header's value, carries these credentials
+    /// (compared in time independent of where they differ).
+    pub fn admits(&self, header: Option<&str>) -> bool {
+        let want = self.header();
+        let got = header.unwrap_or_default().trim();
+        want.len() == got.len()
+            && want
+                .bytes()
+                .zip(got.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
 }
 
 /// The HA configuration.
@@ -342,14 +389,8 @@ fn peers(r: &Reader<'_>) -> Result<Vec<Peer>, ConfigError> {
             }
             None => return Err(fault(&base, "missing parameter 'role'")),
         };
-        for key in [
-            "basic-auth-user",
-            "basic-auth-password",
-            "basic-auth-password-file",
-            "trust-anchor",
-            "cert-file",
-            "key-file",
-        ] {
+        let basic_auth = basic_auth(&p)?;
+        for key in ["trust-anchor", "cert-file", "key-file"] {
             if m.contains_key(key) {
                 return Err(p.at(
                     key,
@@ -364,11 +405,56 @@ fn peers(r: &Reader<'_>) -> Result<Vec<Peer>, ConfigError> {
             host,
             port,
             role,
+            basic_auth,
         });
     }
     // Kea keeps the peers ordered primary, secondary or standby, then backups.
     peers.sort_by_key(|p| p.role);
     Ok(peers)
+}
+
+/// A peer's basic authentication, if it has a user: the password written, or read from
+/// `basic-auth-password-file` (its first line), or empty.
+fn basic_auth(p: &Reader<'_>) -> Result<Option<BasicAuth>, ConfigError> {
+    let user = p.string("basic-auth-user")?.filter(|u| !u.is_empty());
+    let password = p.string("basic-auth-password")?;
+    let file = p.string("basic-auth-password-file")?;
+    let Some(user) = user else {
+        return match (password, file) {
+            (None, None) => Ok(None),
+            (Some(_), _) => Err(p.at(
+                "basic-auth-password",
+                "basic-auth-password without basic-auth-user",
+            )),
+            (None, Some(_)) => Err(p.at(
+                "basic-auth-password-file",
+                "basic-auth-password-file without basic-auth-user",
+            )),
+        };
+    };
+    if user.contains(':') {
+        return Err(p.at(
+            "basic-auth-user",
+            format!("user '{user}' must not contain a ':'"),
+        ));
+    }
+    let password = match (password, file) {
+        (Some(_), Some(_)) => {
+            return Err(p.at(
+                "basic-auth-password-file",
+                "only one of basic-auth-password and basic-auth-password-file",
+            ));
+        }
+        (Some(pw), None) => pw,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| p.at("basic-auth-password-file", format!("{path}: {e}")))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        (None, None) => String::new(),
+    };
+    Ok(Some(BasicAuth { user, password }))
 }
 
 /// The address and port of an `http://ADDRESS[:PORT]/` URL, or why it is not one.
@@ -552,5 +638,80 @@ mod tests {
                 .message
                 .contains("exactly one")
         );
+    }
+
+    /// `pair` with the primary's peer entry extended by `auth`.
+    fn with_auth(auth: Value) -> Result<HaConfig, ConfigError> {
+        let mut c = pair(json!({}));
+        if let (Some(peer), Value::Object(a)) =
+            (c["high-availability"][0]["peers"][1].as_object_mut(), auth)
+        {
+            peer.extend(a);
+        }
+        HaConfig::parse(&c)
+    }
+
+    #[test]
+    fn basic_auth_is_read_from_the_peer_entry_or_its_password_file() {
+        let c = with_auth(json!({ "basic-auth-user": "ha", "basic-auth-password": "pw" }))
+            .expect("valid");
+        assert_eq!(
+            c.this_server().basic_auth,
+            Some(BasicAuth {
+                user: "ha".into(),
+                password: "pw".into()
+            })
+        );
+        assert_eq!(c.partner().and_then(|p| p.basic_auth.clone()), None);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").expect("write");
+        let c = with_auth(json!({ "basic-auth-user": "ha",
+                                  "basic-auth-password-file": file.display().to_string() }))
+        .expect("valid");
+        assert_eq!(
+            c.this_server()
+                .basic_auth
+                .as_ref()
+                .map(|a| a.password.as_str()),
+            Some("from-file")
+        );
+        // An empty user is no authentication, as in Kea.
+        let c = with_auth(json!({ "basic-auth-user": "" })).expect("valid");
+        assert_eq!(c.this_server().basic_auth, None);
+    }
+
+    #[test]
+    fn bad_basic_auth_is_refused_at_its_key() {
+        for (auth, key, words) in [
+            (
+                json!({ "basic-auth-user": "h:a" }),
+                "basic-auth-user",
+                "must not contain a ':'",
+            ),
+            (
+                json!({ "basic-auth-password": "pw" }),
+                "basic-auth-password",
+                "without basic-auth-user",
+            ),
+            (
+                json!({ "basic-auth-user": "ha", "basic-auth-password": "pw",
+                        "basic-auth-password-file": "/nonexistent" }),
+                "basic-auth-password-file",
+                "only one of",
+            ),
+            (
+                json!({ "basic-auth-user": "ha", "basic-auth-password-file": "/nonexistent/pw" }),
+                "basic-auth-password-file",
+                "/nonexistent/pw: No such file",
+            ),
+        ] {
+            let e = with_auth(auth.clone()).expect_err("refused");
+            assert!(
+                e.path.ends_with(&format!("peers[1]/{key}")),
+                "{auth}: {e:?}"
+            );
+            assert!(e.message.contains(words), "{auth}: {e:?}");
+        }
     }
 }

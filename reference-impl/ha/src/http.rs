@@ -31,6 +31,8 @@ pub enum HttpError {
 pub struct Message {
     /// The request or status line.
     pub start: String,
+    /// The `Authorization` header's value, if there is one.
+    pub authorization: Option<String>,
     /// The body.
     pub body: Value,
 }
@@ -47,11 +49,24 @@ impl Message {
     }
 }
 
-/// The bytes of a peer command POSTed to `host` (Kea's PostHttpRequestJson).
-pub fn request(host: &str, body: &Value) -> Vec<u8> {
+/// The bytes of a peer command POSTed to `host` (Kea's PostHttpRequestJson), with the
+/// `Authorization` header `authorization` when the peer requires one.
+pub fn request(host: &str, body: &Value, authorization: Option<&str>) -> Vec<u8> {
     let body = body.to_string();
+    let auth = authorization.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
     format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The bytes of the answer to a command without the credentials the endpoint requires, as
+/// Kea's HTTP listeners send it.
+pub fn unauthorized() -> Vec<u8> {
+    let body = serde_json::json!({ "result": 401, "text": "Unauthorized" }).to_string();
+    format!(
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nWWW-Authenticate: Basic realm=\"kea-dhcp-ha\"\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -88,9 +103,13 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Message, usize)>, HttpError> {
         return Err(HttpError::Malformed(0));
     }
     let mut length = None;
+    let mut authorization = None;
     let mut at = start.len() + 2;
     for line in lines {
         let (name, value) = line.split_once(':').ok_or(HttpError::Malformed(at))?;
+        if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value.trim().to_string());
+        }
         if name.eq_ignore_ascii_case("content-length") {
             let n: usize = value.trim().parse().map_err(|_| HttpError::Malformed(at))?;
             length = Some(n);
@@ -106,7 +125,14 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Message, usize)>, HttpError> {
         return Ok(None);
     };
     let body = serde_json::from_slice(body).map_err(|e| HttpError::NotJson(e.to_string()))?;
-    Ok(Some((Message { start, body }, from + length)))
+    Ok(Some((
+        Message {
+            start,
+            authorization,
+            body,
+        },
+        from + length,
+    )))
 }
 
 #[cfg(test)]
@@ -117,7 +143,7 @@ mod tests {
     #[test]
     fn a_request_and_its_answer_round_trip_in_pieces() {
         let body = json!({ "command": "ha-heartbeat", "service": [ "dhcp4" ] });
-        let bytes = request("192.0.2.2", &body);
+        let bytes = request("192.0.2.2", &body, None);
         for cut in 0..bytes.len() {
             assert_eq!(parse(&bytes[..cut]), Ok(None), "cut at {cut}");
         }
@@ -129,6 +155,30 @@ mod tests {
         let (r, _) = parse(&response(&answer)).expect("valid").expect("complete");
         assert_eq!(r.status(), Some(200));
         assert_eq!(r.body, json!([answer]));
+        assert_eq!(m.authorization, None);
+    }
+
+    #[test]
+    fn credentials_go_in_the_authorization_header() {
+        let auth = crate::BasicAuth {
+            user: "kea".into(),
+            password: "secret".into(),
+        };
+        // base64("kea:secret")
+        assert_eq!(auth.header(), "Basic a2VhOnNlY3JldA==");
+        let bytes = request("192.0.2.2", &json!({}), Some(&auth.header()));
+        let (m, _) = parse(&bytes).expect("valid").expect("complete");
+        assert!(auth.admits(m.authorization.as_deref()));
+        assert!(!auth.admits(None));
+        assert!(!auth.admits(Some("Basic a2VhOnNlY3JldB==")));
+        let other = crate::BasicAuth {
+            password: "secreT".into(),
+            ..auth.clone()
+        };
+        assert!(!other.admits(m.authorization.as_deref()));
+        assert!(!format!("{auth:?}").contains("secret"));
+        let (r, _) = parse(&unauthorized()).expect("valid").expect("complete");
+        assert_eq!(r.status(), Some(401));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod http;
 mod service;
 mod state;
 
-pub use config::{ConfigError, HaConfig, Mode, Peer, Role};
+pub use config::{BasicAuth, ConfigError, HaConfig, Mode, Peer, Role};
 pub use disable::Disable;
 pub use hash::load_balance_hash;
 pub use service::{Client, Effect, Ha, Request, Verdict};

@@ -1,7 +1,7 @@
 //! One server's HA service: the state machine of Kea's HAService, its failure detection
 //! (CommunicationState4), its query filter and the peer commands it sends and answers.
 
-use crate::config::{HaConfig, Mode, Peer, Role};
+use crate::config::{BasicAuth, HaConfig, Mode, Peer, Role};
 use crate::hash::load_balance_hash;
 use crate::state::{PartnerState, State};
 use serde_json::{Map, Value, json};
@@ -41,6 +41,8 @@ pub struct Request {
     pub body: Value,
     /// How long the driver waits for the answer before it reports a failure.
     pub timeout: Duration,
+    /// The `Authorization` header the peer requires, from its `basic-auth-*` parameters.
+    pub authorization: Option<String>,
 }
 
 /// What the server must do besides sending requests.
@@ -292,6 +294,17 @@ impl Ha {
     /// it (a partner's dhcp-disable ends by itself after its `max-period`).
     pub fn dhcp_enabled(&self, now: SystemTime) -> bool {
         self.service_enabled && !self.partner_disabled.active(now)
+    }
+
+    /// Whether a peer command whose `Authorization` header is `header` may be run: always,
+    /// unless this server's own peer entry has `basic-auth-*` credentials, which it must
+    /// carry (as Kea's HA listener requires them).
+    pub fn authorizes(&self, header: Option<&str>) -> bool {
+        self.config
+            .this_server()
+            .basic_auth
+            .as_ref()
+            .is_none_or(|a| a.admits(header))
     }
 
     /// When the service next needs the clock.
@@ -698,6 +711,7 @@ impl Ha {
             port: peer.port,
             body,
             timeout,
+            authorization: peer.basic_auth.as_ref().map(BasicAuth::header),
         });
         id
     }

@@ -15,8 +15,8 @@
 //! a control command is.
 
 use crate::Command;
-use dhcplab_ha::Request;
 use dhcplab_ha::http::{self, HttpError, Message};
+use dhcplab_ha::{BasicAuth, Request};
 use dhcplab_server::Server;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -355,7 +355,11 @@ impl Pool {
     /// answer that lets it.
     async fn talk(&self, addr: SocketAddr, request: &Request) -> Result<Value, PeerError> {
         let _slot = self.slot(addr).await;
-        let bytes = http::request(&request.host.to_string(), &request.body);
+        let bytes = http::request(
+            &request.host.to_string(),
+            &request.body,
+            request.authorization.as_deref(),
+        );
         if let Some(mut connection) = self.take(addr) {
             match once(&mut connection, addr, &bytes).await {
                 Ok((body, keep)) => {
@@ -440,6 +444,7 @@ pub async fn exchange(request: &Request) -> Result<Value, PeerError> {
 fn is_ok(start: &str) -> bool {
     let message = Message {
         start: start.to_string(),
+        authorization: None,
         body: Value::Null,
     };
     message.status() == Some(200)
@@ -515,13 +520,26 @@ pub fn endpoint_address(server: &Server) -> Option<SocketAddr> {
     })
 }
 
+/// The credentials a peer command must carry to this server (its own peer entry's
+/// `basic-auth-*`), or `None` when the configuration asks for none or has no HA.
+pub fn endpoint_credentials(server: &Server) -> Option<BasicAuth> {
+    server
+        .ha()
+        .and_then(|ha| ha.config().this_server().basic_auth.clone())
+}
+
+/// Credentials the endpoint requires, shared with its connections, which read them per
+/// command.
+type Required = Arc<Mutex<Option<BasicAuth>>>;
+
 /// The HTTP endpoint at this server's own peer URL, where the partner POSTs its commands, as
 /// it would to Kea's Control Agent. It follows the configuration: [`Endpoint::follow`] after
-/// each reload moves or closes it.
+/// each reload moves or closes it, [`Endpoint::require`] sets the credentials it requires.
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     commands: mpsc::Sender<Command>,
     listening: Option<Listening>,
+    required: Required,
 }
 
 /// A bound listener and the task that accepts its connections.
@@ -546,7 +564,14 @@ impl Endpoint {
         Self {
             commands,
             listening: None,
+            required: Arc::default(),
         }
+    }
+
+    /// Makes every command from now on need `credentials` (none: no `Authorization`
+    /// needed); a command without them is answered `401 Unauthorized` and not run.
+    pub(crate) fn require(&self, credentials: Option<BasicAuth>) {
+        *self.required.lock().unwrap_or_else(PoisonError::into_inner) = credentials;
     }
 
     /// Makes the endpoint listen at `wanted` (nowhere for `None`): a listener at another
@@ -570,7 +595,11 @@ impl Endpoint {
         let bind = |source| EndpointError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind)?;
         let local = listener.local_addr().map_err(bind)?;
-        let task = tokio::spawn(accept(listener, self.commands.clone()));
+        let task = tokio::spawn(accept(
+            listener,
+            self.commands.clone(),
+            self.required.clone(),
+        ));
         tracing::info!("HA peer endpoint listening on {local}");
         self.listening = Some(Listening { addr, local, task });
         Ok(())
@@ -584,13 +613,14 @@ impl Endpoint {
 }
 
 /// Accepts connections for ever, each served on a task of its own.
-async fn accept(listener: TcpListener, commands: mpsc::Sender<Command>) {
+async fn accept(listener: TcpListener, commands: mpsc::Sender<Command>, required: Required) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
                 let commands = commands.clone();
+                let required = required.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = serve(Connection::new(stream), commands).await {
+                    if let Err(e) = serve(Connection::new(stream), commands, required).await {
                         tracing::debug!("HA peer connection from {from}: {e}");
                     }
                 });
@@ -605,9 +635,14 @@ async fn accept(listener: TcpListener, commands: mpsc::Sender<Command>) {
 
 /// Answers the commands POSTed on `connection`, one after the other, until the partner
 /// closes it, asks for its close (`Connection: close`, or HTTP/1.0 without `keep-alive`),
-/// sends something else than a whole POST of JSON within [`IDLE`] of its start, or sends
-/// nothing for [`KEEP_ALIVE`] after an answer.
-async fn serve(mut connection: Connection, commands: mpsc::Sender<Command>) -> io::Result<()> {
+/// sends something else than a whole POST of JSON within [`IDLE`] of its start, sends a
+/// command without the credentials `required`, or sends nothing for [`KEEP_ALIVE`] after an
+/// answer.
+async fn serve(
+    mut connection: Connection,
+    commands: mpsc::Sender<Command>,
+    required: Required,
+) -> io::Result<()> {
     let mut first = true;
     loop {
         if !first && connection.buf.is_empty() {
@@ -633,6 +668,15 @@ async fn serve(mut connection: Connection, commands: mpsc::Sender<Command>) -> i
         if received.message.start.split(' ').next() != Some("POST") {
             tracing::debug!("HA peer endpoint: not a POST: {:?}", received.message.start);
             return connection.finish(BAD_REQUEST).await;
+        }
+        let admitted = required
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_none_or(|a| a.admits(received.message.authorization.as_deref()));
+        if !admitted {
+            tracing::warn!("HA peer endpoint: a command without the required credentials");
+            return connection.finish(&http::unauthorized()).await;
         }
         let (answer, answered) = oneshot::channel();
         let command = Command {

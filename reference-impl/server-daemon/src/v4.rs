@@ -72,6 +72,7 @@ impl Surroundings<Server> for Around {
     /// logged and the endpoint listens nowhere until the next reload.
     async fn config_changed(&mut self, server: &Server) {
         if let Some(endpoint) = self.endpoint.as_mut() {
+            endpoint.require(peers::endpoint_credentials(server));
             if let Err(e) = endpoint.follow(peers::endpoint_address(server)).await {
                 tracing::error!("{e}");
             }
@@ -115,6 +116,7 @@ pub(crate) async fn serve(
     }
     let (cmd_tx, commands) = mpsc::channel(16);
     let mut endpoint = peers::Endpoint::new(cmd_tx.clone());
+    endpoint.require(peers::endpoint_credentials(&server));
     endpoint.follow(peers::endpoint_address(&server)).await?;
     let (requester, peer_answers) = peers::Requester::new();
     let mut around = Around {

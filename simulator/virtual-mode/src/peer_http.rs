@@ -113,7 +113,8 @@ impl World {
             );
             return;
         };
-        let body = dhcplab_ha::http::request(&r.host.to_string(), &r.body);
+        let body =
+            dhcplab_ha::http::request(&r.host.to_string(), &r.body, r.authorization.as_deref());
         let seed = r.id.wrapping_mul(2_654_435_761) as u32;
         let e = Exchange {
             id: r.id,
@@ -381,23 +382,34 @@ impl World {
         };
         let answer = match parsed {
             Ok(None) => return,
-            Ok(Some((m, _))) => self.peer_command(port, &m.body),
-            Err(e) => serde_json::json!({ "result": 1, "text": format!("bad HTTP request: {e}") }),
+            Ok(Some((m, _))) if !self.admits(port, m.authorization.as_deref()) => None,
+            Ok(Some((m, _))) => Some(self.peer_command(port, &m.body)),
+            Err(e) => {
+                Some(serde_json::json!({ "result": 1, "text": format!("bad HTTP request: {e}") }))
+            }
         };
         let Some(e) = self.exchanges.open.get(&seg.src) else {
             return;
         };
-        let bytes = dhcplab_ha::http::response(&answer);
+        let (bytes, text) = match answer {
+            Some(answer) => (
+                dhcplab_ha::http::response(&answer),
+                format!(
+                    "HTTP 200 {} result {}",
+                    e.label,
+                    answer
+                        .get("result")
+                        .map_or_else(String::new, ToString::to_string)
+                ),
+            ),
+            None => (
+                dhcplab_ha::http::unauthorized(),
+                format!("HTTP 401 {}: not the credentials required", e.label),
+            ),
+        };
         let (sseq, cack) = (
             e.server_isn.wrapping_add(1),
             e.client_isn.wrapping_add(1 + e.request.len() as u32),
-        );
-        let text = format!(
-            "HTTP 200 {} result {}",
-            e.label,
-            answer
-                .get("result")
-                .map_or_else(String::new, ToString::to_string)
         );
         let chunks = bytes.chunks(MSS).count();
         for (n, chunk) in bytes.chunks(MSS).enumerate() {
@@ -421,6 +433,19 @@ impl World {
                 "TCP data".into()
             };
             self.put_segment(port, client, &s, &label);
+        }
+    }
+
+    /// Whether server `i` runs a peer command whose `Authorization` header is `header`: its
+    /// HA service says (a server without HA runs every command).
+    fn admits(&self, i: usize, header: Option<&str>) -> bool {
+        match &self.nodes[i] {
+            Node::Server(s) => s
+                .core
+                .as_ref()
+                .and_then(|c| c.ha())
+                .is_none_or(|h| h.authorizes(header)),
+            _ => true,
         }
     }
 

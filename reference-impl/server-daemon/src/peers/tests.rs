@@ -41,6 +41,7 @@ fn request_to(port: u16, timeout: Duration) -> Request {
         port,
         body: heartbeat(),
         timeout,
+        authorization: None,
     }
 }
 
@@ -227,7 +228,9 @@ async fn the_endpoint_answers_a_posted_heartbeat_with_the_servers_state() {
     let (requester, _answers) = Requester::new();
 
     let client =
-        tokio::spawn(async move { raw(addr, &http::request("127.0.0.1", &heartbeat())).await });
+        tokio::spawn(
+            async move { raw(addr, &http::request("127.0.0.1", &heartbeat(), None)).await },
+        );
     answer_one(&mut server, &mut commands, &requester).await;
     let got = client.await.expect("client task");
     let (message, used) = http::parse(got.as_bytes())
@@ -239,6 +242,56 @@ async fn the_endpoint_answers_a_posted_heartbeat_with_the_servers_state() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["result"], 0, "{}", message.body);
     assert_eq!(list[0]["arguments"]["state"], "waiting");
+}
+
+#[tokio::test]
+async fn the_endpoint_runs_only_commands_with_the_credentials_it_requires() {
+    let (port1, port2) = (free_port(), free_port());
+    let mut server = server(&ha_config("server1", port1, port2));
+    let addr = endpoint_address(&server).expect("HA configured");
+    let (tx, mut commands) = mpsc::channel(16);
+    let mut endpoint = Endpoint::new(tx);
+    let auth = dhcplab_ha::BasicAuth {
+        user: "ha".into(),
+        password: "s3cret".into(),
+    };
+    endpoint.require(Some(auth.clone()));
+    endpoint.follow(Some(addr)).await.expect("listening");
+    let (requester, _answers) = Requester::new();
+    let wrong = dhcplab_ha::BasicAuth {
+        password: "guess".into(),
+        ..auth.clone()
+    };
+    for header in [None, Some(wrong.header())] {
+        let got = raw(
+            addr,
+            &http::request("127.0.0.1", &heartbeat(), header.as_deref()),
+        )
+        .await;
+        let (message, _) = http::parse(got.as_bytes())
+            .expect("HTTP")
+            .expect("a whole answer");
+        assert_eq!(message.status(), Some(401), "{got}");
+        assert!(got.contains("WWW-Authenticate: Basic"), "{got}");
+    }
+    assert!(
+        commands.try_recv().is_err(),
+        "no command reached the server"
+    );
+    let header = auth.header();
+    let client = tokio::spawn(async move {
+        raw(
+            addr,
+            &http::request("127.0.0.1", &heartbeat(), Some(&header)),
+        )
+        .await
+    });
+    answer_one(&mut server, &mut commands, &requester).await;
+    let got = client.await.expect("client task");
+    let (message, _) = http::parse(got.as_bytes())
+        .expect("HTTP")
+        .expect("a whole answer");
+    assert_eq!(message.status(), Some(200), "{got}");
 }
 
 #[tokio::test]
@@ -677,7 +730,7 @@ async fn the_endpoint_answers_several_commands_on_one_connection() {
     endpoint.follow(Some(addr)).await.expect("listening");
     let (requester, _answers) = Requester::new();
     let mut c = Connection::new(TcpStream::connect(addr).await.expect("connect"));
-    let request = http::request("127.0.0.1", &heartbeat());
+    let request = http::request("127.0.0.1", &heartbeat(), None);
 
     // Two commands, one after the other's answer.
     for _ in 0..2 {
