@@ -26,6 +26,7 @@ use dhcplab_kea_config::dhcp4::Dhcp4;
 use dhcplab_vnet::Faults;
 use dhcplab_wire::v4::MessageType;
 use std::fmt;
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -904,14 +905,30 @@ pub fn name_of(path: &Path) -> String {
     }
 }
 
-/// Reads the scenario in `path`; its name is `topic/NAME` from the folder and file stem.
+/// The longest scenario file read (4 MiB): a scenario of a thousand hosts with their Kea
+/// configurations is a few hundred KiB, while the TOML reader takes seconds and hundreds of
+/// MiB over tens of MiB of text before it reports a fault.
+pub const MAX_FILE: u64 = 4 << 20;
+
+/// Reads the scenario in `path`; its name is `topic/NAME` from the folder and file stem. A
+/// file longer than [`MAX_FILE`] is refused unread.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let fault = |place, message| ScenarioError {
         file: path.to_path_buf(),
         faults: vec![Fault { place, message }],
     };
-    let bytes = std::fs::read(path)
-        .map_err(|e| fault(Place { line: 0, column: 0 }, format!("cannot read: {e}")))?;
+    let cannot =
+        |e: std::io::Error| fault(Place { line: 0, column: 0 }, format!("cannot read: {e}"));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(fault(
+            Place { line: 1, column: 1 },
+            format!("the file is longer than {MAX_FILE} bytes, the most a scenario may be"),
+        ));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         // The place of the first byte that is not UTF-8: the text before it is good.
         let offset = e.utf8_error().valid_up_to();
