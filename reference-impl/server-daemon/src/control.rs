@@ -23,6 +23,10 @@ const IDLE: Duration = Duration::from_secs(10);
 const MAX_COMMAND: usize = 64 << 20;
 /// The most connections served at once; the next is answered "busy" and closed.
 const MAX_CONNECTIONS: usize = 64;
+/// How long a refused connection's command is read (and dropped) before the refusal is sent.
+const REFUSED_WAIT: Duration = Duration::from_millis(200);
+/// How much of a refused connection's command is read at most.
+const REFUSED_READ: usize = 64 << 10;
 
 /// The listening socket; its file is removed when this is dropped.
 #[derive(Debug)]
@@ -90,8 +94,23 @@ pub(crate) fn listen(path: &Path, commands: mpsc::Sender<Command>) -> io::Result
                 Ok((mut stream, _)) => {
                     if let Some(refusal) = refuse(&stream, counter.load(Ordering::SeqCst)) {
                         tokio::spawn(async move {
+                            // What the client sent is read (and dropped) first: a socket
+                            // closed with unread bytes resets, and the client would lose the
+                            // answer.
+                            let mut sink = [0u8; 4096];
+                            let mut left = REFUSED_READ;
+                            let _ = tokio::time::timeout(REFUSED_WAIT, async {
+                                while left > 0 {
+                                    match stream.read(&mut sink).await {
+                                        Ok(0) | Err(_) => break,
+                                        Ok(n) => left = left.saturating_sub(n),
+                                    }
+                                }
+                            })
+                            .await;
                             let answer = serde_json::json!({ "result": 1, "text": refusal });
                             let _ = stream.write_all(answer.to_string().as_bytes()).await;
+                            let _ = stream.shutdown().await;
                         });
                         continue;
                     }

@@ -1,6 +1,7 @@
 //! The reference server daemon in a network namespace serves real clients (ISC dhclient,
 //! busybox udhcpc, dhcpcd) across a veth pair: each gets an address from the pool, renews it
-//! at T1 by unicast, and releases it; the server's lease file follows every step. Needs root
+//! at T1 by unicast, and releases it; the server's lease file follows every step. It does so
+//! too as an unprivileged user with only the capabilities of its systemd unit. Needs root
 //! (CI runs as root) and the clients (ci/test installs them).
 
 use dhcplab_memfile::rows4;
@@ -30,9 +31,48 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn start_server(pair: &Pair) -> Process {
+/// The capabilities the systemd unit gives the server (its `AmbientCapabilities=`), as
+/// setpriv names them: `+net_raw,+net_bind_service`.
+fn unit_capabilities() -> String {
+    let unit = include_str!("../../../reference-impl/server-daemon/dhcplab-server.service");
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("AmbientCapabilities="))
+        .expect("the unit names its capabilities");
+    let caps: Vec<String> = line
+        .split_whitespace()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    caps.join(",")
+}
+
+/// Starts the server; with `unprivileged`, as the user nobody holding only the capabilities
+/// of the systemd unit (and no way to gain others), in a directory nobody owns.
+fn start_server(pair: &Pair, unprivileged: bool) -> Process {
     let config = write_config(&pair.dir);
-    let mut c = pair.server.command(env!("CARGO_BIN_EXE_dhcplab"));
+    let mut c = if unprivileged {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pair.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::os::unix::fs::chown(&pair.dir, Some(65534), Some(65534)).expect("chown");
+        // A copy nobody may run wherever the build is (a target directory under /root is not).
+        let binary = pair.dir.join("dhcplab");
+        std::fs::copy(env!("CARGO_BIN_EXE_dhcplab"), &binary).expect("copy the binary");
+        let caps = unit_capabilities();
+        let mut c = pair.server.command("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--no-new-privs",
+        ])
+        .arg(format!("--inh-caps=-all,{caps}"))
+        .arg(format!("--ambient-caps=-all,{caps}"))
+        .arg(format!("--bounding-set=-all,{caps}"))
+        .arg(env!("CARGO_BIN_EXE_dhcplab"));
+        c
+    } else {
+        pair.server.command(env!("CARGO_BIN_EXE_dhcplab"))
+    };
     c.args(["server", "-c"]).arg(&config);
     let mut server = Process::start(c, "dhcplab server", &pair.dir.join("server.out"));
     let socket = pair.dir.join("ctl.sock");
@@ -59,12 +99,12 @@ fn lease_rows(dir: &Path) -> Vec<dhcplab_memfile::Lease4> {
         .unwrap_or_default()
 }
 
-fn serves(client: RealClient) {
+fn serves(client: RealClient, unprivileged: bool) {
     if !can_create_namespaces() || !have(client.program()) {
         return;
     }
     let pair = Pair::new();
-    let mut server = start_server(&pair);
+    let mut server = start_server(&pair, unprivileged);
     let dir = client_dir(&pair.dir, client);
     let mut running = clients::start(client, &pair.client, &dir, "v-cli");
     let context = |what: &str| {
@@ -145,19 +185,32 @@ fn serves(client: RealClient) {
         context("server exit")
     );
     assert!(!pair.dir.join("ctl.sock").exists());
+    if unprivileged {
+        let owner = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(pair.dir.join("leases4.csv")).expect("lease file"),
+        );
+        assert_eq!(owner, 65534, "the lease file is the unprivileged user's");
+    }
+}
+
+/// The capabilities-only systemd unit's promise: as an unprivileged user with CAP_NET_RAW and
+/// CAP_NET_BIND_SERVICE only, the server serves, renews and releases as root does.
+#[test]
+fn serves_udhcpc_with_the_units_capabilities_only() {
+    serves(RealClient::Udhcpc, true);
 }
 
 #[test]
 fn serves_dhclient() {
-    serves(RealClient::Dhclient);
+    serves(RealClient::Dhclient, false);
 }
 
 #[test]
 fn serves_udhcpc() {
-    serves(RealClient::Udhcpc);
+    serves(RealClient::Udhcpc, false);
 }
 
 #[test]
 fn serves_dhcpcd() {
-    serves(RealClient::Dhcpcd);
+    serves(RealClient::Dhcpcd, false);
 }
