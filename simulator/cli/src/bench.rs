@@ -72,12 +72,13 @@ pub struct Args {
     #[arg(long, value_name = "N", conflicts_with_all = ["max", "flood"],
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     kills: Option<u32>,
-    /// Flood: N DISCOVERs at --rate, each from a new client, against a pool of 256 addresses,
+    /// Flood: N DISCOVERs at --rate, each from a new client (link addresses drawn from the
+    /// seed, up to 2^20 clients), against a pool of 256 addresses,
     /// while 100 clients that hold leases renew (or DORA again); reports their exchanges
     /// answered and the server's memory (exit 1 when one of theirs went unanswered). DHCPv4;
     /// reference, kea, kea-mt.
     #[arg(long, value_name = "N", conflicts_with_all = ["max", "v6"],
-          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     flood: Option<u32>,
 }
 

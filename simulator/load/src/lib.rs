@@ -245,6 +245,34 @@ pub struct Load {
     ever_bound: u64,
     /// The number of the first client (its link address is [`client_mac`] of it).
     first: u32,
+    /// Link addresses scattered over the clients' block ([`Load::scattered`]).
+    scatter: Option<Scatter>,
+}
+
+/// A permutation of the numbers below `2^bits`: client `i` gets link address number
+/// `first + permute(i)`, so consecutive clients have link addresses that look random.
+#[derive(Debug, Clone, Copy)]
+struct Scatter {
+    mask: u32,
+    key: u32,
+}
+
+/// Odd, so multiplying by it modulo a power of two is a permutation.
+const SCATTER: u32 = 0x9e37_79b1;
+
+impl Scatter {
+    fn permute(self, i: u32) -> u32 {
+        ((i ^ self.key) & self.mask).wrapping_mul(SCATTER) & self.mask
+    }
+
+    fn unpermute(self, n: u32) -> u32 {
+        // SCATTER's inverse modulo 2^32, by Newton's iteration (each doubles the bits right).
+        let mut inverse = SCATTER;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u32.wrapping_sub(SCATTER.wrapping_mul(inverse)));
+        }
+        ((n & self.mask).wrapping_mul(inverse) & self.mask) ^ (self.key & self.mask)
+    }
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -316,6 +344,7 @@ impl Load {
             last_start: 0,
             ever_bound: 0,
             first: 0,
+            scatter: None,
         })
     }
 
@@ -336,15 +365,45 @@ impl Load {
         Ok(self)
     }
 
+    /// The same generator with its clients' link addresses scattered, drawn by `key`, over
+    /// the block of `2^k` numbers from `first` (`2^k` the clients rounded up to a power of two,
+    /// of which `first` must be a multiple): a flood "from random MACs" that the generator
+    /// still knows as its own.
+    pub fn scattered(mut self, key: u32) -> Result<Self, PlanError> {
+        let block = self.plan.clients.next_power_of_two();
+        if self.first % block != 0
+            || self
+                .first
+                .checked_add(block)
+                .is_none_or(|e| e > MAX_CLIENTS)
+        {
+            return Err(PlanError::Numbering {
+                first: self.first,
+                clients: block,
+            });
+        }
+        self.scatter = Some(Scatter {
+            mask: block - 1,
+            key,
+        });
+        Ok(self)
+    }
+
     /// Client `i`'s link address.
     fn mac(&self, i: u32) -> [u8; 6] {
-        client_mac(self.first.wrapping_add(i))
+        let n = self.scatter.map_or(i, |s| s.permute(i));
+        client_mac(self.first.wrapping_add(n))
     }
 
     /// The client of this generator a link address names.
     fn client_of(&self, mac: &[u8]) -> Option<u32> {
         client_of(mac)
             .and_then(|n| n.checked_sub(self.first))
+            .map(|n| match self.scatter {
+                Some(s) if n <= s.mask => s.unpermute(n),
+                Some(_) => u32::MAX,
+                None => n,
+            })
             .filter(|&i| i < self.plan.clients)
     }
 

@@ -342,3 +342,48 @@ fn generators_numbered_apart_take_only_their_own_answers() {
             .is_err()
     );
 }
+
+#[test]
+fn scattered_clients_have_link_addresses_that_look_random_and_still_their_own() {
+    let load = Load::new(plan(Family::V4, 100.0, 1000))
+        .and_then(|l| l.numbered_from(1 << 20))
+        .and_then(|l| l.scattered(0x5eed))
+        .expect("plan");
+    let macs: Vec<[u8; 6]> = (0..1000).map(|i| load.mac(i)).collect();
+    // Each its own, in the block of 1024 numbers from 2^20, and known back as its client.
+    let distinct: std::collections::BTreeSet<_> = macs.iter().collect();
+    assert_eq!(distinct.len(), 1000);
+    for (i, mac) in macs.iter().enumerate() {
+        let n = client_of(mac).expect("the generator's");
+        assert!(((1 << 20)..(1 << 20) + 1024).contains(&n), "{mac:02x?}");
+        assert_eq!(load.client_of(mac), Some(i as u32));
+    }
+    // Not in order: consecutive clients' addresses are far apart more often than not.
+    let jumps = macs
+        .windows(2)
+        .filter(|w| {
+            client_of(&w[0])
+                .unwrap_or(0)
+                .abs_diff(client_of(&w[1]).unwrap_or(0))
+                > 16
+        })
+        .count();
+    assert!(jumps > 900, "{jumps}");
+    // A number of the block no client has is no client's.
+    let unused: Vec<u32> = ((1 << 20)..(1 << 20) + 1024)
+        .filter(|n| !macs.iter().any(|m| client_of(m) == Some(*n)))
+        .collect();
+    assert_eq!(unused.len(), 24);
+    assert!(
+        unused
+            .iter()
+            .all(|&n| load.client_of(&client_mac(n)).is_none())
+    );
+    // The block must start at a multiple of its size.
+    assert!(
+        Load::new(plan(Family::V4, 1.0, 1000))
+            .and_then(|l| l.numbered_from(3))
+            .and_then(|l| l.scattered(1))
+            .is_err()
+    );
+}

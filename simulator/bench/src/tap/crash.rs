@@ -26,7 +26,8 @@ const CRASH_LOAD: Duration = Duration::from_secs(3600);
 /// The flood's small pool, 256 addresses.
 const FLOOD_POOL: (Ipv4Addr, Ipv4Addr) =
     (Ipv4Addr::new(198, 18, 1, 0), Ipv4Addr::new(198, 18, 1, 255));
-/// The flood's clients are numbered from here, apart from the renewing clients.
+/// The flood's clients are numbered from here, apart from the renewing clients, their link
+/// addresses scattered over the block above it (at most 2^20 clients: a multiple of the block).
 const FLOOD_FIRST_CLIENT: u32 = 1 << 20;
 /// Renewals started per second by the clients that hold leases during a flood.
 const RENEW_RATE: f64 = 200.0;
@@ -243,8 +244,8 @@ fn memory(pid: u32) -> (u64, u64) {
 }
 
 /// Floods the server, whose pool is 256 addresses, with `discovers` DISCOVERs at `rate` per
-/// second, each from a new client that completes its exchange when offered (so the pool runs
-/// out), while 100 clients that took leases before the flood go on at 200 exchanges a second:
+/// second, each from a new client with a link address drawn from the seed (scattered over
+/// 2^20 of them) that completes its exchange when offered (so the pool runs out), while 100 clients that took leases before the flood go on at 200 exchanges a second:
 /// half of them renewals, half DORAs again (which the server answers with the client's own
 /// lease, pool exhausted or not).
 pub fn flood(options: &Options, discovers: u32, rate: f64) -> Result<Flood, BenchError> {
@@ -282,7 +283,8 @@ pub fn flood(options: &Options, discovers: u32, rate: f64) -> Result<Flood, Benc
         mac: GENERATOR_MAC,
         seed: options.seed ^ 0xf100d,
     })?
-    .numbered_from(FLOOD_FIRST_CLIENT)?;
+    .numbered_from(FLOOD_FIRST_CLIENT)?
+    .scattered(options.seed as u32 ^ 0xf100d)?;
     let mut lab = Lab::new();
     lab.add_host("bench", SERVER_MAC)?;
     let host = &lab.hosts()[0];
