@@ -3,8 +3,9 @@
 //! default route go on the interface, the event program hears BOUND, `dhcplab info` reads the
 //! lease's options, and SIGTERM releases (or drops) it. Also: a damaged lease file is
 //! reported and ignored, a dropped lease is confirmed with INIT-REBOOT on the next start, and
-//! an event program that hangs gets SIGTERM and then SIGKILL (with shortened times). Needs
-//! root (CI runs as root) and the servers (ci/test installs them).
+//! an event program that hangs gets SIGTERM and then SIGKILL (with shortened times). The agent
+//! does all this too as an unprivileged user with only the capabilities of its systemd unit.
+//! Needs root (CI runs as root) and the servers (ci/test installs them).
 
 use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, wait_for};
 use dhcplab_testkit::servers::{self, Server};
@@ -48,9 +49,46 @@ impl Agent {
     /// Starts `dhcplab agent -f -d 1 -v` on v-cli with `defaults` as its configuration file
     /// and files in `dir`.
     fn start(pair: &Pair, dir: &Path, defaults: &str, extra: &[&str]) -> Self {
+        Self::start_as(pair, dir, defaults, extra, false)
+    }
+
+    /// [`Agent::start`]; with `unprivileged`, as the user nobody holding only the
+    /// capabilities of the systemd unit (and no way to gain others), in a directory it owns.
+    fn start_as(
+        pair: &Pair,
+        dir: &Path,
+        defaults: &str,
+        extra: &[&str],
+        unprivileged: bool,
+    ) -> Self {
         std::fs::create_dir_all(dir).expect("client dir");
         std::fs::write(dir.join("dhcpagent"), defaults).expect("write defaults");
-        let mut c = pair.client.command(DHCPLAB);
+        let mut c = if unprivileged {
+            use std::os::unix::fs::PermissionsExt;
+            for d in [&pair.dir, dir] {
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
+            std::os::unix::fs::chown(dir, Some(65534), Some(65534)).expect("chown");
+            // A copy nobody may run wherever the build is (a target directory under /root
+            // is not).
+            let binary = dir.join("dhcplab");
+            std::fs::copy(DHCPLAB, &binary).expect("copy the binary");
+            let caps = unit_capabilities();
+            let mut c = pair.client.command("setpriv");
+            c.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--no-new-privs",
+            ])
+            .arg(format!("--inh-caps=-all,{caps}"))
+            .arg(format!("--ambient-caps=-all,{caps}"))
+            .arg(format!("--bounding-set=-all,{caps}"))
+            .arg(binary);
+            c
+        } else {
+            pair.client.command(DHCPLAB)
+        };
         c.args(["agent", "-f", "-d", "1", "-v", "--defaults"])
             .arg(dir.join("dhcpagent"))
             .arg("--state-dir")
@@ -135,7 +173,28 @@ fn default_route(pair: &Pair) -> String {
 
 /// The agent gets a lease from `server`, shows it through `dhcplab info`, and releases it on
 /// SIGTERM (RELEASE_ON_SIGTERM=yes).
+/// The capabilities the agent's systemd unit gives it (its `AmbientCapabilities=`), as
+/// setpriv names them: `+net_raw,+net_bind_service,+net_admin`.
+fn unit_capabilities() -> String {
+    let unit = include_str!("../../../reference-impl/client-daemon/dhcplab-agent@.service");
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("AmbientCapabilities="))
+        .expect("the unit names its capabilities");
+    let caps: Vec<String> = line
+        .split_whitespace()
+        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+        .collect();
+    caps.join(",")
+}
+
 fn gets_a_lease_from(server: Server) {
+    gets_a_lease_as(server, false);
+}
+
+/// The whole life of a lease from `server`; with `unprivileged`, the agent runs as nobody
+/// with the capabilities of its systemd unit only.
+fn gets_a_lease_as(server: Server, unprivileged: bool) {
     if !can_create_namespaces() || !servers::available(server) {
         return;
     }
@@ -144,11 +203,12 @@ fn gets_a_lease_from(server: Server) {
     let dir = pair.dir.join("client");
     std::fs::create_dir_all(&dir).expect("client dir");
     write_program(&dir, false);
-    let mut agent = Agent::start(
+    let mut agent = Agent::start_as(
         &pair,
         &dir,
         "RELEASE_ON_SIGTERM=yes\nOFFER_WAIT=1\nPARAM_REQUEST_LIST=Subnet,Router,DNSserv,LeaseTim\n",
         &[],
+        unprivileged,
     );
     assert!(
         agent.wait_event("v-cli BOUND", Duration::from_secs(30)),
@@ -185,6 +245,12 @@ fn gets_a_lease_from(server: Server) {
         "an option the lease does not carry prints nothing"
     );
     assert!(dir.join("state/v-cli.dhc").exists(), "lease file");
+    if unprivileged {
+        let owner = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(dir.join("state/v-cli.dhc")).expect("lease file"),
+        );
+        assert_eq!(owner, 65534, "the lease file is the unprivileged user's");
+    }
     if server == Server::Reference {
         // A second agent on the same control socket is refused; the first keeps it.
         let out = pair
@@ -257,6 +323,14 @@ fn released(server: Server, pair: &Pair, address: Ipv4Addr) -> bool {
 #[test]
 fn gets_a_lease_from_the_reference_server() {
     gets_a_lease_from(Server::Reference);
+}
+
+/// The capabilities-only systemd unit's promise: as an unprivileged user with CAP_NET_RAW,
+/// CAP_NET_BIND_SERVICE and CAP_NET_ADMIN only, the agent binds, configures the interface and
+/// its route, answers `dhcplab info`, and releases on SIGTERM as it does as root.
+#[test]
+fn gets_a_lease_with_the_units_capabilities_only() {
+    gets_a_lease_as(Server::Reference, true);
 }
 
 #[test]
