@@ -266,6 +266,21 @@ fn address_server(host: &Host, iface: &str, v6: bool) -> Result<(), BenchError> 
 
 /// The run's directory (configuration, lease file, output), removed with the value or on
 /// an interrupt.
+/// The generator's plan for `options` at `rate` for `duration`.
+fn plan(options: &Options, rate: f64, duration: Duration) -> Plan {
+    Plan {
+        family: if options.v6 { Family::V6 } else { Family::V4 },
+        rate,
+        clients: options.clients,
+        duration,
+        renew_percent: options.renew_percent,
+        release_percent: options.release_percent,
+        drop_after: DROP_AFTER,
+        mac: GENERATOR_MAC,
+        seed: options.seed,
+    }
+}
+
 fn run_dir(lab: &Lab) -> Result<tempfile::TempDir, BenchError> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("dhcplab-{}-bench-", lab.run()))
@@ -414,17 +429,7 @@ pub fn trial(options: &Options, rate: f64) -> Result<Trial, BenchError> {
         ));
     }
     let family = if options.v6 { Family::V6 } else { Family::V4 };
-    let mut load = Load::new(Plan {
-        family,
-        rate,
-        clients: options.clients,
-        duration: options.duration,
-        renew_percent: options.renew_percent,
-        release_percent: options.release_percent,
-        drop_after: DROP_AFTER,
-        mac: GENERATOR_MAC,
-        seed: options.seed,
-    })?;
+    let mut load = Load::new(plan(options, rate, options.duration))?;
     let mut lab = Lab::new();
     lab.add_host("bench", SERVER_MAC)?;
     let mut iface = lab.hosts()[0].tap.clone();

@@ -7,7 +7,7 @@
 //! does all this too as an unprivileged user with only the capabilities of its systemd unit.
 //! Needs root (CI runs as root) and the servers (ci/test installs them).
 
-use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, wait_for};
+use dhcplab_testkit::netns::{NOBODY, Pair, Process, can_create_namespaces, wait_for};
 use dhcplab_testkit::servers::{self, Server};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -65,27 +65,10 @@ impl Agent {
         std::fs::write(dir.join("dhcpagent"), defaults).expect("write defaults");
         let mut c = if unprivileged {
             use std::os::unix::fs::PermissionsExt;
-            for d in [&pair.dir, dir] {
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-            }
-            std::os::unix::fs::chown(dir, Some(65534), Some(65534)).expect("chown");
-            // A copy nobody may run wherever the build is (a target directory under /root
-            // is not).
-            let binary = dir.join("dhcplab");
-            std::fs::copy(DHCPLAB, &binary).expect("copy the binary");
-            let caps = unit_capabilities();
-            let mut c = pair.client.command("setpriv");
-            c.args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--no-new-privs",
-            ])
-            .arg(format!("--inh-caps=-all,{caps}"))
-            .arg(format!("--ambient-caps=-all,{caps}"))
-            .arg(format!("--bounding-set=-all,{caps}"))
-            .arg(binary);
-            c
+            std::fs::set_permissions(&pair.dir, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+            let unit = include_str!("../../../reference-impl/client-daemon/dhcplab-agent@.service");
+            pair.client.command_as_nobody(unit, dir, Path::new(DHCPLAB))
         } else {
             pair.client.command(DHCPLAB)
         };
@@ -173,21 +156,6 @@ fn default_route(pair: &Pair) -> String {
 
 /// The agent gets a lease from `server`, shows it through `dhcplab info`, and releases it on
 /// SIGTERM (RELEASE_ON_SIGTERM=yes).
-/// The capabilities the agent's systemd unit gives it (its `AmbientCapabilities=`), as
-/// setpriv names them: `+net_raw,+net_bind_service,+net_admin`.
-fn unit_capabilities() -> String {
-    let unit = include_str!("../../../reference-impl/client-daemon/dhcplab-agent@.service");
-    let line = unit
-        .lines()
-        .find_map(|l| l.strip_prefix("AmbientCapabilities="))
-        .expect("the unit names its capabilities");
-    let caps: Vec<String> = line
-        .split_whitespace()
-        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
-        .collect();
-    caps.join(",")
-}
-
 fn gets_a_lease_from(server: Server) {
     gets_a_lease_as(server, false);
 }
@@ -249,7 +217,7 @@ fn gets_a_lease_as(server: Server, unprivileged: bool) {
         let owner = std::os::unix::fs::MetadataExt::uid(
             &std::fs::metadata(dir.join("state/v-cli.dhc")).expect("lease file"),
         );
-        assert_eq!(owner, 65534, "the lease file is the unprivileged user's");
+        assert_eq!(owner, NOBODY, "the lease file is the unprivileged user's");
     }
     if server == Server::Reference {
         // A second agent on the same control socket is refused; the first keeps it.

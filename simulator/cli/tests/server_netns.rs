@@ -6,7 +6,7 @@
 
 use dhcplab_memfile::rows4;
 use dhcplab_testkit::clients::{self, RealClient, bound_address, client_dir, events};
-use dhcplab_testkit::netns::{Pair, Process, can_create_namespaces, have, wait_for};
+use dhcplab_testkit::netns::{NOBODY, Pair, Process, can_create_namespaces, have, wait_for};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
@@ -31,45 +31,14 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// The capabilities the systemd unit gives the server (its `AmbientCapabilities=`), as
-/// setpriv names them: `+net_raw,+net_bind_service`.
-fn unit_capabilities() -> String {
-    let unit = include_str!("../../../reference-impl/server-daemon/dhcplab-server.service");
-    let line = unit
-        .lines()
-        .find_map(|l| l.strip_prefix("AmbientCapabilities="))
-        .expect("the unit names its capabilities");
-    let caps: Vec<String> = line
-        .split_whitespace()
-        .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
-        .collect();
-    caps.join(",")
-}
-
 /// Starts the server; with `unprivileged`, as the user nobody holding only the capabilities
 /// of the systemd unit (and no way to gain others), in a directory nobody owns.
 fn start_server(pair: &Pair, unprivileged: bool) -> Process {
     let config = write_config(&pair.dir);
     let mut c = if unprivileged {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&pair.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        std::os::unix::fs::chown(&pair.dir, Some(65534), Some(65534)).expect("chown");
-        // A copy nobody may run wherever the build is (a target directory under /root is not).
-        let binary = pair.dir.join("dhcplab");
-        std::fs::copy(env!("CARGO_BIN_EXE_dhcplab"), &binary).expect("copy the binary");
-        let caps = unit_capabilities();
-        let mut c = pair.server.command("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--no-new-privs",
-        ])
-        .arg(format!("--inh-caps=-all,{caps}"))
-        .arg(format!("--ambient-caps=-all,{caps}"))
-        .arg(format!("--bounding-set=-all,{caps}"))
-        .arg(env!("CARGO_BIN_EXE_dhcplab"));
-        c
+        let unit = include_str!("../../../reference-impl/server-daemon/dhcplab-server.service");
+        pair.server
+            .command_as_nobody(unit, &pair.dir, Path::new(env!("CARGO_BIN_EXE_dhcplab")))
     } else {
         pair.server.command(env!("CARGO_BIN_EXE_dhcplab"))
     };
@@ -189,7 +158,7 @@ fn serves(client: RealClient, unprivileged: bool) {
         let owner = std::os::unix::fs::MetadataExt::uid(
             &std::fs::metadata(pair.dir.join("leases4.csv")).expect("lease file"),
         );
-        assert_eq!(owner, 65534, "the lease file is the unprivileged user's");
+        assert_eq!(owner, NOBODY, "the lease file is the unprivileged user's");
     }
 }
 

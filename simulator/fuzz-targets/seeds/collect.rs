@@ -10,9 +10,9 @@
 //! `kea_config`.
 
 use dhcplab_fuzz_targets::{TARGETS, encode_records};
-use dhcplab_testkit::{Dhcp, captures_under, own_pcaps, shared_pcaps, workspace_root};
+use dhcplab_testkit::{Dhcp, captures_under, files_under, own_pcaps, shared_pcaps, workspace_root};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Captures larger than this seed `capture` only by their payloads' targets: libFuzzer's
 /// inputs stay small enough to run quickly.
@@ -70,27 +70,6 @@ fn payloads(file: &Path) -> Vec<(Dhcp, Vec<u8>)> {
     out
 }
 
-/// Every `.toml` file under `dir`.
-fn tomls(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The `'''`-quoted blocks of `text` that hold a Kea configuration.
 fn kea_blocks(text: &str) -> Vec<String> {
     text.split("'''")
@@ -138,7 +117,7 @@ pub fn collect() -> Seeds {
     }
     let root = workspace_root();
     for dir in ["scenarios", "conformance"] {
-        for file in tomls(&root.join(dir)) {
+        for file in files_under(&root.join(dir), &["toml"]) {
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
             };

@@ -55,6 +55,12 @@ pub fn shared_pcaps() -> Option<PathBuf> {
 
 /// Every `.pcap`, `.pcapng` and `.cap` file under `dir`, sorted by path.
 pub fn captures_under(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir, &["pcap", "pcapng", "cap"])
+}
+
+/// Every file under `dir` (its folders too) whose extension is one of `extensions`, sorted
+/// by path.
+pub fn files_under(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
@@ -65,10 +71,11 @@ pub fn captures_under(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng" | "cap")
-            ) {
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+            {
                 out.push(path);
             }
         }

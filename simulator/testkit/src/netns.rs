@@ -73,6 +73,9 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The user and group id of nobody, whom [`Netns::command_as_nobody`] runs as.
+pub const NOBODY: u32 = 65534;
+
 /// A network namespace, deleted (with every process still in it) on drop.
 #[derive(Debug)]
 pub struct Netns {
@@ -120,6 +123,42 @@ impl Netns {
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// A command that runs `binary` inside the namespace as the user nobody, holding only
+    /// the capabilities a systemd `unit` gives (its `AmbientCapabilities=`) and no way to gain
+    /// others: what the unit promises the daemon needs. `dir` becomes nobody's (mode 0755),
+    /// and `binary` runs from a copy in it, so that a build under /root does not stand in the
+    /// way; every folder above `dir` must be open to all (the caller's part).
+    ///
+    /// # Panics
+    /// When `dir` cannot be handed over or the unit names no capabilities.
+    pub fn command_as_nobody(&self, unit: &str, dir: &Path, binary: &Path) -> Command {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).expect("chown");
+        let copy = dir.join(binary.file_name().unwrap_or_default());
+        std::fs::copy(binary, &copy).expect("copy the binary");
+        let caps = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("AmbientCapabilities="))
+            .expect("the unit names its capabilities")
+            .split_whitespace()
+            .map(|c| format!("+{}", c.trim_start_matches("CAP_").to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut c = self.command("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--no-new-privs",
+        ])
+        .arg(format!("--inh-caps=-all,{caps}"))
+        .arg(format!("--ambient-caps=-all,{caps}"))
+        .arg(format!("--bounding-set=-all,{caps}"))
+        .arg(copy);
         c
     }
 

@@ -1,7 +1,9 @@
 //! The run's own check on HA pairs: no address leased to two clients at once, by the
 //! servers' lease tables or by the ACKs on the link. Two servers that share a pool without HA
 //! must break it; the HA scenarios (under scenarios/ha-failover) must not, peers killed again
-//! and again included, unless the peers lose their lease files.
+//! and again included, unless the peers lose their lease files. Peers with the credentials
+//! they agree on reach hot-standby; when the standby holds a wrong password for the primary,
+//! the primary answers its commands 401 and runs none of them, and the pair never gets there.
 
 use dhcplab_runner::Status;
 use dhcplab_virtual_mode::{Options, run};
@@ -149,4 +151,34 @@ fn the_same_peers_killed_together_without_lease_files_double_lease() {
         "{}",
         o.message
     );
+}
+
+/// The HA pair of scenarios/ha-failover/basic-auth-between-peers.toml: HTTP basic
+/// authentication between the peers.
+const AGREED: &str = include_str!("../../../scenarios/ha-failover/basic-auth-between-peers.toml");
+
+#[test]
+fn peers_with_the_agreed_credentials_reach_hot_standby() {
+    let o = outcome(AGREED);
+    assert_eq!(o.status, Status::Passed, "{}", o.message);
+}
+
+#[test]
+fn a_peer_with_a_wrong_password_is_refused() {
+    // The second server's entry for server1: the password server2 sends to server1.
+    let at = AGREED
+        .rfind("\"primary-secret\"")
+        .expect("server2's entry for server1");
+    let text = format!(
+        "{}\"wrong\"{}",
+        &AGREED[..at],
+        &AGREED[at + "\"primary-secret\"".len()..]
+    );
+    let o = outcome(&text);
+    assert_eq!(o.status, Status::Failed, "{}", o.message);
+    assert!(o.message.contains("hot-standby"), "{}", o.message);
+    let refused = o.timeline.entries.iter().any(|(_, e)| {
+        format!("{e:?}").contains("HTTP 401 ha-heartbeat: not the credentials required")
+    });
+    assert!(refused, "no 401 in the timeline");
 }

@@ -3,16 +3,17 @@
 //! with SIGKILL and restarted on the same lease file and configuration, or flooded.
 
 use super::{
-    DROP_AFTER, Driven, START_WAIT, Server, address_server, drive, io, not_answering, probe,
+    DROP_AFTER, Driven, START_WAIT, Server, address_server, drive, io, not_answering, plan, probe,
     run_dir, spawn_server,
 };
 use crate::crash::{self, CrashRun, Flood, Kill};
 use crate::stacks::{GENERATOR_MAC, SERVER_MAC, Stack};
 use crate::{BenchError, Options};
 use dhcplab_load::{Exchange, Family, Load, Plan};
-use dhcplab_tap::Lab;
+use dhcplab_tap::{Lab, SyncDevice};
 use std::net::Ipv4Addr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest and longest time the server serves between its restart and its next kill.
@@ -92,6 +93,43 @@ fn check_file(
     ))
 }
 
+/// The server started alone in a lab of its own and answering, and the generator's end of
+/// its link. The lab (and with it the namespace) and the run directory last as long as this.
+struct Alone {
+    lab: Lab,
+    iface: String,
+    dir: tempfile::TempDir,
+    device: Arc<SyncDevice>,
+    server: Server,
+}
+
+/// Starts the server alone on its TAP device (with `pool4` as its DHCPv4 pool when given) and
+/// waits until it answers.
+fn start_alone(
+    options: &Options,
+    pool4: Option<(Ipv4Addr, Ipv4Addr)>,
+) -> Result<Alone, BenchError> {
+    let mut lab = Lab::new();
+    lab.add_host("bench", SERVER_MAC)?;
+    let host = &lab.hosts()[0];
+    let iface = host.tap.clone();
+    address_server(host, &iface, options.v6)?;
+    let dir = run_dir(&lab)?;
+    let device = host.device();
+    device
+        .set_nonblocking(true)
+        .map_err(io("setting the TAP device non-blocking"))?;
+    let mut server = spawn_server(options, &lab, &iface, dir.path(), pool4)?;
+    probe(options, &mut server, &device)?;
+    Ok(Alone {
+        lab,
+        iface,
+        dir,
+        device,
+        server,
+    })
+}
+
 /// SIGKILLs the server and reaps it.
 fn kill(server: &mut Server) {
     let _ = server.child.kill();
@@ -119,29 +157,14 @@ pub fn crash_run(
     if options.stack != Stack::Reference && !super::installed(program) {
         return Err(BenchError::Missing(program));
     }
-    let mut load = Load::new(Plan {
-        family: if options.v6 { Family::V6 } else { Family::V4 },
-        rate,
-        clients: options.clients,
-        duration: CRASH_LOAD,
-        renew_percent: options.renew_percent,
-        release_percent: options.release_percent,
-        drop_after: DROP_AFTER,
-        mac: GENERATOR_MAC,
-        seed: options.seed,
-    })?;
-    let mut lab = Lab::new();
-    lab.add_host("bench", SERVER_MAC)?;
-    let host = &lab.hosts()[0];
-    let iface = host.tap.clone();
-    address_server(host, &iface, options.v6)?;
-    let dir = run_dir(&lab)?;
-    let device = host.device();
-    device
-        .set_nonblocking(true)
-        .map_err(io("setting the TAP device non-blocking"))?;
-    let mut server = spawn_server(options, &lab, &iface, dir.path(), None)?;
-    probe(options, &mut server, &device)?;
+    let mut load = Load::new(plan(options, rate, CRASH_LOAD))?;
+    let Alone {
+        lab,
+        iface,
+        dir,
+        device,
+        mut server,
+    } = start_alone(options, None)?;
     let start = Instant::now();
     let mut serving_since = start;
     let mut conflicts_seen = 0;
@@ -285,18 +308,14 @@ pub fn flood(options: &Options, discovers: u32, rate: f64) -> Result<Flood, Benc
     })?
     .numbered_from(FLOOD_FIRST_CLIENT)?
     .scattered(options.seed as u32 ^ 0xf100d)?;
-    let mut lab = Lab::new();
-    lab.add_host("bench", SERVER_MAC)?;
-    let host = &lab.hosts()[0];
-    let iface = host.tap.clone();
-    address_server(host, &iface, false)?;
-    let dir = run_dir(&lab)?;
-    let device = host.device();
-    device
-        .set_nonblocking(true)
-        .map_err(io("setting the TAP device non-blocking"))?;
-    let mut server = spawn_server(options, &lab, &iface, dir.path(), Some(FLOOD_POOL))?;
-    probe(options, &mut server, &device)?;
+    // Bound, not `..`: the lab and the run directory must live to the end of the flood.
+    let Alone {
+        lab: _lab,
+        iface: _iface,
+        dir: _dir,
+        device,
+        mut server,
+    } = start_alone(options, Some(FLOOD_POOL))?;
     let pid = server.pid();
     let start = Instant::now();
     drive(
