@@ -150,8 +150,8 @@ pub fn exchange(socket: &Path, timeout: Duration, request: &str) -> std::io::Res
     use std::io::{Read, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(timeout))?;
-    // A server that refuses the connection answers and closes without reading the request:
-    // its answer is still there to read when the write fails.
+    // A server may answer and close before it has read the whole request (a refusal): its
+    // answer is still there to read when the write fails.
     let written = stream.write_all(request.as_bytes());
     let mut answer = String::new();
     let read = stream.read_to_string(&mut answer);
