@@ -370,7 +370,7 @@ fn flood(options: &Options, discovers: u32, rate: f64, json: Option<&std::path::
         }
     };
     println!(
-        "flood ({}): {} DISCOVERs from new clients in {:.1} s against a pool of {}: {} offers, {} leases taken by the flood; renewals by {} clients during it: {} sent, {} acked, {} refused, {} unanswered; their DORAs again: {} DISCOVERs, {} offered, {} REQUESTs, {} acked; server resident memory {} KiB before, {} KiB after, peak {} KiB",
+        "flood ({}): {} DISCOVERs from new clients in {:.1} s against a pool of {}: {} offers, {} leases taken by the flood; renewals by {} clients during it: {} sent, {} acked, {} refused, {} unanswered; their DORAs again: {} DISCOVERs, {} offered, {} REQUESTs, {} acked, {} unanswered; server resident memory {} KiB before, {} KiB after, peak {} KiB",
         options.stack.name(),
         f.discovers,
         f.seconds,
@@ -386,6 +386,7 @@ fn flood(options: &Options, discovers: u32, rate: f64, json: Option<&std::path::
         f.again_offers,
         f.again_requests,
         f.again_acked,
+        f.again_dropped,
         f.rss_before_kib,
         f.rss_after_kib,
         f.rss_peak_kib,

@@ -267,9 +267,17 @@ fn a_discover_flood_exhausts_the_pool_and_leaves_renewals_answered() {
     let taken = f["flood_leases"].as_u64().expect("flood leases");
     assert!(taken > 0 && taken + 100 <= pool, "{text}");
     assert!(f["offers"].as_u64() < Some(1000), "{text}");
+    // The renewing clients were served throughout: nothing of theirs unanswered or refused.
+    // (Answers are counted over the flood's time, so those to exchanges started just before
+    // it count too: they may outnumber what was sent during it.)
     assert!(f["renewals_sent"].as_u64() > Some(0), "{text}");
-    assert_eq!(f["renewals_acked"], f["renewals_sent"], "{text}");
-    assert_eq!(f["again_acked"], f["again_requests"], "{text}");
+    assert_eq!(f["renewals_dropped"], 0, "{text}");
+    assert_eq!(f["renewals_refused"], 0, "{text}");
+    assert_eq!(f["again_dropped"], 0, "{text}");
+    assert!(
+        f["renewals_acked"].as_u64() >= f["renewals_sent"].as_u64(),
+        "{text}"
+    );
     assert!(f["rss_after_kib"].as_u64() > Some(0), "{text}");
 }
 

@@ -375,8 +375,8 @@ pub fn flood(options: &Options, discovers: u32, rate: f64) -> Result<Flood, Benc
     };
     let (renewals_sent, renewals_acked, renewals_refused, renewals_dropped) =
         during(Exchange::Renew, 2);
-    let (again_discovers, again_offers, _, _) = during(Exchange::First, 0);
-    let (again_requests, again_acked, _, _) = during(Exchange::Second, 1);
+    let (again_discovers, again_offers, _, discovers_dropped) = during(Exchange::First, 0);
+    let (again_requests, again_acked, _, requests_dropped) = during(Exchange::Second, 1);
     let first = flooding.counts(Exchange::First);
     Ok(Flood {
         pool: u32::from(FLOOD_POOL.1) - u32::from(FLOOD_POOL.0) + 1,
@@ -392,6 +392,7 @@ pub fn flood(options: &Options, discovers: u32, rate: f64) -> Result<Flood, Benc
         again_offers,
         again_requests,
         again_acked,
+        again_dropped: discovers_dropped + requests_dropped,
         rss_before_kib,
         rss_after_kib,
         rss_peak_kib,
