@@ -260,18 +260,25 @@ struct Scatter {
 /// Odd, so multiplying by it modulo a power of two is a permutation.
 const SCATTER: u32 = 0x9e37_79b1;
 
+/// SCATTER's inverse modulo 2^32, by Newton's iteration (each step doubles the bits that are
+/// right), computed once at compile time: every frame the generator reads may need it.
+const SCATTER_INVERSE: u32 = {
+    let mut inverse = SCATTER;
+    let mut step = 0;
+    while step < 5 {
+        inverse = inverse.wrapping_mul(2u32.wrapping_sub(SCATTER.wrapping_mul(inverse)));
+        step += 1;
+    }
+    inverse
+};
+
 impl Scatter {
     fn permute(self, i: u32) -> u32 {
         ((i ^ self.key) & self.mask).wrapping_mul(SCATTER) & self.mask
     }
 
     fn unpermute(self, n: u32) -> u32 {
-        // SCATTER's inverse modulo 2^32, by Newton's iteration (each doubles the bits right).
-        let mut inverse = SCATTER;
-        for _ in 0..5 {
-            inverse = inverse.wrapping_mul(2u32.wrapping_sub(SCATTER.wrapping_mul(inverse)));
-        }
-        ((n & self.mask).wrapping_mul(inverse) & self.mask) ^ (self.key & self.mask)
+        ((n & self.mask).wrapping_mul(SCATTER_INVERSE) & self.mask) ^ (self.key & self.mask)
     }
 }
 
