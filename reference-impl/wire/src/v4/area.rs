@@ -161,6 +161,11 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
+/// [`OptionArea::single`] found more than one instance, or an overload: the instances must be
+/// joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Repeated;
+
 /// Why an option area cannot be built as asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
@@ -192,6 +197,37 @@ pub enum BuildError {
 pub struct OptionArea {
     entries: Vec<u8>,
     tail: Vec<u8>,
+    /// Which codes `entries` holds, one bit each: a lookup of an absent code reads no entry.
+    /// A function of `entries`, so equality stays byte equality.
+    codes: Codes,
+}
+
+/// A set of option codes, one bit per code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Codes([u64; 4]);
+
+impl Codes {
+    fn of(entries: &[u8]) -> Self {
+        let mut codes = Self::default();
+        for entry in Entries::new(entries, Area::Options) {
+            if let Entry::Option(o) = entry {
+                codes.insert(o.code);
+            }
+        }
+        codes
+    }
+
+    fn insert(&mut self, code: u8) {
+        if let Some(word) = self.0.get_mut(usize::from(code >> 6)) {
+            *word |= 1 << (code & 63);
+        }
+    }
+
+    fn contains(self, code: u8) -> bool {
+        self.0
+            .get(usize::from(code >> 6))
+            .is_some_and(|word| word & (1 << (code & 63)) != 0)
+    }
 }
 
 impl OptionArea {
@@ -206,6 +242,7 @@ impl OptionArea {
         Ok(Self {
             entries: entries.to_vec(),
             tail: tail.to_vec(),
+            codes: Codes::of(entries),
         })
     }
 
@@ -216,6 +253,33 @@ impl OptionArea {
 
     pub(crate) fn entries_in(&self, area: Area) -> Entries<'_> {
         Entries::new(&self.entries, area)
+    }
+
+    /// The one instance of `code` in this area as (offset of its code byte in the area, data),
+    /// read in one tight pass; `Err` when `code` appears more than once or `also` (option 52,
+    /// which brings other areas in) appears at all: the caller must then join instances.
+    pub(crate) fn single(&self, code: u8, also: u8) -> Result<Option<(usize, &[u8])>, Repeated> {
+        if !self.codes.contains(code) && !self.codes.contains(also) {
+            return Ok(None);
+        }
+        let bytes = self.entries.as_slice();
+        let mut found = None;
+        let mut i = 0;
+        while let Some(&c) = bytes.get(i) {
+            if c == 0 {
+                i += 1;
+                continue;
+            }
+            let len = usize::from(bytes.get(i + 1).copied().unwrap_or(0));
+            if c == code || c == also {
+                if c == also || found.is_some() {
+                    return Err(Repeated);
+                }
+                found = bytes.get(i + 2..i + 2 + len).map(|d| (i, d));
+            }
+            i += 2 + len;
+        }
+        Ok(found)
     }
 
     /// The options (PAD left out) in wire order.
@@ -258,6 +322,7 @@ impl OptionArea {
         self.entries.push(code);
         self.entries.push(len);
         self.entries.extend_from_slice(data);
+        self.codes.insert(code);
         Ok(self)
     }
 
@@ -281,6 +346,7 @@ impl OptionArea {
     /// Removes every instance of `code`; returns how many there were.
     pub fn remove(&mut self, code: u8) -> usize {
         let (entries, removed) = self.rewrite(code, &[]);
+        self.codes = Codes::of(&entries);
         self.entries = entries;
         removed
     }
@@ -294,6 +360,7 @@ impl OptionArea {
         if removed == 0 {
             entries.extend_from_slice(&value.entries);
         }
+        self.codes = Codes::of(&entries);
         self.entries = entries;
         Ok(self)
     }
@@ -359,6 +426,50 @@ impl OptionArea {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What `single` must answer, by reading every option.
+    fn naive(area: &OptionArea, code: u8, also: u8) -> Result<Option<(usize, Vec<u8>)>, Repeated> {
+        let hits: Vec<_> = area.options().filter(|o| o.code == code).collect();
+        if hits.len() > 1 || area.options().any(|o| o.code == also) {
+            return Err(Repeated);
+        }
+        Ok(hits
+            .first()
+            .map(|o| (o.offset - Area::Options.base(), o.data.to_vec())))
+    }
+
+    proptest! {
+        /// The code set follows every way an area changes: decoded, pushed, removed, set.
+        #[test]
+        fn single_agrees_with_reading_every_option(
+            pushes in proptest::collection::vec((1u8..255, proptest::collection::vec(any::<u8>(), 0..4)), 0..12),
+            removed in 1u8..255,
+            set in (1u8..255, proptest::collection::vec(any::<u8>(), 0..4)),
+            pad in any::<bool>(),
+        ) {
+            let mut area = OptionArea::new();
+            for (code, data) in &pushes {
+                area.push(*code, data).expect("push");
+                if pad {
+                    area.push_pad();
+                }
+            }
+            let mut wire = area.entries.clone();
+            wire.push(255);
+            let decoded = OptionArea::decode(&wire, Area::Options).expect("decode");
+            let mut removed_area = area.clone();
+            removed_area.remove(removed);
+            let mut set_area = area.clone();
+            set_area.set(set.0, &set.1).expect("set");
+            for a in [&area, &decoded, &removed_area, &set_area] {
+                for code in 1u8..255 {
+                    let got = a.single(code, 52).map(|f| f.map(|(at, d)| (at, d.to_vec())));
+                    prop_assert_eq!(got, naive(a, code, 52), "code {}", code);
+                }
+            }
+        }
+    }
 
     #[test]
     fn framing_faults_carry_offsets() {

@@ -339,22 +339,15 @@ impl Message {
     pub fn option(&self, code: u8) -> Option<OptionData<'_>> {
         // The common case in one pass over the options field: no option 52 (so no other
         // area) and one instance at most (so nothing to join).
-        let mut found = None;
-        for entry in self.options.entries_in(Area::Options) {
-            let Entry::Option(o) = entry else { continue };
-            if o.code == code::OVERLOAD || (o.code == code && found.is_some()) {
-                return self.option_joined(code);
-            }
-            if o.code == code {
-                found = Some(o);
-            }
+        match self.options.single(code, code::OVERLOAD) {
+            Ok(found) => found.map(|(at, data)| OptionData {
+                code,
+                data: Cow::Borrowed(data),
+                first_offset: Area::Options.base() + at + 2,
+                more: Vec::new(),
+            }),
+            Err(_) => self.option_joined(code),
         }
-        found.map(|first| OptionData {
-            code,
-            data: Cow::Borrowed(first.data),
-            first_offset: first.data_offset(),
-            more: Vec::new(),
-        })
     }
 
     /// [`Message::option`] across every area, instances joined.
