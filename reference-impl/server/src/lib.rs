@@ -133,7 +133,8 @@ pub struct Server {
     config: Config,
     leases: LeaseStore,
     stats: Stats,
-    interfaces: Vec<Interface>,
+    /// Shared with each query handled on them, so handling one copies no name.
+    interfaces: Vec<std::sync::Arc<Interface>>,
     actions: VecDeque<Action>,
     timers: timers::LeaseTimers,
     /// Per subnet, in configuration order: where the iterative allocator goes on from.
@@ -231,7 +232,7 @@ impl Server {
     /// replaced.
     pub fn attach(&mut self, interface: Interface) {
         self.interfaces.retain(|i| i.index != interface.index);
-        self.interfaces.push(interface);
+        self.interfaces.push(std::sync::Arc::new(interface));
     }
 
     /// The configuration in force, as read.

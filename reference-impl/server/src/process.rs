@@ -28,7 +28,7 @@ struct Query<'a> {
     destination: Ipv4Addr,
     /// What a REQUEST changed, for leases4_committed: the lease given, the lease deleted.
     committed: std::cell::RefCell<(Vec<Lease4>, Vec<Lease4>)>,
-    on: Interface,
+    on: std::sync::Arc<Interface>,
     source: SocketAddrV4,
     now: SystemTime,
     secs: u64,

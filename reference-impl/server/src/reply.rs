@@ -12,16 +12,31 @@ pub(crate) const BOOTP_MIN_LEN: usize = 300;
 const DEFAULT_MAX_SIZE: usize = 576;
 
 /// Options of a reply, collected in any order and written in Kea's.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Options {
-    list: Vec<(u8, Vec<u8>)>,
+    /// Per option, its code and where its data sits in `data`.
+    list: Vec<(u8, std::ops::Range<usize>)>,
+    /// The options' data, one after the other: one buffer for all of them.
+    data: Vec<u8>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        // Room for a usual reply's options at once.
+        Self {
+            list: Vec::with_capacity(16),
+            data: Vec::with_capacity(128),
+        }
+    }
 }
 
 impl Options {
     /// Adds an option unless one of the same code is already there.
     pub fn add(&mut self, code: u8, data: &[u8]) {
         if !self.has(code) {
-            self.list.push((code, data.to_vec()));
+            let start = self.data.len();
+            self.data.extend_from_slice(data);
+            self.list.push((code, start..self.data.len()));
         }
     }
 
@@ -35,7 +50,7 @@ impl Options {
     }
 
     /// Kea's order: 53 first, 82 last, the rest by code.
-    fn ordered(mut self) -> Vec<(u8, Vec<u8>)> {
+    fn ordered(&mut self) -> Vec<(u8, &[u8])> {
         let rank = |c: u8| match c {
             code::MESSAGE_TYPE => (0, c),
             code::RELAY_AGENT_INFO => (2, c),
@@ -43,6 +58,9 @@ impl Options {
         };
         self.list.sort_by_key(|(c, _)| rank(*c));
         self.list
+            .iter()
+            .map(|(c, r)| (*c, self.data.get(r.clone()).unwrap_or_default()))
+            .collect()
     }
 }
 
@@ -73,7 +91,7 @@ pub(crate) fn build(
     query: &Message,
     kind: Option<MessageType>,
     yiaddr: Ipv4Addr,
-    options: Options,
+    mut options: Options,
 ) -> Message {
     let mut m = Message::new(Message::BOOTREPLY, query.xid, [0; 6]);
     m.htype = query.htype;
