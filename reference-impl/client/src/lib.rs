@@ -109,8 +109,9 @@ pub struct Lease {
     pub t1: Duration,
     /// When to rebind, counted from `acquired`: option 59, else 7/8 of the lease.
     pub t2: Duration,
-    /// The ACK (or BOOTREPLY) as received.
-    pub ack: Vec<u8>,
+    /// The ACK (or BOOTREPLY) as received, shared by the copies of the lease (the one held,
+    /// the one saved).
+    pub ack: std::sync::Arc<[u8]>,
 }
 
 impl Lease {
@@ -296,6 +297,8 @@ pub struct Client {
     informing: Option<Ipv4Addr>,
     programs: Programs,
     actions: VecDeque<Action>,
+    /// The event program runner's orders being taken, the buffer kept from one to the next.
+    orders: VecDeque<Order>,
     ignored: u64,
 }
 
@@ -320,6 +323,7 @@ impl Client {
             informing: None,
             programs,
             actions: VecDeque::new(),
+            orders: VecDeque::new(),
             ignored: 0,
         };
         match saved {
@@ -405,7 +409,7 @@ impl Client {
         if self.suspended {
             return;
         }
-        let mut orders = VecDeque::new();
+        let mut orders = std::mem::take(&mut self.orders);
         self.programs.on_timeout(now, &mut orders);
         self.take(orders);
         if !self.link_up {
@@ -422,7 +426,7 @@ impl Client {
 
     /// A run of the event program ended.
     pub fn handle_program_exit(&mut self, now: SystemTime, run: u64) {
-        let mut orders = VecDeque::new();
+        let mut orders = std::mem::take(&mut self.orders);
         self.programs.exited(now, run, &mut orders);
         self.take(orders);
     }
@@ -1025,18 +1029,21 @@ impl Client {
     }
 
     fn event(&mut self, now: SystemTime, event: Event) {
-        let mut orders = VecDeque::new();
+        let mut orders = std::mem::take(&mut self.orders);
         self.programs.push(now, event, &mut orders);
         self.take(orders);
     }
 
-    fn take(&mut self, orders: VecDeque<Order>) {
-        for o in orders {
+    /// Turns the event program runner's orders into actions; keeps the emptied buffer for the
+    /// next ones.
+    fn take(&mut self, mut orders: VecDeque<Order>) {
+        for o in orders.drain(..) {
             self.actions.push_back(match o {
                 Order::Run { run, event } => Action::RunProgram { run, event },
                 Order::Signal { run, signal } => Action::SignalProgram { run, signal },
             });
         }
+        self.orders = orders;
     }
 
     fn ignore(&mut self, why: &str) {
@@ -1107,6 +1114,6 @@ pub(crate) fn lease_from(
         lease_time,
         t1,
         t2,
-        ack: payload.to_vec(),
+        ack: payload.into(),
     }
 }

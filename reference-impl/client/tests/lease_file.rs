@@ -94,7 +94,7 @@ fn damaged_files_say_what_and_where() {
 #[test]
 fn a_stored_offer_is_not_a_lease() {
     let lease = bound_lease();
-    let mut ack = lease.ack.clone();
+    let mut ack = lease.ack.to_vec();
     // Option 53 follows the cookie at 236..240 in the reference server's replies.
     let at = ack
         .windows(3)
@@ -102,7 +102,7 @@ fn a_stored_offer_is_not_a_lease() {
         .expect("option 53 = ACK");
     ack[at + 2] = 2;
     let mut offer = lease;
-    offer.ack = ack;
+    offer.ack = ack.into();
     assert!(matches!(
         decode(encode(&offer).as_bytes()),
         Err(LeaseFileError::Reply { what, .. }) if what == "a Offer, not an ACK"
