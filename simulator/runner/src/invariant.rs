@@ -17,7 +17,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// client's DUID, from servers' Replies.
 #[derive(Debug, Default, Clone)]
 pub struct AckLedger {
-    held: BTreeMap<Ipv4Addr, ([u8; 6], u128)>,
+    /// Looked up for every ACK and RELEASE, never iterated.
+    held: hashbrown::HashMap<Ipv4Addr, ([u8; 6], u128)>,
     held6: BTreeMap<(Ipv6Addr, u8), (Vec<u8>, u128)>,
     /// The prefix lengths held6 has seen, so a lookup of the holds containing a prefix asks
     /// only for those.

@@ -492,7 +492,7 @@ impl World {
             self.note(from, &format!("cannot frame {label}"));
             return;
         };
-        let sent = self.segment.transmit_to(now, from, frame.clone(), &[]);
+        let sent = self.segment.transmit_to(now, from, frame.as_slice(), &[]);
         if sent == dhcplab_vnet::Sent::NoCarrier {
             self.note(from, &format!("no carrier: {label} not sent"));
             return;

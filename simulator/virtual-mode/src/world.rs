@@ -19,6 +19,7 @@ use dhcplab_server::{Action as ServerAction, CommandOutcome, Datagram, Interface
 use dhcplab_timeline::{Dest, Entry, Timeline};
 use dhcplab_vnet::{Faults, Segment, Sent};
 use dhcplab_wire::v4::Message;
+use hashbrown::HashMap;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
@@ -195,9 +196,11 @@ pub(crate) struct World {
     /// re-arms for the deadline it already waits for adds no entry (a server's next
     /// reclamation would otherwise be pushed again after every message it handles).
     armed: Vec<Option<SystemTime>>,
-    /// Who holds each address on the link (the ARP table every host shares).
-    owners: BTreeMap<Ipv4Addr, usize>,
-    by_mac: BTreeMap<[u8; 6], usize>,
+    /// Who holds each address on the link (the ARP table every host shares). This map and
+    /// `by_mac` are looked up for every frame and never iterated, so hash order cannot reach
+    /// what a run does.
+    owners: HashMap<Ipv4Addr, usize>,
+    by_mac: HashMap<[u8; 6], usize>,
     servers: Vec<usize>,
     peers: Vec<usize>,
     /// DHCPv6 servers and relay agents (they listen on port 547), and clients (546).
@@ -225,6 +228,8 @@ pub(crate) struct World {
     pub(crate) exchanges: crate::peer_http::Exchanges,
     /// Who holds which address by the ACKs on the link, for the invariant.
     ledger: dhcplab_runner::invariant::AckLedger,
+    /// The frame being sent, its buffer reused from one frame to the next.
+    frame: Vec<u8>,
 }
 
 impl World {
@@ -237,10 +242,10 @@ impl World {
     ) -> Self {
         let mut segment = Segment::new(seed);
         let mut nodes = Vec::new();
-        let mut owners = BTreeMap::new();
+        let mut owners = HashMap::new();
         let mut owners6 = BTreeMap::new();
         let mut link_locals = BTreeMap::new();
-        let mut by_mac = BTreeMap::new();
+        let mut by_mac = HashMap::new();
         for (i, h) in scenario.hosts.iter().enumerate() {
             segment.attach(h.mac, h.link);
             by_mac.insert(h.mac, i);
@@ -346,6 +351,7 @@ impl World {
             hook_files: None,
             exchanges: crate::peer_http::Exchanges::default(),
             ledger: dhcplab_runner::invariant::AckLedger::default(),
+            frame: Vec::new(),
         };
         for i in 0..w.nodes.len() {
             if matches!(w.nodes[i], Node::Server(_) | Node::Server6(_)) {
@@ -989,15 +995,20 @@ impl World {
         // Multicast (DHCPv6's link-scoped ff02::1:2) goes with hop limit 1, as hosts send it
         // (Linux's IPV6_MULTICAST_HOPS default; the reference agent sets 1 too).
         let hops = if dst.ip().is_multicast() { 1 } else { 64 };
-        let frame = match dhcplab_frame::encode_udp(self.macs[i], dst_mac, src, dst, hops, payload)
-        {
-            Ok(f) => f,
-            Err(e) => {
-                let text = format!("cannot frame {}: {e}", label(&message));
-                self.note(i, &text);
-                return;
-            }
-        };
+        self.frame.clear();
+        if let Err(e) = dhcplab_frame::encode_udp_into(
+            &mut self.frame,
+            self.macs[i],
+            dst_mac,
+            src,
+            dst,
+            hops,
+            payload,
+        ) {
+            let text = format!("cannot frame {}: {e}", label(&message));
+            self.note(i, &text);
+            return;
+        }
         let broadcast = dst_mac[0] & 1 == 1;
         let to = if broadcast {
             None
@@ -1022,16 +1033,9 @@ impl World {
             Vec::new()
         };
         let record = self.timeline.record;
-        // The segment keeps its own copy only when the timeline keeps the frame too.
-        let (sent, frame) = if record {
-            let sent = self.segment.transmit_to(now, i, frame.clone(), &listeners);
-            (sent, frame)
-        } else {
-            (
-                self.segment.transmit_to(now, i, frame, &listeners),
-                Vec::new(),
-            )
-        };
+        let sent = self
+            .segment
+            .transmit_to(now, i, self.frame.as_slice(), &listeners);
         if sent == Sent::NoCarrier {
             let text = format!("no carrier: {} not sent", label(&message));
             self.note(i, &text);
@@ -1067,7 +1071,7 @@ impl World {
                 Entry::Frame {
                     from: i,
                     to: dest,
-                    frame,
+                    frame: self.frame.clone(),
                     label,
                     fates: dhcplab_runner::fates(&sent, now),
                 },

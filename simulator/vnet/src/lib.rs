@@ -17,8 +17,9 @@
 //! - [`Fate`]s say what became of each copy, for the timeline.
 
 use dhcplab_rng::Rng;
+use hashbrown::HashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
@@ -129,7 +130,8 @@ struct Pending {
 #[derive(Debug)]
 pub struct Segment {
     ports: Vec<PortState>,
-    by_mac: BTreeMap<[u8; 6], Port>,
+    /// Looked up for every unicast frame, never iterated.
+    by_mac: HashMap<[u8; 6], Port>,
     /// Groups of ports cut off from each other: two ports in one group cannot reach each other.
     partitions: Vec<BTreeSet<Port>>,
     queue: BinaryHeap<Reverse<Pending>>,
@@ -142,7 +144,7 @@ impl Segment {
     pub fn new(seed: u64) -> Self {
         Self {
             ports: Vec::new(),
-            by_mac: BTreeMap::new(),
+            by_mac: HashMap::new(),
             partitions: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
@@ -248,7 +250,7 @@ impl Segment {
         &mut self,
         now: SystemTime,
         from: Port,
-        frame: Vec<u8>,
+        frame: impl Into<Rc<[u8]>>,
         listeners: &[Port],
     ) -> Sent {
         let Some(sender) = self.ports.get(from).cloned() else {
@@ -257,6 +259,7 @@ impl Segment {
         if !sender.carrier {
             return Sent::NoCarrier;
         }
+        let frame: Rc<[u8]> = frame.into();
         let dst: [u8; 6] = match frame.get(..6).and_then(|d| d.try_into().ok()) {
             Some(d) => d,
             None => return Sent::NoSuchHost,
@@ -273,7 +276,6 @@ impl Segment {
                 _ => return Sent::NoSuchHost,
             }
         };
-        let frame: Rc<[u8]> = frame.into();
         let mut fates = Vec::with_capacity(receivers.len());
         for &to in receivers {
             if to == from || to >= self.ports.len() {
