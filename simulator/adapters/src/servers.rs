@@ -250,7 +250,9 @@ impl Server {
 
     /// Writes the Kea configuration `config` for a server of this kind under `dir`, its files
     /// moved there (memfile lease file `leases4.csv` with no cleanup, log `server.log`, control
-    /// socket `server.sock`), serving `iface` with raw sockets; the file's path.
+    /// socket `server.sock`), serving `iface` with raw sockets; the file's path. The lease file
+    /// is written unless the configuration says `"persist": false` (a crash test's negative
+    /// case: the server keeps its leases in memory only).
     ///
     /// For kea-dhcp4 loading the high availability hook (`libdhcp_ha.so`) it also writes the
     /// configuration of the control agent the server needs ([`Server::ctrl_agent_command`]),
@@ -293,7 +295,11 @@ impl Server {
         d4["interfaces-config"] =
             serde_json::json!({ "interfaces": [ iface ], "dhcp-socket-type": "raw" });
         tie_to(iface, "subnet4", d4);
-        d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": true,
+        let persist = d4
+            .pointer("/lease-database/persist")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(true);
+        d4["lease-database"] = serde_json::json!({ "type": "memfile", "persist": persist,
             "name": dir.join("leases4.csv"), "lfc-interval": 0 });
         d4["loggers"] = serde_json::json!([ { "name": "kea-dhcp4", "severity": "DEBUG",
             "output_options": [ { "output": dir.join("server.log") } ] } ]);
@@ -668,8 +674,20 @@ mod tests {
             p.starts_with(dir.path())
         };
         assert!(inside("/lease-database/name"));
+        assert_eq!(d4["lease-database"]["persist"], true);
         assert!(inside("/control-socket/socket-name"));
         assert!(inside("/loggers/0/output_options/0/output"));
+        let memory_only = serde_json::json!({ "Dhcp4": {
+            "lease-database": { "type": "memfile", "persist": false } } });
+        let path = Server::Kea
+            .write_kea_config(memory_only, "dlabt0", dir.path())
+            .expect("written");
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+        assert_eq!(
+            written["Dhcp4"]["lease-database"]["persist"], false,
+            "a scenario's lease file off stays off"
+        );
         assert!(matches!(
             Server::Dnsmasq.write_kea_config(serde_json::json!({}), "x", dir.path()),
             Err(AdapterError::NotKea(_))
