@@ -60,6 +60,16 @@ pub const LOOKBACK: Duration = Duration::from_secs(1).saturating_add(SLACK);
 /// defending peer (`dad`) and DHCPv6 hooks libraries (`hooks`) are not run yet.
 pub const FEATURES: &[&str] = &["short-lifetimes", "v6", "pd", "rapid-commit"];
 
+/// The most clients a TAP run starts: each is a namespace, a TAP device on the switch and a
+/// process, and with more than one server the clients' interfaces are read every
+/// [`SAMPLE`].
+pub const MAX_CLIENTS: usize = 64;
+
+/// How often, with more than one server, the servers' lease files and the clients'
+/// interfaces are checked for an address two clients hold at once while time passes (beside
+/// the check after every step).
+pub const SAMPLE: Duration = Duration::from_secs(2);
+
 /// The stacks a TAP run puts on the scenario's hosts.
 #[derive(Debug, Clone)]
 pub struct Stacks {
@@ -143,15 +153,16 @@ pub fn supports(
         .iter()
         .filter(|h| matches!(h.role, Role::Client(_) | Role::Client6(_)))
         .count();
-    if clients > 8 {
+    if clients > MAX_CLIENTS {
         return no(format!(
-            "{clients} clients: TAP mode runs a namespace per host, 8 clients at most"
+            "{clients} clients: TAP mode runs a namespace per host, {MAX_CLIENTS} clients at most"
         ));
     }
     for h in &scenario.hosts {
         if let Role::Client(c) = &h.role {
+            let real = matches!(stacks.client, Client::Real(_));
             let unsupported = [
-                (c.churn.is_some(), "churn"),
+                (c.churn.is_some() && real, "churn"),
                 (c.bootp, "bootp"),
                 (!c.probe, "probe = false"),
                 (c.client_id.is_some(), "client-id"),
@@ -160,8 +171,9 @@ pub fn supports(
             ];
             if let Some((_, what)) = unsupported.iter().find(|(on, _)| *on) {
                 return no(format!(
-                    "client {} has {what}, which TAP mode does not give a client yet",
-                    h.name
+                    "client {} has {what}, which TAP mode does not give {} yet",
+                    h.name,
+                    if real { "a real client" } else { "a client" }
                 ));
             }
         }
@@ -376,8 +388,20 @@ enum Node {
         start_at: Option<Duration>,
         /// What it asks for, when it is a DHCPv6 client.
         v6: Option<Ask6>,
+        /// How it comes and goes, when it churns (a DHCPv4 reference agent).
+        churn: Option<Churning>,
     },
     Peer(Option<Ipv4Addr>),
+}
+
+/// A churning client's schedule: it leaves (releases or drops its lease, and its process
+/// ends) a time drawn from `up` after it starts, and starts again on its lease file a time
+/// drawn from `down` later, as in virtual mode.
+struct Churning {
+    churn: dhcplab_scenario::Churn,
+    rng: dhcplab_rng::Rng,
+    /// When it leaves next, from time zero, while it runs.
+    leave_at: Option<Duration>,
 }
 
 /// A scenario's hosts on TAP hosts, with their stacks running.
@@ -399,6 +423,10 @@ pub struct TapNetwork {
     trouble: Option<String>,
     log: Vec<Seen>,
     timeline: Timeline,
+    /// When the lease files and clients' interfaces were last checked ([`SAMPLE`]).
+    sampled: SystemTime,
+    /// The first address found held by two clients at once while time passed.
+    broken: Option<String>,
 }
 
 impl std::fmt::Debug for TapNetwork {
@@ -472,13 +500,18 @@ impl TapNetwork {
             let start_at = |start: &dhcplab_scenario::Span| {
                 Some(start.draw(&mut dhcplab_rng::Rng::fork(seed, &h.name)))
             };
-            let client = |start_at, v6| Node::Client {
+            let client = |start_at, v6, churn: Option<dhcplab_scenario::Churn>| Node::Client {
                 dir: here.clone(),
                 child: None,
                 events: Vec::new(),
                 log_len: 0,
                 start_at,
                 v6,
+                churn: churn.map(|churn| Churning {
+                    churn,
+                    rng: dhcplab_rng::Rng::fork(seed, &format!("{}/churn", h.name)),
+                    leave_at: None,
+                }),
             };
             let server =
                 |address: IpAddr, config: &serde_json::Value| -> Result<Node, TapModeError> {
@@ -494,7 +527,7 @@ impl TapNetwork {
             nodes.push(match &h.role {
                 Role::Server(s) => server(s.address.into(), &s.config.json)?,
                 Role::Server6(s) => server(s.address.into(), &s.config.json)?,
-                Role::Client(c) => client(start_at(&c.start), None),
+                Role::Client(c) => client(start_at(&c.start), None, c.churn),
                 Role::Client6(c) => client(
                     start_at(&c.start),
                     Some(Ask6 {
@@ -505,6 +538,7 @@ impl TapNetwork {
                         request: c.request.clone(),
                         duid: c.duid.clone(),
                     }),
+                    None,
                 ),
                 Role::Peer(p) => {
                     if let Some(a) = p.address {
@@ -537,6 +571,8 @@ impl TapNetwork {
             trouble: None,
             may_exit: vec![false; scenario.hosts.len()],
             log: Vec::new(),
+            sampled: SystemTime::now(),
+            broken: None,
         };
         for i in 0..net.nodes.len() {
             if matches!(net.nodes[i], Node::Server { .. }) {
@@ -579,9 +615,138 @@ impl TapNetwork {
         Ok(())
     }
 
+    /// Makes the churning clients whose time to leave has come leave: each releases its lease
+    /// (ordered on its agent's control socket) or drops it (drawn as virtual mode draws it:
+    /// `either` by a coin toss), and its agent is stopped with SIGTERM, to start again on its
+    /// lease file when the time drawn from its churn's `down` has passed
+    /// ([`Self::start_due_clients`]).
+    fn churn_due(&mut self) {
+        let now = SystemTime::now()
+            .duration_since(self.start)
+            .unwrap_or_default();
+        for i in 0..self.nodes.len() {
+            let Node::Client {
+                child: Some(_),
+                churn: Some(c),
+                ..
+            } = &mut self.nodes[i]
+            else {
+                continue;
+            };
+            if c.leave_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            c.leave_at = None;
+            let release = match c.churn.leave {
+                dhcplab_scenario::Leave::Drop => false,
+                dhcplab_scenario::Leave::Either => c.rng.chance(0.5),
+                dhcplab_scenario::Leave::Release => true,
+            };
+            let down = c.churn.down.draw(&mut c.rng);
+            self.note(
+                i,
+                format!(
+                    "leaves ({}), back in {}",
+                    if release { "release" } else { "drop" },
+                    dhcplab_scenario::format_duration(down)
+                ),
+            );
+            // The agent takes orders and SIGTERM in the order they come, and drops its lease
+            // on SIGTERM: a release is ordered first. It ends once it has given the address
+            // back (RELEASE sent, address off its interface, event program run); killed at
+            // once, it could leave the address configured in its namespace.
+            if release && let Err(e) = self.host_event(i, HostEvent::Release) {
+                self.note(i, format!("leaving: {e}"));
+            }
+            self.halt(i, true);
+            if let Node::Client { start_at, .. } = &mut self.nodes[i] {
+                *start_at = Some(now + down);
+            }
+        }
+    }
+
+    /// The indices of the server hosts.
+    fn servers(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|i| matches!(self.nodes[*i], Node::Server { .. }))
+            .collect()
+    }
+
+    /// An address that two running DHCPv4 clients have configured on their interfaces at
+    /// once, as a text naming both.
+    fn interface_conflict(&self) -> Option<String> {
+        let mut held: Vec<(Ipv4Addr, usize)> = Vec::new();
+        for i in 0..self.nodes.len() {
+            if !matches!(
+                self.nodes[i],
+                Node::Client {
+                    child: Some(_),
+                    v6: None,
+                    ..
+                }
+            ) {
+                continue;
+            }
+            let Some(a) = self.configured(i) else {
+                continue;
+            };
+            if let Some((_, k)) = held.iter().find(|(b, _)| *b == a) {
+                return Some(format!(
+                    "{a} is configured on the interfaces of both {} and {}",
+                    self.names[*k], self.names[i]
+                ));
+            }
+            held.push((a, i));
+        }
+        None
+    }
+
+    /// With more than one server, every [`SAMPLE`]: the first address found held by two
+    /// clients at once, by the servers' lease files or the clients' interfaces, is kept in
+    /// `broken` and fails the run after the step under way.
+    fn sample(&mut self) {
+        let now = SystemTime::now();
+        if self.broken.is_some()
+            || now.duration_since(self.sampled).unwrap_or_default() < SAMPLE
+            || self.servers().len() < 2
+        {
+            return;
+        }
+        self.sampled = now;
+        let at = now.duration_since(self.start).unwrap_or_default();
+        self.broken = self
+            .table_conflict()
+            .or_else(|| self.interface_conflict())
+            .map(|v| format!("at {:.1} s: {v}", at.as_secs_f64()));
+    }
+
+    /// The first address the running servers' lease files lease to two clients at once.
+    fn table_conflict(&self) -> Option<String> {
+        let (v6, v4): (Vec<usize>, Vec<usize>) = self
+            .servers()
+            .into_iter()
+            .partition(|i| self.is_server6(*i));
+        let tables: Vec<(String, Vec<Lease4>)> = v4
+            .iter()
+            .filter_map(|i| self.leases(*i).ok().map(|l| (self.names[*i].clone(), l)))
+            .collect();
+        let tables6: Vec<(String, Vec<Lease6>)> = v6
+            .iter()
+            .filter_map(|i| self.leases6(*i).ok().map(|l| (self.names[*i].clone(), l)))
+            .collect();
+        let now = Self::epoch_secs();
+        dhcplab_runner::invariant::table_conflicts(&tables, now)
+            .into_iter()
+            .chain(dhcplab_runner::invariant::table_conflicts(&tables6, now))
+            .next()
+    }
+
     /// Starts host `i`'s stack; a server is waited for until it listens, and then its control
     /// agent, when it has one, until that listens on its HA peer url.
     fn spawn(&mut self, i: usize) -> Result<(), TapModeError> {
+        let now = SystemTime::now()
+            .duration_since(self.start)
+            .unwrap_or_default();
         let host = &self.lab.hosts()[i];
         let in_ns = |p: &str| host.command(p);
         let fail = |e: String| TapModeError::Stack(format!("{}: {e}", self.names[i]));
@@ -658,9 +823,13 @@ impl TapNetwork {
                 child,
                 start_at,
                 v6,
+                churn,
                 ..
             } => {
                 *start_at = None;
+                if let Some(c) = churn {
+                    c.leave_at = Some(now + c.churn.up.draw(&mut c.rng));
+                }
                 let (dhcplab, tap) = (&self.stacks.dhcplab, &host.tap);
                 let daemon = clients::Persistence::Daemon;
                 let mut c = match (self.stacks.client, v6) {
@@ -1235,6 +1404,7 @@ impl Network for TapNetwork {
 
     fn run_until(&mut self, target: SystemTime, done: &mut dyn FnMut(&[Seen]) -> bool) -> bool {
         loop {
+            self.churn_due();
             if let Err(e) = self.start_due_clients() {
                 self.trouble.get_or_insert(e.to_string());
                 return false;
@@ -1244,6 +1414,7 @@ impl Network for TapNetwork {
                 return false;
             }
             self.ingest();
+            self.sample();
             if done(&self.log) {
                 return true;
             }
@@ -1269,12 +1440,14 @@ impl Network for TapNetwork {
 
     fn violation(&self) -> Option<String> {
         // With more than one server: no address held by two clients, by the ACKs in the
-        // switch's capture or by the running servers' lease files.
-        let servers: Vec<usize> = (0..self.nodes.len())
-            .filter(|i| matches!(self.nodes[*i], Node::Server { .. }))
-            .collect();
+        // switch's capture, by the running servers' lease files or on the running clients'
+        // interfaces (now, and at every sample while time passed).
+        let servers = self.servers();
         if servers.len() < 2 {
             return None;
+        }
+        if let Some(b) = &self.broken {
+            return Some(b.clone());
         }
         let mut ledger = dhcplab_runner::invariant::AckLedger::default();
         for s in &self.log {
@@ -1291,21 +1464,7 @@ impl Network for TapNetwork {
                 return broken;
             }
         }
-        let (v6, v4): (Vec<usize>, Vec<usize>) =
-            servers.into_iter().partition(|i| self.is_server6(*i));
-        let tables: Vec<(String, Vec<Lease4>)> = v4
-            .iter()
-            .filter_map(|i| self.leases(*i).ok().map(|l| (self.names[*i].clone(), l)))
-            .collect();
-        let tables6: Vec<(String, Vec<Lease6>)> = v6
-            .iter()
-            .filter_map(|i| self.leases6(*i).ok().map(|l| (self.names[*i].clone(), l)))
-            .collect();
-        let now = Self::epoch_secs();
-        dhcplab_runner::invariant::table_conflicts(&tables, now)
-            .into_iter()
-            .chain(dhcplab_runner::invariant::table_conflicts(&tables6, now))
-            .next()
+        self.table_conflict().or_else(|| self.interface_conflict())
     }
 
     fn stuck(&self) -> Option<String> {

@@ -68,8 +68,27 @@ fn what_tap_mode_cannot_do_is_skipped_with_the_reason() {
 
     let churn =
         "[[host]]\nname = \"c1\"\nrole = \"client\"\n[host.churn]\nup = \"1h\"\ndown = \"1h\"\n";
-    let why = check(churn, Server::Reference, MINUTE).expect_err("churn");
-    assert!(why.contains("churn"), "{why}");
+    // Churn is given to the reference agent (released or dropped, stopped, started again on
+    // its lease file), not yet to the real clients.
+    assert_eq!(check(churn, Server::Kea, MINUTE), Ok(()));
+    let why = check_with(
+        churn,
+        Server::Kea,
+        Client::Real(RealClient::Dhclient),
+        MINUTE,
+    )
+    .expect_err("churn on dhclient");
+    assert!(
+        why.contains("churn") && why.contains("real client"),
+        "{why}"
+    );
+
+    // A namespace per client: up to MAX_CLIENTS of them.
+    let group = |n: usize| format!("[[host]]\nname = \"c\"\nrole = \"client\"\ncount = {n}\n");
+    let most = dhcplab_tap_mode::MAX_CLIENTS;
+    assert_eq!(check(&group(most), Server::Kea, MINUTE), Ok(()));
+    let why = check(&group(most + 1), Server::Kea, MINUTE).expect_err("too many clients");
+    assert!(why.contains(&format!("{} clients", most + 1)), "{why}");
 
     let release = format!("{CLIENT}[[step]]\ndo = \"release\"\nhost = \"c1\"\n");
     let dhclient = Client::Real(RealClient::Dhclient);
