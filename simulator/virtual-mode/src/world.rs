@@ -410,11 +410,14 @@ impl World {
     }
 
     pub(crate) fn rearm(&mut self, i: usize) {
-        if let Some(t) = self.deadline(i)
-            && self.armed[i] != Some(t)
-        {
-            self.armed[i] = Some(t);
-            self.wakeups.push(Reverse((t, i)));
+        match self.deadline(i) {
+            Some(t) if self.armed[i] != Some(t) => {
+                self.armed[i] = Some(t);
+                self.wakeups.push(Reverse((t, i)));
+            }
+            Some(_) => {}
+            // Its entries still in `wakeups` are stale.
+            None => self.armed[i] = None,
         }
     }
 
@@ -438,9 +441,12 @@ impl World {
             if done(&self.log) {
                 return true;
             }
+            // An entry is stale when its host re-armed since (for a later or earlier
+            // deadline): `armed` says so without asking the host's core; the host is asked
+            // again before it fires.
             let wake = loop {
                 match self.wakeups.peek() {
-                    Some(&Reverse((t, i))) if self.deadline(i) != Some(t) => {
+                    Some(&Reverse((t, i))) if self.armed[i] != Some(t) => {
                         self.wakeups.pop();
                         self.disarm(t, i);
                     }
