@@ -9,9 +9,9 @@
 
 use crate::bytes::ShortBytes;
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_DEFAULT, STATE_EXPIRED_RECLAIMED};
-use hashbrown::HashTable;
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, RandomState};
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 use std::net::Ipv4Addr;
 
 /// One lease as the store keeps it.
@@ -186,7 +186,7 @@ pub struct LeaseStore {
     reclaimed: BTreeSet<(u64, u32)>,
     ranges: Vec<Range>,
     counts: HashMap<u32, Counts>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
     len: usize,
 }
 
@@ -241,7 +241,7 @@ impl LeaseStore {
             reclaimed: BTreeSet::new(),
             ranges,
             counts: HashMap::new(),
-            hasher: RandomState::new(),
+            hasher: DefaultHashBuilder::default(),
             len: 0,
         }
     }
@@ -340,7 +340,7 @@ impl LeaseStore {
     }
 
     /// Stores `lease`, replacing any lease of its address; returns the lease it replaced.
-    pub fn put(&mut self, lease: &Lease4) -> Result<Option<Lease4>, StoreError> {
+    pub fn put(&mut self, lease: &Lease4) -> Result<(), StoreError> {
         if lease.state > STATE_EXPIRED_RECLAIMED {
             return Err(StoreError::BadState {
                 address: lease.address,
@@ -352,9 +352,9 @@ impl LeaseStore {
         if lease.hwaddr.is_empty() && lease.client_id.is_empty() && lease.state == STATE_DEFAULT {
             return Err(StoreError::NoIdentifier(lease.address));
         }
-        let old = self.remove(lease.address);
+        self.take(u32::from(lease.address));
         self.insert(Record::from_lease(lease));
-        Ok(old)
+        Ok(())
     }
 
     fn insert(&mut self, r: Record) {
@@ -416,7 +416,11 @@ impl LeaseStore {
 
     /// Removes the lease of `address`; returns it.
     pub fn remove(&mut self, address: Ipv4Addr) -> Option<Lease4> {
-        let address = u32::from(address);
+        self.take(u32::from(address)).map(|r| r.to_lease())
+    }
+
+    /// Takes the record of `address` out of every index.
+    fn take(&mut self, address: u32) -> Option<Record> {
         let slot = self.slot_of(address)?;
         let r = self.slots.get_mut(slot as usize)?.take()?;
         let ha = self.hash_address(address);
@@ -448,7 +452,7 @@ impl LeaseStore {
         }
         self.free.push(slot);
         self.len -= 1;
-        Some(r.to_lease())
+        Some(r)
     }
 
     fn range_index(&self, address: u32) -> Option<usize> {
@@ -564,7 +568,7 @@ mod tests {
         let pool = (Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 12));
         let mut s = LeaseStore::new(&[pool]);
         let a = lease([192, 0, 2, 10], 1, &[1, 2], 500);
-        assert_eq!(s.put(&a), Ok(None));
+        assert_eq!(s.put(&a), Ok(()));
         assert_eq!(s.by_hwaddr(1, &[2, 0, 0, 0, 0, 1]), vec![a.clone()]);
         assert_eq!(s.by_client_id(1, &[1, 2]), vec![a.clone()]);
         assert!(s.by_client_id(2, &[1, 2]).is_empty());
@@ -574,7 +578,8 @@ mod tests {
         );
         // Replacing the address's lease moves it in every index.
         let b = lease([192, 0, 2, 10], 2, &[], 700);
-        assert_eq!(s.put(&b), Ok(Some(a)));
+        assert_eq!(s.put(&b), Ok(()));
+        assert_eq!(s.get(b.address), Some(b.clone()));
         assert!(s.by_hwaddr(1, &[2, 0, 0, 0, 0, 1]).is_empty());
         assert!(s.by_client_id(1, &[1, 2]).is_empty());
         assert_eq!(s.expired(700, 0), vec![]);
@@ -605,7 +610,7 @@ mod tests {
         l.hwaddr.clear();
         assert!(matches!(s.put(&l), Err(StoreError::NoIdentifier(_))));
         l.state = STATE_DECLINED;
-        assert_eq!(s.put(&l), Ok(None));
+        assert_eq!(s.put(&l), Ok(()));
         l.state = 7;
         assert!(matches!(s.put(&l), Err(StoreError::BadState { .. })));
     }
