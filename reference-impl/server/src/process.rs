@@ -10,7 +10,7 @@ use crate::reply::{self, Options};
 use crate::stats::{Counter, SubnetCounter};
 use crate::{Datagram, Interface, Server, epoch_secs};
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_DEFAULT};
-use dhcplab_wire::v4::{Message, MessageType, code};
+use dhcplab_wire::v4::{CodeSet, Message, MessageType, code};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::SystemTime;
 
@@ -443,14 +443,13 @@ fn config_options(
     if address.is_some() {
         o.add(code::SUBNET_MASK, &subnet.mask());
     }
-    let requested = q
+    let requested: CodeSet = q
         .msg
-        .parameter_request_list()
-        .ok()
-        .flatten()
+        .option(code::PARAMETER_REQUEST_LIST)
+        .map(|o| o.data.iter().copied().collect())
         .unwrap_or_default();
     let sent_name = matches!(q.msg.host_name(), Ok(Some(_)));
-    if address.is_some() && (sent_name || requested.contains(&code::HOST_NAME)) {
+    if address.is_some() && (sent_name || requested.contains(code::HOST_NAME)) {
         if let Some(name) = host_name(q, subnet) {
             o.add(code::HOST_NAME, name.as_bytes());
         }
@@ -465,13 +464,13 @@ fn config_options(
         .chain(std::iter::once(subnet.options.as_slice()));
     for level in levels {
         for opt in level {
-            if opt.always_send || requested.contains(&opt.code) || BASIC.contains(&opt.code) {
+            if opt.always_send || requested.contains(opt.code) || BASIC.contains(&opt.code) {
                 o.add(opt.code, &opt.data);
             }
         }
     }
     for (c, value) in HOST_REQUIREMENTS_DEFAULTS {
-        if requested.contains(c) {
+        if requested.contains(*c) {
             o.add(*c, value);
         }
     }

@@ -199,14 +199,25 @@ pub struct OptionArea {
     tail: Vec<u8>,
     /// Which codes `entries` holds, one bit each: a lookup of an absent code reads no entry.
     /// A function of `entries`, so equality stays byte equality.
-    codes: Codes,
+    codes: CodeSet,
 }
 
-/// A set of option codes, one bit per code.
+/// A set of option codes, one bit per code: a membership test reads one word, where a list
+/// of codes (a parameter request list, say) is searched from its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Codes([u64; 4]);
+pub struct CodeSet([u64; 4]);
 
-impl Codes {
+impl FromIterator<u8> for CodeSet {
+    fn from_iter<I: IntoIterator<Item = u8>>(codes: I) -> Self {
+        let mut set = Self::default();
+        for code in codes {
+            set.insert(code);
+        }
+        set
+    }
+}
+
+impl CodeSet {
     fn of(entries: &[u8]) -> Self {
         let mut codes = Self::default();
         for entry in Entries::new(entries, Area::Options) {
@@ -217,13 +228,15 @@ impl Codes {
         codes
     }
 
-    fn insert(&mut self, code: u8) {
+    /// Adds `code`.
+    pub fn insert(&mut self, code: u8) {
         if let Some(word) = self.0.get_mut(usize::from(code >> 6)) {
             *word |= 1 << (code & 63);
         }
     }
 
-    fn contains(self, code: u8) -> bool {
+    /// Whether `code` is in the set.
+    pub fn contains(self, code: u8) -> bool {
         self.0
             .get(usize::from(code >> 6))
             .is_some_and(|word| word & (1 << (code & 63)) != 0)
@@ -242,7 +255,7 @@ impl OptionArea {
         Ok(Self {
             entries: entries.to_vec(),
             tail: tail.to_vec(),
-            codes: Codes::of(entries),
+            codes: CodeSet::of(entries),
         })
     }
 
@@ -346,7 +359,7 @@ impl OptionArea {
     /// Removes every instance of `code`; returns how many there were.
     pub fn remove(&mut self, code: u8) -> usize {
         let (entries, removed) = self.rewrite(code, &[]);
-        self.codes = Codes::of(&entries);
+        self.codes = CodeSet::of(&entries);
         self.entries = entries;
         removed
     }
@@ -360,7 +373,7 @@ impl OptionArea {
         if removed == 0 {
             entries.extend_from_slice(&value.entries);
         }
-        self.codes = Codes::of(&entries);
+        self.codes = CodeSet::of(&entries);
         self.entries = entries;
         Ok(self)
     }

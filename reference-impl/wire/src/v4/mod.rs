@@ -2,12 +2,14 @@
 
 mod area;
 pub mod catalogue;
+mod glance;
 mod message;
 mod raw;
 mod value;
 
-pub use area::{Area, BuildError, Entries, Entry, OptionArea, OptionRef};
+pub use area::{Area, BuildError, CodeSet, Entries, Entry, OptionArea, OptionRef};
 pub use catalogue::{MessageType, code};
+pub use glance::Glance;
 pub use message::{MAGIC_COOKIE, Message, OptionData};
 pub use raw::RawBuilder;
 pub use value::{
