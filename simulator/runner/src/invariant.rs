@@ -6,7 +6,7 @@
 
 use dhcplab_memfile::{Lease4, Lease6, LeaseType};
 use dhcplab_scenario::v6::in_prefix6;
-use dhcplab_wire::v4::{Hex, Message, MessageType};
+use dhcplab_wire::v4::{Glance, Hex, Message, MessageType};
 use dhcplab_wire::v6;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -23,6 +23,17 @@ pub struct AckLedger {
     /// The prefix lengths held6 has seen, so a lookup of the holds containing a prefix asks
     /// only for those.
     lengths6: std::collections::BTreeSet<u8>,
+}
+
+/// What the ledger reads of a DHCPv4 message: its type and client, the addresses it names
+/// and the lease time it gives.
+struct Facts {
+    kind: MessageType,
+    mac: [u8; 6],
+    ciaddr: Ipv4Addr,
+    yiaddr: Ipv4Addr,
+    requested: Option<Ipv4Addr>,
+    lifetime: Option<u32>,
 }
 
 /// What a DHCPv6 message says about the addresses and prefixes of its IAs: (address or
@@ -70,14 +81,53 @@ impl AckLedger {
         from_server: bool,
         m: &Message,
     ) -> Option<String> {
-        let Ok(Some(kind)) = m.message_type() else {
-            return None;
+        let facts = Facts {
+            kind: m.message_type().ok().flatten()?,
+            mac: <[u8; 6]>::try_from(m.hardware_address()).ok()?,
+            ciaddr: m.ciaddr,
+            yiaddr: m.yiaddr,
+            requested: m.requested_ip().ok().flatten(),
+            lifetime: m.lease_time().ok().flatten(),
         };
-        let mac = <[u8; 6]>::try_from(m.hardware_address()).ok()?;
+        self.observe_facts(at_ns, sender, from_server, facts)
+    }
+
+    /// [`AckLedger::observe`] of a UDP payload: read in place when it is the common message,
+    /// decoded otherwise; a payload that is no DHCPv4 message holds nothing.
+    pub fn observe_bytes(
+        &mut self,
+        at_ns: u128,
+        sender: &str,
+        from_server: bool,
+        payload: &[u8],
+    ) -> Option<String> {
+        let Some(g) = Glance::new(payload) else {
+            let m = Message::decode(payload).ok()?;
+            return self.observe(at_ns, sender, from_server, &m);
+        };
+        let facts = Facts {
+            kind: g.message_type()?,
+            mac: <[u8; 6]>::try_from(g.hardware_address()).ok()?,
+            ciaddr: g.ciaddr(),
+            yiaddr: g.yiaddr(),
+            requested: g.requested_ip(),
+            lifetime: g.lease_time(),
+        };
+        self.observe_facts(at_ns, sender, from_server, facts)
+    }
+
+    fn observe_facts(
+        &mut self,
+        at_ns: u128,
+        sender: &str,
+        from_server: bool,
+        m: Facts,
+    ) -> Option<String> {
+        let mac = m.mac;
         if !from_server {
-            let address = match kind {
+            let address = match m.kind {
                 MessageType::Release => m.ciaddr,
-                MessageType::Decline => m.requested_ip().ok().flatten()?,
+                MessageType::Decline => m.requested?,
                 _ => return None,
             };
             if self.held.get(&address).is_some_and(|(h, _)| *h == mac) {
@@ -85,10 +135,10 @@ impl AckLedger {
             }
             return None;
         }
-        if kind != MessageType::Ack || m.yiaddr == Ipv4Addr::UNSPECIFIED {
+        if m.kind != MessageType::Ack || m.yiaddr == Ipv4Addr::UNSPECIFIED {
             return None;
         }
-        let lifetime = m.lease_time().ok().flatten().unwrap_or(0);
+        let lifetime = m.lifetime.unwrap_or(0);
         let broken = match self.held.get(&m.yiaddr) {
             Some((holder, until)) if *holder != mac && *until > at_ns => Some(format!(
                 "{sender} ACKed {} to {} while {} holds it from an earlier ACK",

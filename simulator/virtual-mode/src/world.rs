@@ -980,20 +980,29 @@ impl World {
         payload: &[u8],
     ) {
         let now = self.now;
-        let message = Payload::from_udp(src, dst, payload);
+        let broadcast = dst_mac.is_some_and(|m| m[0] & 1 == 1);
+        // The message is decoded when the timeline, the log or a broadcast to clients reads
+        // it; the ACK ledger alone reads a DHCPv4 message in place.
+        let ports = [src.port(), dst.port()];
+        let v4_only = !ports.iter().any(|p| *p == 546 || *p == 547);
+        let to_clients = broadcast && dst.port() == 68;
+        let decoded = (self.timeline.record || self.keep_log || !v4_only || to_clients)
+            .then(|| Payload::from_udp(src, dst, payload));
+        let message = decoded.as_ref().and_then(Option::as_ref);
         // The label is for the timeline and for notes: made only when one needs it.
-        let label = |message: &Option<Payload>| {
-            message.as_ref().map_or_else(
+        let label = |message: Option<&Payload>| match message {
+            Some(m) => m.describe(),
+            None => Payload::from_udp(src, dst, payload).map_or_else(
                 || format!("MALFORMED ({} bytes)", payload.len()),
-                Payload::describe,
-            )
+                |m| m.describe(),
+            ),
         };
         let Some(dst_mac) = dst_mac else {
             let how = if dst.is_ipv4() { "ARP" } else { "neighbour" };
             let text = format!(
                 "no {how} answer for {}: {} not sent",
                 dst.ip(),
-                label(&message)
+                label(message)
             );
             self.note(i, &text);
             return;
@@ -1011,11 +1020,10 @@ impl World {
             hops,
             payload,
         ) {
-            let text = format!("cannot frame {}: {e}", label(&message));
+            let text = format!("cannot frame {}: {e}", label(message));
             self.note(i, &text);
             return;
         }
-        let broadcast = dst_mac[0] & 1 == 1;
         let to = if broadcast {
             None
         } else {
@@ -1027,14 +1035,14 @@ impl World {
             let text = format!(
                 "{} is not on its segment: {} not sent",
                 self.names[t],
-                label(&message)
+                label(message)
             );
             self.note(i, &text);
             return;
         }
         // The segment reads listeners for broadcasts only.
         let listeners = if broadcast {
-            self.listeners(i, dst.port(), message.as_ref().and_then(Payload::v4))
+            self.listeners(i, dst.port(), message.and_then(Payload::v4))
         } else {
             Vec::new()
         };
@@ -1043,7 +1051,7 @@ impl World {
             .segment
             .transmit_to(now, i, self.frame.as_slice(), &listeners);
         if sent == Sent::NoCarrier {
-            let text = format!("no carrier: {} not sent", label(&message));
+            let text = format!("no carrier: {} not sent", label(message));
             self.note(i, &text);
             return;
         }
@@ -1051,14 +1059,20 @@ impl World {
             .duration_since(self.start)
             .unwrap_or_default()
             .as_nanos();
-        let broken = match &message {
-            Some(Payload::V4(m)) => {
+        let broken = match &decoded {
+            Some(Some(Payload::V4(m))) => {
                 let server = self.servers.contains(&i);
                 self.ledger.observe(at, &self.names[i], server, m)
             }
-            Some(Payload::V6(m)) => {
+            Some(Some(Payload::V6(m))) => {
                 let server = matches!(self.nodes[i], Node::Server6(_));
                 self.ledger.observe6(at, &self.names[i], server, m)
+            }
+            Some(None) => None,
+            None if ports.iter().any(|p| *p == 67 || *p == 68) => {
+                let server = self.servers.contains(&i);
+                self.ledger
+                    .observe_bytes(at, &self.names[i], server, payload)
             }
             None => None,
         };
@@ -1071,7 +1085,7 @@ impl World {
             (false, None) => Dest::Nowhere,
         };
         if record {
-            let label = label(&message);
+            let label = label(message);
             self.timeline.push(
                 now,
                 Entry::Frame {
@@ -1087,7 +1101,7 @@ impl World {
             self.timeline.frames_seen += 1;
         }
         if self.keep_log
-            && let Some(m) = message
+            && let Some(Some(m)) = decoded
         {
             let chaddr_host = m
                 .v4()
