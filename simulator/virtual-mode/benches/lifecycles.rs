@@ -14,7 +14,8 @@
 //! The peer, measured in the same run: the server core alone (no engine) handling the same
 //! client messages, taken from the recorded run, each at its recorded time, through
 //! `handle_datagram`, its actions drained. Run:
-//! `cargo bench -p dhcplab-virtual-mode --bench lifecycles`.
+//! `cargo bench -p dhcplab-virtual-mode --bench lifecycles`. Both run with the allocator
+//! `dhcplab` has (mimalloc).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dhcplab_frame::{Decoded, LinkType};
@@ -28,6 +29,10 @@ use std::hint::black_box;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// The allocator `dhcplab` runs with, so the figure is the shipped engine's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Frames one lifecycle puts on the link.
 const FRAMES_PER_LIFECYCLE: u64 = 7;
