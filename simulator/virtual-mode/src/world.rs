@@ -183,6 +183,9 @@ impl Node {
     }
 }
 
+/// An instant of the run, in nanoseconds since its start: 584 years fit.
+type Tick = u64;
+
 pub(crate) struct World {
     pub seed: u64,
     pub start: SystemTime,
@@ -191,11 +194,13 @@ pub(crate) struct World {
     pub names: Vec<String>,
     pub macs: Vec<[u8; 6]>,
     pub nodes: Vec<Node>,
-    wakeups: BinaryHeap<Reverse<(SystemTime, usize)>>,
+    /// Hosts' deadlines as (tick, host): a small key, cheap to compare, for the heap every
+    /// timer goes through.
+    wakeups: BinaryHeap<Reverse<(Tick, u32)>>,
     /// Per host, the deadline of its latest entry still in `wakeups`, if any: a host that
     /// re-arms for the deadline it already waits for adds no entry (a server's next
     /// reclamation would otherwise be pushed again after every message it handles).
-    armed: Vec<Option<SystemTime>>,
+    armed: Vec<Option<Tick>>,
     /// Who holds each address on the link (the ARP table every host shares). This map and
     /// `by_mac` are looked up for every frame and never iterated, so hash order cannot reach
     /// what a run does.
@@ -411,9 +416,12 @@ impl World {
 
     pub(crate) fn rearm(&mut self, i: usize) {
         match self.deadline(i) {
-            Some(t) if self.armed[i] != Some(t) => {
+            Some(t) if self.armed[i] != Some(self.tick(t)) => {
+                let t = self.tick(t);
                 self.armed[i] = Some(t);
-                self.wakeups.push(Reverse((t, i)));
+                if let Ok(host) = u32::try_from(i) {
+                    self.wakeups.push(Reverse((t, host)));
+                }
             }
             Some(_) => {}
             // Its entries still in `wakeups` are stale.
@@ -423,7 +431,7 @@ impl World {
 
     /// Host `i`'s entry for `t` left `wakeups`: when it was the latest, the host waits for
     /// nothing until it re-arms.
-    fn disarm(&mut self, t: SystemTime, i: usize) {
+    fn disarm(&mut self, t: Tick, i: usize) {
         if self.armed[i] == Some(t) {
             self.armed[i] = None;
         }
@@ -446,11 +454,11 @@ impl World {
             // again before it fires.
             let wake = loop {
                 match self.wakeups.peek() {
-                    Some(&Reverse((t, i))) if self.armed[i] != Some(t) => {
+                    Some(&Reverse((t, i))) if self.armed[i as usize] != Some(t) => {
                         self.wakeups.pop();
-                        self.disarm(t, i);
+                        self.disarm(t, i as usize);
                     }
-                    Some(Reverse((t, _))) => break Some(*t),
+                    Some(&Reverse((t, _))) => break Some(self.time_of(t)),
                     None => break None,
                 }
             };
@@ -487,13 +495,15 @@ impl World {
                 self.deliver(d.port, d.from, &d.frame);
             }
             self.expire_exchanges();
+            let now_tick = self.tick(now);
             while let Some(Reverse((t, i))) = self.wakeups.peek().copied() {
-                if t > now {
+                if t > now_tick {
                     break;
                 }
+                let i = i as usize;
                 self.wakeups.pop();
                 self.disarm(t, i);
-                if self.deadline(i) == Some(t) {
+                if self.deadline(i).map(|d| self.tick(d)) == Some(t) {
                     self.work += 1;
                     self.fire(i);
                 }
@@ -501,6 +511,18 @@ impl World {
         }
         self.now = self.now.max(target);
         done(&self.log)
+    }
+
+    /// `t` as a tick: nanoseconds since the start of the run (an instant before it counts as
+    /// the start, when it is due all the same).
+    fn tick(&self, t: SystemTime) -> Tick {
+        let ns = t.duration_since(self.start).unwrap_or_default().as_nanos();
+        Tick::try_from(ns).unwrap_or(Tick::MAX)
+    }
+
+    /// The instant of a tick.
+    fn time_of(&self, t: Tick) -> SystemTime {
+        self.start + Duration::from_nanos(t)
     }
 
     /// Time since the start of the run.
