@@ -10,6 +10,7 @@ use crate::reply::{self, Options};
 use crate::stats::{Counter, SubnetCounter};
 use crate::{Datagram, Interface, Server, epoch_secs};
 use dhcplab_memfile::{Lease4, STATE_DECLINED, STATE_DEFAULT};
+use dhcplab_wire::OptionError;
 use dhcplab_wire::v4::{CodeSet, Message, MessageType, code};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::SystemTime;
@@ -40,6 +41,14 @@ struct Query<'a> {
     echo_client_id: bool,
     /// The class libdhcp_ha.so gave the query (`HA_server1`).
     ha_class: Option<String>,
+    /// Options every handler may read, read once (and checked well formed) on arrival:
+    /// 50, 54, 12 and the codes of 55.
+    requested: Option<Ipv4Addr>,
+    server_id: Option<Ipv4Addr>,
+    host_name: Option<Vec<u8>>,
+    asked: CodeSet,
+    /// Option 53: `None` for BOOTP.
+    kind: Option<MessageType>,
 }
 
 impl Query<'_> {
@@ -49,10 +58,6 @@ impl Query<'_> {
             client_id: self.client_id.as_deref().filter(|_| subnet.match_client_id),
             class: self.ha_class.as_deref(),
         }
-    }
-
-    fn requested(&self) -> Option<Ipv4Addr> {
-        self.msg.requested_ip().ok().flatten()
     }
 
     fn relayed(&self) -> bool {
@@ -170,15 +175,18 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         Ok(c) => c.map(|c| c.to_bytes()),
         Err(e) => return parse_failed(server, now, &format!("xid {:#x}: {e}", msg.xid)),
     };
-    let faults = [
-        msg.requested_ip().err(),
-        msg.server_id().err(),
-        msg.parameter_request_list().err(),
-        msg.host_name().err(),
-    ];
-    if let Some(e) = faults.into_iter().flatten().next() {
-        return parse_failed(server, now, &format!("xid {:#x}: {e}", msg.xid));
-    }
+    let read = || -> Result<_, OptionError> {
+        Ok((
+            msg.requested_ip()?,
+            msg.server_id()?,
+            msg.parameter_request_list()?,
+            msg.host_name()?,
+        ))
+    };
+    let (requested, server_id, asked, host_name) = match read() {
+        Ok(r) => r,
+        Err(e) => return parse_failed(server, now, &format!("xid {:#x}: {e}", msg.xid)),
+    };
     let mut q = Query {
         msg: &msg,
         raw: d.payload,
@@ -192,6 +200,11 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         subnet: None,
         echo_client_id: server.config().echo_client_id,
         ha_class,
+        requested,
+        server_id,
+        host_name,
+        asked: asked.unwrap_or_default().into_iter().collect(),
+        kind,
     };
     if let Err(why) = accept(server, &mut q, kind, bootp, d.destination) {
         tracing::debug!(xid = msg.xid, "dropped: {why}");
@@ -287,7 +300,7 @@ fn accept(
     if msg.op != Message::BOOTREQUEST {
         return Err("not a BOOTREQUEST".into());
     }
-    if let Ok(Some(id)) = msg.server_id() {
+    if let Some(id) = q.server_id {
         if kind == Some(MessageType::Discover) {
             return Err("a DISCOVER with a server identifier (RFC 2131 table 5)".into());
         }
@@ -408,7 +421,7 @@ fn host_name(q: &Query<'_>, subnet: &Subnet) -> Option<String> {
     {
         return Some(name.to_ascii_lowercase());
     }
-    let sent = q.msg.host_name().ok().flatten()?;
+    let sent = q.host_name.as_ref()?;
     let clean: String = sent
         .iter()
         .filter(|b| b.is_ascii_alphanumeric() || **b == b'.' || **b == b'-')
@@ -443,12 +456,8 @@ fn config_options(
     if address.is_some() {
         o.add(code::SUBNET_MASK, &subnet.mask());
     }
-    let requested: CodeSet = q
-        .msg
-        .option(code::PARAMETER_REQUEST_LIST)
-        .map(|o| o.data.iter().copied().collect())
-        .unwrap_or_default();
-    let sent_name = matches!(q.msg.host_name(), Ok(Some(_)));
+    let requested = q.asked;
+    let sent_name = q.host_name.is_some();
     if address.is_some() && (sent_name || requested.contains(code::HOST_NAME)) {
         if let Some(name) = host_name(q, subnet) {
             o.add(code::HOST_NAME, name.as_bytes());
@@ -516,7 +525,8 @@ fn send(
     yiaddr: Ipv4Addr,
     options: Options,
 ) {
-    let mut reply = reply::build(q.msg, kind, yiaddr, options);
+    let inform = q.kind == Some(MessageType::Inform);
+    let mut reply = reply::build(q.msg, inform, kind, yiaddr, options);
     if kind != Some(MessageType::Nak) {
         // Kea's next-server, server-hostname and boot-file-name.
         let global = &server.config.kea.boot;
@@ -536,9 +546,8 @@ fn send(
             reply.file[..n].copy_from_slice(&file.as_bytes()[..n]);
         }
     }
-    let query_kind = q.msg.message_type().ok().flatten();
     let mut committed = None;
-    if matches!(query_kind, Some(MessageType::Request) | None) {
+    if matches!(q.kind, Some(MessageType::Request) | None) {
         let (leases, deleted) = q.committed.take();
         let args = Args {
             query: Some(q.hook()),
@@ -564,7 +573,7 @@ fn send(
     if server.callout(HookPoint::Pkt4Send, &args).next_step == NextStep::Drop {
         return ignore(q, "a pkt4_send callout set DROP: no answer");
     }
-    let t = reply::transmit(q.msg, &reply, &q.on, q.source);
+    let t = reply::transmit(q.msg, inform, &reply, kind, &q.on, q.source);
     if server.hooks.present(HookPoint::Buffer4Send) {
         let args = Args {
             query: Some(q.hook()),
@@ -714,7 +723,7 @@ fn discover(server: &mut Server, q: &Query<'_>) {
     note_reservation_conflict(server, q, &subnet);
     let key = q.key(&subnet);
     let current = alloc::client_lease(&server.leases, &subnet, key);
-    let hint = q.requested().or(q.ciaddr());
+    let hint = q.requested.or(q.ciaddr());
     let picked = pick(server, si, &subnet, key, current.as_ref(), hint, q.secs);
     match picked {
         Ok(address) => {
@@ -759,9 +768,8 @@ fn request(server: &mut Server, q: &Query<'_>) {
     };
     let key = q.key(&subnet);
     let current = alloc::client_lease(&server.leases, &subnet, key);
-    let init_reboot =
-        matches!(q.msg.server_id(), Ok(None)) && q.requested().is_some() && q.ciaddr().is_none();
-    let hint = q.requested().or(q.ciaddr());
+    let init_reboot = q.server_id.is_none() && q.requested.is_some() && q.ciaddr().is_none();
+    let hint = q.requested.or(q.ciaddr());
     if init_reboot {
         // The client checks the lease it remembers. One the server has no record of is left
         // to other servers unless this one is authoritative.
@@ -939,7 +947,7 @@ fn select_callouts(
 /// DECLINE: the address is in use by someone else; it rests in probation for a day, as Kea's
 /// `Lease4::decline` leaves it: no client, no host name, state declined. Nothing is sent.
 fn decline(server: &mut Server, q: &Query<'_>) {
-    let Some(address) = q.requested() else {
+    let Some(address) = q.requested else {
         // Kea throws on a DECLINE without option 50: a receive drop.
         tracing::debug!(
             xid = q.msg.xid,

@@ -82,13 +82,14 @@ const ESSENTIAL: [u8; 9] = [
 /// the query's), then `options`, trimmed to the client's maximum message size: options that
 /// are not essential go first, from the last; then the Relay Agent Information option, which
 /// RFC 3046 2.2 says is left out whole when it does not fit. `kind` is `None` for a BOOTP
-/// reply (no message type; padded to 300 bytes).
+/// reply (no message type; padded to 300 bytes); `inform` says the query is an INFORM.
 ///
 /// Flags: a NAK through a relay asks it to broadcast (RFC 2131 4.3.2; Kea 2.2 copies the
 /// client's flags instead), and so does an INFORM's ACK through a relay (Kea). An INFORM's ACK
 /// that goes straight to the client has no relay fields.
 pub(crate) fn build(
     query: &Message,
+    inform: bool,
     kind: Option<MessageType>,
     yiaddr: Ipv4Addr,
     mut options: Options,
@@ -104,7 +105,6 @@ pub(crate) fn build(
         m.ciaddr = query.ciaddr;
     }
     let relayed = query.giaddr != Ipv4Addr::UNSPECIFIED;
-    let inform = query.message_type().ok().flatten() == Some(MessageType::Inform);
     if relayed && kind == Some(MessageType::Nak) {
         m.flags |= Message::FLAG_BROADCAST;
     }
@@ -156,7 +156,8 @@ fn max_size(query: &Message) -> usize {
     }
 }
 
-/// Where a reply goes, as Kea's `adjustRemoteAddr` and `adjustIfaceData`:
+/// Where a reply of type `kind` goes (`inform`: the query is an INFORM), as Kea's
+/// `adjustRemoteAddr` and `adjustIfaceData`:
 /// - an INFORM's ACK to `ciaddr`, else to the relay, else to where the query came from;
 /// - anything else to the relay on port 67; else to `ciaddr`; a NAK by broadcast; an offer or
 ///   ack by broadcast when the client sets the BROADCAST flag, else to its link address and
@@ -166,18 +167,18 @@ fn max_size(query: &Message) -> usize {
 /// NAK to `ciaddr`. The RFC is followed here.
 pub(crate) fn transmit(
     query: &Message,
+    inform: bool,
     reply: &Message,
+    kind: Option<MessageType>,
     on: &Interface,
     source: SocketAddrV4,
 ) -> Transmit {
-    let kind = reply.message_type().ok().flatten();
     let from = SocketAddrV4::new(on.address, dhcplab_wire::v4::SERVER_PORT);
     let client = |a: Ipv4Addr| SocketAddrV4::new(a, dhcplab_wire::v4::CLIENT_PORT);
     let relay = SocketAddrV4::new(query.giaddr, dhcplab_wire::v4::SERVER_PORT);
     let broadcast = (client(Ipv4Addr::BROADCAST), Some([0xff; 6]));
     let relayed = query.giaddr != Ipv4Addr::UNSPECIFIED && query.giaddr != Ipv4Addr::BROADCAST;
     let ciaddr = query.ciaddr != Ipv4Addr::UNSPECIFIED;
-    let inform = query.message_type().ok().flatten() == Some(MessageType::Inform);
     let (destination, link_destination) = if inform {
         if ciaddr {
             (client(query.ciaddr), None)
