@@ -537,19 +537,26 @@ fn sum_words(bytes: &[u8], sum: u32) -> u32 {
 }
 
 /// Adds the 16-bit words of `bytes` to `sum` (an odd last byte padded with zero, RFC 768), 8
-/// bytes at a time into a 64-bit accumulator.
+/// bytes at a time as one 64-bit word: in one's complement arithmetic a carry out of bit 63
+/// counts as 1 (2^64 = 1 modulo 2^16 - 1), so the carries are counted and added back.
 fn sum_payload(bytes: &[u8], sum: u32) -> u32 {
     let mut acc = u64::from(sum);
+    let mut carries = 0u64;
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        acc += (w >> 48) + ((w >> 32) & 0xffff) + ((w >> 16) & 0xffff) + (w & 0xffff);
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let (next, carried) = acc.overflowing_add(u64::from_be_bytes(word));
+        acc = next;
+        carries += u64::from(carried);
     }
+    // 2^32 = 1 as well: the high half adds to the low one.
+    let mut total = (acc >> 32) + (acc & 0xffff_ffff) + carries;
     let mut rest = chunks.remainder().chunks(2);
     for w in &mut rest {
-        acc += u64::from(u16::from_be_bytes([w[0], w.get(1).copied().unwrap_or(0)]));
+        total += u64::from(u16::from_be_bytes([w[0], w.get(1).copied().unwrap_or(0)]));
     }
-    fold64(acc)
+    fold64(total)
 }
 
 /// Folds a 64-bit one's complement sum to 32 bits without losing carries.
