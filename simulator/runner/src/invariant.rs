@@ -25,6 +25,16 @@ pub struct AckLedger {
     lengths6: std::collections::BTreeSet<u8>,
 }
 
+/// Whether a message of type `kind` can change who holds what: a server's ACK, a client's
+/// RELEASE or DECLINE.
+fn concerns(from_server: bool, kind: MessageType) -> bool {
+    if from_server {
+        kind == MessageType::Ack
+    } else {
+        matches!(kind, MessageType::Release | MessageType::Decline)
+    }
+}
+
 /// What the ledger reads of a DHCPv4 message: its type and client, the addresses it names
 /// and the lease time it gives.
 struct Facts {
@@ -81,8 +91,12 @@ impl AckLedger {
         from_server: bool,
         m: &Message,
     ) -> Option<String> {
+        let kind = m.message_type().ok().flatten()?;
+        if !concerns(from_server, kind) {
+            return None;
+        }
         let facts = Facts {
-            kind: m.message_type().ok().flatten()?,
+            kind,
             mac: <[u8; 6]>::try_from(m.hardware_address()).ok()?,
             ciaddr: m.ciaddr,
             yiaddr: m.yiaddr,
@@ -105,8 +119,12 @@ impl AckLedger {
             let m = Message::decode(payload).ok()?;
             return self.observe(at_ns, sender, from_server, &m);
         };
+        let kind = g.message_type()?;
+        if !concerns(from_server, kind) {
+            return None;
+        }
         let facts = Facts {
-            kind: g.message_type()?,
+            kind,
             mac: <[u8; 6]>::try_from(g.hardware_address()).ok()?,
             ciaddr: g.ciaddr(),
             yiaddr: g.yiaddr(),
