@@ -28,6 +28,11 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(path) = &args.test {
         return check(path);
     }
+    // No transparent huge pages for the daemon: mimalloc asks for them on its arenas, and each
+    // 2 MiB page the server touches then stays resident: 317 bytes per lease at 60,000 leases
+    // with them, 167-175 without (159 on glibc's malloc). Where the call fails, the system's
+    // setting stays.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let Some(config) = &args.config else {
         return ExitCode::from(2);
     };
