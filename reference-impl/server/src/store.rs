@@ -339,7 +339,7 @@ impl LeaseStore {
             .collect()
     }
 
-    /// Stores `lease`, replacing any lease of its address; returns the lease it replaced.
+    /// Stores `lease`, replacing any lease of its address.
     pub fn put(&mut self, lease: &Lease4) -> Result<(), StoreError> {
         if lease.state > STATE_EXPIRED_RECLAIMED {
             return Err(StoreError::BadState {
