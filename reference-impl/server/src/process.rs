@@ -206,12 +206,12 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
         asked: asked.unwrap_or_default().into_iter().collect(),
         kind,
     };
-    if let Err(why) = accept(server, &mut q, kind, bootp, d.destination) {
+    if let Err(why) = accept(server, &mut q, bootp, d.destination) {
         tracing::debug!(xid = msg.xid, "dropped: {why}");
         server.stats.bump(Counter::ReceiveDrop, now);
         return;
     }
-    if let Err(why) = receive_callouts(server, &mut q, kind) {
+    if let Err(why) = receive_callouts(server, &mut q) {
         tracing::debug!(xid = msg.xid, "dropped: {why}");
         server.stats.bump(Counter::ReceiveDrop, now);
         return;
@@ -228,11 +228,8 @@ pub(crate) fn handle(server: &mut Server, now: SystemTime, d: Datagram<'_>) {
 
 /// pkt4_receive, then subnet4_select for the queries Kea selects a subnet for (DISCOVER,
 /// REQUEST, INFORM and BOOTP): why the query is dropped, if it is.
-fn receive_callouts(
-    server: &mut Server,
-    q: &mut Query<'_>,
-    kind: Option<MessageType>,
-) -> Result<(), &'static str> {
+fn receive_callouts(server: &mut Server, q: &mut Query<'_>) -> Result<(), &'static str> {
+    let kind = q.kind;
     let args = Args {
         query: Some(q.hook()),
         ..Args::default()
@@ -280,11 +277,10 @@ fn parse_failed(server: &mut Server, now: SystemTime, why: &str) {
 fn accept(
     server: &Server,
     q: &mut Query<'_>,
-    kind: Option<MessageType>,
     bootp: bool,
     destination: Ipv4Addr,
 ) -> Result<(), String> {
-    let msg = q.msg;
+    let (msg, kind) = (q.msg, q.kind);
     match kind {
         Some(
             MessageType::Discover
@@ -457,8 +453,7 @@ fn config_options(
         o.add(code::SUBNET_MASK, &subnet.mask());
     }
     let requested = q.asked;
-    let sent_name = q.host_name.is_some();
-    if address.is_some() && (sent_name || requested.contains(code::HOST_NAME)) {
+    if address.is_some() && (q.host_name.is_some() || requested.contains(code::HOST_NAME)) {
         if let Some(name) = host_name(q, subnet) {
             o.add(code::HOST_NAME, name.as_bytes());
         }

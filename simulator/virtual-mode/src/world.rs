@@ -415,9 +415,8 @@ impl World {
     }
 
     pub(crate) fn rearm(&mut self, i: usize) {
-        match self.deadline(i) {
-            Some(t) if self.armed[i] != Some(self.tick(t)) => {
-                let t = self.tick(t);
+        match self.deadline(i).map(|t| self.tick(t)) {
+            Some(t) if self.armed[i] != Some(t) => {
                 self.armed[i] = Some(t);
                 if let Ok(host) = u32::try_from(i) {
                     self.wakeups.push(Reverse((t, host)));

@@ -1,5 +1,7 @@
 //! A DHCPv4 message read in place: for code that looks at a few fields of every message on a
-//! link (the simulator's checks) and would otherwise copy each one into a [`Message`](crate::v4::Message).
+//! link (the simulator's checks) and would otherwise copy each one into a [`Message`].
+//!
+//! [`Message`]: crate::v4::Message
 
 use super::area::{Area, CodeSet, Entries, Entry, split_area};
 use super::catalogue::{MessageType, code};
@@ -10,8 +12,11 @@ use std::net::Ipv4Addr;
 
 /// The common DHCP message, borrowed: the cookie, an options field framed up to END, no
 /// option 52 and no code twice. Every such message decodes, and each of its options reads
-/// here as [`Message::option`](crate::v4::Message::option) reads it; any other message is left to [`Message::decode`](crate::v4::Message::decode)
+/// here as [`Message::option`] reads it; any other message is left to [`Message::decode`]
 /// ([`Glance::new`] gives `None`), so the two never disagree.
+///
+/// [`Message::option`]: crate::v4::Message::option
+/// [`Message::decode`]: crate::v4::Message::decode
 #[derive(Debug, Clone, Copy)]
 pub struct Glance<'a> {
     header: &'a [u8; OPTIONS_OFFSET],
@@ -40,7 +45,7 @@ impl<'a> Glance<'a> {
         Some(Self { header, entries })
     }
 
-    /// `op`: [`Message::BOOTREQUEST`](crate::v4::Message::BOOTREQUEST) or [`Message::BOOTREPLY`](crate::v4::Message::BOOTREPLY).
+    /// `op`: 1 (BOOTREQUEST) or 2 (BOOTREPLY).
     pub fn op(&self) -> u8 {
         self.header[0]
     }
@@ -55,7 +60,8 @@ impl<'a> Glance<'a> {
         self.addr(16)
     }
 
-    /// The first `hlen` bytes of `chaddr` (at most 16), as [`Message::hardware_address`](crate::v4::Message::hardware_address).
+    /// The first `hlen` bytes of `chaddr` (at most 16), as `Message::hardware_address` reads
+    /// them.
     pub fn hardware_address(&self) -> &'a [u8] {
         let hlen = usize::from(self.header[2]).min(16);
         self.header.get(28..28 + hlen).unwrap_or_default()
@@ -69,7 +75,7 @@ impl<'a> Glance<'a> {
         })
     }
 
-    /// Option 53, as [`Message::message_type`](crate::v4::Message::message_type) reads it; `None` also when it is malformed.
+    /// Option 53, as `Message::message_type` reads it; `None` also when it is malformed.
     pub fn message_type(&self) -> Option<MessageType> {
         parse_u8(self.option(code::MESSAGE_TYPE)?)
             .ok()
