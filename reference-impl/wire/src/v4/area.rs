@@ -118,7 +118,7 @@ pub(crate) fn split_area(bytes: &[u8], area: Area) -> Result<(&[u8], &[u8]), Dec
 /// options usually fit.
 const FIRST_RESERVE: usize = 128;
 
-/// Iterates the entries of an area whose framing was checked by [`split_area`].
+/// Iterates the entries of an area whose framing was checked by `split_area`.
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
     bytes: &'a [u8],
