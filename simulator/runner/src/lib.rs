@@ -331,6 +331,7 @@ pub fn play<N: Network>(scenario: &Scenario, net: &mut N) -> Outcome {
         scripts_seen: BTreeMap::new(),
         cursor: 0,
         step_end,
+        scheduled_end: step_end,
         matched_at: None,
         acted_at: step_end,
         just_acted: false,
@@ -404,6 +405,10 @@ struct Runner<'a, N: Network> {
     cursor: usize,
     /// When the step before ended.
     step_end: SystemTime,
+    /// When the step before ended as the scenario tells it: its action or state check at
+    /// its own time, however long real time took to carry it out. A lower bound counts from
+    /// here, so that the runner's own slowness never makes a message early.
+    scheduled_end: SystemTime,
     /// When the message the current step matched was sent.
     matched_at: Option<SystemTime>,
     /// When the last action began.
@@ -416,10 +421,10 @@ struct Runner<'a, N: Network> {
 
 impl<N: Network> Runner<'_, N> {
     fn step(&mut self, step: &Step) -> Result<(), String> {
-        let t = match step.when {
-            When::Now => self.step_end,
-            When::At(d) => self.net.start() + d,
-            When::After(d) => self.step_end + d,
+        let (t, scheduled) = match step.when {
+            When::Now => (self.step_end, self.scheduled_end),
+            When::At(d) => (self.net.start() + d, self.net.start() + d),
+            When::After(d) => (self.step_end + d, self.scheduled_end + d),
         };
         let end = |e: Option<Duration>| e.unwrap_or_default() > MAX_VIRTUAL_TIME;
         let window = match &step.what {
@@ -482,7 +487,7 @@ impl<N: Network> Runner<'_, N> {
         match &step.what {
             What::Wait => {}
             What::Act(a) => self.act(a)?,
-            What::Expect(e) => match self.expect(e, t) {
+            What::Expect(e) => match self.expect(e, t, scheduled) {
                 Err(why) if matches!(e, Expect::Message { optional: true, .. }) => {
                     let now = self.net.now();
                     self.net.timeline().push(
@@ -508,6 +513,12 @@ impl<N: Network> Runner<'_, N> {
             // A state check takes no time of its own (in real time it may wait to settle).
             (What::Expect(_), None) => began.max(t),
         };
+        let closed = match &step.what {
+            What::Expect(Expect::Message { window, .. }) => scheduled + window.within,
+            What::Expect(Expect::Nothing { within, .. }) => scheduled + *within,
+            _ => scheduled,
+        };
+        self.scheduled_end = self.matched_at.unwrap_or(closed).min(self.step_end);
         self.just_acted = matches!(step.what, What::Act(_));
         Ok(())
     }
@@ -799,7 +810,9 @@ impl<N: Network> Runner<'_, N> {
             .push(now, Entry::Check { passed: true, text });
     }
 
-    fn expect(&mut self, e: &Expect, t: SystemTime) -> Result<(), String> {
+    /// Checks expectation `e` of the step at `t`, which the scenario puts at `scheduled`
+    /// (earlier in real time, when actions before it took a while).
+    fn expect(&mut self, e: &Expect, t: SystemTime, scheduled: SystemTime) -> Result<(), String> {
         let start = self.net.start();
         let at_ns = |s: SystemTime| s.duration_since(start).unwrap_or_default().as_nanos();
         match e {
@@ -818,7 +831,11 @@ impl<N: Network> Runner<'_, N> {
                 } else {
                     at_ns(t.checked_sub(slack).unwrap_or(t).max(self.acted_at.min(t)))
                 };
-                let earliest = at_ns((t + window.not_before).checked_sub(slack).unwrap_or(t));
+                let earliest = at_ns(
+                    (scheduled + window.not_before)
+                        .checked_sub(slack)
+                        .unwrap_or(scheduled),
+                );
                 let deadline = t + window.within + slack;
                 let what = describe_filter(filter);
                 let mut scan = self.cursor;
@@ -876,7 +893,7 @@ impl<N: Network> Runner<'_, N> {
                     return Err(format!(
                         "expected {what} no earlier than {} after {}, but it came at {}",
                         format_duration(window.not_before),
-                        clock(from),
+                        clock(at_ns(scheduled)),
                         clock(s.at_ns)
                     ));
                 }

@@ -37,6 +37,8 @@ struct Scripted {
     injected: Vec<Injected>,
     view: ClientView,
     leases: Vec<(LeaseKey, LeaseRecord)>,
+    /// How long a partition or a heal takes, as real time takes a while to carry one out.
+    action_takes: Duration,
 }
 
 impl Scripted {
@@ -57,6 +59,7 @@ impl Scripted {
             injected: Vec::new(),
             view,
             leases,
+            action_takes: Duration::ZERO,
         }
     }
 }
@@ -102,8 +105,12 @@ impl Network for Scripted {
     fn host_event(&mut self, _: usize, _: HostEvent) -> Result<(), String> {
         Ok(())
     }
-    fn partition(&mut self, _: &[usize]) {}
-    fn heal(&mut self, _: &[usize]) {}
+    fn partition(&mut self, _: &[usize]) {
+        self.now += self.action_takes;
+    }
+    fn heal(&mut self, _: &[usize]) {
+        self.now += self.action_takes;
+    }
     fn set_faults(&mut self, _: usize, _: Faults) {}
     fn inject(
         &mut self,
@@ -467,6 +474,71 @@ not-address = "2001:db8:1::101"
         o.message.ends_with(
             "expected c1 without 2001:db8:1::101, it has 2001:db8:1::100, 2001:db8:1::101"
         ),
+        "{}",
+        o.message
+    );
+}
+
+/// An Advertise, then a partition and a heal that take 0.8 s each to carry out, then a
+/// second Advertise `after` the first, which the scenario wants 19.9 to 20.1 s after it.
+fn second_advertise_after_slow_actions(after: Duration) -> dhcplab_runner::Outcome {
+    let s = parse(
+        r#"
+[[host]]
+name = "srv"
+role = "server"
+address = "2001:db8::1"
+config = '''{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64" } ] } }'''
+
+[[host]]
+name = "c1"
+role = "client"
+family = "v6"
+
+[[step]]
+expect = "message"
+from = "srv"
+type = "ADVERTISE"
+within = "2s"
+
+[[step]]
+do = "partition"
+hosts = ["srv", "c1"]
+
+[[step]]
+do = "heal"
+hosts = ["srv"]
+
+[[step]]
+expect = "message"
+from = "srv"
+type = "ADVERTISE"
+not-before = "19.9s"
+within = "20.1s"
+"#,
+        Path::new("t/slow.toml"),
+    )
+    .expect("reads");
+    let first = seen_advertise();
+    let second = Seen {
+        at_ns: first.at_ns + after.as_nanos(),
+        ..first.clone()
+    };
+    let mut net = Scripted::new(&s, vec![first, second], bound_view(), Vec::new());
+    net.action_takes = Duration::from_millis(800);
+    play(&s, &mut net)
+}
+
+#[test]
+fn a_lower_bound_counts_from_the_scenarios_time_not_from_when_slow_actions_ended() {
+    let o = second_advertise_after_slow_actions(Duration::from_secs(20));
+    assert_eq!(o.status, Status::Passed, "{}", o.message);
+    // Early is still early: 19.5 s after the first.
+    let o = second_advertise_after_slow_actions(Duration::from_millis(19_500));
+    assert_eq!(o.status, Status::Failed, "{}", o.message);
+    assert!(
+        o.message
+            .contains("no earlier than 19.9s after +300ms, but it came at +19.8s"),
         "{}",
         o.message
     );
