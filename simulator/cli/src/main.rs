@@ -72,7 +72,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let code = match cli.command {
         Command::Decode { files } => decode::run(&files),
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
@@ -87,5 +87,7 @@ fn main() -> ExitCode {
         Command::Ctl(args) => ctl::run(&args),
         Command::Stacks(args) => stacks::run(&args),
         Command::Clean => clean::run(),
-    }
+    };
+    dhcplab_tap::await_interrupt();
+    code
 }

@@ -258,9 +258,34 @@ fn live(netns: &str, alive: bool) {
     }
 }
 
+/// Set once an interrupt is being handled: from then on the run's own outcome no longer
+/// counts, only the signal does.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Never returns once an interrupt is being handled ([`remove_on_interrupt`]), so that the
+/// process ends with the signal's status: a run that failed because the interrupt took its
+/// namespaces and stacks away must not exit with a failure of its own. Returns at once
+/// otherwise.
+pub fn await_interrupt() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        std::thread::park();
+    }
+}
+
+/// Points standard output and error at /dev/null: what the run prints while its namespaces
+/// are being taken away (a server gone, a link down) is not what happened to it.
+fn silence() {
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2_stdout(&null);
+        let _ = nix::unistd::dup2_stderr(&null);
+    }
+}
+
 /// Makes SIGINT, SIGTERM and SIGHUP remove this process's namespaces, with what runs in them,
-/// before it exits with status 128 + the signal's number. A thread of its own waits for them;
-/// no signal is blocked, so the stacks a run starts get theirs as usual.
+/// before it exits with status 128 + the signal's number; from the signal on, the run prints
+/// nothing more, and a program that ends its run meanwhile waits in [`await_interrupt`]. A
+/// thread of its own waits for the signals; no signal is blocked, so the stacks a run starts
+/// get theirs as usual.
 pub fn remove_on_interrupt() -> Result<(), TapError> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
@@ -271,6 +296,8 @@ pub fn remove_on_interrupt() -> Result<(), TapError> {
             let Some(signal) = signals.forever().next() else {
                 return;
             };
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            silence();
             let making = MAKING.lock();
             let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
             for n in &names {
