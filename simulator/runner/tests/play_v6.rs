@@ -482,19 +482,8 @@ not-address = "2001:db8:1::101"
 /// An Advertise, then a partition and a heal that take 0.8 s each to carry out, then a
 /// second Advertise `after` the first, which the scenario wants 19.9 to 20.1 s after it.
 fn second_advertise_after_slow_actions(after: Duration) -> dhcplab_runner::Outcome {
-    let s = parse(
-        r#"
-[[host]]
-name = "srv"
-role = "server"
-address = "2001:db8::1"
-config = '''{ "Dhcp6": { "subnet6": [ { "id": 1, "subnet": "2001:db8:1::/64" } ] } }'''
-
-[[host]]
-name = "c1"
-role = "client"
-family = "v6"
-
+    let hosts = SCENARIO.split("[[step]]").next().unwrap_or_default();
+    let steps = r#"
 [[step]]
 expect = "message"
 from = "srv"
@@ -515,10 +504,8 @@ from = "srv"
 type = "ADVERTISE"
 not-before = "19.9s"
 within = "20.1s"
-"#,
-        Path::new("t/slow.toml"),
-    )
-    .expect("reads");
+"#;
+    let s = parse(&format!("{hosts}{steps}"), Path::new("t/slow.toml")).expect("reads");
     let first = seen_advertise();
     let second = Seen {
         at_ns: first.at_ns + after.as_nanos(),
