@@ -273,12 +273,20 @@ pub fn await_interrupt() {
 }
 
 /// Points standard output and error at /dev/null: what the run prints while its namespaces
-/// are being taken away (a server gone, a link down) is not what happened to it.
-fn silence() {
+/// are being taken away (a server gone, a link down) is not what happened to it. Returns the
+/// standard error it had, for what the interrupt itself has to say.
+fn silence() -> Option<std::fs::File> {
+    use std::os::fd::AsFd;
+    let kept = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::fs::File::from);
     if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
         let _ = nix::unistd::dup2_stdout(&null);
         let _ = nix::unistd::dup2_stderr(&null);
     }
+    kept
 }
 
 /// Makes SIGINT, SIGTERM and SIGHUP remove this process's namespaces, with what runs in them,
@@ -297,11 +305,24 @@ pub fn remove_on_interrupt() -> Result<(), TapError> {
                 return;
             };
             INTERRUPTED.store(true, Ordering::SeqCst);
-            silence();
+            let stderr = silence();
             let making = MAKING.lock();
             let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
             for n in &names {
                 remove_namespace(n);
+            }
+            let left: Vec<&str> = names
+                .iter()
+                .filter(|n| std::path::Path::new("/run/netns").join(n).exists())
+                .map(String::as_str)
+                .collect();
+            if let (false, Some(mut e)) = (left.is_empty(), stderr) {
+                use std::io::Write;
+                let _ = writeln!(
+                    e,
+                    "dhcplab: namespaces {} could not be deleted; `dhcplab clean` removes them",
+                    left.join(", ")
+                );
             }
             kill_children();
             for d in LIVE_DIRS.lock().map(|l| l.clone()).unwrap_or_default() {
