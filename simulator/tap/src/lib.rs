@@ -308,12 +308,9 @@ pub fn remove_on_interrupt() -> Result<(), TapError> {
             let stderr = silence();
             let making = MAKING.lock();
             let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-            for n in &names {
-                remove_namespace(n);
-            }
             let left: Vec<&str> = names
                 .iter()
-                .filter(|n| std::path::Path::new("/run/netns").join(n).exists())
+                .filter(|n| !remove_namespace(n))
                 .map(String::as_str)
                 .collect();
             if let (false, Some(mut e)) = (left.is_empty(), stderr) {
@@ -634,8 +631,8 @@ fn wait_link_local(netns: &str, dev: &str, limit: Duration) -> bool {
     }
 }
 
-/// Kills every process in `netns` and deletes it.
-fn remove_namespace(netns: &str) {
+/// Kills every process in `netns` and deletes it: whether it is gone.
+fn remove_namespace(netns: &str) -> bool {
     let pids = Command::new("ip")
         .args(["netns", "pids", netns])
         .output()
@@ -644,23 +641,24 @@ fn remove_namespace(netns: &str) {
     for pid in pids.split_whitespace() {
         let _ = Command::new("kill").args(["-KILL", pid]).status();
     }
-    delete_namespace(netns);
+    delete_namespace(netns)
 }
 
 /// Deletes `netns`, trying again for a while when it stays: with many runs making and deleting
 /// namespaces at once, `ip netns del` now and then fails (its mount busy) and left an empty
 /// namespace behind (seen with 24 conformance runs side by side). It takes no lock: the
-/// interrupt handler calls it holding [`MAKING`].
-fn delete_namespace(netns: &str) {
+/// interrupt handler calls it holding [`MAKING`]. Whether it is gone.
+fn delete_namespace(netns: &str) -> bool {
     let file = std::path::Path::new("/run/netns").join(netns);
     for attempt in 0..20u64 {
         let _ = ip(&["netns", "del", netns]);
         if !file.exists() {
-            return;
+            return true;
         }
         std::thread::sleep(Duration::from_millis(20 * (attempt + 1)));
     }
     eprintln!("dhcplab: namespace {netns} could not be deleted; `dhcplab clean` removes it");
+    false
 }
 
 /// The name of lab `n` of process `pid`: both in hex (the counter's last 4096 values), short
